@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerSimulate } from './commands/simulate.js';
+
+/**
+ * The `ttsnap` command tree. Each subcommand lives in cli/commands/<name>.ts and registers itself here,
+ * so adding one touches one line of this file.
+ */
+export function buildProgram(): Command {
+  const program = new Command('ttsnap')
+    .description('Test-time scaling of text-to-image diffusion with noise-aware pruning')
+    .option('--verbose', 'print stack traces with errors')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ sortSubcommands: true });
+  registerSimulate(program);
+  // Subcommands inherit exitOverride so that usage errors reach main.ts and exit with code 2.
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}

@@ -1,0 +1,43 @@
+/**
+ * One error class per meaning. Edges (CLI, gRPC, NATS) translate these once:
+ * a ValidationError becomes exit code 2 / INVALID_ARGUMENT, the rest are internal.
+ */
+export class TtsnapError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: names the field (flag, request field, file) and what is allowed. */
+export class ValidationError extends TtsnapError {
+  readonly field: string;
+  readonly allowed: string;
+  constructor(field: string, problem: string, allowed: string, options?: { cause?: unknown }) {
+    super(`${field}: ${problem}; allowed: ${allowed}`, options);
+    this.field = field;
+    this.allowed = allowed;
+  }
+}
+
+/** A file that exists but is not what it should be (corrupt .npy, wrong ONNX inputs, bad manifest). */
+export class BadFileError extends TtsnapError {
+  readonly file: string;
+  constructor(file: string, problem: string, options?: { cause?: unknown }) {
+    super(`${file}: ${problem}`, options);
+    this.file = file;
+  }
+}
+
+/** The budget cannot pay for one candidate under the schedule. */
+export class BudgetTooSmallError extends ValidationError {
+  readonly minimum: number;
+  constructor(field: string, budget: number, minimum: number) {
+    super(field, `budget ${budget} is below the cost of one candidate`, `>= ${formatNumber(minimum)}`);
+    this.minimum = minimum;
+  }
+}
+
+export function formatNumber(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(4).replace(/0+$/, '');
+}

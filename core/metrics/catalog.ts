@@ -1,0 +1,57 @@
+/**
+ * Every metric ttsnap exports: the one list that the coordinator, the workers, the alert rules and the
+ * Grafana dashboards agree on. Prometheus conventions: `ttsnap_` prefix, base units (seconds, bytes),
+ * counters end in `_total`, labels only with small fixed value sets (never job or candidate ids).
+ * Cost figures are in the cost model's unit (TFLOPs unless the user chose another).
+ */
+export type MetricType = 'counter' | 'gauge' | 'histogram';
+
+export interface MetricSpec {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly labels: readonly string[];
+  /** who exports it */
+  readonly process: 'coordinator' | 'worker';
+}
+
+const m = (process: MetricSpec['process'], type: MetricType, name: string, help: string, labels: readonly string[] = []): MetricSpec => ({
+  name,
+  type,
+  help,
+  labels,
+  process,
+});
+
+export const METRICS = {
+  // coordinator: budget and candidates
+  budgetAllocated: m('coordinator', 'counter', 'ttsnap_budget_allocated_total', 'Budget granted to accepted jobs, in cost units (TFLOPs by default), by kind of work planned', ['kind']),
+  budgetSpent: m('coordinator', 'counter', 'ttsnap_budget_spent_total', 'Budget spent on executed work, in cost units (TFLOPs by default), by kind of work', ['kind']),
+  candidatesExplored: m('coordinator', 'counter', 'ttsnap_candidates_explored_total', 'Candidates (noise seeds) started'),
+  candidatesPruned: m('coordinator', 'counter', 'ttsnap_candidates_pruned_total', 'Candidates dropped at a prune point'),
+  candidatesFinished: m('coordinator', 'counter', 'ttsnap_candidates_finished_total', 'Candidates denoised to the last step and scored'),
+  // coordinator: stages and scheduling
+  stageDuration: m('coordinator', 'histogram', 'ttsnap_stage_duration_seconds', 'Time from a prompt entering a stage to its prune decision, by stage (prune point index or final)', ['stage']),
+  barrierWait: m('coordinator', 'histogram', 'ttsnap_barrier_wait_seconds', "Time a prompt's first score waits for its stage's last score"),
+  scoreLatency: m('coordinator', 'histogram', 'ttsnap_score_latency_seconds', 'Time from asking a worker to advance a candidate to receiving its score on the bus'),
+  queueDepth: m('coordinator', 'gauge', 'ttsnap_queue_depth', 'Candidate segments waiting for a worker'),
+  workerBusyRatio: m('coordinator', 'gauge', 'ttsnap_worker_busy_ratio', 'Fraction of the last interval each worker spent computing, as the coordinator sees it', ['worker']),
+  workersUp: m('coordinator', 'gauge', 'ttsnap_workers', 'Workers registered with the coordinator, by state', ['state']),
+  latentMoves: m('coordinator', 'counter', 'ttsnap_latent_moves_total', 'Candidates whose latent state moved between workers'),
+  latentBytesMoved: m('coordinator', 'counter', 'ttsnap_latent_bytes_moved_total', 'Bytes of latent state moved between workers'),
+  recomputedSteps: m('coordinator', 'counter', 'ttsnap_recomputed_steps_total', 'Denoise steps executed again after a worker was lost'),
+  jobs: m('coordinator', 'gauge', 'ttsnap_jobs', 'Jobs by state', ['state']),
+  jobsCompleted: m('coordinator', 'counter', 'ttsnap_jobs_completed_total', 'Jobs that ended, by final state', ['state']),
+  grpcErrors: m('coordinator', 'counter', 'ttsnap_grpc_errors_total', 'gRPC calls that failed, by method and status code', ['method', 'code']),
+  natsErrors: m('coordinator', 'counter', 'ttsnap_nats_errors_total', 'NATS operations that failed, by operation', ['op']),
+  // worker
+  workerDenoiseSteps: m('worker', 'counter', 'ttsnap_worker_denoise_steps_total', 'Candidate denoise steps executed'),
+  workerRewardCalls: m('worker', 'counter', 'ttsnap_worker_reward_calls_total', 'Reward-model calls on single candidates, by reward', ['reward']),
+  workerBusySeconds: m('worker', 'counter', 'ttsnap_worker_busy_seconds_total', 'Seconds spent computing (denoise, decode, reward)'),
+  workerBatchSize: m('worker', 'histogram', 'ttsnap_worker_batch_size', 'Candidates per denoise batch'),
+  workerLiveCandidates: m('worker', 'gauge', 'ttsnap_worker_live_candidates', 'Candidates whose latent state this worker holds'),
+  workerScoresPublished: m('worker', 'counter', 'ttsnap_worker_scores_published_total', 'Scores published on the bus'),
+  workerNatsErrors: m('worker', 'counter', 'ttsnap_worker_nats_errors_total', 'NATS operations that failed on the worker, by operation', ['op']),
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof METRICS;

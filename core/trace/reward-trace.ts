@@ -1,0 +1,54 @@
+import { basename } from 'node:path';
+import { BadFileError } from '../errors.js';
+import { readNpy, type NpyArray } from './npy.js';
+
+/**
+ * Per-step rewards of many candidates: value(p, i, s) is the reward of candidate i of prompt p on the Tweedie
+ * estimate after denoising step s (0-based); s = steps-1 is the clean image. `narf` holds the noise-aware
+ * reward at the same positions (equal to `base` where no noise-aware model exists).
+ */
+export interface RewardTrace {
+  readonly name: string;
+  readonly prompts: number;
+  readonly candidates: number;
+  readonly steps: number;
+  readonly base: Float32Array;
+  readonly narf: Float32Array;
+  /** false when no narf file was given (then narf === base) */
+  readonly hasNarf: boolean;
+}
+
+function checkRank(arr: NpyArray, file: string): [number, number, number] {
+  if (arr.shape.length !== 3) throw new BadFileError(file, `has rank ${arr.shape.length}; expected [prompts, candidates, steps]`);
+  const [p, c, s] = arr.shape as [number, number, number];
+  if (p < 1 || c < 1 || s < 2) throw new BadFileError(file, `shape (${p}, ${c}, ${s}) needs >= 1 prompt, >= 1 candidate, >= 2 steps`);
+  return [p, c, s];
+}
+
+/** Loads a base trace and, optionally, its noise-aware twin; the shapes must match. */
+export function loadRewardTrace(baseFile: string, narfFile?: string, name?: string): RewardTrace {
+  const base = readNpy(baseFile);
+  const [prompts, candidates, steps] = checkRank(base, baseFile);
+  let narf = base;
+  if (narfFile !== undefined) {
+    narf = readNpy(narfFile);
+    checkRank(narf, narfFile);
+    if (narf.shape.join() !== base.shape.join()) {
+      throw new BadFileError(narfFile, `shape (${narf.shape.join(', ')}) does not match the base trace's (${base.shape.join(', ')})`);
+    }
+  }
+  return {
+    name: name ?? basename(baseFile).replace(/(_base)?\.npy$/, ''),
+    prompts,
+    candidates,
+    steps,
+    base: base.data,
+    narf: narf.data,
+    hasNarf: narfFile !== undefined,
+  };
+}
+
+/** Offset of value(p, i, 0) in the flat arrays; value(p, i, s) is at offset + s. */
+export function traceOffset(trace: RewardTrace, prompt: number, candidate: number): number {
+  return (prompt * trace.candidates + candidate) * trace.steps;
+}
