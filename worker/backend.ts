@@ -1,0 +1,91 @@
+/**
+ * The worker backend: what owns the accelerator and the candidates' latent state. The worker runtime
+ * (worker/runtime.ts) batches work across prompts and jobs and calls these operations; a backend never
+ * sees the bus, gRPC or the coordinator. Implementations: `trace` (worker/backends/trace.ts, replays
+ * reward traces on a simulated accelerator) and `onnx` (worker/onnx/, the real diffusion pipeline).
+ *
+ * Contract for every operation:
+ * - batches hold at most `info.maxBatch` candidates; the runtime never exceeds it;
+ * - calls are serialised by the runtime (one operation in flight per backend), so a backend needs no locks;
+ * - `signal` aborts the call (throw the signal's reason); state of candidates not yet touched stays valid;
+ * - a candidate's state depends only on (prompt, candidate index, seed) and the steps it went through, never
+ *   on the batch it was in: recomputation from seed on another worker gives the same scores (DESIGN §6).
+ */
+
+/** Identifies a candidate on one worker: unique per (job, prompt, candidate index). */
+export type CandidateKey = string;
+
+/** What a candidate is created from. */
+export interface CandidateSpec {
+  readonly key: CandidateKey;
+  /** prompt index within the backend's prompt set (trace row) or within the job */
+  readonly prompt: number;
+  /** prompt text for model backends; empty for the trace backend */
+  readonly text: string;
+  /** candidate index within the prompt (trace column for the trace backend) */
+  readonly candidate: number;
+  /** seed of the candidate's initial noise (uint32) */
+  readonly seed: number;
+}
+
+/** Advance one candidate from its current step to `toStep` (step indices are 0-based; a new candidate is at -1). */
+export interface AdvanceItem {
+  readonly key: CandidateKey;
+  readonly toStep: number;
+}
+
+/** One reward to score with; `noiseAware` picks the NARF variant for the candidate's current step. */
+export interface RewardSpec {
+  readonly name: string;
+  readonly noiseAware: boolean;
+}
+
+/** What a backend offers; reported to the coordinator through the Capacity RPC. */
+export interface BackendInfo {
+  /** backend name as in the registry ('trace', 'onnx') */
+  readonly backend: string;
+  /** sampling steps S (step indices 0..S-1) */
+  readonly steps: number;
+  /** largest batch one denoise or reward call takes */
+  readonly maxBatch: number;
+  /** reward names this backend scores with (the first is the default) */
+  readonly rewards: readonly string[];
+  /** cost of one denoise step and of one reward call, in the model's unit (TFLOPs) */
+  readonly cost: { readonly denoise: number; readonly verify: number };
+  /** trace backend: prompts and candidate columns in the trace (candidates are drawn from the columns); 0 for model backends */
+  readonly tracePrompts: number;
+  readonly traceCandidates: number;
+  /** true when render() can produce images */
+  readonly renders: boolean;
+  /** model bundle or trace name, for people */
+  readonly model: string;
+}
+
+export interface WorkerBackend {
+  readonly info: BackendInfo;
+  /** Creates candidates at step -1 (initial noise drawn from their seeds). Re-creating a live key replaces it. */
+  create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Advances each item to its toStep (> its current step). The runtime asks for one step at a time and may
+   * mix candidates of different prompts and steps in one batch; a model that needs one timestep per call may
+   * split the batch by current step.
+   */
+  advance(items: readonly AdvanceItem[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Scores candidates at their current step: one Float64Array per reward, aligned with `keys`. Noise-aware
+   * rewards score the Tweedie estimate at prune points; the base reward scores the clean image at S-1.
+   */
+  score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]>;
+  /** Current step of a live candidate, or undefined when this backend does not hold it. */
+  stepOf(key: CandidateKey): number | undefined;
+  /** Serialises a candidate's state (latents, step, spec) so that importState on another worker resumes it. */
+  exportState(key: CandidateKey): Promise<Uint8Array>;
+  /** Resumes a candidate exported by a backend of the same kind and model; returns its step. */
+  importState(key: CandidateKey, state: Uint8Array): Promise<number>;
+  /** Drops candidates' state; unknown keys are ignored. */
+  release(keys: readonly CandidateKey[]): void;
+  /** PNG of the candidate's Tweedie estimate (or final image at S-1); only when info.renders. */
+  render?(key: CandidateKey, signal?: AbortSignal): Promise<Uint8Array>;
+  /** Frees the accelerator; idempotent. */
+  close(): Promise<void>;
+}
