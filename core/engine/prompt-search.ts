@@ -1,4 +1,4 @@
-import { combinedScores, selectBest } from './ranking.js';
+import { bestPosition, combinedScores, markBest, selectBest } from './ranking.js';
 import { keepCount, type Schedule } from './schedule.js';
 
 /** What the alive candidates of a prompt must be scored with next. */
@@ -22,83 +22,159 @@ export interface PruneOutcome {
  * The pruning policy for one prompt: a pure state machine. Callers advance the alive candidates to
  * `request().step`, score them (one array per reward, aligned with `alive()`), and `submit` the scores.
  * The coordinator, the simulator and the tuner all drive this one class, so they cannot disagree.
+ *
+ * Hot loops (the simulator replays millions of prompts) use `reset` to reuse one instance, read the alive
+ * ids through `aliveCount` / `aliveBuffer()` and call `advance`, which allocates nothing.
  */
 export class PromptSearch {
-  readonly explored: Int32Array;
   readonly schedule: Schedule;
   readonly steps: number;
-  private aliveIds: Int32Array;
+  private readonly requests: readonly ScoreRequest[];
+  private exploredIds: Int32Array;
+  private exploredCount = 0;
+  private ids: Int32Array;
+  private count = 0;
   private stage = 0;
+  private finished = false;
+  private winnerId = -1;
   private ranking: Int32Array | null = null;
-  private readonly scratch: Int32Array;
+  private finalScores: Float64Array;
+  private mask: Uint8Array;
+  private work: Int32Array;
 
-  constructor(candidates: ArrayLike<number>, schedule: Schedule, steps: number) {
-    if (candidates.length < 1) throw new RangeError('a prompt needs at least one candidate');
-    this.explored = Int32Array.from(candidates);
-    this.aliveIds = this.explored.slice();
+  constructor(candidates: ArrayLike<number>, schedule: Schedule, steps: number, capacity = candidates.length) {
     this.schedule = schedule;
     this.steps = steps;
-    this.scratch = new Int32Array(this.explored.length);
+    // One frozen request per stage, so that request() allocates nothing.
+    this.requests = [
+      ...schedule.map((p, i) => Object.freeze({ step: p.step, pruneIndex: i, final: false })),
+      Object.freeze({ step: steps - 1, pruneIndex: -1, final: true }),
+    ];
+    const cap = Math.max(1, capacity);
+    this.exploredIds = new Int32Array(cap);
+    this.ids = new Int32Array(cap);
+    this.finalScores = new Float64Array(cap);
+    this.mask = new Uint8Array(cap);
+    this.work = new Int32Array(cap);
+    this.reset(candidates);
+  }
+
+  /** Starts over with new candidates (same schedule), reusing the buffers. */
+  reset(candidates: ArrayLike<number>): void {
+    const n = candidates.length;
+    if (n < 1) throw new RangeError('a prompt needs at least one candidate');
+    if (n > this.ids.length) this.grow(n);
+    for (let j = 0; j < n; j++) {
+      const id = candidates[j] as number;
+      this.exploredIds[j] = id;
+      this.ids[j] = id;
+    }
+    this.exploredCount = n;
+    this.count = n;
+    this.stage = 0;
+    this.finished = false;
+    this.winnerId = -1;
+    this.ranking = null;
+  }
+
+  /** Every candidate this prompt started with. */
+  get explored(): Int32Array {
+    return this.exploredIds.subarray(0, this.exploredCount);
   }
 
   get done(): boolean {
-    return this.ranking !== null;
+    return this.finished;
+  }
+
+  /** Number of candidates still alive. */
+  get aliveCount(): number {
+    return this.count;
+  }
+
+  /** The internal id buffer: entries [0, aliveCount) are the alive candidates. Valid until the next advance. */
+  aliveBuffer(): Int32Array {
+    return this.ids;
   }
 
   /** Candidates still alive (a view: copy it before calling submit if you keep it). */
   alive(): Int32Array {
-    return this.aliveIds;
+    return this.ids.subarray(0, this.count);
   }
 
   request(): ScoreRequest {
-    if (this.done) throw new Error('the search of this prompt is finished');
-    const point = this.schedule[this.stage];
-    return point
-      ? { step: point.step, pruneIndex: this.stage, final: false }
-      : { step: this.steps - 1, pruneIndex: -1, final: true };
+    if (this.finished) throw new Error('the search of this prompt is finished');
+    return this.requests[this.stage] as ScoreRequest;
   }
 
   /**
-   * Applies one stage's scores (one array per reward, each aligned with alive()). At a prune point keeps
-   * max(1, round_half_even(n * alpha)) by the (rank-summed) score; at the last step ranks the finalists.
+   * Applies one stage's scores (one array per reward, each aligned with alive()) without allocating. At a
+   * prune point keeps max(1, round_half_even(n * alpha)) by the (rank-summed) score; at the last step picks
+   * the winner (the full final ranking is computed on demand).
    */
-  submit(scoresByReward: readonly ArrayLike<number>[]): PruneOutcome | null {
+  advance(scoresByReward: readonly ArrayLike<number>[]): void {
     const req = this.request();
-    const ids = this.aliveIds;
-    const n = ids.length;
+    const ids = this.ids;
+    const n = this.count;
     const combined = combinedScores(scoresByReward, ids, n);
     if (req.final) {
-      selectBest(combined, ids, n, n, this.scratch);
-      const ranking = new Int32Array(n);
-      for (let r = 0; r < n; r++) ranking[r] = ids[this.scratch[r] as number] as number;
-      this.ranking = ranking;
+      const best = bestPosition(combined, ids, n);
+      this.winnerId = ids[best] as number;
+      for (let j = 0; j < n; j++) this.finalScores[j] = combined[j] as number;
+      this.finished = true;
+      return;
+    }
+    const k = keepCount(n, (this.schedule[req.pruneIndex] as Schedule[number]).alpha);
+    const mask = this.mask;
+    markBest(combined, ids, n, k, mask, this.work);
+    let a = 0;
+    for (let j = 0; j < n; j++) if (mask[j]) ids[a++] = ids[j] as number;
+    this.count = a;
+    this.stage++;
+  }
+
+  /** As advance, and says which candidates a prune point kept and dropped (null after the final stage). */
+  submit(scoresByReward: readonly ArrayLike<number>[]): PruneOutcome | null {
+    const req = this.request();
+    if (req.final) {
+      this.advance(scoresByReward);
       return null;
     }
-    const point = this.schedule[req.pruneIndex] as Schedule[number];
-    const k = keepCount(n, point.alpha);
-    selectBest(combined, ids, n, k, this.scratch);
-    const keptMask = new Uint8Array(n);
-    for (let r = 0; r < k; r++) keptMask[this.scratch[r] as number] = 1;
-    const kept = new Int32Array(k);
-    const pruned = new Int32Array(n - k);
-    let a = 0;
+    const before = this.alive().slice();
+    this.advance(scoresByReward);
+    const kept = this.alive().slice();
+    const pruned = new Int32Array(before.length - kept.length);
     let b = 0;
-    for (let j = 0; j < n; j++) {
-      if (keptMask[j]) kept[a++] = ids[j] as number;
-      else pruned[b++] = ids[j] as number;
+    let a = 0;
+    for (const id of before) {
+      if (a < kept.length && kept[a] === id) a++;
+      else pruned[b++] = id;
     }
-    this.aliveIds = kept;
-    this.stage++;
-    return { step: point.step, kept, pruned };
+    return { step: req.step, kept, pruned };
   }
 
   /** Finalists best first (after the final submit). */
   finalRanking(): Int32Array {
-    if (!this.ranking) throw new Error('the search of this prompt is not finished');
+    if (!this.finished) throw new Error('the search of this prompt is not finished');
+    if (!this.ranking) {
+      const n = this.count;
+      const order = new Int32Array(n);
+      selectBest(this.finalScores, this.ids, n, n, order);
+      this.ranking = order.map((pos) => this.ids[pos] as number);
+    }
     return this.ranking;
   }
 
+  /** The best finalist's id (after the final submit). */
   winner(): number {
-    return this.finalRanking()[0] as number;
+    if (!this.finished) throw new Error('the search of this prompt is not finished');
+    return this.winnerId;
+  }
+
+  private grow(n: number): void {
+    this.exploredIds = new Int32Array(n);
+    this.ids = new Int32Array(n);
+    this.finalScores = new Float64Array(n);
+    this.mask = new Uint8Array(n);
+    this.work = new Int32Array(n);
   }
 }

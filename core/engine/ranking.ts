@@ -1,7 +1,8 @@
 /**
  * Ranking kernels shared by the coordinator, the simulator and the tuner. They work on positions into
  * parallel arrays (`ids[j]` has score `scores[j]`), so callers can reuse scratch buffers on hot paths.
- * Order: higher score first; equal scores go to the lower candidate id.
+ * Order: higher score first; equal scores go to the lower candidate id. Ids are distinct, so this is a
+ * strict total order and every selection below is deterministic.
  */
 
 /** True when position a ranks strictly before position b. */
@@ -13,8 +14,7 @@ function before(scores: ArrayLike<number>, ids: ArrayLike<number>, a: number, b:
 
 /**
  * Writes into `out[0..k)` the positions of the k best of the first n entries, best first.
- * Insertion into a sorted top-k buffer: k and n are small here (tens to a few hundred), where this beats
- * a full sort and allocates nothing.
+ * Insertion into a sorted top-k buffer: allocation-free and fast for small k.
  */
 export function selectBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: number, k: number, out: Int32Array): void {
   const kk = Math.min(k, n);
@@ -33,6 +33,66 @@ export function selectBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n:
     out[i] = j;
     filled++;
   }
+}
+
+/** Position of the best of the first n entries (n >= 1). */
+export function bestPosition(scores: ArrayLike<number>, ids: ArrayLike<number>, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (before(scores, ids, j, best)) best = j;
+  return best;
+}
+
+/**
+ * Marks with 1 in `mask[0..n)` the k best of the first n entries (the set, in no order) and leaves the rest
+ * 0. `work` (length >= n) is scratch. Quickselect on positions: O(n) on average against O(n k) for
+ * selectBest, which matters when k is a large fraction of n (a prune point keeps 40% of hundreds).
+ */
+export function markBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: number, k: number, mask: Uint8Array, work: Int32Array): void {
+  if (k >= n) {
+    mask.fill(1, 0, n);
+    return;
+  }
+  mask.fill(0, 0, n);
+  if (k <= 0) return;
+  if (k <= 4 || n <= 16) {
+    // Small cases: the top-k buffer beats partitioning.
+    selectBest(scores, ids, n, k, work);
+    for (let r = 0; r < k; r++) mask[work[r] as number] = 1;
+    return;
+  }
+  for (let j = 0; j < n; j++) work[j] = j;
+  // Invariant: the k best lie in work[0..k) once [lo, hi] has shrunk around position k-1.
+  let lo = 0;
+  let hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    // median of three as pivot, moved to hi
+    const mid = (lo + hi) >>> 1;
+    const a = work[lo] as number;
+    const b = work[mid] as number;
+    const c = work[hi] as number;
+    let p: number;
+    if (before(scores, ids, a, b)) p = before(scores, ids, b, c) ? mid : before(scores, ids, a, c) ? hi : lo;
+    else p = before(scores, ids, a, c) ? lo : before(scores, ids, b, c) ? hi : mid;
+    const pivot = work[p] as number;
+    work[p] = c;
+    work[hi] = pivot;
+    let store = lo;
+    for (let i = lo; i < hi; i++) {
+      const w = work[i] as number;
+      if (before(scores, ids, w, pivot)) {
+        work[i] = work[store] as number;
+        work[store] = w;
+        store++;
+      }
+    }
+    work[hi] = work[store] as number;
+    work[store] = pivot;
+    if (store === target) break;
+    if (store < target) lo = store + 1;
+    else hi = store - 1;
+  }
+  for (let r = 0; r < k; r++) mask[work[r] as number] = 1;
 }
 
 /** Positions of all n entries, best first. */

@@ -1,6 +1,7 @@
 /**
  * Round half to even, as Python's round() does on a float: the paper's keep counts use it,
- * so 2.5 -> 2 and 3.5 -> 4. Operates on the float as given (0.35 * 10 is 3.4999... and rounds to 3, as in Python).
+ * so 2.5 -> 2 and 3.5 -> 4. Operates on the float as given, as Python does: 45 * 0.7 is 31.499999999999996 and rounds to 31,
+ * 50 * 0.55 is 27.500000000000004 and rounds to 28.
  */
 export function roundHalfEven(x: number): number {
   const f = Math.floor(x);

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { PromptSearch } from '../../../core/engine/prompt-search.js';
+
+const schedule = [
+  { step: 1, alpha: 0.5 },
+  { step: 3, alpha: 0.5 },
+];
+
+describe('PromptSearch', () => {
+  it('walks the stages: keep 5 of 10 at step 1, 2 of 5 at step 3 (2.5 -> 2), pick at step 5', () => {
+    const s = new PromptSearch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], schedule, 6);
+    expect(s.request()).toEqual({ step: 1, pruneIndex: 0, final: false });
+    // 0.5 ties between ids 4 and 5: the lower id stays.
+    const first = s.submit([[0.1, 0.9, 0.3, 0.8, 0.5, 0.5, 0.2, 0.7, 0.0, 0.6]]);
+    expect(first && [...first.kept]).toEqual([1, 3, 4, 7, 9]);
+    expect(first && [...first.pruned]).toEqual([0, 2, 5, 6, 8]);
+    expect([...s.alive()]).toEqual([1, 3, 4, 7, 9]);
+
+    expect(s.request()).toEqual({ step: 3, pruneIndex: 1, final: false });
+    const second = s.submit([[0.2, 0.4, 0.4, 0.1, 0.3]]);
+    expect(second && [...second.kept]).toEqual([3, 4]);
+    expect(second && [...second.pruned]).toEqual([1, 7, 9]);
+
+    expect(s.request()).toEqual({ step: 5, pruneIndex: -1, final: true });
+    expect(s.done).toBe(false);
+    expect(s.submit([[0.5, 0.6]])).toBeNull();
+    expect(s.done).toBe(true);
+    expect([...s.finalRanking()]).toEqual([4, 3]);
+    expect(s.winner()).toBe(4);
+    expect(() => s.request()).toThrow('finished');
+  });
+
+  it('best-of-N has one final stage', () => {
+    const s = new PromptSearch([4, 8, 15], [], 20);
+    expect(s.request()).toEqual({ step: 19, pruneIndex: -1, final: true });
+    s.submit([[1, 3, 3]]);
+    expect([...s.finalRanking()]).toEqual([8, 15, 4]);
+  });
+
+  it('keeps alive() in the order candidates were given and ranks by rank-sum with several rewards', () => {
+    const s = new PromptSearch([9, 2, 5, 7], [{ step: 0, alpha: 0.5 }], 3);
+    // reward A ranks ids 9,2,5,7 as 1,2,3,4; reward B as 4,1,3,2 -> sums 5,3,6,6 -> keep ids 2 and 9
+    s.submit([
+      [4, 3, 2, 1],
+      [0, 9, 5, 6],
+    ]);
+    expect([...s.alive()]).toEqual([9, 2]);
+    s.submit([[0.7, 0.7]]);
+    expect(s.winner()).toBe(2); // tie at the end: lower id
+  });
+
+  it('reset() starts a new prompt with new candidates and the same schedule', () => {
+    const s = new PromptSearch([0, 1, 2, 3], schedule, 6);
+    s.submit([[1, 2, 3, 4]]);
+    s.reset([5, 6]);
+    expect([...s.alive()]).toEqual([5, 6]);
+    expect(s.request().step).toBe(1);
+    s.submit([[0, 1]]); // keep max(1, round(1)) = 1
+    s.submit([[0]]);
+    s.submit([[0]]);
+    expect(s.winner()).toBe(6);
+  });
+
+  it('rejects an empty candidate list', () => {
+    expect(() => new PromptSearch([], schedule, 6)).toThrow('at least one candidate');
+  });
+});

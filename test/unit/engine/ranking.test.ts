@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { bestPosition, combinedScores, markBest, negatedRankSum, orderBest, selectBest } from '../../../core/engine/ranking.js';
+
+function top(scores: number[], ids: number[], k: number): number[] {
+  const out = new Int32Array(k);
+  selectBest(scores, ids, scores.length, k, out);
+  return [...out.slice(0, Math.min(k, scores.length))];
+}
+
+describe('selectBest / orderBest', () => {
+  it('puts higher scores first', () => {
+    expect(top([0.1, 0.9, 0.5, 0.7], [0, 1, 2, 3], 2)).toEqual([1, 3]);
+    expect([...orderBest([0.1, 0.9, 0.5, 0.7], [0, 1, 2, 3], 4)]).toEqual([1, 3, 2, 0]);
+  });
+  it('breaks ties to the lower candidate id, not the lower position', () => {
+    // positions 0, 2, 3 tie at 3 with ids 7, 2, 9 -> ids 2, 7, 9 -> positions 2, 0, 3
+    expect([...orderBest([3, 1, 3, 3], [7, 4, 2, 9], 4)]).toEqual([2, 0, 3, 1]);
+    expect(top([3, 1, 3, 3], [7, 4, 2, 9], 2)).toEqual([2, 0]);
+    expect(top([1, 3, 3, 2], [0, 1, 2, 3], 1)).toEqual([1]);
+  });
+  it('takes at most n', () => {
+    expect(top([5, 4], [0, 1], 5)).toEqual([0, 1]);
+  });
+});
+
+describe('rank-sum', () => {
+  it('sums ranks (1 = best) under each reward and returns them negated', () => {
+    // A ranks ids 0,2,1 -> 1,3,2; B = [0.1, 0.8, 0.9] ranks ids 2,1,0 -> 3,2,1. Sums 4, 5, 3.
+    const sums = negatedRankSum([[0.9, 0.5, 0.7], [0.1, 0.8, 0.9]], [0, 1, 2], 3);
+    expect([...sums]).toEqual([-4, -5, -3]);
+    const combined = combinedScores([[0.9, 0.5, 0.7], [0.1, 0.8, 0.9]], [0, 1, 2], 3);
+    expect(top([...(combined as Float64Array)], [0, 1, 2], 3)).toEqual([2, 0, 1]);
+  });
+  it('breaks rank-sum ties to the lower id', () => {
+    // A = [1, 2], B = [2, 1]: each candidate has rank-sum 3; ids [5, 3] -> id 3 (position 1) wins.
+    const combined = combinedScores([[1, 2], [2, 1]], [5, 3], 2);
+    expect([...(combined as Float64Array)]).toEqual([-3, -3]);
+    expect(top([...(combined as Float64Array)], [5, 3], 1)).toEqual([1]);
+  });
+  it('ranks ties inside one reward by id before summing', () => {
+    // A = [1, 1, 0] ranks ids 0, 1, 2 -> 1, 2, 3; B = [0, 1, 1] ranks ids 1, 2, 0 -> 3, 1, 2. Sums 4, 3, 5.
+    expect([...negatedRankSum([[1, 1, 0], [0, 1, 1]], [0, 1, 2], 3)]).toEqual([-4, -3, -5]);
+  });
+  it('with one reward, the reward itself is the score', () => {
+    const s = [0.3, 0.2];
+    expect(combinedScores([s], [0, 1], 2)).toBe(s);
+    expect(() => combinedScores([], [0], 1)).toThrow('at least one reward');
+  });
+});
+
+describe('markBest', () => {
+  it('marks exactly the set selectBest picks, ties included, for every k', async () => {
+    const { Rng } = await import('../../../core/engine/rng.js');
+    const rng = new Rng(7);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + rng.below(80);
+      // few distinct values so that ties are common; ids shuffled so position order is not id order
+      const scores = Array.from({ length: n }, () => rng.below(6));
+      const ids = Array.from({ length: n }, (_, i) => (i * 37) % 101);
+      const k = 1 + rng.below(n);
+      const mask = new Uint8Array(n);
+      markBest(scores, ids, n, k, mask, new Int32Array(n));
+      const out = new Int32Array(k);
+      selectBest(scores, ids, n, k, out);
+      const expected = new Uint8Array(n);
+      for (const p of out) expected[p] = 1;
+      expect([...mask]).toEqual([...expected]);
+    }
+  });
+  it('marks all when k >= n and the single best when k = 1', () => {
+    const mask = new Uint8Array(3);
+    markBest([1, 2, 3], [0, 1, 2], 3, 3, mask, new Int32Array(3));
+    expect([...mask]).toEqual([1, 1, 1]);
+    markBest([1, 3, 3], [0, 1, 2], 3, 1, mask, new Int32Array(3));
+    expect([...mask]).toEqual([0, 1, 0]);
+    expect(bestPosition([1, 3, 3], [0, 2, 1], 3)).toBe(2);
+  });
+});
