@@ -1,0 +1,38 @@
+/**
+ * The score bus: workers publish each score under its key (job, prompt, candidate, step, reward); the
+ * coordinator subscribes once and routes by job. Implementations: NATS (nats.ts) and in-process (memory.ts).
+ * Delivery is at most once on either: the coordinator deduplicates and asks again for what is missing.
+ */
+export interface ScoreKey {
+  readonly job: string;
+  readonly prompt: number;
+  readonly candidate: number;
+  readonly step: number;
+  readonly reward: string;
+}
+
+export interface Score extends ScoreKey {
+  readonly value: number;
+  /** id of the worker that computed it (the coordinator ignores scores from a worker that no longer holds the candidate) */
+  readonly worker: string;
+  /** that worker's busy seconds spent on this job so far (for the job's timeline) */
+  readonly busy_s: number;
+}
+
+export type ScoreHandler = (score: Score) => void;
+
+export interface ScoreBus {
+  /** Fire and forget; failures are counted through the bus's error callback. */
+  publish(scores: readonly Score[]): void;
+  /** Receives every score published after the call; returns an unsubscribe function. */
+  subscribe(handler: ScoreHandler): () => void;
+  /** Resolves once everything published so far has left this process. */
+  flush(): Promise<void>;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Job ids and reward names travel as subject tokens: keep them to this alphabet. */
+export const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type BusErrorHandler = (op: 'publish' | 'subscribe' | 'decode' | 'connect', err: unknown) => void;

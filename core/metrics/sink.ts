@@ -1,0 +1,68 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { METRICS, type MetricKey, type MetricSpec } from './catalog.js';
+
+export type Labels = Readonly<Record<string, string>>;
+
+/** Where the runtime reports metrics; names come from the catalog only (keys, never strings). */
+export interface MetricsSink {
+  inc(key: MetricKey, labels?: Labels, value?: number): void;
+  set(key: MetricKey, value: number, labels?: Labels): void;
+  observe(key: MetricKey, value: number, labels?: Labels): void;
+}
+
+/** Discards everything: tests, benchmarks, embedded runs without --metrics-port. */
+export const NO_METRICS: MetricsSink = { inc() {}, set() {}, observe() {} };
+
+// Buckets for the few histograms that are not in seconds.
+const BUCKETS: Partial<Record<MetricKey, number[]>> = {
+  workerBatchSize: [1, 2, 4, 8, 16, 32, 64, 128],
+};
+const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+type PromMetric = Counter | Gauge | Histogram;
+
+/**
+ * prom-client implementation: registers, in its own Registry, every catalog metric of one process kind
+ * (coordinator or worker). Reporting a metric of the other kind is a programming error and throws.
+ */
+export class PromMetricsSink implements MetricsSink {
+  readonly registry = new Registry();
+  private readonly metrics = new Map<MetricKey, PromMetric>();
+
+  constructor(process: MetricSpec['process']) {
+    for (const [key, spec] of Object.entries(METRICS) as [MetricKey, MetricSpec][]) {
+      if (spec.process !== process) continue;
+      const common = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry] };
+      const metric =
+        spec.type === 'counter'
+          ? new Counter(common)
+          : spec.type === 'gauge'
+            ? new Gauge(common)
+            : new Histogram({ ...common, buckets: BUCKETS[key] ?? SECONDS });
+      this.metrics.set(key, metric);
+    }
+  }
+
+  inc(key: MetricKey, labels: Labels = {}, value = 1): void {
+    (this.get(key) as Counter).inc(labels, value);
+  }
+
+  set(key: MetricKey, value: number, labels: Labels = {}): void {
+    (this.get(key) as Gauge).set(labels, value);
+  }
+
+  observe(key: MetricKey, value: number, labels: Labels = {}): void {
+    (this.get(key) as Histogram).observe(labels, value);
+  }
+
+  /** Text exposition format for GET /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private get(key: MetricKey): PromMetric {
+    const m = this.metrics.get(key);
+    if (!m) throw new Error(`metric ${key} is not exported by this process`);
+    return m;
+  }
+}
