@@ -78,6 +78,8 @@ export interface WorkerBackend {
   score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]>;
   /** Current step of a live candidate, or undefined when this backend does not hold it. */
   stepOf(key: CandidateKey): number | undefined;
+  /** Keys of every candidate this backend holds. */
+  liveKeys(): readonly CandidateKey[];
   /** Serialises a candidate's state (latents, step, spec) so that importState on another worker resumes it. */
   exportState(key: CandidateKey): Promise<Uint8Array>;
   /** Resumes a candidate exported by a backend of the same kind and model; returns its step. */

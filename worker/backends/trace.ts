@@ -99,6 +99,10 @@ export class TraceBackend implements WorkerBackend {
     return this.live.get(key)?.step;
   }
 
+  liveKeys(): readonly CandidateKey[] {
+    return [...this.live.keys()];
+  }
+
   async exportState(key: CandidateKey): Promise<Uint8Array> {
     const c = this.get(key);
     const bytes = new Uint8Array(HEADER + this.sim.latentBytes);

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BadFileError } from '../../core/errors.js';
+
+const Preprocess = z.strictObject({
+  /** shorter side resized to this many pixels (bilinear) */
+  resize: z.number().int().positive(),
+  /** then a centre crop of crop x crop */
+  crop: z.number().int().positive(),
+  mean: z.tuple([z.number(), z.number(), z.number()]),
+  std: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
+});
+
+const Reward = z.strictObject({
+  kind: z.enum(['image', 'image_text']),
+  file: z.string().min(1),
+  inputs: z.strictObject({ image: z.string().min(1), text: z.string().min(1).optional() }),
+  output: z.string().min(1),
+  preprocess: Preprocess,
+  /** 0-based sampling step index -> ONNX file of the noise-aware variant trained on that step's Tweedie estimate */
+  noise_aware: z.record(z.string().regex(/^\d+$/, 'a step index'), z.string().min(1)).default({}),
+});
+
+/** ttsnap.json, the bundle's manifest (models/BUNDLE layout; see /work/notes/BUNDLE.md). */
+export const ManifestSchema = z.looseObject({
+  format: z.literal('ttsnap-bundle/1'),
+  name: z.string().min(1),
+  prediction: z.enum(['epsilon', 'v_prediction', 'flow']),
+  image: z.strictObject({ height: z.number().int().positive(), width: z.number().int().positive() }),
+  latent: z.strictObject({
+    channels: z.number().int().positive(),
+    height: z.number().int().positive(),
+    width: z.number().int().positive(),
+    scaling_factor: z.number().positive(),
+  }),
+  sampling: z.looseObject({
+    steps: z.number().int().min(2).max(1000),
+    guidance_scale: z.number().min(0),
+    negative_prompt: z.string().default(''),
+    /** overrides the sampler chosen from the scheduler class */
+    scheduler: z.enum(['ddim', 'euler', 'flow_euler']).optional(),
+    /** FLUX's dynamic shift */
+    mu: z.number().optional(),
+    /** the model's timestep input = scheduler timestep * timestep_scale (FLUX: 0.001) */
+    timestep_scale: z.number().positive().default(1),
+  }),
+  text: z.strictObject({ max_length: z.number().int().positive() }),
+  cost: z.looseObject({
+    unit: z.string().default('TFLOPs'),
+    denoise: z.number().min(0),
+    verify: z.record(z.string(), z.number().min(0)),
+  }),
+  rewards: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'a reward name'), Reward),
+  default_rewards: z.array(z.string()).min(1),
+});
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type RewardManifest = z.infer<typeof Reward>;
+export type PreprocessSpec = z.infer<typeof Preprocess>;
+
+export const MANIFEST_FILE = 'ttsnap.json';
+
+/** Reads and validates a bundle's ttsnap.json; every problem is a BadFileError naming the file and the field. */
+export function loadManifest(dir: string): Manifest {
+  const file = join(dir, MANIFEST_FILE);
+  const raw = readJson(file, 'a ttsnap-bundle/1 manifest');
+  const parsed = ManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') || '(root)';
+    throw new BadFileError(file, `field ${path}: ${issue?.message ?? 'invalid'} (expected a ttsnap-bundle/1 manifest)`);
+  }
+  const m = parsed.data;
+  for (const name of m.default_rewards) {
+    if (!m.rewards[name]) throw new BadFileError(file, `default_rewards names '${name}', expected one of: ${Object.keys(m.rewards).join(', ')}`);
+  }
+  for (const [name, r] of Object.entries(m.rewards)) {
+    if (r.kind === 'image_text' && !r.inputs.text) throw new BadFileError(file, `rewards.${name}.inputs.text: missing, expected the text input name of an image_text reward`);
+    for (const step of Object.keys(r.noise_aware)) {
+      if (Number(step) >= m.sampling.steps) throw new BadFileError(file, `rewards.${name}.noise_aware: step ${step} is outside [0, ${m.sampling.steps - 1}] (sampling.steps - 1)`);
+    }
+  }
+  return m;
+}
+
+/** JSON.parse of a file, with a BadFileError saying what was expected when it is missing or unreadable. */
+export function readJson(file: string, expected: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BadFileError(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'}); expected ${expected}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new BadFileError(file, `not valid JSON (${(err as Error).message}); expected ${expected}`, { cause: err });
+  }
+}

@@ -1,0 +1,164 @@
+import { existsSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { BadFileError } from '../../core/errors.js';
+import { fromHalfArray, toHalfArray } from './float16.js';
+
+/** Execution provider: `cuda` when its libraries load, else `cpu`; `auto` tries cuda first. */
+export type Provider = 'cpu' | 'cuda' | 'auto';
+
+export interface SessionOptions {
+  readonly provider: Provider;
+  /** intra-op threads per session; 0 = onnxruntime's default */
+  readonly threads: number;
+  /** where the provider choice is reported */
+  readonly log: (line: string) => void;
+}
+
+/** A value to feed, before adaptation to what the session declares. */
+export type Feed =
+  | { readonly kind: 'float'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly kind: 'ids'; readonly data: Int32Array; readonly dims: readonly number[] }
+  /** one timestep for the whole call, shaped as the session wants it: scalar, [1] or [B] */
+  | { readonly kind: 'timestep'; readonly value: number; readonly batch: number };
+
+export interface Output {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+type Meta = { name: string; type: string; shape: readonly (number | string)[] };
+
+/**
+ * An onnxruntime session that reads its inputs' metadata once and adapts every feed to it: float32 or
+ * float16; input ids int32 or int64; timestep int64/int32/float, as a scalar, [1] or [B]. Created once, reused.
+ */
+export class AdaptedSession {
+  private constructor(
+    readonly file: string,
+    private readonly session: ort.InferenceSession,
+    private readonly inputs: ReadonlyMap<string, Meta>,
+    readonly provider: 'cpu' | 'cuda',
+  ) {}
+
+  /**
+   * Opens `file` and checks that it takes exactly `inputs` and yields `outputs` (BadFileError naming the file
+   * and the expected names otherwise). `role` says what the file should be, for the messages.
+   */
+  static async open(file: string, role: string, inputs: readonly string[], outputs: readonly string[], opts: SessionOptions): Promise<AdaptedSession> {
+    if (!existsSync(file)) throw new BadFileError(file, `missing; expected the ${role} (ONNX with inputs ${inputs.join(', ')})`);
+    const { session, provider } = await createSession(file, role, opts);
+    const declared = session.inputNames;
+    const missing = inputs.filter((n) => !declared.includes(n));
+    const extra = declared.filter((n) => !inputs.includes(n));
+    if (missing.length || extra.length) {
+      throw new BadFileError(file, `the ${role} has inputs [${declared.join(', ')}], expected [${inputs.join(', ')}]`);
+    }
+    const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
+    if (missingOut.length) throw new BadFileError(file, `the ${role} has outputs [${session.outputNames.join(', ')}], expected [${outputs.join(', ')}]`);
+    const metas = new Map<string, Meta>();
+    for (const m of session.inputMetadata) {
+      if (!m.isTensor) throw new BadFileError(file, `input ${m.name} is not a tensor; expected tensors only`);
+      metas.set(m.name, { name: m.name, type: m.type, shape: m.shape });
+    }
+    return new AdaptedSession(file, session, metas, provider);
+  }
+
+  /** Declared element type of an input ('float32', 'int64', ...). */
+  inputType(name: string): string {
+    return this.meta(name).type;
+  }
+
+  async run(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Promise<Output[]> {
+    const tensors: Record<string, ort.Tensor> = {};
+    for (const [name, feed] of Object.entries(feeds)) tensors[name] = this.adapt(this.meta(name), feed);
+    const result = await this.session.run(tensors, outputs as string[]);
+    return outputs.map((name) => {
+      const t = result[name];
+      if (!t) throw new BadFileError(this.file, `run returned no output '${name}'`);
+      const data = t.type === 'float16' ? fromHalfArray(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>);
+      return { data, dims: t.dims };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+
+  private meta(name: string): Meta {
+    const m = this.inputs.get(name);
+    if (!m) throw new BadFileError(this.file, `has no input '${name}'`);
+    return m;
+  }
+
+  private adapt(m: Meta, feed: Feed): ort.Tensor {
+    if (feed.kind === 'float') {
+      if (m.type === 'float16') return new ort.Tensor('float16', toHalfArray(feed.data), feed.dims);
+      if (m.type === 'float32') return new ort.Tensor('float32', feed.data, feed.dims);
+      throw this.badType(m, 'float32 or float16');
+    }
+    if (feed.kind === 'ids') {
+      if (m.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from(feed.data, (v) => BigInt(v)), feed.dims);
+      if (m.type === 'int32') return new ort.Tensor('int32', feed.data, feed.dims);
+      throw this.badType(m, 'int32 or int64');
+    }
+    // timestep: rank 0 -> scalar; a fixed [1] -> one value; otherwise one value per batch item
+    const rank = m.shape.length;
+    if (rank > 1) throw new BadFileError(this.file, `input ${m.name} has rank ${rank}; expected a scalar, [1] or [batch] timestep`);
+    const n = rank === 0 ? 1 : m.shape[0] === 1 ? 1 : typeof m.shape[0] === 'number' ? m.shape[0] : feed.batch;
+    const dims = rank === 0 ? [] : [n];
+    const v = feed.value;
+    switch (m.type) {
+      // numpy's astype(int64) truncates, as Optimum's pipelines do with fractional timesteps
+      case 'int64':
+        return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), dims);
+      case 'int32':
+        return new ort.Tensor('int32', new Int32Array(n).fill(Math.trunc(v)), dims);
+      case 'float32':
+        return new ort.Tensor('float32', new Float32Array(n).fill(v), dims);
+      case 'float16':
+        return new ort.Tensor('float16', toHalfArray(new Float32Array(n).fill(v)), dims);
+      case 'float64':
+        return new ort.Tensor('float64', new Float64Array(n).fill(v), dims);
+      default:
+        throw this.badType(m, 'int64, int32, float32, float16 or float64');
+    }
+  }
+
+  private badType(m: Meta, expected: string): BadFileError {
+    return new BadFileError(this.file, `input ${m.name} is ${m.type}; expected ${expected}`);
+  }
+}
+
+// The provider is decided once per process: after cuda failed to load, asking again only repeats the failure.
+let cudaFailed = false;
+
+async function createSession(file: string, role: string, opts: SessionOptions): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda' }> {
+  const base: ort.InferenceSession.SessionOptions = opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
+  if (opts.provider !== 'cpu' && !cudaFailed) {
+    try {
+      const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'] });
+      return { session, provider: 'cuda' };
+    } catch (err) {
+      if (!existsSync(file) || !isProviderError(err)) throw corrupt(file, role, err);
+      cudaFailed = true;
+      opts.log(`onnx: execution provider cuda is not available (${firstLine(err)}); using cpu`);
+    }
+  }
+  try {
+    return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+  } catch (err) {
+    throw corrupt(file, role, err);
+  }
+}
+
+function isProviderError(err: unknown): boolean {
+  return /cuda|provider|libcu|backend/i.test(String(err));
+}
+
+function corrupt(file: string, role: string, err: unknown): BadFileError {
+  return new BadFileError(file, `cannot load it as ONNX (${firstLine(err)}); expected the ${role}`, { cause: err });
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]?.slice(0, 200) ?? '';
+}
