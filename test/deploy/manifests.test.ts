@@ -1,0 +1,112 @@
+// Every overlay renders with the real `kubectl kustomize`, every object passes its API schema offline (and has no
+// field the API does not define), and every pod template passes our rules: probes, limits, non-root, pinned images.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { imageProblems, podTemplate, probeProblems, resourceProblems, securityProblems, TTSNAP_IMAGE } from './pod-checks.js';
+import { OVERLAYS, REPO, ref, renderOverlay, type KubeObject, type Overlay } from './render.js';
+import { schemaErrors, unknownFieldErrors } from './schema.js';
+import { wiringProblems } from './wiring.js';
+
+const release = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+const rendered = new Map<Overlay, KubeObject[]>();
+const objects = (name: Overlay): KubeObject[] => rendered.get(name) ?? [];
+const kinds = (name: Overlay): string[] => [...new Set(objects(name).map((o) => o.kind))].sort();
+const one = (name: Overlay, kind: string, objName: string): KubeObject => {
+  const o = objects(name).find((x) => x.kind === kind && x.metadata.name === objName);
+  if (!o) throw new Error(`${name}: no ${kind}/${objName}`);
+  return o;
+};
+const containers = (o: KubeObject) => podTemplate(o)?.spec?.containers ?? [];
+
+beforeAll(() => {
+  for (const name of OVERLAYS) rendered.set(name, renderOverlay(name));
+});
+
+describe.each(OVERLAYS)('overlay %s', (name) => {
+  it('renders every object the system needs', () => {
+    const common = ['ConfigMap', 'Deployment', 'Job', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet'];
+    expect(kinds(name)).toEqual(name === 'gpu' ? [...common, 'HorizontalPodAutoscaler'].sort() : common);
+    expect(objects(name).filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'ttsnap').map(ref)).toEqual([]);
+  });
+
+  it('every object passes its API schema (kubernetes-models / prometheus-operator validators)', async () => {
+    const errors = (await Promise.all(objects(name).map(schemaErrors))).flat();
+    expect(errors).toEqual([]);
+  });
+
+  it('every pod template: probes, requests and limits, non-root, pinned images', () => {
+    const workloads = objects(name).filter((o) => podTemplate(o));
+    expect(workloads.map(ref).sort()).toEqual(['Deployment/ttsnap-coordinator', 'Job/ttsnap-search', 'StatefulSet/nats', 'StatefulSet/ttsnap-worker']);
+    const problems = workloads.flatMap((o) => [...probeProblems(o), ...resourceProblems(o), ...securityProblems(o), ...imageProblems(o, release)]);
+    expect(problems).toEqual([]);
+  });
+
+  it('selectors, ports, volumes and the metrics port are wired consistently', () => {
+    expect(wiringProblems(objects(name))).toEqual([]);
+  });
+
+  it('runs the coordinator, workers and search client from the ttsnap image with the documented commands', () => {
+    const argv = (o: KubeObject) => containers(o).map((c) => [...(c.command ?? []), ...(c.args ?? [])]);
+    const [coord] = argv(one(name, 'Deployment', 'ttsnap-coordinator'));
+    const [worker] = argv(one(name, 'StatefulSet', 'ttsnap-worker'));
+    const [search] = argv(one(name, 'Job', 'ttsnap-search'));
+    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464']);
+    expect(worker?.slice(0, 11)).toEqual(['node', '/app/dist/cli/main.js', 'worker', '--listen', '$(POD_IP):7070', '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464']);
+    expect(worker?.slice(11, 13)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
+    expect(search?.slice(0, 6)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json']);
+    const images = objects(name).flatMap(containers).map((c) => c.image);
+    expect(images.filter((i) => i?.startsWith(TTSNAP_IMAGE)).length).toBe(3);
+  });
+});
+
+describe('overlay specifics', () => {
+  it('has no field that the Kubernetes or operator API types do not define', () => {
+    const errors = OVERLAYS.flatMap((name) => unknownFieldErrors(objects(name)).map((e) => `${name}: ${e}`));
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('gpu: one nvidia.com/gpu per worker, GPU nodes only, CUDA image, models from a read-only volume', () => {
+    const w = one('gpu', 'StatefulSet', 'ttsnap-worker');
+    const spec = podTemplate(w)?.spec;
+    const [c] = containers(w);
+    expect(c?.resources?.limits?.['nvidia.com/gpu']).toBe('1');
+    expect(c?.resources?.requests?.['nvidia.com/gpu']).toBe('1');
+    expect(c?.image).toBe(`${TTSNAP_IMAGE}:${release}-cuda12`);
+    expect(spec?.nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
+    expect(spec?.tolerations).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    expect(c?.volumeMounts?.find((m) => m.name === 'models')).toEqual({ name: 'models', mountPath: '/models', readOnly: true });
+    expect(one('gpu', 'PersistentVolumeClaim', 'ttsnap-models').spec).toMatchObject({ accessModes: ['ReadOnlyMany'] });
+    // only workers get a GPU and the CUDA image
+    const others = objects('gpu').filter((o) => podTemplate(o) && o !== w).flatMap(containers);
+    expect(others.filter((x) => x.resources?.limits?.['nvidia.com/gpu'] !== undefined || x.image?.endsWith('-cuda12'))).toEqual([]);
+  });
+
+  it('gpu: the autoscaler scales the workers on the ttsnap_queue_depth external metric', () => {
+    expect(one('gpu', 'HorizontalPodAutoscaler', 'ttsnap-worker').spec).toMatchObject({
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'ttsnap-worker' },
+      metrics: [{ type: 'External', external: { metric: { name: 'ttsnap_queue_depth' } } }],
+    });
+  });
+
+  it('cpu-demo: no GPU anywhere, trace workers read the traces volume', () => {
+    const all = objects('cpu-demo').flatMap(containers);
+    expect(all.filter((c) => JSON.stringify(c.resources ?? {}).includes('nvidia.com/gpu'))).toEqual([]);
+    const [c] = containers(one('cpu-demo', 'StatefulSet', 'ttsnap-worker'));
+    expect(c?.args?.slice(0, 6)).toEqual(['--backend', 'trace', '--base', '/traces/flux_pic_base.npy', '--narf', '/traces/flux_pic_narf.npy']);
+    expect(c?.volumeMounts?.find((m) => m.name === 'traces')).toEqual({ name: 'traces', mountPath: '/traces', readOnly: true });
+  });
+
+  it('network: everything denied by default, only ttsnap pods and Prometheus let in', () => {
+    for (const name of OVERLAYS) {
+      const deny = one(name, 'NetworkPolicy', 'default-deny');
+      expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+      const peers = objects(name)
+        .filter((o) => o.kind === 'NetworkPolicy')
+        .flatMap((o) => ((o.spec as { ingress?: { from?: unknown[] }[] }).ingress ?? []).flatMap((r) => r.from ?? []));
+      // no ipBlock, no bare namespaceSelector: each peer is a ttsnap pod or Prometheus' pods in its namespace
+      expect(peers.every((p) => JSON.stringify(p).includes('app.kubernetes.io/name'))).toBe(true);
+      expect(JSON.stringify(peers)).not.toContain('ipBlock');
+    }
+  });
+});

@@ -1,0 +1,48 @@
+// The alert rules pass `promtool check rules`, follow the "<value expression> <comparison> <number>" convention
+// that the integration test relies on, use only metric names from core/metrics/catalog.ts, and the generated
+// dashboard and PrometheusRule are in sync with their sources (deploy/tools/render.mjs --check).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { METRICS } from '../../core/metrics/catalog.js';
+import { ALERTS_FILE, dashboardExprs, loadRules, metricNames, splitThreshold } from './promql.js';
+import { REPO } from './render.js';
+
+describe('alert rules', () => {
+  it('pass promtool check rules', () => {
+    const out = execFileSync('promtool', ['check', 'rules', ALERTS_FILE], { encoding: 'utf8' });
+    expect(out).toContain('SUCCESS: 8 rules found');
+  });
+
+  it('cover a stalled job, budget overrun, a worker down and score latency, each as value <op> number', () => {
+    const { alerts } = loadRules();
+    expect(alerts.map((a) => a.alert)).toEqual(['TtsnapJobStalled', 'TtsnapBudgetOverrun', 'TtsnapWorkerDown', 'TtsnapCoordinatorDown', 'TtsnapScoreLatencyHigh']);
+    expect(alerts.map((a) => splitThreshold(a.expr).threshold)).toEqual(['> 0', '> 1.05', '< 1', '< 1', '> 30']);
+    for (const a of alerts) expect(a.labels?.severity, a.alert).toMatch(/^(warning|critical)$/);
+  });
+
+  it('reference only metrics from the catalog (plus up), in rules and dashboard alike', () => {
+    const known = new Set(Object.values(METRICS).flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
+    known.add('up');
+    const { recording, alerts } = loadRules();
+    const exprs = [...recording.map((r) => r.expr), ...alerts.map((a) => a.expr), ...dashboardExprs().map((d) => d.expr)];
+    const used = new Set(exprs.flatMap(metricNames));
+    expect([...used].filter((n) => !known.has(n))).toEqual([]);
+    // the dashboard shows every coordinator metric family a platform engineer asked for
+    for (const name of ['ttsnap_budget_spent_total', 'ttsnap_budget_allocated_total', 'ttsnap_candidates_explored_total', 'ttsnap_candidates_pruned_total',
+      'ttsnap_candidates_finished_total', 'ttsnap_stage_duration_seconds_bucket', 'ttsnap_worker_busy_ratio', 'ttsnap_queue_depth',
+      'ttsnap_score_latency_seconds_bucket', 'ttsnap_latent_bytes_moved_total']) {
+      expect(dashboardExprs().some((d) => metricNames(d.expr).includes(name)), name).toBe(true);
+    }
+  });
+
+  it('generated files are in sync: dashboard.json and prometheusrule.yaml', () => {
+    const r = spawnSync('node', [join(REPO, 'deploy', 'tools', 'render.mjs'), '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const pr = YAML.parse(readFileSync(join(REPO, 'deploy', 'monitoring', 'prometheusrule.yaml'), 'utf8')) as { spec: unknown };
+    expect(pr.spec).toEqual(YAML.parse(readFileSync(ALERTS_FILE, 'utf8')));
+  });
+});
