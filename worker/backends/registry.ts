@@ -1,5 +1,6 @@
 import { ValidationError } from '../../core/errors.js';
 import type { WorkerBackend } from '../backend.js';
+import { createOnnxBackend } from './onnx.js';
 import { createTraceBackend } from './trace.js';
 
 /**
@@ -13,6 +14,7 @@ export type BackendFactory = (opts: BackendOptions) => Promise<WorkerBackend>;
 /** Backend name -> factory. Adding a backend is one line here. */
 export const BACKENDS: Readonly<Record<string, BackendFactory>> = {
   trace: createTraceBackend,
+  onnx: createOnnxBackend,
 };
 
 export async function createBackend(name: string, opts: BackendOptions, field = '--backend'): Promise<WorkerBackend> {

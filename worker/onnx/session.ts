@@ -63,6 +63,11 @@ export class AdaptedSession {
     return new AdaptedSession(file, session, metas, provider);
   }
 
+  /** Declared shape of an input (numbers, or names for symbolic dims). */
+  inputShape(name: string): readonly (number | string)[] {
+    return this.meta(name).shape;
+  }
+
   /** Declared element type of an input ('float32', 'int64', ...). */
   inputType(name: string): string {
     return this.meta(name).type;
@@ -136,7 +141,8 @@ async function createSession(file: string, role: string, opts: SessionOptions): 
   const base: ort.InferenceSession.SessionOptions = opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
   if (opts.provider !== 'cpu' && !cudaFailed) {
     try {
-      const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'] });
+      // fatal-only logging: onnxruntime prints its own error when the CUDA libraries are absent, and we say it in one line
+      const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 });
       return { session, provider: 'cuda' };
     } catch (err) {
       if (!existsSync(file) || !isProviderError(err)) throw corrupt(file, role, err);

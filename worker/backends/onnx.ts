@@ -1,0 +1,131 @@
+import { dirname, join } from 'node:path';
+import { encodePng } from '../../core/image/png.js';
+import { tensorToRaster } from '../../core/image/raster.js';
+import { ValidationError } from '../../core/errors.js';
+import type { AdvanceItem, BackendInfo, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
+import { InferenceHost, threadScript } from '../onnx/host.js';
+import type { PipelineOptions } from '../onnx/pipeline.js';
+import type { Provider } from '../onnx/session.js';
+import type { BackendOptions } from './registry.js';
+
+/**
+ * The `onnx` backend: the real diffusion and reward pipeline (worker/onnx) in an inference thread. Steps of
+ * live candidates are mirrored here so that stepOf/liveKeys answer without a round trip.
+ */
+export class OnnxBackend implements WorkerBackend {
+  readonly info: BackendInfo;
+  private readonly steps = new Map<CandidateKey, number>();
+
+  constructor(readonly host: InferenceHost) {
+    const i = host.info;
+    const main = i.defaultRewards[0] as string;
+    this.info = {
+      backend: 'onnx',
+      steps: i.steps,
+      maxBatch: i.maxBatch,
+      rewards: [...i.defaultRewards, ...i.rewards.filter((r) => !i.defaultRewards.includes(r))],
+      cost: { denoise: i.cost.denoise, verify: i.cost.verify[main] ?? 0 },
+      tracePrompts: 0,
+      traceCandidates: 0,
+      renders: true,
+      model: i.model,
+    };
+  }
+
+  async create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    await this.host.call('create', [specs]);
+    for (const s of specs) this.steps.set(s.key, -1);
+  }
+
+  async advance(items: readonly AdvanceItem[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    await this.host.call('advance', [items]);
+    for (const it of items) this.steps.set(it.key, it.toStep);
+  }
+
+  async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]> {
+    signal?.throwIfAborted();
+    return this.host.call<Float64Array[]>('score', [keys, rewards]);
+  }
+
+  stepOf(key: CandidateKey): number | undefined {
+    return this.steps.get(key);
+  }
+
+  liveKeys(): readonly CandidateKey[] {
+    return [...this.steps.keys()];
+  }
+
+  exportState(key: CandidateKey): Promise<Uint8Array> {
+    return this.host.call<Uint8Array>('export', [key]);
+  }
+
+  async importState(key: CandidateKey, state: Uint8Array): Promise<number> {
+    const step = await this.host.call<number>('import', [key, state]);
+    this.steps.set(key, step);
+    return step;
+  }
+
+  release(keys: readonly CandidateKey[]): void {
+    for (const k of keys) this.steps.delete(k);
+    // fire and forget: the thread serves requests in order, so later calls never see released keys
+    void this.host.call('release', [keys]).catch(() => undefined);
+  }
+
+  /** Decoded images [B, 3, H, W] in [-1, 1] of the candidates at their current step (Tweedie estimate or final). */
+  images(keys: readonly CandidateKey[], signal?: AbortSignal): Promise<Float32Array> {
+    signal?.throwIfAborted();
+    return this.host.call<Float32Array>('images', [keys]);
+  }
+
+  async render(key: CandidateKey, signal?: AbortSignal): Promise<Uint8Array> {
+    const img = await this.images([key], signal);
+    const { height, width } = this.host.info.image;
+    return encodePng(tensorToRaster(img, 0, height, width));
+  }
+
+  async close(): Promise<void> {
+    this.steps.clear();
+    await this.host.close();
+  }
+}
+
+/** The bundled tiny model: models/tiny under the package root. */
+export function defaultBundleDir(): string {
+  // dist/worker/onnx/thread.js -> package root
+  return join(dirname(dirname(dirname(dirname(threadScript())))), 'models', 'tiny');
+}
+
+/** Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S --negative-prompt T. */
+export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
+  const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
+  const num = (k: string, flag: string, min: number, max: number, int: boolean): number | undefined => {
+    const raw = str(k);
+    if (raw === undefined) return undefined;
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
+      throw new ValidationError(flag, `got '${raw}'`, `${int ? 'an integer' : 'a number'} in [${min}, ${max}]`);
+    }
+    return v;
+  };
+  const provider = str('provider') ?? 'auto';
+  if (!['auto', 'cpu', 'cuda'].includes(provider)) throw new ValidationError('--provider', `got '${provider}'`, 'auto | cpu | cuda');
+  const guidance = num('guidance', '--guidance', 0, 100, false);
+  const steps = num('steps', '--steps', 2, 1000, true);
+  const negativePrompt = str('negativePrompt');
+  return {
+    bundle: str('model') ?? defaultBundleDir(),
+    provider: provider as Provider,
+    threads: num('threads', '--threads', 0, 256, true) ?? 0,
+    maxBatch: num('maxBatch', '--max-batch', 1, 4096, true) ?? 8,
+    ...(guidance !== undefined ? { guidance } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+    ...(negativePrompt !== undefined ? { negativePrompt } : {}),
+  };
+}
+
+/** Factory for the registry. */
+export async function createOnnxBackend(opts: BackendOptions): Promise<WorkerBackend> {
+  return new OnnxBackend(await InferenceHost.start(compileOnnxOptions(opts)));
+}

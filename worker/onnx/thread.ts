@@ -1,0 +1,82 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AdvanceItem, CandidateKey, CandidateSpec, RewardSpec } from '../backend.js';
+import { OnnxPipeline, type PipelineOptions } from './pipeline.js';
+import { serializeError, type PipelineInfo, type ThreadMessage, type ThreadRequest } from './protocol.js';
+
+/**
+ * The inference thread: onnxruntime-node's session.run blocks the thread it runs on, so the pipeline lives
+ * here and the main thread's event loop stays free for gRPC, NATS and metrics. Requests are served one at a
+ * time in arrival order (the backend contract serialises them anyway).
+ */
+const port = parentPort;
+if (!port) throw new Error('worker/onnx/thread.js must run as a worker thread');
+const post = (m: ThreadMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+const pipeline = await OnnxPipeline.load(workerData as PipelineOptions, (line) => post({ type: 'log', line })).catch((err: unknown) => {
+  post({ type: 'error', id: 0, error: serializeError(err) });
+  return null;
+});
+
+if (pipeline) {
+  const m = pipeline.bundle.manifest;
+  const info: PipelineInfo = {
+    model: m.name,
+    dir: pipeline.bundle.dir,
+    provider: pipeline.bundle.provider,
+    steps: pipeline.steps,
+    maxBatch: (workerData as PipelineOptions).maxBatch,
+    rewards: Object.keys(m.rewards),
+    defaultRewards: m.default_rewards,
+    guidance: pipeline.guidance,
+    cost: { unit: m.cost.unit, denoise: m.cost.denoise, verify: m.cost.verify },
+    image: m.image,
+  };
+  post({ type: 'ready', info });
+  let queue = Promise.resolve();
+  port.on('message', (req: ThreadRequest) => {
+    queue = queue.then(() => serve(pipeline, req));
+  });
+}
+
+async function serve(p: OnnxPipeline, req: ThreadRequest): Promise<void> {
+  try {
+    const a = req.args;
+    let value: unknown;
+    const transfer: ArrayBuffer[] = [];
+    switch (req.op) {
+      case 'create':
+        value = await p.create(a[0] as CandidateSpec[]);
+        break;
+      case 'advance':
+        value = await p.advance(a[0] as AdvanceItem[]);
+        break;
+      case 'score': {
+        const scores = await p.score(a[0] as CandidateKey[], a[1] as RewardSpec[]);
+        transfer.push(...scores.map((s) => s.buffer as ArrayBuffer));
+        value = scores;
+        break;
+      }
+      case 'images': {
+        const img = (await p.images(a[0] as CandidateKey[])).slice();
+        transfer.push(img.buffer);
+        value = img;
+        break;
+      }
+      case 'export':
+        value = p.exportState(a[0] as CandidateKey);
+        break;
+      case 'import':
+        value = await p.importState(a[0] as CandidateKey, a[1] as Uint8Array);
+        break;
+      case 'release':
+        value = p.release(a[0] as CandidateKey[]);
+        break;
+      case 'close':
+        value = await p.close();
+        break;
+    }
+    post({ type: 'result', id: req.id, value }, transfer);
+  } catch (err) {
+    post({ type: 'error', id: req.id, error: serializeError(err) });
+  }
+}
