@@ -1,4 +1,4 @@
-import { bestPosition, combinedScores, markBest, selectBest } from './ranking.js';
+import { bestPosition, bestRankPosition, combinedScores, kthBestRank, markBest, selectBest } from './ranking.js';
 import { keepCount, type Schedule } from './schedule.js';
 
 /** What the alive candidates of a prompt must be scored with next. */
@@ -41,6 +41,9 @@ export class PromptSearch {
   private finalScores: Float64Array;
   private mask: Uint8Array;
   private work: Int32Array;
+  private words: Int32Array | null = null;
+  private readonly keeps: Int32Array;
+  private keepsFor = -1;
 
   constructor(candidates: ArrayLike<number>, schedule: Schedule, steps: number, capacity = candidates.length) {
     this.schedule = schedule;
@@ -50,6 +53,7 @@ export class PromptSearch {
       ...schedule.map((p, i) => Object.freeze({ step: p.step, pruneIndex: i, final: false })),
       Object.freeze({ step: steps - 1, pruneIndex: -1, final: true }),
     ];
+    this.keeps = new Int32Array(schedule.length);
     const cap = Math.max(1, capacity);
     this.exploredIds = new Int32Array(cap);
     this.ids = new Int32Array(cap);
@@ -64,10 +68,15 @@ export class PromptSearch {
     const n = candidates.length;
     if (n < 1) throw new RangeError('a prompt needs at least one candidate');
     if (n > this.ids.length) this.grow(n);
-    for (let j = 0; j < n; j++) {
-      const id = candidates[j] as number;
-      this.exploredIds[j] = id;
-      this.ids[j] = id;
+    if (candidates instanceof Int32Array) {
+      this.exploredIds.set(candidates);
+      this.ids.set(candidates);
+    } else {
+      for (let j = 0; j < n; j++) {
+        const id = candidates[j] as number;
+        this.exploredIds[j] = id;
+        this.ids[j] = id;
+      }
     }
     this.exploredCount = n;
     this.count = n;
@@ -117,17 +126,70 @@ export class PromptSearch {
     const n = this.count;
     const combined = combinedScores(scoresByReward, ids, n);
     if (req.final) {
-      const best = bestPosition(combined, ids, n);
-      this.winnerId = ids[best] as number;
+      this.winnerId = ids[bestPosition(combined, ids, n)] as number;
       for (let j = 0; j < n; j++) this.finalScores[j] = combined[j] as number;
       this.finished = true;
       return;
     }
-    const k = keepCount(n, (this.schedule[req.pruneIndex] as Schedule[number]).alpha);
-    const mask = this.mask;
-    markBest(combined, ids, n, k, mask, this.work);
+    markBest(combined, ids, n, this.keepAt(req), this.mask, this.work);
+    this.compact();
+  }
+
+  /**
+   * As advance with one reward whose scores arrive as ranks looked up by candidate id: candidate i has
+   * rank `ranksById[offset + i]`, a distinct integer in [0, limit) with 0 = best, in the order the scores
+   * would give (higher first, ties to the lower id). Same outcome as advance on the scores, selected by
+   * a rank threshold (see kthBestRank); allocates nothing.
+   */
+  advanceRanked(ranksById: ArrayLike<number>, offset: number, limit: number): void {
+    const req = this.request();
+    const n = this.count;
+    const ids = this.ids;
+    if (req.final) {
+      this.winnerId = ids[bestRankPosition(ranksById, offset, ids, n)] as number;
+      for (let j = 0; j < n; j++) this.finalScores[j] = -(ranksById[offset + (ids[j] as number)] as number);
+      this.finished = true;
+      return;
+    }
+    const k = this.keepAt(req);
+    if (k < n) {
+      if (!this.words || this.words.length * 32 < limit) this.words = new Int32Array(Math.ceil(limit / 32));
+      const threshold = kthBestRank(ranksById, offset, ids, n, k, this.words);
+      let a = 0;
+      for (let j = 0; j < n; j++) {
+        const id = ids[j] as number;
+        ids[a] = id;
+        a += (ranksById[offset + id] as number) <= threshold ? 1 : 0;
+      }
+      this.count = a;
+    }
+    this.stage++;
+  }
+
+  /** Keep count at a prune point; the chain for the current start size is computed once and reused. */
+  private keepAt(req: ScoreRequest): number {
+    if (this.keepsFor !== this.exploredCount) {
+      let alive = this.exploredCount;
+      this.schedule.forEach((p, i) => {
+        alive = keepCount(alive, p.alpha);
+        this.keeps[i] = alive;
+      });
+      this.keepsFor = this.exploredCount;
+    }
+    return this.keeps[req.pruneIndex] as number;
+  }
+
+  /** Keeps the masked alive ids, in order. */
+  private compact(): void {
+    const { ids, mask } = this;
+    const n = this.count;
     let a = 0;
-    for (let j = 0; j < n; j++) if (mask[j]) ids[a++] = ids[j] as number;
+    // Branch-free: kept or not is a coin flip per candidate, which a branch predictor cannot learn.
+    for (let j = 0; j < n; j++) {
+      ids[a] = ids[j] as number;
+      a += mask[j] as number;
+      mask[j] = 0; // leave the mask zeroed for the next stage
+    }
     this.count = a;
     this.stage++;
   }

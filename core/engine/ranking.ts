@@ -95,6 +95,60 @@ export function markBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: n
   for (let r = 0; r < k; r++) mask[work[r] as number] = 1;
 }
 
+/**
+ * The k-th smallest rank (1 <= k <= n) among the alive candidates, for scores given as ranks looked up by
+ * candidate id: candidate `ids[j]` has rank `ranksById[offset + ids[j]]`, a distinct integer in [0, limit)
+ * with 0 = best, ordered as the scores would be (higher score first, ties to the lower id). The k best are
+ * then exactly those with rank <= the result. A caller that knows the ranks in advance (the simulator
+ * precomputes them per trace, prompt and step) selects without comparing floats: the ranks go into a
+ * bitset (`words`, ceil(limit / 32) long, all zero on entry and left so) and the k-th set bit is found by
+ * population counts, O(n + limit/32).
+ */
+export function kthBestRank(ranksById: ArrayLike<number>, offset: number, ids: Int32Array, n: number, k: number, words: Int32Array): number {
+  let top = 0;
+  for (let j = 0; j < n; j++) {
+    const r = ranksById[offset + (ids[j] as number)] as number;
+    const w = r >>> 5;
+    words[w] = (words[w] as number) | (1 << (r & 31));
+    if (w > top) top = w;
+  }
+  let left = k;
+  let result = -1;
+  for (let w = 0; w <= top; w++) {
+    let x = words[w] as number;
+    words[w] = 0;
+    if (result >= 0) continue;
+    const c = popcount(x);
+    if (c < left) {
+      left -= c;
+      continue;
+    }
+    for (; left > 1; left--) x &= x - 1; // drop the lowest set bits until the left-th is lowest
+    result = (w << 5) | (31 - Math.clz32(x & -x));
+  }
+  return result;
+}
+
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
+}
+
+/** Position j of the alive candidate ids[j] with the smallest rank (see markBestRanks). */
+export function bestRankPosition(ranksById: ArrayLike<number>, offset: number, ids: Int32Array, n: number): number {
+  let best = 0;
+  let bestRank = ranksById[offset + (ids[0] as number)] as number;
+  for (let j = 1; j < n; j++) {
+    const r = ranksById[offset + (ids[j] as number)] as number;
+    if (r < bestRank) {
+      bestRank = r;
+      best = j;
+    }
+  }
+  return best;
+}
+
 /** Positions of all n entries, best first. */
 export function orderBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: number): Int32Array {
   const out = new Int32Array(n);

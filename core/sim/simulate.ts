@@ -3,20 +3,25 @@ import type { CostModel } from '../engine/cost-model.js';
 import { relativeIncreasePct } from '../engine/metric.js';
 import { makePolicy, type Policy, type PolicyName } from '../engine/policy.js';
 import { Rng, sampleWithoutReplacement } from '../engine/rng.js';
-import type { Schedule } from '../engine/schedule.js';
+import { formatSchedule, type Schedule } from '../engine/schedule.js';
 import { ValidationError } from '../errors.js';
 import type { RewardTrace } from '../trace/reward-trace.js';
-import { replayPrompt } from './replay.js';
+import { Replayer, traceRanks } from './replay.js';
 
 export interface SimulateOptions {
   readonly budgets: readonly number[];
   readonly draws: number;
   readonly seed: number;
+  /** the pruning schedule of ttsnap and ttsp */
   readonly schedule: Schedule;
+  /** budget -> schedule for budgets that have their own (a tuned schedule file's per_budget) */
+  readonly perBudget?: ReadonlyMap<number, Schedule>;
   readonly cost: CostModel;
   readonly accounting: Accounting;
   /** [start, end) prompt indices */
   readonly prompts: readonly [number, number];
+  /** called after each budget with the number of budgets done */
+  readonly onBudget?: (done: number, total: number) => void;
 }
 
 /** The simulate result for one trace (the CLI's --json shape). */
@@ -27,45 +32,85 @@ export interface TraceSimulation {
   readonly candidates: { bon: number[]; ttsnap: number[] };
 }
 
-/** Candidates per prompt each budget affords under a policy's schedule; checked against what the trace holds. */
+/** The schedule ttsnap and ttsp run at a budget. */
+export function scheduleAt(opts: SimulateOptions, budget: number): Schedule {
+  return opts.perBudget?.get(budget) ?? opts.schedule;
+}
+
+/** Candidates per prompt a budget affords under a schedule; checked against what the trace holds. */
+export function candidatesAt(trace: RewardTrace, policy: PolicyName, schedule: Schedule, budget: number, opts: SimulateOptions): number {
+  const n = candidatesForBudget(budget, schedule, opts.cost, opts.accounting, 1, '--budgets');
+  if (n > trace.candidates) {
+    throw new ValidationError(
+      '--budgets',
+      `budget ${budget} buys ${n} candidates per prompt under ${policy}, but ${trace.name} holds ${trace.candidates}`,
+      `budgets that buy at most ${trace.candidates} candidates`,
+    );
+  }
+  return n;
+}
+
+/** Candidates per prompt at every budget of the grid under a policy (its schedule, or the per-budget one). */
 export function candidatesPerBudget(trace: RewardTrace, policy: Policy, opts: SimulateOptions): number[] {
-  return opts.budgets.map((b) => {
-    const n = candidatesForBudget(b, policy.schedule, opts.cost, opts.accounting, 1, '--budgets');
-    if (n > trace.candidates) {
-      throw new ValidationError('--budgets', `budget ${b} buys ${n} candidates per prompt under ${policy.name}, but ${trace.name} holds ${trace.candidates}`, `budgets that buy at most ${trace.candidates} candidates`);
-    }
-    return n;
-  });
+  return opts.budgets.map((b) => candidatesAt(trace, policy.name, policy.name === 'bon' ? [] : scheduleAt(opts, b), b, opts));
 }
 
 /**
- * Mean over draws of the mean over prompts of the winner's final reward, for one policy and budget.
+ * Mean over draws of the mean over prompts of the winner's final reward, for each replayer at one budget.
  * Each draw takes n candidate columns without replacement, the same columns for every prompt (as the
- * authors' simulator does), from a generator seeded by (seed, budget index) so that policies share draws.
+ * authors' simulator does), from a generator seeded by (seed, budget index); the replayers share the draws.
  */
-export function meanBestReward(trace: RewardTrace, policy: Policy, n: number, opts: SimulateOptions, budgetIndex: number): number {
+export function meanBestRewards(replayers: readonly Replayer[], candidates: number, n: number, opts: SimulateOptions, budgetIndex: number): number[] {
   const rng = new Rng((opts.seed * 1_000_003 + budgetIndex) >>> 0);
-  const scratch = new Float64Array(trace.candidates);
   const [p0, p1] = opts.prompts;
-  let total = 0;
+  const totals = replayers.map(() => 0);
   for (let d = 0; d < opts.draws; d++) {
-    const cols = sampleWithoutReplacement(trace.candidates, n, rng);
-    let sum = 0;
-    for (let p = p0; p < p1; p++) sum += replayPrompt(trace, p, cols, policy, scratch);
-    total += sum / (p1 - p0);
+    const cols = sampleWithoutReplacement(candidates, n, rng);
+    replayers.forEach((r, i) => {
+      let sum = 0;
+      for (let p = p0; p < p1; p++) sum += r.run(p, cols);
+      totals[i] = (totals[i] as number) + sum / (p1 - p0);
+    });
   }
-  return total / opts.draws;
+  return totals.map((t) => t / opts.draws);
 }
 
+/** meanBestRewards for one policy. */
+export function meanBestReward(trace: RewardTrace, policy: Policy, n: number, opts: SimulateOptions, budgetIndex: number): number {
+  return meanBestRewards([new Replayer(trace, policy)], trace.candidates, n, opts, budgetIndex)[0] as number;
+}
+
+/** Runs best-of-N, TTSnap and TTSp over the budget grid and computes the relative-increase metric. */
 export function simulateTrace(trace: RewardTrace, opts: SimulateOptions): TraceSimulation {
   checkPromptRange(trace, opts.prompts);
-  const policies = { bon: makePolicy('bon', []), ttsnap: makePolicy('ttsnap', opts.schedule), ttsp: makePolicy('ttsp', opts.schedule) };
-  const counts = {
-    bon: candidatesPerBudget(trace, policies.bon, opts),
-    ttsnap: candidatesPerBudget(trace, policies.ttsnap, opts),
+  const ranks = traceRanks(trace);
+  const bon = new Replayer(trace, makePolicy('bon', []), ranks);
+  // One replayer pair per distinct schedule (a per-budget schedule file may hold several).
+  const pairs = new Map<string, [Replayer, Replayer]>();
+  const pairFor = (schedule: Schedule): [Replayer, Replayer] => {
+    const key = formatSchedule(schedule);
+    let pair = pairs.get(key);
+    if (!pair) {
+      pair = [new Replayer(trace, makePolicy('ttsnap', schedule), ranks), new Replayer(trace, makePolicy('ttsp', schedule), ranks)];
+      pairs.set(key, pair);
+    }
+    return pair;
   };
-  const curve = (name: PolicyName, ns: number[]): number[] => ns.map((n, bi) => meanBestReward(trace, policies[name], n, opts, bi));
-  const curves = { bon: curve('bon', counts.bon), ttsnap: curve('ttsnap', counts.ttsnap), ttsp: curve('ttsp', counts.ttsnap) };
+  const schedules = opts.budgets.map((b) => scheduleAt(opts, b));
+  const candidates = {
+    bon: opts.budgets.map((b) => candidatesAt(trace, 'bon', [], b, opts)),
+    ttsnap: opts.budgets.map((b, i) => candidatesAt(trace, 'ttsnap', schedules[i] as Schedule, b, opts)),
+  };
+  const curves: Record<PolicyName, number[]> = { bon: [], ttsnap: [], ttsp: [] };
+  opts.budgets.forEach((_, bi) => {
+    curves.bon.push(meanBestRewards([bon], trace.candidates, candidates.bon[bi] as number, opts, bi)[0] as number);
+    const [snap, sp] = pairFor(schedules[bi] as Schedule);
+    // Without a noise-aware trace TTSnap is TTSp: replay once.
+    const both = meanBestRewards(trace.hasNarf ? [snap, sp] : [sp], trace.candidates, candidates.ttsnap[bi] as number, opts, bi);
+    curves.ttsnap.push(both[0] as number);
+    curves.ttsp.push((trace.hasNarf ? both[1] : both[0]) as number);
+    opts.onBudget?.(bi + 1, opts.budgets.length);
+  });
   return {
     budgets: [...opts.budgets],
     curves,
@@ -73,7 +118,7 @@ export function simulateTrace(trace: RewardTrace, opts: SimulateOptions): TraceS
       ttsnap: relativeIncreasePct(opts.budgets, curves.ttsnap, curves.bon),
       ttsp: relativeIncreasePct(opts.budgets, curves.ttsp, curves.bon),
     },
-    candidates: counts,
+    candidates,
   };
 }
 

@@ -1,0 +1,77 @@
+import type { RewardTrace } from '../trace/reward-trace.js';
+
+/**
+ * Per-(prompt, step) ranks of every candidate of a trace under one reward: rank 0 is the highest reward,
+ * equal rewards rank the lower candidate id first — the engine's order, so feeding these ranks to
+ * PromptSearch.advanceRanked selects exactly what the rewards themselves would. Built once per trace for
+ * the steps a run scores at; replays then select by counting instead of comparing floats.
+ */
+export class RankTable {
+  /** ranks[(prompt * steps + step) * candidates + candidate]; valid for steps that ensure() has filled */
+  readonly ranks: Uint16Array;
+  private readonly bits: Uint32Array;
+  private readonly filled: Uint8Array;
+
+  constructor(
+    readonly trace: RewardTrace,
+    source: Float32Array,
+  ) {
+    if (trace.candidates > 0xffff) throw new RangeError(`rank tables hold at most 65535 candidates, not ${trace.candidates}`);
+    this.ranks = new Uint16Array(trace.prompts * trace.steps * trace.candidates);
+    this.bits = new Uint32Array(source.buffer, source.byteOffset, source.length);
+    this.filled = new Uint8Array(trace.steps);
+  }
+
+  /** Fills the ranks of every prompt at these steps (once per step). */
+  ensure(steps: Iterable<number>): this {
+    const { prompts, candidates: c, steps: s } = this.trace;
+    const { bits, ranks } = this;
+    // Each reward as an order-preserving uint32, flipped so that ascending means best first; a native
+    // Uint32Array sort then gives the order, and equal rewards take consecutive ranks in id order.
+    const keys = new Uint32Array(c);
+    const sorted = new Uint32Array(c);
+    const taken = new Uint8Array(c);
+    for (const step of steps) {
+      if (this.filled[step]) continue;
+      this.filled[step] = 1;
+      for (let p = 0; p < prompts; p++) {
+        const row = p * c * s + step;
+        for (let i = 0; i < c; i++) keys[i] = descendingKey(bits[row + i * s] as number);
+        sorted.set(keys);
+        sorted.sort();
+        taken.fill(0);
+        const out = (p * s + step) * c;
+        for (let i = 0; i < c; i++) {
+          let r = lowerBound(sorted, keys[i] as number);
+          while (taken[r]) r++; // an equal reward of a lower id took this rank
+          taken[r] = 1;
+          ranks[out + i] = r;
+        }
+      }
+    }
+    return this;
+  }
+
+  /** Offset of rank(prompt, 0, step): candidate i's rank is at offset + i. */
+  offset(prompt: number, step: number): number {
+    return (prompt * this.trace.steps + step) * this.trace.candidates;
+  }
+}
+
+/** float32 bits -> uint32 that sorts ascending from the highest reward to the lowest (-0 as +0). */
+function descendingKey(b: number): number {
+  const v = (b & 0x7fffffff) === 0 ? 0 : b;
+  const ordered = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
+  return 0xffffffff - ordered;
+}
+
+function lowerBound(sorted: Uint32Array, key: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
