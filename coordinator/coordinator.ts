@@ -1,0 +1,235 @@
+import type { ScoreBus } from '../core/bus/score-bus.js';
+import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
+import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
+import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { BackendInfo } from '../worker/backend.js';
+import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
+import { Job, JOB_STATES } from './job.js';
+import { compileJobSpec } from './job-spec.js';
+import { jobResult } from './result.js';
+import { Scheduler } from './scheduler.js';
+import type { WorkerClient } from './worker-client.js';
+import { WorkerPool } from './workers.js';
+
+/** Loose options; compileCoordinatorOptions fills the defaults. */
+export interface CoordinatorOptions {
+  /** ms before a missing score is asked for again (default 10000) */
+  readonly scoreTimeoutMs?: number;
+  /** ms without a heartbeat or a status answer after which a remote worker counts as lost (default 3000) */
+  readonly workerTimeoutMs?: number;
+  /** ms between housekeeping passes: re-requests, liveness, gauges (default 250) */
+  readonly sweepMs?: number;
+  /** candidates in flight per worker, as a multiple of its max batch (default 2) */
+  readonly queueFactor?: number;
+  /** ended jobs kept for GetResult (default 1000) */
+  readonly keepJobs?: number;
+  readonly clock?: () => number;
+}
+
+type Compiled = Required<CoordinatorOptions>;
+
+export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled {
+  return {
+    scoreTimeoutMs: o.scoreTimeoutMs ?? 10_000,
+    workerTimeoutMs: o.workerTimeoutMs ?? 3_000,
+    sweepMs: o.sweepMs ?? 250,
+    queueFactor: o.queueFactor ?? 2,
+    keepJobs: o.keepJobs ?? 1_000,
+    clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
+  };
+}
+
+/**
+ * The coordinator's domain API, used by the gRPC service and by the embedded mode alike. No transport here:
+ * workers arrive as WorkerClients, scores through a ScoreBus.
+ */
+export class Coordinator {
+  private readonly opts: Compiled;
+  private readonly pool: WorkerPool;
+  private readonly scheduler: Scheduler;
+  private readonly jobs = new Map<string, Job>();
+  private readonly doneWaiters = new Map<string, (() => void)[]>();
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+  private seq = 0;
+  private draining = false;
+  private lastStatusPoll = 0;
+
+  constructor(
+    private readonly bus: ScoreBus,
+    private readonly metrics: MetricsSink = NO_METRICS,
+    options: CoordinatorOptions = {},
+  ) {
+    this.opts = compileCoordinatorOptions(options);
+    this.pool = new WorkerPool(this.opts.queueFactor);
+    this.scheduler = new Scheduler(this.pool, {
+      scoreTimeoutMs: this.opts.scoreTimeoutMs,
+      metrics,
+      clock: this.opts.clock,
+      onJobEnded: (job) => this.jobEnded(job),
+    });
+    this.unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
+    this.timer = setInterval(() => this.sweep(), this.opts.sweepMs);
+    this.timer.unref();
+  }
+
+  /** The backend every worker runs (null before the first registers). */
+  get backend(): BackendInfo | null {
+    return this.pool.info;
+  }
+
+  get workerCount(): number {
+    return this.pool.size;
+  }
+
+  /** Registers a worker or refreshes its heartbeat (remote, the default); `draining` empties it (its survivors move elsewhere). */
+  registerWorker(client: WorkerClient, info: BackendInfo, o: { draining?: boolean; remote?: boolean } = {}): { accepted: boolean; reason: string } {
+    const draining = o.draining ?? false;
+    // In-process workers cannot vanish on their own: they never time out.
+    const { slot, refused } = this.pool.add(client, info, o.remote === false ? Number.POSITIVE_INFINITY : this.opts.clock());
+    if (!slot) {
+      client.close();
+      return { accepted: false, reason: refused ?? 'refused' };
+    }
+    if (slot.client !== client) client.close();
+    if (draining && !slot.draining) slot.draining = true;
+    this.scheduler.kick();
+    return { accepted: true, reason: '' };
+  }
+
+  /** Validates and queues a job; throws ValidationError (bad request) or CoordinatorUnavailableError. */
+  submit(req: SubmitJobRequest): Job {
+    if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');
+    const info = this.pool.info;
+    if (!info || this.pool.size === 0) throw new CoordinatorUnavailableError('no worker has registered yet');
+    const spec = compileJobSpec(req, info);
+    const now = this.opts.clock();
+    const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
+    this.jobs.set(job.id, job);
+    const planned = spec.plannedPerPrompt;
+    const rewardCalls = Object.values(planned.reward_calls).reduce((a, b) => a + b, 0);
+    this.metrics.inc('budgetAllocated', { kind: 'denoise' }, planned.denoise_steps * spec.cost.denoise * spec.prompts.length);
+    this.metrics.inc('budgetAllocated', { kind: 'reward' }, rewardCalls * spec.cost.verify * spec.prompts.length);
+    this.scheduler.add(job);
+    this.evictOld();
+    return job;
+  }
+
+  job(id: string): Job {
+    const job = this.jobs.get(id);
+    if (!job) throw new JobNotFoundError(id);
+    return job;
+  }
+
+  watch(id: string, listener: (e: JobEvent) => void): () => void {
+    return this.job(id).watch(listener);
+  }
+
+  result(id: string): JobResult {
+    return jobResult(this.job(id), this.opts.clock());
+  }
+
+  /** Resolves when the job has ended (any state). */
+  whenEnded(id: string): Promise<Job> {
+    const job = this.job(id);
+    if (job.ended) return Promise.resolve(job);
+    return new Promise((resolve) => {
+      const list = this.doneWaiters.get(id) ?? [];
+      list.push(() => resolve(job));
+      this.doneWaiters.set(id, list);
+    });
+  }
+
+  cancel(id: string): string {
+    const job = this.job(id);
+    this.scheduler.cancel(job);
+    return job.state;
+  }
+
+  /** Newest first, at most `limit` (default 100, capped at 1000). */
+  list(limit = 100): JobSummary[] {
+    const n = Math.min(limit || 100, 1000);
+    return [...this.jobs.values()].reverse().slice(0, n).map((j) => ({
+      job: j.id,
+      state: j.state,
+      prompts: j.spec.prompts.length,
+      prompts_done: j.promptsDone,
+      candidates_per_prompt: j.spec.n,
+      cost: j.ledger().cost,
+      label: j.spec.label,
+    }));
+  }
+
+  /** Stops taking jobs and waits (up to timeoutMs) for the running ones to end. Returns true when all ended. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    const running = [...this.jobs.values()].filter((j) => !j.ended).map((j) => this.whenEnded(j.id));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    const ok = await Promise.race([Promise.all(running).then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return ok;
+  }
+
+  /** Idempotent: stops timers and the bus subscription, cancels what still runs, closes worker clients. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    for (const job of this.jobs.values()) if (!job.ended) this.scheduler.cancel(job);
+    for (const slot of this.pool.all()) this.pool.remove(slot.id);
+  }
+
+  private jobEnded(job: Job): void {
+    this.metrics.inc('jobsCompleted', { state: job.state });
+    if (job.state === 'done') {
+      const planned = job.spec.plannedPerPrompt.denoise_steps * job.spec.prompts.length;
+      job.movement.recomputed_steps = Math.max(0, job.ledger().denoise_steps - planned);
+      this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
+    }
+    for (const w of this.doneWaiters.get(job.id) ?? []) w();
+    this.doneWaiters.delete(job.id);
+  }
+
+  private evictOld(): void {
+    if (this.jobs.size <= this.opts.keepJobs) return;
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size <= this.opts.keepJobs) break;
+      if (job.ended) this.jobs.delete(id);
+    }
+  }
+
+  private sweep(): void {
+    const now = this.opts.clock();
+    this.scheduler.rerequest(now);
+    for (const slot of this.pool.all()) {
+      if (now - slot.lastSeen > this.opts.workerTimeoutMs) this.scheduler.loseWorker(slot.id, `no heartbeat for ${this.opts.workerTimeoutMs} ms`);
+    }
+    this.metrics.set('queueDepth', this.scheduler.pendingCount());
+    const counts = new Map(JOB_STATES.map((s) => [s, 0]));
+    for (const j of this.jobs.values()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+    for (const [state, n] of counts) this.metrics.set('jobs', n, { state });
+    const slots = this.pool.all();
+    this.metrics.set('workersUp', slots.filter((s) => !s.draining).length, { state: 'ready' });
+    this.metrics.set('workersUp', slots.filter((s) => s.draining).length, { state: 'draining' });
+    if (now - this.lastStatusPoll >= 1000) {
+      this.lastStatusPoll = now;
+      for (const slot of slots) this.pollStatus(slot.id, now);
+    }
+  }
+
+  /** Busy-ratio gauge from the worker's own busy seconds; a failed poll of a remote worker counts as a loss. */
+  private pollStatus(id: string, now: number): void {
+    const slot = this.pool.get(id);
+    if (!slot) return;
+    slot.client.status().then(
+      (st) => {
+        if (slot.busyTicks > 0) this.metrics.set('workerBusyRatio', Math.min(1, (st.busySeconds - slot.busySamples) / ((now - slot.busyTicks) / 1000)), { worker: id });
+        slot.busySamples = st.busySeconds;
+        slot.busyTicks = now;
+      },
+      (err: unknown) => this.scheduler.loseWorker(id, err instanceof Error ? err.message : String(err)),
+    );
+  }
+}

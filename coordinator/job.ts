@@ -1,0 +1,111 @@
+import { mergeLedgers, type Ledger } from '../core/engine/ledger.js';
+import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
+import { candidateSeed, drawCandidates } from './candidates.js';
+import type { JobSpec } from './job-spec.js';
+import { PromptRun } from './prompt-run.js';
+
+export type JobState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
+export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'cancelled', 'failed'];
+
+export type JobEventBody = Omit<JobEvent, 'job' | 'at_s'>;
+export type JobListener = (event: JobEvent) => void;
+
+/** Cap on events kept for replay to late watchers; beyond it only stage/prune/done events are kept. */
+const MAX_EVENTS = 50_000;
+
+/**
+ * One search job: its prompts (admitted lazily so that live candidates stay bounded), their results,
+ * movement counters and the event log that WatchJob replays.
+ */
+export class Job {
+  state: JobState = 'queued';
+  readonly active: PromptRun[] = [];
+  /** active prompts by prompt index (indices are distinct within a job) */
+  readonly byPrompt = new Map<number, PromptRun>();
+  readonly results: (PromptResult | undefined)[];
+  readonly ledgers: (Ledger | undefined)[];
+  nextPrompt = 0;
+  promptsDone = 0;
+  /** candidates of this job in flight (fair share picks the job with the fewest) */
+  inflight = 0;
+  readonly movement = { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0 };
+  /** busy seconds per worker on this job, as last reported with its scores */
+  readonly busy = new Map<string, number>();
+  readonly events: JobEvent[] = [];
+  private readonly listeners = new Set<JobListener>();
+  startedAt = 0;
+  endedAt = 0;
+  error = '';
+
+  constructor(
+    readonly id: string,
+    readonly spec: JobSpec,
+    readonly createdAt: number,
+  ) {
+    this.results = new Array<PromptResult | undefined>(spec.prompts.length);
+    this.ledgers = new Array<Ledger | undefined>(spec.prompts.length);
+  }
+
+  get ended(): boolean {
+    return this.state === 'done' || this.state === 'cancelled' || this.state === 'failed';
+  }
+
+  get hasUnadmitted(): boolean {
+    return this.nextPrompt < this.spec.prompts.length;
+  }
+
+  /** Starts the next prompt: draws its candidates and opens its first stage. */
+  admit(now: number): PromptRun {
+    const s = this.spec;
+    const position = this.nextPrompt++;
+    const prompt = s.prompts[position] as number;
+    const explored = drawCandidates(s.pool, s.n, s.seed, prompt);
+    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(s.seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
+    run.beginStage(now);
+    this.active.push(run);
+    this.byPrompt.set(prompt, run);
+    return run;
+  }
+
+  finishPrompt(run: PromptRun, result: PromptResult): void {
+    this.results[run.position] = result;
+    this.ledgers[run.position] = run.book.summary();
+    this.promptsDone++;
+    this.byPrompt.delete(run.prompt);
+    const i = this.active.indexOf(run);
+    if (i >= 0) this.active.splice(i, 1);
+  }
+
+  /** Ledger of the prompts finished so far. */
+  ledger(): Ledger {
+    return mergeLedgers(this.ledgers.filter((l): l is Ledger => l !== undefined));
+  }
+
+  /** Executed cost so far, finished prompts and those under way. */
+  spent(): number {
+    return this.ledger().cost + this.active.reduce((sum, r) => sum + r.book.summary().cost, 0);
+  }
+
+  emit(body: JobEventBody, now: number): void {
+    const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body };
+    if (this.events.length < MAX_EVENTS || body.event !== 'moved') this.events.push(event);
+    for (const l of this.listeners) l(event);
+  }
+
+  /** Replays past events, then follows new ones; returns the unsubscribe function. */
+  watch(listener: JobListener): () => void {
+    for (const e of this.events) listener(e);
+    if (this.ended) return () => {};
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  end(state: JobState, now: number, error = ''): void {
+    this.state = state;
+    this.endedAt = now;
+    this.error = error;
+    this.emit({ event: 'done', done: { state, error } }, now);
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,79 @@
+import type { Job } from './job.js';
+import { UNPLACED, type PromptRun } from './prompt-run.js';
+import type { WorkerPool, WorkerSlot } from './workers.js';
+
+/** Where a group of one prompt's candidates goes for its next segment. */
+export interface Assignment {
+  readonly job: Job;
+  readonly run: PromptRun;
+  /** home: state already there; new: create from seed there; move: export from `source`, import there */
+  readonly kind: 'home' | 'new' | 'move';
+  readonly source: string | null;
+  readonly candidates: number[];
+}
+
+/** Passes: evacuate = move survivors off draining workers, before taking new work. */
+type Kind = Assignment['kind'] | 'evacuate';
+
+/**
+ * Picks up to `free` candidates for `worker`, in four passes: segments of candidates it already holds;
+ * survivors held by draining workers (moved here); then candidates nobody holds (new prompts, admitted only now, or recomputation after a loss); then, so
+ * that it does not idle while another worker has a backlog, survivors moved from a full or draining worker.
+ * Within a pass jobs take turns by fewest candidates in flight (fair share), and a job's oldest prompts
+ * go first so they leave the system early.
+ */
+export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[], pool: WorkerPool, now: number): Assignment[] {
+  const out: Assignment[] = [];
+  for (const kind of ['home', 'evacuate', 'new', 'move'] as const) {
+    const skip = new Set<Job>();
+    while (free > 0) {
+      const job = fairest(jobs, skip);
+      if (!job) break;
+      const a = pickFrom(job, kind, worker, free, pool, now);
+      if (!a) {
+        skip.add(job);
+        continue;
+      }
+      out.push(a);
+      job.inflight += a.candidates.length;
+      free -= a.candidates.length;
+    }
+  }
+  return out;
+}
+
+function fairest(jobs: readonly Job[], skip: ReadonlySet<Job>): Job | undefined {
+  let best: Job | undefined;
+  for (const j of jobs) {
+    if (j.state !== 'running' || skip.has(j)) continue;
+    if (!best || j.inflight < best.inflight) best = j;
+  }
+  return best;
+}
+
+function pickFrom(job: Job, kind: Kind, worker: WorkerSlot, free: number, pool: WorkerPool, now: number): Assignment | null {
+  for (const run of job.active) {
+    const a = pickInPrompt(job, run, kind, worker, free, pool);
+    if (a) return a;
+  }
+  if (kind === 'new' && job.hasUnadmitted) return pickInPrompt(job, job.admit(now), kind, worker, free, pool);
+  return null;
+}
+
+function pickInPrompt(job: Job, run: PromptRun, kind: Kind, worker: WorkerSlot, free: number, pool: WorkerPool): Assignment | null {
+  if (run.pending.size === 0) return null;
+  if (kind === 'home' || kind === 'new') {
+    const holder = kind === 'home' ? worker.id : UNPLACED;
+    const candidates = run.takePending(holder, free);
+    return candidates.length > 0 ? { job, run, kind, source: null, candidates } : null;
+  }
+  for (const holder of run.pending.keys()) {
+    if (holder === UNPLACED || holder === worker.id) continue;
+    const src = pool.get(holder);
+    // Move only from a worker that cannot start the segment now; a source that is gone is handled as a loss.
+    if (!src || (kind === 'evacuate' ? !src.draining : !src.draining && src.outstanding < src.limit)) continue;
+    const candidates = run.takePending(holder, free);
+    if (candidates.length > 0) return { job, run, kind: 'move', source: holder, candidates };
+  }
+  return null;
+}

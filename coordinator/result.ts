@@ -1,0 +1,94 @@
+import type { Ledger, StageLedger } from '../core/engine/ledger.js';
+import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { Ledger as ProtoLedger, Ledger__Output } from '../core/generated/ttsnap/v1/Ledger.js';
+import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
+import type { Winner } from '../core/generated/ttsnap/v1/Winner.js';
+import type { Job } from './job.js';
+import type { PromptRun } from './prompt-run.js';
+
+/** The result of one finished prompt (proto-shaped, snake_case). */
+export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): PromptResult {
+  const ranking = run.search.finalRanking();
+  const winnerOf = (i: number): Winner => ({ candidate: i, seed: run.candidates.get(i)?.seed ?? 0, rewards: run.finalRewards(i) });
+  const winner = winnerOf(ranking[0] as number);
+  if (image) winner.image = image;
+  return {
+    prompt: run.prompt,
+    text: run.text,
+    winner,
+    top_k: [...ranking.slice(0, topK)].map(winnerOf),
+    explored: [...run.search.explored],
+    ledger: ledgerToProto(run.book.summary()),
+  };
+}
+
+/** The whole job's result as the GetResult RPC returns it. */
+export function jobResult(job: Job, now: number): JobResult {
+  const end = job.endedAt || now;
+  return {
+    job: job.id,
+    state: job.state,
+    prompts: job.results.filter((r): r is PromptResult => r !== undefined),
+    ledger: ledgerToProto(job.ledger()),
+    timeline: { makespan_s: (end - job.createdAt) / 1000, worker_busy_s: Object.fromEntries([...job.busy.entries()].sort(([a], [b]) => a.localeCompare(b))) },
+    movement: { ...job.movement },
+    error: job.error,
+  };
+}
+
+/** The engine's ledger as a proto message. */
+export function ledgerToProto(l: Ledger): ProtoLedger {
+  return { ...l, reward_calls: { ...l.reward_calls }, stages: l.stages.map((s) => ({ ...s, reward_calls: { ...s.reward_calls } })) };
+}
+
+/** A proto Ledger back in the engine's shape and key order (so both modes print identical JSON). */
+export function ledgerFromProto(l: Ledger__Output | ProtoLedger | null | undefined): Ledger {
+  const calls = (r: Readonly<Record<string, number | string>> | undefined): Record<string, number> =>
+    Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, Number(v)] as const).sort(([a], [b]) => a.localeCompare(b)));
+  const stages: StageLedger[] = (l?.stages ?? []).map((s) => ({ step: Number(s.step), denoise_steps: Number(s.denoise_steps), reward_calls: calls(s.reward_calls), cost: Number(s.cost) }));
+  return { candidates: Number(l?.candidates ?? 0), denoise_steps: Number(l?.denoise_steps ?? 0), reward_calls: calls(l?.reward_calls), cost: Number(l?.cost ?? 0), stages };
+}
+
+type AnyResult = JobResult | JobResult__Output;
+type AnyWinner = NonNullable<PromptResult['winner']>;
+
+function winnerJson(w: AnyWinner | null | undefined): Record<string, unknown> {
+  return {
+    candidate: Number(w?.candidate ?? 0),
+    seed: Number(w?.seed ?? 0),
+    rewards: Object.fromEntries(Object.entries(w?.rewards ?? {}).map(([k, v]) => [k, Number(v)])),
+  };
+}
+
+/**
+ * The `search --json` document: `{ job, prompts: [{ prompt, winner: { candidate, seed, rewards }, explored,
+ * ledger }], ledger, timeline: { makespan_s, worker_busy_s } }`, plus `top_k` per prompt when asked for,
+ * `text` for text prompts and `movement` (latent moves, bytes, recomputed steps, workers lost).
+ */
+export function resultJson(r: AnyResult, topK: number): Record<string, unknown> {
+  const prompts = (r.prompts ?? []).map((p) => ({
+    prompt: Number(p.prompt ?? 0),
+    ...(p.text ? { text: p.text } : {}),
+    winner: winnerJson(p.winner),
+    ...(topK > 0 ? { top_k: (p.top_k ?? []).map(winnerJson) } : {}),
+    explored: (p.explored ?? []).map(Number),
+    ledger: ledgerFromProto(p.ledger),
+  }));
+  const busy = r.timeline?.worker_busy_s ?? {};
+  return {
+    job: r.job ?? '',
+    prompts,
+    ledger: ledgerFromProto(r.ledger),
+    timeline: {
+      makespan_s: Number(r.timeline?.makespan_s ?? 0),
+      worker_busy_s: Object.fromEntries(Object.entries(busy).map(([k, v]) => [k, Number(v)])),
+    },
+    movement: {
+      moves: Number(r.movement?.moves ?? 0),
+      bytes: Number(r.movement?.bytes ?? 0),
+      recomputed_steps: Number(r.movement?.recomputed_steps ?? 0),
+      workers_lost: Number(r.movement?.workers_lost ?? 0),
+    },
+  };
+}

@@ -1,0 +1,264 @@
+import type { Score } from '../core/bus/score-bus.js';
+import type { MetricsSink } from '../core/metrics/sink.js';
+import type { CandidateRef } from '../worker/keys.js';
+import type { Job } from './job.js';
+import { planFill, type Assignment } from './placement.js';
+import { promptResult } from './result.js';
+import type { PromptRun } from './prompt-run.js';
+import { CandidateMissingError, WorkerLostError } from './worker-client.js';
+import type { WorkerPool, WorkerSlot } from './workers.js';
+
+export interface SchedulerOptions {
+  /** ms before a missing score is asked for again */
+  readonly scoreTimeoutMs: number;
+  readonly metrics: MetricsSink;
+  readonly clock: () => number;
+  /** called once when a job ends (done, cancelled or failed) */
+  readonly onJobEnded: (job: Job) => void;
+}
+
+/**
+ * Drives running jobs over the worker pool: fills free worker slots (placement.ts), applies scores from the
+ * bus to each prompt's stage barrier, prunes through the engine, releases the pruned, and recovers from lost
+ * workers. Everything here runs on the event loop; worker calls are awaited off the hot path.
+ */
+export class Scheduler {
+  readonly jobs: Job[] = [];
+  private readonly byId = new Map<string, Job>();
+  private kicked = false;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly opts: SchedulerOptions,
+  ) {}
+
+  add(job: Job): void {
+    job.state = 'running';
+    job.startedAt = this.opts.clock();
+    this.jobs.push(job);
+    this.byId.set(job.id, job);
+    this.kick();
+  }
+
+  /** Schedules one fill pass on the next turn of the event loop (passes are coalesced). */
+  kick(): void {
+    if (this.kicked) return;
+    this.kicked = true;
+    setImmediate(() => {
+      this.kicked = false;
+      this.fill();
+    });
+  }
+
+  onScore(score: Score): void {
+    const job = this.byId.get(score.job);
+    const run = job?.byPrompt.get(score.prompt);
+    if (!job || !run) return;
+    const now = this.opts.clock();
+    const done = run.accept(score, now);
+    job.busy.set(score.worker, Math.max(job.busy.get(score.worker) ?? 0, score.busy_s));
+    if (!done) return;
+    const m = this.opts.metrics;
+    m.observe('scoreLatency', done.latencyMs / 1000);
+    m.inc('budgetSpent', { kind: 'denoise' }, done.denoise * job.spec.cost.denoise);
+    m.inc('budgetSpent', { kind: 'reward' }, job.spec.rewards.length * job.spec.cost.verify);
+    job.inflight--;
+    const slot = this.pool.get(done.worker);
+    if (slot) slot.outstanding--;
+    if (run.stageComplete) this.completeStage(job, run);
+    this.kick();
+  }
+
+  private fill(): void {
+    if (this.jobs.length === 0) return;
+    const now = this.opts.clock();
+    for (const slot of this.pool.open()) {
+      const assignments = planFill(slot, slot.limit - slot.outstanding, this.jobs, this.pool, now);
+      for (const a of assignments) {
+        slot.outstanding += a.candidates.length;
+        void this.dispatch(slot, a, now);
+      }
+    }
+  }
+
+  private async dispatch(slot: WorkerSlot, a: Assignment, now: number): Promise<void> {
+    const { job, run } = a;
+    const refs: CandidateRef[] = a.candidates.map((candidate) => ({ prompt: run.prompt, candidate }));
+    for (const i of a.candidates) {
+      const c = run.candidates.get(i);
+      run.dispatch(i, slot.id, a.kind === 'new' ? -1 : (c?.step ?? -1), now);
+    }
+    try {
+      if (a.kind === 'new') {
+        this.opts.metrics.inc('candidatesExplored', {}, a.candidates.length);
+        await slot.client.take(job.id, a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text })));
+      } else if (a.kind === 'move') {
+        await this.move(job, run, a.source as string, slot, refs);
+      }
+      await slot.client.advance(job.id, run.request.step, refs, run.rewards);
+    } catch (err) {
+      this.dispatchFailed(slot, a, err);
+    }
+  }
+
+  /** Moves candidates' latent state from `source` to `dest` (export + release there, import here). */
+  private async move(job: Job, run: PromptRun, source: string, dest: WorkerSlot, refs: readonly CandidateRef[]): Promise<void> {
+    const src = this.pool.get(source);
+    if (!src) throw new WorkerLostError(source, 'gone before its candidates moved');
+    await Promise.all(
+      refs.map(async (ref) => {
+        const { state } = await src.client.exportLatent(job.id, ref, true);
+        await dest.client.importLatent(job.id, ref, state);
+        job.movement.moves++;
+        job.movement.bytes += state.byteLength;
+        this.opts.metrics.inc('latentMoves');
+        this.opts.metrics.inc('latentBytesMoved', {}, state.byteLength);
+        job.emit({ event: 'moved', moved: { prompt: run.prompt, candidate: ref.candidate, from_worker: source, to_worker: dest.id, bytes: state.byteLength } }, this.opts.clock());
+      }),
+    );
+  }
+
+  private dispatchFailed(slot: WorkerSlot, a: Assignment, err: unknown): void {
+    if (err instanceof WorkerLostError && err.worker === slot.id) {
+      this.loseWorker(slot.id, err.message); // resets these candidates with everything else it held
+      return;
+    }
+    // The candidates' state is not usable on `slot`: put them back, recomputed from seed.
+    for (const i of a.candidates) if (a.run.candidates.get(i)?.inflight?.worker === slot.id) {
+      a.run.undispatch(i, true);
+      slot.outstanding--;
+      a.job.inflight--;
+    }
+    if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
+    else if (!(err instanceof CandidateMissingError)) this.fail(a.job, err);
+    this.kick();
+  }
+
+  private completeStage(job: Job, run: PromptRun): void {
+    const now = this.opts.clock();
+    const m = this.opts.metrics;
+    const req = run.request;
+    const stage = req.final ? 'final' : String(req.pruneIndex);
+    m.observe('stageDuration', (now - run.stageStartedAt) / 1000, { stage });
+    if (run.firstScoreAt > 0) m.observe('barrierWait', (now - run.firstScoreAt) / 1000);
+    const outcome = run.submitStage();
+    if (outcome) {
+      m.inc('candidatesPruned', {}, outcome.pruned.length);
+      job.emit({ event: 'pruned', pruned: { prompt: run.prompt, step: outcome.step, kept: [...outcome.kept], pruned: [...outcome.pruned] } }, now);
+      this.releaseCandidates(job, run, outcome.pruned);
+      run.beginStage(now);
+      job.emit({ event: 'stage', stage: { prompt: run.prompt, step: run.request.step, alive: run.search.alive().length, final: run.request.final } }, now);
+      return;
+    }
+    m.inc('candidatesFinished', {}, run.search.alive().length);
+    void this.finishPrompt(job, run);
+  }
+
+  private async finishPrompt(job: Job, run: PromptRun): Promise<void> {
+    const winner = run.search.winner();
+    let image: Uint8Array | undefined;
+    const holder = this.pool.get(run.candidates.get(winner)?.worker ?? '');
+    if (job.spec.images && holder?.info.renders) {
+      image = await holder.client.render(job.id, { prompt: run.prompt, candidate: winner }).catch(() => undefined);
+    }
+    this.releaseCandidates(job, run, run.search.alive());
+    if (job.ended) return;
+    job.finishPrompt(run, promptResult(run, job.spec.topK, image));
+    const now = this.opts.clock();
+    job.emit({ event: 'budget', budget: { cost: job.spent(), planned: job.spec.plannedPerPrompt.cost * job.spec.prompts.length, prompts_done: job.promptsDone, prompts: job.spec.prompts.length } }, now);
+    if (job.promptsDone === job.spec.prompts.length) this.end(job, 'done');
+  }
+
+  /** Releases candidates where they live (fire and forget: a lost worker has released them anyway). */
+  private releaseCandidates(job: Job, run: PromptRun, ids: ArrayLike<number>): void {
+    const byWorker = new Map<string, CandidateRef[]>();
+    for (let j = 0; j < ids.length; j++) {
+      const c = run.candidates.get(ids[j] as number);
+      if (!c?.worker) continue;
+      const list = byWorker.get(c.worker) ?? [];
+      list.push({ prompt: run.prompt, candidate: c.index });
+      byWorker.set(c.worker, list);
+      c.worker = null;
+    }
+    for (const [w, refs] of byWorker) void this.pool.get(w)?.client.release(job.id, refs).catch(() => undefined);
+  }
+
+  /** A worker is gone: its candidates continue elsewhere, recomputed from seed. */
+  loseWorker(id: string, reason: string): void {
+    const slot = this.pool.remove(id);
+    if (!slot) return;
+    const now = this.opts.clock();
+    for (const job of this.jobs) {
+      let inflight = 0;
+      for (const run of job.active) inflight += run.loseWorker(id).inflight;
+      if (inflight > 0 || job.busy.has(id)) {
+        job.inflight -= inflight;
+        job.movement.workers_lost++;
+        job.emit({ event: 'worker_lost', worker_lost: { worker: id, candidates: inflight } }, now);
+      }
+    }
+    process.emitWarning(`worker ${id} lost (${reason}); its candidates continue elsewhere`);
+    this.kick();
+  }
+
+  /** Asks again for scores missing longer than the timeout (same worker, same step: it republishes or resumes). */
+  rerequest(now: number): void {
+    const before = now - this.opts.scoreTimeoutMs;
+    for (const job of this.jobs) {
+      for (const run of job.active) {
+        const byWorker = new Map<string, CandidateRef[]>();
+        for (const c of run.stale(before)) {
+          const f = c.inflight;
+          if (!f) continue;
+          f.since = now;
+          const list = byWorker.get(f.worker) ?? [];
+          list.push({ prompt: run.prompt, candidate: c.index });
+          byWorker.set(f.worker, list);
+        }
+        for (const [w, refs] of byWorker) {
+          const slot = this.pool.get(w);
+          if (slot) void slot.client.advance(job.id, run.request.step, refs, run.rewards).catch((err: unknown) => this.dispatchFailed(slot, { job, run, kind: 'home', source: null, candidates: refs.map((r) => r.candidate) }, err));
+        }
+      }
+    }
+  }
+
+  cancel(job: Job): void {
+    this.stop(job, 'cancelled');
+  }
+
+  private fail(job: Job, err: unknown): void {
+    this.stop(job, 'failed', err instanceof Error ? err.message : String(err));
+  }
+
+  /** Ends a job before its prompts finish: forgets its segments in flight and releases its candidates everywhere. */
+  private stop(job: Job, state: 'cancelled' | 'failed', error = ''): void {
+    if (job.ended) return;
+    for (const run of job.active) {
+      for (const c of run.candidates.values()) {
+        const slot = c.inflight ? this.pool.get(c.inflight.worker) : undefined;
+        if (slot) slot.outstanding--;
+        c.inflight = null;
+      }
+    }
+    job.inflight = 0;
+    for (const slot of this.pool.all()) void slot.client.release(job.id).catch(() => undefined);
+    this.end(job, state, error);
+  }
+
+  private end(job: Job, state: 'done' | 'cancelled' | 'failed', error = ''): void {
+    job.end(state, this.opts.clock(), error);
+    const i = this.jobs.indexOf(job);
+    if (i >= 0) this.jobs.splice(i, 1);
+    this.byId.delete(job.id);
+    this.opts.onJobEnded(job);
+    this.kick();
+  }
+
+  /** Candidate segments waiting for a worker (queue depth gauge). */
+  pendingCount(): number {
+    let n = 0;
+    for (const job of this.jobs) for (const run of job.active) for (const set of run.pending.values()) n += set.size;
+    return n;
+  }
+}
