@@ -1,0 +1,160 @@
+// A coordinator and trace workers started with the same commands and flags as the Kubernetes manifests, a real
+// nats-server and a real Prometheus on loopback scraping them every second, one search; then:
+// - `promtool check metrics` on the coordinator's and a worker's /metrics;
+// - every PromQL expression of the Grafana dashboard and of the alert rules, evaluated through Prometheus' HTTP
+//   API, returns data (alerts: the value expression with recording rules expanded, see promql.ts), and no alert
+//   fires in this healthy run;
+// - the counters Prometheus scraped agree with the search result;
+// - a killed worker makes TtsnapWorkerDown's expression return exactly that worker.
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALERTS_FILE, dashboardExprs, expandRecorded, loadRules, splitThreshold } from './promql.js';
+import { freePort, httpGet, Proc, promQuery, startNats, startPrometheus, waitFor } from './procs.js';
+import { REPO } from './render.js';
+
+const CLI = join(REPO, 'dist', 'cli', 'main.js');
+const TRACES = join(REPO, '..', 'shared', 'traces');
+const WORKERS = 2;
+const PROMPTS = 4;
+const CANDIDATES = 40;
+
+interface SearchResult {
+  prompts: { prompt: number; explored: number[]; winner: { candidate: number } }[];
+}
+
+const procs: Proc[] = [];
+let tmp = '';
+let promUrl = '';
+let coordinatorMetrics = '';
+const workerMetrics: string[] = [];
+let result: SearchResult;
+const diagnose = () => procs.map((p) => p.output()).join('\n');
+
+const ttsnap = (name: string, args: string[]) => {
+  const p = new Proc(name, process.execPath, [CLI, ...args], REPO);
+  procs.push(p);
+  return p;
+};
+const metricsUp = async (url: string) => ((await httpGet(url))?.status === 200 ? true : undefined);
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'ttsnap-deploy-'));
+  const nats = await startNats(join(tmp, 'nats'));
+  procs.push(nats.proc);
+  try {
+    const [grpc, metrics] = [await freePort(), await freePort()];
+    const coordinator = `127.0.0.1:${grpc}`;
+    coordinatorMetrics = `127.0.0.1:${metrics}`;
+    ttsnap('coordinator', ['coordinator', '--listen', coordinator, '--nats', nats.url, '--metrics-port', String(metrics)]);
+    await waitFor('coordinator /metrics', () => metricsUp(`http://${coordinatorMetrics}/metrics`), 20_000);
+    for (let i = 0; i < WORKERS; i++) {
+      const [wg, wm] = [await freePort(), await freePort()];
+      workerMetrics.push(`127.0.0.1:${wm}`);
+      ttsnap(`worker-${i}`, [
+        'worker', '--listen', `127.0.0.1:${wg}`, '--coordinator', coordinator, '--nats', nats.url,
+        '--backend', 'trace', '--base', join(TRACES, 'flux_pic_base.npy'), '--narf', join(TRACES, 'flux_pic_narf.npy'),
+        '--step-ms', '5', '--reward-ms', '2', '--max-batch', '8', '--metrics-port', String(wm),
+      ]);
+    }
+    for (const w of workerMetrics) await waitFor(`worker /metrics ${w}`, () => metricsUp(`http://${w}/metrics`), 20_000);
+    const prom = await startPrometheus(
+      join(tmp, 'prometheus'),
+      [
+        { job: 'ttsnap-coordinator', targets: [coordinatorMetrics] },
+        { job: 'ttsnap-worker', targets: workerMetrics },
+      ],
+      [ALERTS_FILE],
+    );
+    procs.push(prom.proc);
+    promUrl = prom.url;
+    // the first scrape lands a few seconds after Prometheus starts
+    await waitFor('every target scraped and up', async () => ((await promQuery(promUrl, 'sum(up)'))[0]?.value[1] === String(1 + WORKERS) ? true : undefined), 30_000);
+
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'search', '--coordinator', coordinator, '--prompts', `0:${PROMPTS}`, '--candidates', String(CANDIDATES), '--schedule', '2:0.4,6:0.4,11:0.5', '--seed', '1', '--json'],
+      { cwd: REPO, timeout: 90_000, maxBuffer: 16 << 20 },
+    );
+    result = JSON.parse(stdout) as SearchResult;
+    const explored = result.prompts.reduce((n, p) => n + p.explored.length, 0);
+    // wait for the scrape that saw the end of the search
+    await waitFor('Prometheus to scrape the finished search', async () => {
+      const [s] = await promQuery(promUrl, 'sum(ttsnap_candidates_explored_total)');
+      return s?.value[1] === String(explored) ? true : undefined;
+    }, 15_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${diagnose()}`);
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('a coordinator and trace workers scraped by a real Prometheus', () => {
+  it('serve /metrics that pass promtool check metrics', async () => {
+    for (const target of [coordinatorMetrics, workerMetrics[0] ?? '']) {
+      const body = (await httpGet(`http://${target}/metrics`))?.body ?? '';
+      expect(body).toContain('# TYPE ttsnap_');
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+      expect({ target, status: lint.status, out: lint.stdout + lint.stderr }).toEqual({ target, status: 0, out: '' });
+    }
+  });
+
+  it('answer every dashboard expression with data', async () => {
+    const exprs = dashboardExprs();
+    expect(exprs.length).toBeGreaterThanOrEqual(25);
+    const empty: string[] = [];
+    for (const { panel, refId, expr } of exprs) if ((await promQuery(promUrl, expr)).length === 0) empty.push(`${panel} ${refId}: ${expr}`);
+    expect(empty).toEqual([]);
+  });
+
+  it('answer every recording rule and every alert value with data, and fire no alert', async () => {
+    const { recording, alerts } = loadRules();
+    const empty: string[] = [];
+    const firing: string[] = [];
+    for (const r of recording) if ((await promQuery(promUrl, r.expr)).length === 0) empty.push(`${r.record}: ${r.expr}`);
+    for (const a of alerts) {
+      const full = expandRecorded(a.expr, recording);
+      const { value } = splitThreshold(full);
+      if ((await promQuery(promUrl, value)).length === 0) empty.push(`${a.alert}: ${value}`);
+      const fires = await promQuery(promUrl, full);
+      if (fires.length > 0) firing.push(`${a.alert}: ${JSON.stringify(fires)}`);
+    }
+    expect(empty).toEqual([]);
+    expect(firing).toEqual([]);
+  });
+
+  it('scraped counters that agree with the search result', async () => {
+    const one = async (expr: string) => Number((await promQuery(promUrl, expr))[0]?.value[1]);
+    const explored = result.prompts.reduce((n, p) => n + p.explored.length, 0);
+    expect(result.prompts.map((p) => p.prompt)).toEqual([0, 1, 2, 3]);
+    expect(explored).toBe(PROMPTS * CANDIDATES);
+    expect(await one('sum(ttsnap_candidates_explored_total)')).toBe(explored);
+    // every explored candidate ends pruned or finished
+    expect((await one('sum(ttsnap_candidates_pruned_total)')) + (await one('sum(ttsnap_candidates_finished_total)'))).toBe(explored);
+    expect(await one('sum(ttsnap_budget_spent_total)')).toBeGreaterThan(0);
+    expect(await one('sum(ttsnap_budget_spent_total) / sum(ttsnap_budget_allocated_total)')).toBeLessThanOrEqual(1);
+    // the coordinator received no more scores than the workers published
+    expect(await one('sum(ttsnap_worker_scores_published_total)')).toBeGreaterThanOrEqual(await one('sum(ttsnap_score_latency_seconds_count)'));
+  });
+
+  it('report a killed worker through TtsnapWorkerDown', async () => {
+    const { recording, alerts } = loadRules();
+    const down = alerts.find((a) => a.alert === 'TtsnapWorkerDown');
+    expect(down).toBeDefined();
+    const victim = procs.find((p) => p.name === 'worker-1');
+    victim?.child.kill('SIGKILL');
+    await victim?.exited;
+    const fired = await waitFor('TtsnapWorkerDown to return the killed worker', async () => {
+      const r = await promQuery(promUrl, expandRecorded(down?.expr ?? '', recording));
+      return r.length > 0 ? r : undefined;
+    }, 15_000);
+    expect(fired.map((s) => [s.metric.job, s.metric.instance, s.value[1]])).toEqual([['ttsnap-worker', workerMetrics[1], '0']]);
+  });
+});
