@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerModels } from './commands/models.js';
 import { registerSimulate } from './commands/simulate.js';
 
 /**

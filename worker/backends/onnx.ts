@@ -1,9 +1,10 @@
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { encodePng } from '../../core/image/png.js';
 import { tensorToRaster } from '../../core/image/raster.js';
 import { ValidationError } from '../../core/errors.js';
 import type { AdvanceItem, BackendInfo, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
-import { InferenceHost, threadScript } from '../onnx/host.js';
+import { InferenceHost } from '../onnx/host.js';
+import { packageRoot } from '../onnx/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
 import type { Provider } from '../onnx/session.js';
 import type { BackendOptions } from './registry.js';
@@ -93,8 +94,7 @@ export class OnnxBackend implements WorkerBackend {
 
 /** The bundled tiny model: models/tiny under the package root. */
 export function defaultBundleDir(): string {
-  // dist/worker/onnx/thread.js -> package root
-  return join(dirname(dirname(dirname(dirname(threadScript())))), 'models', 'tiny');
+  return join(packageRoot(), 'models', 'tiny');
 }
 
 /** Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S --negative-prompt T. */

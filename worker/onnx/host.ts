@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { packageRoot } from './package-root.js';
 import type { PipelineOptions } from './pipeline.js';
 import { deserializeError, type PipelineInfo, type ThreadMessage, type ThreadOp } from './protocol.js';
 
@@ -75,16 +75,9 @@ export class InferenceHost {
   }
 }
 
-/** dist/worker/onnx/thread.js under the package root (the nearest folder above this file with a package.json). */
+/** dist/worker/onnx/thread.js under the package root. */
 export function threadScript(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) break;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the package root (package.json) above worker/onnx/host');
-    dir = up;
-  }
-  const script = join(dir, 'dist', 'worker', 'onnx', 'thread.js');
+  const script = join(packageRoot(), 'dist', 'worker', 'onnx', 'thread.js');
   if (!existsSync(script)) throw new Error(`${script} is missing: build first (npx tsc -p tsconfig.json)`);
   return script;
 }

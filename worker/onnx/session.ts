@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BadFileError } from '../../core/errors.js';
 import { fromHalfArray, toHalfArray } from './float16.js';
@@ -139,6 +141,10 @@ let cudaFailed = false;
 
 async function createSession(file: string, role: string, opts: SessionOptions): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda' }> {
   const base: ort.InferenceSession.SessionOptions = opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
+  if (opts.provider !== 'cpu' && !cudaFailed && !cudaLibraryPresent()) {
+    cudaFailed = true;
+    opts.log('onnx: execution provider cuda is not available (libonnxruntime_providers_cuda.so is not installed beside onnxruntime-node); using cpu');
+  }
   if (opts.provider !== 'cpu' && !cudaFailed) {
     try {
       // fatal-only logging: onnxruntime prints its own error when the CUDA libraries are absent, and we say it in one line
@@ -154,6 +160,16 @@ async function createSession(file: string, role: string, opts: SessionOptions): 
     return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
   } catch (err) {
     throw corrupt(file, role, err);
+  }
+}
+
+/** onnxruntime-node's CUDA provider library, which its install script downloads (skipped offline). */
+function cudaLibraryPresent(): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
   }
 }
 
