@@ -21,7 +21,7 @@ export interface CoordinatorOptions {
   readonly workerTimeoutMs?: number;
   /** ms between housekeeping passes: re-requests, liveness, gauges (default 250) */
   readonly sweepMs?: number;
-  /** candidates in flight per worker, as a multiple of its max batch (default 2) */
+  /** candidates in flight per worker, as a multiple of its max batch (default 3: bench:cluster packs 97% full batches at 3, 93% at 2) */
   readonly queueFactor?: number;
   /** ended jobs kept for GetResult (default 1000) */
   readonly keepJobs?: number;
@@ -35,7 +35,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     scoreTimeoutMs: o.scoreTimeoutMs ?? 10_000,
     workerTimeoutMs: o.workerTimeoutMs ?? 3_000,
     sweepMs: o.sweepMs ?? 250,
-    queueFactor: o.queueFactor ?? 2,
+    queueFactor: o.queueFactor ?? 3,
     keepJobs: o.keepJobs ?? 1_000,
     clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
   };

@@ -6,7 +6,9 @@
  *
  * Contract for every operation:
  * - batches hold at most `info.maxBatch` candidates; the runtime never exceeds it;
- * - calls are serialised by the runtime (one operation in flight per backend), so a backend needs no locks;
+ * - advance, score, exportState, importState and render are serialised by the runtime (one in flight per
+ *   backend); create, release, stepOf and liveKeys are cheap bookkeeping and may run while one of those is in
+ *   flight (a new candidate's noise is drawn lazily or in create, never touching candidates being advanced);
  * - `signal` aborts the call (throw the signal's reason); state of candidates not yet touched stays valid;
  * - a candidate's state depends only on (prompt, candidate index, seed) and the steps it went through, never
  *   on the batch it was in: recomputation from seed on another worker gives the same scores (DESIGN §6).

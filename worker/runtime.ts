@@ -23,6 +23,9 @@ export interface WorkerStatus {
   readonly live: number;
   readonly queued: number;
   readonly busySeconds: number;
+  /** denoise batches run and candidate steps in them (mean batch fill = steps / batches) */
+  readonly batches: number;
+  readonly steps: number;
 }
 
 interface Cached {
@@ -47,6 +50,8 @@ export class WorkerRuntime {
   private readonly abort = new AbortController();
   private live = 0;
   private busy = 0;
+  private batches = 0;
+  private steps = 0;
   private pumping = false;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
@@ -63,17 +68,16 @@ export class WorkerRuntime {
   }
 
   status(): WorkerStatus {
-    return { info: this.backend.info, live: this.live, queued: this.queue.size, busySeconds: this.busy };
+    return { info: this.backend.info, live: this.live, queued: this.queue.size, busySeconds: this.busy, batches: this.batches, steps: this.steps };
   }
 
   /** Creates candidates at step -1. Refused while draining. */
   async take(job: string, specs: readonly TakeSpec[]): Promise<void> {
     if (this.draining) throw new WorkerDrainingError();
-    await this.mutex.run(() =>
-      this.backend.create(
-        specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text })),
-        this.abort.signal,
-      ),
+    // Not behind the mutex: creating candidates must not wait for the batch in flight (see WorkerBackend).
+    await this.backend.create(
+      specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text })),
+      this.abort.signal,
     );
     this.recount();
   }
@@ -226,6 +230,8 @@ export class WorkerRuntime {
       ),
     );
     this.charge(batch, (performance.now() - t0) / 1000);
+    this.batches++;
+    this.steps += batch.length;
     this.metrics.inc('workerDenoiseSteps', {}, batch.length);
     this.metrics.observe('workerBatchSize', batch.length);
   }
