@@ -1,50 +1,144 @@
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { parseAccounting } from '../../core/engine/accounting.js';
 import { parseCostSpec } from '../../core/engine/cost-model.js';
-import { parseScheduleSpec } from '../../core/engine/schedule.js';
-import { simulateTrace } from '../../core/sim/simulate.js';
-import { loadRewardTrace } from '../../core/trace/reward-trace.js';
+import { readScheduleFile } from '../../core/engine/schedule-file.js';
+import { formatSchedule, parseScheduleSpec, PAPER_SCHEDULE } from '../../core/engine/schedule.js';
+import { ValidationError } from '../../core/errors.js';
+import { simulateTraces, type SimulationJob } from '../../core/sim/parallel.js';
+import { planSimulation, type SimulateOptions, type TraceSimulation } from '../../core/sim/simulate.js';
+import { loadRewardTrace, type RewardTrace } from '../../core/trace/reward-trace.js';
+import { syntheticTrace } from '../../core/trace/synthetic.js';
+import { listTracePairs } from '../../core/trace/trace-dir.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
+import { writeLineChartPng } from '../render/line-chart-png.js';
+import { formatSimulationReport } from '../render/sim-report.js';
 
 interface SimulateFlags {
-  base: string;
+  base?: string;
   narf?: string;
+  traceDir?: string;
+  synthetic?: string | true;
   schedule: string;
+  scheduleFile?: string;
   budgets: string;
   draws: string;
   seed: string;
   cost: string;
   accounting: string;
   prompts?: string;
+  threads: string;
   json?: boolean;
+  plot?: string;
 }
 
 export function registerSimulate(program: Command): void {
   program
     .command('simulate')
     .description("replay reward traces through the engine with the paper's offline protocol")
-    .requiredOption('--base <file>', 'base reward trace (.npy float32 [prompts, candidates, steps])')
+    .option('--base <file>', 'base reward trace (.npy float32 [prompts, candidates, steps])')
     .option('--narf <file>', 'noise-aware reward trace of the same shape (without it, TTSnap = TTSp)')
-    .option('--schedule <spec>', 'step:alpha prune points', '2:0.4,6:0.4,11:0.5')
-    .option('--budgets <grid>', 'start:end:step, inclusive', '400:4000:200')
+    .option('--trace-dir <dir>', 'every <name>_base.npy (with <name>_narf.npy if present) in a folder')
+    .option('--synthetic [seed]', 'a generated trace (seeded, no data needed): [100, 200, 20]')
+    .option('--schedule <spec>', "step:alpha prune points (default: the paper's)", formatSchedule(PAPER_SCHEDULE))
+    .option('--schedule-file <file>', 'a schedule written by `ttsnap tune --out` (per-budget schedules honoured)')
+    .option('--budgets <grid>', 'start:end:step, inclusive (same unit as --cost)', '400:4000:200')
     .option('--draws <n>', 'Monte Carlo draws per budget', '50')
     .option('--seed <n>', 'seed of the draws', '0')
     .option('--cost <spec>', 'cost per denoise step and per reward call (TFLOPs)', 'denoise=9.9,verify=1.2')
-    .option('--accounting <mode>', "exact | paper (paper: the published formula, under-charges one step per candidate)", 'exact')
-    .option('--prompts <range>', 'start:end prompt indices (end exclusive); default all')
+    .option('--accounting <mode>', 'exact | paper (paper: the published formula, under-charges one denoise step per candidate)', 'exact')
+    .option('--prompts <range>', 'start:end prompt indices, end exclusive (default: all)')
+    .option('--threads <n>', 'worker threads for several traces', String(availableParallelism()))
     .option('--json', 'print the result as JSON')
-    .action((flags: SimulateFlags) => {
-      const trace = loadRewardTrace(flags.base, flags.narf);
-      const cost = parseCostSpec(flags.cost, '--cost', { steps: trace.steps });
-      const result = simulateTrace(trace, {
-        budgets: parseBudgetGrid(flags.budgets),
-        draws: parseInteger('--draws', 1, 100_000)(flags.draws),
-        seed: parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed),
-        schedule: parseScheduleSpec(flags.schedule, trace.steps),
-        cost,
-        accounting: parseAccounting(flags.accounting),
-        prompts: flags.prompts ? parseRange(flags.prompts, '--prompts') : [0, trace.prompts],
+    .option('--plot <file.png>', 'also draw reward against budget into a PNG')
+    .action(async (flags: SimulateFlags, cmd: Command) => {
+      const traces = loadTraces(flags);
+      const scheduleGiven = cmd.getOptionValueSource('schedule') === 'cli';
+      if (scheduleGiven && flags.scheduleFile) throw new ValidationError('--schedule-file', 'given with --schedule', 'one of --schedule or --schedule-file');
+      const jobs = traces.map((trace): SimulationJob => ({ trace, opts: compileOptions(trace, flags) }));
+      for (const job of jobs) planSimulation(job.trace, job.opts); // every bad flag fails here, before any work
+      const progress = process.stderr.isTTY ? progressLine() : undefined;
+      const results = await simulateTraces(jobs, {
+        threads: parseInteger('--threads', 1, 256)(flags.threads),
+        ...(progress ? { onProgress: progress.update } : {}),
       });
-      process.stdout.write(`${JSON.stringify(result)}\n`);
+      progress?.clear();
+      report(jobs, results, flags);
     });
+}
+
+/** Exactly one source of traces: --base [--narf], --trace-dir or --synthetic. */
+function loadTraces(flags: SimulateFlags): RewardTrace[] {
+  const given = [flags.base && '--base', flags.traceDir && '--trace-dir', flags.synthetic !== undefined && '--synthetic'].filter(Boolean);
+  if (given.length !== 1) {
+    throw new ValidationError(given.length ? given.join(' and ') : 'traces', given.length ? 'given together' : 'none given', 'exactly one of --base FILE [--narf FILE], --trace-dir DIR, --synthetic [SEED]');
+  }
+  if (flags.narf && !flags.base) throw new ValidationError('--narf', 'given without --base', '--narf together with --base');
+  if (flags.base) return [loadRewardTrace(flags.base, flags.narf)];
+  if (flags.traceDir) return listTracePairs(flags.traceDir).map((p) => loadRewardTrace(p.base, p.narf, p.name));
+  const seed = flags.synthetic === true ? 0 : parseInteger('--synthetic', 0, 2 ** 32 - 1)(flags.synthetic as string);
+  return [syntheticTrace({ seed })];
+}
+
+/** Flags -> SimulateOptions for one trace (the schedule and cost model depend on its number of steps). */
+function compileOptions(trace: RewardTrace, flags: SimulateFlags): SimulateOptions {
+  const file = flags.scheduleFile ? readScheduleFile(flags.scheduleFile, trace.steps) : undefined;
+  return {
+    budgets: parseBudgetGrid(flags.budgets),
+    draws: parseInteger('--draws', 1, 100_000)(flags.draws),
+    seed: parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed),
+    schedule: file ? file.schedule : parseScheduleSpec(flags.schedule, trace.steps),
+    ...(file && file.perBudget.size > 0 ? { perBudget: file.perBudget } : {}),
+    cost: parseCostSpec(flags.cost, '--cost', { steps: trace.steps }),
+    accounting: parseAccounting(flags.accounting),
+    prompts: flags.prompts ? parseRange(flags.prompts, '--prompts') : [0, trace.prompts],
+  };
+}
+
+function report(jobs: readonly SimulationJob[], results: readonly TraceSimulation[], flags: SimulateFlags): void {
+  if (flags.plot) {
+    writeLineChartPng(
+      flags.plot,
+      results.map((r) => ({
+        xs: r.budgets,
+        series: [
+          { ys: r.curves.bon, rgb: [130, 130, 130] },
+          { ys: r.curves.ttsp, rgb: [230, 160, 0] },
+          { ys: r.curves.ttsnap, rgb: [20, 150, 60] },
+        ],
+      })),
+    );
+  }
+  if (flags.json) {
+    const out = flags.traceDir ? { traces: Object.fromEntries(jobs.map((j, i) => [j.trace.name, results[i]])) } : results[0];
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+  const text = jobs.map((j, i) =>
+    formatSimulationReport(results[i] as TraceSimulation, {
+      name: j.trace.name,
+      shape: [j.trace.prompts, j.trace.candidates, j.trace.steps],
+      accounting: j.opts.accounting,
+      schedule: j.opts.perBudget ? `${formatSchedule(j.opts.schedule)} (+${j.opts.perBudget.size} per-budget)` : formatSchedule(j.opts.schedule),
+      draws: j.opts.draws,
+      color,
+    }),
+  );
+  process.stdout.write(text.join('\n'));
+  if (flags.plot) process.stdout.write(`\nplot written to ${flags.plot}\n`);
+}
+
+/** "simulate: 37/114 budgets" on stderr, rewritten in place at most every 100 ms. */
+function progressLine(): { update: (done: number, total: number) => void; clear: () => void } {
+  let last = 0;
+  return {
+    update: (done, total) => {
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      process.stderr.write(`\rsimulate: ${done}/${total} budgets`);
+    },
+    clear: () => process.stderr.write('\r\x1b[K'),
+  };
 }

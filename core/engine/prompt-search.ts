@@ -154,12 +154,12 @@ export class PromptSearch {
     const k = this.keepAt(req);
     if (k < n) {
       if (!this.words || this.words.length * 32 < limit) this.words = new Int32Array(Math.ceil(limit / 32));
-      const threshold = kthBestRank(ranksById, offset, ids, n, k, this.words);
+      const ranks = this.work;
+      const threshold = kthBestRank(ranksById, offset, ids, n, k, this.words, ranks);
       let a = 0;
       for (let j = 0; j < n; j++) {
-        const id = ids[j] as number;
-        ids[a] = id;
-        a += (ranksById[offset + id] as number) <= threshold ? 1 : 0;
+        ids[a] = ids[j] as number;
+        a += (ranks[j] as number) <= threshold ? 1 : 0;
       }
       this.count = a;
     }

@@ -102,12 +102,21 @@ export function markBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: n
  * then exactly those with rank <= the result. A caller that knows the ranks in advance (the simulator
  * precomputes them per trace, prompt and step) selects without comparing floats: the ranks go into a
  * bitset (`words`, ceil(limit / 32) long, all zero on entry and left so) and the k-th set bit is found by
- * population counts, O(n + limit/32).
+ * population counts, O(n + limit/32). Each alive candidate's rank is also written to `ranksOut[j]`.
  */
-export function kthBestRank(ranksById: ArrayLike<number>, offset: number, ids: Int32Array, n: number, k: number, words: Int32Array): number {
+export function kthBestRank(
+  ranksById: ArrayLike<number>,
+  offset: number,
+  ids: Int32Array,
+  n: number,
+  k: number,
+  words: Int32Array,
+  ranksOut: Int32Array,
+): number {
   let top = 0;
   for (let j = 0; j < n; j++) {
     const r = ranksById[offset + (ids[j] as number)] as number;
+    ranksOut[j] = r;
     const w = r >>> 5;
     words[w] = (words[w] as number) | (1 << (r & 31));
     if (w > top) top = w;

@@ -4,6 +4,12 @@ import type { RewardTrace } from '../trace/reward-trace.js';
 import { simulateTrace, type SimulateOptions, type TraceSimulation } from './simulate.js';
 import type { SimWorkerReply, SimWorkerTask } from './sim-worker.js';
 
+/** One trace and the options to simulate it with (options may differ per trace, e.g. in steps). */
+export interface SimulationJob {
+  readonly trace: RewardTrace;
+  readonly opts: SimulateOptions;
+}
+
 /** Progress of a multi-trace run: budgets done over all traces. */
 export type ProgressFn = (done: number, total: number) => void;
 
@@ -14,25 +20,21 @@ export interface SimulateTracesOptions {
 }
 
 /**
- * simulateTrace over several traces, one trace per worker thread at a time. Results do not depend on the
- * number of threads: every draw is seeded by (seed, budget index) alone. Traces are loaded and options
- * validated by the caller, so a worker meets no bad input; its data is copied to it once.
+ * simulateTrace over several traces, one trace per worker thread at a time (in order of the jobs). Results do not depend on the
+ * number of threads: every draw is seeded by (seed, budget index) alone. Callers load the traces and check
+ * the options (planSimulation) first, so a worker meets no bad input; a trace's data is copied to it once.
  */
 export async function simulateTraces(
-  traces: readonly RewardTrace[],
-  opts: SimulateOptions,
+  jobs: readonly SimulationJob[],
   { threads = availableParallelism(), onProgress }: SimulateTracesOptions = {},
 ): Promise<TraceSimulation[]> {
-  const total = traces.length * opts.budgets.length;
-  const width = Math.max(1, Math.min(threads, traces.length));
-  if (width === 1) {
-    let done = 0;
-    return traces.map((t) => simulateTrace(t, { ...opts, onBudget: () => onProgress?.(++done, total) }));
-  }
-  const { onBudget: _drop, ...plain } = opts; // functions do not cross threads
+  const total = jobs.reduce((a, j) => a + j.opts.budgets.length, 0);
+  const width = Math.max(1, Math.min(threads, jobs.length));
+  let done = 0;
+  if (width === 1) return jobs.map((j) => simulateTrace(j.trace, { ...j.opts, onBudget: () => onProgress?.(++done, total) }));
+  const traces = jobs.map((j) => j.trace);
   const results: TraceSimulation[] = new Array(traces.length);
   let next = 0;
-  let done = 0;
   const workers = Array.from({ length: width }, () => new Worker(new URL('./sim-worker.js', import.meta.url)));
   try {
     await Promise.all(
@@ -42,7 +44,8 @@ export async function simulateTraces(
             const feed = (): void => {
               if (next >= traces.length) return resolve();
               const index = next++;
-              const task: SimWorkerTask = { index, trace: traces[index] as RewardTrace, opts: plain };
+              const { onBudget: _drop, ...opts } = (jobs[index] as SimulationJob).opts; // functions do not cross threads
+              const task: SimWorkerTask = { index, trace: traces[index] as RewardTrace, opts };
               worker.postMessage(task);
             };
             worker.on('message', (reply: SimWorkerReply) => {

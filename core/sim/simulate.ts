@@ -80,9 +80,19 @@ export function meanBestReward(trace: RewardTrace, policy: Policy, n: number, op
   return meanBestRewards([new Replayer(trace, policy)], trace.candidates, n, opts, budgetIndex)[0] as number;
 }
 
+/** Checks the prompt range and that every budget buys at least one and at most all candidates; returns N per budget. */
+export function planSimulation(trace: RewardTrace, opts: SimulateOptions): TraceSimulation['candidates'] {
+  checkPromptRange(trace, opts.prompts);
+  if (!(Number.isInteger(opts.draws) && opts.draws >= 1)) throw new ValidationError('--draws', `got ${opts.draws}`, 'an integer >= 1');
+  return {
+    bon: opts.budgets.map((b) => candidatesAt(trace, 'bon', [], b, opts)),
+    ttsnap: opts.budgets.map((b) => candidatesAt(trace, 'ttsnap', scheduleAt(opts, b), b, opts)),
+  };
+}
+
 /** Runs best-of-N, TTSnap and TTSp over the budget grid and computes the relative-increase metric. */
 export function simulateTrace(trace: RewardTrace, opts: SimulateOptions): TraceSimulation {
-  checkPromptRange(trace, opts.prompts);
+  const candidates = planSimulation(trace, opts);
   const ranks = traceRanks(trace);
   const bon = new Replayer(trace, makePolicy('bon', []), ranks);
   // One replayer pair per distinct schedule (a per-budget schedule file may hold several).
@@ -97,10 +107,6 @@ export function simulateTrace(trace: RewardTrace, opts: SimulateOptions): TraceS
     return pair;
   };
   const schedules = opts.budgets.map((b) => scheduleAt(opts, b));
-  const candidates = {
-    bon: opts.budgets.map((b) => candidatesAt(trace, 'bon', [], b, opts)),
-    ttsnap: opts.budgets.map((b, i) => candidatesAt(trace, 'ttsnap', schedules[i] as Schedule, b, opts)),
-  };
   const curves: Record<PolicyName, number[]> = { bon: [], ttsnap: [], ttsp: [] };
   opts.budgets.forEach((_, bi) => {
     curves.bon.push(meanBestRewards([bon], trace.candidates, candidates.bon[bi] as number, opts, bi)[0] as number);

@@ -25,10 +25,24 @@ function checkRank(arr: NpyArray, file: string): [number, number, number] {
   return [p, c, s];
 }
 
+/** Rankings need comparable numbers: NaN and infinities are refused with their position. */
+function checkFinite(arr: NpyArray, file: string, [, c, s]: [number, number, number]): void {
+  const data = arr.data;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v - v !== 0) {
+      const p = Math.floor(i / (c * s));
+      throw new BadFileError(file, `holds ${v} at [${p}, ${Math.floor(i / s) % c}, ${i % s}]; expected finite rewards`);
+    }
+  }
+}
+
 /** Loads a base trace and, optionally, its noise-aware twin; the shapes must match. */
 export function loadRewardTrace(baseFile: string, narfFile?: string, name?: string): RewardTrace {
   const base = readNpy(baseFile);
-  const [prompts, candidates, steps] = checkRank(base, baseFile);
+  const dims = checkRank(base, baseFile);
+  const [prompts, candidates, steps] = dims;
+  checkFinite(base, baseFile, dims);
   let narf = base;
   if (narfFile !== undefined) {
     narf = readNpy(narfFile);
@@ -36,6 +50,7 @@ export function loadRewardTrace(baseFile: string, narfFile?: string, name?: stri
     if (narf.shape.join() !== base.shape.join()) {
       throw new BadFileError(narfFile, `shape (${narf.shape.join(', ')}) does not match the base trace's (${base.shape.join(', ')})`);
     }
+    checkFinite(narf, narfFile, dims);
   }
   return {
     name: name ?? basename(baseFile).replace(/(_base)?\.npy$/, ''),
