@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerModels } from './commands/models.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerTune } from './commands/tune.js';
 
 /**
  * The `ttsnap` command tree. Each subcommand lives in cli/commands/<name>.ts and registers itself here,
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerSimulate(program);
+  registerTune(program);
   // Subcommands inherit exitOverride so that usage errors reach main.ts and exit with code 2.
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

@@ -70,8 +70,6 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
   const clock = opts.clock ?? systemClock;
   const started = clock.now();
   const total = Deadline.after(clock, opts.maxSeconds * 1000);
-  // Validation replays draws x prompts x budgets x 3 policies; priced at the search's speed below.
-  const valReplays = opts.draws * (opts.valPrompts[1] - opts.valPrompts[0]) * opts.budgets.length * 3;
   const evaluator = new PlanEvaluator(trace, { budgets: opts.budgets, cost: opts.cost, accounting: opts.accounting, prompts: opts.trainPrompts });
   const searchDeadline = total.within(total.remaining() * (1 - VALIDATION_RESERVE));
   const choices = searchSchedules(evaluator, {
@@ -82,7 +80,6 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
     draws: opts.searchDraws,
     deadline: searchDeadline,
     onProgress: opts.onProgress,
-    ...(valReplays > 0 ? {} : {}),
   });
   const searchSeconds = (clock.now() - started) / 1000;
   const validation = simulateTrace(trace, {

@@ -1,0 +1,161 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { candidatesForBudget, parseAccounting } from '../../core/engine/accounting.js';
+import { parseCostSpec } from '../../core/engine/cost-model.js';
+import { writeScheduleFile } from '../../core/engine/schedule-file.js';
+import { formatSchedule } from '../../core/engine/schedule.js';
+import { ValidationError } from '../../core/errors.js';
+import type { RewardTrace } from '../../core/trace/reward-trace.js';
+import { formatPlan } from '../../core/tune/plan.js';
+import type { SearchProgress } from '../../core/tune/search.js';
+import { checkTuneRanges, toScheduleFile, tuneTrace, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
+import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
+import { loadTraceSource, type TraceSourceFlags } from '../trace-source.js';
+
+interface TuneFlags extends TraceSourceFlags {
+  promptsTrain: string;
+  promptsVal: string;
+  maxStages: string;
+  maxSeconds: string;
+  budgets: string;
+  cost: string;
+  accounting: string;
+  draws: string;
+  searchDraws: string;
+  seed: string;
+  out?: string;
+  json?: boolean;
+}
+
+export function registerTune(program: Command): void {
+  program
+    .command('tune')
+    .description('find the per-budget pruning schedules that maximise the budget-utilisation metric on training prompts; report them on unseen validation prompts')
+    .option('--base <file>', 'base reward trace (.npy float32 [prompts, candidates, steps])')
+    .option('--narf <file>', 'noise-aware reward trace of the same shape (without it the tuner prunes on the base reward)')
+    .option('--trace-dir <dir>', 'tune every <name>_base.npy (with <name>_narf.npy if present) in a folder, one after the other')
+    .option('--synthetic [seed]', 'a generated trace (seeded, no data needed): [100, 200, 20]')
+    .option('--prompts-train <range>', 'start:end prompts the search may read (end exclusive)', '0:70')
+    .option('--prompts-val <range>', 'start:end prompts only the final validation reads; disjoint from --prompts-train', '70:100')
+    .option('--max-stages <n>', 'prune points per schedule at most (1..8)', '4')
+    .option('--max-seconds <s>', 'wall-clock limit per trace, validation included: the best found by then', '60')
+    .option('--budgets <grid>', 'start:end:step, inclusive (same unit as --cost); one schedule per budget', '400:4000:200')
+    .option('--cost <spec>', 'cost per denoise step and per reward call (TFLOPs)', 'denoise=9.9,verify=1.2')
+    .option('--accounting <mode>', 'exact | paper (paper: the published formula, under-charges one denoise step per candidate)', 'exact')
+    .option('--draws <n>', 'Monte Carlo draws per budget of the validation (as simulate --draws)', '50')
+    .option('--search-draws <n>', 'draws per plan in the search (screening uses a third, later passes double)', '24')
+    .option('--seed <n>', 'seed of the validation draws (as simulate --seed); the search draws from other seeds', '0')
+    .option('--out <file>', 'write the schedule file (simulate --schedule-file reads it); with --trace-dir a folder that gets <name>.json per trace')
+    .option('--json', 'print the result as JSON')
+    .action((flags: TuneFlags) => {
+      const traces = loadTraceSource(flags);
+      const opts = traces.map((t) => compileOptions(t, flags)); // every bad flag fails here, before any work
+      if (flags.out && flags.traceDir) mkdirSync(flags.out, { recursive: true });
+      const results = traces.map((trace, i) => {
+        const o = opts[i] as TuneOptions;
+        const result = tuneTrace(trace, { ...o, onProgress: progressPrinter(trace.name, o) });
+        const out = flags.out ? (flags.traceDir ? join(flags.out, `${trace.name}.json`) : flags.out) : undefined;
+        if (out) writeScheduleFile(out, toScheduleFile(result, o, trace.steps));
+        process.stderr.write(
+          `tune ${trace.name}: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}% ` +
+            `(train ${fmtPct(result.train_relative_increase_pct)}), ${result.evaluations} evaluations in ${result.seconds.total.toFixed(1)} s${out ? `, wrote ${out}` : ''}\n`,
+        );
+        return { result, out };
+      });
+      const summaries = results.map(({ result, out }) => summarize(result, out));
+      if (flags.json) {
+        const json = flags.traceDir || traces.length > 1 ? { traces: Object.fromEntries(summaries.map((s) => [s.name, s])), ...aggregate(results.map((r) => r.result)) } : summaries[0];
+        process.stdout.write(`${JSON.stringify(json)}\n`);
+        return;
+      }
+      process.stdout.write(results.map(({ result, out }) => formatResult(result, out)).join('\n'));
+      if (results.length > 1) {
+        const a = aggregate(results.map((r) => r.result));
+        process.stdout.write(`\nvalidation relative increase: mean ${a.mean_validation_pct.toFixed(2)}%, min ${a.min_validation_pct.toFixed(2)}%\n`);
+      }
+    });
+}
+
+function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
+  const maxSeconds = Number(flags.maxSeconds);
+  if (!(Number.isFinite(maxSeconds) && maxSeconds > 0 && maxSeconds <= 86_400)) {
+    throw new ValidationError('--max-seconds', `got '${flags.maxSeconds}'`, 'a number of seconds in (0, 86400]');
+  }
+  const opts: TuneOptions = {
+    budgets: parseBudgetGrid(flags.budgets),
+    cost: parseCostSpec(flags.cost, '--cost', { steps: trace.steps }),
+    accounting: parseAccounting(flags.accounting),
+    trainPrompts: parseRange(flags.promptsTrain, '--prompts-train'),
+    valPrompts: parseRange(flags.promptsVal, '--prompts-val'),
+    maxStages: parseInteger('--max-stages', 1, Math.min(8, trace.steps - 1))(flags.maxStages),
+    maxSeconds,
+    draws: parseInteger('--draws', 1, 100_000)(flags.draws),
+    searchDraws: parseInteger('--search-draws', 1, 100_000)(flags.searchDraws),
+    seed: parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed),
+  };
+  checkTuneRanges(trace, opts);
+  for (const b of opts.budgets) {
+    // Every budget must buy best-of-N at least one candidate and at most what the trace holds.
+    const n = candidatesForBudget(b, [], opts.cost, opts.accounting, 1, '--budgets');
+    if (n > trace.candidates) {
+      throw new ValidationError('--budgets', `budget ${b} buys ${n} best-of-N candidates, but ${trace.name} holds ${trace.candidates}`, `budgets that buy at most ${trace.candidates} candidates`);
+    }
+  }
+  return opts;
+}
+
+function fmtPct(x: number | null): string {
+  return x === null ? 'n/a' : `${x.toFixed(2)}%`;
+}
+
+/** Progress on stderr: one line per budget on a terminal (rewritten in place), one per finished pass otherwise. */
+function progressPrinter(name: string, opts: TuneOptions): (p: SearchProgress) => void {
+  const tty = Boolean(process.stderr.isTTY);
+  const started = performance.now();
+  return (p) => {
+    const left = Math.max(0, opts.maxSeconds - (performance.now() - started) / 1000).toFixed(0);
+    const c = p.choice;
+    if (tty) {
+      const gain = c.best.score - c.bon.score;
+      process.stderr.write(`\r\x1b[Ktune ${name}: pass ${p.pass} (${c.draws} draws) budget ${c.budget} (${p.budgetIndex + 1}/${p.budgets}) ${formatPlan(c.best.realized.plan)} N=${c.best.realized.n} ${gain >= 0 ? '+' : ''}${gain.toPrecision(3)} over best-of-N, ${left} s left`);
+      if (p.budgetIndex + 1 === p.budgets) process.stderr.write('\n');
+    } else if (p.budgetIndex + 1 === p.budgets) {
+      process.stderr.write(`tune ${name}: pass ${p.pass} done (${c.draws} draws per plan, ${p.evaluations} evaluations), ${left} s left\n`);
+    }
+  };
+}
+
+function summarize(result: TuneResult, out: string | undefined) {
+  return {
+    name: result.name,
+    validation_relative_increase_pct: result.validation.relative_increase_pct.ttsnap,
+    train_relative_increase_pct: result.train_relative_increase_pct,
+    per_budget: result.choices.map((c) => ({
+      budget: c.budget,
+      n: c.best.realized.n,
+      plan: formatPlan(c.best.realized.plan),
+      schedule: formatSchedule(c.best.realized.schedule),
+      cost: c.best.realized.cost,
+    })),
+    validation: result.validation,
+    evaluations: result.evaluations,
+    seconds: result.seconds,
+    ...(out ? { out } : {}),
+  };
+}
+
+function aggregate(results: readonly TuneResult[]): { mean_validation_pct: number; min_validation_pct: number } {
+  const v = results.map((r) => r.validation.relative_increase_pct.ttsnap);
+  return { mean_validation_pct: v.reduce((a, b) => a + b, 0) / v.length, min_validation_pct: Math.min(...v) };
+}
+
+function formatResult(result: TuneResult, out: string | undefined): string {
+  const lines = [`${result.name}: per-budget plans (step:keep), N candidates, real cost`];
+  for (const c of result.choices) {
+    lines.push(`  ${String(c.budget).padStart(8)}  N=${String(c.best.realized.n).padStart(3)}  ${formatPlan(c.best.realized.plan).padEnd(24)} cost ${c.best.realized.cost.toFixed(1)}`);
+  }
+  lines.push(`  relative increase over best-of-N: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}%, train ${fmtPct(result.train_relative_increase_pct)}`);
+  lines.push(`  ${result.evaluations} evaluations, ${result.seconds.total.toFixed(1)} s${out ? `; schedule file ${out}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
