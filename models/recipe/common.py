@@ -61,8 +61,9 @@ def seed_all(seed: int) -> torch.Generator:
 
 
 def setup_torch() -> None:
-    # 2 shared cores: more threads only adds contention; determinism over speed.
-    torch.set_num_threads(int(os.environ.get("TTSNAP_RECIPE_THREADS", "2")))
+    # One thread by default: on 2 cores shared with other work, OpenMP's spin-waiting made 2 threads ~10x
+    # slower than 1 in measurements (0.7 s vs 7 s per UNet step). Float results can differ with the count.
+    torch.set_num_threads(int(os.environ.get("TTSNAP_RECIPE_THREADS", "1")))
     torch.use_deterministic_algorithms(True)
 
 

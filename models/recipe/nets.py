@@ -95,10 +95,10 @@ class ResBlock(nn.Module):
 class VAEEncoder(nn.Module):
     """image [-1,1] [B,3,32,32] -> (mean, logvar) [B,C,8,8]. Used for training only."""
 
-    def __init__(self, ch: int = 32):
+    def __init__(self, ch: int = 24):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(3, ch, 3, padding=1), ResBlock(ch, ch),
+            nn.Conv2d(3, ch, 3, padding=1), nn.SiLU(),
             nn.Conv2d(ch, 2 * ch, 3, stride=2, padding=1), ResBlock(2 * ch, 2 * ch),
             nn.Conv2d(2 * ch, 2 * ch, 3, stride=2, padding=1), ResBlock(2 * ch, 2 * ch),
             gn(2 * ch), nn.SiLU(), nn.Conv2d(2 * ch, 2 * LATENT_C, 1))
@@ -111,7 +111,7 @@ class VAEEncoder(nn.Module):
 class VAEDecoder(nn.Module):
     """latent [B,C,8,8] -> image [B,3,32,32] in [-1,1]."""
 
-    def __init__(self, ch: int = 32):
+    def __init__(self, ch: int = 24):
         super().__init__()
         self.net = nn.Sequential(
             nn.Conv2d(LATENT_C, 2 * ch, 3, padding=1), ResBlock(2 * ch, 2 * ch),
@@ -150,7 +150,7 @@ class SpatialTransformer(nn.Module):
 class UNet(nn.Module):
     """(sample [B,C,8,8], timestep int64 [B], encoder_hidden_states [B,L,D]) -> epsilon [B,C,8,8]."""
 
-    def __init__(self, c1: int = 64, c2: int = 64, ctx_dim: int = TEXT_DIM):
+    def __init__(self, c1: int = 32, c2: int = 64, ctx_dim: int = TEXT_DIM):
         super().__init__()
         self.tdim = c1 * 2
         self.temb = nn.Sequential(nn.Linear(c1, self.tdim), nn.SiLU(), nn.Linear(self.tdim, self.tdim))

@@ -1,0 +1,107 @@
+"""Stage 4: noise-aware reward variants (NARF) by self-distillation.
+The trained diffusion model samples trajectories (DDIM, STEPS steps, CFG); each step's Tweedie estimate x0_hat is
+decoded, and a copy of each base reward is fine-tuned so that its score on the step-s estimate matches the base
+reward's score on the final clean image (MSE). Curriculum: NARF_STEPS from nearly clean to noisy, one epoch per
+level, each level starting from the previous level's weights."""
+import copy
+import time
+
+import torch
+import torch.nn.functional as F
+
+import data
+import sched
+import tokenizer
+import train_rewards
+import train_unet
+import train_vae
+from common import GUIDANCE, LATENT, LATENT_C, NARF_STEPS, SEED, STEPS, seed_all, work_path
+from nets import ScaledDecoder
+
+N_TRAIN = 2048
+SAMPLE_BS = 128
+BS = 32
+LR = 5e-4
+
+
+@torch.no_grad()
+def trajectories(g, scenes, text, unet):
+    """Latent Tweedie estimates [n, STEPS, C, h, w] and final latents [n, C, h, w] for the scenes' captions."""
+    n = len(scenes)
+    ids = tokenizer.encode_batch([data.caption(s) for s in scenes])
+    x0s = torch.empty(n, STEPS, LATENT_C, LATENT, LATENT)
+    final = torch.empty(n, LATENT_C, LATENT, LATENT)
+    uncond = text(tokenizer.encode_batch([""]))
+    for i in range(0, n, SAMPLE_BS):
+        j = min(n, i + SAMPLE_BS)
+        noise = torch.randn((j - i, LATENT_C, LATENT, LATENT), generator=g)
+
+        def keep(k, _t, x0, i=i, j=j):
+            x0s[i:j, k] = x0
+
+        final[i:j] = sched.ddim_sample(unet, text(ids[i:j]), uncond.expand(j - i, -1, -1), noise, STEPS,
+                                       GUIDANCE, keep)
+    return ids, x0s, final
+
+
+@torch.no_grad()
+def decode(dec, z, bs: int = 256):
+    return torch.cat([dec(z[i : i + bs]) for i in range(0, z.shape[0], bs)])
+
+
+@torch.no_grad()
+def score(model, images, ids=None, bs: int = 256):
+    out = []
+    for i in range(0, images.shape[0], bs):
+        args = (images[i : i + bs],) if ids is None else (images[i : i + bs], ids[i : i + bs])
+        out.append(model(*args))
+    return torch.cat(out)
+
+
+def models():
+    """Everything the later stages need, loaded from the checkpoints."""
+    _, dec, scale = train_vae.load()
+    text, unet = train_unet.load()
+    align, quality = train_rewards.load()
+    return text, unet, ScaledDecoder(dec, scale).eval(), align, quality
+
+
+def train(log=print) -> dict:
+    g = seed_all(SEED + 4)
+    text, unet, dec, align, quality = models()
+    t0 = time.time()
+    scenes = data.sample_scenes(g, N_TRAIN)
+    ids, x0s, final = trajectories(g, scenes, text, unet)
+    clean = decode(dec, final)
+    target_a, target_q = score(align, clean, ids), score(quality, clean)
+    log(f"narf: {N_TRAIN} trajectories in {time.time() - t0:.0f}s; final align {target_a.mean():.3f}"
+        f" quality {target_q.mean():.3f}")
+    a, q = copy.deepcopy(align).train(), copy.deepcopy(quality).train()
+    opt_a = torch.optim.AdamW(a.parameters(), lr=LR, weight_decay=0.0)
+    opt_q = torch.optim.AdamW(q.parameters(), lr=LR, weight_decay=0.0)
+    variants = {"align": {}, "quality": {}}
+    for s in NARF_STEPS:
+        imgs = decode(dec, x0s[:, s])
+        perm = torch.randperm(N_TRAIN, generator=g)
+        la = lq = 0.0
+        for i in range(0, N_TRAIN, BS):
+            b = perm[i : i + BS]
+            loss_a = F.mse_loss(a(imgs[b], ids[b]), target_a[b])
+            opt_a.zero_grad()
+            loss_a.backward()
+            opt_a.step()
+            loss_q = F.mse_loss(q(imgs[b]), target_q[b])
+            opt_q.zero_grad()
+            loss_q.backward()
+            opt_q.step()
+            la, lq = la + loss_a.item() * len(b), lq + loss_q.item() * len(b)
+        variants["align"][s] = copy.deepcopy(a.state_dict())
+        variants["quality"][s] = copy.deepcopy(q.state_dict())
+        log(f"narf step {s}: epoch mse align {la / N_TRAIN:.4f} quality {lq / N_TRAIN:.4f} {time.time() - t0:.0f}s")
+    ck = {"variants": variants, "seconds": time.time() - t0, "n": N_TRAIN}
+    torch.save(ck, work_path("narf.pt"))
+    return ck
+
+
+def load_variants() -> dict:
+    return torch.load(work_path("narf.pt"))["variants"]
