@@ -102,7 +102,7 @@ export function markBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: n
  * then exactly those with rank <= the result. A caller that knows the ranks in advance (the simulator
  * precomputes them per trace, prompt and step) selects without comparing floats: the ranks go into a
  * bitset (`words`, ceil(limit / 32) long, all zero on entry and left so) and the k-th set bit is found by
- * population counts, O(n + limit/32). Each alive candidate's rank is also written to `ranksOut[j]`.
+ * walking the set bits, O(n + limit/32). Each alive candidate's rank is also written to `ranksOut[j]`.
  */
 export function kthBestRank(
   ranksById: ArrayLike<number>,
@@ -121,27 +121,18 @@ export function kthBestRank(
     words[w] = (words[w] as number) | (1 << (r & 31));
     if (w > top) top = w;
   }
+  // Walk the set bits from the lowest; most words hold a few bits, so this beats population counts.
   let left = k;
   let result = -1;
   for (let w = 0; w <= top; w++) {
     let x = words[w] as number;
     words[w] = 0;
-    if (result >= 0) continue;
-    const c = popcount(x);
-    if (c < left) {
-      left -= c;
-      continue;
+    while (x !== 0 && left > 0) {
+      if (--left === 0) result = (w << 5) | (31 - Math.clz32(x & -x));
+      x &= x - 1;
     }
-    for (; left > 1; left--) x &= x - 1; // drop the lowest set bits until the left-th is lowest
-    result = (w << 5) | (31 - Math.clz32(x & -x));
   }
   return result;
-}
-
-function popcount(x: number): number {
-  let v = x - ((x >>> 1) & 0x55555555);
-  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
-  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
 }
 
 /** Position j of the alive candidate ids[j] with the smallest rank (see markBestRanks). */
