@@ -6,6 +6,7 @@ import type { AdvanceItem, BackendInfo, CandidateKey, CandidateSpec, RewardSpec,
 import { InferenceHost } from '../onnx/host.js';
 import { packageRoot } from '../onnx/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
+import { previewSink, type PreviewSink } from '../onnx/previews.js';
 import type { Provider } from '../onnx/session.js';
 import type { BackendOptions } from './registry.js';
 
@@ -17,7 +18,10 @@ export class OnnxBackend implements WorkerBackend {
   readonly info: BackendInfo;
   private readonly steps = new Map<CandidateKey, number>();
 
-  constructor(readonly host: InferenceHost) {
+  constructor(
+    readonly host: InferenceHost,
+    private readonly previews?: PreviewSink,
+  ) {
     const i = host.info;
     const main = i.defaultRewards[0] as string;
     this.info = {
@@ -47,7 +51,12 @@ export class OnnxBackend implements WorkerBackend {
 
   async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]> {
     signal?.throwIfAborted();
-    return this.host.call<Float64Array[]>('score', [keys, rewards]);
+    if (!this.previews) return this.host.call<Float64Array[]>('score', [keys, rewards]);
+    const r = await this.host.call<{ scores: Float64Array[]; previews: Float32Array }>('score', [keys, rewards, true]);
+    const { height, width } = this.host.info.image;
+    const per = 3 * height * width;
+    keys.forEach((k, j) => this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width));
+    return r.scores;
   }
 
   stepOf(key: CandidateKey): number | undefined {
@@ -125,7 +134,10 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   };
 }
 
-/** Factory for the registry. */
+/** Factory for the registry; `previews` names a sink registered with registerPreviewSink (contact sheets). */
 export async function createOnnxBackend(opts: BackendOptions): Promise<WorkerBackend> {
-  return new OnnxBackend(await InferenceHost.start(compileOnnxOptions(opts)));
+  const id = typeof opts.previews === 'string' ? opts.previews : undefined;
+  const sink = id === undefined ? undefined : previewSink(id);
+  if (id !== undefined && !sink) throw new ValidationError('--previews', `no preview sink '${id}' in this process`, 'an id from registerPreviewSink');
+  return new OnnxBackend(await InferenceHost.start(compileOnnxOptions(opts)), sink);
 }

@@ -126,8 +126,11 @@ export class OnnxPipeline {
     }
   }
 
-  /** Scores at each candidate's current step; one Float64Array per reward, aligned with keys. */
-  async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]> {
+  /**
+   * Scores at each candidate's current step; one Float64Array per reward, aligned with keys. `previews`, when
+   * given, receives the decoded images the rewards saw ([B, 3, H, W] in [-1, 1], one row per keys[j]).
+   */
+  async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal, previews?: Float32Array): Promise<Float64Array[]> {
     const out = rewards.map(() => new Float64Array(keys.length));
     const cands = keys.map((k) => this.get(k));
     for (const c of cands) if (c.step < 0) throw new RangeError(`${c.spec.key} has not been denoised yet`);
@@ -140,6 +143,10 @@ export class OnnxPipeline {
       while (i < order.length && rows.length < this.opts.maxBatch && (cands[order[i] as number] as Candidate).step === step) rows.push(order[i++] as number);
       signal?.throwIfAborted();
       const images = await this.decode(rows.map((j) => cands[j] as Candidate));
+      if (previews) {
+        const per = images.length / rows.length;
+        rows.forEach((j, b) => previews.set(images.subarray(b * per, (b + 1) * per), j * per));
+      }
       for (const [ri, r] of rewards.entries()) {
         const scores = await this.reward(r, step, images, rows.map((j) => cands[j] as Candidate));
         rows.forEach((j, b) => ((out[ri] as Float64Array)[j] = scores[b] as number));
@@ -160,6 +167,12 @@ export class OnnxPipeline {
     const l = this.bundle.manifest.latent;
     const [img] = await this.bundle.decoder.run({ latent_sample: { kind: 'float', data, dims: [cands.length, l.channels, l.height, l.width] } }, ['sample']);
     return (img as { data: Float32Array }).data;
+  }
+
+  /** Floats of one decoded image (3 * H * W). */
+  get imageSize(): number {
+    const { height, width } = this.bundle.manifest.image;
+    return 3 * height * width;
   }
 
   /** Decoded images of live candidates by key (for renders and contact sheets). */

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AdvanceItem, CandidateKey, CandidateSpec, RewardSpec } from '../backend.js';
+import { bundleCost } from './bundle-cost.js';
 import { OnnxPipeline, type PipelineOptions } from './pipeline.js';
 import { serializeError, type PipelineInfo, type ThreadMessage, type ThreadRequest } from './protocol.js';
 
@@ -19,6 +20,7 @@ const pipeline = await OnnxPipeline.load(workerData as PipelineOptions, (line) =
 
 if (pipeline) {
   const m = pipeline.bundle.manifest;
+  const cost = costOf(pipeline);
   const info: PipelineInfo = {
     model: m.name,
     dir: pipeline.bundle.dir,
@@ -28,7 +30,7 @@ if (pipeline) {
     rewards: Object.keys(m.rewards),
     defaultRewards: m.default_rewards,
     guidance: pipeline.guidance,
-    cost: { unit: m.cost.unit, denoise: m.cost.denoise, verify: m.cost.verify },
+    cost,
     image: m.image,
   };
   post({ type: 'ready', info });
@@ -36,6 +38,15 @@ if (pipeline) {
   port.on('message', (req: ThreadRequest) => {
     queue = queue.then(() => serve(pipeline, req));
   });
+}
+
+/** The manifest's cost, or (when it says 0) the cost computed from the graphs, as `models cost` would write it. */
+function costOf(p: OnnxPipeline): PipelineInfo['cost'] {
+  const m = p.bundle.manifest;
+  if (m.cost.denoise > 0) return { unit: m.cost.unit, denoise: m.cost.denoise, verify: m.cost.verify };
+  const c = bundleCost(p.bundle.dir, p.guidance);
+  post({ type: 'log', line: `onnx: ttsnap.json has no cost; from the graphs: denoise ${c.denoise.toExponential(4)} TFLOPs/step, verify ${Object.entries(c.verify).map(([k, v]) => `${k} ${v.toExponential(4)}`).join(', ')} TFLOPs/call` });
+  return { unit: c.unit, denoise: c.denoise, verify: c.verify };
 }
 
 async function serve(p: OnnxPipeline, req: ThreadRequest): Promise<void> {
@@ -51,9 +62,13 @@ async function serve(p: OnnxPipeline, req: ThreadRequest): Promise<void> {
         value = await p.advance(a[0] as AdvanceItem[]);
         break;
       case 'score': {
-        const scores = await p.score(a[0] as CandidateKey[], a[1] as RewardSpec[]);
+        const keys = a[0] as CandidateKey[];
+        // a[2]: also return the decoded images the rewards saw (contact sheet previews)
+        const previews = a[2] === true ? new Float32Array(keys.length * p.imageSize) : undefined;
+        const scores = await p.score(keys, a[1] as RewardSpec[], undefined, previews);
         transfer.push(...scores.map((s) => s.buffer as ArrayBuffer));
-        value = scores;
+        if (previews) transfer.push(previews.buffer);
+        value = previews ? { scores, previews } : scores;
         break;
       }
       case 'images': {

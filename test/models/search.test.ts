@@ -1,0 +1,59 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbedded, type EmbeddedCluster } from '../../coordinator/embedded.js';
+import { resultJson } from '../../coordinator/result.js';
+import { decodePng } from '../../core/image/png.js';
+import { SearchArtifacts, type ReportLike } from '../../worker/onnx/search-artifacts.js';
+import { PROMPT, TINY } from './helpers.js';
+
+describe('a full search on the tiny bundle (embedded coordinator, onnx backend)', () => {
+  let cluster: EmbeddedCluster | undefined;
+  let art: SearchArtifacts | undefined;
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await cluster?.close();
+    art?.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function search(seed: number): Promise<{ report: ReportLike & Record<string, unknown>; files: string[]; dir: string }> {
+    art = new SearchArtifacts();
+    cluster = await startEmbedded({ backend: 'onnx', backendOptions: { model: TINY, provider: 'cpu', threads: '1', maxBatch: '8', ...art.backendOptions } });
+    const job = cluster.coordinator.submit({ texts: [PROMPT], candidates: 10, seed, schedule: [{ step: 2, alpha: 0.4 }, { step: 6, alpha: 0.5 }] });
+    const a = art;
+    cluster.coordinator.watch(job.id, (e) => a.onEvent({ pruned: e.pruned ? { prompt: Number(e.pruned.prompt), step: Number(e.pruned.step), kept: (e.pruned.kept ?? []).map(Number), pruned: (e.pruned.pruned ?? []).map(Number) } : null }));
+    await cluster.coordinator.whenEnded(job.id);
+    const report = resultJson(cluster.coordinator.result(job.id), 0) as unknown as ReportLike & Record<string, unknown>;
+    const dir = mkdtempSync(join(tmpdir(), 'ttsnap-out-'));
+    dirs.push(dir);
+    const files = art.write(dir, report, 19);
+    await cluster.close();
+    cluster = undefined;
+    art.close();
+    art = undefined;
+    return { report, files, dir };
+  }
+
+  it('writes report.json, the winner and a contact sheet; the same search twice picks the same winner', async () => {
+    const first = await search(7);
+    expect(first.files.map((f) => f.slice(first.dir.length + 1))).toEqual(['report.json', 'winner.png', 'contact_sheet.png']);
+    const p = first.report.prompts[0]!;
+    expect(p.explored).toHaveLength(10);
+    // 10 -> keep round(4) = 4 at step 2 -> keep 2 at step 6 -> 2 finalists
+    const ledger = (first.report.prompts[0] as unknown as { ledger: { denoise_steps: number } }).ledger;
+    expect(ledger.denoise_steps).toBe(10 * 3 + 4 * 4 + 2 * 13);
+    const winner = decodePng(readFileSync(join(first.dir, 'winner.png')));
+    expect([winner.width, winner.height]).toEqual([32, 32]);
+    const sheet = decodePng(readFileSync(join(first.dir, 'contact_sheet.png')));
+    // 10 candidate columns and 3 rows (steps 2, 6, 19) of 64 px images with 4 px padding, plus labels
+    expect(sheet.width).toBeGreaterThan(10 * 72);
+    expect(sheet.height).toBeGreaterThan(3 * 72);
+    expect(JSON.parse(readFileSync(join(first.dir, 'report.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(first.report)));
+    const second = await search(7);
+    expect(second.report.prompts[0]?.winner).toEqual(p.winner);
+    expect(readFileSync(join(second.dir, 'winner.png')).equals(readFileSync(join(first.dir, 'winner.png')))).toBe(true);
+    expect(existsSync(join(second.dir, 'contact_sheet.png'))).toBe(true);
+  });
+});
