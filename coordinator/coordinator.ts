@@ -99,6 +99,18 @@ export class Coordinator {
     return { accepted: true, reason: '' };
   }
 
+  /** Refreshes a known worker's heartbeat; false when the worker is unknown (then register it). */
+  heartbeat(id: string, draining: boolean): boolean {
+    const slot = this.pool.get(id);
+    if (!slot) return false;
+    slot.lastSeen = Math.max(slot.lastSeen, this.opts.clock());
+    if (draining && !slot.draining) {
+      slot.draining = true;
+      this.scheduler.kick();
+    }
+    return true;
+  }
+
   /** Validates and queues a job; throws ValidationError (bad request) or CoordinatorUnavailableError. */
   submit(req: SubmitJobRequest): Job {
     if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');

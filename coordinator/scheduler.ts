@@ -5,7 +5,7 @@ import type { Job } from './job.js';
 import { planFill, type Assignment } from './placement.js';
 import { promptResult } from './result.js';
 import type { PromptRun } from './prompt-run.js';
-import { CandidateMissingError, WorkerLostError } from './worker-client.js';
+import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from './worker-client.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
 
 export interface SchedulerOptions {
@@ -119,7 +119,10 @@ export class Scheduler {
   }
 
   private dispatchFailed(slot: WorkerSlot, a: Assignment, err: unknown): void {
-    if (err instanceof WorkerLostError && err.worker === slot.id) {
+    if (err instanceof WorkerDrainingRefusal) {
+      const s = this.pool.get(err.worker);
+      if (s) s.draining = true;
+    } else if (err instanceof WorkerLostError && err.worker === slot.id) {
       this.loseWorker(slot.id, err.message); // resets these candidates with everything else it held
       return;
     }
@@ -129,7 +132,8 @@ export class Scheduler {
       slot.outstanding--;
       a.job.inflight--;
     }
-    if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
+    if (err instanceof WorkerDrainingRefusal) this.kick();
+    else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
     else if (!(err instanceof CandidateMissingError)) this.fail(a.job, err);
     this.kick();
   }

@@ -31,6 +31,9 @@ export class WorkerLostError extends TtsnapError {
   }
 }
 
+/** The worker is draining and refuses new candidates; it still holds (and advances) its own. */
+export class WorkerDrainingRefusal extends WorkerLostError {}
+
 /** The worker does not hold a candidate the coordinator placed there (restarted worker): recompute it. */
 export class CandidateMissingError extends TtsnapError {}
 
@@ -82,7 +85,7 @@ export class InProcessWorkerClient implements WorkerClient {
     } catch (err) {
       const name = err instanceof Error ? err.name : '';
       if (name === 'CandidateNotFoundError') throw new CandidateMissingError((err as Error).message, { cause: err });
-      if (name === 'WorkerDrainingError') throw new WorkerLostError(this.id, (err as Error).message, { cause: err });
+      if (name === 'WorkerDrainingError') throw new WorkerDrainingRefusal(this.id, (err as Error).message, { cause: err });
       throw err;
     }
   }

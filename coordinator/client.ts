@@ -1,0 +1,92 @@
+import * as grpc from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TtsnapError, ValidationError } from '../core/errors.js';
+import type { CoordinatorClient as Stub } from '../core/generated/ttsnap/v1/Coordinator.js';
+import type { JobEvent__Output } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.js';
+import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
+import { splitValidation } from '../core/grpc/lifecycle.js';
+
+/** A failed coordinator call that is not bad input (kept with its gRPC code). */
+export class CoordinatorCallError extends TtsnapError {
+  constructor(
+    readonly code: grpc.status,
+    details: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`coordinator: ${grpc.status[code]}: ${details}`, options);
+  }
+}
+
+function translate(err: grpc.ServiceError): Error {
+  if (err.code === grpc.status.INVALID_ARGUMENT) {
+    const v = splitValidation(err.details);
+    if (v) return new ValidationError(v.field, v.problem, v.allowed, { cause: err });
+  }
+  return new CoordinatorCallError(err.code, err.details, { cause: err });
+}
+
+/** Client of the Coordinator service: what `ttsnap search --coordinator` and the tests use. */
+export class CoordinatorGrpcClient {
+  readonly stub: Stub;
+
+  constructor(address: string) {
+    const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
+    this.stub = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(MAX_COORDINATOR_MESSAGE));
+  }
+
+  /** Submits a job; while the coordinator has no worker yet (UNAVAILABLE), retries for up to `waitMs`. */
+  async submit(req: SubmitJobRequest, waitMs = 30_000): Promise<{ job: string; candidates: number }> {
+    const until = Date.now() + waitMs;
+    for (;;) {
+      try {
+        const res = await this.unary<SubmitJobRequest, { job: string; candidates_per_prompt: number }>('SubmitJob', req);
+        return { job: res.job, candidates: res.candidates_per_prompt };
+      } catch (err) {
+        if (!(err instanceof CoordinatorCallError && err.code === grpc.status.UNAVAILABLE && Date.now() < until)) throw err;
+        await sleep(250);
+      }
+    }
+  }
+
+  /** Streams a job's events until it ends; resolves with the final `done` event. */
+  watch(job: string, onEvent: (e: JobEvent__Output) => void): Promise<JobEvent__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.stub.WatchJob({ job });
+      let done: JobEvent__Output | null = null;
+      call.on('data', (e: JobEvent__Output) => {
+        onEvent(e);
+        if (e.event === 'done') done = e;
+      });
+      call.on('error', (err: grpc.ServiceError) => reject(translate(err)));
+      call.on('end', () => (done ? resolve(done) : reject(new CoordinatorCallError(grpc.status.UNAVAILABLE, 'the event stream ended before the job'))));
+    });
+  }
+
+  async result(job: string): Promise<JobResult__Output> {
+    const res = await this.unary<{ job: string }, { result: JobResult__Output | null }>('GetResult', { job });
+    if (!res.result) throw new CoordinatorCallError(grpc.status.INTERNAL, 'empty result');
+    return res.result;
+  }
+
+  async cancel(job: string): Promise<string> {
+    return (await this.unary<{ job: string }, { state: string }>('CancelJob', { job })).state;
+  }
+
+  async list(limit = 100): Promise<JobSummary__Output[]> {
+    return (await this.unary<{ limit: number }, { jobs: JobSummary__Output[] }>('ListJobs', { limit })).jobs;
+  }
+
+  close(): void {
+    this.stub.close();
+  }
+
+  private unary<Req, Res>(method: 'SubmitJob' | 'GetResult' | 'CancelJob' | 'ListJobs', req: Req, deadlineMs = 30_000): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const fn = (this.stub[method] as unknown as (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void).bind(this.stub);
+      fn(req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(translate(err)) : resolve(res as Res)));
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import * as grpc from '@grpc/grpc-js';
+import { BadFileError, ValidationError } from '../errors.js';
+import type { MetricsSink } from '../metrics/sink.js';
+
+/** Trailing metadata key naming the error class, so that clients rebuild the right error. */
+export const ERROR_KEY = 'ttsnap-error';
+
+/** gRPC status per error class name (classes live beside the code that throws them). */
+const CODES: Readonly<Record<string, grpc.status>> = {
+  JobNotFoundError: grpc.status.NOT_FOUND,
+  CandidateNotFoundError: grpc.status.NOT_FOUND,
+  CandidateStateError: grpc.status.FAILED_PRECONDITION,
+  CoordinatorUnavailableError: grpc.status.UNAVAILABLE,
+  WorkerDrainingError: grpc.status.UNAVAILABLE,
+};
+
+/** Translates a thrown error once, at the gRPC edge: bad input is INVALID_ARGUMENT with the field named. */
+export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
+  const name = err instanceof Error ? err.name : 'Error';
+  const code = err instanceof ValidationError || err instanceof BadFileError ? grpc.status.INVALID_ARGUMENT : (CODES[name] ?? grpc.status.INTERNAL);
+  const metadata = new grpc.Metadata();
+  metadata.set(ERROR_KEY, name);
+  return { code, details: err instanceof Error ? err.message : String(err), metadata };
+}
+
+/** The error class name a server attached to a failed call, if any. */
+export function errorName(err: grpc.ServiceError): string {
+  const v = err.metadata?.get(ERROR_KEY)[0];
+  return typeof v === 'string' ? v : '';
+}
+
+/**
+ * Wraps an async handler as a grpc-js unary handler: errors are translated and counted by method and code
+ * (label values are bounded: method names and status codes).
+ */
+export function unary<Req, Res>(method: string, metrics: MetricsSink, errorKey: 'grpcErrors' | null, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => fn(call.request))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const se = toServiceError(err);
+          if (errorKey) metrics.inc(errorKey, { method, code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
+          callback(se);
+        },
+      );
+  };
+}
+
+/** Binds a server on HOST:PORT (port 0 picks one); resolves with the bound port. */
+export function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/** Graceful stop with a force timeout (ms). */
+export function shutdown(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
