@@ -133,6 +133,7 @@ export class OnnxPipeline {
   async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal, previews?: Float32Array): Promise<Float64Array[]> {
     const out = rewards.map(() => new Float64Array(keys.length));
     const cands = keys.map((k) => this.get(k));
+    if (rewards.length === 0 && !previews) return out; // nothing to decode for
     for (const c of cands) if (c.step < 0) throw new RangeError(`${c.spec.key} has not been denoised yet`);
     for (const r of rewards) if (!this.bundle.rewards.has(r.name)) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...this.bundle.rewards.keys()].join(' | '));
     // a batch shares the reward session, hence the step; order rows by step to keep batches full

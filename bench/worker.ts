@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { Command } from 'commander';
+import * as ort from 'onnxruntime-node';
+import { parseInteger } from '../cli/options.js';
+import { MemoryScoreBus } from '../core/bus/memory.js';
+import { loadManifest } from '../worker/onnx/manifest.js';
+import { createOnnxBackend } from '../worker/backends/onnx.js';
+import { WorkerRuntime } from '../worker/runtime.js';
+
+/**
+ * Worker benchmark: denoise throughput in candidate-steps per second of one worker through the whole stack
+ * (WorkerRuntime queue and batching -> onnx backend -> inference thread -> UNet with classifier-free guidance,
+ * scheduler step, latents kept per candidate) against a bare onnxruntime-node loop that only calls
+ * session.run on the same UNet with the same input shapes (2B rows with guidance) and session options.
+ * Rounds alternate stack / bare so that both see the same machine load. Prints one JSON line
+ * { stack_steps_per_s, bare_steps_per_s, ratio, ... } with --json.
+ */
+const program = new Command('bench:worker')
+  .option('--model <dir>', 'model bundle', join(import.meta.dirname, '..', '..', 'models', 'tiny'))
+  .option('--batch <n>', 'candidates per batch (the worker max batch)', '8')
+  .option('--rounds <n>', 'timed rounds of each kind (each denoises the batch through every step)', '5')
+  .option('--threads <n>', 'intra-op threads per session (0 = onnxruntime default)', '1')
+  .option('--json', 'print only the JSON line')
+  .parse(process.argv);
+const o = program.opts<Record<string, string | boolean | undefined>>();
+const batch = parseInteger('--batch', 1, 4096)(String(o.batch));
+const rounds = parseInteger('--rounds', 1, 1000)(String(o.rounds));
+const threads = parseInteger('--threads', 0, 256)(String(o.threads));
+const model = String(o.model);
+const m = loadManifest(model);
+const steps = m.sampling.steps;
+const rows = m.sampling.guidance_scale > 1 ? 2 * batch : batch;
+
+// the stack
+const bus = new MemoryScoreBus();
+const backend = await createOnnxBackend({ model, provider: 'cpu', threads: String(threads), maxBatch: String(batch) });
+const runtime = new WorkerRuntime({ id: 'bench', backend, bus });
+let jobSeq = 0;
+async function stackRound(): Promise<number> {
+  const job = `b${jobSeq++}`;
+  const refs = Array.from({ length: batch }, (_, i) => ({ prompt: 0, candidate: i }));
+  await runtime.take(job, refs.map((r) => ({ ...r, seed: 1000 + r.candidate + jobSeq * batch, text: 'a red circle above a blue square' })));
+  const t0 = performance.now();
+  runtime.advance(job, steps - 1, refs, []);
+  await runtime.idle();
+  const s = (performance.now() - t0) / 1000;
+  runtime.release(job);
+  return s;
+}
+
+// the bare loop: the same UNet, shapes and session options, nothing but session.run
+const session = await ort.InferenceSession.create(join(model, 'unet', 'model.onnx'), {
+  executionProviders: ['cpu'],
+  ...(threads > 0 ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {}),
+});
+const tsMeta = session.inputMetadata.find((x) => x.name === 'timestep');
+const tsType = tsMeta && tsMeta.isTensor ? tsMeta.type : 'int64';
+const L = m.text.max_length;
+const hidden = session.inputMetadata.find((x) => x.name === 'encoder_hidden_states');
+const D = hidden && hidden.isTensor ? Number(hidden.shape[2]) : 0;
+const latent = m.latent.channels * m.latent.height * m.latent.width;
+const sample = new ort.Tensor('float32', new Float32Array(rows * latent).map((_, i) => Math.sin(i)), [rows, m.latent.channels, m.latent.height, m.latent.width]);
+const text = new ort.Tensor('float32', new Float32Array(rows * L * D).map((_, i) => Math.cos(i)), [rows, L, D]);
+const timesteps = Array.from({ length: steps }, (_, i) =>
+  tsType === 'int64' ? new ort.Tensor('int64', new BigInt64Array(rows).fill(BigInt(951 - 50 * i)), [rows]) : new ort.Tensor('float32', new Float32Array(rows).fill(951 - 50 * i), [rows]),
+);
+async function bareRound(): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await session.run({ sample, timestep: timesteps[i] as ort.Tensor, encoder_hidden_states: text });
+  return (performance.now() - t0) / 1000;
+}
+
+await stackRound();
+await bareRound();
+let stackS = 0;
+let bareS = 0;
+for (let r = 0; r < rounds; r++) {
+  stackS += await stackRound();
+  bareS += await bareRound();
+}
+const work = rounds * batch * steps;
+const out = {
+  stack_steps_per_s: Number((work / stackS).toFixed(2)),
+  bare_steps_per_s: Number((work / bareS).toFixed(2)),
+  ratio: Number((bareS / stackS).toFixed(4)),
+  batch,
+  unet_rows: rows,
+  steps,
+  rounds,
+  threads,
+  model: m.name,
+};
+if (!o.json) process.stdout.write(`stack ${out.stack_steps_per_s} candidate-steps/s, bare onnxruntime ${out.bare_steps_per_s}, ratio ${out.ratio}\n`);
+process.stdout.write(`${JSON.stringify(out)}\n`);
+await runtime.close();
+await bus.close();
+await session.release();
