@@ -1,4 +1,4 @@
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { BadFileError, ValidationError } from '../core/errors.js';
 
 /** Exit code 2 for anything the user can fix by changing the command line or its files. */
@@ -8,10 +8,39 @@ export function exitCodeFor(err: unknown): number {
   return 1;
 }
 
-/** One line on stderr; the stack only with --verbose. Commander has already printed its own usage errors. */
+/** One line on stderr; the stack only with --verbose. */
 export function reportError(err: unknown, verbose: boolean): void {
-  if (err instanceof CommanderError) return;
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`ttsnap: ${message}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+}
+
+/**
+ * One line for a commander usage error, naming the command and what it allows (its flags or
+ * subcommands); undefined for anything else, and empty for --help / --version (already printed).
+ */
+export function describeUsageError(err: unknown, cmd: Command): string | undefined {
+  if (!(err instanceof CommanderError)) return undefined;
+  if (err.exitCode === 0) return '';
+  const where = commandPath(cmd);
+  const problem = err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
+  const inherited = cmd.parent ? cmd.parent.options.map((o) => o.long ?? o.flags) : [];
+  const flags = [...cmd.options.map((o) => o.long ?? o.short ?? o.flags), ...inherited, '--help'].join(', ');
+  const subcommands = cmd.commands.map((c) => c.name()).join(', ');
+  switch (err.code) {
+    case 'commander.unknownOption':
+      return `${where}: ${problem}; allowed: ${flags}`;
+    case 'commander.unknownCommand':
+      return `${where}: ${problem}; allowed: ${subcommands}`;
+    case 'commander.excessArguments':
+      return `${where}: ${problem}; allowed: flags only (${flags})`;
+    default:
+      return `${where}: ${problem}; see \`${where} --help\``;
+  }
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }

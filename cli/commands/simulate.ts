@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { parseAccounting } from '../../core/engine/accounting.js';
 import { parseCostSpec } from '../../core/engine/cost-model.js';
-import { readScheduleFile } from '../../core/engine/schedule-file.js';
+import type { ScheduleFile } from '../../core/engine/schedule-file.js';
 import { formatSchedule, parseScheduleSpec, PAPER_SCHEDULE } from '../../core/engine/schedule.js';
 import { ValidationError } from '../../core/errors.js';
 import { simulateTraces, type SimulationJob } from '../../core/sim/parallel.js';
@@ -11,8 +11,6 @@ import { loadRewardTrace, type RewardTrace } from '../../core/trace/reward-trace
 import { syntheticTrace } from '../../core/trace/synthetic.js';
 import { listTracePairs } from '../../core/trace/trace-dir.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
-import { writeLineChartPng } from '../render/line-chart-png.js';
-import { formatSimulationReport } from '../render/sim-report.js';
 
 interface SimulateFlags {
   base?: string;
@@ -55,7 +53,9 @@ export function registerSimulate(program: Command): void {
       const traces = loadTraces(flags);
       const scheduleGiven = cmd.getOptionValueSource('schedule') === 'cli';
       if (scheduleGiven && flags.scheduleFile) throw new ValidationError('--schedule-file', 'given with --schedule', 'one of --schedule or --schedule-file');
-      const jobs = traces.map((trace): SimulationJob => ({ trace, opts: compileOptions(trace, flags) }));
+      // zod (schedule files), pngjs and asciichart load only when asked for: `simulate --json` starts fast.
+      const scheduleFile = flags.scheduleFile ? (await import('../../core/engine/schedule-file.js')).readScheduleFile : undefined;
+      const jobs = traces.map((trace): SimulationJob => ({ trace, opts: compileOptions(trace, flags, scheduleFile) }));
       for (const job of jobs) planSimulation(job.trace, job.opts); // every bad flag fails here, before any work
       const progress = process.stderr.isTTY ? progressLine() : undefined;
       const results = await simulateTraces(jobs, {
@@ -63,7 +63,7 @@ export function registerSimulate(program: Command): void {
         ...(progress ? { onProgress: progress.update } : {}),
       });
       progress?.clear();
-      report(jobs, results, flags);
+      await report(jobs, results, flags);
     });
 }
 
@@ -81,8 +81,8 @@ function loadTraces(flags: SimulateFlags): RewardTrace[] {
 }
 
 /** Flags -> SimulateOptions for one trace (the schedule and cost model depend on its number of steps). */
-function compileOptions(trace: RewardTrace, flags: SimulateFlags): SimulateOptions {
-  const file = flags.scheduleFile ? readScheduleFile(flags.scheduleFile, trace.steps) : undefined;
+function compileOptions(trace: RewardTrace, flags: SimulateFlags, readSchedule?: (file: string, steps: number) => ScheduleFile): SimulateOptions {
+  const file = flags.scheduleFile && readSchedule ? readSchedule(flags.scheduleFile, trace.steps) : undefined;
   return {
     budgets: parseBudgetGrid(flags.budgets),
     draws: parseInteger('--draws', 1, 100_000)(flags.draws),
@@ -95,8 +95,9 @@ function compileOptions(trace: RewardTrace, flags: SimulateFlags): SimulateOptio
   };
 }
 
-function report(jobs: readonly SimulationJob[], results: readonly TraceSimulation[], flags: SimulateFlags): void {
+async function report(jobs: readonly SimulationJob[], results: readonly TraceSimulation[], flags: SimulateFlags): Promise<void> {
   if (flags.plot) {
+    const { writeLineChartPng } = await import('../render/line-chart-png.js');
     writeLineChartPng(
       flags.plot,
       results.map((r) => ({
@@ -114,6 +115,7 @@ function report(jobs: readonly SimulationJob[], results: readonly TraceSimulatio
     process.stdout.write(`${JSON.stringify(out)}\n`);
     return;
   }
+  const { formatSimulationReport } = await import('../render/sim-report.js');
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
   const text = jobs.map((j, i) =>
     formatSimulationReport(results[i] as TraceSimulation, {

@@ -11,7 +11,7 @@ const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 
 /** Parses a .npy buffer; accepts little-endian float32 in C order (the traces' format) and says why otherwise. */
 export function parseNpy(buf: Buffer, file: string): NpyArray {
-  if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) throw new BadFileError(file, 'not a .npy file (bad magic)');
+  if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) throw new BadFileError(file, "not a .npy file (bad magic); expected NumPy's '\\x93NUMPY' header");
   const major = buf[6] as number;
   const headerLenBytes = major === 1 ? 2 : 4;
   if (![1, 2, 3].includes(major)) throw new BadFileError(file, `unsupported .npy version ${major}`);
@@ -43,7 +43,7 @@ export function readNpy(file: string): NpyArray {
   try {
     buf = readFileSync(file);
   } catch (err) {
-    throw new BadFileError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+    throw new BadFileError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)}); expected a readable .npy file`, { cause: err });
   }
   return parseNpy(buf, file);
 }
