@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerModels } from './commands/models.js';
+import { registerCoordinator } from './commands/coordinator.js';
+import { registerSearch } from './commands/search.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerWorker } from './commands/worker.js';
 import { registerTune } from './commands/tune.js';
 
 /**
@@ -15,6 +18,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureHelp({ sortSubcommands: true });
   registerSimulate(program);
+  registerCoordinator(program);
+  registerWorker(program);
+  registerSearch(program);
   registerTune(program);
   // Subcommands inherit exitOverride so that usage errors reach main.ts and exit with code 2.
   for (const cmd of program.commands) cmd.exitOverride();

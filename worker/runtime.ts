@@ -39,7 +39,7 @@ interface Cached {
  * the oldest candidates by one step), scores candidates that reach their target and publishes the scores.
  */
 export class WorkerRuntime {
-  readonly id: string;
+  private ident: string;
   private readonly backend: WorkerBackend;
   private readonly bus: ScoreBus;
   private readonly metrics: MetricsSink;
@@ -57,10 +57,24 @@ export class WorkerRuntime {
   private idleWaiters: (() => void)[] = [];
 
   constructor(opts: WorkerRuntimeOptions) {
-    this.id = opts.id;
+    this.ident = opts.id;
     this.backend = opts.backend;
     this.bus = opts.bus;
     this.metrics = opts.metrics ?? NO_METRICS;
+  }
+
+  /** Worker id published with every score. */
+  get id(): string {
+    return this.ident;
+  }
+
+  /**
+   * Names the worker once its address is known (a server on port 0 learns its port after binding).
+   * Only before the first candidate: scores already published carry the old id.
+   */
+  assignId(id: string): void {
+    if (this.live > 0 || this.queue.size > 0) throw new Error('a worker is named before it takes candidates');
+    this.ident = id;
   }
 
   get info(): BackendInfo {

@@ -1,0 +1,143 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { parseScheduleFile, scheduleForBudget } from '../../core/engine/schedule-file.js';
+import { parseScheduleSpec, type Schedule } from '../../core/engine/schedule.js';
+import { BadFileError, ValidationError } from '../../core/errors.js';
+import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import { parseHostPort } from '../../core/grpc/address.js';
+import { nextSignal } from '../../core/grpc/lifecycle.js';
+import { CoordinatorGrpcClient } from '../../coordinator/client.js';
+import { startEmbedded } from '../../coordinator/embedded.js';
+import { resultJson } from '../../coordinator/result.js';
+import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
+import { progressPrinter, summaryText } from '../../coordinator/summary.js';
+import { parseInteger, parseRange } from '../options.js';
+
+interface SearchFlags {
+  coordinator?: string;
+  prompts?: string;
+  budget?: string;
+  candidates?: string;
+  schedule: string;
+  scheduleFile?: string;
+  seed: string;
+  policy: string;
+  topK: string;
+  rewards?: string;
+  accounting: string;
+  json?: boolean;
+  out?: string;
+  backend: string;
+  workers: string;
+  [backendFlag: string]: string | boolean | undefined;
+}
+
+const BACKEND_FLAGS = ['base', 'narf', 'stepMs', 'rewardMs', 'maxBatch', 'latentBytes', 'cost', 'reward', 'model', 'provider', 'threads'];
+
+function positiveNumber(value: string, flag: string): number {
+  const v = Number(value);
+  if (!(Number.isFinite(v) && v > 0)) throw new ValidationError(flag, `got '${value}'`, 'a finite number > 0');
+  return v;
+}
+
+/** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
+function readSchedule(flags: SearchFlags, steps: number | null, budget: number): Schedule {
+  if (flags.scheduleFile) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(flags.scheduleFile, 'utf8'));
+    } catch (err) {
+      throw new BadFileError(flags.scheduleFile, 'cannot read it as JSON', { cause: err });
+    }
+    const fileSteps = (json as { steps?: unknown }).steps;
+    const file = parseScheduleFile(json, flags.scheduleFile, steps ?? (typeof fileSteps === 'number' ? fileSteps : 0));
+    return scheduleForBudget(file, budget);
+  }
+  return parseScheduleSpec(flags.schedule, steps ?? 10_000);
+}
+
+function buildRequest(flags: SearchFlags, texts: string[], steps: number | null): SubmitJobRequest {
+  if ((flags.budget === undefined) === (flags.candidates === undefined)) {
+    throw new ValidationError('--budget', flags.budget === undefined ? 'neither --budget nor --candidates given' : 'given with --candidates', 'exactly one of --budget B or --candidates N');
+  }
+  if (flags.prompts !== undefined && texts.length > 0) throw new ValidationError('--prompts', 'given with text prompts', 'trace indices (--prompts a:b) or texts, not both');
+  if (flags.prompts === undefined && texts.length === 0) throw new ValidationError('--prompts', 'missing', 'trace prompt indices start:end, or prompt texts as arguments');
+  const budget = flags.budget === undefined ? 0 : positiveNumber(flags.budget, '--budget');
+  const [start, end] = flags.prompts === undefined ? [0, 0] : parseRange(flags.prompts, '--prompts');
+  return {
+    prompts: Array.from({ length: end - start }, (_, i) => start + i),
+    texts,
+    budget,
+    candidates: flags.candidates === undefined ? 0 : parseInteger('--candidates', 1, 100_000)(flags.candidates),
+    schedule: [...readSchedule(flags, steps, budget)],
+    seed: parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed),
+    policy: flags.policy,
+    rewards: flags.rewards ? flags.rewards.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    top_k: parseInteger('--top-k', 0, 100_000)(flags.topK),
+    accounting: flags.accounting,
+    images: flags.out !== undefined,
+  };
+}
+
+async function openSession(flags: SearchFlags): Promise<SearchSession> {
+  if (flags.coordinator) return remoteSession(new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator')));
+  const backendOptions: Record<string, string | undefined> = {};
+  for (const k of BACKEND_FLAGS) if (typeof flags[k] === 'string') backendOptions[k] = flags[k] as string;
+  const workers = parseInteger('--workers', 1, 256)(flags.workers);
+  return embeddedSession(await startEmbedded({ backend: flags.backend, backendOptions, workers }));
+}
+
+export function registerSearch(program: Command): void {
+  program
+    .command('search')
+    .description('search for the best image per prompt (embedded coordinator and workers, or --coordinator HOST:PORT)')
+    .argument('[texts...]', 'prompt texts (model backends)')
+    .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')
+    .option('--prompts <range>', 'trace prompt indices start:end (end exclusive; trace backend)')
+    .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')
+    .option('--candidates <N>', 'candidates per prompt')
+    .option('--schedule <spec>', 'prune points step:alpha,...', '2:0.4,6:0.4,11:0.5')
+    .option('--schedule-file <file>', 'schedule file written by `ttsnap tune` (its per-budget entry when present)')
+    .option('--seed <S>', 'seed of the candidate draw and noise', '0')
+    .option('--policy <name>', 'ttsnap | ttsp | bon', 'ttsnap')
+    .option('--top-k <k>', 'finalists to report per prompt besides the winner', '0')
+    .option('--rewards <names>', 'reward names, comma-separated (rank-summed); default the backend\'s first')
+    .option('--accounting <mode>', 'exact | paper', 'exact')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--out <dir>', 'write report.json (and images where the backend makes them) here')
+    .option('--backend <name>', 'embedded: worker backend', 'trace')
+    .option('--workers <n>', 'embedded: in-process workers', '1')
+    .option('--base <file>', 'embedded trace backend: base reward trace')
+    .option('--narf <file>', 'embedded trace backend: noise-aware reward trace')
+    .option('--step-ms <ms>', 'embedded trace backend: simulated step time', '0')
+    .option('--reward-ms <ms>', 'embedded trace backend: simulated reward time', '0')
+    .option('--max-batch <k>', 'embedded: largest batch', '8')
+    .option('--model <dir>', 'embedded onnx backend: model bundle')
+    .option('--provider <name>', 'embedded onnx backend: execution provider')
+    .option('--threads <n>', 'embedded onnx backend: intra-op threads')
+    .action(async (texts: string[], flags: SearchFlags) => {
+      if (flags.coordinator) parseHostPort(flags.coordinator, '--coordinator');
+      const session = await openSession(flags);
+      try {
+        const req = buildRequest(flags, texts, session.backend?.steps ?? null);
+        const { job } = await session.submit(req);
+        const cancelOnSignal = nextSignal(['SIGINT']).then(() => session.cancel(job));
+        void cancelOnSignal;
+        const progress = flags.json ? () => {} : progressPrinter(process.stderr);
+        const state = await session.watch(job, progress);
+        const doc = resultJson(await session.result(job), Number(req.top_k ?? 0));
+        if (flags.out) {
+          mkdirSync(flags.out, { recursive: true });
+          writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
+        }
+        process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
+        if (state !== 'done') {
+          process.stderr.write(`ttsnap search: job ${job} ended ${state}\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        await session.close();
+      }
+    });
+}

@@ -1,0 +1,66 @@
+import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { BackendInfo } from '../worker/backend.js';
+import type { CoordinatorGrpcClient } from './client.js';
+import type { EmbeddedCluster } from './embedded.js';
+
+/** An event as either transport delivers it (numbers may arrive as strings from the proto loader). */
+export type AnyJobEvent = JobEvent;
+
+/** What `ttsnap search` needs from a coordinator, embedded or remote: one flow for both modes. */
+export interface SearchSession {
+  /** the workers' backend when known here (embedded), else null (the coordinator validates) */
+  readonly backend: BackendInfo | null;
+  submit(req: SubmitJobRequest): Promise<{ job: string; candidates: number }>;
+  /** Follows the job's events until it ends; resolves with its final state. */
+  watch(job: string, onEvent: (e: AnyJobEvent) => void): Promise<string>;
+  result(job: string): Promise<JobResult | JobResult__Output>;
+  cancel(job: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function embeddedSession(cluster: EmbeddedCluster): SearchSession {
+  const c = cluster.coordinator;
+  return {
+    backend: c.backend,
+    async submit(req) {
+      const job = c.submit(req);
+      return { job: job.id, candidates: job.spec.n };
+    },
+    watch(job, onEvent) {
+      return new Promise((resolve) => {
+        c.watch(job, (e) => {
+          onEvent(e);
+          if (e.event === 'done') resolve(e.done?.state ?? 'done');
+        });
+      });
+    },
+    async result(job) {
+      return c.result(job);
+    },
+    async cancel(job) {
+      c.cancel(job);
+    },
+    close: () => cluster.close(),
+  };
+}
+
+export function remoteSession(client: CoordinatorGrpcClient): SearchSession {
+  return {
+    backend: null,
+    submit: (req) => client.submit(req),
+    async watch(job, onEvent) {
+      const done = await client.watch(job, (e) => onEvent(e as unknown as JobEvent));
+      return done.done?.state ?? 'done';
+    },
+    result: (job) => client.result(job),
+    async cancel(job) {
+      await client.cancel(job);
+    },
+    async close() {
+      client.close();
+    },
+  };
+}

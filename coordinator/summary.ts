@@ -1,0 +1,71 @@
+import type { AnyJobEvent } from './session.js';
+
+interface PromptJson {
+  prompt: number;
+  text?: string;
+  winner: { candidate: number; seed: number; rewards: Record<string, number> };
+  explored: number[];
+  ledger: { denoise_steps: number; cost: number };
+}
+
+interface ResultJson {
+  job: string;
+  prompts: PromptJson[];
+  ledger: { candidates: number; denoise_steps: number; reward_calls: Record<string, number>; cost: number };
+  timeline: { makespan_s: number; worker_busy_s: Record<string, number> };
+  movement: { moves: number; bytes: number; recomputed_steps: number; workers_lost: number };
+}
+
+function table(rows: string[][]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ')).join('\n');
+}
+
+/** The human summary printed without --json: one row per prompt, then the job's totals. */
+export function summaryText(doc: Record<string, unknown>): string {
+  const r = doc as unknown as ResultJson;
+  const rewardNames = [...new Set(r.prompts.flatMap((p) => Object.keys(p.winner.rewards)))];
+  const rows = [['prompt', 'winner', 'seed', ...rewardNames, 'explored', 'denoise steps', 'cost']];
+  for (const p of r.prompts) {
+    rows.push([
+      p.text ? `${p.prompt} ${p.text.slice(0, 40)}` : String(p.prompt),
+      String(p.winner.candidate),
+      String(p.winner.seed),
+      ...rewardNames.map((n) => (p.winner.rewards[n] ?? Number.NaN).toFixed(4)),
+      String(p.explored.length),
+      String(p.ledger.denoise_steps),
+      p.ledger.cost.toFixed(1),
+    ]);
+  }
+  const busy = Object.entries(r.timeline.worker_busy_s);
+  const calls = Object.entries(r.ledger.reward_calls).map(([k, v]) => `${k} ${v}`).join(', ');
+  const lines = [
+    table(rows),
+    '',
+    `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${r.ledger.cost.toFixed(1)}`,
+    `makespan ${r.timeline.makespan_s.toFixed(2)} s; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
+  ];
+  const m = r.movement;
+  if (m.moves || m.workers_lost) lines.push(`latent moves ${m.moves} (${m.bytes} bytes); workers lost ${m.workers_lost}, denoise steps recomputed ${m.recomputed_steps}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Progress lines on stderr: a rewritten line on a terminal, every 10% otherwise. */
+export function progressPrinter(stream: NodeJS.WriteStream): (e: AnyJobEvent) => void {
+  let lastDecile = -1;
+  return (e) => {
+    if (e.event === 'worker_lost' && e.worker_lost) {
+      stream.write(`${stream.isTTY ? '\n' : ''}worker ${e.worker_lost.worker} lost; its candidates continue elsewhere\n`);
+    }
+    if (e.event !== 'budget' || !e.budget) return;
+    const done = Number(e.budget.prompts_done);
+    const total = Number(e.budget.prompts);
+    const line = `prompts ${done}/${total}, cost ${Number(e.budget.cost).toFixed(1)} of ${Number(e.budget.planned).toFixed(1)} planned, ${Number(e.at_s).toFixed(1)} s`;
+    if (stream.isTTY) stream.write(`\r${line}${done === total ? '\n' : ''}`);
+    else {
+      const decile = Math.floor((10 * done) / total);
+      if (decile !== lastDecile) stream.write(`${line}\n`);
+      lastDecile = decile;
+    }
+  };
+}
