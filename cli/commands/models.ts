@@ -3,6 +3,15 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bundleCost, withCost } from '../../worker/onnx/bundle-cost.js';
 import { loadManifest, MANIFEST_FILE } from '../../worker/onnx/manifest.js';
+import { parseInteger } from '../options.js';
+
+interface SampleFlags {
+  seeds: string;
+  seed: string;
+  guidance?: string;
+  steps?: string;
+  out: string;
+}
 
 interface CostFlags {
   json?: boolean;
@@ -53,6 +62,24 @@ export function registerModels(program: Command): void {
       process.stdout.write(`ok: ${m.name}, ${b.scheduler.kind} ${b.scheduler.steps} steps (${m.prediction}), latent ${m.latent.channels}x${m.latent.height}x${m.latent.width}, image ${m.image.height}x${m.image.width}, provider ${b.provider}\nrewards: ${rewards.join('; ')}\n`);
       const sessions = [b.textEncoder, b.unet, b.decoder, ...[...b.rewards.values()].flatMap((r) => [r.base, ...r.byStep.values()])];
       await Promise.all(sessions.map((s) => s.close()));
+    });
+  models
+    .command('sample')
+    .description('draw every prompt with several seeds (full denoise, no search) into one PNG grid: rows = prompts, columns = seeds')
+    .argument('<bundle>', 'model bundle folder')
+    .argument('<prompts...>', 'prompt texts')
+    .option('--seeds <n>', 'seeds per prompt (columns)', '4')
+    .option('--seed <s>', 'first seed; column c uses seed + c', '0')
+    .option('--guidance <g>', 'classifier-free guidance scale (default: the manifest)')
+    .option('--steps <n>', 'sampling steps (default: the manifest)')
+    .option('--out <file>', 'PNG to write', 'sample_grid.png')
+    .action(async (bundle: string, prompts: string[], flags: SampleFlags) => {
+      const { sampleGrid } = await import('../../worker/onnx/sample-grid.js');
+      const seeds = parseInteger('--seeds', 1, 64)(flags.seeds);
+      const seed = parseInteger('--seed', 0, 2 ** 32 - 1 - seeds)(flags.seed);
+      const png = await sampleGrid({ bundle, prompts, seeds, seed, ...(flags.guidance !== undefined ? { guidance: flags.guidance } : {}), ...(flags.steps !== undefined ? { steps: flags.steps } : {}) });
+      writeFileSync(flags.out, png);
+      process.stdout.write(`${prompts.map((p, i) => `row ${i}: ${p}`).join('\n')}\ncolumns: seeds ${seed}..${seed + seeds - 1}\nwrote ${flags.out}\n`);
     });
   // nested subcommands: usage errors must reach main.ts (exit 2) like the top-level ones
   for (const c of models.commands) c.exitOverride();
