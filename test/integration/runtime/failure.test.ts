@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
+import { resultJson } from '../../../coordinator/result.js';
+import { engineAlone } from './engine-alone.js';
+import { TestCluster, type Proc } from './procs.js';
+import { enginePicks, engineTotal, picks, type SearchDoc } from './search-cli.js';
+
+const PROMPTS = Array.from({ length: 12 }, (_, i) => 20 + i);
+const N = 40;
+const SEED = 9;
+
+describe('failure: kill -9 one of 3 workers in the middle of a job', () => {
+  const cluster = new TestCluster();
+  let workers: Proc[] = [];
+  let client: CoordinatorGrpcClient;
+  beforeAll(async () => {
+    await cluster.startNats();
+    await cluster.startCoordinator();
+    workers = await Promise.all(['w1', 'w2', 'w3'].map((id) => cluster.startWorker(id, 10, 4)));
+    await cluster.waitForWorkers(3);
+    client = new CoordinatorGrpcClient(cluster.coordinatorAddr);
+  });
+  afterAll(async () => {
+    client?.close();
+    await cluster.close();
+  });
+
+  it('completes with the same winners; its candidates are recomputed elsewhere and the ledger shows the extra work', async () => {
+    const expected = engineAlone(PROMPTS, N, PAPER_SCHEDULE, SEED);
+    const { job } = await client.submit({ prompts: PROMPTS, candidates: N, schedule: [...PAPER_SCHEDULE], seed: SEED });
+    const victim = workers[1] as Proc;
+    let killedAt = -1;
+    let lost = '';
+    const done = await client.watch(job, (e) => {
+      // Once a quarter of the prompts are done, every worker holds survivors of later stages.
+      if (e.event === 'budget' && killedAt < 0 && Number(e.budget?.prompts_done) >= 3) {
+        killedAt = Number(e.budget?.prompts_done);
+        victim.child.kill('SIGKILL');
+      }
+      if (e.event === 'worker_lost') lost = e.worker_lost?.worker ?? '';
+    });
+    expect(await victim.exited).toBe('SIGKILL');
+    expect(killedAt).toBeGreaterThan(0);
+    expect(killedAt).toBeLessThan(PROMPTS.length);
+    expect(done.done?.state).toBe('done');
+    expect(lost).toBe('w2');
+    const doc = resultJson(await client.result(job), 0) as unknown as SearchDoc;
+    expect(picks(doc).map((p) => [p.prompt, p.winner, p.explored])).toEqual(enginePicks(expected).map((p) => [p.prompt, p.winner, p.explored]));
+    const planned = engineTotal(expected);
+    expect(doc.movement.workers_lost).toBe(1);
+    expect(doc.movement.recomputed_steps).toBeGreaterThan(0);
+    expect(doc.ledger.denoise_steps).toBe(planned.denoise_steps + doc.movement.recomputed_steps);
+    expect(doc.ledger.cost).toBeGreaterThan(planned.cost);
+  });
+});
