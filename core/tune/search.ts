@@ -74,6 +74,7 @@ export function searchSchedules(evaluator: PlanEvaluator, opts: SearchOptions): 
       const bon = bonAt[bi];
       if (!bon) continue; // the budget buys no candidate: the CLI has rejected it before
       const budgetDeadline = passDeadline.within(passDeadline.remaining() / (nb - bi));
+      if (budgetDeadline.passed()) break; // every evaluation starts before the deadline
       const starts: Plan[] =
         pass === 0
           ? [...(nextChoices[bi - 1] ? [(nextChoices[bi - 1] as BudgetChoice).best.realized.plan] : []), ...seeds]

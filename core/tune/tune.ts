@@ -29,6 +29,8 @@ export interface TuneOptions {
   readonly searchDraws: number;
   /** seed of the validation draws (as `simulate --seed`); the search draws from other seeds */
   readonly seed: number;
+  /** search passes at most (default: as many as the time allows, up to 6) */
+  readonly maxPasses?: number;
   readonly clock?: Clock;
   readonly onProgress?: (p: SearchProgress) => void;
 }
@@ -79,7 +81,8 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
     seed: (opts.seed + SEARCH_SEED_OFFSET) >>> 0,
     draws: opts.searchDraws,
     deadline: searchDeadline,
-    onProgress: opts.onProgress,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.maxPasses !== undefined ? { maxPasses: opts.maxPasses } : {}),
   });
   const searchSeconds = (clock.now() - started) / 1000;
   const validation = simulateTrace(trace, {

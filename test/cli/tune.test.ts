@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+// Bad input exits 2 with one line naming the flag; the trace is generated (--synthetic), so no data is needed.
+const bad: [string, string[], RegExp][] = [
+  ['inverted training range', ['--prompts-train', '70:0'], /--prompts-train: 70:0 is empty or inverted; allowed: start:end with start < end/],
+  ['inverted validation range', ['--prompts-val', '100:70'], /--prompts-val: 100:70 is empty or inverted/],
+  ['overlapping ranges', ['--prompts-train', '0:80', '--prompts-val', '70:100'], /--prompts-val: 70:100 overlaps --prompts-train 0:80; allowed: a range disjoint/],
+  ['a range beyond the trace', ['--prompts-val', '70:101'], /--prompts-val: 70:101 does not fit synthetic-0; allowed: start:end with 0 <= start < end <= 100/],
+  ['--max-stages 0', ['--max-stages', '0'], /--max-stages: got '0'; allowed: an integer in \[1, 8\]/],
+  ['--max-stages 9', ['--max-stages', '9'], /--max-stages: got '9'; allowed: an integer in \[1, 8\]/],
+  ['--max-seconds 0', ['--max-seconds', '0'], /--max-seconds: got '0'; allowed: a number of seconds in \(0, 86400\]/],
+  ['a budget below one candidate', ['--budgets', '100:400:100'], /--budgets: budget 100 is below the cost of one candidate; allowed: >= 199.2/],
+  ['an unknown accounting', ['--accounting', 'fast'], /--accounting: got 'fast'; allowed: exact \| paper/],
+];
+
+describe.concurrent('ttsnap tune: bad input', () => {
+  for (const [what, args, message] of bad) {
+    it(`${what}: exit 2 naming the flag`, async () => {
+      const r = await runCli(['tune', '--synthetic', '--max-seconds', '1', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout).toBe('');
+    });
+  }
+
+  it('an unknown flag: exit 2 naming it', async () => {
+    const r = await runCli(['tune', '--synthetic', '--max-secs', '5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown option '--max-secs'/);
+  });
+
+  it('no trace: exit 2 naming the choices', async () => {
+    const r = await runCli(['tune']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/traces: none given; allowed: exactly one of --base FILE \[--narf FILE\], --trace-dir DIR, --synthetic/);
+  });
+});
+
+describe('ttsnap tune --out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ttsnap-tune-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes a schedule file that simulate --schedule-file turns into the same validation figure', async () => {
+    const out = join(dir, 'tuned.json');
+    const common = ['--synthetic', '4', '--budgets', '400:1200:200', '--draws', '8'];
+    const tuned = await runCli(['tune', ...common, '--max-seconds', '3', '--search-draws', '4', '--max-stages', '2', '--out', out, '--json']);
+    expect(tuned.code).toBe(0);
+    const result = JSON.parse(tuned.stdout) as { validation_relative_increase_pct: number; per_budget: { budget: number; n: number }[]; seconds: { total: number } };
+    expect(result.per_budget.map((p) => p.budget)).toEqual([400, 600, 800, 1000, 1200]);
+    expect(result.seconds.total).toBeLessThanOrEqual(3);
+    const file = JSON.parse(readFileSync(out, 'utf8')) as { format: string; per_budget: unknown[] };
+    expect(file.format).toBe('ttsnap-schedule/1');
+    expect(file.per_budget).toHaveLength(5);
+    const sim = await runCli(['simulate', ...common, '--schedule-file', out, '--prompts', '70:100', '--json']);
+    expect(sim.code).toBe(0);
+    const simResult = JSON.parse(sim.stdout) as { relative_increase_pct: { ttsnap: number }; candidates: { ttsnap: number[] } };
+    expect(simResult.relative_increase_pct.ttsnap).toBe(result.validation_relative_increase_pct);
+    expect(simResult.candidates.ttsnap).toEqual(result.per_budget.map((p) => p.n));
+  });
+});
