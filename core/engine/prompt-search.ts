@@ -1,4 +1,4 @@
-import { bestPosition, bestRankPosition, combinedScores, kthBestRank, markBest, selectBest } from './ranking.js';
+import { bestPosition, combinedScores, markBest, rankScratch, selectBest, takeBestRanks, type RankScratch } from './ranking.js';
 import { keepCount, type Schedule } from './schedule.js';
 
 /** What the alive candidates of a prompt must be scored with next. */
@@ -41,7 +41,7 @@ export class PromptSearch {
   private finalScores: Float64Array;
   private mask: Uint8Array;
   private work: Int32Array;
-  private words: Int32Array | null = null;
+  private rankWork: RankScratch | null = null;
   private readonly keeps: Int32Array;
   private keepsFor = -1;
 
@@ -136,32 +136,21 @@ export class PromptSearch {
   }
 
   /**
-   * As advance with one reward whose scores arrive as ranks looked up by candidate id: candidate i has
-   * rank `ranksById[offset + i]`, a distinct integer in [0, limit) with 0 = best, in the order the scores
-   * would give (higher first, ties to the lower id). Same outcome as advance on the scores, selected by
-   * a rank threshold (see kthBestRank); allocates nothing.
+   * As advance at a prune point with one reward whose scores arrive as ranks looked up by candidate id:
+   * candidate i has rank `ranksById[offset + i]`, a distinct integer in [0, limit) with 0 = best, in the
+   * order the scores would give (higher first, ties to the lower id). Keeps the same candidates as advance
+   * on the scores, selected through a bitset (see takeBestRanks), and allocates nothing; alive() is then
+   * best first rather than in the order given. The final pick still takes the rewards (advance).
    */
   advanceRanked(ranksById: ArrayLike<number>, offset: number, limit: number): void {
     const req = this.request();
+    if (req.final) throw new Error('advanceRanked serves prune points; submit the final scores with advance');
     const n = this.count;
-    const ids = this.ids;
-    if (req.final) {
-      this.winnerId = ids[bestRankPosition(ranksById, offset, ids, n)] as number;
-      for (let j = 0; j < n; j++) this.finalScores[j] = -(ranksById[offset + (ids[j] as number)] as number);
-      this.finished = true;
-      return;
-    }
     const k = this.keepAt(req);
     if (k < n) {
-      if (!this.words || this.words.length * 32 < limit) this.words = new Int32Array(Math.ceil(limit / 32));
-      const ranks = this.work;
-      const threshold = kthBestRank(ranksById, offset, ids, n, k, this.words, ranks);
-      let a = 0;
-      for (let j = 0; j < n; j++) {
-        ids[a] = ids[j] as number;
-        a += (ranks[j] as number) <= threshold ? 1 : 0;
-      }
-      this.count = a;
+      if (!this.rankWork || this.rankWork.idAtRank.length < limit) this.rankWork = rankScratch(limit);
+      takeBestRanks(ranksById, offset, this.ids, n, k, this.rankWork);
+      this.count = k;
     }
     this.stage++;
   }

@@ -95,58 +95,41 @@ export function markBest(scores: ArrayLike<number>, ids: ArrayLike<number>, n: n
   for (let r = 0; r < k; r++) mask[work[r] as number] = 1;
 }
 
+/** Scratch for takeBestRanks over ranks in [0, limit): a bitset of ranks and a rank -> id table. */
+export interface RankScratch {
+  readonly words: Int32Array;
+  readonly idAtRank: Int32Array;
+}
+
+export function rankScratch(limit: number): RankScratch {
+  return { words: new Int32Array(Math.ceil(limit / 32)), idAtRank: new Int32Array(limit) };
+}
+
 /**
- * The k-th smallest rank (1 <= k <= n) among the alive candidates, for scores given as ranks looked up by
- * candidate id: candidate `ids[j]` has rank `ranksById[offset + ids[j]]`, a distinct integer in [0, limit)
- * with 0 = best, ordered as the scores would be (higher score first, ties to the lower id). The k best are
- * then exactly those with rank <= the result. A caller that knows the ranks in advance (the simulator
- * precomputes them per trace, prompt and step) selects without comparing floats: the ranks go into a
- * bitset (`words`, ceil(limit / 32) long, all zero on entry and left so) and the k-th set bit is found by
- * walking the set bits, O(n + limit/32). Each alive candidate's rank is also written to `ranksOut[j]`.
+ * Keeps the k best of the n ids in `ids[0..n)`, writing them best first into `ids[0..k)`, for scores given
+ * as ranks looked up by candidate id: candidate `id` has rank `ranksById[offset + id]`, a distinct integer
+ * in [0, limit) with 0 = best, ordered as the scores would be (higher score first, ties to the lower id).
+ * A caller that knows the ranks in advance (the simulator precomputes them per trace, prompt and step)
+ * selects without comparing floats: the ranks go into a bitset and the lowest k set bits are read back,
+ * O(n + k + limit/32). `scratch.words` must be all zero on entry and is left so.
  */
-export function kthBestRank(
-  ranksById: ArrayLike<number>,
-  offset: number,
-  ids: Int32Array,
-  n: number,
-  k: number,
-  words: Int32Array,
-  ranksOut: Int32Array,
-): number {
+export function takeBestRanks(ranksById: ArrayLike<number>, offset: number, ids: Int32Array, n: number, k: number, scratch: RankScratch): void {
+  const { words, idAtRank } = scratch;
   let top = 0;
   for (let j = 0; j < n; j++) {
-    const r = ranksById[offset + (ids[j] as number)] as number;
-    ranksOut[j] = r;
+    const id = ids[j] as number;
+    const r = ranksById[offset + id] as number;
+    idAtRank[r] = id;
     const w = r >>> 5;
     words[w] = (words[w] as number) | (1 << (r & 31));
     if (w > top) top = w;
   }
-  // Walk the set bits from the lowest; most words hold a few bits, so this beats population counts.
-  let left = k;
-  let result = -1;
+  let got = 0;
   for (let w = 0; w <= top; w++) {
     let x = words[w] as number;
     words[w] = 0;
-    while (x !== 0 && left > 0) {
-      if (--left === 0) result = (w << 5) | (31 - Math.clz32(x & -x));
-      x &= x - 1;
-    }
+    for (; x !== 0 && got < k; x &= x - 1) ids[got++] = idAtRank[(w << 5) | (31 - Math.clz32(x & -x))] as number;
   }
-  return result;
-}
-
-/** Position j of the alive candidate ids[j] with the smallest rank (see markBestRanks). */
-export function bestRankPosition(ranksById: ArrayLike<number>, offset: number, ids: Int32Array, n: number): number {
-  let best = 0;
-  let bestRank = ranksById[offset + (ids[0] as number)] as number;
-  for (let j = 1; j < n; j++) {
-    const r = ranksById[offset + (ids[j] as number)] as number;
-    if (r < bestRank) {
-      bestRank = r;
-      best = j;
-    }
-  }
-  return best;
 }
 
 /** Positions of all n entries, best first. */

@@ -15,15 +15,16 @@ export function traceRanks(trace: RewardTrace): TraceRanks {
 }
 
 /**
- * Replays prompts of a trace through the engine's PromptSearch, reading each requested score from the
- * trace's rank tables (same order as the rewards, see RankTable). One Replayer serves one (trace, policy)
+ * Replays prompts of a trace through the engine's PromptSearch, reading prune-point scores from the
+ * trace's rank tables (same order as the rewards, see RankTable) and the final pick's from the rewards. One Replayer serves one (trace, policy)
  * pair and reuses its search and scratch buffers, so a replay allocates nothing: the simulator runs
  * millions of them.
  */
 export class Replayer {
   private readonly search: PromptSearch;
   private readonly prune: RankTable;
-  private readonly final: RankTable;
+  private readonly scratch: Float64Array;
+  private readonly view: readonly Float64Array[];
 
   constructor(
     private readonly trace: RewardTrace,
@@ -32,20 +33,26 @@ export class Replayer {
   ) {
     this.search = new PromptSearch([0], policy.schedule, trace.steps, trace.candidates);
     this.prune = (policy.pruneReward === 'narf' ? ranks.narf : ranks.base).ensure(policy.schedule.map((p) => p.step));
-    this.final = ranks.base.ensure([trace.steps - 1]);
+    this.scratch = new Float64Array(trace.candidates);
+    this.view = [this.scratch];
   }
 
   /** The winner's final (base) reward when `candidates` of `prompt` are searched under the policy. */
   run(prompt: number, candidates: ArrayLike<number>): number {
-    const { trace, search } = this;
+    const { trace, search, prune, scratch } = this;
     const c = trace.candidates;
+    const steps = trace.steps;
     search.reset(candidates);
-    for (;;) {
-      const req = search.request();
-      const table = req.final ? this.final : this.prune;
-      search.advanceRanked(table.ranks, table.offset(prompt, req.step), c);
-      if (search.done) return trace.base[(prompt * c + search.winner()) * trace.steps + trace.steps - 1] as number;
+    for (let req = search.request(); !req.final; req = search.request()) {
+      search.advanceRanked(prune.ranks, prune.offset(prompt, req.step), c);
     }
+    // The final pick reads the clean-image rewards themselves.
+    const ids = search.aliveBuffer();
+    const n = search.aliveCount;
+    const last = prompt * c * steps + steps - 1;
+    for (let j = 0; j < n; j++) scratch[j] = trace.base[last + (ids[j] as number) * steps] as number;
+    search.advance(this.view);
+    return trace.base[last + search.winner() * steps] as number;
   }
 }
 

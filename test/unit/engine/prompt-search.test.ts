@@ -65,3 +65,18 @@ describe('PromptSearch', () => {
     expect(() => new PromptSearch([], schedule, 6)).toThrow('at least one candidate');
   });
 });
+
+describe('PromptSearch.advanceRanked', () => {
+  it('keeps what advance keeps, best first, and leaves the final pick to advance', () => {
+    // scores of ids 0..5 at step 1; ranks by (score desc, id asc): id1 0.9 -> 0, id3 0.8 -> 1, id4 0.5 -> 2,
+    // id5 0.5 -> 3, id2 0.3 -> 4, id0 0.1 -> 5
+    const ranks = [5, 0, 4, 1, 2, 3];
+    const s = new PromptSearch([0, 1, 2, 3, 4, 5], [{ step: 1, alpha: 0.5 }], 4);
+    s.advanceRanked(ranks, 0, 6);
+    expect([...s.alive()]).toEqual([1, 3, 4]);
+    expect(() => s.advanceRanked(ranks, 0, 6)).toThrow('advanceRanked serves prune points');
+    s.advance([[0.2, 0.7, 0.7]]);
+    expect(s.winner()).toBe(3);
+    expect([...s.finalRanking()]).toEqual([3, 4, 1]);
+  });
+});

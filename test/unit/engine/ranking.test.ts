@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bestPosition, combinedScores, markBest, negatedRankSum, orderBest, selectBest } from '../../../core/engine/ranking.js';
+import { bestPosition, combinedScores, markBest, negatedRankSum, orderBest, rankScratch, selectBest, takeBestRanks } from '../../../core/engine/ranking.js';
 
 function top(scores: number[], ids: number[], k: number): number[] {
   const out = new Int32Array(k);
@@ -74,5 +74,37 @@ describe('markBest', () => {
     markBest([1, 3, 3], [0, 1, 2], 3, 1, mask, new Int32Array(3));
     expect([...mask]).toEqual([0, 1, 0]);
     expect(bestPosition([1, 3, 3], [0, 2, 1], 3)).toBe(2);
+  });
+});
+
+describe('takeBestRanks', () => {
+  it('keeps the k lowest ranks, best first, looking ranks up by id at an offset', () => {
+    // ranks of ids 0..5 at offset 3: id0 4, id1 0, id2 5, id3 2, id4 1, id5 3
+    const table = [9, 9, 9, 4, 0, 5, 2, 1, 3];
+    const ids = Int32Array.from([5, 0, 3, 2, 4]);
+    takeBestRanks(table, 3, ids, 5, 3, rankScratch(6));
+    expect([...ids.slice(0, 3)]).toEqual([4, 3, 5]);
+  });
+  it('keeps the set markBest keeps on the scores those ranks come from, across bitset words', async () => {
+    const { Rng } = await import('../../../core/engine/rng.js');
+    const rng = new Rng(3);
+    const limit = 150;
+    const scratch = rankScratch(limit);
+    for (let trial = 0; trial < 100; trial++) {
+      const scores = Array.from({ length: limit }, () => rng.below(20)); // ties across ids
+      const order = orderBest(scores, [...Array(limit).keys()], limit);
+      const rankById = new Array<number>(limit);
+      order.forEach((pos, r) => (rankById[pos] = r));
+      const n = 1 + rng.below(limit);
+      const ids = Int32Array.from([...Array(limit).keys()].filter(() => rng.below(limit) < n).slice(0, Math.max(1, n)));
+      const m = ids.length;
+      const k = 1 + rng.below(m);
+      const mask = new Uint8Array(m);
+      markBest(ids.map((id) => scores[id] as number), ids, m, k, mask, new Int32Array(m));
+      const expected = [...ids].filter((_, j) => mask[j]).sort((a, b) => a - b);
+      takeBestRanks(rankById, 0, ids, m, k, scratch);
+      expect([...ids.slice(0, k)].sort((a, b) => a - b)).toEqual(expected);
+      expect(scratch.words.every((w) => w === 0)).toBe(true);
+    }
   });
 });
