@@ -12,6 +12,7 @@ import { startEmbedded } from '../../coordinator/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
 import { progressPrinter, summaryText } from '../../coordinator/summary.js';
+import { SearchArtifacts, type ReportLike } from '../../worker/onnx/search-artifacts.js';
 import { parseInteger, parseRange } from '../options.js';
 
 interface SearchFlags {
@@ -28,12 +29,12 @@ interface SearchFlags {
   accounting: string;
   json?: boolean;
   out?: string;
-  backend: string;
+  backend?: string;
   workers: string;
   [backendFlag: string]: string | boolean | undefined;
 }
 
-const BACKEND_FLAGS = ['base', 'narf', 'stepMs', 'rewardMs', 'maxBatch', 'latentBytes', 'cost', 'reward', 'model', 'provider', 'threads'];
+const BACKEND_FLAGS = ['base', 'narf', 'stepMs', 'rewardMs', 'maxBatch', 'latentBytes', 'cost', 'reward', 'model', 'provider', 'threads', 'guidance', 'steps', 'negativePrompt'];
 
 function positiveNumber(value: string, flag: string): number {
   const v = Number(value);
@@ -80,12 +81,12 @@ function buildRequest(flags: SearchFlags, texts: string[], steps: number | null)
   };
 }
 
-async function openSession(flags: SearchFlags): Promise<SearchSession> {
+async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
   if (flags.coordinator) return remoteSession(new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator')));
-  const backendOptions: Record<string, string | undefined> = {};
+  const backendOptions: Record<string, string | undefined> = { ...art?.backendOptions };
   for (const k of BACKEND_FLAGS) if (typeof flags[k] === 'string') backendOptions[k] = flags[k] as string;
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
-  return embeddedSession(await startEmbedded({ backend: flags.backend, backendOptions, workers }));
+  return embeddedSession(await startEmbedded({ backend: flags.backend ?? 'trace', backendOptions, workers }));
 }
 
 export function registerSearch(program: Command): void {
@@ -106,7 +107,7 @@ export function registerSearch(program: Command): void {
     .option('--accounting <mode>', 'exact | paper', 'exact')
     .option('--json', 'print the result as JSON on stdout')
     .option('--out <dir>', 'write report.json (and images where the backend makes them) here')
-    .option('--backend <name>', 'embedded: worker backend', 'trace')
+    .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1')
     .option('--base <file>', 'embedded trace backend: base reward trace')
     .option('--narf <file>', 'embedded trace backend: noise-aware reward trace')
@@ -116,18 +117,36 @@ export function registerSearch(program: Command): void {
     .option('--model <dir>', 'embedded onnx backend: model bundle')
     .option('--provider <name>', 'embedded onnx backend: execution provider')
     .option('--threads <n>', 'embedded onnx backend: intra-op threads')
+    .option('--guidance <g>', 'embedded onnx backend: classifier-free guidance scale (default: the bundle\'s)')
+    .option('--steps <n>', 'embedded onnx backend: sampling steps (default: the bundle\'s)')
+    .option('--negative-prompt <text>', 'embedded onnx backend: negative prompt (default: the bundle\'s)')
     .action(async (texts: string[], flags: SearchFlags) => {
       if (flags.coordinator) parseHostPort(flags.coordinator, '--coordinator');
-      const session = await openSession(flags);
+      // the embedded default: text prompts run the bundled tiny model and write pictures to ./out
+      flags.backend ??= texts.length > 0 ? 'onnx' : 'trace';
+      const pictures = flags.backend === 'onnx' && !flags.coordinator;
+      if (pictures) flags.out ??= 'out';
+      if (pictures && flags.budget === undefined) flags.candidates ??= '16';
+      const art = pictures ? new SearchArtifacts() : undefined;
+      const session = await openSession(flags, art).catch((err: unknown) => {
+        art?.close();
+        throw err;
+      });
       try {
         const req = buildRequest(flags, texts, session.backend?.steps ?? null);
         const { job } = await session.submit(req);
         const cancelOnSignal = nextSignal(['SIGINT']).then(() => session.cancel(job));
         void cancelOnSignal;
         const progress = flags.json ? () => {} : progressPrinter(process.stderr);
-        const state = await session.watch(job, progress);
+        const state = await session.watch(job, (e) => {
+          art?.onEvent(e);
+          progress(e);
+        });
         const doc = resultJson(await session.result(job), Number(req.top_k ?? 0));
-        if (flags.out) {
+        if (flags.out && art) {
+          const files = art.write(flags.out, doc as unknown as ReportLike, (session.backend?.steps ?? 1) - 1);
+          if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
+        } else if (flags.out) {
           mkdirSync(flags.out, { recursive: true });
           writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
         }
@@ -138,6 +157,7 @@ export function registerSearch(program: Command): void {
         }
       } finally {
         await session.close();
+        art?.close();
       }
     });
 }

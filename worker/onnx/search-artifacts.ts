@@ -3,9 +3,11 @@ import { tensorToRaster, type Raster } from '../../core/image/raster.js';
 import { writeSearchOutputs, type PromptPictures } from '../../core/image/search-outputs.js';
 import { registerPreviewSink } from './previews.js';
 
-/** The part of a coordinator event this needs: a prune decision (JobEvent.pruned). */
+type Num = number | string | null | undefined;
+
+/** The part of a coordinator event this needs: a prune decision (JobEvent.pruned; either transport's shape). */
 export interface PruneEventLike {
-  readonly pruned?: { readonly prompt: number; readonly step: number; readonly kept: readonly number[]; readonly pruned: readonly number[] } | null;
+  readonly pruned?: { readonly prompt?: Num; readonly step?: Num; readonly kept?: readonly Num[] | null; readonly pruned?: readonly Num[] | null } | null;
 }
 
 /** The part of the `search --json` document this needs. */
@@ -47,11 +49,13 @@ export class SearchArtifacts {
   }
 
   onEvent(ev: PruneEventLike): void {
-    const p = ev.pruned;
-    if (!p) return;
-    const list = this.prunes.get(p.prompt) ?? [];
-    if (!list.some((s) => s.step === p.step)) list.push({ step: p.step, pruned: [...p.pruned], kept: [...p.kept] });
-    this.prunes.set(p.prompt, list);
+    const e = ev.pruned;
+    if (!e) return;
+    const prompt = Number(e.prompt ?? 0);
+    const step = Number(e.step ?? 0);
+    const list = this.prunes.get(prompt) ?? [];
+    if (!list.some((s) => s.step === step)) list.push({ step, pruned: (e.pruned ?? []).map(Number), kept: (e.kept ?? []).map(Number) });
+    this.prunes.set(prompt, list);
   }
 
   /** The pictures of one prompt: stages from the prune events, then the final step with the winner framed. */
