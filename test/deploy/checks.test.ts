@@ -108,6 +108,9 @@ describe('schema and wiring checks', () => {
     expect(
       wiringProblems(broken('StatefulSet', 'ttsnap-worker', (s) => (s.spec.template.metadata.annotations['prometheus.io/port'] = '9090')).all),
     ).toEqual(['StatefulSet/ttsnap-worker worker: --metrics-port 9464 but prometheus.io/port is 9090']);
+    expect(wiringProblems(broken('Deployment', 'ttsnap-coordinator', (d) => (d.spec.template.spec.terminationGracePeriodSeconds = 300)).all)).toEqual([
+      'Deployment/ttsnap-coordinator coordinator: terminationGracePeriodSeconds 300 does not exceed --drain-timeout-s 300',
+    ]);
     expect(selects({ matchExpressions: [{ key: 'a', operator: 'In', values: ['x', 'y'] }] }, { a: 'y' })).toBe(true);
     expect(selects({ matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, { a: 'y' })).toBe(false);
   });

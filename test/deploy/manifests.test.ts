@@ -51,12 +51,12 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     const [coord] = argv(one(name, 'Deployment', 'ttsnap-coordinator'));
     const [worker] = argv(one(name, 'StatefulSet', 'ttsnap-worker'));
     const [search] = argv(one(name, 'Job', 'ttsnap-search'));
-    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464']);
-    expect(worker?.slice(0, 15)).toEqual([
+    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464', '--drain-timeout-s', '300']);
+    expect(worker?.slice(0, 17)).toEqual([
       'node', '/app/dist/cli/main.js', 'worker', '--listen', '0.0.0.0:7070', '--advertise', '$(POD_IP):7070', '--id', '$(POD_NAME)',
-      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464',
+      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464', '--drain-timeout-s', '60',
     ]);
-    expect(worker?.slice(15, 17)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
+    expect(worker?.slice(17, 19)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
     expect(search?.slice(0, 6)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json']);
     const images = objects(name).flatMap(containers).map((c) => c.image);
     expect(images.filter((i) => i?.startsWith(TTSNAP_IMAGE)).length).toBe(3);

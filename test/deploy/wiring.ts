@@ -130,6 +130,10 @@ export function wiringProblems(objects: readonly KubeObject[]): string[] {
       if (v.configMap && !configMaps.has(v.configMap.name ?? '')) out.push(`${ref(o)}: ConfigMap ${v.configMap.name} is not rendered`);
     }
     for (const c of t.spec?.containers ?? []) {
+      // a drain that outlives the grace period is cut short by SIGKILL
+      const drain = flagValue(c, '--drain-timeout-s');
+      const grace = t.spec?.terminationGracePeriodSeconds ?? 30;
+      if (drain !== undefined && !(grace > Number(drain))) out.push(`${ref(o)} ${c.name}: terminationGracePeriodSeconds ${grace} does not exceed --drain-timeout-s ${drain}`);
       for (const m of c.volumeMounts ?? []) if (!volumes.has(m.name) && !claims.has(m.name)) out.push(`${ref(o)} ${c.name}: mounts unknown volume ${m.name}`);
       // metrics: the flag, the named container port and the scrape annotation must agree
       const flag = flagValue(c, '--metrics-port');
