@@ -2,6 +2,7 @@ import { mergeLedgers, type Ledger } from '../core/engine/ledger.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
+import { jobResult } from './result.js';
 import type { JobSpec } from './job-spec.js';
 import { PromptRun } from './prompt-run.js';
 
@@ -105,7 +106,7 @@ export class Job {
     this.state = state;
     this.endedAt = now;
     this.error = error;
-    this.emit({ event: 'done', done: { state, error } }, now);
+    this.emit({ event: 'done', done: { state, error, result: jobResult(this, now) } }, now);
     this.listeners.clear();
   }
 }

@@ -178,9 +178,10 @@ export class PromptRun {
    * A worker is gone: every candidate it held loses its state (recomputed from seed later). Returns the
    * denoise steps that must be executed again and the candidates that were in flight there.
    */
-  loseWorker(worker: string): { recompute: number; inflight: number } {
+  loseWorker(worker: string): { recompute: number; inflight: number; held: number } {
     let recompute = 0;
     let inflight = 0;
+    let holding = 0;
     const pend = this.pending.get(worker);
     this.pending.delete(worker);
     for (const c of this.candidates.values()) {
@@ -188,12 +189,13 @@ export class PromptRun {
       const flying = c.inflight?.worker === worker;
       if (!held && !flying) continue;
       if (flying) inflight++;
+      if (held) holding++;
       recompute += Math.max(0, (c.inflight?.from ?? c.step) + 1);
       c.inflight = null;
       c.worker = null;
       c.step = -1;
       if ((flying || pend?.has(c.index)) && !this.scores.has(c.index) && !this.done) this.addPending(c);
     }
-    return { recompute, inflight };
+    return { recompute, inflight, held: holding };
   }
 }

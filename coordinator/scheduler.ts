@@ -194,11 +194,17 @@ export class Scheduler {
     const now = this.opts.clock();
     for (const job of this.jobs) {
       let inflight = 0;
-      for (const run of job.active) inflight += run.loseWorker(id).inflight;
-      if (inflight > 0 || job.busy.has(id)) {
-        job.inflight -= inflight;
+      let affected = 0;
+      for (const run of job.active) {
+        const r = run.loseWorker(id);
+        inflight += r.inflight;
+        affected += Math.max(r.held, r.inflight);
+      }
+      job.inflight -= inflight;
+      // A drained worker that leaves empty-handed is a departure, not a loss.
+      if (affected > 0) {
         job.movement.workers_lost++;
-        job.emit({ event: 'worker_lost', worker_lost: { worker: id, candidates: inflight } }, now);
+        job.emit({ event: 'worker_lost', worker_lost: { worker: id, candidates: affected } }, now);
       }
     }
     process.emitWarning(`worker ${id} lost (${reason}); its candidates continue elsewhere`);

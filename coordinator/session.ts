@@ -14,8 +14,8 @@ export interface SearchSession {
   /** the workers' backend when known here (embedded), else null (the coordinator validates) */
   readonly backend: BackendInfo | null;
   submit(req: SubmitJobRequest): Promise<{ job: string; candidates: number }>;
-  /** Follows the job's events until it ends; resolves with its final state. */
-  watch(job: string, onEvent: (e: AnyJobEvent) => void): Promise<string>;
+  /** Follows the job's events until it ends; resolves with its final state and result (from the done event). */
+  watch(job: string, onEvent: (e: AnyJobEvent) => void): Promise<{ state: string; result: JobResult | JobResult__Output | null }>;
   result(job: string): Promise<JobResult | JobResult__Output>;
   cancel(job: string): Promise<void>;
   close(): Promise<void>;
@@ -33,7 +33,7 @@ export function embeddedSession(cluster: EmbeddedCluster): SearchSession {
       return new Promise((resolve) => {
         c.watch(job, (e) => {
           onEvent(e);
-          if (e.event === 'done') resolve(e.done?.state ?? 'done');
+          if (e.event === 'done') resolve({ state: e.done?.state ?? 'done', result: e.done?.result ?? null });
         });
       });
     },
@@ -53,7 +53,7 @@ export function remoteSession(client: CoordinatorGrpcClient): SearchSession {
     submit: (req) => client.submit(req),
     async watch(job, onEvent) {
       const done = await client.watch(job, (e) => onEvent(e as unknown as JobEvent));
-      return done.done?.state ?? 'done';
+      return { state: done.done?.state ?? 'done', result: done.done?.result ?? null };
     },
     result: (job) => client.result(job),
     async cancel(job) {

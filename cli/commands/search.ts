@@ -138,11 +138,12 @@ export function registerSearch(program: Command): void {
         const cancelOnSignal = nextSignal(['SIGINT']).then(() => session.cancel(job));
         void cancelOnSignal;
         const progress = flags.json ? () => {} : progressPrinter(process.stderr);
-        const state = await session.watch(job, (e) => {
+        const { state, result } = await session.watch(job, (e) => {
           art?.onEvent(e);
           progress(e);
         });
-        const doc = resultJson(await session.result(job), Number(req.top_k ?? 0));
+        // The result travels with the done event (a draining coordinator may be gone right after it).
+        const doc = resultJson(result ?? (await session.result(job)), Number(req.top_k ?? 0));
         if (flags.out && art) {
           const files = art.write(flags.out, doc as unknown as ReportLike, (session.backend?.steps ?? 1) - 1);
           if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
