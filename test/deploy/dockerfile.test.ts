@@ -1,0 +1,74 @@
+// No Docker engine runs here, so the Dockerfiles are checked by reading them: the runtime stage carries every
+// file the program reads at run time besides dist/ (proto/, models/tiny, worker/onnx/onnx.proto...), none of
+// them excluded by .dockerignore; it runs as a non-root uid the manifests agree with, from pinned base images,
+// with the entrypoint the manifests call; the CPU image skips onnxruntime-node's CUDA download, the GPU one asks for it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from './render.js';
+
+interface Stage {
+  from: string;
+  lines: string[];
+}
+
+/** Dockerfile stages (continuation lines joined), with ARG defaults substituted into FROM. */
+function stages(file: string): Stage[] {
+  const text = readFileSync(join(REPO, 'deploy', file), 'utf8').replace(/\\\n\s*(#.*\n\s*)*/g, ' ');
+  const args = new Map<string, string>();
+  const out: Stage[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const arg = /^ARG (\w+)=(\S+)$/.exec(line);
+    if (arg?.[1] && arg[2] && out.length === 0) args.set(arg[1], arg[2]);
+    const from = /^FROM (\S+)/.exec(line);
+    if (from?.[1]) out.push({ from: from[1].replace(/\$\{(\w+)\}/g, (_m, v: string) => args.get(v) ?? ''), lines: [] });
+    else out.at(-1)?.lines.push(line);
+  }
+  return out;
+}
+
+/** Sources that the runtime stage copies from the build stage's /src. */
+const runtimeSources = (file: string): string[] =>
+  (stages(file).at(-1)?.lines ?? []).flatMap((l) => {
+    const m = /^COPY --from=build \/src\/(\S+) /.exec(l);
+    return m?.[1] ? [m[1]] : [];
+  });
+
+const dockerignore = readFileSync(join(REPO, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
+const ignored = (path: string) =>
+  dockerignore.some((p) => (p.startsWith('**/*') ? path.endsWith(p.slice(4)) : path === p || path.startsWith(`${p}/`)));
+
+describe.each(['Dockerfile', 'Dockerfile.gpu'])('deploy/%s', (file) => {
+  it('copies every run-time file outside dist/ into the runtime stage, none of them dockerignored', () => {
+    const sources = runtimeSources(file);
+    expect(sources.slice(0, 3)).toEqual(['package.json', 'node_modules', 'dist']);
+    // tracked non-TypeScript files in the program's folders are read at run time (proto, onnx.proto, models/tiny)
+    const tracked = execFileSync('git', ['ls-files', 'proto', 'models/tiny', 'core', 'coordinator', 'worker', 'cli'], { cwd: REPO, encoding: 'utf8' })
+      .split('\n')
+      .filter((f) => f && !f.endsWith('.ts'));
+    expect(tracked.length).toBeGreaterThan(0);
+    const missing = tracked.filter((f) => !sources.some((s) => f === s || f.startsWith(`${s}/`)));
+    expect(missing).toEqual([]);
+    for (const s of sources.slice(3)) {
+      expect(existsSync(join(REPO, s)), s).toBe(true);
+      expect(ignored(s), `${s} is in .dockerignore`).toBe(false);
+    }
+  });
+
+  it('runs as uid/gid 1000 from pinned base images with the entrypoint the manifests call', () => {
+    const all = stages(file);
+    for (const s of all) expect(s.from, 'base image').toMatch(/^(?:[\w.-]+\/)*[\w.-]+:(?!latest$)[\w][\w.-]*$|^\w+$/);
+    const runtime = all.at(-1);
+    expect(runtime?.lines.filter((l) => l.startsWith('USER '))).toEqual(['USER 1000:1000']);
+    expect(runtime?.lines).toContain('ENTRYPOINT ["node", "/app/dist/cli/main.js"]');
+    expect(runtime?.lines).toContain('WORKDIR /app');
+    const install = all[file === 'Dockerfile' ? 0 : 1]?.lines.find((l) => l.startsWith('ENV ONNXRUNTIME_NODE_INSTALL='));
+    expect(install).toBe(file === 'Dockerfile' ? 'ENV ONNXRUNTIME_NODE_INSTALL=skip' : 'ENV ONNXRUNTIME_NODE_INSTALL=cuda12');
+  });
+});
