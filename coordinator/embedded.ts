@@ -1,4 +1,5 @@
 import { MemoryScoreBus } from '../core/bus/memory.js';
+import type { ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { createBackend, type BackendOptions } from '../worker/backends/registry.js';
 import { WorkerRuntime } from '../worker/runtime.js';
@@ -12,6 +13,8 @@ export interface EmbeddedOptions {
   readonly workers?: number;
   readonly coordinator?: CoordinatorOptions;
   readonly metrics?: MetricsSink;
+  /** the score bus (default a fresh in-process one); tests pass a lossy one */
+  readonly bus?: ScoreBus;
 }
 
 /** Coordinator, workers and bus in one process: the same code as the distributed mode, other transports. */
@@ -22,7 +25,7 @@ export interface EmbeddedCluster {
 }
 
 export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedCluster> {
-  const bus = new MemoryScoreBus();
+  const bus = opts.bus ?? new MemoryScoreBus();
   const coordinator = new Coordinator(bus, opts.metrics ?? NO_METRICS, opts.coordinator);
   const workers: WorkerRuntime[] = [];
   for (let w = 0; w < (opts.workers ?? 1); w++) {

@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryScoreBus } from '../../../core/bus/memory.js';
+import type { Score, ScoreBus, ScoreHandler } from '../../../core/bus/score-bus.js';
+import { mergeLedgers } from '../../../core/engine/ledger.js';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { startEmbedded, type EmbeddedCluster } from '../../../coordinator/embedded.js';
+import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
+
+/**
+ * A bus that loses the first copy of every 4th score, delivers every other score twice, and adds a score from a
+ * worker that does not hold the candidate and one for a step nobody asked for.
+ */
+class UnreliableBus implements ScoreBus {
+  readonly inner = new MemoryScoreBus();
+  private n = 0;
+  dropped = 0;
+  private readonly seen = new Set<string>();
+
+  publish(scores: readonly Score[]): void {
+    const out: Score[] = [];
+    for (const s of scores) {
+      const key = `${s.job}/${s.prompt}/${s.candidate}/${s.step}/${s.reward}`;
+      if (!this.seen.has(key) && this.n++ % 4 === 0) {
+        this.seen.add(key);
+        this.dropped++;
+        continue;
+      }
+      this.seen.add(key);
+      out.push(s, s, { ...s, worker: 'ghost', value: 1e9 }, { ...s, step: s.step + 1, value: 1e9 });
+    }
+    this.inner.publish(out);
+  }
+
+  subscribe(h: ScoreHandler): () => void {
+    return this.inner.subscribe(h);
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+describe('scores on the bus', () => {
+  let cluster: EmbeddedCluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('lost scores are asked for again after the timeout; duplicates, strangers and wrong steps change nothing', async () => {
+    const bus = new UnreliableBus();
+    cluster = await startEmbedded({
+      backend: 'trace',
+      backendOptions: { base: BASE, narf: NARF, maxBatch: '4' },
+      workers: 2,
+      bus,
+      coordinator: { scoreTimeoutMs: 100, sweepMs: 25 },
+    });
+    const prompts = [1, 2, 3];
+    const job = cluster.coordinator.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 4 });
+    await cluster.coordinator.whenEnded(job.id);
+    const expected = engineAlone(prompts, 20, PAPER_SCHEDULE, 4);
+    const result = cluster.coordinator.result(job.id);
+    expect(bus.dropped).toBeGreaterThan(0);
+    expect(job.state).toBe('done');
+    expect(result.prompts?.map((p) => p.winner?.candidate)).toEqual(expected.map((e) => e.winner));
+    // republished scores cost nothing: the ledger is the plan
+    expect(job.ledger()).toEqual(mergeLedgers(expected.map((e) => e.ledger)));
+  });
+});
