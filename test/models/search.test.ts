@@ -18,9 +18,9 @@ describe('a full search on the tiny bundle (embedded coordinator, onnx backend)'
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function search(seed: number): Promise<{ report: ReportLike & Record<string, unknown>; files: string[]; dir: string }> {
+  async function search(seed: number, workers = 1, maxBatch = 8): Promise<{ report: ReportLike & Record<string, unknown>; files: string[]; dir: string }> {
     art = new SearchArtifacts();
-    cluster = await startEmbedded({ backend: 'onnx', backendOptions: { model: TINY, provider: 'cpu', threads: '1', maxBatch: '8', ...art.backendOptions } });
+    cluster = await startEmbedded({ backend: 'onnx', workers, backendOptions: { model: TINY, provider: 'cpu', threads: '1', maxBatch: String(maxBatch), ...art.backendOptions } });
     const job = cluster.coordinator.submit({ texts: [PROMPT], candidates: 10, seed, schedule: [{ step: 2, alpha: 0.4 }, { step: 6, alpha: 0.5 }] });
     const a = art;
     cluster.coordinator.watch(job.id, (e) => a.onEvent(e));
@@ -55,5 +55,17 @@ describe('a full search on the tiny bundle (embedded coordinator, onnx backend)'
     expect(second.report.prompts[0]?.winner).toEqual(p.winner);
     expect(readFileSync(join(second.dir, 'winner.png')).equals(readFileSync(join(first.dir, 'winner.png')))).toBe(true);
     expect(existsSync(join(second.dir, 'contact_sheet.png'))).toBe(true);
+  });
+
+  it('placement and batching do not change the result: 2 workers with batches of 3 pick what 1 worker with batches of 8 picks', { timeout: 120_000 }, async () => {
+    const one = await search(11, 1, 8);
+    const two = await search(11, 2, 3);
+    type P = { winner: { candidate: number; seed: number; rewards: Record<string, number> }; ledger: unknown };
+    const a = one.report.prompts[0] as unknown as P;
+    const b = two.report.prompts[0] as unknown as P;
+    expect(b.winner.candidate).toBe(a.winner.candidate);
+    expect(b.winner.seed).toBe(a.winner.seed);
+    expect(b.winner.rewards.align).toBeCloseTo(a.winner.rewards.align as number, 5);
+    expect(b.ledger).toEqual(a.ledger);
   });
 });

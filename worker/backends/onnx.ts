@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { parseCostSpec } from '../../core/engine/cost-model.js';
 import { encodePng } from '../../core/image/png.js';
 import { tensorToRaster } from '../../core/image/raster.js';
 import { ValidationError } from '../../core/errors.js';
@@ -21,6 +22,7 @@ export class OnnxBackend implements WorkerBackend {
   constructor(
     readonly host: InferenceHost,
     private readonly previews?: PreviewSink,
+    cost?: { readonly denoise: number; readonly verify: number },
   ) {
     const i = host.info;
     const main = i.defaultRewards[0] as string;
@@ -29,7 +31,7 @@ export class OnnxBackend implements WorkerBackend {
       steps: i.steps,
       maxBatch: i.maxBatch,
       rewards: [...i.defaultRewards, ...i.rewards.filter((r) => !i.defaultRewards.includes(r))],
-      cost: { denoise: i.cost.denoise, verify: i.cost.verify[main] ?? 0 },
+      cost: cost ?? { denoise: i.cost.denoise, verify: i.cost.verify[main] ?? 0 },
       tracePrompts: 0,
       traceCandidates: 0,
       renders: true,
@@ -139,5 +141,8 @@ export async function createOnnxBackend(opts: BackendOptions): Promise<WorkerBac
   const id = typeof opts.previews === 'string' ? opts.previews : undefined;
   const sink = id === undefined ? undefined : previewSink(id);
   if (id !== undefined && !sink) throw new ValidationError('--previews', `no preview sink '${id}' in this process`, 'an id from registerPreviewSink');
-  return new OnnxBackend(await InferenceHost.start(compileOnnxOptions(opts)), sink);
+  // --cost overrides the bundle's figures (e.g. measured cost in another unit)
+  const cost = typeof opts.cost === 'string' ? parseCostSpec(opts.cost, '--cost') : undefined;
+  const pipeline = compileOnnxOptions(opts);
+  return new OnnxBackend(await InferenceHost.start(pipeline), sink, cost && { denoise: cost.denoise, verify: cost.verify });
 }
