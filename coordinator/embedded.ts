@@ -13,6 +13,8 @@ export interface EmbeddedOptions {
   readonly workers?: number;
   readonly coordinator?: CoordinatorOptions;
   readonly metrics?: MetricsSink;
+  /** metrics of the in-process workers (one sink shared by all) */
+  readonly workerMetrics?: MetricsSink;
   /** the score bus (default a fresh in-process one); tests pass a lossy one */
   readonly bus?: ScoreBus;
 }
@@ -30,7 +32,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<EmbeddedClus
   const workers: WorkerRuntime[] = [];
   for (let w = 0; w < (opts.workers ?? 1); w++) {
     const backend = await createBackend(opts.backend, opts.backendOptions);
-    const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus });
+    const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus, metrics: opts.workerMetrics ?? NO_METRICS });
     workers.push(runtime);
     coordinator.registerWorker(new InProcessWorkerClient(runtime), backend.info, { remote: false });
   }

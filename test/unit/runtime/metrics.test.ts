@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { PAPER_SCHEDULE, survivorCounts } from '../../../core/engine/schedule.js';
+import { METRICS } from '../../../core/metrics/catalog.js';
+import { serveMetrics, type MetricsServer } from '../../../core/metrics/server.js';
+import { PromMetricsSink } from '../../../core/metrics/sink.js';
+import { startEmbedded, type EmbeddedCluster } from '../../../coordinator/embedded.js';
+import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
+
+/** The value of one sample line `name{labels} value` in the exposition text (0 when absent). */
+function sample(text: string, name: string, labels = ''): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('metrics', () => {
+  let cluster: EmbeddedCluster | undefined;
+  let server: MetricsServer | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    await server?.close();
+    cluster = undefined;
+    server = undefined;
+  });
+
+  it('each process exports exactly its catalog metrics, prefixed ttsnap_', async () => {
+    for (const proc of ['coordinator', 'worker'] as const) {
+      const names = (await new PromMetricsSink(proc).registry.getMetricsAsJSON()).map((m) => m.name).sort();
+      expect(names).toEqual(Object.values(METRICS).filter((m) => m.process === proc).map((m) => m.name).sort());
+      expect(names.every((n) => n.startsWith('ttsnap_'))).toBe(true);
+    }
+  });
+
+  it('counts what a job did, served on /metrics', async () => {
+    const coord = new PromMetricsSink('coordinator');
+    const work = new PromMetricsSink('worker');
+    cluster = await startEmbedded({ backend: 'trace', backendOptions: { base: BASE, narf: NARF, maxBatch: '4' }, workers: 2, metrics: coord, workerMetrics: work });
+    const job = cluster.coordinator.submit({ prompts: [0, 1, 2, 3], candidates: 30, schedule: [...PAPER_SCHEDULE], seed: 1 });
+    await cluster.coordinator.whenEnded(job.id);
+    server = await serveMetrics(coord, 0, '127.0.0.1');
+    const text = await fetch(`http://127.0.0.1:${server.port}/metrics`).then((r) => r.text());
+    const alive = survivorCounts(30, PAPER_SCHEDULE);
+    const ledger = job.ledger();
+    expect(sample(text, 'ttsnap_candidates_explored_total')).toBe(4 * 30);
+    expect(sample(text, 'ttsnap_candidates_pruned_total')).toBe(4 * (30 - (alive.at(-1) as number)));
+    expect(sample(text, 'ttsnap_candidates_finished_total')).toBe(4 * (alive.at(-1) as number));
+    expect(sample(text, 'ttsnap_jobs_completed_total', 'state="done"')).toBe(1);
+    const spent = sample(text, 'ttsnap_budget_spent_total', 'kind="denoise"') + sample(text, 'ttsnap_budget_spent_total', 'kind="reward"');
+    expect(spent).toBeCloseTo(ledger.cost, 6);
+    const allocated = sample(text, 'ttsnap_budget_allocated_total', 'kind="denoise"') + sample(text, 'ttsnap_budget_allocated_total', 'kind="reward"');
+    expect(allocated).toBeCloseTo(ledger.cost, 6);
+    const wtext = (await work.render()).body;
+    expect(sample(wtext, 'ttsnap_worker_denoise_steps_total')).toBe(ledger.denoise_steps);
+    expect(sample(wtext, 'ttsnap_worker_reward_calls_total', 'reward="pic"')).toBe(ledger.reward_calls.pic);
+    expect(sample(wtext, 'ttsnap_worker_scores_published_total')).toBe(ledger.reward_calls.pic);
+  });
+});
