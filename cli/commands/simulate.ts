@@ -5,11 +5,11 @@ import { parseCostSpec } from '../../core/engine/cost-model.js';
 import type { ScheduleFile } from '../../core/engine/schedule-file.js';
 import { formatSchedule, parseScheduleSpec, PAPER_SCHEDULE } from '../../core/engine/schedule.js';
 import { ValidationError } from '../../core/errors.js';
-import { simulateTraces, type SimulationJob } from '../../core/sim/parallel.js';
+import { SimWorkerPool, simThreads, simulateTraces, type SimulationJob } from '../../core/sim/parallel.js';
 import { planSimulation, type SimulateOptions, type TraceSimulation } from '../../core/sim/simulate.js';
 import { loadRewardTrace, type RewardTrace } from '../../core/trace/reward-trace.js';
 import { syntheticTrace } from '../../core/trace/synthetic.js';
-import { listTracePairs } from '../../core/trace/trace-dir.js';
+import { listTracePairs, type TracePair } from '../../core/trace/trace-dir.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
 
 interface SimulateFlags {
@@ -50,32 +50,42 @@ export function registerSimulate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .option('--plot <file.png>', 'also draw reward against budget into a PNG')
     .action(async (flags: SimulateFlags, cmd: Command) => {
-      const traces = loadTraces(flags);
-      const scheduleGiven = cmd.getOptionValueSource('schedule') === 'cli';
-      if (scheduleGiven && flags.scheduleFile) throw new ValidationError('--schedule-file', 'given with --schedule', 'one of --schedule or --schedule-file');
-      // zod (schedule files), pngjs and asciichart load only when asked for: `simulate --json` starts fast.
-      const scheduleFile = flags.scheduleFile ? (await import('../../core/engine/schedule-file.js')).readScheduleFile : undefined;
-      const jobs = traces.map((trace): SimulationJob => ({ trace, opts: compileOptions(trace, flags, scheduleFile) }));
-      for (const job of jobs) planSimulation(job.trace, job.opts); // every bad flag fails here, before any work
-      const progress = process.stderr.isTTY ? progressLine() : undefined;
-      const results = await simulateTraces(jobs, {
-        threads: parseInteger('--threads', 1, 256)(flags.threads),
-        ...(progress ? { onProgress: progress.update } : {}),
-      });
-      progress?.clear();
-      await report(jobs, results, flags);
+      const pairs = flags.traceDir && !flags.base && flags.synthetic === undefined ? listTracePairs(flags.traceDir) : undefined;
+      const threads = simThreads(pairs?.length ?? 1, parseInteger('--threads', 1, 256)(flags.threads));
+      // Start the worker threads first: they boot while this thread reads and checks the traces.
+      const pool = threads > 1 ? new SimWorkerPool(threads) : undefined;
+      try {
+        await run(flags, cmd, pairs, pool);
+      } finally {
+        await pool?.close();
+      }
     });
 }
 
+/** Loads and checks everything, simulates (on the pool when there is one) and reports. */
+async function run(flags: SimulateFlags, cmd: Command, pairs: readonly TracePair[] | undefined, pool: SimWorkerPool | undefined): Promise<void> {
+  const traces = loadTraces(flags, pairs);
+  const scheduleGiven = cmd.getOptionValueSource('schedule') === 'cli';
+  if (scheduleGiven && flags.scheduleFile) throw new ValidationError('--schedule-file', 'given with --schedule', 'one of --schedule or --schedule-file');
+  // zod (schedule files), pngjs and asciichart load only when asked for: `simulate --json` starts fast.
+  const scheduleFile = flags.scheduleFile ? (await import('../../core/engine/schedule-file.js')).readScheduleFile : undefined;
+  const jobs = traces.map((trace): SimulationJob => ({ trace, opts: compileOptions(trace, flags, scheduleFile) }));
+  for (const job of jobs) planSimulation(job.trace, job.opts); // every bad flag fails here, before any work
+  const progress = process.stderr.isTTY ? progressLine() : undefined;
+  const results = await simulateTraces(jobs, { threads: 1, ...(pool ? { pool } : {}), ...(progress ? { onProgress: progress.update } : {}) });
+  progress?.clear();
+  await report(jobs, results, flags);
+}
+
 /** Exactly one source of traces: --base [--narf], --trace-dir or --synthetic. */
-function loadTraces(flags: SimulateFlags): RewardTrace[] {
+function loadTraces(flags: SimulateFlags, pairs: readonly TracePair[] | undefined): RewardTrace[] {
   const given = [flags.base && '--base', flags.traceDir && '--trace-dir', flags.synthetic !== undefined && '--synthetic'].filter(Boolean);
   if (given.length !== 1) {
     throw new ValidationError(given.length ? given.join(' and ') : 'traces', given.length ? 'given together' : 'none given', 'exactly one of --base FILE [--narf FILE], --trace-dir DIR, --synthetic [SEED]');
   }
   if (flags.narf && !flags.base) throw new ValidationError('--narf', 'given without --base', '--narf together with --base');
   if (flags.base) return [loadRewardTrace(flags.base, flags.narf)];
-  if (flags.traceDir) return listTracePairs(flags.traceDir).map((p) => loadRewardTrace(p.base, p.narf, p.name));
+  if (flags.traceDir) return (pairs ?? listTracePairs(flags.traceDir)).map((p) => loadRewardTrace(p.base, p.narf, p.name));
   const seed = flags.synthetic === true ? 0 : parseInteger('--synthetic', 0, 2 ** 32 - 1)(flags.synthetic as string);
   return [syntheticTrace({ seed })];
 }

@@ -17,52 +17,78 @@ export interface SimulateTracesOptions {
   /** worker threads at most (default: available parallelism); 1 runs everything on this thread */
   readonly threads?: number;
   readonly onProgress?: ProgressFn;
+  /** workers started earlier (see SimWorkerPool), e.g. while the traces were loading */
+  readonly pool?: SimWorkerPool;
 }
 
 /**
- * simulateTrace over several traces, one trace per worker thread at a time (in order of the jobs). Results do not depend on the
- * number of threads: every draw is seeded by (seed, budget index) alone. Callers load the traces and check
- * the options (planSimulation) first, so a worker meets no bad input; a trace's data is copied to it once.
+ * Worker threads for simulateTraces. Starting them takes tens of milliseconds each (a fresh V8 isolate
+ * and the engine's modules), so a caller can start the pool before it loads the traces.
  */
-export async function simulateTraces(
-  jobs: readonly SimulationJob[],
-  { threads = availableParallelism(), onProgress }: SimulateTracesOptions = {},
-): Promise<TraceSimulation[]> {
+export class SimWorkerPool {
+  readonly workers: readonly Worker[];
+
+  constructor(size: number) {
+    this.workers = Array.from({ length: size }, () => new Worker(new URL('./sim-worker.js', import.meta.url)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Threads worth using for this many traces. */
+export function simThreads(traces: number, threads = availableParallelism()): number {
+  return Math.max(1, Math.min(threads, traces));
+}
+
+/**
+ * simulateTrace over several traces, one trace per worker thread at a time (results in job order).
+ * Results do not depend on the number of threads: every draw is seeded by (seed, budget index) alone.
+ * Callers load the traces and check the options (planSimulation) first, so a worker meets no bad input;
+ * trace data loaded by readNpy lies in shared memory and is not copied.
+ */
+export async function simulateTraces(jobs: readonly SimulationJob[], { threads, onProgress, pool }: SimulateTracesOptions = {}): Promise<TraceSimulation[]> {
   const total = jobs.reduce((a, j) => a + j.opts.budgets.length, 0);
-  const width = Math.max(1, Math.min(threads, jobs.length));
   let done = 0;
-  if (width === 1) return jobs.map((j) => simulateTrace(j.trace, { ...j.opts, onBudget: () => onProgress?.(++done, total) }));
-  const traces = jobs.map((j) => j.trace);
-  const results: TraceSimulation[] = new Array(traces.length);
+  const width = pool ? Math.min(pool.workers.length, jobs.length) : simThreads(jobs.length, threads);
+  if (width <= 1) return jobs.map((j) => simulateTrace(j.trace, { ...j.opts, onBudget: () => onProgress?.(++done, total) }));
+  const own = pool ? undefined : new SimWorkerPool(width);
+  const workers = (pool ?? (own as SimWorkerPool)).workers.slice(0, width);
+  const results: TraceSimulation[] = new Array(jobs.length);
   let next = 0;
-  const workers = Array.from({ length: width }, () => new Worker(new URL('./sim-worker.js', import.meta.url)));
   try {
     await Promise.all(
       workers.map(
         (worker) =>
           new Promise<void>((resolve, reject) => {
             const feed = (): void => {
-              if (next >= traces.length) return resolve();
+              if (next >= jobs.length) {
+                worker.off('message', onMessage);
+                worker.off('error', reject);
+                return resolve();
+              }
               const index = next++;
-              const { onBudget: _drop, ...opts } = (jobs[index] as SimulationJob).opts; // functions do not cross threads
-              const task: SimWorkerTask = { index, trace: traces[index] as RewardTrace, opts };
-              worker.postMessage(task);
+              const job = jobs[index] as SimulationJob;
+              const { onBudget: _drop, ...opts } = job.opts; // functions do not cross threads
+              worker.postMessage({ index, trace: job.trace, opts } satisfies SimWorkerTask);
             };
-            worker.on('message', (reply: SimWorkerReply) => {
+            const onMessage = (reply: SimWorkerReply): void => {
               if (reply.kind === 'budget') onProgress?.(++done, total);
               else if (reply.kind === 'error') reject(new Error(`simulation worker: ${reply.message}`));
               else {
                 results[reply.index] = reply.result;
                 feed();
               }
-            });
+            };
+            worker.on('message', onMessage);
             worker.on('error', reject);
             feed();
           }),
       ),
     );
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await own?.close();
   }
   return results;
 }

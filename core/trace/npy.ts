@@ -33,7 +33,8 @@ export function parseNpy(buf: Buffer, file: string): NpyArray {
     throw new BadFileError(file, `holds ${buf.length - dataStart} data bytes; shape (${shape.join(', ')}) needs ${count * 4}`);
   }
   // Copy into an aligned buffer: the data offset need not be a multiple of 4 inside the file buffer.
-  const data = new Float32Array(count);
+  // Shared memory, so that worker threads (simulate over several traces) read it without a copy.
+  const data = new Float32Array(new SharedArrayBuffer(count * 4));
   Buffer.from(data.buffer).set(buf.subarray(dataStart));
   return { shape, data };
 }
