@@ -70,7 +70,10 @@ export const ROWS = [
         unit: 'short',
         w: 6,
         description: 'Jobs the coordinator holds, by state.',
-        targets: [{ expr: `sum by (state) (ttsnap_jobs${ns})`, legend: '{{state}}' }],
+        targets: [
+          { expr: `sum by (state) (ttsnap_jobs${ns})`, legend: '{{state}}' },
+          { expr: `sum by (state) (increase(ttsnap_jobs_completed_total${ns}[$__range]))`, legend: 'ended {{state}} (time range)' },
+        ],
       },
     ],
   },
@@ -181,6 +184,18 @@ export const ROWS = [
           { expr: `sum(ttsnap_latent_moves_total${ns})`, legend: 'moves' },
           { expr: `sum(ttsnap_latent_bytes_moved_total${ns})`, legend: 'bytes moved' },
           { expr: `sum(ttsnap_recomputed_steps_total${ns})`, legend: 'recomputed steps' },
+        ],
+      },
+      {
+        title: 'gRPC and NATS errors per second',
+        unit: 'ops',
+        w: 12,
+        // Labelled error counters have no series until the first error, so "no series" reads as 0 here.
+        description: 'Failed gRPC calls (coordinator) and NATS operations (coordinator and workers); 0 when none failed.',
+        targets: [
+          { expr: `sum(rate(ttsnap_grpc_errors_total${ns}[$__rate_interval])) or on() vector(0)`, legend: 'gRPC' },
+          { expr: `sum(rate(ttsnap_nats_errors_total${ns}[$__rate_interval])) or on() vector(0)`, legend: 'NATS (coordinator)' },
+          { expr: `sum(rate(ttsnap_worker_nats_errors_total${ns}[$__rate_interval])) or on() vector(0)`, legend: 'NATS (workers)' },
         ],
       },
       {

@@ -83,10 +83,12 @@ beforeAll(async () => {
     );
     result = JSON.parse(stdout) as SearchResult;
     const searchEnded = Date.now() / 1000;
-    // wait until every target has been scraped after the search ended, so the counters are final
-    await waitFor('a scrape of every target after the search', async () => {
+    // Wait until every target has been scraped at least twice after the search ended: the counters are final,
+    // and series born during the search (a stage's histogram, a job state's counter) have the two samples that
+    // rate() and increase() need.
+    await waitFor('two scrapes of every target after the search', async () => {
       const [s] = await promQuery(promUrl, 'min(timestamp(up))');
-      return Number(s?.value[1]) > searchEnded ? true : undefined;
+      return Number(s?.value[1]) > searchEnded + 2 ? true : undefined;
     }, 15_000);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${diagnose()}`);
