@@ -1,3 +1,4 @@
+import type { ResultStore } from '../core/bus/result-store.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
@@ -23,12 +24,15 @@ export interface CoordinatorOptions {
   readonly sweepMs?: number;
   /** candidates in flight per worker, as a multiple of its max batch (default 3: bench:cluster packs 97% full batches at 3, 93% at 2) */
   readonly queueFactor?: number;
-  /** ended jobs kept for GetResult (default 1000) */
+  /** ended jobs kept in memory for GetResult (default 1000); older ones only in the result store */
   readonly keepJobs?: number;
+  /** durable copy of finished results (JetStream KV in the coordinator command); none by default */
+  readonly results?: ResultStore | null;
   readonly clock?: () => number;
 }
 
 type Compiled = Required<CoordinatorOptions>;
+
 
 export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled {
   return {
@@ -37,6 +41,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     sweepMs: o.sweepMs ?? 250,
     queueFactor: o.queueFactor ?? 3,
     keepJobs: o.keepJobs ?? 1_000,
+    results: o.results ?? null,
     clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
   };
 }
@@ -56,6 +61,7 @@ export class Coordinator {
   private seq = 0;
   private draining = false;
   private lastStatusPoll = 0;
+  private readonly puts = new Set<Promise<unknown>>();
 
   constructor(
     private readonly bus: ScoreBus,
@@ -143,6 +149,14 @@ export class Coordinator {
     return jobResult(this.job(id), this.opts.clock());
   }
 
+  /** As result(), falling back to the durable store for jobs this process no longer (or never) held. */
+  async storedResult(id: string): Promise<JobResult> {
+    if (this.jobs.has(id) || !this.opts.results) return this.result(id);
+    const stored = await this.opts.results.get(id).catch(() => null);
+    if (!stored) throw new JobNotFoundError(id);
+    return stored as JobResult;
+  }
+
   /** Resolves when the job has ended (any state). */
   whenEnded(id: string): Promise<Job> {
     const job = this.job(id);
@@ -191,6 +205,7 @@ export class Coordinator {
     this.unsubscribe();
     for (const job of this.jobs.values()) if (!job.ended) this.scheduler.cancel(job);
     for (const slot of this.pool.all()) this.pool.remove(slot.id);
+    await Promise.allSettled([...this.puts]);
   }
 
   private jobEnded(job: Job): void {
@@ -199,6 +214,11 @@ export class Coordinator {
       const planned = job.spec.plannedPerPrompt.denoise_steps * job.spec.prompts.length;
       job.movement.recomputed_steps = Math.max(0, job.ledger().denoise_steps - planned);
       this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
+    }
+    const put = this.opts.results?.put(job.id, jobResult(job, this.opts.clock())).catch(() => this.metrics.inc('natsErrors', { op: 'result_put' }));
+    if (put) {
+      this.puts.add(put);
+      void put.finally(() => this.puts.delete(put));
     }
     for (const w of this.doneWaiters.get(job.id) ?? []) w();
     this.doneWaiters.delete(job.id);

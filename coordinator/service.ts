@@ -43,7 +43,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       call.on('cancelled', () => stop());
       call.on('close', () => stop());
     },
-    GetResult: unary('GetResult', metrics, 'grpcErrors', (req) => ({ result: coord.result(jobField(req.job)) })),
+    GetResult: unary('GetResult', metrics, 'grpcErrors', async (req) => ({ result: await coord.storedResult(jobField(req.job)) })),
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { NatsScoreBus } from '../../core/bus/nats.js';
+import { NatsResultStore } from '../../core/bus/result-store.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import { nextSignal } from '../../core/grpc/lifecycle.js';
@@ -46,7 +47,12 @@ export function registerCoordinator(program: Command): void {
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
       const metrics = new PromMetricsSink('coordinator');
       const bus = await NatsScoreBus.connect({ url: flags.nats, prefix: flags.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
-      const coordinator = new Coordinator(bus, metrics, opts);
+      const results = await NatsResultStore.open(bus.connection, flags.natsPrefix).catch((err: unknown) => {
+        metrics.inc('natsErrors', { op: 'result_store' });
+        process.stderr.write(`ttsnap coordinator: no JetStream result store (${err instanceof Error ? err.message : String(err)}); results live in memory only\n`);
+        return null;
+      });
+      const coordinator = new Coordinator(bus, metrics, { ...opts, results });
       const srv = await startCoordinatorServer(coordinator, listen, metrics);
       const metricsServer = metricsPort === undefined ? null : await serveMetrics(metrics, metricsPort);
       const host = listen.replace(/:\d+$/, '');

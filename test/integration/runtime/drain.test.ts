@@ -68,5 +68,16 @@ describe('graceful shutdown: SIGTERM drains', () => {
     expect(picks(doc)).toEqual(enginePicks(expected));
     expect(await coordinator.exited).toBe(0);
     expect(coordinator.stderr).toMatch(/stopped \(all jobs finished\)/);
+
+    // The result outlives the coordinator: a new one on the same NATS reads it from the JetStream bucket.
+    await cluster.startCoordinator();
+    const again = new CoordinatorGrpcClient(cluster.coordinatorAddr);
+    try {
+      const stored = resultJson(await again.result(job), 0) as unknown as SearchDoc;
+      expect(picks(stored)).toEqual(enginePicks(expected));
+      expect(stored.ledger).toEqual(engineTotal(expected));
+    } finally {
+      again.close();
+    }
   });
 });
