@@ -1,10 +1,9 @@
 import { initialNoise } from '../../core/diffusion/noise.js';
-import { applyStep } from '../../core/diffusion/scheduler.js';
 import { ValidationError } from '../../core/errors.js';
 import type { AdvanceItem, CandidateKey, CandidateSpec, RewardSpec } from '../backend.js';
 import { loadBundle, type Bundle } from './bundle.js';
-import { preprocessImages } from './preprocess.js';
-import type { Feed, Provider } from './session.js';
+import { decodeLatents, denoiseStep, encodeTexts, rewardScores } from './model-calls.js';
+import type { Provider } from './session.js';
 import { decodeState, encodeState } from './state.js';
 
 /** How a pipeline runs; the CLI and the backend factory fill it (defaults in brackets). */
@@ -149,7 +148,8 @@ export class OnnxPipeline {
         rows.forEach((j, b) => previews.set(images.subarray(b * per, (b + 1) * per), j * per));
       }
       for (const [ri, r] of rewards.entries()) {
-        const scores = await this.reward(r, step, images, rows.map((j) => cands[j] as Candidate));
+        const ids = rows.map((j) => (this.texts.get((cands[j] as Candidate).spec.text) as PromptText).ids);
+        const scores = await rewardScores(this.bundle, r, step, images, ids);
         rows.forEach((j, b) => ((out[ri] as Float64Array)[j] = scores[b] as number));
       }
     }
@@ -159,15 +159,9 @@ export class OnnxPipeline {
   /** Decoded images [B, 3, H, W] in [-1, 1]: the Tweedie estimate at the current step, the final sample at S-1. */
   async decode(cands: readonly Candidate[]): Promise<Float32Array> {
     const n = this.latentSize;
-    const f = this.bundle.manifest.latent.scaling_factor;
-    const data = new Float32Array(cands.length * n);
-    cands.forEach((c, b) => {
-      const src = c.step === this.steps - 1 || !c.x0 ? c.latent : c.x0;
-      for (let i = 0; i < n; i++) data[b * n + i] = (src[i] as number) / f;
-    });
-    const l = this.bundle.manifest.latent;
-    const [img] = await this.bundle.decoder.run({ latent_sample: { kind: 'float', data, dims: [cands.length, l.channels, l.height, l.width] } }, ['sample']);
-    return (img as { data: Float32Array }).data;
+    const latents = new Float32Array(cands.length * n);
+    cands.forEach((c, b) => latents.set(c.step === this.steps - 1 || !c.x0 ? c.latent : c.x0, b * n));
+    return decodeLatents(this.bundle, latents, cands.length);
   }
 
   /** Floats of one decoded image (3 * H * W). */
@@ -232,86 +226,20 @@ export class OnnxPipeline {
     return c;
   }
 
-  private async encode(texts: readonly string[]): Promise<Float32Array> {
-    const L = this.bundle.tokenizer.maxLength;
-    const ids = new Int32Array(texts.length * L);
-    texts.forEach((t, i) => ids.set(this.bundle.tokenizer.encode(t), i * L));
-    const [h] = await this.bundle.textEncoder.run({ input_ids: { kind: 'ids', data: ids, dims: [texts.length, L] } }, ['last_hidden_state']);
-    return (h as { data: Float32Array }).data;
+  private encode(texts: readonly string[]): Promise<Float32Array> {
+    return encodeTexts(this.bundle, texts);
   }
 
-  /** One denoise step for a batch at the same step: [uncond x B, cond x B] through the UNet, then CFG and the scheduler. */
   private async denoise(step: number, batch: readonly Candidate[]): Promise<void> {
-    const b = this.bundle;
-    const s = b.scheduler;
-    const B = batch.length;
     const n = this.latentSize;
-    const cfg = this.guidance > 1;
-    const rows = cfg ? 2 * B : B;
-    const scale = s.inputScale(step);
-    const x = new Float32Array(B * n);
+    const x = new Float32Array(batch.length * n);
     batch.forEach((c, i) => x.set(c.latent, i * n));
-    const sample = new Float32Array(rows * n);
-    for (let i = 0; i < B * n; i++) sample[i] = (x[i] as number) * scale;
-    if (cfg) sample.copyWithin(B * n, 0, B * n);
-    const T = this.textSize;
-    const text = new Float32Array(rows * T);
-    batch.forEach((c, i) => {
-      const t = this.texts.get(c.spec.text) as PromptText;
-      if (cfg) {
-        text.set(this.uncond as Float32Array, i * T);
-        text.set(t.emb, (B + i) * T);
-      } else text.set(t.emb, i * T);
-    });
-    const l = b.manifest.latent;
-    const io = b.denoiserInputs;
-    const [res] = await b.unet.run(
-      {
-        [io.sample]: { kind: 'float', data: sample, dims: [rows, l.channels, l.height, l.width] },
-        [io.timestep]: { kind: 'timestep', value: (s.timesteps[step] as number) * b.manifest.sampling.timestep_scale, batch: rows },
-        [io.text]: { kind: 'float', data: text, dims: [rows, b.tokenizer.maxLength, T / b.tokenizer.maxLength] },
-      },
-      [io.out],
-    );
-    const raw = (res as { data: Float32Array }).data;
-    let out = raw;
-    if (cfg) {
-      out = new Float32Array(B * n);
-      const g = this.guidance;
-      for (let i = 0; i < B * n; i++) {
-        const u = raw[i] as number;
-        out[i] = u + g * ((raw[B * n + i] as number) - u);
-      }
-    }
-    const next = new Float32Array(B * n);
-    const x0 = new Float32Array(B * n);
-    applyStep(s.coefficients(step), x, out, next, x0);
+    const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).emb);
+    const { next, x0 } = await denoiseStep(this.bundle, step, x, cond, this.uncond as Float32Array, this.guidance);
     batch.forEach((c, i) => {
       c.latent = next.slice(i * n, (i + 1) * n);
       c.x0 = x0.slice(i * n, (i + 1) * n);
       c.step = step;
     });
-  }
-
-  private async reward(r: RewardSpec, step: number, images: Float32Array, cands: readonly Candidate[]): Promise<Float32Array> {
-    const sessions = this.bundle.rewards.get(r.name);
-    const spec = this.bundle.manifest.rewards[r.name];
-    if (!sessions || !spec) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...this.bundle.rewards.keys()].join(' | '));
-    // the noise-aware variant trained on this step's Tweedie estimate, else the base model
-    const session = (r.noiseAware && step < this.steps - 1 ? sessions.byStep.get(step) : undefined) ?? sessions.base;
-    const { height, width } = this.bundle.manifest.image;
-    const B = cands.length;
-    const p = spec.preprocess;
-    const feeds: Record<string, Feed> = {
-      [spec.inputs.image]: { kind: 'float', data: preprocessImages(images, B, height, width, p), dims: [B, 3, p.crop, p.crop] },
-    };
-    if (spec.kind === 'image_text') {
-      const L = this.bundle.tokenizer.maxLength;
-      const ids = new Int32Array(B * L);
-      cands.forEach((c, i) => ids.set((this.texts.get(c.spec.text) as PromptText).ids, i * L));
-      feeds[spec.inputs.text as string] = { kind: 'ids', data: ids, dims: [B, L] };
-    }
-    const [score] = await session.run(feeds, [spec.output]);
-    return (score as { data: Float32Array }).data;
   }
 }
