@@ -143,13 +143,19 @@ export function registerSearch(program: Command): void {
           progress(e);
         });
         // The result travels with the done event (a draining coordinator may be gone right after it).
-        const doc = resultJson(result ?? (await session.result(job)), Number(req.top_k ?? 0));
+        const raw = result ?? (await session.result(job));
+        const doc = resultJson(raw, Number(req.top_k ?? 0));
         if (flags.out && art) {
           const files = art.write(flags.out, doc as unknown as ReportLike, (session.backend?.steps ?? 1) - 1);
           if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
         } else if (flags.out) {
           mkdirSync(flags.out, { recursive: true });
           writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
+          // Winners' images where the workers render them (model backends on remote workers).
+          for (const p of raw.prompts ?? []) {
+            const png = p.winner?.image;
+            if (png && png.length > 0) writeFileSync(join(flags.out, `prompt-${p.prompt}-winner.png`), png);
+          }
         }
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
         if (state !== 'done') {
