@@ -38,50 +38,56 @@ export interface SearchOptions {
   readonly deadline: Deadline;
   /** passes at most (default 6): the draws double each pass, so later ones cost more than they add */
   readonly maxPasses?: number;
+  readonly tuning?: Partial<SearchTuning>;
   readonly onProgress?: (p: SearchProgress) => void;
 }
 
-/** Shares of the search time: screening, then the first refining pass; later passes split what is left. */
-const PASS_SHARES = [0.4, 0.35];
-/** Plans of the previous pass carried into the next at each budget. */
-const CARRY = 4;
+/** Knobs of the search; the defaults are what `npm run bench:tune` measured best. */
+export interface SearchTuning {
+  /** shares of the search time of the screening pass and the first refining pass; later passes split the rest */
+  readonly passShares: readonly number[];
+  /** plans of the previous pass carried into the next at each budget */
+  readonly carry: number;
+  /** best plans each pass hill-climbs from: screening, later passes */
+  readonly climbs: readonly [number, number];
+}
+
+export const SEARCH_TUNING: SearchTuning = { passShares: [0.4, 0.35], carry: 6, climbs: [3, 2] };
 
 /**
  * Chooses a plan per budget on the training prompts, in passes that stop at the deadline (checked between
  * evaluations). Pass 0 screens the seed plans and the previous budget's winner with few draws and
- * hill-climbs from the best; each later pass re-scores the previous pass's best plans, and the winners of
- * the neighbouring budgets, on fresh draws with more of them (so a plan that won by draw luck loses its
- * lead), then hill-climbs again. A budget's choice comes from the last pass that finished it, so a pass cut
- * short by the deadline never leaves a budget worse off. Best-of-N is always a candidate.
+ * hill-climbs from the best; each later pass re-scores the previous pass's best plans, and the current
+ * winners of the neighbouring budgets, on fresh draws with more of them (so a plan that won by draw luck
+ * loses its lead), then hill-climbs again. A budget's choice comes from the last pass that finished it; a
+ * budget no pass reached runs best-of-N. Best-of-N is always a candidate.
  */
 export function searchSchedules(evaluator: PlanEvaluator, opts: SearchOptions): BudgetChoice[] {
   const nb = opts.budgets.length;
+  const { passShares, carry, climbs } = { ...SEARCH_TUNING, ...opts.tuning };
   const bonAt = opts.budgets.map((b) => realizePlan(BEST_OF_N, b, opts.ctx));
-  let choices: (BudgetChoice | null)[] = opts.budgets.map(() => null);
-  let pools: ScoredPlan[][] = opts.budgets.map(() => []);
+  // The latest pass that finished a budget decides it (more draws, fresh ones); pools feed the next pass.
+  const choices: (BudgetChoice | null)[] = opts.budgets.map(() => null);
+  const pools: ScoredPlan[][] = opts.budgets.map(() => []);
   const seeds = seedPlans(opts.space);
   for (let pass = 0; pass < (opts.maxPasses ?? 6) && !opts.deadline.passed(); pass++) {
-    // This pass's share of what is left: PASS_SHARES of the whole search, later passes all that remains.
-    const spent = PASS_SHARES.slice(0, pass).reduce((a, b) => a + b, 0);
-    const fraction = pass < PASS_SHARES.length ? (PASS_SHARES[pass] as number) / (1 - spent) : 1;
+    // This pass's share of what is left: passShares of the whole search, later passes all that remains.
+    const spent = passShares.slice(0, pass).reduce((a, b) => a + b, 0);
+    const fraction = pass < passShares.length ? (passShares[pass] as number) / (1 - spent) : 1;
     const passDeadline = opts.deadline.within(opts.deadline.remaining() * fraction);
     const draws = pass === 0 ? Math.max(2, Math.round(opts.draws / 3)) : opts.draws * 2 ** (pass - 1);
     const seed = opts.seed + pass;
-    const nextPools: ScoredPlan[][] = opts.budgets.map(() => []);
-    const nextChoices = choices.slice();
-    for (let bi = 0; bi < nb && !opts.deadline.passed(); bi++) {
+    for (let bi = 0; bi < nb; bi++) {
       const budget = opts.budgets[bi] as number;
       const bon = bonAt[bi];
       if (!bon) continue; // the budget buys no candidate: the CLI has rejected it before
       const budgetDeadline = passDeadline.within(passDeadline.remaining() / (nb - bi));
       if (budgetDeadline.passed()) break; // every evaluation starts before the deadline
-      const starts: Plan[] =
-        pass === 0
-          ? [...(nextChoices[bi - 1] ? [(nextChoices[bi - 1] as BudgetChoice).best.realized.plan] : []), ...seeds]
-          : [
-              ...(pools[bi] ?? []).slice(0, CARRY).map((s) => s.realized.plan),
-              ...[choices[bi - 1], choices[bi + 1]].flatMap((c) => (c ? [c.best.realized.plan] : [])),
-            ];
+      const pool0 = pools[bi] as ScoredPlan[];
+      const starts: Plan[] = [
+        ...(pool0.length ? pool0.slice(0, carry).map((s) => s.realized.plan) : seeds),
+        ...[choices[bi - 1], choices[bi + 1]].flatMap((c) => (c ? [c.best.realized.plan] : [])),
+      ];
       const bonScored: ScoredPlan = { realized: bon, score: evaluator.score(bon, bi, draws, seed) };
       const pool = new Map<string, ScoredPlan>([[bon.key, bonScored]]);
       const scoreAll = (plans: readonly Plan[]): void => {
@@ -94,22 +100,14 @@ export function searchSchedules(evaluator: PlanEvaluator, opts: SearchOptions): 
       };
       scoreAll(starts);
       const ranked = (): ScoredPlan[] => [...pool.values()].sort((a, b) => b.score - a.score);
-      for (const start of ranked().slice(0, pass === 0 ? 2 : 1)) {
-        climb(start, pool, (plans) => scoreAll(plans), opts.space, budgetDeadline);
+      for (const start of ranked().slice(0, climbs[pool0.length ? 1 : 0])) {
+        climb(start, pool, scoreAll, opts.space, budgetDeadline);
       }
       const sorted = ranked();
-      nextPools[bi] = sorted;
-      nextChoices[bi] = { budget, best: sorted[0] as ScoredPlan, bon: bonScored, pass, draws };
-      opts.onProgress?.({ pass, budgetIndex: bi, budgets: nb, choice: nextChoices[bi] as BudgetChoice, evaluations: evaluator.evaluations });
-      if (bi === nb - 1) {
-        // The pass finished every budget: its choices replace the previous pass's.
-        choices = nextChoices;
-        pools = nextPools;
-      }
-    }
-    if (opts.deadline.passed() && choices !== nextChoices) {
-      // A pass cut short: keep its finished budgets only where the previous pass had nothing.
-      choices = choices.map((c, i) => c ?? nextChoices[i] ?? null);
+      pools[bi] = sorted;
+      const choice: BudgetChoice = { budget, best: sorted[0] as ScoredPlan, bon: bonScored, pass, draws };
+      choices[bi] = choice;
+      opts.onProgress?.({ pass, budgetIndex: bi, budgets: nb, choice, evaluations: evaluator.evaluations });
     }
   }
   return opts.budgets.map((budget, bi) => {

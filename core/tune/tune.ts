@@ -9,7 +9,7 @@ import type { RewardTrace } from '../trace/reward-trace.js';
 import { Deadline, systemClock, type Clock } from './deadline.js';
 import { PlanEvaluator } from './evaluator.js';
 import { formatPlan } from './plan.js';
-import { searchSchedules, type BudgetChoice, type SearchProgress } from './search.js';
+import { searchSchedules, type BudgetChoice, type SearchProgress, type SearchTuning } from './search.js';
 
 export interface TuneOptions {
   readonly budgets: readonly number[];
@@ -31,6 +31,8 @@ export interface TuneOptions {
   readonly seed: number;
   /** search passes at most (default: as many as the time allows, up to 6) */
   readonly maxPasses?: number;
+  /** search knobs (defaults: SEARCH_TUNING) */
+  readonly tuning?: Partial<SearchTuning>;
   readonly clock?: Clock;
   readonly onProgress?: (p: SearchProgress) => void;
 }
@@ -83,6 +85,7 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
     deadline: searchDeadline,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.maxPasses !== undefined ? { maxPasses: opts.maxPasses } : {}),
+    ...(opts.tuning ? { tuning: opts.tuning } : {}),
   });
   const searchSeconds = (clock.now() - started) / 1000;
   const validation = simulateTrace(trace, {
