@@ -93,12 +93,22 @@ export class Proc {
   }
 }
 
+/** Waits for `ready`; on failure stops the process (nothing leaks) and rethrows with its output. */
+async function readyOrStop(proc: Proc, ready: () => Promise<unknown>): Promise<void> {
+  try {
+    await ready();
+  } catch (err) {
+    await proc.stop(1_000);
+    throw new Error(`${(err as Error).message}\n${proc.output()}`);
+  }
+}
+
 /** nats-server with JetStream on a free port, store in `dir`; resolves once its monitor says healthy. */
 export async function startNats(dir: string): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
   const [port, monitor] = [await freePort(), await freePort()];
   const proc = new Proc('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir]);
-  await waitFor('nats-server /healthz', async () => ((await httpGet(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`))?.status === 200 ? true : undefined), 15_000);
+  await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`))?.status === 200 ? true : undefined), 15_000));
   return { proc, url: `nats://127.0.0.1:${port}` };
 }
 
@@ -128,7 +138,7 @@ export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], r
     '--log.level=warn',
   ]);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('prometheus /-/ready', async () => ((await httpGet(`${url}/-/ready`))?.status === 200 ? true : undefined), 30_000);
+  await readyOrStop(proc, () => waitFor('prometheus /-/ready', async () => ((await httpGet(`${url}/-/ready`))?.status === 200 ? true : undefined), 30_000));
   return { proc, url };
 }
 
