@@ -45,6 +45,8 @@ export class WorkerRuntime {
   private readonly metrics: MetricsSink;
   private readonly queue = new WorkQueue();
   private readonly cache = new Map<CandidateKey, Cached>();
+  /** candidates whose last batch failed, with the error, reported on the next Advance for them */
+  private readonly failures = new Map<CandidateKey, string>();
   private readonly busyByJob = new Map<string, number>();
   private readonly mutex = new Mutex();
   private readonly abort = new AbortController();
@@ -104,6 +106,11 @@ export class WorkerRuntime {
   advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): number {
     const keys = refs.map((r) => candidateKey(job, r));
     const steps = keys.map((k) => {
+      const failed = this.failures.get(k);
+      if (failed !== undefined) {
+        this.failures.delete(k);
+        throw new CandidateStateError(`candidate ${k} failed on this worker: ${failed}`);
+      }
       const step = this.backend.stepOf(k);
       if (step === undefined) throw new CandidateNotFoundError(k);
       if (step > toStep) throw new CandidateStateError(`candidate ${k} is at step ${step}, past ${toStep}`);
@@ -137,13 +144,16 @@ export class WorkerRuntime {
     } else {
       this.queue.dropJob(job);
       const prefix = `${job}/`;
-      keys = [...this.cache.keys()].filter((k) => k.startsWith(prefix));
+      keys = [...this.cache.keys(), ...this.failures.keys()].filter((k) => k.startsWith(prefix));
       keys.push(...this.liveKeysOf(prefix));
       this.busyByJob.delete(job);
     }
     const before = this.live;
     this.backend.release(keys);
-    for (const k of keys) this.cache.delete(k);
+    for (const k of keys) {
+      this.cache.delete(k);
+      this.failures.delete(k);
+    }
     this.recount();
     this.wakeIdle();
     return before - this.live;
@@ -219,23 +229,39 @@ export class WorkerRuntime {
       const behind = (it: WorkItem): boolean => stepOf(it) < it.toStep;
       const nReady = this.queue.count(ready, max);
       const nBehind = this.queue.count(behind, max);
+      // Score in full batches while the accelerator has enough to advance; otherwise right away (latency).
+      const batch =
+        nReady > 0 && (nReady >= max || nBehind < max)
+          ? this.scoreBatch(ready, max)
+          : nBehind > 0
+            ? this.advanceBatch(behind, max)
+            : null;
+      if (!batch) {
+        for (const it of this.queue.take(Infinity, () => true)) this.queue.delete(it.key); // candidates gone
+        continue;
+      }
       try {
-        // Score in full batches while the accelerator has enough to advance; otherwise right away (latency).
-        if (nReady > 0 && (nReady >= max || nBehind < max)) await this.scoreBatch(ready, max);
-        else if (nBehind > 0) await this.advanceBatch(behind, max);
-        else {
-          for (const it of this.queue.take(Infinity, () => true)) this.queue.delete(it.key); // candidates gone
-        }
+        await batch.run;
       } catch (err) {
         if (this.abort.signal.aborted) return;
-        // A failing batch must not stall the others: drop it; the coordinator re-requests after its timeout.
-        process.emitWarning(`worker ${this.id}: ${err instanceof Error ? err.message : String(err)}`);
+        // A failing batch must not stall the others: its items leave the queue, and the coordinator's
+        // re-request of their scores is answered with the failure (Advance -> FAILED_PRECONDITION).
+        const message = err instanceof Error ? err.message : String(err);
+        for (const it of batch.items) {
+          if (this.queue.get(it.key) === it) this.queue.delete(it.key);
+          this.failures.set(it.key, message);
+        }
+        process.emitWarning(`worker ${this.id}: batch of ${batch.items.length} failed: ${message}`);
       }
     }
   }
 
-  private async advanceBatch(behind: (it: WorkItem) => boolean, max: number): Promise<void> {
+  private advanceBatch(behind: (it: WorkItem) => boolean, max: number): { items: WorkItem[]; run: Promise<void> } {
     const batch = this.queue.take(max, behind);
+    return { items: batch, run: this.runAdvance(batch) };
+  }
+
+  private async runAdvance(batch: readonly WorkItem[]): Promise<void> {
     const t0 = performance.now();
     await this.mutex.run(() =>
       this.backend.advance(
@@ -250,9 +276,13 @@ export class WorkerRuntime {
     this.metrics.observe('workerBatchSize', batch.length);
   }
 
-  private async scoreBatch(ready: (it: WorkItem) => boolean, max: number): Promise<void> {
+  private scoreBatch(ready: (it: WorkItem) => boolean, max: number): { items: WorkItem[]; run: Promise<void> } {
     const first = this.queue.take(1, ready)[0] as WorkItem;
     const batch = this.queue.take(max, (it) => it.rewardsId === first.rewardsId && ready(it));
+    return { items: batch, run: this.runScore(batch, first) };
+  }
+
+  private async runScore(batch: readonly WorkItem[], first: WorkItem): Promise<void> {
     const t0 = performance.now();
     const values = await this.mutex.run(() => this.backend.score(batch.map((it) => it.key), first.rewards, this.abort.signal));
     this.charge(batch, (performance.now() - t0) / 1000);
