@@ -25,14 +25,26 @@ export function bundleCost(dirIn: string, guidance?: number): BundleCost {
   const dir = resolve(dirIn);
   const m = loadManifest(dir);
   const L = m.text.max_length;
-  const textInputs = new Set(['input_ids', 'encoder_hidden_states', ...Object.values(m.rewards).map((r) => r.inputs.text ?? 'input_ids')]);
+  const lat = [1, m.latent.channels, m.latent.height, m.latent.width];
+  // concrete shapes of inputs that exports leave symbolic (SD exports: batch, sequence, height, width)
+  const known = new Map<string, number[]>([
+    ['sample', lat],
+    ['latent_sample', lat],
+    ['hidden_states', lat],
+    ['input_ids', [1, L]],
+    ['encoder_hidden_states', [1, L]],
+  ]);
+  for (const r of Object.values(m.rewards)) {
+    known.set(r.inputs.image, [1, 3, r.preprocess.crop, r.preprocess.crop]);
+    if (r.inputs.text) known.set(r.inputs.text, [1, L]);
+  }
   const count = (rel: string): FlopCount => {
     const file = join(dir, rel);
     if (!existsSync(file)) throw new BadFileError(file, 'missing; expected by the bundle layout');
     return countFlops(readOnnxGraph(file), (input, dim, axis) => {
-      if (axis === 0) return 1;
-      if (axis === 1 && textInputs.has(input)) return L;
-      throw new BadFileError(file, `input ${input} has a symbolic dim '${dim}' at axis ${axis}; expected only the batch axis (and the text length) to be symbolic`);
+      const v = known.get(input)?.[axis] ?? (axis === 0 ? 1 : undefined);
+      if (v === undefined) throw new BadFileError(file, `input ${input} has a symbolic dim '${dim}' at axis ${axis} that ttsnap.json does not fix; expected batch, text length or latent/image sizes`);
+      return v;
     });
   };
   const unetRel = existsSync(join(dir, 'unet', 'model.onnx')) ? 'unet/model.onnx' : 'transformer/model.onnx';
