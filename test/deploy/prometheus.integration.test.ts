@@ -1,5 +1,6 @@
-// A coordinator and trace workers started with the same commands and flags as the Kubernetes manifests, a real
-// nats-server and a real Prometheus on loopback scraping them every second, one search; then:
+// A coordinator and trace workers started with the commands of the rendered cpu-demo overlay (cluster addresses
+// and paths mapped to loopback ports and ../shared/traces), a real nats-server and a real Prometheus on loopback
+// scraping them every second, one search through the search Job's command; then:
 // - `promtool check metrics` on the coordinator's and a worker's /metrics;
 // - every PromQL expression of the Grafana dashboard and of the alert rules, evaluated through Prometheus' HTTP
 //   API, returns data (alerts: the value expression with recording rules expanded, see promql.ts), and no alert
@@ -13,8 +14,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTS_FILE, dashboardExprs, expandRecorded, loadRules, splitThreshold } from './promql.js';
+import { podTemplate } from './pod-checks.js';
 import { freePort, httpGet, Proc, promQuery, startNats, startPrometheus, waitFor } from './procs.js';
-import { REPO } from './render.js';
+import { REPO, renderOverlay, type KubeObject } from './render.js';
 
 const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const TRACES = join(REPO, '..', 'shared', 'traces');
@@ -36,6 +38,27 @@ const workerMetrics: string[] = [];
 let result: SearchResult;
 const diagnose = () => procs.map((p) => p.output()).join('\n');
 
+/** `node /app/dist/cli/main.js ...` of the first container of a rendered object. */
+function manifestArgv(objects: readonly KubeObject[], kind: string, name: string): string[] {
+  const obj = objects.find((o) => o.kind === kind && o.metadata.name === name);
+  if (!obj) throw new Error(`cpu-demo renders no ${kind}/${name}`);
+  const c = podTemplate(obj)?.spec?.containers[0];
+  const argv = [...(c?.command ?? []), ...(c?.args ?? [])];
+  if (argv[0] !== 'node' || argv[1] !== '/app/dist/cli/main.js') throw new Error(`${kind}/${name} does not run node /app/dist/cli/main.js`);
+  return argv.slice(2);
+}
+
+/** The manifest's argv with cluster names replaced (exact tokens, or a path prefix) and --metrics-port set. */
+function localize(argv: readonly string[], subst: Record<string, string>, metricsPort: number): string[] {
+  return argv.map((a, i) => {
+    if (argv[i - 1] === '--metrics-port') return String(metricsPort);
+    const exact = subst[a];
+    if (exact !== undefined) return exact;
+    const prefix = Object.keys(subst).find((k) => k.endsWith('/') && a.startsWith(k));
+    return prefix ? `${subst[prefix]}${a.slice(prefix.length)}` : a;
+  });
+}
+
 const ttsnap = (name: string, args: string[]) => {
   const p = new Proc(name, process.execPath, [CLI, ...args], REPO);
   procs.push(p);
@@ -48,19 +71,19 @@ beforeAll(async () => {
   const nats = await startNats(join(tmp, 'nats'));
   procs.push(nats.proc);
   try {
+    const manifests = renderOverlay('cpu-demo');
     const [grpc, metrics] = [await freePort(), await freePort()];
     const coordinator = `127.0.0.1:${grpc}`;
     coordinatorMetrics = `127.0.0.1:${metrics}`;
-    ttsnap('coordinator', ['coordinator', '--listen', coordinator, '--nats', nats.url, '--metrics-port', String(metrics)]);
+    const cluster = { 'nats://nats:4222': nats.url, 'ttsnap-coordinator:7070': coordinator, '/traces/': `${TRACES}/` };
+    ttsnap('coordinator', localize(manifestArgv(manifests, 'Deployment', 'ttsnap-coordinator'), { ...cluster, '0.0.0.0:7070': coordinator }, metrics));
     await waitFor('coordinator /metrics', () => metricsUp(`http://${coordinatorMetrics}/metrics`), 20_000);
     for (let i = 0; i < WORKERS; i++) {
       const [wg, wm] = [await freePort(), await freePort()];
+      const listen = `127.0.0.1:${wg}`;
       workerMetrics.push(`127.0.0.1:${wm}`);
-      ttsnap(`worker-${i}`, [
-        'worker', '--listen', `127.0.0.1:${wg}`, '--coordinator', coordinator, '--nats', nats.url,
-        '--backend', 'trace', '--base', join(TRACES, 'flux_pic_base.npy'), '--narf', join(TRACES, 'flux_pic_narf.npy'),
-        '--step-ms', '5', '--reward-ms', '2', '--max-batch', '8', '--metrics-port', String(wm),
-      ]);
+      const subst = { ...cluster, '0.0.0.0:7070': listen, '$(POD_IP):7070': listen, '$(POD_NAME)': `ttsnap-worker-${i}` };
+      ttsnap(`worker-${i}`, localize(manifestArgv(manifests, 'StatefulSet', 'ttsnap-worker'), subst, wm));
     }
     for (const w of workerMetrics) await waitFor(`worker /metrics ${w}`, () => metricsUp(`http://${w}/metrics`), 20_000);
     const prom = await startPrometheus(
@@ -76,9 +99,12 @@ beforeAll(async () => {
     // the first scrape lands a few seconds after Prometheus starts
     await waitFor('every target scraped and up', async () => ((await promQuery(promUrl, 'sum(up)'))[0]?.value[1] === String(1 + WORKERS) ? true : undefined), 30_000);
 
+    // the Job's command (search --coordinator ... --json) with a search small enough for a test
+    const search = localize(manifestArgv(manifests, 'Job', 'ttsnap-search'), cluster, 0);
+    const what = ['--prompts', `0:${PROMPTS}`, '--candidates', String(CANDIDATES), '--schedule', '2:0.4,6:0.4,11:0.5', '--seed', '1'];
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [CLI, 'search', '--coordinator', coordinator, '--prompts', `0:${PROMPTS}`, '--candidates', String(CANDIDATES), '--schedule', '2:0.4,6:0.4,11:0.5', '--seed', '1', '--json'],
+      [CLI, ...search.slice(0, search.indexOf('--json') + 1), ...what],
       { cwd: REPO, timeout: 90_000, maxBuffer: 16 << 20 },
     );
     result = JSON.parse(stdout) as SearchResult;
