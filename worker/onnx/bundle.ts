@@ -101,6 +101,8 @@ function checkShapes(b: Bundle): void {
 
 function expectDims(s: AdaptedSession, input: string, want: readonly number[], field: string): void {
   const shape = s.inputShape(input);
+  // batches of any size go through every model: a fixed batch dim would fail mid-search, so refuse it here
+  if (typeof shape[0] === 'number' && shape[0] > 0) throw new BadFileError(s.file, `input ${input} has a fixed batch dim ${shape[0]}; expected a dynamic batch axis (export with dynamic_axes)`);
   const tail = shape.slice(1);
   if (tail.length !== want.length) throw new BadFileError(s.file, `input ${input} has shape [${shape.join(', ')}], expected [batch, ${want.join(', ')}] from ttsnap.json ${field}`);
   tail.forEach((d, i) => {

@@ -78,7 +78,12 @@ export class AdaptedSession {
   async run(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Promise<Output[]> {
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) tensors[name] = this.adapt(this.meta(name), feed);
-    const result = await this.session.run(tensors, outputs as string[]);
+    let result: ort.InferenceSession.ReturnType;
+    try {
+      result = await this.session.run(tensors, outputs as string[]);
+    } catch (err) {
+      throw new Error(`${this.file}: run failed: ${firstLine(err)}`, { cause: err });
+    }
     return outputs.map((name) => {
       const t = result[name];
       if (!t) throw new BadFileError(this.file, `run returned no output '${name}'`);
