@@ -3,15 +3,19 @@ import type { Policy } from '../engine/policy.js';
 import type { RewardTrace } from '../trace/reward-trace.js';
 import { RankTable } from './rank-table.js';
 
-/** The rank tables of one trace, shared by every replayer on it. */
+/** The lookup tables of one trace, shared by every replayer on it. */
 export interface TraceRanks {
   readonly base: RankTable;
   readonly narf: RankTable;
+  /** final[p * candidates + i]: the clean-image reward, contiguous per prompt (the trace strides by steps) */
+  readonly final: Float32Array;
 }
 
 export function traceRanks(trace: RewardTrace): TraceRanks {
   const base = new RankTable(trace, trace.base);
-  return { base, narf: trace.hasNarf ? new RankTable(trace, trace.narf) : base };
+  const final = new Float32Array(trace.prompts * trace.candidates);
+  for (let i = 0; i < final.length; i++) final[i] = trace.base[i * trace.steps + trace.steps - 1] as number;
+  return { base, narf: trace.hasNarf ? new RankTable(trace, trace.narf) : base, final };
 }
 
 /**
@@ -23,6 +27,7 @@ export function traceRanks(trace: RewardTrace): TraceRanks {
 export class Replayer {
   private readonly search: PromptSearch;
   private readonly prune: RankTable;
+  private readonly final: Float32Array;
   private readonly scratch: Float64Array;
   private readonly view: readonly Float64Array[];
 
@@ -33,15 +38,15 @@ export class Replayer {
   ) {
     this.search = new PromptSearch([0], policy.schedule, trace.steps, trace.candidates);
     this.prune = (policy.pruneReward === 'narf' ? ranks.narf : ranks.base).ensure(policy.schedule.map((p) => p.step));
+    this.final = ranks.final;
     this.scratch = new Float64Array(trace.candidates);
     this.view = [this.scratch];
   }
 
   /** The winner's final (base) reward when `candidates` of `prompt` are searched under the policy. */
   run(prompt: number, candidates: ArrayLike<number>): number {
-    const { trace, search, prune, scratch } = this;
+    const { trace, search, prune, scratch, final } = this;
     const c = trace.candidates;
-    const steps = trace.steps;
     search.reset(candidates);
     for (let req = search.request(); !req.final; req = search.request()) {
       search.advanceRanked(prune.ranks, prune.offset(prompt, req.step), c);
@@ -49,10 +54,10 @@ export class Replayer {
     // The final pick reads the clean-image rewards themselves.
     const ids = search.aliveBuffer();
     const n = search.aliveCount;
-    const last = prompt * c * steps + steps - 1;
-    for (let j = 0; j < n; j++) scratch[j] = trace.base[last + (ids[j] as number) * steps] as number;
+    const row = prompt * c;
+    for (let j = 0; j < n; j++) scratch[j] = final[row + (ids[j] as number)] as number;
     search.advance(this.view);
-    return trace.base[last + search.winner() * steps] as number;
+    return final[row + search.winner()] as number;
   }
 }
 
