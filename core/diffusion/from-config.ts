@@ -43,6 +43,11 @@ export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: 
     throw new ValidationError(`${field}: ${issue?.path.join('.') ?? ''}`, issue?.message ?? 'invalid', 'a diffusers scheduler config');
   }
   const c = parsed.data;
+  // options that change the sigmas or the update rule; refused rather than silently sampled without
+  for (const flag of ['use_karras_sigmas', 'use_exponential_sigmas', 'use_beta_sigmas', 'rescale_betas_zero_snr', 'thresholding', 'invert_sigmas', 'stochastic_sampling']) {
+    if ((c as Record<string, unknown>)[flag] === true) throw new ValidationError(`${field}: ${flag}`, 'true is not supported', 'false (or absent)');
+  }
+  if (Array.isArray((c as Record<string, unknown>).trained_betas)) throw new ValidationError(`${field}: trained_betas`, 'explicit betas are not supported', 'null, with beta_schedule');
   const kind = opts.kind ?? schedulerKind(c._class_name);
   if (kind === 'flow_euler') {
     if (c.use_dynamic_shifting && opts.mu === undefined) throw new ValidationError(`${field}: use_dynamic_shifting`, 'needs mu', 'a manifest sampling.mu, or use_dynamic_shifting false');

@@ -121,5 +121,6 @@ describe('scheduler_config.json', () => {
       /scheduler\/scheduler_config.json: beta_schedule/,
     );
     expect(() => schedulerFromConfig({ _class_name: 'DDIMScheduler', timestep_spacing: 'odd' }, 20)).toThrow(/timestep_spacing.*leading \| trailing \| linspace/);
+    expect(() => schedulerFromConfig({ _class_name: 'EulerDiscreteScheduler', use_karras_sigmas: true }, 20)).toThrow('scheduler_config.json: use_karras_sigmas: true is not supported; allowed: false (or absent)');
   });
 });
