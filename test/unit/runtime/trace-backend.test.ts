@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryScoreBus } from '../../../core/bus/memory.js';
+import type { Score } from '../../../core/bus/score-bus.js';
+import { traceOffset } from '../../../core/trace/reward-trace.js';
+import { createTraceBackend, TraceBackend } from '../../../worker/backends/trace.js';
+import { WorkerRuntime } from '../../../worker/runtime.js';
+import { BASE, NARF, trace } from '../../integration/runtime/engine-alone.js';
+
+describe('trace backend', () => {
+  it('scores value[p, i, s] from the narf trace when noise-aware and the base trace otherwise', async () => {
+    const b = (await createTraceBackend({ base: BASE, narf: NARF })) as TraceBackend;
+    const t = trace();
+    expect(b.info).toMatchObject({ backend: 'trace', steps: 20, rewards: ['pic'], tracePrompts: 100, traceCandidates: 200, maxBatch: 8 });
+    await b.create([{ key: 'a', prompt: 4, candidate: 17, seed: 1, text: '' }, { key: 'b', prompt: 9, candidate: 0, seed: 2, text: '' }]);
+    await b.advance([{ key: 'a', toStep: 2 }, { key: 'b', toStep: 0 }]);
+    const [narf, base] = [await b.score(['a', 'b'], [{ name: 'pic', noiseAware: true }]), await b.score(['a', 'b'], [{ name: 'pic', noiseAware: false }])];
+    expect([...(narf[0] as Float64Array)]).toEqual([t.narf[traceOffset(t, 4, 17) + 2], t.narf[traceOffset(t, 9, 0) + 0]]);
+    expect([...(base[0] as Float64Array)]).toEqual([t.base[traceOffset(t, 4, 17) + 2], t.base[traceOffset(t, 9, 0) + 0]]);
+    // export on one worker, import on another: same step, same scores
+    const other = (await createTraceBackend({ base: BASE, narf: NARF, latentBytes: '100' })) as TraceBackend;
+    expect(await other.importState('a2', await b.exportState('a'))).toBe(2);
+    expect((await other.exportState('a2')).byteLength).toBe(116);
+    expect([...((await other.score(['a2'], [{ name: 'pic', noiseAware: true }]))[0] as Float64Array)]).toEqual([t.narf[traceOffset(t, 4, 17) + 2]]);
+    await expect(b.advance([{ key: 'a', toStep: 1 }])).rejects.toThrow(/cannot advance/);
+    await expect(b.score(['a'], [{ name: 'hps', noiseAware: false }])).rejects.toThrow(/unknown reward/);
+  });
+
+  it('the runtime batches candidates of different prompts and jobs, at most max-batch per call', async () => {
+    const backend = (await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '3' })) as TraceBackend;
+    const sizes: number[] = [];
+    const advance = backend.advance.bind(backend);
+    backend.advance = (items, signal) => {
+      sizes.push(items.length);
+      return advance(items, signal);
+    };
+    const bus = new MemoryScoreBus();
+    const got: Score[] = [];
+    bus.subscribe((s) => got.push(s));
+    const rt = new WorkerRuntime({ id: 'w', backend, bus });
+    await rt.take('j1', [0, 1, 2, 3].map((c) => ({ prompt: 0, candidate: c, seed: c, text: '' })));
+    await rt.take('j2', [5, 6].map((c) => ({ prompt: 1, candidate: c, seed: c, text: '' })));
+    rt.advance('j1', 2, [0, 1, 2, 3].map((c) => ({ prompt: 0, candidate: c })), [{ name: 'pic', noiseAware: true }]);
+    rt.advance('j2', 1, [5, 6].map((c) => ({ prompt: 1, candidate: c })), [{ name: 'pic', noiseAware: true }]);
+    await rt.idle();
+    await bus.flush();
+    expect(Math.max(...sizes)).toBe(3);
+    // 4 x 3 + 2 x 2 = 16 candidate steps
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(16);
+    expect(got.map((s) => `${s.job}/${s.prompt}/${s.candidate}@${s.step}`).sort()).toEqual(['j1/0/0@2', 'j1/0/1@2', 'j1/0/2@2', 'j1/0/3@2', 'j2/1/5@1', 'j2/1/6@1']);
+    // asking again for a step already reached republishes the cached score without new work
+    rt.advance('j2', 1, [{ prompt: 1, candidate: 5 }], [{ name: 'pic', noiseAware: true }]);
+    await bus.flush();
+    expect(got.filter((s) => s.candidate === 5)).toHaveLength(2);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(16);
+    expect(rt.release('j1')).toBe(4);
+    expect(rt.liveCandidates).toBe(2);
+    await rt.close();
+  });
+});
