@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { candidatesForBudget, parseAccounting } from '../../core/engine/accounting.js';
 import { parseCostSpec } from '../../core/engine/cost-model.js';
-import { writeScheduleFile } from '../../core/engine/schedule-file.js';
+import { writeScheduleFile, type ScheduleFileJson } from '../../core/engine/schedule-file.js';
 import { formatSchedule } from '../../core/engine/schedule.js';
-import { ValidationError } from '../../core/errors.js';
+import { BadFileError, ValidationError } from '../../core/errors.js';
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
@@ -48,6 +48,15 @@ export function registerTune(program: Command): void {
     .option('--seed <n>', 'seed of the validation draws (as simulate --seed); the search draws from other seeds', '0')
     .option('--out <file>', 'write the schedule file (simulate --schedule-file reads it); with --trace-dir a folder that gets <name>.json per trace')
     .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+The search reads only the training prompts (draws from seeds other than --seed) and evaluates every plan by
+running the simulator; the validation figure is \`simulate --schedule-file OUT --prompts <val> --seed S
+--draws D\` on prompts it never read. Each budget gets its own schedule (per_budget in the file); its alphas
+are chosen so that the engine derives N from the budget and the rounded keep counts never cost more than
+the budget. Progress goes to stderr.`,
+    )
     .action((flags: TuneFlags) => {
       const traces = loadTraceSource(flags);
       const opts = traces.map((t) => compileOptions(t, flags)); // every bad flag fails here, before any work
@@ -56,7 +65,7 @@ export function registerTune(program: Command): void {
         const o = opts[i] as TuneOptions;
         const result = tuneTrace(trace, { ...o, onProgress: progressPrinter(trace.name, o) });
         const out = flags.out ? (flags.traceDir ? join(flags.out, `${trace.name}.json`) : flags.out) : undefined;
-        if (out) writeScheduleFile(out, toScheduleFile(result, o, trace.steps));
+        if (out) writeOut(out, toScheduleFile(result, o, trace.steps));
         process.stderr.write(
           `tune ${trace.name}: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}% ` +
             `(train ${fmtPct(result.train_relative_increase_pct)}), ${result.evaluations} evaluations in ${result.seconds.total.toFixed(1)} s${out ? `, wrote ${out}` : ''}\n`,
@@ -103,6 +112,14 @@ function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
     }
   }
   return opts;
+}
+
+function writeOut(file: string, content: ScheduleFileJson): void {
+  try {
+    writeScheduleFile(file, content);
+  } catch (err) {
+    throw new BadFileError(file, `cannot write the schedule file (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err });
+  }
 }
 
 function fmtPct(x: number | null): string {

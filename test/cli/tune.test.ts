@@ -1,7 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeNpy } from '../../core/trace/npy.js';
+import { syntheticTrace } from '../../core/trace/synthetic.js';
 import { runCli } from './run-cli.js';
 
 // Bad input exits 2 with one line naming the flag; the trace is generated (--synthetic), so no data is needed.
@@ -61,5 +63,41 @@ describe('ttsnap tune --out', () => {
     const simResult = JSON.parse(sim.stdout) as { relative_increase_pct: { ttsnap: number }; candidates: { ttsnap: number[] } };
     expect(simResult.relative_increase_pct.ttsnap).toBe(result.validation_relative_increase_pct);
     expect(simResult.candidates.ttsnap).toEqual(result.per_budget.map((p) => p.n));
+  });
+});
+
+describe('ttsnap tune --trace-dir', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ttsnap-tune-dir-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('tunes every trace in the folder and writes OUT/<name>.json for each', async () => {
+    const traces = join(dir, 'traces');
+    mkdirSync(traces);
+    for (const name of ['a', 'b']) {
+      const t = syntheticTrace({ prompts: 20, candidates: 24, steps: 6, seed: name.charCodeAt(0) });
+      const shape = [t.prompts, t.candidates, t.steps];
+      writeNpy(join(traces, `${name}_base.npy`), { shape, data: t.base });
+      writeNpy(join(traces, `${name}_narf.npy`), { shape, data: t.narf });
+    }
+    const out = join(dir, 'out');
+    const r = await runCli([
+      'tune', '--trace-dir', traces, '--out', out, '--json', '--max-seconds', '1', '--budgets', '130:330:50',
+      '--prompts-train', '0:14', '--prompts-val', '14:20', '--draws', '4', '--search-draws', '3',
+    ]);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as { traces: Record<string, { validation_relative_increase_pct: number }>; mean_validation_pct: number; min_validation_pct: number };
+    expect(Object.keys(json.traces)).toEqual(['a', 'b']);
+    const figures = Object.values(json.traces).map((t) => t.validation_relative_increase_pct);
+    expect(json.mean_validation_pct).toBeCloseTo((figures[0]! + figures[1]!) / 2, 12);
+    expect(json.min_validation_pct).toBe(Math.min(...figures));
+    expect(existsSync(join(out, 'a.json')) && existsSync(join(out, 'b.json'))).toBe(true);
+    expect(r.stderr).toMatch(/tune a: validation .*wrote .*a\.json/);
+  });
+
+  it('an --out it cannot write: exit 2 naming the file', async () => {
+    const out = join(dir, 'missing', 'x.json');
+    const r = await runCli(['tune', '--synthetic', '--max-seconds', '0.5', '--budgets', '400:800:200', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${out}: cannot write the schedule file (ENOENT)`);
   });
 });
