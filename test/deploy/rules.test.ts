@@ -38,6 +38,29 @@ describe('alert rules', () => {
     }
   });
 
+  it('dashboard: unique panel ids, a Prometheus datasource on every target, panels inside the 24-column grid, no overlap', () => {
+    interface Panel { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid: string }; targets?: { datasource: { uid: string } }[] }
+    const dash = JSON.parse(readFileSync(join(REPO, 'deploy', 'monitoring', 'dashboard.json'), 'utf8')) as { uid: string; panels: Panel[]; templating: { list: { name: string }[] } };
+    expect(dash.uid).toBe('ttsnap-overview');
+    expect(dash.templating.list.map((v) => v.name)).toEqual(['datasource', 'namespace']);
+    const ids = dash.panels.map((p) => p.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const cells = new Set<string>();
+    for (const p of dash.panels) {
+      expect(p.gridPos.x + p.gridPos.w, `panel ${p.id}`).toBeLessThanOrEqual(24);
+      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
+        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+          expect(cells.has(`${x},${y}`), `panel ${p.id} overlaps at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+      if (p.type === 'row') continue;
+      expect(p.datasource?.uid).toBe('${datasource}');
+      expect((p.targets ?? []).length).toBeGreaterThan(0);
+      for (const t of p.targets ?? []) expect(t.datasource.uid).toBe('${datasource}');
+    }
+  });
+
   it('generated files are in sync: dashboard.json and prometheusrule.yaml', () => {
     const r = spawnSync('node', [join(REPO, 'deploy', 'tools', 'render.mjs'), '--check'], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
