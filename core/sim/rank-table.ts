@@ -28,27 +28,45 @@ export class RankTable {
   ensure(steps: Iterable<number>): this {
     const { prompts, candidates: c, steps: s } = this.trace;
     const { bits, ranks } = this;
-    // Each reward as an order-preserving uint32, flipped so that ascending means best first; a native
-    // Uint32Array sort then gives the order, and equal rewards take consecutive ranks in id order.
+    // Each reward as an order-preserving uint32, flipped so that ascending means best first, then a
+    // stable LSD radix sort of the ids (four byte-wide passes): equal rewards stay in id order.
     const keys = new Uint32Array(c);
-    const sorted = new Uint32Array(c);
-    const taken = new Uint8Array(c);
+    let order = new Int32Array(c);
+    let spare = new Int32Array(c);
+    const counts = new Int32Array(256);
     for (const step of steps) {
       if (this.filled[step]) continue;
       this.filled[step] = 1;
       for (let p = 0; p < prompts; p++) {
         const row = p * c * s + step;
-        for (let i = 0; i < c; i++) keys[i] = descendingKey(bits[row + i * s] as number);
-        sorted.set(keys);
-        sorted.sort();
-        taken.fill(0);
-        const out = (p * s + step) * c;
         for (let i = 0; i < c; i++) {
-          let r = lowerBound(sorted, keys[i] as number);
-          while (taken[r]) r++; // an equal reward of a lower id took this rank
-          taken[r] = 1;
-          ranks[out + i] = r;
+          keys[i] = descendingKey(bits[row + i * s] as number);
+          order[i] = i;
         }
+        for (let shift = 0; shift < 32; shift += 8) {
+          counts.fill(0);
+          for (let i = 0; i < c; i++) {
+            const digit = ((keys[i] as number) >>> shift) & 255;
+            counts[digit] = (counts[digit] as number) + 1;
+          }
+          for (let b = 0, sum = 0; b < 256; b++) {
+            const n = counts[b] as number;
+            counts[b] = sum;
+            sum += n;
+          }
+          for (let i = 0; i < c; i++) {
+            const id = order[i] as number;
+            const digit = ((keys[id] as number) >>> shift) & 255;
+            const at = counts[digit] as number;
+            counts[digit] = at + 1;
+            spare[at] = id;
+          }
+          const t = order;
+          order = spare;
+          spare = t;
+        }
+        const out = (p * s + step) * c;
+        for (let r = 0; r < c; r++) ranks[out + (order[r] as number)] = r;
       }
     }
     return this;
@@ -65,15 +83,4 @@ function descendingKey(b: number): number {
   const v = (b & 0x7fffffff) === 0 ? 0 : b;
   const ordered = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
   return 0xffffffff - ordered;
-}
-
-function lowerBound(sorted: Uint32Array, key: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as number) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
