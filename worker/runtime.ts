@@ -3,6 +3,7 @@ import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { BackendInfo, CandidateKey, RewardSpec, WorkerBackend } from './backend.js';
 import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from './errors.js';
 import { candidateKey, Mutex, type CandidateRef } from './keys.js';
+import { Batcher } from './batcher.js';
 import { rewardsId, WorkQueue, type WorkItem } from './queue.js';
 
 export interface WorkerRuntimeOptions {
@@ -34,9 +35,9 @@ interface Cached {
 }
 
 /**
- * One worker's engine room, shared by the gRPC server and the in-process client: holds the queue of
- * segments, batches them across prompts and jobs onto the backend (continuous batching: each call advances
- * the oldest candidates by one step), scores candidates that reach their target and publishes the scores.
+ * One worker's engine room, shared by the gRPC server and the in-process client: checks and queues the
+ * coordinator's requests, lets the Batcher run them on the backend (continuous batching across prompts and
+ * jobs), publishes the scores, keeps the last ones for re-requests, and accounts busy time per job.
  */
 export class WorkerRuntime {
   private ident: string;
@@ -50,19 +51,23 @@ export class WorkerRuntime {
   private readonly busyByJob = new Map<string, number>();
   private readonly mutex = new Mutex();
   private readonly abort = new AbortController();
+  private readonly batcher: Batcher;
   private live = 0;
   private busy = 0;
   private batches = 0;
   private steps = 0;
-  private pumping = false;
   private draining = false;
-  private idleWaiters: (() => void)[] = [];
 
   constructor(opts: WorkerRuntimeOptions) {
     this.ident = opts.id;
     this.backend = opts.backend;
     this.bus = opts.bus;
     this.metrics = opts.metrics ?? NO_METRICS;
+    this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
+      advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
+      scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
+      failed: (batch, message) => this.onFailed(batch, message),
+    });
   }
 
   /** Worker id published with every score. */
@@ -195,8 +200,7 @@ export class WorkerRuntime {
 
   /** Resolves when no work is queued and nothing runs. */
   idle(): Promise<void> {
-    if (this.queue.size === 0 && !this.pumping) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return this.batcher.idle();
   }
 
   get liveCandidates(): number {
@@ -212,99 +216,43 @@ export class WorkerRuntime {
   }
 
   private kick(): void {
-    if (this.pumping || this.abort.signal.aborted) return;
-    this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
-      this.wakeIdle();
-      if (this.queue.size > 0 && !this.abort.signal.aborted) this.kick();
-    });
+    this.batcher.kick();
   }
 
-  private async pump(): Promise<void> {
-    const max = this.backend.info.maxBatch;
-    const stepOf = (it: WorkItem): number => this.backend.stepOf(it.key) ?? Number.POSITIVE_INFINITY;
-    while (this.queue.size > 0 && !this.abort.signal.aborted) {
-      const ready = (it: WorkItem): boolean => stepOf(it) === it.toStep;
-      const behind = (it: WorkItem): boolean => stepOf(it) < it.toStep;
-      const nReady = this.queue.count(ready, max);
-      const nBehind = this.queue.count(behind, max);
-      // Score in full batches while the accelerator has enough to advance; otherwise right away (latency).
-      const batch =
-        nReady > 0 && (nReady >= max || nBehind < max)
-          ? this.scoreBatch(ready, max)
-          : nBehind > 0
-            ? this.advanceBatch(behind, max)
-            : null;
-      if (!batch) {
-        for (const it of this.queue.take(Infinity, () => true)) this.queue.delete(it.key); // candidates gone
-        continue;
-      }
-      try {
-        await batch.run;
-      } catch (err) {
-        if (this.abort.signal.aborted) return;
-        // A failing batch must not stall the others: its items leave the queue, and the coordinator's
-        // re-request of their scores is answered with the failure (Advance -> FAILED_PRECONDITION).
-        const message = err instanceof Error ? err.message : String(err);
-        for (const it of batch.items) {
-          if (this.queue.get(it.key) === it) this.queue.delete(it.key);
-          this.failures.set(it.key, message);
-        }
-        process.emitWarning(`worker ${this.id}: batch of ${batch.items.length} failed: ${message}`);
-      }
-    }
-  }
-
-  private advanceBatch(behind: (it: WorkItem) => boolean, max: number): { items: WorkItem[]; run: Promise<void> } {
-    const batch = this.queue.take(max, behind);
-    return { items: batch, run: this.runAdvance(batch) };
-  }
-
-  private async runAdvance(batch: readonly WorkItem[]): Promise<void> {
-    const t0 = performance.now();
-    await this.mutex.run(() =>
-      this.backend.advance(
-        batch.map((it) => ({ key: it.key, toStep: (this.backend.stepOf(it.key) as number) + 1 })),
-        this.abort.signal,
-      ),
-    );
-    this.charge(batch, (performance.now() - t0) / 1000);
+  private onAdvanced(batch: readonly WorkItem[], seconds: number): void {
+    this.charge(batch, seconds);
     this.batches++;
     this.steps += batch.length;
     this.metrics.inc('workerDenoiseSteps', {}, batch.length);
     this.metrics.observe('workerBatchSize', batch.length);
   }
 
-  private scoreBatch(ready: (it: WorkItem) => boolean, max: number): { items: WorkItem[]; run: Promise<void> } {
-    const first = this.queue.take(1, ready)[0] as WorkItem;
-    const batch = this.queue.take(max, (it) => it.rewardsId === first.rewardsId && ready(it));
-    return { items: batch, run: this.runScore(batch, first) };
-  }
-
-  private async runScore(batch: readonly WorkItem[], first: WorkItem): Promise<void> {
-    const t0 = performance.now();
-    const values = await this.mutex.run(() => this.backend.score(batch.map((it) => it.key), first.rewards, this.abort.signal));
-    this.charge(batch, (performance.now() - t0) / 1000);
+  private onScored(items: readonly WorkItem[], rewards: readonly RewardSpec[], values: readonly number[][], seconds: number): void {
+    this.charge(items, seconds);
     const out: Score[] = [];
-    batch.forEach((it, j) => {
-      if (this.queue.get(it.key) !== it) return; // released or replaced meanwhile
-      this.queue.delete(it.key);
+    items.forEach((it, j) => {
       const busy = this.busyByJob.get(it.job) ?? 0;
-      const scores = first.rewards.map((r, ri) => ({
+      const scores = rewards.map((r, ri) => ({
         job: it.job, prompt: it.prompt, candidate: it.candidate, step: it.toStep, reward: r.name,
-        value: (values[ri] as Float64Array)[j] as number, worker: this.id, busy_s: busy,
+        value: values[j]?.[ri] as number, worker: this.id, busy_s: busy,
       }));
       this.cache.set(it.key, { step: it.toStep, scores });
       out.push(...scores);
     });
-    for (const r of first.rewards) this.metrics.inc('workerRewardCalls', { reward: r.name }, batch.length);
+    for (const r of rewards) this.metrics.inc('workerRewardCalls', { reward: r.name }, items.length);
     this.bus.publish(out);
     this.metrics.inc('workerScoresPublished', {}, out.length);
   }
 
+  /** The coordinator's re-request of these scores is answered with the failure (Advance -> FAILED_PRECONDITION). */
+  private onFailed(batch: readonly WorkItem[], message: string): void {
+    for (const it of batch) this.failures.set(it.key, message);
+    process.emitWarning(`worker ${this.id}: batch of ${batch.length} failed: ${message}`);
+  }
+
   /** Attributes a batch's seconds to its jobs in proportion to their candidates in it. */
   private charge(batch: readonly WorkItem[], seconds: number): void {
+    if (batch.length === 0) return;
     this.busy += seconds;
     this.metrics.inc('workerBusySeconds', {}, seconds);
     const share = seconds / batch.length;
@@ -321,9 +269,6 @@ export class WorkerRuntime {
   }
 
   private wakeIdle(): void {
-    if (this.queue.size > 0 || this.pumping) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+    this.batcher.wakeIdle();
   }
 }

@@ -1,0 +1,113 @@
+import type { RewardSpec, WorkerBackend } from './backend.js';
+import type { Mutex } from './keys.js';
+import type { WorkItem, WorkQueue } from './queue.js';
+
+/** What the batcher reports; the runtime turns it into scores, cache entries, busy time and metrics. */
+export interface BatchHooks {
+  advanced(batch: readonly WorkItem[], seconds: number): void;
+  /** `values[j][r]`: item j's score under rewards[r]; only items still queued (not released meanwhile) */
+  scored(items: readonly WorkItem[], rewards: readonly RewardSpec[], values: readonly number[][], seconds: number): void;
+  failed(batch: readonly WorkItem[], message: string): void;
+}
+
+interface Batch {
+  readonly items: WorkItem[];
+  readonly run: Promise<void>;
+}
+
+/**
+ * Continuous batching on one backend: each pass advances the oldest candidates that are behind their
+ * target by one step (at most maxBatch, mixing prompts and jobs), or scores candidates that reached it.
+ */
+export class Batcher {
+  private pumping = false;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly backend: WorkerBackend,
+    private readonly queue: WorkQueue,
+    private readonly mutex: Mutex,
+    private readonly signal: AbortSignal,
+    private readonly hooks: BatchHooks,
+  ) {}
+
+  /** Starts working through the queue unless already at it. */
+  kick(): void {
+    if (this.pumping || this.signal.aborted) return;
+    this.pumping = true;
+    void this.pump().finally(() => {
+      this.pumping = false;
+      this.wakeIdle();
+      if (this.queue.size > 0 && !this.signal.aborted) this.kick();
+    });
+  }
+
+  /** Resolves when nothing is queued and nothing runs. */
+  idle(): Promise<void> {
+    if (this.queue.size === 0 && !this.pumping) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Wakes idle() waiters if the queue emptied without a pass (release, close). */
+  wakeIdle(): void {
+    if ((this.queue.size > 0 && !this.signal.aborted) || this.pumping) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async pump(): Promise<void> {
+    const max = this.backend.info.maxBatch;
+    const stepOf = (it: WorkItem): number => this.backend.stepOf(it.key) ?? Number.POSITIVE_INFINITY;
+    const ready = (it: WorkItem): boolean => stepOf(it) === it.toStep;
+    const behind = (it: WorkItem): boolean => stepOf(it) < it.toStep;
+    while (this.queue.size > 0 && !this.signal.aborted) {
+      const nReady = this.queue.count(ready, max);
+      const nBehind = this.queue.count(behind, max);
+      // Score in full batches while the accelerator has enough to advance; otherwise right away (latency).
+      const batch = nReady > 0 && (nReady >= max || nBehind < max) ? this.score(ready, max) : nBehind > 0 ? this.advance(behind, max) : null;
+      if (!batch) {
+        for (const it of this.queue.take(Infinity, () => true)) this.queue.delete(it.key); // candidates gone
+        continue;
+      }
+      try {
+        await batch.run;
+      } catch (err) {
+        if (this.signal.aborted) return;
+        // A failing batch must not stall the others: its items leave the queue and the failure is reported.
+        for (const it of batch.items) if (this.queue.get(it.key) === it) this.queue.delete(it.key);
+        this.hooks.failed(batch.items, err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
+  private advance(behind: (it: WorkItem) => boolean, max: number): Batch {
+    const items = this.queue.take(max, behind);
+    const run = (async () => {
+      const t0 = performance.now();
+      const steps = items.map((it) => ({ key: it.key, toStep: (this.backend.stepOf(it.key) as number) + 1 }));
+      await this.mutex.run(() => this.backend.advance(steps, this.signal));
+      this.hooks.advanced(items, (performance.now() - t0) / 1000);
+    })();
+    return { items, run };
+  }
+
+  private score(ready: (it: WorkItem) => boolean, max: number): Batch {
+    const first = this.queue.take(1, ready)[0] as WorkItem;
+    const items = this.queue.take(max, (it) => it.rewardsId === first.rewardsId && ready(it));
+    const run = (async () => {
+      const t0 = performance.now();
+      const values = await this.mutex.run(() => this.backend.score(items.map((it) => it.key), first.rewards, this.signal));
+      const done: WorkItem[] = [];
+      const rows: number[][] = [];
+      items.forEach((it, j) => {
+        if (this.queue.get(it.key) !== it) return; // released or replaced meanwhile
+        this.queue.delete(it.key);
+        done.push(it);
+        rows.push(first.rewards.map((_, r) => (values[r] as Float64Array)[j] as number));
+      });
+      this.hooks.scored(done, first.rewards, rows, (performance.now() - t0) / 1000);
+    })();
+    return { items, run };
+  }
+}
