@@ -7,7 +7,8 @@ import type { JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../worker/backend.js';
 import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
-import { Job, JOB_STATES } from './job.js';
+import { Housekeeping } from './housekeeping.js';
+import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
 import { jobResult } from './result.js';
 import { Scheduler } from './scheduler.js';
@@ -60,7 +61,6 @@ export class Coordinator {
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
   private draining = false;
-  private lastStatusPoll = 0;
   private readonly puts = new Set<Promise<unknown>>();
 
   constructor(
@@ -77,7 +77,12 @@ export class Coordinator {
       onJobEnded: (job) => this.jobEnded(job),
     });
     this.unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
-    this.timer = setInterval(() => this.sweep(), this.opts.sweepMs);
+    const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {
+      workerTimeoutMs: this.opts.workerTimeoutMs,
+      pollMs: 1000,
+      clock: this.opts.clock,
+    });
+    this.timer = setInterval(() => housekeeping.sweep(), this.opts.sweepMs);
     this.timer.unref();
   }
 
@@ -230,38 +235,5 @@ export class Coordinator {
       if (this.jobs.size <= this.opts.keepJobs) break;
       if (job.ended) this.jobs.delete(id);
     }
-  }
-
-  private sweep(): void {
-    const now = this.opts.clock();
-    this.scheduler.rerequest(now);
-    for (const slot of this.pool.all()) {
-      if (now - slot.lastSeen > this.opts.workerTimeoutMs) this.scheduler.loseWorker(slot.id, `no heartbeat for ${this.opts.workerTimeoutMs} ms`);
-    }
-    this.metrics.set('queueDepth', this.scheduler.pendingCount());
-    const counts = new Map(JOB_STATES.map((s) => [s, 0]));
-    for (const j of this.jobs.values()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
-    for (const [state, n] of counts) this.metrics.set('jobs', n, { state });
-    const slots = this.pool.all();
-    this.metrics.set('workersUp', slots.filter((s) => !s.draining).length, { state: 'ready' });
-    this.metrics.set('workersUp', slots.filter((s) => s.draining).length, { state: 'draining' });
-    if (now - this.lastStatusPoll >= 1000) {
-      this.lastStatusPoll = now;
-      for (const slot of slots) this.pollStatus(slot.id, now);
-    }
-  }
-
-  /** Busy-ratio gauge from the worker's own busy seconds; a failed poll of a remote worker counts as a loss. */
-  private pollStatus(id: string, now: number): void {
-    const slot = this.pool.get(id);
-    if (!slot) return;
-    slot.client.status().then(
-      (st) => {
-        if (slot.busyTicks > 0) this.metrics.set('workerBusyRatio', Math.min(1, (st.busySeconds - slot.busySamples) / ((now - slot.busyTicks) / 1000)), { worker: id });
-        slot.busySamples = st.busySeconds;
-        slot.busyTicks = now;
-      },
-      (err: unknown) => this.scheduler.loseWorker(id, err instanceof Error ? err.message : String(err)),
-    );
   }
 }

@@ -1,0 +1,60 @@
+import type { MetricsSink } from '../core/metrics/sink.js';
+import { JOB_STATES, type Job } from './job.js';
+import type { Scheduler } from './scheduler.js';
+import type { WorkerPool } from './workers.js';
+
+export interface HousekeepingOptions {
+  readonly workerTimeoutMs: number;
+  /** ms between status polls of every worker (busy ratio, liveness) */
+  readonly pollMs: number;
+  readonly clock: () => number;
+}
+
+/**
+ * The coordinator's periodic pass: asks again for overdue scores, drops workers that stopped heartbeating or
+ * answering, and refreshes the gauges (queue depth, jobs and workers by state, busy ratio per worker).
+ */
+export class Housekeeping {
+  private lastPoll = 0;
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly scheduler: Scheduler,
+    private readonly jobs: () => Iterable<Job>,
+    private readonly metrics: MetricsSink,
+    private readonly opts: HousekeepingOptions,
+  ) {}
+
+  sweep(): void {
+    const now = this.opts.clock();
+    this.scheduler.rerequest(now);
+    for (const slot of this.pool.all()) {
+      if (now - slot.lastSeen > this.opts.workerTimeoutMs) this.scheduler.loseWorker(slot.id, `no heartbeat for ${this.opts.workerTimeoutMs} ms`);
+    }
+    this.metrics.set('queueDepth', this.scheduler.pendingCount());
+    const counts = new Map(JOB_STATES.map((s) => [s, 0]));
+    for (const j of this.jobs()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+    for (const [state, n] of counts) this.metrics.set('jobs', n, { state });
+    const slots = this.pool.all();
+    this.metrics.set('workersUp', slots.filter((s) => !s.draining).length, { state: 'ready' });
+    this.metrics.set('workersUp', slots.filter((s) => s.draining).length, { state: 'draining' });
+    if (now - this.lastPoll >= this.opts.pollMs) {
+      this.lastPoll = now;
+      for (const slot of slots) this.poll(slot.id, now);
+    }
+  }
+
+  /** Busy-ratio gauge from the worker's own busy seconds; a worker that cannot answer is lost. */
+  private poll(id: string, now: number): void {
+    const slot = this.pool.get(id);
+    if (!slot) return;
+    slot.client.status().then(
+      (st) => {
+        if (slot.busyTicks > 0) this.metrics.set('workerBusyRatio', Math.min(1, (st.busySeconds - slot.busySamples) / ((now - slot.busyTicks) / 1000)), { worker: id });
+        slot.busySamples = st.busySeconds;
+        slot.busyTicks = now;
+      },
+      (err: unknown) => this.scheduler.loseWorker(id, err instanceof Error ? err.message : String(err)),
+    );
+  }
+}
