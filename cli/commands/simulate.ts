@@ -53,7 +53,7 @@ export function registerSimulate(program: Command): void {
       const pairs = flags.traceDir && !flags.base && flags.synthetic === undefined ? listTracePairs(flags.traceDir) : undefined;
       const threads = simThreads(pairs?.length ?? 1, parseInteger('--threads', 1, 256)(flags.threads));
       // Start the worker threads first: they boot while this thread reads and checks the traces.
-      const pool = threads > 1 ? new SimWorkerPool(threads) : undefined;
+      const pool = threads > 1 ? new SimWorkerPool(threads - 1) : undefined;
       try {
         await run(flags, cmd, pairs, pool);
       } finally {

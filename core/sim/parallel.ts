@@ -37,13 +37,15 @@ export class SimWorkerPool {
   }
 }
 
-/** Threads worth using for this many traces. */
+/** Threads worth using for this many traces (this one included: a pool needs one worker fewer). */
 export function simThreads(traces: number, threads = availableParallelism()): number {
   return Math.max(1, Math.min(threads, traces));
 }
 
 /**
- * simulateTrace over several traces, one trace per worker thread at a time (results in job order).
+ * simulateTrace over several traces on this thread and the pool's workers (results in job order).
+ * Traces are dealt round-robin up front, this thread taking its share too (the traces of one run have
+ * one shape, so the shares take about as long), which spares a worker start and an idle main thread.
  * Results do not depend on the number of threads: every draw is seeded by (seed, budget index) alone.
  * Callers load the traces and check the options (planSimulation) first, so a worker meets no bad input;
  * trace data loaded by readNpy lies in shared memory and is not copied.
@@ -51,42 +53,45 @@ export function simThreads(traces: number, threads = availableParallelism()): nu
 export async function simulateTraces(jobs: readonly SimulationJob[], { threads, onProgress, pool }: SimulateTracesOptions = {}): Promise<TraceSimulation[]> {
   const total = jobs.reduce((a, j) => a + j.opts.budgets.length, 0);
   let done = 0;
-  const width = pool ? Math.min(pool.workers.length, jobs.length) : simThreads(jobs.length, threads);
-  if (width <= 1) return jobs.map((j) => simulateTrace(j.trace, { ...j.opts, onBudget: () => onProgress?.(++done, total) }));
-  const own = pool ? undefined : new SimWorkerPool(width);
-  const workers = (pool ?? (own as SimWorkerPool)).workers.slice(0, width);
+  const progress = (): void => onProgress?.(++done, total);
+  const width = pool ? Math.min(pool.workers.length + 1, jobs.length) : simThreads(jobs.length, threads);
+  const own = !pool && width > 1 ? new SimWorkerPool(width - 1) : undefined;
+  const workers = (pool ?? own)?.workers.slice(0, width - 1) ?? [];
   const results: TraceSimulation[] = new Array(jobs.length);
-  let next = 0;
+  const share = (thread: number): number[] => jobs.map((_, i) => i).filter((i) => i % width === thread);
   try {
-    await Promise.all(
-      workers.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const feed = (): void => {
-              if (next >= jobs.length) {
+    const remote = workers.map(
+      (worker, w) =>
+        new Promise<void>((resolve, reject) => {
+          const mine = share(w + 1);
+          let left = mine.length;
+          const onMessage = (reply: SimWorkerReply): void => {
+            if (reply.kind === 'budget') progress();
+            else if (reply.kind === 'error') reject(new Error(`simulation worker: ${reply.message}`));
+            else {
+              results[reply.index] = reply.result;
+              if (--left === 0) {
                 worker.off('message', onMessage);
                 worker.off('error', reject);
-                return resolve();
+                resolve();
               }
-              const index = next++;
-              const job = jobs[index] as SimulationJob;
-              const { onBudget: _drop, ...opts } = job.opts; // functions do not cross threads
-              worker.postMessage({ index, trace: job.trace, opts } satisfies SimWorkerTask);
-            };
-            const onMessage = (reply: SimWorkerReply): void => {
-              if (reply.kind === 'budget') onProgress?.(++done, total);
-              else if (reply.kind === 'error') reject(new Error(`simulation worker: ${reply.message}`));
-              else {
-                results[reply.index] = reply.result;
-                feed();
-              }
-            };
-            worker.on('message', onMessage);
-            worker.on('error', reject);
-            feed();
-          }),
-      ),
+            }
+          };
+          worker.on('message', onMessage);
+          worker.on('error', reject);
+          for (const index of mine) {
+            const job = jobs[index] as SimulationJob;
+            const { onBudget: _drop, ...opts } = job.opts; // functions do not cross threads
+            worker.postMessage({ index, trace: job.trace, opts } satisfies SimWorkerTask);
+          }
+        }),
     );
+    // This thread's share runs while the workers run theirs; their messages wait in the queue till then.
+    for (const index of share(0)) {
+      const job = jobs[index] as SimulationJob;
+      results[index] = simulateTrace(job.trace, { ...job.opts, onBudget: progress });
+    }
+    await Promise.all(remote);
   } finally {
     await own?.close();
   }
