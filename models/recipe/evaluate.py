@@ -7,6 +7,7 @@
 - NARF: Spearman rank correlation, per step, of the reward on the step's decoded Tweedie estimate with the base
   reward on the final image: base model vs the noise-aware variant; over all samples and within each prompt."""
 import json
+import os
 import time
 
 import torch
@@ -14,10 +15,11 @@ import torch
 import data
 import narf
 import tokenizer
+import train_unet
 from common import COLOURS, NARF_STEPS, SEED, seed_all, work_path
 from nets import AlignReward, QualityReward
 
-PROMPTS = 32
+PROMPTS = 16
 SEEDS = 16
 
 
@@ -68,16 +70,34 @@ def align_accuracy(align, images, scenes, g) -> float:
     return float((narf.score(align, images, pos) > narf.score(align, images, neg)).float().mean())
 
 
-def train(log=print) -> dict:
+def samples():
+    """Held-out trajectories, cached in .work/eval_samples.pt: they need only the diffusion model, so they can be
+    drawn while the NARF stage trains (`python3 -c 'import evaluate; evaluate.samples()'`)."""
+    path = work_path("eval_samples.pt")
+    if os.path.exists(path):
+        return torch.load(path)
     g = seed_all(SEED + 5)
-    text, unet, dec, align, quality = narf.models()
-    variants = narf.load_variants()
-    t0 = time.time()
+    text, unet = train_unet.load()
     drawn, drawn_scenes = data.batch(g, 1024)
     bad, _ = data.corrupt(drawn, g)
     prompts = data.sample_scenes(g, PROMPTS)
     scenes = [p for p in prompts for _ in range(SEEDS)]
     ids, x0s, final = narf.trajectories(g, scenes, text, unet)
+    out = {"drawn": drawn, "drawn_scenes": drawn_scenes, "bad": bad, "scenes": scenes, "ids": ids, "x0s": x0s,
+           "final": final, "g": g.get_state()}
+    torch.save(out, path)
+    return out
+
+
+def train(log=print) -> dict:
+    t0 = time.time()
+    sm = samples()
+    drawn, drawn_scenes, bad, scenes = sm["drawn"], sm["drawn_scenes"], sm["bad"], sm["scenes"]
+    ids, x0s, final = sm["ids"], sm["x0s"], sm["final"]
+    g = torch.Generator()
+    g.set_state(sm["g"])
+    text, unet, dec, align, quality = narf.models()
+    variants = narf.load_variants()
     gen = narf.decode(dec, final)
     base_a, base_q = narf.score(align, gen, ids), narf.score(quality, gen)
     out = {
@@ -113,5 +133,4 @@ def train(log=print) -> dict:
     log(f"eval: {json.dumps({k: out[k] for k in ('align_accuracy', 'generated_pixel_check')})}")
     with open(work_path("eval.json"), "w") as f:
         json.dump(out, f, indent=2)
-    torch.save({"gen": gen, "scenes": scenes}, work_path("eval_samples.pt"))
     return out

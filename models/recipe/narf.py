@@ -18,9 +18,9 @@ import train_vae
 from common import GUIDANCE, LATENT, LATENT_C, NARF_STEPS, SEED, STEPS, seed_all, work_path
 from nets import ScaledDecoder
 
-N_TRAIN = 2048
+N_TRAIN = 1024
 SAMPLE_BS = 128
-BS = 32
+BS = 16
 LR = 5e-4
 
 

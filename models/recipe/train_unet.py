@@ -72,13 +72,15 @@ def train(steps: int = 2400, bs: int = 48, n_data: int = 20480, log=print) -> di
         avg = loss.item() if avg is None else 0.98 * avg + 0.02 * loss.item()
         if step % 100 == 0 or step == steps - 1:
             log(f"unet step {step} loss {avg:.4f} {time.time() - t0:.0f}s")
+        if step % 500 == 499:  # lets a long run be inspected before it ends
+            torch.save({"text": ema_t.state_dict(), "unet": ema_u.state_dict()}, work_path("unet_partial.pt"))
     ck = {"text": ema_t.state_dict(), "unet": ema_u.state_dict(), "seconds": time.time() - t0, "steps": steps}
     torch.save(ck, work_path("unet.pt"))
     return ck
 
 
-def load():
-    ck = torch.load(work_path("unet.pt"))
+def load(name: str = "unet.pt"):
+    ck = torch.load(work_path(name))
     text, unet = TextEncoder(len(tokenizer.VOCAB)), UNet()
     text.load_state_dict(ck["text"])
     unet.load_state_dict(ck["unet"])
