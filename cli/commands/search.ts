@@ -89,6 +89,21 @@ async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<S
   return embeddedSession(await startEmbedded({ backend: flags.backend ?? 'trace', backendOptions, workers }));
 }
 
+/** Request fields the coordinator names in its errors, as the flags that set them here. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  prompts: '--prompts', texts: 'texts', budget: '--budget', candidates: '--candidates', schedule: '--schedule',
+  policy: '--policy', rewards: '--rewards', top_k: '--top-k', accounting: '--accounting', seed: '--seed',
+};
+
+function asFlagError(err: unknown): unknown {
+  if (!(err instanceof ValidationError)) return err;
+  const m = /^([a-z_]+)(.*)$/.exec(err.field);
+  const flag = m ? FLAG_OF[m[1] as string] : undefined;
+  if (!flag || !m) return err;
+  const problem = err.message.slice(err.field.length + 2, err.message.lastIndexOf('; allowed: '));
+  return new ValidationError(`${flag}${m[2] ?? ''}`, problem, err.allowed, { cause: err });
+}
+
 export function registerSearch(program: Command): void {
   program
     .command('search')
@@ -134,7 +149,9 @@ export function registerSearch(program: Command): void {
       });
       try {
         const req = buildRequest(flags, texts, session.backend?.steps ?? null);
-        const { job } = await session.submit(req);
+        const { job } = await session.submit(req).catch((err: unknown) => {
+          throw asFlagError(err);
+        });
         const cancelOnSignal = nextSignal(['SIGINT']).then(() => session.cancel(job));
         void cancelOnSignal;
         const progress = flags.json ? () => {} : progressPrinter(process.stderr);
