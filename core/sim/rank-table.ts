@@ -4,7 +4,7 @@ import type { RewardTrace } from '../trace/reward-trace.js';
  * Per-(prompt, step) ranks of every candidate of a trace under one reward: rank 0 is the highest reward,
  * equal rewards rank the lower candidate id first — the engine's order, so feeding these ranks to
  * PromptSearch.advanceRanked selects exactly what the rewards themselves would. Built once per trace for
- * the steps a run scores at; replays then select by counting instead of comparing floats.
+ * the steps a run scores at; replays then select through a bitset of ranks instead of comparing floats.
  */
 export class RankTable {
   /** ranks[(prompt * steps + step) * candidates + candidate]; valid for steps that ensure() has filled */
@@ -27,47 +27,24 @@ export class RankTable {
   /** Fills the ranks of every prompt at these steps (once per step). */
   ensure(steps: Iterable<number>): this {
     const { prompts, candidates: c, steps: s } = this.trace;
-    const { bits, ranks } = this;
+    const todo = [...new Set(steps)].filter((step) => !this.filled[step]);
+    if (todo.length === 0) return this;
+    todo.forEach((step) => (this.filled[step] = 1));
     // Each reward as an order-preserving uint32, flipped so that ascending means best first, then a
     // stable LSD radix sort of the ids (four byte-wide passes): equal rewards stay in id order.
-    const keys = new Uint32Array(c);
-    let order = new Int32Array(c);
-    let spare = new Int32Array(c);
-    const counts = new Int32Array(256);
-    for (const step of steps) {
-      if (this.filled[step]) continue;
-      this.filled[step] = 1;
-      for (let p = 0; p < prompts; p++) {
-        const row = p * c * s + step;
-        for (let i = 0; i < c; i++) {
-          keys[i] = descendingKey(bits[row + i * s] as number);
-          order[i] = i;
-        }
-        for (let shift = 0; shift < 32; shift += 8) {
-          counts.fill(0);
-          for (let i = 0; i < c; i++) {
-            const digit = ((keys[i] as number) >>> shift) & 255;
-            counts[digit] = (counts[digit] as number) + 1;
-          }
-          for (let b = 0, sum = 0; b < 256; b++) {
-            const n = counts[b] as number;
-            counts[b] = sum;
-            sum += n;
-          }
-          for (let i = 0; i < c; i++) {
-            const id = order[i] as number;
-            const digit = ((keys[id] as number) >>> shift) & 255;
-            const at = counts[digit] as number;
-            counts[digit] = at + 1;
-            spare[at] = id;
-          }
-          const t = order;
-          order = spare;
-          spare = t;
-        }
-        const out = (p * s + step) * c;
-        for (let r = 0; r < c; r++) ranks[out + (order[r] as number)] = r;
+    // The keys of all steps come from one pass over a prompt: the trace holds a candidate's steps together.
+    const keys = todo.map(() => new Uint32Array(c));
+    const sorter = new RadixSorter(c);
+    for (let p = 0; p < prompts; p++) {
+      for (let i = 0; i < c; i++) {
+        const at = (p * c + i) * s;
+        todo.forEach((step, t) => ((keys[t] as Uint32Array)[i] = descendingKey(this.bits[at + step] as number)));
       }
+      todo.forEach((step, t) => {
+        const order = sorter.sort(keys[t] as Uint32Array);
+        const out = (p * s + step) * c;
+        for (let r = 0; r < c; r++) this.ranks[out + (order[r] as number)] = r;
+      });
     }
     return this;
   }
@@ -83,4 +60,45 @@ function descendingKey(b: number): number {
   const v = (b & 0x7fffffff) === 0 ? 0 : b;
   const ordered = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
   return 0xffffffff - ordered;
+}
+
+/** Stable LSD radix sort of the ids 0..n-1 by uint32 keys, reusing its buffers. */
+class RadixSorter {
+  private order: Int32Array;
+  private spare: Int32Array;
+  private readonly counts = new Int32Array(256);
+
+  constructor(private readonly n: number) {
+    this.order = new Int32Array(n);
+    this.spare = new Int32Array(n);
+  }
+
+  /** Ids in ascending key order, equal keys in id order (a view, valid until the next sort). */
+  sort(keys: Uint32Array): Int32Array {
+    const { n, counts } = this;
+    for (let i = 0; i < n; i++) this.order[i] = i;
+    for (let shift = 0; shift < 32; shift += 8) {
+      counts.fill(0);
+      for (let i = 0; i < n; i++) {
+        const digit = ((keys[i] as number) >>> shift) & 255;
+        counts[digit] = (counts[digit] as number) + 1;
+      }
+      for (let b = 0, sum = 0; b < 256; b++) {
+        const k = counts[b] as number;
+        counts[b] = sum;
+        sum += k;
+      }
+      const { order, spare } = this;
+      for (let i = 0; i < n; i++) {
+        const id = order[i] as number;
+        const digit = ((keys[id] as number) >>> shift) & 255;
+        const at = counts[digit] as number;
+        counts[digit] = at + 1;
+        spare[at] = id;
+      }
+      this.order = spare;
+      this.spare = order;
+    }
+    return this.order;
+  }
 }

@@ -43,6 +43,13 @@ export class Replayer {
     this.view = [this.scratch];
   }
 
+  /** Sum over prompts [p0, p1) of run(p, candidates): one call per draw, no number boxed per prompt. */
+  sumOverPrompts(p0: number, p1: number, candidates: ArrayLike<number>): number {
+    let sum = 0;
+    for (let p = p0; p < p1; p++) sum += this.run(p, candidates);
+    return sum;
+  }
+
   /** The winner's final (base) reward when `candidates` of `prompt` are searched under the policy. */
   run(prompt: number, candidates: ArrayLike<number>): number {
     const { trace, search, prune, scratch, final } = this;

@@ -67,9 +67,7 @@ export function meanBestRewards(replayers: readonly Replayer[], candidates: numb
   for (let d = 0; d < opts.draws; d++) {
     const cols = sampleWithoutReplacement(candidates, n, rng);
     replayers.forEach((r, i) => {
-      let sum = 0;
-      for (let p = p0; p < p1; p++) sum += r.run(p, cols);
-      totals[i] = (totals[i] as number) + sum / (p1 - p0);
+      totals[i] = (totals[i] as number) + r.sumOverPrompts(p0, p1, cols) / (p1 - p0);
     });
   }
   return totals.map((t) => t / opts.draws);
