@@ -55,8 +55,11 @@ export class Scheduler {
     const run = job?.byPrompt.get(score.prompt);
     if (!job || !run) return;
     const now = this.opts.clock();
+    // Busy time only from the worker the candidate is in flight on (not from strangers or late duplicates).
+    if (run.candidates.get(score.candidate)?.inflight?.worker === score.worker) {
+      job.busy.set(score.worker, Math.max(job.busy.get(score.worker) ?? 0, score.busy_s));
+    }
     const done = run.accept(score, now);
-    job.busy.set(score.worker, Math.max(job.busy.get(score.worker) ?? 0, score.busy_s));
     if (!done) return;
     const m = this.opts.metrics;
     m.observe('scoreLatency', done.latencyMs / 1000);

@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
+import { MemoryScoreBus } from '../../../core/bus/memory.js';
+import { Coordinator } from '../../../coordinator/coordinator.js';
 import { startEmbedded, type EmbeddedCluster } from '../../../coordinator/embedded.js';
+import { InProcessWorkerClient } from '../../../coordinator/worker-client.js';
+import { createTraceBackend } from '../../../worker/backends/trace.js';
+import { WorkerRuntime } from '../../../worker/runtime.js';
 import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
 
 const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
@@ -46,5 +51,34 @@ describe('several jobs', () => {
     await Promise.all(c.workers.map((w) => w.idle()));
     expect(c.workers.map((w) => w.liveCandidates)).toEqual([0, 0]);
     expect(c.coordinator.list().map((j) => [j.job, j.state])).toEqual([[b.id, 'done'], [a.id, 'cancelled']]);
+  });
+});
+
+describe('workers joining', () => {
+  it('a worker registered in the middle of a job takes a share of it', async () => {
+    const bus = new MemoryScoreBus();
+    const coordinator = new Coordinator(bus);
+    const runtimes: WorkerRuntime[] = [];
+    const join = async (id: string): Promise<void> => {
+      const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
+      const rt = new WorkerRuntime({ id, backend, bus });
+      runtimes.push(rt);
+      coordinator.registerWorker(new InProcessWorkerClient(rt), backend.info, { remote: false });
+    };
+    try {
+      await join('first');
+      const job = coordinator.submit({ prompts: range(0, 12), candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 5 });
+      await new Promise((r) => setTimeout(r, 50));
+      await join('late');
+      await coordinator.whenEnded(job.id);
+      const busy = coordinator.result(job.id).timeline?.worker_busy_s ?? {};
+      expect(Object.keys(busy).sort()).toEqual(['first', 'late']);
+      expect(busy.late).toBeGreaterThan(0);
+      expect(coordinator.result(job.id).prompts?.map((p) => p.winner?.candidate)).toEqual(engineAlone(range(0, 12), 20, PAPER_SCHEDULE, 5).map((e) => e.winner));
+    } finally {
+      await coordinator.close();
+      for (const rt of runtimes) await rt.close();
+      await bus.close();
+    }
   });
 });

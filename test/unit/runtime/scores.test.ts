@@ -70,5 +70,6 @@ describe('scores on the bus', () => {
     expect(result.prompts?.map((p) => p.winner?.candidate)).toEqual(expected.map((e) => e.winner));
     // republished scores cost nothing: the ledger is the plan
     expect(job.ledger()).toEqual(mergeLedgers(expected.map((e) => e.ledger)));
+    expect(Object.keys(result.timeline?.worker_busy_s ?? {}).sort()).toEqual(['local-0', 'local-1']);
   });
 });
