@@ -5,28 +5,37 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => performance.now() };
 
-/** A point in time that the search checks between evaluations (it never interrupts one). */
+/**
+ * A point in time that the search checks between evaluations (it never interrupts one). A deadline may
+ * keep back a reserve that changes as the run learns its speed (the tuner keeps back the time its
+ * validation will take), and deadlines made by `within` also end when their parent does.
+ */
 export class Deadline {
-  constructor(
+  private constructor(
     private readonly clock: Clock,
+    /** the nominal end (before any reserve), in clock milliseconds */
     readonly at: number,
+    private readonly reserve: () => number,
+    private readonly parent: Deadline | null,
   ) {}
 
-  static after(clock: Clock, ms: number): Deadline {
-    return new Deadline(clock, clock.now() + ms);
+  /** `ms` from now, less `reserve()` ms (read at every check). */
+  static after(clock: Clock, ms: number, reserve: () => number = () => 0): Deadline {
+    return new Deadline(clock, clock.now() + ms, reserve, null);
   }
 
   /** Milliseconds left (never negative). */
   remaining(): number {
-    return Math.max(0, this.at - this.clock.now());
+    const own = this.at - this.reserve() - this.clock.now();
+    return Math.max(0, this.parent ? Math.min(own, this.parent.remaining()) : own);
   }
 
   passed(): boolean {
-    return this.clock.now() >= this.at;
+    return this.remaining() <= 0;
   }
 
-  /** An earlier deadline: `ms` from now, but never after this one. */
+  /** An earlier deadline: `ms` from now, and never after this one. */
   within(ms: number): Deadline {
-    return new Deadline(this.clock, Math.min(this.at, this.clock.now() + ms));
+    return new Deadline(this.clock, this.clock.now() + ms, () => 0, this);
   }
 }

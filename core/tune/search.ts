@@ -103,6 +103,9 @@ export function searchSchedules(evaluator: PlanEvaluator, opts: SearchOptions): 
       for (const start of ranked().slice(0, climbs[pool0.length ? 1 : 0])) {
         climb(start, pool, scoreAll, opts.space, budgetDeadline);
       }
+      // A pass cut short before it re-scored the previous choice compares too few plans: keep the old one.
+      const previous = choices[bi];
+      if (previous && !pool.has(previous.best.realized.key)) break;
       const sorted = ranked();
       pools[bi] = sorted;
       const choice: BudgetChoice = { budget, best: sorted[0] as ScoredPlan, bon: bonScored, pass, draws };

@@ -52,8 +52,10 @@ export interface TuneResult {
 /** Offset between the validation seed and the search's seeds, so the search never sees the validation draws. */
 const SEARCH_SEED_OFFSET = 0x5eed;
 
-/** Share of --max-seconds kept back for the validation run when its cost cannot be estimated yet. */
-const VALIDATION_RESERVE = 0.08;
+/** Least share of --max-seconds kept back for the validation run. */
+const VALIDATION_RESERVE = 0.03;
+/** Margin on the validation time estimated from the search's speed. */
+const VALIDATION_SAFETY = 2;
 
 export function checkTuneRanges(trace: RewardTrace, opts: Pick<TuneOptions, 'trainPrompts' | 'valPrompts'>): void {
   checkPromptRange(trace, opts.trainPrompts, '--prompts-train');
@@ -73,9 +75,15 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
   checkTuneRanges(trace, opts);
   const clock = opts.clock ?? systemClock;
   const started = clock.now();
-  const total = Deadline.after(clock, opts.maxSeconds * 1000);
-  const evaluator = new PlanEvaluator(trace, { budgets: opts.budgets, cost: opts.cost, accounting: opts.accounting, prompts: opts.trainPrompts });
-  const searchDeadline = total.within(total.remaining() * (1 - VALIDATION_RESERVE));
+  const evaluator = new PlanEvaluator(trace, { budgets: opts.budgets, cost: opts.cost, accounting: opts.accounting, prompts: opts.trainPrompts }, clock);
+  // The search keeps back what the validation will take at the speed measured so far (its replays: draws x
+  // prompts x budgets x best-of-N, TTSnap and TTSp; its own rank tables, base and noise-aware), with room
+  // for error, and never less than a small share.
+  const valReplays = opts.draws * (opts.valPrompts[1] - opts.valPrompts[0]) * opts.budgets.length * (trace.hasNarf ? 3 : 2);
+  const limitMs = opts.maxSeconds * 1000;
+  const reserve = (): number =>
+    Math.max(VALIDATION_RESERVE * limitMs, VALIDATION_SAFETY * (evaluator.msPerReplay() * valReplays + 2 * evaluator.rankMs));
+  const searchDeadline = Deadline.after(clock, limitMs, reserve);
   const choices = searchSchedules(evaluator, {
     space: { steps: trace.steps, maxStages: opts.maxStages },
     ctx: { cost: opts.cost, accounting: opts.accounting, candidates: trace.candidates },
