@@ -3,8 +3,8 @@ import type { MetricsSink } from '../core/metrics/sink.js';
 import type { CandidateRef } from '../worker/keys.js';
 import type { Job } from './job.js';
 import { planFill, type Assignment } from './placement.js';
-import { promptResult } from './result.js';
 import type { PromptRun } from './prompt-run.js';
+import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from './worker-client.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
 
@@ -26,11 +26,14 @@ export class Scheduler {
   readonly jobs: Job[] = [];
   private readonly byId = new Map<string, Job>();
   private kicked = false;
+  private readonly stages: StageDeps;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly opts: SchedulerOptions,
-  ) {}
+  ) {
+    this.stages = { pool, metrics: opts.metrics, clock: opts.clock, jobDone: (job) => this.end(job, 'done') };
+  }
 
   add(job: Job): void {
     job.state = 'running';
@@ -68,7 +71,7 @@ export class Scheduler {
     job.inflight--;
     const slot = this.pool.get(done.worker);
     if (slot) slot.outstanding--;
-    if (run.stageComplete) this.completeStage(job, run);
+    if (run.stageComplete) completeStage(job, run, this.stages);
     this.kick();
   }
 
@@ -139,55 +142,6 @@ export class Scheduler {
     else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
     else if (!(err instanceof CandidateMissingError)) this.fail(a.job, err);
     this.kick();
-  }
-
-  private completeStage(job: Job, run: PromptRun): void {
-    const now = this.opts.clock();
-    const m = this.opts.metrics;
-    const req = run.request;
-    const stage = req.final ? 'final' : String(req.pruneIndex);
-    m.observe('stageDuration', (now - run.stageStartedAt) / 1000, { stage });
-    if (run.firstScoreAt > 0) m.observe('barrierWait', (now - run.firstScoreAt) / 1000);
-    const outcome = run.submitStage();
-    if (outcome) {
-      m.inc('candidatesPruned', {}, outcome.pruned.length);
-      job.emit({ event: 'pruned', pruned: { prompt: run.prompt, step: outcome.step, kept: [...outcome.kept], pruned: [...outcome.pruned] } }, now);
-      this.releaseCandidates(job, run, outcome.pruned);
-      run.beginStage(now);
-      job.emit({ event: 'stage', stage: { prompt: run.prompt, step: run.request.step, alive: run.search.alive().length, final: run.request.final } }, now);
-      return;
-    }
-    m.inc('candidatesFinished', {}, run.search.alive().length);
-    void this.finishPrompt(job, run);
-  }
-
-  private async finishPrompt(job: Job, run: PromptRun): Promise<void> {
-    const winner = run.search.winner();
-    let image: Uint8Array | undefined;
-    const holder = this.pool.get(run.candidates.get(winner)?.worker ?? '');
-    if (job.spec.images && holder?.info.renders) {
-      image = await holder.client.render(job.id, { prompt: run.prompt, candidate: winner }).catch(() => undefined);
-    }
-    this.releaseCandidates(job, run, run.search.alive());
-    if (job.ended) return;
-    job.finishPrompt(run, promptResult(run, job.spec.topK, image));
-    const now = this.opts.clock();
-    job.emit({ event: 'budget', budget: { cost: job.spent(), planned: job.spec.plannedPerPrompt.cost * job.spec.prompts.length, prompts_done: job.promptsDone, prompts: job.spec.prompts.length } }, now);
-    if (job.promptsDone === job.spec.prompts.length) this.end(job, 'done');
-  }
-
-  /** Releases candidates where they live (fire and forget: a lost worker has released them anyway). */
-  private releaseCandidates(job: Job, run: PromptRun, ids: ArrayLike<number>): void {
-    const byWorker = new Map<string, CandidateRef[]>();
-    for (let j = 0; j < ids.length; j++) {
-      const c = run.candidates.get(ids[j] as number);
-      if (!c?.worker) continue;
-      const list = byWorker.get(c.worker) ?? [];
-      list.push({ prompt: run.prompt, candidate: c.index });
-      byWorker.set(c.worker, list);
-      c.worker = null;
-    }
-    for (const [w, refs] of byWorker) void this.pool.get(w)?.client.release(job.id, refs).catch(() => undefined);
   }
 
   /** A worker is gone: its candidates continue elsewhere, recomputed from seed. */
