@@ -2,11 +2,13 @@
 // that the integration test relies on, use only metric names from core/metrics/catalog.ts, and the generated
 // dashboard and PrometheusRule are in sync with their sources (deploy/tools/render.mjs --check).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../core/metrics/catalog.js';
+import { promtoolTests, SCENARIOS } from './alert-scenarios.js';
 import { ALERTS_FILE, dashboardExprs, loadRules, metricNames, splitThreshold } from './promql.js';
 import { REPO } from './render.js';
 
@@ -21,6 +23,25 @@ describe('alert rules', () => {
     expect(alerts.map((a) => a.alert)).toEqual(['TtsnapJobStalled', 'TtsnapBudgetOverrun', 'TtsnapWorkerDown', 'TtsnapCoordinatorDown', 'TtsnapScoreLatencyHigh']);
     expect(alerts.map((a) => splitThreshold(a.expr).threshold)).toEqual(['> 0', '> 1.05', '< 1', '< 1', '> 30']);
     for (const a of alerts) expect(a.labels?.severity, a.alert).toMatch(/^(warning|critical)$/);
+  });
+
+  it('fire exactly when they should: promtool test rules on a firing and a quiet scenario per alert', () => {
+    const { alerts } = loadRules();
+    const names = alerts.map((a) => a.alert);
+    for (const name of names) {
+      const mine = SCENARIOS.filter((sc) => sc.alert === name);
+      expect(mine.some((sc) => sc.expect.some((e) => e.summary)), `${name} fires somewhere`).toBe(true);
+      expect(mine.some((sc) => sc.expect.some((e) => !e.summary)), `${name} stays quiet somewhere`).toBe(true);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ttsnap-rules-'));
+    try {
+      const file = join(dir, 'alerts.test.yaml');
+      writeFileSync(file, promtoolTests(ALERTS_FILE, alerts, SCENARIOS));
+      const r = spawnSync('promtool', ['test', 'rules', file], { encoding: 'utf8' });
+      expect({ status: r.status, out: r.stdout + r.stderr }).toEqual({ status: 0, out: expect.stringContaining('SUCCESS') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reference only metrics from the catalog (plus up), in rules and dashboard alike', () => {
