@@ -97,7 +97,7 @@ beforeAll(async () => {
     procs.push(prom.proc);
     promUrl = prom.url;
     // the first scrape lands a few seconds after Prometheus starts
-    await waitFor('every target scraped and up', async () => ((await promQuery(promUrl, 'sum(up)'))[0]?.value[1] === String(1 + WORKERS) ? true : undefined), 30_000);
+    await waitFor('every target scraped and up', async () => ((await promQuery(promUrl, 'sum(up)'))[0]?.value[1] === String(1 + WORKERS) ? true : undefined), 45_000);
 
     // the Job's command (search --coordinator ... --json) with a search small enough for a test
     const search = localize(manifestArgv(manifests, 'Job', 'ttsnap-search'), cluster, 0);
