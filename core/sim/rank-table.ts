@@ -33,18 +33,20 @@ export class RankTable {
     // Each reward as an order-preserving uint32, flipped so that ascending means best first, then a
     // stable LSD radix sort of the ids (four byte-wide passes): equal rewards stay in id order.
     // The keys of all steps come from one pass over a prompt: the trace holds a candidate's steps together.
-    const keys = todo.map(() => new Uint32Array(c));
+    const t = todo.length;
+    const keys = new Uint32Array(t * c); // keys[k * c + i]: step todo[k], candidate i
     const sorter = new RadixSorter(c);
+    const { bits, ranks } = this;
     for (let p = 0; p < prompts; p++) {
       for (let i = 0; i < c; i++) {
         const at = (p * c + i) * s;
-        todo.forEach((step, t) => ((keys[t] as Uint32Array)[i] = descendingKey(this.bits[at + step] as number)));
+        for (let k = 0; k < t; k++) keys[k * c + i] = descendingKey(bits[at + (todo[k] as number)] as number);
       }
-      todo.forEach((step, t) => {
-        const order = sorter.sort(keys[t] as Uint32Array);
-        const out = (p * s + step) * c;
-        for (let r = 0; r < c; r++) this.ranks[out + (order[r] as number)] = r;
-      });
+      for (let k = 0; k < t; k++) {
+        const order = sorter.sort(keys.subarray(k * c, (k + 1) * c));
+        const out = (p * s + (todo[k] as number)) * c;
+        for (let r = 0; r < c; r++) ranks[out + (order[r] as number)] = r;
+      }
     }
     return this;
   }
