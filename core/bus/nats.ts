@@ -66,18 +66,17 @@ export class NatsScoreBus implements ScoreBus {
     return () => sub.unsubscribe();
   }
 
-  async flush(): Promise<void> {
-    if (!this.closed) await this.connection.flush();
+  /** Waits for the server to have everything published so far, at most `timeoutMs` (the server may be gone). */
+  async flush(timeoutMs = 2000): Promise<void> {
+    if (!this.closed) await withTimeout(this.connection.flush(), timeoutMs);
   }
 
-  async close(): Promise<void> {
+  /** Drains (delivers what is pending) for at most `timeoutMs`, then closes; never hangs on a lost server. */
+  async close(timeoutMs = 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      await this.connection.drain();
-    } catch {
-      await this.connection.close();
-    }
+    const drained = await withTimeout(this.connection.drain(), timeoutMs).then(() => true, () => false);
+    if (!drained && !this.connection.isClosed()) await this.connection.close();
   }
 }
 
@@ -97,4 +96,10 @@ export function decodeScore(subject: string, data: Uint8Array, prefix: string): 
   } catch {
     return null;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
