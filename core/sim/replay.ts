@@ -43,15 +43,21 @@ export class Replayer {
     this.view = [this.scratch];
   }
 
-  /** Sum over prompts [p0, p1) of run(p, candidates): one call per draw, no number boxed per prompt. */
+  /** Sum over prompts [p0, p1) of run(p, candidates): one call per draw. */
   sumOverPrompts(p0: number, p1: number, candidates: ArrayLike<number>): number {
+    const final = this.final;
     let sum = 0;
-    for (let p = p0; p < p1; p++) sum += this.run(p, candidates);
+    for (let p = p0; p < p1; p++) sum += final[this.winnerAt(p, candidates)] as number;
     return sum;
   }
 
   /** The winner's final (base) reward when `candidates` of `prompt` are searched under the policy. */
   run(prompt: number, candidates: ArrayLike<number>): number {
+    return this.final[this.winnerAt(prompt, candidates)] as number;
+  }
+
+  /** Index of the winner's reward in `final`: a small integer, which V8 returns without boxing. */
+  private winnerAt(prompt: number, candidates: ArrayLike<number>): number {
     const { trace, search, prune, scratch, final } = this;
     const c = trace.candidates;
     search.reset(candidates);
@@ -64,7 +70,7 @@ export class Replayer {
     const row = prompt * c;
     for (let j = 0; j < n; j++) scratch[j] = final[row + (ids[j] as number)] as number;
     search.advance(this.view);
-    return final[row + search.winner()] as number;
+    return row + search.winner();
   }
 }
 
