@@ -12,8 +12,9 @@ export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'ca
 export type JobEventBody = Omit<JobEvent, 'job' | 'at_s'>;
 export type JobListener = (event: JobEvent) => void;
 
-/** Cap on events kept for replay to late watchers; beyond it only stage/prune/done events are kept. */
+/** Cap on events kept for replay to late watchers; beyond it only the small per-prompt and final ones are. */
 const MAX_EVENTS = 50_000;
+const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'done']);
 
 /**
  * One search job: its prompts (admitted lazily so that live candidates stay bounded), their results,
@@ -90,7 +91,7 @@ export class Job {
 
   emit(body: JobEventBody, now: number): void {
     const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body };
-    if (this.events.length < MAX_EVENTS || body.event !== 'moved') this.events.push(event);
+    if (this.events.length < MAX_EVENTS || KEPT_PAST_CAP.has(body.event ?? '')) this.events.push(event);
     for (const l of this.listeners) l(event);
   }
 
