@@ -68,15 +68,11 @@ export class PromptSearch {
     const n = candidates.length;
     if (n < 1) throw new RangeError('a prompt needs at least one candidate');
     if (n > this.ids.length) this.grow(n);
-    if (candidates instanceof Int32Array) {
-      this.exploredIds.set(candidates);
-      this.ids.set(candidates);
-    } else {
-      for (let j = 0; j < n; j++) {
-        const id = candidates[j] as number;
-        this.exploredIds[j] = id;
-        this.ids[j] = id;
-      }
+    const { exploredIds, ids } = this;
+    for (let j = 0; j < n; j++) {
+      const id = candidates[j] as number;
+      exploredIds[j] = id;
+      ids[j] = id;
     }
     this.exploredCount = n;
     this.count = n;
