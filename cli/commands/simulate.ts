@@ -38,7 +38,7 @@ export function registerSimulate(program: Command): void {
     .option('--narf <file>', 'noise-aware reward trace of the same shape (without it, TTSnap = TTSp)')
     .option('--trace-dir <dir>', 'every <name>_base.npy (with <name>_narf.npy if present) in a folder')
     .option('--synthetic [seed]', 'a generated trace (seeded, no data needed): [100, 200, 20]')
-    .option('--schedule <spec>', "step:alpha prune points (default: the paper's)", formatSchedule(PAPER_SCHEDULE))
+    .option('--schedule <spec>', "step:alpha prune points, the paper's by default", formatSchedule(PAPER_SCHEDULE))
     .option('--schedule-file <file>', 'a schedule written by `ttsnap tune --out` (per-budget schedules honoured)')
     .option('--budgets <grid>', 'start:end:step, inclusive (same unit as --cost)', '400:4000:200')
     .option('--draws <n>', 'Monte Carlo draws per budget', '50')
