@@ -36,7 +36,7 @@ export interface SearchOptions {
   /** draws per plan in the first refining pass; screening uses a third, later passes double */
   readonly draws: number;
   readonly deadline: Deadline;
-  /** passes at most (default 6): the draws double each pass, so later ones cost more than they add */
+  /** passes at most (default 8): the draws double each pass, so later ones cost more than they add */
   readonly maxPasses?: number;
   readonly tuning?: Partial<SearchTuning>;
   readonly onProgress?: (p: SearchProgress) => void;
@@ -70,7 +70,7 @@ export function searchSchedules(evaluator: PlanEvaluator, opts: SearchOptions): 
   const choices: (BudgetChoice | null)[] = opts.budgets.map(() => null);
   const pools: ScoredPlan[][] = opts.budgets.map(() => []);
   const seeds = seedPlans(opts.space);
-  for (let pass = 0; pass < (opts.maxPasses ?? 6) && !opts.deadline.passed(); pass++) {
+  for (let pass = 0; pass < (opts.maxPasses ?? 8) && !opts.deadline.passed(); pass++) {
     // This pass's share of what is left: passShares of the whole search, later passes all that remains.
     const spent = passShares.slice(0, pass).reduce((a, b) => a + b, 0);
     const fraction = pass < passShares.length ? (passShares[pass] as number) / (1 - spent) : 1;

@@ -29,7 +29,7 @@ export interface TuneOptions {
   readonly searchDraws: number;
   /** seed of the validation draws (as `simulate --seed`); the search draws from other seeds */
   readonly seed: number;
-  /** search passes at most (default: as many as the time allows, up to 6) */
+  /** search passes at most (default: as many as the time allows, up to 8) */
   readonly maxPasses?: number;
   /** search knobs (defaults: SEARCH_TUNING) */
   readonly tuning?: Partial<SearchTuning>;
