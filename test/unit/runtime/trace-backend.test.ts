@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryScoreBus } from '../../../core/bus/memory.js';
 import type { Score } from '../../../core/bus/score-bus.js';
 import { traceOffset } from '../../../core/trace/reward-trace.js';
-import { createTraceBackend, TraceBackend } from '../../../worker/backends/trace.js';
+import type { TraceBackend } from '../../../worker/backends/trace.js';
+import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';
 import { BASE, NARF, trace } from '../../integration/runtime/engine-alone.js';
 
