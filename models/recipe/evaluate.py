@@ -64,10 +64,25 @@ def pixel_check(images, scenes) -> float:
     return ok / len(scenes)
 
 
-def align_accuracy(align, images, scenes, g) -> float:
+def change(scene, neg) -> str:
+    """Which kind of hard negative neg is: colour, shape, relation or swap (the two objects exchanged)."""
+    if neg["rel"] != scene["rel"]:
+        return "relation"
+    if list(neg["objs"]) == list(scene["objs"])[::-1]:
+        return "swap"
+    diff = [(a, b) for a, b in zip(scene["objs"], neg["objs"]) if a != b][0]
+    return "colour" if diff[0][0] == diff[1][0] else "shape"
+
+
+def align_accuracy(align, images, scenes, g) -> dict:
+    negs = [data.hard_negative(s, g) for s in scenes]
     pos = tokenizer.encode_batch([data.caption(s) for s in scenes])
-    neg = tokenizer.encode_batch([data.caption(data.hard_negative(s, g)) for s in scenes])
-    return float((narf.score(align, images, pos) > narf.score(align, images, neg)).float().mean())
+    neg = tokenizer.encode_batch([data.caption(n) for n in negs])
+    right = narf.score(align, images, pos) > narf.score(align, images, neg)
+    kinds = [change(s, n) for s, n in zip(scenes, negs)]
+    by = {k: round(float(right[[i for i, x in enumerate(kinds) if x == k]].float().mean()), 4)
+          for k in sorted(set(kinds))}
+    return {"n": len(scenes), "accuracy": round(float(right.float().mean()), 4), "by_negative": by}
 
 
 def samples():
@@ -103,8 +118,8 @@ def train(log=print) -> dict:
     out = {
         "align_accuracy": {
             "negatives": "hard: the caption with one colour, shape or the relation changed",
-            "drawn_heldout": {"n": 1024, "accuracy": align_accuracy(align, drawn, drawn_scenes, g)},
-            "generated": {"n": len(scenes), "prompts": PROMPTS, "accuracy": align_accuracy(align, gen, scenes, g)},
+            "drawn_heldout": align_accuracy(align, drawn, drawn_scenes, g),
+            "generated": dict(align_accuracy(align, gen, scenes, g), prompts=PROMPTS),
         },
         "generated_pixel_check": {"n": len(scenes), "share_ok": pixel_check(gen, scenes),
                                   "rule": "named colours present; colour centroids placed as the relation says"},

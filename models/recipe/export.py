@@ -36,7 +36,7 @@ def export_core(text, unet, decoder, bundle: str = BUNDLE) -> None:
 def export_align(model, path: str) -> None:
     px = torch.zeros(2, 3, IMAGE, IMAGE)
     onnx_export(model, (px, tokenizer.encode_batch(["a red circle", "a blue square"])), path,
-                ["pixel_values", "input_ids"], ["score"], {"input_ids": {1: "sequence"}})
+                ["pixel_values", "input_ids"], ["score"])  # input_ids length fixed at MAX_LEN
 
 
 def export_quality(model, path: str) -> None:

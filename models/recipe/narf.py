@@ -4,6 +4,7 @@ decoded, and a copy of each base reward is fine-tuned so that its score on the s
 reward's score on the final clean image (MSE). Curriculum: NARF_STEPS from nearly clean to noisy, one epoch per
 level, each level starting from the previous level's weights."""
 import copy
+import os
 import time
 
 import torch
@@ -18,7 +19,7 @@ import train_vae
 from common import GUIDANCE, LATENT, LATENT_C, NARF_STEPS, SEED, STEPS, seed_all, work_path
 from nets import ScaledDecoder
 
-N_TRAIN = 1024
+N_TRAIN = 2048
 SAMPLE_BS = 128
 BS = 16
 LR = 5e-4
@@ -66,16 +67,33 @@ def models():
     return text, unet, ScaledDecoder(dec, scale).eval(), align, quality
 
 
-def train(log=print) -> dict:
+def samples(log=print) -> dict:
+    """The training trajectories, cached in .work/narf_samples.pt: they need only the diffusion model, so they
+    can be drawn while the rewards train (`python3 -c 'import narf; narf.samples()'`)."""
+    path = work_path("narf_samples.pt")
+    if os.path.exists(path):
+        return torch.load(path)
     g = seed_all(SEED + 4)
-    text, unet, dec, align, quality = models()
+    text, unet = train_unet.load()
     t0 = time.time()
     scenes = data.sample_scenes(g, N_TRAIN)
     ids, x0s, final = trajectories(g, scenes, text, unet)
+    out = {"ids": ids, "x0s": x0s, "final": final, "g": g.get_state(), "seconds": time.time() - t0}
+    torch.save(out, path)
+    log(f"narf: {N_TRAIN} trajectories in {time.time() - t0:.0f}s")
+    return out
+
+
+def train(log=print) -> dict:
+    t0 = time.time()
+    sm = samples(log)
+    ids, x0s, final = sm["ids"], sm["x0s"], sm["final"]
+    g = torch.Generator()
+    g.set_state(sm["g"])
+    text, unet, dec, align, quality = models()
     clean = decode(dec, final)
     target_a, target_q = score(align, clean, ids), score(quality, clean)
-    log(f"narf: {N_TRAIN} trajectories in {time.time() - t0:.0f}s; final align {target_a.mean():.3f}"
-        f" quality {target_q.mean():.3f}")
+    log(f"narf: base scores of the final images: align {target_a.mean():.3f} quality {target_q.mean():.3f}")
     a, q = copy.deepcopy(align).train(), copy.deepcopy(quality).train()
     opt_a = torch.optim.AdamW(a.parameters(), lr=LR, weight_decay=0.0)
     opt_q = torch.optim.AdamW(q.parameters(), lr=LR, weight_decay=0.0)
@@ -98,7 +116,7 @@ def train(log=print) -> dict:
         variants["align"][s] = copy.deepcopy(a.state_dict())
         variants["quality"][s] = copy.deepcopy(q.state_dict())
         log(f"narf step {s}: epoch mse align {la / N_TRAIN:.4f} quality {lq / N_TRAIN:.4f} {time.time() - t0:.0f}s")
-    ck = {"variants": variants, "seconds": time.time() - t0, "n": N_TRAIN}
+    ck = {"variants": variants, "seconds": time.time() - t0 + sm["seconds"], "n": N_TRAIN}
     torch.save(ck, work_path("narf.pt"))
     return ck
 

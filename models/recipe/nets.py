@@ -193,23 +193,22 @@ class ImageEncoder(nn.Module):
 
 
 class AlignReward(nn.Module):
-    """CLIP-style: (pixel_values, input_ids) -> score [B] = exp(logit_scale) * cosine(image, text)."""
+    """CLIP-style: (pixel_values, input_ids [B, MAX_LEN]) -> score [B] = exp(logit_scale) * cosine(image, text)."""
 
     def __init__(self, vocab_size: int, dim: int = 64):
         super().__init__()
         self.image = ImageEncoder(dim, ch=24)
         self.text = TextEncoder(vocab_size, dim, layers=1)
-        self.text_proj = nn.Linear(dim, dim)
+        # all MAX_LEN token states, flattened: word order ("A above B" vs "B above A") survives the pooling,
+        # which a mean over tokens lost (relation and swap negatives stayed at chance in training)
+        self.text_proj = nn.Linear(dim * MAX_LEN, dim)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(10.0)))
 
     def embed_image(self, pixel_values):
         return F.normalize(self.image(pixel_values), dim=-1)
 
     def embed_text(self, input_ids):
-        h = self.text(input_ids)
-        mask = (input_ids != 0).to(torch.float32)[:, :, None]
-        pooled = (h * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        return F.normalize(self.text_proj(pooled), dim=-1)
+        return F.normalize(self.text_proj(self.text(input_ids).flatten(1)), dim=-1)
 
     def forward(self, pixel_values, input_ids):
         s = (self.embed_image(pixel_values) * self.embed_text(input_ids)).sum(-1)

@@ -52,10 +52,15 @@ def align_loss(model, x, scenes, g):
     logits = logits.masked_fill(same, -1e4)
     target = torch.arange(b)
     t2i = logits[:, :b].t()
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(t2i, target))
+    # and each image against only its own hard negatives: in-batch negatives alone teach colours and shapes
+    # (a bag of words); this term is what makes relations and word order count
+    own = torch.stack([logits[:, :b].diagonal()] + [logits[torch.arange(b), b + torch.arange(b) * HARD + k]
+                                                    for k in range(HARD)], dim=1)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(t2i, target)) + \
+        F.cross_entropy(own, torch.zeros(b, dtype=torch.int64))
 
 
-def train(steps: int = 2000, bs: int = 64, n_data: int = 16384, log=print) -> dict:
+def train(steps: int = 2000, bs: int = 64, n_data: int = 8192, log=print) -> dict:
     g = seed_all(SEED + 3)
     enc, dec, _ = train_vae.load()
     t0 = time.time()
