@@ -39,6 +39,47 @@ def within(a, b, groups: int) -> float:
     return sum(spearman(a[i], b[i]) for i in range(groups)) / groups
 
 
+def centroids(images, scenes):
+    """Per image: the colour centroids (y, x) of the scene's named colours, or None where a colour covers under
+    12 pixels. Colours are matched to the palette by nearest distance."""
+    x = (images + 1) / 2
+    pal = torch.tensor(list(COLOURS.values()))
+    names = list(COLOURS)
+    d = ((x[:, None] - pal[None, :, :, None, None]) ** 2).sum(2)
+    near = (d < 0.08) & (d == d.min(1, keepdim=True).values)
+    ys, xs = torch.meshgrid(torch.arange(x.shape[2]), torch.arange(x.shape[3]), indexing="ij")
+    out = []
+    for i, sc in enumerate(scenes):
+        cs = []
+        for _, c in sc["objs"]:
+            m = near[i, names.index(c)].float()
+            cs.append(None if m.sum() < 12 else (float((ys * m).sum() / m.sum()), float((xs * m).sum() / m.sum())))
+        out.append(cs)
+    return out
+
+
+def observed(scene, cents):
+    """The scene with the relation the pixels show along the prompt's axis (None when undecidable)."""
+    if scene["rel"] is None or scene["objs"][0][1] == scene["objs"][1][1] or None in cents:
+        return None
+    axis = 0 if scene["rel"] in ("above", "below") else 1
+    first = cents[0][axis] < cents[1][axis]
+    rel = ("above" if first else "below") if axis == 0 else ("left of" if first else "right of")
+    return {"objs": scene["objs"], "rel": rel}
+
+
+def observed_relation_accuracy(align, images, scenes) -> dict:
+    """On generated two-colour pairs: does align prefer the relation the pixels show over its opposite? Judges the
+    reward apart from the generator's mistakes (a generated image may not show its prompt's arrangement)."""
+    obs = [observed(s, c) for s, c in zip(scenes, centroids(images, scenes))]
+    keep = [i for i, o in enumerate(obs) if o is not None]
+    pos = tokenizer.encode_batch([data.caption(obs[i]) for i in keep])
+    neg = tokenizer.encode_batch([data.caption({"objs": obs[i]["objs"], "rel": data.OPPOSITE[obs[i]["rel"]]})
+                                  for i in keep])
+    right = narf.score(align, images[keep], pos) > narf.score(align, images[keep], neg)
+    return {"n": len(keep), "accuracy": round(float(right.float().mean()), 4)}
+
+
 def pixel_check(images, scenes) -> float:
     """Share of generated images whose named colours are present and, for pairs of two colours, whose colour
     centroids are placed as the relation says. Shapes are not judged by this rule."""
@@ -119,7 +160,9 @@ def train(log=print) -> dict:
         "align_accuracy": {
             "negatives": "hard: the caption with one colour, shape or the relation changed",
             "drawn_heldout": align_accuracy(align, drawn, drawn_scenes, g),
-            "generated": dict(align_accuracy(align, gen, scenes, g), prompts=PROMPTS),
+            "generated": dict(align_accuracy(align, gen, scenes, g), prompts=PROMPTS,
+                              note="the negative is judged against the prompt, which the image may not show"),
+            "generated_relation_as_drawn": observed_relation_accuracy(align, gen, scenes),
         },
         "generated_pixel_check": {"n": len(scenes), "share_ok": pixel_check(gen, scenes),
                                   "rule": "named colours present; colour centroids placed as the relation says"},

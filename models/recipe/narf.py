@@ -21,8 +21,10 @@ from nets import ScaledDecoder
 
 N_TRAIN = 2048
 SAMPLE_BS = 128
-BS = 16
-LR = 5e-4
+BS = 32
+# align scores span about +-20 (the learned logit scale), quality about [0, 1]: one step size for both either
+# wrecked align near the clean end or left quality unchanged at the noisy end
+LR = {"align": 1e-4, "quality": 3e-4}
 
 
 @torch.no_grad()
@@ -95,8 +97,8 @@ def train(log=print) -> dict:
     target_a, target_q = score(align, clean, ids), score(quality, clean)
     log(f"narf: base scores of the final images: align {target_a.mean():.3f} quality {target_q.mean():.3f}")
     a, q = copy.deepcopy(align).train(), copy.deepcopy(quality).train()
-    opt_a = torch.optim.AdamW(a.parameters(), lr=LR, weight_decay=0.0)
-    opt_q = torch.optim.AdamW(q.parameters(), lr=LR, weight_decay=0.0)
+    opt_a = torch.optim.AdamW(a.parameters(), lr=LR["align"], weight_decay=0.0)
+    opt_q = torch.optim.AdamW(q.parameters(), lr=LR["quality"], weight_decay=0.0)
     variants = {"align": {}, "quality": {}}
     for s in NARF_STEPS:
         imgs = decode(dec, x0s[:, s])
