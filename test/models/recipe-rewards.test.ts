@@ -40,7 +40,7 @@ function draw(objs: Obj[]): Float32Array {
           const y = py + (sy + 0.5) / SS;
           const hit = objs.find((o) => inside(o, x, y));
           const c = hit ? RGB[hit.colour] : BACKGROUND;
-          for (let k = 0; k < 3; k++) acc[k] = (acc[k] as number) + c[k];
+          for (let k = 0; k < 3; k++) acc[k] = (acc[k] as number) + (c[k] as number);
         }
       }
       for (let k = 0; k < 3; k++) px[k * SIDE * SIDE + py * SIDE + pxl] = ((acc[k] as number) / (SS * SS)) * 2 - 1;
