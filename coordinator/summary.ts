@@ -16,6 +16,11 @@ interface ResultJson {
   movement: { moves: number; bytes: number; recomputed_steps: number; workers_lost: number };
 }
 
+/** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */
+function cost(x: number): string {
+  return Math.abs(x) >= 1000 || x === 0 ? x.toFixed(1) : x.toPrecision(4);
+}
+
 function table(rows: string[][]): string {
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ')).join('\n');
@@ -34,7 +39,7 @@ export function summaryText(doc: Record<string, unknown>): string {
       ...rewardNames.map((n) => (p.winner.rewards[n] ?? Number.NaN).toFixed(4)),
       String(p.explored.length),
       String(p.ledger.denoise_steps),
-      p.ledger.cost.toFixed(1),
+      cost(p.ledger.cost),
     ]);
   }
   const busy = Object.entries(r.timeline.worker_busy_s);
@@ -42,7 +47,7 @@ export function summaryText(doc: Record<string, unknown>): string {
   const lines = [
     table(rows),
     '',
-    `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${r.ledger.cost.toFixed(1)}`,
+    `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${cost(r.ledger.cost)}`,
     `makespan ${r.timeline.makespan_s.toFixed(2)} s; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
   ];
   const m = r.movement;
@@ -60,7 +65,7 @@ export function progressPrinter(stream: NodeJS.WriteStream): (e: AnyJobEvent) =>
     if (e.event !== 'budget' || !e.budget) return;
     const done = Number(e.budget.prompts_done);
     const total = Number(e.budget.prompts);
-    const line = `prompts ${done}/${total}, cost ${Number(e.budget.cost).toFixed(1)} of ${Number(e.budget.planned).toFixed(1)} planned, ${Number(e.at_s).toFixed(1)} s`;
+    const line = `prompts ${done}/${total}, cost ${cost(Number(e.budget.cost))} of ${cost(Number(e.budget.planned))} planned, ${Number(e.at_s).toFixed(1)} s`;
     if (stream.isTTY) stream.write(`\r${line}${done === total ? '\n' : ''}`);
     else {
       const decile = Math.floor((10 * done) / total);

@@ -26,6 +26,7 @@ interface SearchFlags {
   policy: string;
   topK: string;
   rewards?: string;
+  reward?: string;
   accounting: string;
   json?: boolean;
   out?: string;
@@ -74,7 +75,8 @@ function buildRequest(flags: SearchFlags, texts: string[], steps: number | null)
     schedule: [...readSchedule(flags, steps, budget)],
     seed: parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed),
     policy: flags.policy,
-    rewards: flags.rewards ? flags.rewards.split(',').map((s) => s.trim()).filter(Boolean) : [],
+    // --reward is the singular spelling users reach for; both lists are rank-summed together.
+    rewards: [flags.rewards, flags.reward].flatMap((v) => (v ? v.split(',') : [])).map((s) => s.trim()).filter(Boolean),
     top_k: parseInteger('--top-k', 0, 100_000)(flags.topK),
     accounting: flags.accounting,
     images: flags.out !== undefined,
@@ -119,6 +121,7 @@ export function registerSearch(program: Command): void {
     .option('--policy <name>', 'ttsnap | ttsp | bon', 'ttsnap')
     .option('--top-k <k>', 'finalists to report per prompt besides the winner', '0')
     .option('--rewards <names>', 'reward names, comma-separated (rank-summed); default the backend\'s first')
+    .option('--reward <name>', 'same as --rewards (e.g. --reward quality, or --reward align,quality)')
     .option('--accounting <mode>', 'exact | paper', 'exact')
     .option('--json', 'print the result as JSON on stdout')
     .option('--out <dir>', 'write report.json (and images where the backend makes them) here')
