@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { ValidationError } from '../core/errors.js';
 import type { CoordinatorHandlers } from '../core/generated/ttsnap/v1/Coordinator.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { WatchJobRequest__Output } from '../core/generated/ttsnap/v1/WatchJobRequest.js';
 import { parseHostPort } from '../core/grpc/address.js';
-import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
-import { bind, toServiceError, unary } from '../core/grpc/status.js';
+import { coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
+import { toServiceError, unary } from '../core/grpc/status.js';
+import { serve, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { infoFromProto } from '../worker/info.js';
 import type { Coordinator } from './coordinator.js';
@@ -58,18 +58,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
   };
 }
 
-export interface CoordinatorServer {
-  readonly server: grpc.Server;
-  readonly port: number;
-  readonly health: HealthImplementation;
-}
-
 /** Starts the Coordinator service and grpc.health.v1 on HOST:PORT (port 0 = any). */
-export async function startCoordinatorServer(coord: Coordinator, address: string, metrics: MetricsSink = NO_METRICS): Promise<CoordinatorServer> {
-  const server = new grpc.Server(channelOptions(MAX_COORDINATOR_MESSAGE));
-  server.addService(coordinatorProto().ttsnap.v1.Coordinator.service, coordinatorHandlers(coord, metrics));
-  const health = new HealthImplementation({ '': 'SERVING', 'ttsnap.v1.Coordinator': 'SERVING' });
-  health.addToServer(server);
-  const port = await bind(server, address);
-  return { server, port, health };
+export async function startCoordinatorServer(coord: Coordinator, address: string, metrics: MetricsSink = NO_METRICS): Promise<ServingServer> {
+  return serve(coordinatorProto().ttsnap.v1.Coordinator.service, coordinatorHandlers(coord, metrics), 'ttsnap.v1.Coordinator', MAX_COORDINATOR_MESSAGE, address);
 }

@@ -1,10 +1,9 @@
-import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { ValidationError } from '../core/errors.js';
 import type { WorkerHandlers } from '../core/generated/ttsnap/v1/Worker.js';
 import type { CandidateRef__Output } from '../core/generated/ttsnap/v1/CandidateRef.js';
-import { channelOptions, MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
-import { bind, unary } from '../core/grpc/status.js';
+import { MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
+import { unary } from '../core/grpc/status.js';
+import { serve, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { TOKEN } from '../core/bus/score-bus.js';
 import { infoToProto } from './info.js';
@@ -60,18 +59,7 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
   };
 }
 
-export interface WorkerServer {
-  readonly server: grpc.Server;
-  readonly port: number;
-  readonly health: HealthImplementation;
-}
-
 /** Starts the Worker service and grpc.health.v1 on `address` (HOST:PORT, port 0 = any). */
-export async function startWorkerServer(rt: WorkerRuntime, address: string, metrics: MetricsSink = NO_METRICS): Promise<WorkerServer> {
-  const server = new grpc.Server(channelOptions(MAX_WORKER_MESSAGE));
-  server.addService(workerProto().ttsnap.v1.Worker.service, workerHandlers(rt, metrics));
-  const health = new HealthImplementation({ '': 'SERVING', 'ttsnap.v1.Worker': 'SERVING' });
-  health.addToServer(server);
-  const port = await bind(server, address);
-  return { server, port, health };
+export async function startWorkerServer(rt: WorkerRuntime, address: string, metrics: MetricsSink = NO_METRICS): Promise<ServingServer> {
+  return serve(workerProto().ttsnap.v1.Worker.service, workerHandlers(rt, metrics), 'ttsnap.v1.Worker', MAX_WORKER_MESSAGE, address);
 }
