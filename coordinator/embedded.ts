@@ -1,7 +1,8 @@
 import { MemoryScoreBus } from '../core/bus/memory.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
-import { createBackend, type BackendOptions } from '../worker/backends/registry.js';
+import type { BackendOptions } from '../worker/backend.js';
+import { createBackend } from '../worker/backends/registry.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { Coordinator, type CoordinatorOptions } from './coordinator.js';
 import { InProcessWorkerClient } from './worker-client.js';

@@ -4,7 +4,6 @@ import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js
 import type { Ledger as ProtoLedger, Ledger__Output } from '../core/generated/ttsnap/v1/Ledger.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import type { Winner } from '../core/generated/ttsnap/v1/Winner.js';
-import type { Job } from './job.js';
 import type { PromptRun } from './prompt-run.js';
 
 /** The result of one finished prompt (proto-shaped, snake_case). */
@@ -23,8 +22,21 @@ export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): 
   };
 }
 
+/** What a job's result is made from (coordinator/job.ts's Job has these; named here so result.ts needs no Job). */
+export interface JobRecord {
+  readonly id: string;
+  readonly state: string;
+  readonly createdAt: number;
+  readonly endedAt: number;
+  readonly error: string;
+  readonly results: readonly (PromptResult | undefined)[];
+  readonly busy: ReadonlyMap<string, number>;
+  readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
+  ledger(): Ledger;
+}
+
 /** The whole job's result as the GetResult RPC returns it. */
-export function jobResult(job: Job, now: number): JobResult {
+export function jobResult(job: JobRecord, now: number): JobResult {
   const end = job.endedAt || now;
   return {
     job: job.id,

@@ -93,3 +93,12 @@ export interface WorkerBackend {
   /** Frees the accelerator; idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * Backend options as the CLI parsed them (flag names without dashes, camelCase, raw strings). Each factory
+ * compiles what it needs and throws ValidationError naming the flag.
+ */
+export type BackendOptions = Readonly<Record<string, string | boolean | undefined>>;
+
+/** Builds a backend from options; the registry (worker/backends/registry.ts) maps names to these. */
+export type BackendFactory = (opts: BackendOptions) => Promise<WorkerBackend>;

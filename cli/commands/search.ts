@@ -13,6 +13,7 @@ import { resultJson } from '../../coordinator/result.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
 import { progressPrinter, summaryText } from '../../coordinator/summary.js';
 import { SearchArtifacts, type ReportLike } from '../../worker/onnx/search-artifacts.js';
+import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
 
 interface SearchFlags {
@@ -34,8 +35,6 @@ interface SearchFlags {
   workers: string;
   [backendFlag: string]: string | boolean | undefined;
 }
-
-const BACKEND_FLAGS = ['base', 'narf', 'stepMs', 'rewardMs', 'maxBatch', 'latentBytes', 'cost', 'reward', 'model', 'provider', 'threads', 'guidance', 'steps', 'negativePrompt'];
 
 function positiveNumber(value: string, flag: string): number {
   const v = Number(value);
@@ -85,8 +84,7 @@ function buildRequest(flags: SearchFlags, texts: string[], steps: number | null)
 
 async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
   if (flags.coordinator) return remoteSession(new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator')));
-  const backendOptions: Record<string, string | undefined> = { ...art?.backendOptions };
-  for (const k of BACKEND_FLAGS) if (typeof flags[k] === 'string') backendOptions[k] = flags[k] as string;
+  const backendOptions: Record<string, string | undefined> = { ...art?.backendOptions, ...backendOptionsFrom(flags, ['reward']) };
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
   return embeddedSession(await startEmbedded({ backend: flags.backend ?? 'trace', backendOptions, workers }));
 }
@@ -107,7 +105,8 @@ function asFlagError(err: unknown): unknown {
 }
 
 export function registerSearch(program: Command): void {
-  program
+  addBackendOptions(
+    program
     .command('search')
     .description('search for the best image per prompt (embedded coordinator and workers, or --coordinator HOST:PORT)')
     .argument('[texts...]', 'prompt texts (model backends)')
@@ -126,18 +125,8 @@ export function registerSearch(program: Command): void {
     .option('--json', 'print the result as JSON on stdout')
     .option('--out <dir>', 'write report.json (and images where the backend makes them) here')
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
-    .option('--workers <n>', 'embedded: in-process workers', '1')
-    .option('--base <file>', 'embedded trace backend: base reward trace')
-    .option('--narf <file>', 'embedded trace backend: noise-aware reward trace')
-    .option('--step-ms <ms>', 'embedded trace backend: simulated step time', '0')
-    .option('--reward-ms <ms>', 'embedded trace backend: simulated reward time', '0')
-    .option('--max-batch <k>', 'embedded: largest batch', '8')
-    .option('--model <dir>', 'embedded onnx backend: model bundle')
-    .option('--provider <name>', 'embedded onnx backend: execution provider')
-    .option('--threads <n>', 'embedded onnx backend: intra-op threads')
-    .option('--guidance <g>', 'embedded onnx backend: classifier-free guidance scale (default: the bundle\'s)')
-    .option('--steps <n>', 'embedded onnx backend: sampling steps (default: the bundle\'s)')
-    .option('--negative-prompt <text>', 'embedded onnx backend: negative prompt (default: the bundle\'s)')
+    .option('--workers <n>', 'embedded: in-process workers', '1'),
+  )
     .action(async (texts: string[], flags: SearchFlags) => {
       if (flags.coordinator) parseHostPort(flags.coordinator, '--coordinator');
       // the embedded default: text prompts run the bundled tiny model and write pictures to ./out

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
+import { addBudgetOptions, addTraceSourceOptions, loadTraceSource } from '../trace-source.js';
 import { parseAccounting } from '../../core/engine/accounting.js';
 import { parseCostSpec } from '../../core/engine/cost-model.js';
 import type { ScheduleFile } from '../../core/engine/schedule-file.js';
@@ -7,8 +8,7 @@ import { formatSchedule, parseScheduleSpec, PAPER_SCHEDULE } from '../../core/en
 import { ValidationError } from '../../core/errors.js';
 import { SimWorkerPool, simThreads, simulateTraces, type SimulationJob } from '../../core/sim/parallel.js';
 import { planSimulation, type SimulateOptions, type TraceSimulation } from '../../core/sim/simulate.js';
-import { loadRewardTrace, type RewardTrace } from '../../core/trace/reward-trace.js';
-import { syntheticTrace } from '../../core/trace/synthetic.js';
+import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { listTracePairs, type TracePair } from '../../core/trace/trace-dir.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
 
@@ -31,20 +31,15 @@ interface SimulateFlags {
 }
 
 export function registerSimulate(program: Command): void {
-  program
-    .command('simulate')
+  addBudgetOptions(
+    addTraceSourceOptions(program.command('simulate'), 'without it, TTSnap = TTSp'),
+    '',
+  )
     .description("replay reward traces through the engine with the paper's offline protocol")
-    .option('--base <file>', 'base reward trace (.npy float32 [prompts, candidates, steps])')
-    .option('--narf <file>', 'noise-aware reward trace of the same shape (without it, TTSnap = TTSp)')
-    .option('--trace-dir <dir>', 'every <name>_base.npy (with <name>_narf.npy if present) in a folder')
-    .option('--synthetic [seed]', 'a generated trace (seeded, no data needed): [100, 200, 20]')
     .option('--schedule <spec>', "step:alpha prune points, the paper's by default", formatSchedule(PAPER_SCHEDULE))
     .option('--schedule-file <file>', 'a schedule written by `ttsnap tune --out` (per-budget schedules honoured)')
-    .option('--budgets <grid>', 'start:end:step, inclusive (same unit as --cost)', '400:4000:200')
     .option('--draws <n>', 'Monte Carlo draws per budget', '50')
     .option('--seed <n>', 'seed of the draws', '0')
-    .option('--cost <spec>', 'cost per denoise step and per reward call (TFLOPs)', 'denoise=9.9,verify=1.2')
-    .option('--accounting <mode>', 'exact | paper (paper: the published formula, under-charges one denoise step per candidate)', 'exact')
     .option('--prompts <range>', 'start:end prompt indices, end exclusive (default: all)')
     .option('--threads <n>', 'worker threads for several traces', String(availableParallelism()))
     .option('--json', 'print the result as JSON')
@@ -64,7 +59,7 @@ export function registerSimulate(program: Command): void {
 
 /** Loads and checks everything, simulates (on the pool when there is one) and reports. */
 async function run(flags: SimulateFlags, cmd: Command, pairs: readonly TracePair[] | undefined, pool: SimWorkerPool | undefined): Promise<void> {
-  const traces = loadTraces(flags, pairs);
+  const traces = loadTraceSource(flags, pairs);
   const scheduleGiven = cmd.getOptionValueSource('schedule') === 'cli';
   if (scheduleGiven && flags.scheduleFile) throw new ValidationError('--schedule-file', 'given with --schedule', 'one of --schedule or --schedule-file');
   // zod (schedule files), pngjs and asciichart load only when asked for: `simulate --json` starts fast.
@@ -75,19 +70,6 @@ async function run(flags: SimulateFlags, cmd: Command, pairs: readonly TracePair
   const results = await simulateTraces(jobs, { threads: 1, ...(pool ? { pool } : {}), ...(progress ? { onProgress: progress.update } : {}) });
   progress?.clear();
   await report(jobs, results, flags);
-}
-
-/** Exactly one source of traces: --base [--narf], --trace-dir or --synthetic. */
-function loadTraces(flags: SimulateFlags, pairs: readonly TracePair[] | undefined): RewardTrace[] {
-  const given = [flags.base && '--base', flags.traceDir && '--trace-dir', flags.synthetic !== undefined && '--synthetic'].filter(Boolean);
-  if (given.length !== 1) {
-    throw new ValidationError(given.length ? given.join(' and ') : 'traces', given.length ? 'given together' : 'none given', 'exactly one of --base FILE [--narf FILE], --trace-dir DIR, --synthetic [SEED]');
-  }
-  if (flags.narf && !flags.base) throw new ValidationError('--narf', 'given without --base', '--narf together with --base');
-  if (flags.base) return [loadRewardTrace(flags.base, flags.narf)];
-  if (flags.traceDir) return (pairs ?? listTracePairs(flags.traceDir)).map((p) => loadRewardTrace(p.base, p.narf, p.name));
-  const seed = flags.synthetic === true ? 0 : parseInteger('--synthetic', 0, 2 ** 32 - 1)(flags.synthetic as string);
-  return [syntheticTrace({ seed })];
 }
 
 /** Flags -> SimulateOptions for one trace (the schedule and cost model depend on its number of steps). */

@@ -11,7 +11,7 @@ import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
 import { checkTuneRanges, toScheduleFile, tuneTrace, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
-import { loadTraceSource, type TraceSourceFlags } from '../trace-source.js';
+import { loadTraceSource, type TraceSourceFlags, addBudgetOptions, addTraceSourceOptions } from '../trace-source.js';
 
 interface TuneFlags extends TraceSourceFlags {
   promptsTrain: string;
@@ -29,20 +29,15 @@ interface TuneFlags extends TraceSourceFlags {
 }
 
 export function registerTune(program: Command): void {
-  program
-    .command('tune')
+  addBudgetOptions(
+    addTraceSourceOptions(program.command('tune'), 'without it the tuner prunes on the base reward'),
+    '; one schedule per budget',
+  )
     .description('find the per-budget pruning schedules that maximise the budget-utilisation metric on training prompts; report them on unseen validation prompts')
-    .option('--base <file>', 'base reward trace (.npy float32 [prompts, candidates, steps])')
-    .option('--narf <file>', 'noise-aware reward trace of the same shape (without it the tuner prunes on the base reward)')
-    .option('--trace-dir <dir>', 'tune every <name>_base.npy (with <name>_narf.npy if present) in a folder, one after the other')
-    .option('--synthetic [seed]', 'a generated trace (seeded, no data needed): [100, 200, 20]')
     .option('--prompts-train <range>', 'start:end prompts the search may read (end exclusive)', '0:70')
     .option('--prompts-val <range>', 'start:end prompts only the final validation reads; disjoint from --prompts-train', '70:100')
     .option('--max-stages <n>', 'prune points per schedule at most (1..8)', '4')
     .option('--max-seconds <s>', 'wall-clock limit per trace, validation included: the best found by then', '60')
-    .option('--budgets <grid>', 'start:end:step, inclusive (same unit as --cost); one schedule per budget', '400:4000:200')
-    .option('--cost <spec>', 'cost per denoise step and per reward call (TFLOPs)', 'denoise=9.9,verify=1.2')
-    .option('--accounting <mode>', 'exact | paper (paper: the published formula, under-charges one denoise step per candidate)', 'exact')
     .option('--draws <n>', 'Monte Carlo draws per budget of the validation (as simulate --draws)', '50')
     .option('--search-draws <n>', 'draws per plan in the search (screening uses a third, later passes double)', '24')
     .option('--seed <n>', 'seed of the validation draws (as simulate --seed); the search draws from other seeds', '0')

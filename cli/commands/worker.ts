@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
+import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { NatsScoreBus } from '../../core/bus/nats.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/grpc/address.js';
@@ -29,27 +30,14 @@ interface WorkerFlags {
   [backendFlag: string]: string | string[] | boolean | undefined;
 }
 
-const BACKEND_FLAGS = ['base', 'narf', 'stepMs', 'rewardMs', 'maxBatch', 'latentBytes', 'cost', 'reward', 'model', 'provider', 'threads'];
-
 export function registerWorker(program: Command): void {
-  program
-    .command('worker')
+  addBackendOptions(program.command('worker'))
     .description('run one worker: owns one accelerator, registers with the coordinator, publishes scores on NATS')
     .requiredOption('--listen <host:port>', 'gRPC address to serve on (port 0 = any free port)')
     .requiredOption('--coordinator <host:port>', 'coordinator gRPC address to register with')
     .requiredOption('--nats <url>', 'NATS server URL for scores (nats://host:4222)')
     .option('--backend <name>', `worker backend: ${Object.keys(BACKENDS).join(' | ')}`, 'trace')
-    .option('--base <file>', 'trace backend: base reward trace (.npy [prompts, candidates, steps])')
-    .option('--narf <file>', 'trace backend: noise-aware reward trace of the same shape')
-    .option('--step-ms <ms>', 'trace backend: simulated time of one denoise step of a batch', '0')
-    .option('--reward-ms <ms>', 'trace backend: simulated time of one reward call on a batch', '0')
-    .option('--max-batch <k>', 'largest batch per denoise or reward call', '8')
-    .option('--latent-bytes <n>', 'trace backend: simulated latent bytes per exported candidate', '0')
-    .option('--cost <spec>', 'cost per denoise step and reward call reported to the coordinator (denoise=X,verify=Y)')
     .option('--reward <name>', 'trace backend: reward name (default from the file name)')
-    .option('--model <dir>', 'onnx backend: model bundle folder')
-    .option('--provider <name>', 'onnx backend: execution provider (cuda | cpu)')
-    .option('--threads <n>', 'onnx backend: intra-op threads')
     .option('--set <key=value>', 'any other backend option (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--id <id>', 'worker id (default the advertised address)')
     .option('--advertise <host:port>', 'address the coordinator dials (default the listen address; its host when listening on 0.0.0.0)')
@@ -61,8 +49,7 @@ export function registerWorker(program: Command): void {
       const coordinatorAddr = parseHostPort(flags.coordinator, '--coordinator');
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
       const metricsPort = flags.metricsPort === undefined ? undefined : parseInteger('--metrics-port', 0, 65_535)(flags.metricsPort);
-      const backendOpts: Record<string, string | undefined> = {};
-      for (const k of BACKEND_FLAGS) if (typeof flags[k] === 'string') backendOpts[k] = flags[k] as string;
+      const backendOpts: Record<string, string | undefined> = backendOptionsFrom(flags, ['reward']);
       for (const kv of flags.set) {
         const at = kv.indexOf('=');
         if (at < 1) throw new ValidationError('--set', `cannot read '${kv}'`, 'key=value');

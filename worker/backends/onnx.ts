@@ -3,13 +3,12 @@ import { parseCostSpec } from '../../core/engine/cost-model.js';
 import { encodePng } from '../../core/image/png.js';
 import { tensorToRaster } from '../../core/image/raster.js';
 import { ValidationError } from '../../core/errors.js';
-import type { AdvanceItem, BackendInfo, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
+import type { AdvanceItem, BackendInfo, BackendOptions, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
 import { InferenceHost } from '../onnx/host.js';
 import { packageRoot } from '../onnx/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
 import { previewSink, type PreviewSink } from '../onnx/previews.js';
 import type { Provider } from '../onnx/session.js';
-import type { BackendOptions } from './registry.js';
 
 /**
  * The `onnx` backend: the real diffusion and reward pipeline (worker/onnx) in an inference thread. Steps of

@@ -2,8 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PAPER_COST, parseCostSpec } from '../../core/engine/cost-model.js';
 import { ValidationError } from '../../core/errors.js';
 import { loadRewardTrace, traceOffset, type RewardTrace } from '../../core/trace/reward-trace.js';
-import type { AdvanceItem, BackendInfo, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
-import type { BackendOptions } from './registry.js';
+import type { AdvanceItem, BackendInfo, BackendOptions, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
 
 /** How the simulated accelerator spends time. */
 export interface TraceSimOptions {
