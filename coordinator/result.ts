@@ -54,6 +54,29 @@ export function ledgerToProto(l: Ledger): ProtoLedger {
   return { ...l, reward_calls: { ...l.reward_calls }, stages: l.stages.map((s) => ({ ...s, reward_calls: { ...s.reward_calls } })) };
 }
 
+/** A winner or finalist in the search report. */
+export interface WinnerJson {
+  readonly candidate: number;
+  readonly seed: number;
+  readonly rewards: Readonly<Record<string, number>>;
+}
+
+/** The `search --json` report (and report.json): plain numbers, snake_case, so anyone can recompute a pick. */
+export interface SearchReport {
+  readonly job: string;
+  readonly prompts: readonly {
+    readonly prompt: number;
+    readonly text?: string;
+    readonly winner: WinnerJson;
+    readonly top_k?: readonly WinnerJson[];
+    readonly explored: readonly number[];
+    readonly ledger: Ledger;
+  }[];
+  readonly ledger: Ledger;
+  readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>> };
+  readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
+}
+
 /** A proto Ledger back in the engine's shape and key order (so both modes print identical JSON). */
 export function ledgerFromProto(l: Ledger__Output | ProtoLedger | null | undefined): Ledger {
   const calls = (r: Readonly<Record<string, number | string>> | undefined): Record<string, number> =>
@@ -65,7 +88,7 @@ export function ledgerFromProto(l: Ledger__Output | ProtoLedger | null | undefin
 type AnyResult = JobResult | JobResult__Output;
 type AnyWinner = NonNullable<PromptResult['winner']>;
 
-function winnerJson(w: AnyWinner | null | undefined): Record<string, unknown> {
+function winnerJson(w: AnyWinner | null | undefined): WinnerJson {
   return {
     candidate: Number(w?.candidate ?? 0),
     seed: Number(w?.seed ?? 0),
@@ -78,7 +101,7 @@ function winnerJson(w: AnyWinner | null | undefined): Record<string, unknown> {
  * ledger }], ledger, timeline: { makespan_s, worker_busy_s } }`, plus `top_k` per prompt when asked for,
  * `text` for text prompts and `movement` (latent moves, bytes, recomputed steps, workers lost).
  */
-export function resultJson(r: AnyResult, topK: number): Record<string, unknown> {
+export function resultJson(r: AnyResult, topK: number): SearchReport {
   const prompts = (r.prompts ?? []).map((p) => ({
     prompt: Number(p.prompt ?? 0),
     ...(p.text ? { text: p.text } : {}),

@@ -1,20 +1,5 @@
+import type { SearchReport } from './result.js';
 import type { AnyJobEvent } from './session.js';
-
-interface PromptJson {
-  prompt: number;
-  text?: string;
-  winner: { candidate: number; seed: number; rewards: Record<string, number> };
-  explored: number[];
-  ledger: { denoise_steps: number; cost: number };
-}
-
-interface ResultJson {
-  job: string;
-  prompts: PromptJson[];
-  ledger: { candidates: number; denoise_steps: number; reward_calls: Record<string, number>; cost: number };
-  timeline: { makespan_s: number; worker_busy_s: Record<string, number> };
-  movement: { moves: number; bytes: number; recomputed_steps: number; workers_lost: number };
-}
 
 /** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */
 function cost(x: number): string {
@@ -27,8 +12,7 @@ function table(rows: string[][]): string {
 }
 
 /** The human summary printed without --json: one row per prompt, then the job's totals. */
-export function summaryText(doc: Record<string, unknown>): string {
-  const r = doc as unknown as ResultJson;
+export function summaryText(r: SearchReport): string {
   const rewardNames = [...new Set(r.prompts.flatMap((p) => Object.keys(p.winner.rewards)))];
   const rows = [['prompt', 'winner', 'seed', ...rewardNames, 'explored', 'denoise steps', 'cost']];
   for (const p of r.prompts) {

@@ -12,7 +12,7 @@ import { startEmbedded } from '../../coordinator/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
 import { progressPrinter, summaryText } from '../../coordinator/summary.js';
-import { SearchArtifacts, type ReportLike } from '../../worker/onnx/search-artifacts.js';
+import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
 
@@ -155,7 +155,7 @@ export function registerSearch(program: Command): void {
         const raw = result ?? (await session.result(job));
         const doc = resultJson(raw, Number(req.top_k ?? 0));
         if (flags.out && art) {
-          const files = art.write(flags.out, doc as unknown as ReportLike, (session.backend?.steps ?? 1) - 1);
+          const files = art.write(flags.out, doc, (session.backend?.steps ?? 1) - 1);
           if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
         } else if (flags.out) {
           mkdirSync(flags.out, { recursive: true });

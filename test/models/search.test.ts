@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedCluster } from '../../coordinator/embedded.js';
-import { resultJson } from '../../coordinator/result.js';
+import { resultJson, type SearchReport } from '../../coordinator/result.js';
 import { decodePng } from '../../core/image/png.js';
-import { SearchArtifacts, type ReportLike } from '../../worker/onnx/search-artifacts.js';
+import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';
 import { PROMPT, TINY } from './helpers.js';
 
 describe('a full search on the tiny bundle (embedded coordinator, onnx backend)', () => {
@@ -18,14 +18,14 @@ describe('a full search on the tiny bundle (embedded coordinator, onnx backend)'
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function search(seed: number, workers = 1, maxBatch = 8): Promise<{ report: ReportLike & Record<string, unknown>; files: string[]; dir: string }> {
+  async function search(seed: number, workers = 1, maxBatch = 8): Promise<{ report: SearchReport; files: string[]; dir: string }> {
     art = new SearchArtifacts();
     cluster = await startEmbedded({ backend: 'onnx', workers, backendOptions: { model: TINY, provider: 'cpu', threads: '1', maxBatch: String(maxBatch), ...art.backendOptions } });
     const job = cluster.coordinator.submit({ texts: [PROMPT], candidates: 10, seed, schedule: [{ step: 2, alpha: 0.4 }, { step: 6, alpha: 0.5 }] });
     const a = art;
     cluster.coordinator.watch(job.id, (e) => a.onEvent(e));
     await cluster.coordinator.whenEnded(job.id);
-    const report = resultJson(cluster.coordinator.result(job.id), 0) as unknown as ReportLike & Record<string, unknown>;
+    const report = resultJson(cluster.coordinator.result(job.id), 0);
     const dir = mkdtempSync(join(tmpdir(), 'ttsnap-out-'));
     dirs.push(dir);
     const files = art.write(dir, report, 19);

@@ -21,7 +21,7 @@ describe('embedded mode', () => {
       cluster = await startEmbedded({ backend: 'trace', backendOptions: { base: BASE, narf: NARF, maxBatch: '4' }, workers });
       const job = cluster.coordinator.submit({ prompts: PROMPTS, candidates: N, schedule: [...PAPER_SCHEDULE], seed: SEED });
       await cluster.coordinator.whenEnded(job.id);
-      const out = resultJson(cluster.coordinator.result(job.id), 0) as { prompts: { prompt: number; winner: { candidate: number }; explored: number[]; ledger: unknown }[] };
+      const out = resultJson(cluster.coordinator.result(job.id), 0);
       expect(job.state).toBe('done');
       expect(out.prompts.map((p) => p.prompt)).toEqual(PROMPTS);
       expect(out.prompts.map((p) => p.winner.candidate)).toEqual(expected.map((e) => e.winner));
