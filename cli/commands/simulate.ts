@@ -11,6 +11,7 @@ import { planSimulation, type SimulateOptions, type TraceSimulation } from '../.
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { listTracePairs, type TracePair } from '../../core/trace/trace-dir.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
+import { SIM_SERIES } from '../render/sim-series.js';
 
 interface SimulateFlags {
   base?: string;
@@ -92,14 +93,12 @@ async function report(jobs: readonly SimulationJob[], results: readonly TraceSim
     const { writeLineChartPng } = await import('../render/line-chart-png.js');
     writeLineChartPng(
       flags.plot,
-      results.map((r) => ({
+      results.map((r, i) => ({
+        title: (jobs[i] as SimulationJob).trace.name,
         xs: r.budgets,
-        series: [
-          { ys: r.curves.bon, rgb: [130, 130, 130] },
-          { ys: r.curves.ttsp, rgb: [230, 160, 0] },
-          { ys: r.curves.ttsnap, rgb: [20, 150, 60] },
-        ],
+        series: SIM_SERIES.map((s) => ({ name: s.label, ys: r.curves[s.key], rgb: s.rgb })),
       })),
+      { x: 'budget (TFLOPs)', y: 'mean best reward' },
     );
   }
   if (flags.json) {

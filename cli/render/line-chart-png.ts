@@ -1,110 +1,110 @@
 import { writeFileSync } from 'node:fs';
-import { PNG } from 'pngjs';
+import { drawText, GLYPH_HEIGHT, LINE_HEIGHT, textWidth } from '../../core/image/font.js';
+import { encodePng } from '../../core/image/png.js';
+import { blankRaster, blit, drawLine, fillRect, frameRect, rotateLeft, type Raster } from '../../core/image/raster.js';
+import { niceTicks, tickLabel } from './ticks.js';
 
-/** One line of a chart: y values at the panel's x values, drawn in an RGB colour. */
+type Rgb = readonly [number, number, number];
+
+/** One line of a chart: y values at the panel's x values, drawn in an RGB colour and named in the legend. */
 export interface ChartSeries {
+  readonly name: string;
   readonly ys: readonly number[];
-  readonly rgb: readonly [number, number, number];
+  readonly rgb: Rgb;
 }
 
+/** One panel: a title (e.g. the trace's name) and its series over shared x values. */
 export interface ChartPanel {
+  readonly title: string;
   readonly xs: readonly number[];
   readonly series: readonly ChartSeries[];
 }
 
-const PANEL_W = 420;
-const PANEL_H = 300;
-const MARGIN = 36;
+/** Axis titles, the same on every panel. */
+export interface ChartAxes {
+  readonly x: string;
+  readonly y: string;
+}
+
+const PANEL_W = 480;
+const PANEL_H = 360;
 const COLUMNS = 3;
+const S = 2; // font scale: the 3x5 font drawn 6x10
+const TITLE_S = 3;
+const LINE = LINE_HEIGHT * S;
+const INK: Rgb = [40, 40, 40];
+const GRID: Rgb = [228, 228, 228];
+const WHITE: Rgb = [255, 255, 255];
+
+/** Line charts as a PNG, one panel per trace in rows of three (see drawLineChart). */
+export function writeLineChartPng(file: string, panels: readonly ChartPanel[], axes: ChartAxes): void {
+  writeFileSync(file, encodePng(drawLineChart(panels, axes)));
+}
 
 /**
- * Line charts as a PNG, one panel per trace in rows of three: white ground, a frame, light grid lines at
- * quarters, each series as a 2-pixel polyline, and the axis extremes in a small digit font. No text
- * labels: the command's table names the traces and series (panels follow the table's order).
+ * One 480x360 panel per entry, in rows of three: the title at the top, a legend (a colour swatch and name per
+ * series), a framed plot with light grid lines at the ticks of both axes (the y range widened to whole ticks),
+ * each series as a 2-pixel polyline in its order (later ones on top), tick values, and both axis titles.
  */
-export function writeLineChartPng(file: string, panels: readonly ChartPanel[]): void {
+export function drawLineChart(panels: readonly ChartPanel[], axes: ChartAxes): Raster {
   const cols = Math.min(COLUMNS, panels.length);
   const rows = Math.ceil(panels.length / COLUMNS);
-  const png = new PNG({ width: cols * PANEL_W, height: rows * PANEL_H });
-  png.data.fill(255);
-  panels.forEach((panel, i) => drawPanel(png, panel, (i % COLUMNS) * PANEL_W, Math.floor(i / COLUMNS) * PANEL_H));
-  writeFileSync(file, PNG.sync.write(png));
+  const out = blankRaster(Math.max(1, cols) * PANEL_W, Math.max(1, rows) * PANEL_H, WHITE);
+  panels.forEach((panel, i) => drawPanel(out, panel, axes, (i % COLUMNS) * PANEL_W, Math.floor(i / COLUMNS) * PANEL_H));
+  return out;
 }
 
-function drawPanel(png: PNG, panel: ChartPanel, ox: number, oy: number): void {
-  const all = panel.series.flatMap((s) => s.ys);
-  const [x0, x1] = [Math.min(...panel.xs), Math.max(...panel.xs)];
-  let [y0, y1] = [Math.min(...all), Math.max(...all)];
-  if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
-  const left = ox + MARGIN + 24;
-  const right = ox + PANEL_W - 12;
-  const top = oy + 12;
-  const bottom = oy + PANEL_H - MARGIN;
-  const px = (x: number): number => left + ((x - x0) / (x1 - x0 || 1)) * (right - left);
-  const py = (y: number): number => bottom - ((y - y0) / (y1 - y0)) * (bottom - top);
-  for (let q = 1; q < 4; q++) {
-    line(png, left, top + ((bottom - top) * q) / 4, right, top + ((bottom - top) * q) / 4, [225, 225, 225], 1);
-    line(png, left + ((right - left) * q) / 4, top, left + ((right - left) * q) / 4, bottom, [225, 225, 225], 1);
-  }
-  for (const [ax, ay, bx, by] of [[left, top, right, top], [left, bottom, right, bottom], [left, top, left, bottom], [right, top, right, bottom]] as const) {
-    line(png, ax, ay, bx, by, [90, 90, 90], 1);
-  }
+function drawPanel(out: Raster, panel: ChartPanel, axes: ChartAxes, ox: number, oy: number): void {
+  const xr = niceTicks(Math.min(...panel.xs), Math.max(...panel.xs), 5, false);
+  const yr = niceTicks(Math.min(...panel.series.flatMap((s) => s.ys)), Math.max(...panel.series.flatMap((s) => s.ys)), 5, true);
+  const yLabels = yr.ticks.map((t) => tickLabel(t, yr.step));
+  const legendY = oy + 8 + LINE_HEIGHT * TITLE_S + 6;
+  const top = legendY + LINE + 12;
+  const bottom = oy + PANEL_H - 2 * LINE - 16;
+  const left = ox + 8 + LINE + 8 + Math.max(...yLabels.map((l) => textWidth(l, S))) + 6;
+  const right = ox + PANEL_W - 20;
+  const px = (x: number): number => left + ((x - xr.lo) / (xr.hi - xr.lo)) * (right - left);
+  const py = (y: number): number => bottom - ((y - yr.lo) / (yr.hi - yr.lo)) * (bottom - top);
+
+  drawText(out, panel.title, Math.round(ox + PANEL_W / 2 - textWidth(panel.title, TITLE_S) / 2), oy + 8, TITLE_S, INK);
+  drawLegend(out, panel.series, ox + PANEL_W / 2, legendY);
+
+  xr.ticks.forEach((t) => {
+    drawLine(out, px(t), top, px(t), bottom, GRID);
+    drawCentred(out, tickLabel(t, xr.step), px(t), bottom + 6, INK);
+  });
+  yr.ticks.forEach((t, k) => {
+    drawLine(out, left, py(t), right, py(t), GRID);
+    const label = yLabels[k] as string;
+    drawText(out, label, left - 6 - textWidth(label, S), Math.round(py(t) - (GLYPH_HEIGHT * S) / 2), S, INK);
+  });
+  frameRect(out, left, top, right - left + 1, bottom - top + 1, 1, [90, 90, 90]);
   for (const s of panel.series) {
     for (let i = 1; i < s.ys.length; i++) {
-      line(png, px(panel.xs[i - 1] as number), py(s.ys[i - 1] as number), px(panel.xs[i] as number), py(s.ys[i] as number), s.rgb, 2);
+      drawLine(out, px(panel.xs[i - 1] as number), py(s.ys[i - 1] as number), px(panel.xs[i] as number), py(s.ys[i] as number), s.rgb, 2);
     }
   }
-  text(png, ox + 4, top, y1.toPrecision(4));
-  text(png, ox + 4, bottom - 7, y0.toPrecision(4));
-  text(png, left, bottom + 8, String(x0));
-  const last = String(x1);
-  text(png, right - last.length * 6, bottom + 8, last);
+  drawCentred(out, axes.x, (left + right) / 2, bottom + 6 + LINE + 4, INK);
+  // the y title is drawn on its own strip and turned a quarter turn, to read bottom to top beside the axis
+  const strip = blankRaster(textWidth(axes.y, S), LINE, WHITE);
+  drawText(strip, axes.y, 0, 0, S, INK);
+  const turned = rotateLeft(strip);
+  blit(out, turned, ox + 8, Math.round((top + bottom) / 2 - turned.height / 2));
 }
 
-function plot(png: PNG, x: number, y: number, rgb: readonly [number, number, number]): void {
-  const xi = Math.round(x);
-  const yi = Math.round(y);
-  if (xi < 0 || yi < 0 || xi >= png.width || yi >= png.height) return;
-  const at = (yi * png.width + xi) * 4;
-  png.data[at] = rgb[0];
-  png.data[at + 1] = rgb[1];
-  png.data[at + 2] = rgb[2];
-  png.data[at + 3] = 255;
-}
-
-function line(png: PNG, ax: number, ay: number, bx: number, by: number, rgb: readonly [number, number, number], thick: number): void {
-  const steps = Math.max(1, Math.ceil(Math.max(Math.abs(bx - ax), Math.abs(by - ay))));
-  for (let i = 0; i <= steps; i++) {
-    const x = ax + ((bx - ax) * i) / steps;
-    const y = ay + ((by - ay) * i) / steps;
-    for (let dx = 0; dx < thick; dx++) for (let dy = 0; dy < thick; dy++) plot(png, x + dx, y + dy, rgb);
+/** One row of legend entries (swatch, gap, name), centred on cx. */
+function drawLegend(out: Raster, series: readonly ChartSeries[], cx: number, y: number): void {
+  const swatch = 16;
+  const entry = (s: ChartSeries): number => swatch + 6 + textWidth(s.name, S);
+  const gap = 20;
+  let x = Math.round(cx - (series.reduce((w, s) => w + entry(s), 0) + gap * Math.max(0, series.length - 1)) / 2);
+  for (const s of series) {
+    fillRect(out, x, y + (GLYPH_HEIGHT * S) / 2 - 1, swatch, 3, s.rgb);
+    drawText(out, s.name, x + swatch + 6, y, S, INK);
+    x += entry(s) + gap;
   }
 }
 
-/** 5x7 glyphs for numbers, one string of 7 rows of 5 bits each. */
-const GLYPHS: Record<string, readonly number[]> = {
-  '0': [14, 17, 19, 21, 25, 17, 14],
-  '1': [4, 12, 4, 4, 4, 4, 14],
-  '2': [14, 17, 1, 2, 4, 8, 31],
-  '3': [31, 2, 4, 2, 1, 17, 14],
-  '4': [2, 6, 10, 18, 31, 2, 2],
-  '5': [31, 16, 30, 1, 1, 17, 14],
-  '6': [6, 8, 16, 30, 17, 17, 14],
-  '7': [31, 1, 2, 4, 8, 8, 8],
-  '8': [14, 17, 17, 14, 17, 17, 14],
-  '9': [14, 17, 17, 15, 1, 2, 12],
-  '.': [0, 0, 0, 0, 0, 12, 12],
-  '-': [0, 0, 0, 31, 0, 0, 0],
-  e: [0, 0, 14, 17, 31, 16, 14],
-  '+': [0, 4, 4, 31, 4, 4, 0],
-};
-
-function text(png: PNG, x: number, y: number, s: string): void {
-  [...s].forEach((ch, i) => {
-    const rows = GLYPHS[ch];
-    if (!rows) return;
-    rows.forEach((bits, r) => {
-      for (let c = 0; c < 5; c++) if (bits & (16 >> c)) plot(png, x + i * 6 + c, y + r, [40, 40, 40]);
-    });
-  });
+function drawCentred(out: Raster, text: string, cx: number, y: number, rgb: Rgb): void {
+  drawText(out, text, Math.round(cx - textWidth(text, S) / 2), y, S, rgb);
 }

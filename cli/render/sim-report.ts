@@ -1,5 +1,6 @@
 import asciichart from 'asciichart';
 import type { TraceSimulation } from '../../core/sim/simulate.js';
+import { SIM_SERIES } from './sim-series.js';
 
 /** What a report says about the run besides the numbers. */
 export interface ReportContext {
@@ -12,11 +13,12 @@ export interface ReportContext {
   readonly color: boolean;
 }
 
-const SERIES = [
-  { key: 'bon', label: 'best-of-N', color: asciichart.lightgray, mark: '.' },
-  { key: 'ttsp', label: 'TTSp', color: asciichart.yellow, mark: 'o' },
-  { key: 'ttsnap', label: 'TTSnap', color: asciichart.green, mark: '#' },
-] as const;
+const TERMINAL = {
+  bon: { color: asciichart.lightgray, mark: '.' },
+  ttsp: { color: asciichart.yellow, mark: 'o' },
+  ttsnap: { color: asciichart.green, mark: '#' },
+} as const;
+const SERIES = SIM_SERIES.map((s) => ({ ...s, ...TERMINAL[s.key] }));
 
 const pct = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}%`;
 

@@ -1,4 +1,4 @@
-import { drawText, textWidth } from './digits.js';
+import { drawText, GLYPH_HEIGHT, textWidth } from './font.js';
 import { blankRaster, blit, frameRect, markPruned, upscale, type Raster } from './raster.js';
 
 /** One prune point (or the final step): the Tweedie estimate of every candidate alive there, and who was dropped. */
@@ -38,7 +38,7 @@ export function drawContactSheet(input: SheetInput): Raster {
   const pad = 4;
   const font = 2;
   const labelW = textWidth('00', font) + 2 * pad + 8;
-  const labelH = 5 * font + 2 * pad;
+  const labelH = GLYPH_HEIGHT * font + 2 * pad;
   const cw = iw * factor + 2 * pad;
   const ch = ih * factor + 2 * pad;
   const sheet = blankRaster(labelW + cw * input.candidates.length, labelH + ch * input.stages.length, BG);

@@ -1,9 +1,9 @@
-import { drawText, textWidth } from './digits.js';
+import { drawText, textWidth } from './font.js';
 import { blankRaster, blit, upscale, type Raster } from './raster.js';
 
 /**
  * A grid of images: rows[r][c], each upscaled to at least 64 px, 4 px apart, rows labelled with their index
- * (the caller prints the legend: only digits are drawn). Missing cells stay background.
+ * (the caller prints the legend). Missing cells stay background.
  */
 export function drawGrid(rows: readonly (readonly Raster[])[]): Raster {
   const first = rows.flat()[0];

@@ -93,3 +93,28 @@ export function markPruned(dst: Raster, x: number, y: number, w: number, h: numb
     }
   }
 }
+
+/**
+ * A straight line from (ax, ay) to (bx, by) in fractional pixels, `thickness` px wide (a square pen, clipped):
+ * one pen stamp per pixel step along the longer axis, which is all a chart's polylines and grid lines need.
+ */
+export function drawLine(dst: Raster, ax: number, ay: number, bx: number, by: number, rgb: readonly [number, number, number], thickness = 1): void {
+  const steps = Math.max(1, Math.ceil(Math.max(Math.abs(bx - ax), Math.abs(by - ay))));
+  for (let i = 0; i <= steps; i++) {
+    const x = Math.round(ax + ((bx - ax) * i) / steps);
+    const y = Math.round(ay + ((by - ay) * i) / steps);
+    fillRect(dst, x, y, thickness, thickness, rgb);
+  }
+}
+
+/** The raster turned a quarter turn anticlockwise (how a vertical axis title is drawn: text, then rotated). */
+export function rotateLeft(r: Raster): Raster {
+  const data = new Uint8Array(r.data.length);
+  for (let y = 0; y < r.height; y++) {
+    for (let x = 0; x < r.width; x++) {
+      const s = (y * r.width + x) * 4;
+      data.set(r.data.subarray(s, s + 4), ((r.width - 1 - x) * r.height + y) * 4);
+    }
+  }
+  return { width: r.height, height: r.width, data };
+}

@@ -82,6 +82,6 @@ describe('ttsnap simulate', () => {
     expect(r.stdout).toContain('. best-of-N   o TTSp   # TTSnap');
     expect(r.stdout).toContain(`plot written to ${png}`);
     const image = PNG.sync.read(readFileSync(png));
-    expect([image.width, image.height]).toEqual([840, 300]); // two panels side by side
+    expect([image.width, image.height]).toEqual([960, 360]); // two 480x360 panels side by side
   });
 });

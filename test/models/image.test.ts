@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { drawContactSheet } from '../../core/image/contact-sheet.js';
+import { drawText, textWidth } from '../../core/image/font.js';
 import { decodePng, encodePng } from '../../core/image/png.js';
-import { tensorToRaster, type Raster } from '../../core/image/raster.js';
+import { blankRaster, tensorToRaster, type Raster } from '../../core/image/raster.js';
 
 const solid = (v: number): Raster => tensorToRaster(new Float32Array(3 * 4 * 4).fill(v), 0, 4, 4);
 const px = (r: Raster, x: number, y: number): number[] => Array.from(r.data.subarray((y * r.width + x) * 4, (y * r.width + x) * 4 + 4));
@@ -34,5 +35,14 @@ describe('images', () => {
     expect(cell(1, 0, 4 + 10, 4 + 10)).toEqual([230, 60, 60, 255]); // ... and crossed in red
     expect(cell(0, 1, 1, 30)).toEqual([250, 200, 40, 255]); // winner's frame
     expect(cell(1, 1, 30, 30)).toEqual([32, 32, 36, 255]); // pruned earlier: empty
+  });
+
+  it('font: 3x5 glyphs 4 px apart per scale, descenders one row below, unknown characters blank', () => {
+    const r = blankRaster(12, 6);
+    drawText(r, 'Ty~', 0, 0, 1, [0, 0, 0]);
+    const ink = (x: number, y: number): number => ((px(r, x, y)[0] as number) === 0 ? 1 : 0);
+    const rows = Array.from({ length: 6 }, (_, y) => Array.from({ length: 12 }, (_, x) => ink(x, y)).join(''));
+    expect(rows).toEqual(['111000000000', '010010100000', '010010100000', '010001100000', '010000100000', '000011000000']);
+    expect([textWidth('Ty~', 1), textWidth('12', 2)]).toEqual([11, 14]);
   });
 });
