@@ -1,22 +1,16 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { packageRoot } from '../package-root.js';
 import type { ProtoGrpcType as CoordinatorProto } from '../generated/coordinator.js';
 import type { ProtoGrpcType as WorkerProto } from '../generated/worker.js';
 
 /** The same options as the `gen` script, so runtime objects match the generated types. */
 const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 
-/** proto/ at the repository root, found from this file whether it runs from source or from dist/. */
+/** proto/ at the package root (the same whether this runs from source or from dist/). */
 export function protoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'proto', 'ttsnap', 'v1', 'coordinator.proto'))) return join(dir, 'proto');
-    dir = dirname(dir);
-  }
-  throw new Error('cannot find proto/ttsnap/v1 above the installed files');
+  return join(packageRoot(), 'proto');
 }
 
 function load<T>(file: string): T {

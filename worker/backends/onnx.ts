@@ -5,7 +5,7 @@ import { tensorToRaster } from '../../core/image/raster.js';
 import { ValidationError } from '../../core/errors.js';
 import type { AdvanceItem, BackendInfo, BackendOptions, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
 import { InferenceHost } from '../onnx/host.js';
-import { packageRoot } from '../onnx/package-root.js';
+import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
 import { previewSink, type PreviewSink } from '../onnx/previews.js';
 import type { Provider } from '../onnx/session.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { BadFileError } from '../../core/errors.js';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../core/package-root.js';
 
 /** A dimension: a number, or the name of a symbolic dimension ("batch"). */
 export type Dim = number | string;

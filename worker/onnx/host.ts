@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from './package-root.js';
+import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from './pipeline.js';
 import { deserializeError, type PipelineInfo, type ThreadMessage, type ThreadOp } from './protocol.js';
 
