@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.js';
+import { roundHalfEven } from '../engine/rounding.js'; // numpy.round, as diffusers rounds timesteps
 
 /** How inference timesteps are picked out of the N training timesteps (diffusers `timestep_spacing`). */
 export type TimestepSpacing = 'leading' | 'trailing' | 'linspace';
@@ -12,13 +13,13 @@ export function discreteTimesteps(spacing: TimestepSpacing, trainSteps: number, 
   checkSteps(trainSteps, steps);
   const out = new Int32Array(steps);
   if (spacing === 'linspace') {
-    for (let i = 0; i < steps; i++) out[steps - 1 - i] = roundHalfEvenInt(linspaceAt(0, trainSteps - 1, steps, i));
+    for (let i = 0; i < steps; i++) out[steps - 1 - i] = roundHalfEven(linspaceAt(0, trainSteps - 1, steps, i));
   } else if (spacing === 'leading') {
     const ratio = Math.floor(trainSteps / steps);
     for (let i = 0; i < steps; i++) out[steps - 1 - i] = i * ratio + stepsOffset;
   } else if (spacing === 'trailing') {
     const ratio = trainSteps / steps;
-    for (let i = 0; i < steps; i++) out[i] = roundHalfEvenInt(trainSteps - i * ratio) - 1;
+    for (let i = 0; i < steps; i++) out[i] = roundHalfEven(trainSteps - i * ratio) - 1;
   } else throw badSpacing(spacing);
   return out;
 }
@@ -40,15 +41,6 @@ export function linspaceAt(a: number, b: number, n: number, i: number): number {
   if (n === 1) return a;
   if (i === n - 1) return b;
   return a + i * ((b - a) / (n - 1));
-}
-
-/** numpy.round: half to even. */
-export function roundHalfEvenInt(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 export function parseSpacing(value: unknown, field = 'scheduler.timestep_spacing'): TimestepSpacing {
