@@ -11,7 +11,7 @@ import { CoordinatorGrpcClient } from '../../coordinator/client.js';
 import { startEmbedded } from '../../coordinator/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
-import { progressPrinter, summaryText } from '../../coordinator/summary.js';
+import { progressPrinter, summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';

@@ -1,6 +1,7 @@
 import asciichart from 'asciichart';
 import type { TraceSimulation } from '../../core/sim/simulate.js';
 import { SIM_SERIES } from './sim-series.js';
+import { formatTable } from './table.js';
 
 /** What a report says about the run besides the numbers. */
 export interface ReportContext {
@@ -35,9 +36,7 @@ export function formatSimulationReport(r: TraceSimulation, ctx: ReportContext): 
     String(r.candidates.ttsnap[i]),
     ...(['bon', 'ttsnap', 'ttsp'] as const).map((key) => (r.curves[key][i] as number).toPrecision(6)),
   ]);
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((row) => (row[j] as string).length)));
-  const fmt = (row: readonly string[]): string => row.map((cell, j) => cell.padStart(widths[j] as number)).join('  ');
-  lines.push(fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...rows.map(fmt));
+  lines.push(formatTable(header, rows, { rule: true }));
   lines.push(`relative increase over best-of-N: TTSnap ${pct(r.relative_increase_pct.ttsnap)}, TTSp ${pct(r.relative_increase_pct.ttsp)}`);
   lines.push('', asciiChart(r, ctx.color));
   return `${lines.join('\n')}\n`;

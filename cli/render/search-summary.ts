@@ -1,20 +1,17 @@
-import type { SearchReport } from './result.js';
-import type { AnyJobEvent } from './session.js';
+import type { SearchReport } from '../../coordinator/result.js';
+import type { AnyJobEvent } from '../../coordinator/session.js';
+import { formatTable } from './table.js';
 
 /** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */
 function cost(x: number): string {
   return Math.abs(x) >= 1000 || x === 0 ? x.toFixed(1) : x.toPrecision(4);
 }
 
-function table(rows: string[][]): string {
-  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ')).join('\n');
-}
-
 /** The human summary printed without --json: one row per prompt, then the job's totals. */
 export function summaryText(r: SearchReport): string {
   const rewardNames = [...new Set(r.prompts.flatMap((p) => Object.keys(p.winner.rewards)))];
-  const rows = [['prompt', 'winner', 'seed', ...rewardNames, 'explored', 'denoise steps', 'cost']];
+  const header = ['prompt', 'winner', 'seed', ...rewardNames, 'explored', 'denoise steps', 'cost'];
+  const rows: string[][] = [];
   for (const p of r.prompts) {
     rows.push([
       p.text ? `${p.prompt} ${p.text.slice(0, 40)}` : String(p.prompt),
@@ -29,7 +26,7 @@ export function summaryText(r: SearchReport): string {
   const busy = Object.entries(r.timeline.worker_busy_s);
   const calls = Object.entries(r.ledger.reward_calls).map(([k, v]) => `${k} ${v}`).join(', ');
   const lines = [
-    table(rows),
+    formatTable(header, rows, { labels: true }),
     '',
     `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${cost(r.ledger.cost)}`,
     `makespan ${r.timeline.makespan_s.toFixed(2)} s; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
