@@ -29,10 +29,7 @@ describe('bad input over gRPC', () => {
   const cluster = new TestCluster();
   let client: CoordinatorGrpcClient;
   beforeAll(async () => {
-    await cluster.startNats();
-    await cluster.startCoordinator();
-    await Promise.all(['w1', 'w2'].map((id) => cluster.startWorker(id, 5, 4)));
-    await cluster.waitForWorkers(2);
+    await cluster.startAll(['w1', 'w2'], 5, 4);
     client = new CoordinatorGrpcClient(cluster.coordinatorAddr);
   });
   afterAll(async () => {

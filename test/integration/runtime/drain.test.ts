@@ -16,10 +16,7 @@ describe('graceful shutdown: SIGTERM drains', () => {
   let workers: Proc[] = [];
   let client: CoordinatorGrpcClient;
   beforeAll(async () => {
-    await cluster.startNats();
-    coordinator = await cluster.startCoordinator();
-    workers = await Promise.all(['w1', 'w2', 'w3'].map((id) => cluster.startWorker(id, 8, 4)));
-    await cluster.waitForWorkers(3);
+    ({ coordinator, workers } = await cluster.startAll(['w1', 'w2', 'w3'], 8, 4));
     client = new CoordinatorGrpcClient(cluster.coordinatorAddr);
   });
   afterAll(async () => {

@@ -15,10 +15,7 @@ const expected = engineAlone(Array.from({ length: PROMPTS[1] - PROMPTS[0] }, (_,
 describe('equivalence: engine alone = embedded = distributed', () => {
   const cluster = new TestCluster();
   beforeAll(async () => {
-    await cluster.startNats();
-    await cluster.startCoordinator();
-    await Promise.all(['w1', 'w2', 'w3'].map((id) => cluster.startWorker(id, 2, 4)));
-    await cluster.waitForWorkers(3);
+    await cluster.startAll(['w1', 'w2', 'w3'], 2, 4);
   });
   afterAll(() => cluster.close());
 

@@ -15,10 +15,7 @@ describe('failure: kill -9 one of 3 workers in the middle of a job', () => {
   let workers: Proc[] = [];
   let client: CoordinatorGrpcClient;
   beforeAll(async () => {
-    await cluster.startNats();
-    await cluster.startCoordinator();
-    workers = await Promise.all(['w1', 'w2', 'w3'].map((id) => cluster.startWorker(id, 10, 4)));
-    await cluster.waitForWorkers(3);
+    ({ workers } = await cluster.startAll(['w1', 'w2', 'w3'], 10, 4));
     client = new CoordinatorGrpcClient(cluster.coordinatorAddr);
   });
   afterAll(async () => {

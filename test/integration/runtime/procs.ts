@@ -91,6 +91,15 @@ export class TestCluster {
     return p;
   }
 
+  /** nats-server, a coordinator and trace workers with these ids, all registered: the usual test cluster. */
+  async startAll(ids: readonly string[], stepMs: number, maxBatch = 4, workerExtra: string[] = []): Promise<{ coordinator: Proc; workers: Proc[] }> {
+    await this.startNats();
+    const coordinator = await this.startCoordinator();
+    const workers = await Promise.all(ids.map((id) => this.startWorker(id, stepMs, maxBatch, workerExtra)));
+    await this.waitForWorkers(ids.length);
+    return { coordinator, workers };
+  }
+
   /** Polls the coordinator's /metrics until `ttsnap_workers{state="ready"}` reaches n. */
   async waitForWorkers(n: number, timeoutMs = 20_000): Promise<void> {
     const until = Date.now() + timeoutMs;
