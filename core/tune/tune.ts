@@ -75,6 +75,29 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
   checkTuneRanges(trace, opts);
   const clock = opts.clock ?? systemClock;
   const started = clock.now();
+  const { choices, evaluations } = searchTrace(trace, opts);
+  const searchSeconds = (clock.now() - started) / 1000;
+  const validation = validateChoices(trace, choices, opts);
+  const complete = choices.every((c) => Number.isFinite(c.best.score) && Number.isFinite(c.bon.score));
+  return {
+    name: trace.name,
+    choices,
+    train_relative_increase_pct: complete
+      ? relativeIncreasePct(opts.budgets, choices.map((c) => c.best.score), choices.map((c) => c.bon.score))
+      : null,
+    validation,
+    evaluations,
+    seconds: { search: searchSeconds, total: (clock.now() - started) / 1000 },
+  };
+}
+
+/**
+ * The search half of tuneTrace: a plan per budget chosen on opts.trainPrompts, stopping early enough that
+ * the validation fits in maxSeconds. It does not check that the two prompt ranges are disjoint: tuneTrace
+ * does, and `npm run bench:tune-ceiling` deliberately searches on the validation prompts themselves.
+ */
+export function searchTrace(trace: RewardTrace, opts: TuneOptions): { choices: BudgetChoice[]; evaluations: number } {
+  const clock = opts.clock ?? systemClock;
   const evaluator = new PlanEvaluator(trace, { budgets: opts.budgets, cost: opts.cost, accounting: opts.accounting, prompts: opts.trainPrompts }, clock);
   // The search keeps back what the validation will take at the speed measured so far (its replays: draws x
   // prompts x budgets x best-of-N, TTSnap and TTSp; its own rank tables, base and noise-aware), with room
@@ -83,20 +106,23 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
   const limitMs = opts.maxSeconds * 1000;
   const reserve = (): number =>
     Math.max(VALIDATION_RESERVE * limitMs, VALIDATION_SAFETY * (evaluator.msPerReplay() * valReplays + 2 * evaluator.rankMs));
-  const searchDeadline = Deadline.after(clock, limitMs, reserve);
   const choices = searchSchedules(evaluator, {
     space: { steps: trace.steps, maxStages: opts.maxStages },
     ctx: { cost: opts.cost, accounting: opts.accounting, candidates: trace.candidates },
     budgets: opts.budgets,
     seed: (opts.seed + SEARCH_SEED_OFFSET) >>> 0,
     draws: opts.searchDraws,
-    deadline: searchDeadline,
+    deadline: Deadline.after(clock, limitMs, reserve),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.maxPasses !== undefined ? { maxPasses: opts.maxPasses } : {}),
     ...(opts.tuning ? { tuning: opts.tuning } : {}),
   });
-  const searchSeconds = (clock.now() - started) / 1000;
-  const validation = simulateTrace(trace, {
+  return { choices, evaluations: evaluator.evaluations };
+}
+
+/** `simulate` of the chosen per-budget schedules on the validation prompts with the validation seed and draws. */
+export function validateChoices(trace: RewardTrace, choices: readonly BudgetChoice[], opts: TuneOptions): TraceSimulation {
+  return simulateTrace(trace, {
     budgets: opts.budgets,
     draws: opts.draws,
     seed: opts.seed,
@@ -106,17 +132,6 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
     accounting: opts.accounting,
     prompts: opts.valPrompts,
   });
-  const complete = choices.every((c) => Number.isFinite(c.best.score) && Number.isFinite(c.bon.score));
-  return {
-    name: trace.name,
-    choices,
-    train_relative_increase_pct: complete
-      ? relativeIncreasePct(opts.budgets, choices.map((c) => c.best.score), choices.map((c) => c.bon.score))
-      : null,
-    validation,
-    evaluations: evaluator.evaluations,
-    seconds: { search: searchSeconds, total: (clock.now() - started) / 1000 },
-  };
 }
 
 /** The schedule a budget outside the tuned grid runs: the one chosen at the middle budget. */
