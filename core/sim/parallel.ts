@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { runOnWorker, WorkerPool } from '../threads/pool.js';
 import type { RewardTrace } from '../trace/reward-trace.js';
 import { simulateTrace, type SimulateOptions, type TraceSimulation } from './simulate.js';
-import type { SimWorkerReply, SimWorkerTask } from './sim-worker.js';
+import type { SimWorkerTask } from './sim-worker.js';
 
 /** One trace and the options to simulate it with (options may differ per trace, e.g. in steps). */
 export interface SimulationJob {
@@ -21,19 +21,10 @@ export interface SimulateTracesOptions {
   readonly pool?: SimWorkerPool;
 }
 
-/**
- * Worker threads for simulateTraces. Starting them takes tens of milliseconds each (a fresh V8 isolate
- * and the engine's modules), so a caller can start the pool before it loads the traces.
- */
-export class SimWorkerPool {
-  readonly workers: readonly Worker[];
-
+/** Worker threads for simulateTraces (see WorkerPool: a caller may start them before it loads the traces). */
+export class SimWorkerPool extends WorkerPool {
   constructor(size: number) {
-    this.workers = Array.from({ length: size }, () => new Worker(new URL('./sim-worker.js', import.meta.url)));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    super(new URL('./sim-worker.js', import.meta.url), size);
   }
 }
 
@@ -60,31 +51,17 @@ export async function simulateTraces(jobs: readonly SimulationJob[], { threads, 
   const results: TraceSimulation[] = new Array(jobs.length);
   const share = (thread: number): number[] => jobs.map((_, i) => i).filter((i) => i % width === thread);
   try {
-    const remote = workers.map(
-      (worker, w) =>
-        new Promise<void>((resolve, reject) => {
-          const mine = share(w + 1);
-          let left = mine.length;
-          const onMessage = (reply: SimWorkerReply): void => {
-            if (reply.kind === 'budget') progress();
-            else if (reply.kind === 'error') reject(new Error(`simulation worker: ${reply.message}`));
-            else {
-              results[reply.index] = reply.result;
-              if (--left === 0) {
-                worker.off('message', onMessage);
-                worker.off('error', reject);
-                resolve();
-              }
-            }
-          };
-          worker.on('message', onMessage);
-          worker.on('error', reject);
-          for (const index of mine) {
-            const job = jobs[index] as SimulationJob;
-            const { onBudget: _drop, ...opts } = job.opts; // functions do not cross threads
-            worker.postMessage({ index, trace: job.trace, opts } satisfies SimWorkerTask);
-          }
+    const remote = workers.map((worker, w) =>
+      runOnWorker<SimWorkerTask, null, TraceSimulation>(
+        worker,
+        share(w + 1).map((index) => {
+          const { onBudget: _drop, ...opts } = (jobs[index] as SimulationJob).opts; // functions do not cross threads
+          return { index, task: { trace: (jobs[index] as SimulationJob).trace, opts } };
         }),
+        progress,
+        (index, result) => (results[index] = result),
+        'simulation worker',
+      ),
     );
     // This thread's share runs while the workers run theirs; their messages wait in the queue till then.
     for (const index of share(0)) {

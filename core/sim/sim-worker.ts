@@ -1,27 +1,11 @@
-import { parentPort } from 'node:worker_threads';
+import { serveTasks } from '../threads/pool.js';
 import type { RewardTrace } from '../trace/reward-trace.js';
 import { simulateTrace, type SimulateOptions, type TraceSimulation } from './simulate.js';
 
-/** A trace to simulate, sent by simulateTraces (core/sim/parallel.ts). */
+/** A trace to simulate, sent by simulateTraces (core/sim/parallel.ts); progress is one message per budget. */
 export interface SimWorkerTask {
-  readonly index: number;
   readonly trace: RewardTrace;
   readonly opts: SimulateOptions;
 }
 
-export type SimWorkerReply =
-  | { readonly kind: 'budget'; readonly index: number }
-  | { readonly kind: 'done'; readonly index: number; readonly result: TraceSimulation }
-  | { readonly kind: 'error'; readonly index: number; readonly message: string };
-
-const port = parentPort;
-if (port) {
-  port.on('message', (task: SimWorkerTask) => {
-    try {
-      const result = simulateTrace(task.trace, { ...task.opts, onBudget: () => port.postMessage({ kind: 'budget', index: task.index }) });
-      port.postMessage({ kind: 'done', index: task.index, result } satisfies SimWorkerReply);
-    } catch (err) {
-      port.postMessage({ kind: 'error', index: task.index, message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies SimWorkerReply);
-    }
-  });
-}
+serveTasks<SimWorkerTask, null, TraceSimulation>((task, progress) => simulateTrace(task.trace, { ...task.opts, onBudget: () => progress(null) }));
