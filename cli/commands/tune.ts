@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { candidatesForBudget, parseAccounting } from '../../core/engine/accounting.js';
@@ -9,7 +10,8 @@ import { BadFileError, ValidationError } from '../../core/errors.js';
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
-import { checkTuneRanges, toScheduleFile, tuneTrace, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
+import { tuneTraces } from '../../core/tune/parallel.js';
+import { checkTuneRanges, toScheduleFile, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
 import { loadTraceSource, type TraceSourceFlags, addBudgetOptions, addTraceSourceOptions } from '../trace-source.js';
 
@@ -24,6 +26,8 @@ interface TuneFlags extends TraceSourceFlags {
   draws: string;
   searchDraws: string;
   seed: string;
+  threads: string;
+  maxPasses?: string;
   out?: string;
   json?: boolean;
 }
@@ -41,6 +45,8 @@ export function registerTune(program: Command): void {
     .option('--draws <n>', 'Monte Carlo draws per budget of the validation (as simulate --draws)', '50')
     .option('--search-draws <n>', 'draws per plan in the search (screening uses a third, later passes double)', '24')
     .option('--seed <n>', 'seed of the validation draws (as simulate --seed); the search draws from other seeds', '0')
+    .option('--threads <n>', 'traces tuned at once, one worker thread each (each keeps its --max-seconds)', String(availableParallelism()))
+    .option('--max-passes <n>', 'search passes at most (1..8); when they end before --max-seconds the result is repeatable')
     .option('--out <file>', 'write the schedule file (simulate --schedule-file reads it); with --trace-dir a folder that gets <name>.json per trace')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -52,21 +58,31 @@ running the simulator; the validation figure is \`simulate --schedule-file OUT -
 are chosen so that the engine derives N from the budget and the rounded keep counts never cost more than
 the budget. Progress goes to stderr.`,
     )
-    .action((flags: TuneFlags) => {
+    .action(async (flags: TuneFlags) => {
       const traces = loadTraceSource(flags);
       const opts = traces.map((t) => compileOptions(t, flags)); // every bad flag fails here, before any work
+      const threads = parseInteger('--threads', 1, 256)(flags.threads);
       if (flags.out && flags.traceDir) mkdirSync(flags.out, { recursive: true });
-      const results = traces.map((trace, i) => {
-        const o = opts[i] as TuneOptions;
-        const result = tuneTrace(trace, { ...o, onProgress: progressPrinter(trace.name, o) });
-        const out = flags.out ? (flags.traceDir ? join(flags.out, `${trace.name}.json`) : flags.out) : undefined;
-        if (out) writeOut(out, toScheduleFile(result, o, trace.steps));
-        process.stderr.write(
-          `tune ${trace.name}: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}% ` +
-            `(train ${fmtPct(result.train_relative_increase_pct)}), ${result.evaluations} evaluations in ${result.seconds.total.toFixed(1)} s${out ? `, wrote ${out}` : ''}\n`,
-        );
-        return { result, out };
-      });
+      const outFile = (name: string): string | undefined => (flags.out ? (flags.traceDir ? join(flags.out, `${name}.json`) : flags.out) : undefined);
+      // Several traces at once write whole lines; one at a time on a terminal rewrites its line in place.
+      const inPlace = Boolean(process.stderr.isTTY) && Math.min(threads, traces.length) === 1;
+      const printers = traces.map((t) => progressPrinter(t.name, inPlace));
+      const tuned = await tuneTraces(
+        traces.map((trace, i) => ({ trace, opts: opts[i] as TuneOptions })),
+        {
+          threads,
+          onProgress: (i, p) => printers[i]?.(p),
+          onResult: (i, result) => {
+            const out = outFile(result.name);
+            if (out) writeOut(out, toScheduleFile(result, opts[i] as TuneOptions, (traces[i] as RewardTrace).steps));
+            process.stderr.write(
+              `tune ${result.name}: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}% ` +
+                `(train ${fmtPct(result.train_relative_increase_pct)}), ${result.evaluations} evaluations in ${result.seconds.total.toFixed(1)} s${out ? `, wrote ${out}` : ''}\n`,
+            );
+          },
+        },
+      );
+      const results = tuned.map((result) => ({ result, out: outFile(result.name) }));
       const summaries = results.map(({ result, out }) => summarize(result, out));
       if (flags.json) {
         const json = flags.traceDir || traces.length > 1 ? { traces: Object.fromEntries(summaries.map((s) => [s.name, s])), ...aggregate(results.map((r) => r.result)) } : summaries[0];
@@ -97,6 +113,7 @@ function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
     draws: parseInteger('--draws', 1, 100_000)(flags.draws),
     searchDraws: parseInteger('--search-draws', 1, 100_000)(flags.searchDraws),
     seed: parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed),
+    ...(flags.maxPasses !== undefined ? { maxPasses: parseInteger('--max-passes', 1, 8)(flags.maxPasses) } : {}),
   };
   checkTuneRanges(trace, opts);
   for (const b of opts.budgets) {
@@ -121,19 +138,17 @@ function fmtPct(x: number | null): string {
   return x === null ? 'n/a' : `${x.toFixed(2)}%`;
 }
 
-/** Progress on stderr: one line per budget on a terminal (rewritten in place), one per finished pass otherwise. */
-function progressPrinter(name: string, opts: TuneOptions): (p: SearchProgress) => void {
-  const tty = Boolean(process.stderr.isTTY);
-  const started = performance.now();
+/** Progress on stderr: one line per budget rewritten in place (one trace on a terminal), else one per finished pass. */
+function progressPrinter(name: string, inPlace: boolean): (p: SearchProgress) => void {
   return (p) => {
-    const left = Math.max(0, opts.maxSeconds - (performance.now() - started) / 1000).toFixed(0);
+    const left = p.secondsLeft.toFixed(0);
     const c = p.choice;
-    if (tty) {
+    if (inPlace) {
       const gain = c.best.score - c.bon.score;
-      process.stderr.write(`\r\x1b[Ktune ${name}: pass ${p.pass} (${c.draws} draws) budget ${c.budget} (${p.budgetIndex + 1}/${p.budgets}) ${formatPlan(c.best.realized.plan)} N=${c.best.realized.n} ${gain >= 0 ? '+' : ''}${gain.toPrecision(3)} over best-of-N, ${left} s left`);
+      process.stderr.write(`\r\x1b[Ktune ${name}: pass ${p.pass} (${c.draws} draws) budget ${c.budget} (${p.budgetIndex + 1}/${p.budgets}) ${formatPlan(c.best.realized.plan)} N=${c.best.realized.n} ${gain >= 0 ? '+' : ''}${gain.toPrecision(3)} over best-of-N, ${left} s of search left`);
       if (p.budgetIndex + 1 === p.budgets) process.stderr.write('\n');
     } else if (p.budgetIndex + 1 === p.budgets) {
-      process.stderr.write(`tune ${name}: pass ${p.pass} done (${c.draws} draws per plan, ${p.evaluations} evaluations), ${left} s left\n`);
+      process.stderr.write(`tune ${name}: pass ${p.pass} done (${c.draws} draws per plan, ${p.evaluations} evaluations), ${left} s of search left\n`);
     }
   };
 }

@@ -25,6 +25,8 @@ export interface SearchProgress {
   readonly budgets: number;
   readonly choice: BudgetChoice;
   readonly evaluations: number;
+  /** seconds the search has left (the validation's reserve already kept back) */
+  readonly secondsLeft: number;
 }
 
 export interface SearchOptions {
@@ -110,7 +112,7 @@ export function searchSchedules(evaluator: PlanEvaluator, opts: SearchOptions): 
       pools[bi] = sorted;
       const choice: BudgetChoice = { budget, best: sorted[0] as ScoredPlan, bon: bonScored, pass, draws };
       choices[bi] = choice;
-      opts.onProgress?.({ pass, budgetIndex: bi, budgets: nb, choice, evaluations: evaluator.evaluations });
+      opts.onProgress?.({ pass, budgetIndex: bi, budgets: nb, choice, evaluations: evaluator.evaluations, secondsLeft: opts.deadline.remaining() / 1000 });
     }
   }
   return opts.budgets.map((budget, bi) => {

@@ -17,6 +17,8 @@ const bad: [string, string[], RegExp][] = [
   ['--max-seconds 0', ['--max-seconds', '0'], /--max-seconds: got '0'; allowed: a number of seconds in \(0, 86400\]/],
   ['a budget below one candidate', ['--budgets', '100:400:100'], /--budgets: budget 100 is below the cost of one candidate; allowed: >= 199.2/],
   ['an unknown accounting', ['--accounting', 'fast'], /--accounting: got 'fast'; allowed: exact \| paper/],
+  ['--threads 0', ['--threads', '0'], /--threads: got '0'; allowed: an integer in \[1, 256\]/],
+  ['--max-passes 9', ['--max-passes', '9'], /--max-passes: got '9'; allowed: an integer in \[1, 8\]/],
 ];
 
 describe.concurrent('ttsnap tune: bad input', () => {
@@ -70,28 +72,39 @@ describe('ttsnap tune --trace-dir', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ttsnap-tune-dir-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  const traces = join(dir, 'traces');
+  mkdirSync(traces);
+  for (const name of ['a', 'b', 'c']) {
+    const t = syntheticTrace({ prompts: 20, candidates: 24, steps: 6, seed: name.charCodeAt(0) });
+    const shape = [t.prompts, t.candidates, t.steps];
+    writeNpy(join(traces, `${name}_base.npy`), { shape, data: t.base });
+    writeNpy(join(traces, `${name}_narf.npy`), { shape, data: t.narf });
+  }
+  const small = ['--budgets', '130:330:50', '--prompts-train', '0:14', '--prompts-val', '14:20', '--draws', '4', '--search-draws', '3'];
+
   it('tunes every trace in the folder and writes OUT/<name>.json for each', async () => {
-    const traces = join(dir, 'traces');
-    mkdirSync(traces);
-    for (const name of ['a', 'b']) {
-      const t = syntheticTrace({ prompts: 20, candidates: 24, steps: 6, seed: name.charCodeAt(0) });
-      const shape = [t.prompts, t.candidates, t.steps];
-      writeNpy(join(traces, `${name}_base.npy`), { shape, data: t.base });
-      writeNpy(join(traces, `${name}_narf.npy`), { shape, data: t.narf });
-    }
     const out = join(dir, 'out');
-    const r = await runCli([
-      'tune', '--trace-dir', traces, '--out', out, '--json', '--max-seconds', '1', '--budgets', '130:330:50',
-      '--prompts-train', '0:14', '--prompts-val', '14:20', '--draws', '4', '--search-draws', '3',
-    ]);
+    const r = await runCli(['tune', '--trace-dir', traces, '--out', out, '--json', '--max-seconds', '1', ...small]);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout) as { traces: Record<string, { validation_relative_increase_pct: number }>; mean_validation_pct: number; min_validation_pct: number };
-    expect(Object.keys(json.traces)).toEqual(['a', 'b']);
+    expect(Object.keys(json.traces)).toEqual(['a', 'b', 'c']);
     const figures = Object.values(json.traces).map((t) => t.validation_relative_increase_pct);
-    expect(json.mean_validation_pct).toBeCloseTo((figures[0]! + figures[1]!) / 2, 12);
+    expect(json.mean_validation_pct).toBeCloseTo((figures[0]! + figures[1]! + figures[2]!) / 3, 12);
     expect(json.min_validation_pct).toBe(Math.min(...figures));
-    expect(existsSync(join(out, 'a.json')) && existsSync(join(out, 'b.json'))).toBe(true);
+    expect(['a', 'b', 'c'].every((n) => existsSync(join(out, `${n}.json`)))).toBe(true);
     expect(r.stderr).toMatch(/tune a: validation .*wrote .*a\.json/);
+  });
+
+  it('tunes traces on worker threads to the same schedules as one after the other (--max-passes makes runs repeatable)', async () => {
+    const args = ['tune', '--trace-dir', traces, '--json', '--max-seconds', '600', '--max-passes', '2', ...small];
+    const [one, two] = await Promise.all([runCli([...args, '--threads', '1']), runCli([...args, '--threads', '2'])]);
+    expect([one.code, two.code]).toEqual([0, 0]);
+    type Out = { traces: Record<string, { per_budget: unknown[]; validation: unknown; evaluations: number }> };
+    const strip = (stdout: string) => Object.values((JSON.parse(stdout) as Out).traces).map(({ per_budget, validation, evaluations }) => ({ per_budget, validation, evaluations }));
+    expect(strip(two.stdout)).toEqual(strip(one.stdout));
+    expect(strip(one.stdout)).toHaveLength(3);
+    // not vacuous: the search chose pruning plans somewhere
+    expect(strip(one.stdout).some((t) => (t.per_budget as { plan: string }[]).some((b) => b.plan !== 'bon'))).toBe(true);
   });
 
   it('an --out it cannot write: exit 2 naming the file', async () => {
