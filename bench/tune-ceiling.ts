@@ -2,11 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { PAPER_COST } from '../core/engine/cost-model.js';
 import { loadRewardTrace } from '../core/trace/reward-trace.js';
 import { listTracePairs } from '../core/trace/trace-dir.js';
-import { searchTrace, validateChoices, type TuneOptions } from '../core/tune/tune.js';
+import { searchTrace, TUNE_DEFAULTS, validateChoices, type TuneOptions } from '../core/tune/tune.js';
+import { parseBudgetGrid } from '../cli/options.js';
+import { DEFAULT_BUDGET_GRID } from '../cli/trace-source.js';
 
 /**
  * `npm run bench:tune-ceiling`: how much of the tuner's figure is lost to choosing on other prompts. It runs
- * bench:tune's settings (exact accounting, 60 s per trace, validation prompts 70:100, seed 0, 50 draws) but
+ * bench:tune's settings (tune's defaults: exact accounting, 60 s per trace, validation prompts 70:100) but
  * lets the search read the validation prompts themselves (with its own draws, as always), then scores the
  * chosen schedules there exactly as `tune` does. That figure is optimistic by construction, an in-sample
  * ceiling of this plan space and search for these 30 prompts, never a result: `tune` refuses overlapping
@@ -14,25 +16,21 @@ import { searchTrace, validateChoices, type TuneOptions } from '../core/tune/tun
  * Prints one JSON line. Env: TTSNAP_TRACES (folder), BENCH_SECONDS (default 60).
  */
 const traces = process.env.TTSNAP_TRACES ?? fileURLToPath(new URL('../../../shared/traces', import.meta.url));
-const seconds = Number(process.env.BENCH_SECONDS ?? 60);
-const budgets = Array.from({ length: 19 }, (_, i) => 400 + 200 * i);
-const val: [number, number] = [70, 100];
+const seconds = Number(process.env.BENCH_SECONDS ?? TUNE_DEFAULTS.maxSeconds);
+const budgets = parseBudgetGrid(DEFAULT_BUDGET_GRID);
+const val = TUNE_DEFAULTS.valPrompts;
 
 const t0 = process.hrtime.bigint();
 const ceiling: Record<string, number> = {};
 for (const pair of listTracePairs(traces)) {
   const trace = loadRewardTrace(pair.base, pair.narf, pair.name);
   const opts: TuneOptions = {
+    ...TUNE_DEFAULTS,
     budgets,
     cost: { ...PAPER_COST, steps: trace.steps },
     accounting: 'exact',
     trainPrompts: val, // the point of this bench: search where it will be scored
-    valPrompts: val,
-    maxStages: 4,
     maxSeconds: seconds,
-    draws: 50,
-    searchDraws: 24,
-    seed: 0,
   };
   const { choices } = searchTrace(trace, opts);
   const pct = validateChoices(trace, choices, opts).relative_increase_pct.ttsnap;
@@ -42,7 +40,7 @@ for (const pair of listTracePairs(traces)) {
 const values = Object.values(ceiling);
 const line = {
   bench: 'tune-ceiling',
-  settings: { accounting: 'exact', max_seconds: seconds, prompts: val.join(':'), seed: 0, draws: 50 },
+  settings: { accounting: 'exact', max_seconds: seconds, prompts: val.join(':'), seed: TUNE_DEFAULTS.seed, draws: TUNE_DEFAULTS.draws },
   in_sample_relative_increase_pct: ceiling,
   mean_pct: Number((values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)),
   min_pct: Math.min(...values),

@@ -40,10 +40,13 @@ export function addTraceSourceOptions(cmd: Command, narfHelp: string): Command {
     .option('--synthetic [seed]', 'a generated trace (seeded, no data needed): [100, 200, 20]');
 }
 
+/** The budget grid of the paper's figures (reference.json), the default of --budgets. */
+export const DEFAULT_BUDGET_GRID = '400:4000:200';
+
 /** Declares the budget grid and cost flags that simulate and tune share. */
 export function addBudgetOptions(cmd: Command, budgetsHelp: string): Command {
   return cmd
-    .option('--budgets <grid>', `start:end:step, inclusive (same unit as --cost)${budgetsHelp}`, '400:4000:200')
+    .option('--budgets <grid>', `start:end:step, inclusive (same unit as --cost)${budgetsHelp}`, DEFAULT_BUDGET_GRID)
     .option('--cost <spec>', 'cost per denoise step and per reward call (TFLOPs)', 'denoise=9.9,verify=1.2')
     .option('--accounting <mode>', 'exact | paper (paper: the published formula, under-charges one denoise step per candidate)', 'exact');
 }

@@ -11,7 +11,7 @@ import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
 import { tuneTraces } from '../../core/tune/parallel.js';
-import { checkTuneRanges, toScheduleFile, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
+import { checkTuneRanges, toScheduleFile, TUNE_DEFAULTS, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
 import { loadTraceSource, type TraceSourceFlags, addBudgetOptions, addTraceSourceOptions } from '../trace-source.js';
 
@@ -38,13 +38,13 @@ export function registerTune(program: Command): void {
     '; one schedule per budget',
   )
     .description('find the per-budget pruning schedules that maximise the budget-utilisation metric on training prompts; report them on unseen validation prompts')
-    .option('--prompts-train <range>', 'start:end prompts the search may read (end exclusive)', '0:70')
-    .option('--prompts-val <range>', 'start:end prompts only the final validation reads; disjoint from --prompts-train', '70:100')
-    .option('--max-stages <n>', 'prune points per schedule at most (1..8)', '4')
-    .option('--max-seconds <s>', 'wall-clock limit per trace, validation included: the best found by then', '60')
-    .option('--draws <n>', 'Monte Carlo draws per budget of the validation (as simulate --draws)', '50')
-    .option('--search-draws <n>', 'draws per plan in the search (screening uses a third, later passes double)', '24')
-    .option('--seed <n>', 'seed of the validation draws (as simulate --seed); the search draws from other seeds', '0')
+    .option('--prompts-train <range>', 'start:end prompts the search may read (end exclusive)', TUNE_DEFAULTS.trainPrompts.join(':'))
+    .option('--prompts-val <range>', 'start:end prompts only the final validation reads; disjoint from --prompts-train', TUNE_DEFAULTS.valPrompts.join(':'))
+    .option('--max-stages <n>', 'prune points per schedule at most (1..8)', String(TUNE_DEFAULTS.maxStages))
+    .option('--max-seconds <s>', 'wall-clock limit per trace, validation included: the best found by then', String(TUNE_DEFAULTS.maxSeconds))
+    .option('--draws <n>', 'Monte Carlo draws per budget of the validation (as simulate --draws)', String(TUNE_DEFAULTS.draws))
+    .option('--search-draws <n>', 'draws per plan in the search (screening uses a third, later passes double)', String(TUNE_DEFAULTS.searchDraws))
+    .option('--seed <n>', 'seed of the validation draws (as simulate --seed); the search draws from other seeds', String(TUNE_DEFAULTS.seed))
     .option('--threads <n>', 'traces tuned at once, one worker thread each (each keeps its --max-seconds)', String(availableParallelism()))
     .option('--max-passes <n>', 'search passes at most (1..8); when they end before --max-seconds the result is repeatable')
     .option('--out <file>', 'write the schedule file (simulate --schedule-file reads it); with --trace-dir a folder that gets <name>.json per trace')

@@ -55,8 +55,8 @@ export async function simulateTraces(jobs: readonly SimulationJob[], { threads, 
       runOnWorker<SimWorkerTask, null, TraceSimulation>(
         worker,
         share(w + 1).map((index) => {
-          const { onBudget: _drop, ...opts } = (jobs[index] as SimulationJob).opts; // functions do not cross threads
-          return { index, task: { trace: (jobs[index] as SimulationJob).trace, opts } };
+          const { trace, opts: { onBudget: _drop, ...opts } } = jobs[index] as SimulationJob; // functions do not cross threads
+          return { index, task: { trace, opts } };
         }),
         progress,
         (index, result) => (results[index] = result),

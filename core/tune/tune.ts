@@ -49,6 +49,17 @@ export interface TuneResult {
   readonly seconds: { search: number; total: number };
 }
 
+/** What `tune` does when a flag is not given (the CLI's defaults; bench:tune-ceiling runs with them too). */
+export const TUNE_DEFAULTS = {
+  trainPrompts: [0, 70],
+  valPrompts: [70, 100],
+  maxStages: 4,
+  maxSeconds: 60,
+  draws: 50,
+  searchDraws: 24,
+  seed: 0,
+} as const satisfies Partial<TuneOptions>;
+
 /** Offset between the validation seed and the search's seeds, so the search never sees the validation draws. */
 const SEARCH_SEED_OFFSET = 0x5eed;
 
