@@ -11,7 +11,8 @@ import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
 import { tuneTraces } from '../../core/tune/parallel.js';
-import { checkTuneRanges, toScheduleFile, TUNE_DEFAULTS, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
+import type { Spread } from '../../core/sim/bootstrap.js';
+import { checkTuneRanges, toScheduleFile, TUNE_DEFAULTS, validationSpread, type TuneOptions, type TuneResult } from '../../core/tune/tune.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
 import { loadTraceSource, type TraceSourceFlags, addBudgetOptions, addTraceSourceOptions } from '../trace-source.js';
 
@@ -76,7 +77,7 @@ the budget. Progress goes to stderr.`,
             const out = outFile(result.name);
             if (out) writeOut(out, toScheduleFile(result, opts[i] as TuneOptions, (traces[i] as RewardTrace).steps));
             process.stderr.write(
-              `tune ${result.name}: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}% ` +
+              `tune ${result.name}: validation ${fmtSpread(result.validation.relative_increase_pct.ttsnap, result.validation_spread)} ` +
                 `(train ${fmtPct(result.train_relative_increase_pct)}), ${result.evaluations} evaluations in ${result.seconds.total.toFixed(1)} s${out ? `, wrote ${out}` : ''}\n`,
             );
           },
@@ -84,15 +85,17 @@ the budget. Progress goes to stderr.`,
       );
       const results = tuned.map((result) => ({ result, out: outFile(result.name) }));
       const summaries = results.map(({ result, out }) => summarize(result, out));
+      const seed = (opts[0] as TuneOptions).seed;
       if (flags.json) {
-        const json = flags.traceDir || traces.length > 1 ? { traces: Object.fromEntries(summaries.map((s) => [s.name, s])), ...aggregate(results.map((r) => r.result)) } : summaries[0];
+        const json = flags.traceDir || traces.length > 1 ? { traces: Object.fromEntries(summaries.map((s) => [s.name, s])), ...aggregate(tuned, seed) } : summaries[0];
         process.stdout.write(`${JSON.stringify(json)}\n`);
         return;
       }
       process.stdout.write(results.map(({ result, out }) => formatResult(result, out)).join('\n'));
       if (results.length > 1) {
-        const a = aggregate(results.map((r) => r.result));
-        process.stdout.write(`\nvalidation relative increase: mean ${a.mean_validation_pct.toFixed(2)}%, min ${a.min_validation_pct.toFixed(2)}%\n`);
+        const a = aggregate(tuned, seed);
+        const mean: Spread = { se: a.mean_validation_se_pct, ci95: a.mean_validation_ci95_pct };
+        process.stdout.write(`\nvalidation relative increase: mean ${fmtSpread(a.mean_validation_pct, mean)}, min ${a.min_validation_pct.toFixed(2)}%\n`);
       }
     });
 }
@@ -138,6 +141,11 @@ function fmtPct(x: number | null): string {
   return x === null ? 'n/a' : `${x.toFixed(2)}%`;
 }
 
+/** `24.27% ± 2.65 (95%: 19.1 to 29.6)`: the figure, its standard error and interval over resampled prompts. */
+function fmtSpread(value: number, s: Spread): string {
+  return `${value.toFixed(2)}% ± ${s.se.toFixed(2)} (95%: ${s.ci95[0].toFixed(1)} to ${s.ci95[1].toFixed(1)} over resampled validation prompts)`;
+}
+
 /** Progress on stderr: one line per budget rewritten in place (one trace on a terminal), else one per finished pass. */
 function progressPrinter(name: string, inPlace: boolean): (p: SearchProgress) => void {
   return (p) => {
@@ -154,9 +162,12 @@ function progressPrinter(name: string, inPlace: boolean): (p: SearchProgress) =>
 }
 
 function summarize(result: TuneResult, out: string | undefined) {
+  const { prompt_means: _perPrompt, ...validation } = result.validation; // the error bars summarise them
   return {
     name: result.name,
     validation_relative_increase_pct: result.validation.relative_increase_pct.ttsnap,
+    validation_se_pct: result.validation_spread.se,
+    validation_ci95_pct: result.validation_spread.ci95,
     train_relative_increase_pct: result.train_relative_increase_pct,
     per_budget: result.choices.map((c) => ({
       budget: c.budget,
@@ -165,16 +176,23 @@ function summarize(result: TuneResult, out: string | undefined) {
       schedule: formatSchedule(c.best.realized.schedule),
       cost: c.best.realized.cost,
     })),
-    validation: result.validation,
+    validation,
     evaluations: result.evaluations,
     seconds: result.seconds,
     ...(out ? { out } : {}),
   };
 }
 
-function aggregate(results: readonly TuneResult[]): { mean_validation_pct: number; min_validation_pct: number } {
+/** The mean and minimum over traces, and the mean's bootstrap spread (the traces resampled on the same prompts). */
+function aggregate(results: readonly TuneResult[], seed: number) {
   const v = results.map((r) => r.validation.relative_increase_pct.ttsnap);
-  return { mean_validation_pct: v.reduce((a, b) => a + b, 0) / v.length, min_validation_pct: Math.min(...v) };
+  const { mean } = validationSpread(results.map((r) => r.validation), seed);
+  return {
+    mean_validation_pct: v.reduce((a, b) => a + b, 0) / v.length,
+    mean_validation_se_pct: mean.se,
+    mean_validation_ci95_pct: mean.ci95,
+    min_validation_pct: Math.min(...v),
+  };
 }
 
 function formatResult(result: TuneResult, out: string | undefined): string {
@@ -182,7 +200,7 @@ function formatResult(result: TuneResult, out: string | undefined): string {
   for (const c of result.choices) {
     lines.push(`  ${String(c.budget).padStart(8)}  N=${String(c.best.realized.n).padStart(3)}  ${formatPlan(c.best.realized.plan).padEnd(24)} cost ${c.best.realized.cost.toFixed(1)}`);
   }
-  lines.push(`  relative increase over best-of-N: validation ${result.validation.relative_increase_pct.ttsnap.toFixed(2)}%, train ${fmtPct(result.train_relative_increase_pct)}`);
+  lines.push(`  relative increase over best-of-N: validation ${fmtSpread(result.validation.relative_increase_pct.ttsnap, result.validation_spread)}, train ${fmtPct(result.train_relative_increase_pct)}`);
   lines.push(`  ${result.evaluations} evaluations, ${result.seconds.total.toFixed(1)} s${out ? `; schedule file ${out}` : ''}`);
   return `${lines.join('\n')}\n`;
 }

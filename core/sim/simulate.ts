@@ -22,7 +22,12 @@ export interface SimulateOptions {
   readonly prompts: readonly [number, number];
   /** called after each budget with the number of budgets done */
   readonly onBudget?: (done: number, total: number) => void;
+  /** also return every prompt's mean winner reward per budget (prompt_means), for bootstrap error bars */
+  readonly promptMeans?: boolean;
 }
+
+/** Each policy's mean winner reward per budget and prompt: `[budget index][prompt - start]`. */
+export type PromptMeans = Record<PolicyName, number[][]>;
 
 /** The simulate result for one trace (the CLI's --json shape). */
 export interface TraceSimulation {
@@ -30,6 +35,8 @@ export interface TraceSimulation {
   readonly curves: Record<PolicyName, number[]>;
   readonly relative_increase_pct: { ttsnap: number; ttsp: number };
   readonly candidates: { bon: number[]; ttsnap: number[] };
+  /** only with SimulateOptions.promptMeans */
+  readonly prompt_means?: PromptMeans;
 }
 
 /** The schedule ttsnap and ttsp run at a budget. */
@@ -59,17 +66,29 @@ export function candidatesPerBudget(trace: RewardTrace, policy: Policy, opts: Si
  * Mean over draws of the mean over prompts of the winner's final reward, for each replayer at one budget.
  * Each draw takes n candidate columns without replacement, the same columns for every prompt (as the
  * authors' simulator does), from a generator seeded by (seed, budget index); the replayers share the draws.
+ * With `promptMeans` (one zeroed array of prompts per replayer) it also leaves there each prompt's mean over
+ * the draws, without changing the returned figures.
  */
-export function meanBestRewards(replayers: readonly Replayer[], candidates: number, n: number, opts: SimulateOptions, budgetIndex: number): number[] {
+export function meanBestRewards(
+  replayers: readonly Replayer[],
+  candidates: number,
+  n: number,
+  opts: SimulateOptions,
+  budgetIndex: number,
+  promptMeans?: readonly Float64Array[],
+): number[] {
   const rng = new Rng((opts.seed * 1_000_003 + budgetIndex) >>> 0);
   const [p0, p1] = opts.prompts;
   const totals = replayers.map(() => 0);
   for (let d = 0; d < opts.draws; d++) {
     const cols = sampleWithoutReplacement(candidates, n, rng);
     replayers.forEach((r, i) => {
-      totals[i] = (totals[i] as number) + r.sumOverPrompts(p0, p1, cols) / (p1 - p0);
+      const into = promptMeans?.[i];
+      const sum = into ? r.sumOverPromptsInto(p0, p1, cols, into) : r.sumOverPrompts(p0, p1, cols);
+      totals[i] = (totals[i] as number) + sum / (p1 - p0);
     });
   }
+  promptMeans?.forEach((m) => m.forEach((v, p) => (m[p] = v / opts.draws)));
   return totals.map((t) => t / opts.draws);
 }
 
@@ -106,13 +125,24 @@ export function simulateTrace(trace: RewardTrace, opts: SimulateOptions): TraceS
   };
   const schedules = opts.budgets.map((b) => scheduleAt(opts, b));
   const curves: Record<PolicyName, number[]> = { bon: [], ttsnap: [], ttsp: [] };
+  const perPrompt: PromptMeans = { bon: [], ttsnap: [], ttsp: [] };
+  const prompts = opts.prompts[1] - opts.prompts[0];
+  const zeroed = (k: number): Float64Array[] | undefined => (opts.promptMeans ? Array.from({ length: k }, () => new Float64Array(prompts)) : undefined);
   opts.budgets.forEach((_, bi) => {
-    curves.bon.push(meanBestRewards([bon], trace.candidates, candidates.bon[bi] as number, opts, bi)[0] as number);
+    const bonMeans = zeroed(1);
+    curves.bon.push(meanBestRewards([bon], trace.candidates, candidates.bon[bi] as number, opts, bi, bonMeans)[0] as number);
     const [snap, sp] = pairFor(schedules[bi] as Schedule);
     // Without a noise-aware trace TTSnap is TTSp: replay once.
-    const both = meanBestRewards(trace.hasNarf ? [snap, sp] : [sp], trace.candidates, candidates.ttsnap[bi] as number, opts, bi);
+    const replayers = trace.hasNarf ? [snap, sp] : [sp];
+    const means = zeroed(replayers.length);
+    const both = meanBestRewards(replayers, trace.candidates, candidates.ttsnap[bi] as number, opts, bi, means);
     curves.ttsnap.push(both[0] as number);
-    curves.ttsp.push((trace.hasNarf ? both[1] : both[0]) as number);
+    curves.ttsp.push(both[replayers.length - 1] as number);
+    if (bonMeans && means) {
+      perPrompt.bon.push(Array.from(bonMeans[0] as Float64Array));
+      perPrompt.ttsnap.push(Array.from(means[0] as Float64Array));
+      perPrompt.ttsp.push(Array.from(means[replayers.length - 1] as Float64Array));
+    }
     opts.onBudget?.(bi + 1, opts.budgets.length);
   });
   return {
@@ -123,6 +153,7 @@ export function simulateTrace(trace: RewardTrace, opts: SimulateOptions): TraceS
       ttsp: relativeIncreasePct(opts.budgets, curves.ttsp, curves.bon),
     },
     candidates,
+    ...(opts.promptMeans ? { prompt_means: perPrompt } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import type { CostModel } from '../engine/cost-model.js';
 import { relativeIncreasePct } from '../engine/metric.js';
 import type { Schedule } from '../engine/schedule.js';
 import type { ScheduleFileJson } from '../engine/schedule-file.js';
+import { BOOTSTRAP_RESAMPLES, bootstrapRelativeIncrease, promptCurves, type Spread } from '../sim/bootstrap.js';
 import { checkPromptRange, simulateTrace, type TraceSimulation } from '../sim/simulate.js';
 import { ValidationError } from '../errors.js';
 import type { RewardTrace } from '../trace/reward-trace.js';
@@ -43,8 +44,10 @@ export interface TuneResult {
   readonly choices: readonly BudgetChoice[];
   /** the metric of the chosen schedules against best-of-N on the training draws (optimistic: chosen there) */
   readonly train_relative_increase_pct: number | null;
-  /** `simulate` of the chosen schedules on the validation prompts: the honest figure */
+  /** `simulate` of the chosen schedules on the validation prompts: the honest figure (with prompt_means) */
   readonly validation: TraceSimulation;
+  /** the validation figure's spread over resampled validation prompts: how much it owes to which prompts they are */
+  readonly validation_spread: Spread;
   readonly evaluations: number;
   readonly seconds: { search: number; total: number };
 }
@@ -97,6 +100,7 @@ export function tuneTrace(trace: RewardTrace, opts: TuneOptions): TuneResult {
       ? relativeIncreasePct(opts.budgets, choices.map((c) => c.best.score), choices.map((c) => c.bon.score))
       : null,
     validation,
+    validation_spread: validationSpread([validation], opts.seed).each[0] as Spread,
     evaluations,
     seconds: { search: searchSeconds, total: (clock.now() - started) / 1000 },
   };
@@ -142,7 +146,17 @@ export function validateChoices(trace: RewardTrace, choices: readonly BudgetChoi
     cost: opts.cost,
     accounting: opts.accounting,
     prompts: opts.valPrompts,
+    promptMeans: true,
   });
+}
+
+/**
+ * Bootstrap spread of validation figures over their prompts (TTSnap against best-of-N), each and of their
+ * mean, resampling the same prompts in every trace (see bootstrapRelativeIncrease); seeded by the validation
+ * seed, so a run repeats.
+ */
+export function validationSpread(validations: readonly TraceSimulation[], seed: number): { each: Spread[]; mean: Spread } {
+  return bootstrapRelativeIncrease(validations.map((v) => promptCurves(v, 'ttsnap')), { resamples: BOOTSTRAP_RESAMPLES, seed });
 }
 
 /** The schedule a budget outside the tuned grid runs: the one chosen at the middle budget. */

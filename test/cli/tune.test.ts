@@ -86,11 +86,21 @@ describe('ttsnap tune --trace-dir', () => {
     const out = join(dir, 'out');
     const r = await runCli(['tune', '--trace-dir', traces, '--out', out, '--json', '--max-seconds', '1', ...small]);
     expect(r.code).toBe(0);
-    const json = JSON.parse(r.stdout) as { traces: Record<string, { validation_relative_increase_pct: number }>; mean_validation_pct: number; min_validation_pct: number };
+    type TraceOut = { validation_relative_increase_pct: number; validation_se_pct: number; validation_ci95_pct: [number, number]; validation: object };
+    const json = JSON.parse(r.stdout) as { traces: Record<string, TraceOut>; mean_validation_pct: number; mean_validation_se_pct: number; min_validation_pct: number };
     expect(Object.keys(json.traces)).toEqual(['a', 'b', 'c']);
     const figures = Object.values(json.traces).map((t) => t.validation_relative_increase_pct);
     expect(json.mean_validation_pct).toBeCloseTo((figures[0]! + figures[1]! + figures[2]!) / 3, 12);
     expect(json.min_validation_pct).toBe(Math.min(...figures));
+    // error bars over resampled validation prompts; the mean's is at most the mean of the traces' (a norm's triangle inequality)
+    const ses = Object.values(json.traces).map((t) => t.validation_se_pct);
+    expect(ses.every((se) => se > 0)).toBe(true);
+    expect(json.mean_validation_se_pct).toBeGreaterThan(0);
+    expect(json.mean_validation_se_pct).toBeLessThanOrEqual((ses[0]! + ses[1]! + ses[2]!) / 3 + 1e-9);
+    for (const t of Object.values(json.traces)) {
+      expect(t.validation_ci95_pct[0]).toBeLessThan(t.validation_ci95_pct[1]);
+      expect(t.validation).not.toHaveProperty('prompt_means'); // the bars summarise them
+    }
     expect(['a', 'b', 'c'].every((n) => existsSync(join(out, `${n}.json`)))).toBe(true);
     expect(r.stderr).toMatch(/tune a: validation .*wrote .*a\.json/);
   });

@@ -40,6 +40,20 @@ describe('simulateTrace', () => {
     expect(r.curves.ttsp[1]).toBe(r.curves.bon[1]);
   });
 
+  it('with promptMeans also returns every prompt\'s mean, leaving the figures exactly as they were', () => {
+    const plain = simulateTrace(trace, opts);
+    const { prompt_means, ...rest } = simulateTrace(trace, { ...opts, promptMeans: true });
+    expect(rest).toEqual(plain);
+    expect(plain.prompt_means).toBeUndefined();
+    for (const policy of ['bon', 'ttsnap', 'ttsp'] as const) {
+      const rows = prompt_means![policy];
+      expect(rows.map((r) => r.length)).toEqual([20, 20, 20, 20, 20]);
+      rows.forEach((row, bi) => expect(row.reduce((a, b) => a + b, 0) / row.length).toBeCloseTo(plain.curves[policy][bi]!, 12));
+    }
+    // a prompt's mean differs from prompt to prompt: the rows are per prompt, not copies of the curve
+    expect(new Set(prompt_means!.bon[2]).size).toBeGreaterThan(1);
+  });
+
   it('makes TTSnap equal TTSp without a noise-aware trace', () => {
     const r = simulateTrace({ ...trace, narf: trace.base, hasNarf: false }, opts);
     expect(r.curves.ttsnap).toEqual(r.curves.ttsp);
