@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { PAPER_COST } from '../core/engine/cost-model.js';
 import { loadRewardTrace } from '../core/trace/reward-trace.js';
 import { listTracePairs } from '../core/trace/trace-dir.js';
-import { searchTrace, TUNE_DEFAULTS, validateChoices, type TuneOptions } from '../core/tune/tune.js';
+import type { TraceSimulation } from '../core/sim/simulate.js';
+import { searchTrace, TUNE_DEFAULTS, validateChoices, validationSpread, type TuneOptions } from '../core/tune/tune.js';
 import { parseBudgetGrid } from '../cli/options.js';
 import { DEFAULT_BUDGET_GRID } from '../cli/trace-source.js';
 
@@ -22,6 +23,7 @@ const val = TUNE_DEFAULTS.valPrompts;
 
 const t0 = process.hrtime.bigint();
 const ceiling: Record<string, number> = {};
+const validations: TraceSimulation[] = [];
 for (const pair of listTracePairs(traces)) {
   const trace = loadRewardTrace(pair.base, pair.narf, pair.name);
   const opts: TuneOptions = {
@@ -33,7 +35,9 @@ for (const pair of listTracePairs(traces)) {
     maxSeconds: seconds,
   };
   const { choices } = searchTrace(trace, opts);
-  const pct = validateChoices(trace, choices, opts).relative_increase_pct.ttsnap;
+  const validation = validateChoices(trace, choices, opts);
+  validations.push(validation);
+  const pct = validation.relative_increase_pct.ttsnap;
   ceiling[trace.name] = Number(pct.toFixed(2));
   process.stderr.write(`tune-ceiling ${trace.name}: ${pct.toFixed(2)}% searched and scored on prompts ${val.join(':')}\n`);
 }
@@ -43,6 +47,8 @@ const line = {
   settings: { accounting: 'exact', max_seconds: seconds, prompts: val.join(':'), seed: TUNE_DEFAULTS.seed, draws: TUNE_DEFAULTS.draws },
   in_sample_relative_increase_pct: ceiling,
   mean_pct: Number((values.reduce((a, b) => a + b, 0) / values.length).toFixed(2)),
+  // the same bootstrap over the validation prompts as bench:tune's error bars
+  mean_se_pct: Number(validationSpread(validations, TUNE_DEFAULTS.seed).mean.se.toFixed(2)),
   min_pct: Math.min(...values),
   compare_with: 'npm run bench:tune (the same search on prompts 0:70, scored on 70:100)',
   wall_s: Number((Number(process.hrtime.bigint() - t0) / 1e9).toFixed(1)),
