@@ -51,21 +51,6 @@ export class Replayer {
     return sum;
   }
 
-  /**
-   * sumOverPrompts that also adds each prompt's winner reward to `into[p - p0]` (for per-prompt means); the
-   * sum is accumulated in the same order, so it equals sumOverPrompts to the last bit.
-   */
-  sumOverPromptsInto(p0: number, p1: number, candidates: ArrayLike<number>, into: Float64Array): number {
-    const final = this.final;
-    let sum = 0;
-    for (let p = p0; p < p1; p++) {
-      const v = final[this.winnerAt(p, candidates)] as number;
-      sum += v;
-      into[p - p0] = (into[p - p0] as number) + v;
-    }
-    return sum;
-  }
-
   /** The winner's final (base) reward when `candidates` of `prompt` are searched under the policy. */
   run(prompt: number, candidates: ArrayLike<number>): number {
     return this.final[this.winnerAt(prompt, candidates)] as number;

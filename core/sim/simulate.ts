@@ -84,7 +84,18 @@ export function meanBestRewards(
     const cols = sampleWithoutReplacement(candidates, n, rng);
     replayers.forEach((r, i) => {
       const into = promptMeans?.[i];
-      const sum = into ? r.sumOverPromptsInto(p0, p1, cols, into) : r.sumOverPrompts(p0, p1, cols);
+      let sum: number;
+      if (into) {
+        // prompt by prompt, summed in sumOverPrompts' order, so the figures do not move by a bit
+        sum = 0;
+        for (let p = p0; p < p1; p++) {
+          const v = r.run(p, cols);
+          sum += v;
+          into[p - p0] = (into[p - p0] as number) + v;
+        }
+      } else {
+        sum = r.sumOverPrompts(p0, p1, cols);
+      }
       totals[i] = (totals[i] as number) + sum / (p1 - p0);
     });
   }
