@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { parseScheduleSpec } from '../core/engine/schedule.js';
-import { startEmbedded } from '../coordinator/embedded.js';
+import { startEmbedded } from '../process/embedded.js';
 import { parseInteger } from '../cli/options.js';
 
 /**

@@ -5,14 +5,14 @@ import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
-import type { BackendInfo } from '../worker/backend.js';
+import type { BackendInfo } from '../core/contract/backend-info.js';
 import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
 import { jobResult } from './result.js';
 import { Scheduler } from './scheduler.js';
-import type { WorkerClient } from './worker-client.js';
+import type { WorkerClient } from '../core/contract/worker-client.js';
 import { WorkerPool } from './workers.js';
 
 /** Loose options; compileCoordinatorOptions fills the defaults. */

@@ -1,11 +1,14 @@
-import { TtsnapError } from '../core/errors.js';
+import { TtsnapError, type GrpcStatusName } from '../core/errors.js';
 
-/** No such job (gRPC NOT_FOUND). */
+/** No such job. */
 export class JobNotFoundError extends TtsnapError {
+  override readonly grpcStatus: GrpcStatusName = 'NOT_FOUND';
   constructor(readonly job: string) {
     super(`no job '${job}'`);
   }
 }
 
-/** The coordinator cannot take the request now: draining, or no worker registered yet (gRPC UNAVAILABLE). */
-export class CoordinatorUnavailableError extends TtsnapError {}
+/** The coordinator cannot take the request now: draining, or no worker registered yet. */
+export class CoordinatorUnavailableError extends TtsnapError {
+  override readonly grpcStatus: GrpcStatusName = 'UNAVAILABLE';
+}

@@ -5,7 +5,7 @@ import { makePolicy, parsePolicyName, type Policy } from '../core/engine/policy.
 import { compileSchedule, PAPER_SCHEDULE, type Schedule } from '../core/engine/schedule.js';
 import { ValidationError } from '../core/errors.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
-import type { BackendInfo } from '../worker/backend.js';
+import type { BackendInfo } from '../core/contract/backend-info.js';
 
 /** Request size limits: bounded work per job, checked before anything is queued. */
 export const LIMITS = {

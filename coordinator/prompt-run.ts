@@ -4,7 +4,7 @@ import { LedgerBook } from '../core/engine/ledger.js';
 import type { Policy } from '../core/engine/policy.js';
 import { PromptSearch, type PruneOutcome, type ScoreRequest } from '../core/engine/prompt-search.js';
 import type { Score } from '../core/bus/score-bus.js';
-import type { RewardSpec } from '../worker/backend.js';
+import type { RewardSpec } from '../core/contract/backend-info.js';
 
 /** Key of candidates that no worker holds (new, or lost with their worker). */
 export const UNPLACED = '';

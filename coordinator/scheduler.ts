@@ -1,11 +1,11 @@
 import type { Score } from '../core/bus/score-bus.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
-import type { CandidateRef } from '../worker/keys.js';
+import type { CandidateRef } from '../core/contract/candidates.js';
 import type { Job } from './job.js';
 import { planFill, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
-import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from './worker-client.js';
+import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
 
 export interface SchedulerOptions {

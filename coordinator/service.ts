@@ -8,7 +8,7 @@ import { coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js'
 import { toServiceError, unary } from '../core/grpc/status.js';
 import { serve, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
-import { infoFromProto } from '../worker/info.js';
+import { infoFromProto } from '../core/contract/backend-info.js';
 import type { Coordinator } from './coordinator.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 

@@ -2,9 +2,9 @@ import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
-import type { BackendInfo } from '../worker/backend.js';
+import type { BackendInfo } from '../core/contract/backend-info.js';
 import type { CoordinatorGrpcClient } from './client.js';
-import type { EmbeddedCluster } from './embedded.js';
+import type { Coordinator } from './coordinator.js';
 
 /** An event as either transport delivers it (numbers may arrive as strings from the proto loader). */
 export type AnyJobEvent = JobEvent;
@@ -21,7 +21,8 @@ export interface SearchSession {
   close(): Promise<void>;
 }
 
-export function embeddedSession(cluster: EmbeddedCluster): SearchSession {
+/** A session over a coordinator in this process; `close` ends whatever runs it (the embedded cluster). */
+export function embeddedSession(cluster: { readonly coordinator: Coordinator; close(): Promise<void> }): SearchSession {
   const c = cluster.coordinator;
   return {
     backend: c.backend,

@@ -1,5 +1,5 @@
 import type { MetricsSink } from '../core/metrics/sink.js';
-import type { CandidateRef } from '../worker/keys.js';
+import type { CandidateRef } from '../core/contract/candidates.js';
 import type { Job } from './job.js';
 import type { PromptRun } from './prompt-run.js';
 import { promptResult } from './result.js';

@@ -1,5 +1,5 @@
-import type { BackendInfo } from '../worker/backend.js';
-import type { WorkerClient } from './worker-client.js';
+import type { BackendInfo } from '../core/contract/backend-info.js';
+import type { WorkerClient } from '../core/contract/worker-client.js';
 
 /** The coordinator's view of one worker. */
 export interface WorkerSlot {

@@ -1,8 +1,15 @@
+import type { status } from '@grpc/grpc-js';
+
+/** A gRPC status code by name (type only: the kernel loads no transport; the gRPC edge maps names to codes). */
+export type GrpcStatusName = keyof typeof status;
+
 /**
- * One error class per meaning. Edges (CLI, gRPC, NATS) translate these once:
- * a ValidationError becomes exit code 2 / INVALID_ARGUMENT, the rest are internal.
+ * One error class per meaning. Edges (CLI, gRPC, NATS) translate these once: each class carries the gRPC
+ * status it becomes (a ValidationError becomes exit code 2 / INVALID_ARGUMENT, anything unclassed INTERNAL).
  */
 export class TtsnapError extends Error {
+  /** what the gRPC edge answers when this error ends a call */
+  readonly grpcStatus: GrpcStatusName = 'INTERNAL';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -11,6 +18,7 @@ export class TtsnapError extends Error {
 
 /** Bad input: names the field (flag, request field, file) and what is allowed. */
 export class ValidationError extends TtsnapError {
+  override readonly grpcStatus: GrpcStatusName = 'INVALID_ARGUMENT';
   readonly field: string;
   readonly allowed: string;
   constructor(field: string, problem: string, allowed: string, options?: { cause?: unknown }) {
@@ -22,6 +30,7 @@ export class ValidationError extends TtsnapError {
 
 /** A file that exists but is not what it should be (corrupt .npy, wrong ONNX inputs, bad manifest). */
 export class BadFileError extends TtsnapError {
+  override readonly grpcStatus: GrpcStatusName = 'INVALID_ARGUMENT';
   readonly file: string;
   constructor(file: string, problem: string, options?: { cause?: unknown }) {
     super(`${file}: ${problem}`, options);

@@ -1,3 +1,6 @@
+import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
+import type { CandidateKey } from '../core/contract/candidates.js';
+
 /**
  * The worker backend: what owns the accelerator and the candidates' latent state. The worker runtime
  * (worker/runtime.ts) batches work across prompts and jobs and calls these operations; a backend never
@@ -13,9 +16,6 @@
  * - a candidate's state depends only on (prompt, candidate index, seed) and the steps it went through, never
  *   on the batch it was in: recomputation from seed on another worker gives the same scores (DESIGN §6).
  */
-
-/** Identifies a candidate on one worker: unique per (job, prompt, candidate index). */
-export type CandidateKey = string;
 
 /** What a candidate is created from. */
 export interface CandidateSpec {
@@ -34,33 +34,6 @@ export interface CandidateSpec {
 export interface AdvanceItem {
   readonly key: CandidateKey;
   readonly toStep: number;
-}
-
-/** One reward to score with; `noiseAware` picks the NARF variant for the candidate's current step. */
-export interface RewardSpec {
-  readonly name: string;
-  readonly noiseAware: boolean;
-}
-
-/** What a backend offers; reported to the coordinator through the Capacity RPC. */
-export interface BackendInfo {
-  /** backend name as in the registry ('trace', 'onnx') */
-  readonly backend: string;
-  /** sampling steps S (step indices 0..S-1) */
-  readonly steps: number;
-  /** largest batch one denoise or reward call takes */
-  readonly maxBatch: number;
-  /** reward names this backend scores with (the first is the default) */
-  readonly rewards: readonly string[];
-  /** cost of one denoise step and of one reward call, in the model's unit (TFLOPs) */
-  readonly cost: { readonly denoise: number; readonly verify: number };
-  /** trace backend: prompts and candidate columns in the trace (candidates are drawn from the columns); 0 for model backends */
-  readonly tracePrompts: number;
-  readonly traceCandidates: number;
-  /** true when render() can produce images */
-  readonly renders: boolean;
-  /** model bundle or trace name, for people */
-  readonly model: string;
 }
 
 export interface WorkerBackend {

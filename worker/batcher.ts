@@ -1,5 +1,6 @@
-import type { RewardSpec, WorkerBackend } from './backend.js';
-import type { Mutex } from './keys.js';
+import type { RewardSpec } from '../core/contract/backend-info.js';
+import type { WorkerBackend } from './backend.js';
+import type { Mutex } from './mutex.js';
 import type { WorkItem, WorkQueue } from './queue.js';
 
 /** What the batcher reports; the runtime turns it into scores, cache entries, busy time and metrics. */

@@ -1,4 +1,5 @@
-import type { CandidateKey, RewardSpec } from './backend.js';
+import type { CandidateKey } from '../core/contract/candidates.js';
+import type { RewardSpec } from '../core/contract/backend-info.js';
 
 /** One queued segment: advance a candidate to `toStep`, then score it with `rewards`. */
 export interface WorkItem {

@@ -1,8 +1,11 @@
 import type { Score, ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
-import type { BackendInfo, CandidateKey, RewardSpec, WorkerBackend } from './backend.js';
-import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from './errors.js';
-import { candidateKey, Mutex, type CandidateRef } from './keys.js';
+import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
+import { candidateKey, type CandidateKey, type CandidateRef, type TakeSpec } from '../core/contract/candidates.js';
+import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from '../core/contract/errors.js';
+import type { WorkerStatus } from '../core/contract/worker-client.js';
+import type { WorkerBackend } from './backend.js';
+import { Mutex } from './mutex.js';
 import { Batcher } from './batcher.js';
 import { rewardsId, WorkQueue, type WorkItem } from './queue.js';
 
@@ -12,21 +15,6 @@ export interface WorkerRuntimeOptions {
   readonly backend: WorkerBackend;
   readonly bus: ScoreBus;
   readonly metrics?: MetricsSink;
-}
-
-export interface TakeSpec extends CandidateRef {
-  readonly seed: number;
-  readonly text: string;
-}
-
-export interface WorkerStatus {
-  readonly info: BackendInfo;
-  readonly live: number;
-  readonly queued: number;
-  readonly busySeconds: number;
-  /** denoise batches run and candidate steps in them (mean batch fill = steps / batches) */
-  readonly batches: number;
-  readonly steps: number;
 }
 
 interface Cached {

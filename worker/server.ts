@@ -6,8 +6,8 @@ import { unary } from '../core/grpc/status.js';
 import { serve, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { TOKEN } from '../core/bus/score-bus.js';
-import { infoToProto } from './info.js';
-import type { CandidateRef } from './keys.js';
+import { infoToProto } from '../core/contract/backend-info.js';
+import type { CandidateRef } from '../core/contract/candidates.js';
 import type { WorkerRuntime } from './runtime.js';
 
 /** Most candidates one Take/Advance/Release call may name. */

@@ -1,14 +1,7 @@
 import type { Command } from 'commander';
-import { NatsScoreBus } from '../../core/bus/nats.js';
-import { NatsResultStore } from '../../core/bus/result-store.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { nextSignal } from '../../core/grpc/lifecycle.js';
-import { shutdown } from '../../core/grpc/status.js';
-import { serveMetrics } from '../../core/metrics/server.js';
-import { PromMetricsSink } from '../../core/metrics/sink.js';
-import { Coordinator } from '../../coordinator/coordinator.js';
-import { startCoordinatorServer } from '../../coordinator/service.js';
+import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
 
 interface CoordinatorFlags {
@@ -45,29 +38,7 @@ export function registerCoordinator(program: Command): void {
         queueFactor,
       };
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
-      const metrics = new PromMetricsSink('coordinator');
-      const bus = await NatsScoreBus.connect({ url: flags.nats, prefix: flags.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
-      const results = await NatsResultStore.open(bus.connection, flags.natsPrefix).catch((err: unknown) => {
-        metrics.inc('natsErrors', { op: 'result_store' });
-        process.stderr.write(`ttsnap coordinator: no JetStream result store (${err instanceof Error ? err.message : String(err)}); results live in memory only\n`);
-        return null;
-      });
-      const coordinator = new Coordinator(bus, metrics, { ...opts, results });
-      const srv = await startCoordinatorServer(coordinator, listen, metrics);
-      const metricsServer = metricsPort === undefined ? null : await serveMetrics(metrics, metricsPort);
-      const host = listen.replace(/:\d+$/, '');
-      process.stderr.write(`ttsnap coordinator listening on ${host}:${srv.port}${metricsServer ? `, metrics on :${metricsServer.port}` : ''}\n`);
-
-      const signal = await nextSignal();
-      process.stderr.write(`ttsnap coordinator: ${signal}, draining (new jobs refused, running jobs finish)\n`);
-      srv.health.setStatus('', 'NOT_SERVING');
-      srv.health.setStatus('ttsnap.v1.Coordinator', 'NOT_SERVING');
-      const finished = await coordinator.drain(drainMs);
-      // Let watchers read their final events and results before the server goes.
-      await shutdown(srv.server, 5000);
-      await coordinator.close();
-      await bus.close();
-      await metricsServer?.close();
-      process.stderr.write(`ttsnap coordinator: stopped (${finished ? 'all jobs finished' : 'drain timed out; running jobs cancelled'})\n`);
+      const proc = await CoordinatorProcess.start({ listen, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, metricsPort, ...opts, drainMs });
+      await proc.run();
     });
 }

@@ -6,11 +6,11 @@ import { parseScheduleSpec, type Schedule } from '../../core/engine/schedule.js'
 import { BadFileError, ValidationError } from '../../core/errors.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { nextSignal } from '../../core/grpc/lifecycle.js';
 import { CoordinatorGrpcClient } from '../../coordinator/client.js';
-import { startEmbedded } from '../../coordinator/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
+import { startEmbedded } from '../../process/embedded.js';
+import { nextSignal } from '../../process/lifecycle.js';
 import { progressPrinter, summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
@@ -144,7 +144,7 @@ export function registerSearch(program: Command): void {
         const { job } = await session.submit(req).catch((err: unknown) => {
           throw asFlagError(err);
         });
-        const cancelOnSignal = nextSignal(['SIGINT']).then(() => session.cancel(job));
+        const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
         void cancelOnSignal;
         const progress = flags.json ? () => {} : progressPrinter(process.stderr);
         const { state, result } = await session.watch(job, (e) => {

@@ -1,19 +1,9 @@
-import { hostname } from 'node:os';
-import * as grpc from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
-import { NatsScoreBus } from '../../core/bus/nats.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { nextSignal } from '../../core/grpc/lifecycle.js';
-import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../../core/grpc/load.js';
-import { shutdown } from '../../core/grpc/status.js';
-import { serveMetrics } from '../../core/metrics/server.js';
-import { PromMetricsSink } from '../../core/metrics/sink.js';
+import { WorkerProcess } from '../../process/worker-process.js';
 import { createBackend, BACKENDS } from '../../worker/backends/registry.js';
-import { infoToProto } from '../../worker/info.js';
-import { WorkerRuntime } from '../../worker/runtime.js';
-import { startWorkerServer } from '../../worker/server.js';
 import { parseInteger } from '../options.js';
 
 interface WorkerFlags {
@@ -56,60 +46,9 @@ export function registerWorker(program: Command): void {
         backendOpts[kv.slice(0, at)] = kv.slice(at + 1);
       }
       const backend = await createBackend(flags.backend, backendOpts);
-      const metrics = new PromMetricsSink('worker');
-      const bus = await NatsScoreBus.connect({ url: flags.nats, prefix: flags.natsPrefix, name: 'ttsnap-worker', onError: (op) => metrics.inc('workerNatsErrors', { op }) });
-      // Named once the server has bound (with port 0 the advertised address is known only then).
-      const runtime = new WorkerRuntime({ id: flags.id ?? 'pending', backend, bus, metrics });
-      const srv = await startWorkerServer(runtime, listen, metrics);
-      const [host] = listen.split(/:(?=\d+$)/) as [string];
-      const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : `${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${srv.port}`;
-      const id = flags.id ?? advertise;
-      runtime.assignId(id);
-      const metricsServer = metricsPort === undefined ? null : await serveMetrics(metrics, metricsPort);
-      process.stderr.write(`ttsnap worker ${id} listening on ${host}:${srv.port} (backend ${backend.info.backend}, ${backend.info.model})${metricsServer ? `, metrics on :${metricsServer.port}` : ''}\n`);
-
-      const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
-      const coord = new Ctor(coordinatorAddr, grpc.credentials.createInsecure(), channelOptions(MAX_COORDINATOR_MESSAGE));
-      let stopped = false;
-      let warned = false;
-      let refused: string | null = null;
-      let timer: NodeJS.Timeout | undefined;
-      const register = (): void => {
-        const req = { worker: id, address: advertise, info: infoToProto(backend.info), draining: runtime.isDraining, live: runtime.liveCandidates };
-        coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
-          if (err && !warned) {
-            warned = true;
-            process.stderr.write(`ttsnap worker: cannot reach the coordinator at ${coordinatorAddr} (${err.details}); retrying\n`);
-          }
-          if (!err) warned = false;
-          if (res && !res.accepted) {
-            refused = res.reason;
-            process.kill(process.pid, 'SIGTERM');
-            return;
-          }
-          if (!stopped) timer = setTimeout(register, res?.heartbeat_ms || 500);
-        });
-      };
-      register();
-
-      const signal = await nextSignal();
-      process.stderr.write(`ttsnap worker ${id}: ${signal}, draining\n`);
-      runtime.startDrain();
-      srv.health.setStatus('', 'NOT_SERVING');
-      clearTimeout(timer);
-      register(); // tells the coordinator at once, then keeps heartbeating as draining
-      const until = Date.now() + drainMs;
-      while (!refused && runtime.liveCandidates > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-      await runtime.idle();
-      stopped = true;
-      clearTimeout(timer);
-      await bus.flush().catch(() => undefined);
-      await shutdown(srv.server, 2000);
-      coord.close();
-      await runtime.close();
-      await bus.close();
-      await metricsServer?.close();
-      process.stderr.write(`ttsnap worker ${id}: stopped (${runtime.liveCandidates} candidates left)\n`);
-      if (refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${refused}`, 'a backend and model matching the other workers');
+      const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : undefined;
+      const proc = await WorkerProcess.start({ backend, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs });
+      await proc.run();
+      if (proc.refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${proc.refused}`, 'a backend and model matching the other workers');
     });
 }

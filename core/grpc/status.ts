@@ -1,23 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
-import { BadFileError, ValidationError } from '../errors.js';
+import { TtsnapError } from '../errors.js';
 import type { MetricsSink } from '../metrics/sink.js';
 
 /** Trailing metadata key naming the error class, so that clients rebuild the right error. */
 export const ERROR_KEY = 'ttsnap-error';
 
-/** gRPC status per error class name (classes live beside the code that throws them). */
-const CODES: Readonly<Record<string, grpc.status>> = {
-  JobNotFoundError: grpc.status.NOT_FOUND,
-  CandidateNotFoundError: grpc.status.NOT_FOUND,
-  CandidateStateError: grpc.status.FAILED_PRECONDITION,
-  CoordinatorUnavailableError: grpc.status.UNAVAILABLE,
-  WorkerDrainingError: grpc.status.UNAVAILABLE,
-};
-
-/** Translates a thrown error once, at the gRPC edge: bad input is INVALID_ARGUMENT with the field named. */
+/**
+ * Translates a thrown error once, at the gRPC edge: each ttsnap error class carries its own status (bad input
+ * is INVALID_ARGUMENT with the field named); anything else is INTERNAL. The class name travels in metadata.
+ */
 export function toServiceError(err: unknown): Partial<grpc.StatusObject> {
   const name = err instanceof Error ? err.name : 'Error';
-  const code = err instanceof ValidationError || err instanceof BadFileError ? grpc.status.INVALID_ARGUMENT : (CODES[name] ?? grpc.status.INTERNAL);
+  const code = err instanceof TtsnapError ? grpc.status[err.grpcStatus] : grpc.status.INTERNAL;
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_KEY, name);
   return { code, details: err instanceof Error ? err.message : String(err), metadata };

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbedded } from '../../coordinator/embedded.js';
+import { startEmbedded } from '../../process/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
 import { CLI, TestCluster } from '../integration/runtime/procs.js';
 import { PROMPT, TINY } from './helpers.js';

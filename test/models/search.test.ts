@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbedded, type EmbeddedCluster } from '../../coordinator/embedded.js';
+import { startEmbedded, type EmbeddedCluster } from '../../process/embedded.js';
 import { resultJson, type SearchReport } from '../../coordinator/result.js';
 import { decodePng } from '../../core/image/png.js';
 import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';

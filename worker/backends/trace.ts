@@ -2,7 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PAPER_COST, parseCostSpec } from '../../core/engine/cost-model.js';
 import { ValidationError } from '../../core/errors.js';
 import { loadRewardTrace, traceOffset, type RewardTrace } from '../../core/trace/reward-trace.js';
-import type { AdvanceItem, BackendInfo, BackendOptions, CandidateKey, CandidateSpec, RewardSpec, WorkerBackend } from '../backend.js';
+import type { AdvanceItem, BackendOptions, CandidateSpec, WorkerBackend } from '../backend.js';
+import type { BackendInfo, RewardSpec } from '../../core/contract/backend-info.js';
+import type { CandidateKey } from '../../core/contract/candidates.js';
 
 /** How the simulated accelerator spends time. */
 export interface TraceSimOptions {

@@ -1,6 +1,6 @@
 import { applyStep } from '../../core/diffusion/scheduler.js';
 import { ValidationError } from '../../core/errors.js';
-import type { RewardSpec } from '../backend.js';
+import type { RewardSpec } from '../../core/contract/backend-info.js';
 import type { Bundle } from './bundle.js';
 import { preprocessImages } from './preprocess.js';
 import type { Feed, Output } from './session.js';

@@ -1,6 +1,8 @@
 import { initialNoise } from '../../core/diffusion/noise.js';
 import { ValidationError } from '../../core/errors.js';
-import type { AdvanceItem, CandidateKey, CandidateSpec, RewardSpec } from '../backend.js';
+import type { AdvanceItem, CandidateSpec } from '../backend.js';
+import type { CandidateKey } from '../../core/contract/candidates.js';
+import type { RewardSpec } from '../../core/contract/backend-info.js';
 import { loadBundle, type Bundle } from './bundle.js';
 import { decodeLatents, denoiseStep, encodeTexts, rewardScores } from './model-calls.js';
 import type { Provider } from './session.js';

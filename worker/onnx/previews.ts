@@ -1,4 +1,4 @@
-import type { CandidateKey } from '../backend.js';
+import type { CandidateKey } from '../../core/contract/candidates.js';
 
 /**
  * Receives the decoded image each reward call scored (the Tweedie estimate at a prune point, the final image

@@ -1,5 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AdvanceItem, CandidateKey, CandidateSpec, RewardSpec } from '../backend.js';
+import type { AdvanceItem, CandidateSpec } from '../backend.js';
+import type { CandidateKey } from '../../core/contract/candidates.js';
+import type { RewardSpec } from '../../core/contract/backend-info.js';
 import { bundleCost } from './bundle-cost.js';
 import { OnnxPipeline, type PipelineOptions } from './pipeline.js';
 import { serializeError, type PipelineInfo, type ThreadMessage, type ThreadRequest } from './protocol.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
-import { startEmbedded, type EmbeddedCluster } from '../../../coordinator/embedded.js';
+import { startEmbedded, type EmbeddedCluster } from '../../../process/embedded.js';
 import { resultJson } from '../../../coordinator/result.js';
 import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
 

@@ -3,7 +3,7 @@ import { PAPER_SCHEDULE, survivorCounts } from '../../../core/engine/schedule.js
 import { METRICS } from '../../../core/metrics/catalog.js';
 import { serveMetrics, type MetricsServer } from '../../../core/metrics/server.js';
 import { PromMetricsSink } from '../../../core/metrics/sink.js';
-import { startEmbedded, type EmbeddedCluster } from '../../../coordinator/embedded.js';
+import { startEmbedded, type EmbeddedCluster } from '../../../process/embedded.js';
 import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
 
 /** The value of one sample line `name{labels} value` in the exposition text (0 when absent). */

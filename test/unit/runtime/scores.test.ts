@@ -3,7 +3,7 @@ import { MemoryScoreBus } from '../../../core/bus/memory.js';
 import type { Score, ScoreBus, ScoreHandler } from '../../../core/bus/score-bus.js';
 import { mergeLedgers } from '../../../core/engine/ledger.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
-import { startEmbedded, type EmbeddedCluster } from '../../../coordinator/embedded.js';
+import { startEmbedded, type EmbeddedCluster } from '../../../process/embedded.js';
 import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
 
 /**

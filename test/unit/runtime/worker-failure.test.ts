@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryScoreBus } from '../../../core/bus/memory.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
-import { InProcessWorkerClient } from '../../../coordinator/worker-client.js';
+import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
 import type { AdvanceItem } from '../../../worker/backend.js';
 import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';

@@ -1,0 +1,31 @@
+import type { BackendInfo, RewardSpec } from './backend-info.js';
+import type { CandidateRef, TakeSpec } from './candidates.js';
+
+/** What a worker reports about itself (Capacity RPC; the in-process client reads it directly). */
+export interface WorkerStatus {
+  readonly info: BackendInfo;
+  readonly live: number;
+  readonly queued: number;
+  readonly busySeconds: number;
+  /** denoise batches run and candidate steps in them (mean batch fill = steps / batches) */
+  readonly batches: number;
+  readonly steps: number;
+}
+
+/**
+ * How the coordinator talks to one worker. Implementations: in-process (worker/in-process-client.ts; embedded
+ * mode and the benchmark) and gRPC (coordinator/grpc-worker-client.ts). Both throw WorkerLostError when the
+ * worker is gone, and CandidateMissingError when the worker no longer holds a candidate (core/contract/errors.ts);
+ * everything else is a bug or bad input.
+ */
+export interface WorkerClient {
+  readonly id: string;
+  status(): Promise<WorkerStatus>;
+  take(job: string, specs: readonly TakeSpec[]): Promise<void>;
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void>;
+  release(job: string, refs?: readonly CandidateRef[]): Promise<void>;
+  exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }>;
+  importLatent(job: string, ref: CandidateRef, state: Uint8Array): Promise<number>;
+  render(job: string, ref: CandidateRef): Promise<Uint8Array>;
+  close(): void;
+}

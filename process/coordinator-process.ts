@@ -1,0 +1,120 @@
+import { NatsScoreBus } from '../core/bus/nats.js';
+import { NatsResultStore } from '../core/bus/result-store.js';
+import { shutdown } from '../core/grpc/status.js';
+import type { ServingServer } from '../core/grpc/serve.js';
+import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
+import { PromMetricsSink } from '../core/metrics/sink.js';
+import { Coordinator } from '../coordinator/coordinator.js';
+import { startCoordinatorServer } from '../coordinator/service.js';
+import { nextSignal, runAll, type ProcessState } from './lifecycle.js';
+
+export interface CoordinatorProcessOptions {
+  /** gRPC HOST:PORT (port 0 = any) */
+  readonly listen: string;
+  readonly natsUrl: string;
+  readonly natsPrefix: string;
+  /** Prometheus /metrics port (0 = any); none when undefined */
+  readonly metricsPort?: number;
+  readonly scoreTimeoutMs: number;
+  readonly workerTimeoutMs: number;
+  readonly queueFactor: number;
+  /** how long drain() waits for running jobs */
+  readonly drainMs: number;
+  /** where the process says what it does (default stderr) */
+  readonly log?: (line: string) => void;
+}
+
+const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/**
+ * The coordinator as a process: NATS score bus and JetStream result store, the Coordinator service with its
+ * health, the metrics endpoint. start() brings them up; run() serves until SIGTERM/SIGINT, then drains and
+ * closes; close() is idempotent and closes every part even when one fails.
+ */
+export class CoordinatorProcess {
+  private current: ProcessState = 'starting';
+  private readonly steps: [string, () => unknown][] = [];
+  private server: ServingServer | null = null;
+  private metricsServer: MetricsServer | null = null;
+  private coordinator: Coordinator | null = null;
+
+  private constructor(private readonly opts: CoordinatorProcessOptions) {}
+
+  get state(): ProcessState {
+    return this.current;
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  static async start(opts: CoordinatorProcessOptions): Promise<CoordinatorProcess> {
+    const p = new CoordinatorProcess(opts);
+    try {
+      await p.open();
+    } catch (err) {
+      await p.close().catch(() => undefined);
+      throw err;
+    }
+    p.current = 'serving';
+    return p;
+  }
+
+  private async open(): Promise<void> {
+    const { opts } = this;
+    const log = opts.log ?? toStderr;
+    const metrics = new PromMetricsSink('coordinator');
+    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
+    this.steps.push(['score bus', () => bus.close()]);
+    const results = await NatsResultStore.open(bus.connection, opts.natsPrefix).catch((err: unknown) => {
+      metrics.inc('natsErrors', { op: 'result_store' });
+      log(`ttsnap coordinator: no JetStream result store (${err instanceof Error ? err.message : String(err)}); results live in memory only`);
+      return null;
+    });
+    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results });
+    this.coordinator = coordinator;
+    this.steps.unshift(['coordinator', () => coordinator.close()]);
+    const server = await startCoordinatorServer(coordinator, opts.listen, metrics);
+    this.server = server;
+    // Let watchers read their final events and results before the server goes.
+    this.steps.unshift(['gRPC server', () => shutdown(server.server, 5000)]);
+    if (opts.metricsPort !== undefined) {
+      const ms = await serveMetrics(metrics, opts.metricsPort);
+      this.metricsServer = ms;
+      this.steps.push(['metrics server', () => ms.close()]);
+    }
+    const host = opts.listen.replace(/:\d+$/, '');
+    log(`ttsnap coordinator listening on ${host}:${server.port}${this.metricsServer ? `, metrics on :${this.metricsServer.port}` : ''}`);
+  }
+
+  /** Health goes NOT_SERVING, new jobs are refused, running ones get up to drainMs; true when all finished. */
+  async drain(): Promise<boolean> {
+    if (this.current !== 'serving') return this.current !== 'stopped';
+    this.current = 'draining';
+    this.server?.health.setStatus('', 'NOT_SERVING');
+    this.server?.health.setStatus('ttsnap.v1.Coordinator', 'NOT_SERVING');
+    return this.coordinator ? this.coordinator.drain(this.opts.drainMs) : true;
+  }
+
+  /** Idempotent: the gRPC server, the coordinator, the bus and the metrics server, each even if another fails. */
+  async close(): Promise<void> {
+    if (this.current === 'stopped') return;
+    this.current = 'stopped';
+    await runAll(this.steps.splice(0));
+  }
+
+  /** Serves until SIGTERM or SIGINT, then drains and closes. */
+  async run(): Promise<void> {
+    const log = this.opts.log ?? toStderr;
+    const { signal } = nextSignal();
+    const sig = await signal;
+    log(`ttsnap coordinator: ${sig}, draining (new jobs refused, running jobs finish)`);
+    let finished = false;
+    try {
+      finished = await this.drain();
+    } finally {
+      await this.close();
+    }
+    log(`ttsnap coordinator: stopped (${finished ? 'all jobs finished' : 'drain timed out; running jobs cancelled'})`);
+  }
+}

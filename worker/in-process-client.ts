@@ -1,0 +1,58 @@
+import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
+import type { CandidateRef, TakeSpec } from '../core/contract/candidates.js';
+import { CandidateMissingError, CandidateNotFoundError, WorkerDrainingError, WorkerDrainingRefusal } from '../core/contract/errors.js';
+import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
+import type { WorkerRuntime } from './runtime.js';
+
+/** Calls a WorkerRuntime in this process; errors are translated as the coordinator's gRPC client would. */
+export class InProcessWorkerClient implements WorkerClient {
+  constructor(private readonly runtime: WorkerRuntime) {}
+
+  get id(): string {
+    return this.runtime.id;
+  }
+
+  get info(): BackendInfo {
+    return this.runtime.info;
+  }
+
+  async status(): Promise<WorkerStatus> {
+    return this.runtime.status();
+  }
+
+  take(job: string, specs: readonly TakeSpec[]): Promise<void> {
+    return this.translate(() => this.runtime.take(job, specs));
+  }
+
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void> {
+    return this.translate(async () => void this.runtime.advance(job, toStep, refs, rewards));
+  }
+
+  release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
+    return this.translate(async () => void this.runtime.release(job, refs));
+  }
+
+  exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {
+    return this.translate(() => this.runtime.exportLatent(job, ref, release));
+  }
+
+  importLatent(job: string, ref: CandidateRef, state: Uint8Array): Promise<number> {
+    return this.translate(() => this.runtime.importLatent(job, ref, state));
+  }
+
+  render(job: string, ref: CandidateRef): Promise<Uint8Array> {
+    return this.translate(() => this.runtime.render(job, ref));
+  }
+
+  close(): void {}
+
+  private async translate<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof CandidateNotFoundError) throw new CandidateMissingError(err.message, { cause: err });
+      if (err instanceof WorkerDrainingError) throw new WorkerDrainingRefusal(this.id, err.message, { cause: err });
+      throw err;
+    }
+  }
+}
