@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNpy } from '../../core/trace/npy.js';
-import { runCli } from './run-cli.js';
+import { runCli } from '../support/procs.js';
 
 /** Every kind of bad input: exit code 2 and exactly one line on stderr, no stack unless --verbose. */
 let dir = '';

@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNpy } from '../../core/trace/npy.js';
 import { syntheticTrace } from '../../core/trace/synthetic.js';
-import { runCli } from './run-cli.js';
+import { runCli } from '../support/procs.js';
 
 /** simulate end to end on small generated traces written as .npy files. */
 let dir = '';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeNpy } from '../../core/trace/npy.js';
 import { syntheticTrace } from '../../core/trace/synthetic.js';
-import { runCli } from './run-cli.js';
+import { runCli } from '../support/procs.js';
 
 // Bad input exits 2 with one line naming the flag; the trace is generated (--synthetic), so no data is needed.
 const bad: [string, string[], RegExp][] = [

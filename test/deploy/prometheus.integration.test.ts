@@ -15,11 +15,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTS_FILE, dashboardExprs, expandRecorded, loadRules, splitThreshold } from './promql.js';
 import { podTemplate } from './pod-checks.js';
-import { freePort, httpGet, Proc, promQuery, startNats, startPrometheus, waitFor } from './procs.js';
+import { CLI, freePort, httpGet, Proc, promQuery, startNats, startPrometheus, TRACES, waitFor } from '../support/procs.js';
 import { REPO, renderOverlay, type KubeObject } from './render.js';
 
-const CLI = join(REPO, 'dist', 'cli', 'main.js');
-const TRACES = join(REPO, '..', 'shared', 'traces');
 const WORKERS = 2;
 const PROMPTS = 4;
 const CANDIDATES = 40;

@@ -3,7 +3,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbedded } from '../../process/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
-import { CLI, TestCluster } from '../integration/runtime/procs.js';
+import { CLI } from '../support/procs.js';
+import { TestCluster } from '../integration/runtime/cluster.js';
 import { PROMPT, TINY } from './helpers.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, TRACES } from '../cli/run-cli.js';
+import { runCli, TRACES } from '../support/procs.js';
 
 /**
  * The simulator against the authors' own numbers (../shared/traces/reference.json): on every trace, in

@@ -6,7 +6,7 @@ import type { SubmitJobRequest } from '../../../core/generated/ttsnap/v1/SubmitJ
 import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
 import { resultJson } from '../../../coordinator/result.js';
 import { engineAlone } from './engine-alone.js';
-import { TestCluster } from './procs.js';
+import { TestCluster } from './cluster.js';
 import { enginePicks, engineTotal, picks, type SearchDoc } from './search-cli.js';
 
 const GOOD: SubmitJobRequest = { prompts: [0, 1, 2, 3, 4, 5], candidates: 40, schedule: [...PAPER_SCHEDULE], seed: 3 };

@@ -3,7 +3,8 @@ import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { CoordinatorGrpcClient, CoordinatorCallError } from '../../../coordinator/client.js';
 import { resultJson } from '../../../coordinator/result.js';
 import { engineAlone } from './engine-alone.js';
-import { TestCluster, type Proc } from './procs.js';
+import type { Proc } from '../../support/procs.js';
+import { TestCluster } from './cluster.js';
 import { enginePicks, engineTotal, picks, type SearchDoc } from './search-cli.js';
 import * as grpc from '@grpc/grpc-js';
 

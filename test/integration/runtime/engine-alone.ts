@@ -1,13 +1,14 @@
+import { join } from 'node:path';
 import { PAPER_COST } from '../../../core/engine/cost-model.js';
 import { plannedLedger, type Ledger } from '../../../core/engine/ledger.js';
 import { PromptSearch } from '../../../core/engine/prompt-search.js';
 import type { Schedule } from '../../../core/engine/schedule.js';
 import { loadRewardTrace, traceOffset, type RewardTrace } from '../../../core/trace/reward-trace.js';
 import { drawCandidates } from '../../../coordinator/candidates.js';
+import { TRACES } from '../../support/procs.js';
 
-export const TRACES = new URL('../../../../shared/traces/', import.meta.url).pathname;
-export const BASE = `${TRACES}flux_pic_base.npy`;
-export const NARF = `${TRACES}flux_pic_narf.npy`;
+export const BASE = join(TRACES, 'flux_pic_base.npy');
+export const NARF = join(TRACES, 'flux_pic_narf.npy');
 
 let cached: RewardTrace | undefined;
 export function trace(): RewardTrace {

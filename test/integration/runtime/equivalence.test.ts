@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE, formatSchedule } from '../../../core/engine/schedule.js';
 import { BASE, NARF, engineAlone } from './engine-alone.js';
-import { TestCluster } from './procs.js';
+import { TestCluster } from './cluster.js';
 import { enginePicks, engineTotal, picks, searchCli } from './search-cli.js';
 
 // One trace, prompts, candidates and schedule, three ways: the engine alone, the embedded mode and the

@@ -3,7 +3,8 @@ import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
 import { resultJson } from '../../../coordinator/result.js';
 import { engineAlone } from './engine-alone.js';
-import { TestCluster, type Proc } from './procs.js';
+import type { Proc } from '../../support/procs.js';
+import { TestCluster } from './cluster.js';
 import { enginePicks, engineTotal, picks, type SearchDoc } from './search-cli.js';
 
 const PROMPTS = Array.from({ length: 12 }, (_, i) => 20 + i);

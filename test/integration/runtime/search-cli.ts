@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mergeLedgers, type Ledger } from '../../../core/engine/ledger.js';
-import { CLI } from './procs.js';
+import { CLI } from '../../support/procs.js';
 import type { EnginePick } from './engine-alone.js';
 
 export interface SearchDoc {

@@ -1,12 +1,19 @@
 /**
- * Real servers for the integration test, each on a free loopback port with its own temp dir: nats-server with
- * JetStream, Prometheus with a generated config, and ttsnap's own commands. Every process keeps the tail of its
- * output for failure messages and is stopped (SIGTERM, then SIGKILL after a grace period) by `stop`.
+ * Process helpers every test folder shares: real servers on free loopback ports, each with its own temp dir
+ * (nats-server with JetStream, Prometheus with a generated config) and ttsnap's own CLI. Every process keeps
+ * its stderr (for the lines announcing ports) and the tail of its output (for failure messages), and is stopped
+ * (SIGTERM, then SIGKILL after a grace period) by `stop`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (`npm run build` first). */
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+/** The paper's traces, read in place (never copied into the repository). */
+export const TRACES = fileURLToPath(new URL('../../../shared/traces', import.meta.url));
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -48,11 +55,14 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
   }
 }
 
-/** A child process with the last 8 KB of its output. */
+/** A child process: its whole stderr, and the last 8 KB of all its output for failure messages. */
 export class Proc {
   private tail = '';
+  /** everything it wrote on stderr so far */
+  stderr = '';
   readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
+  /** resolves with the exit code, or the signal name that ended it (-1 when it could not start) */
+  readonly exited: Promise<number | string>;
 
   constructor(
     readonly name: string,
@@ -65,12 +75,15 @@ export class Proc {
       this.tail = (this.tail + b.toString()).slice(-8192);
     };
     this.child.stdout?.on('data', keep);
-    this.child.stderr?.on('data', keep);
+    this.child.stderr?.on('data', (b: Buffer) => {
+      this.stderr += b.toString();
+      keep(b);
+    });
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code) => resolve(code));
+      this.child.once('exit', (code, sig) => resolve(code ?? sig ?? -1));
       this.child.once('error', (err) => {
         keep(Buffer.from(`spawn failed: ${err.message}`));
-        resolve(null);
+        resolve(-1);
       });
     });
   }
@@ -83,6 +96,17 @@ export class Proc {
     return `--- ${this.name} ---\n${this.tail}`;
   }
 
+  /** Waits until `re` matches its stderr; returns the match (throws with the stderr if it exits first). */
+  async waitForStderr(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(this.stderr);
+      if (m) return m;
+      if (!this.running || Date.now() > until) throw new Error(`${this.name}: no ${re} in stderr:\n${this.stderr}`);
+      await sleep(25);
+    }
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
   async stop(graceMs = 5_000): Promise<void> {
     if (!this.running) return;
@@ -91,6 +115,30 @@ export class Proc {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/** `node dist/cli/main.js ...args` as a Proc. */
+export function startCli(name: string, args: readonly string[]): Proc {
+  return new Proc(name, process.execPath, [CLI, ...args]);
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `node dist/cli/main.js ...args` to the end and collects its output. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 /** Waits for `ready`; on failure stops the process (nothing leaks) and rethrows with its output. */

@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { httpGet, startCli, startNats, waitFor, type Proc } from '../../support/procs.js';
+import { BASE, NARF } from './engine-alone.js';
+
+/** Everything one test starts, closed in one call. */
+export class TestCluster {
+  readonly procs: Proc[] = [];
+  readonly dirs: string[] = [];
+  natsUrl = '';
+  coordinatorAddr = '';
+  metricsPort = 0;
+  readonly prefix = `t${process.pid}x${Math.floor(Math.random() * 1e6)}`;
+
+  async startNats(): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'ttsnap-nats-'));
+    this.dirs.push(dir);
+    const { proc, url } = await startNats(dir);
+    this.procs.push(proc);
+    this.natsUrl = url;
+  }
+
+  async startCoordinator(extra: string[] = []): Promise<Proc> {
+    const p = startCli('coordinator', ['coordinator', '--listen', '127.0.0.1:0', '--nats', this.natsUrl, '--nats-prefix', this.prefix, '--metrics-port', '0', '--worker-timeout-ms', '1500', ...extra]);
+    this.procs.push(p);
+    const m = await p.waitForStderr(/listening on (\S+?:\d+), metrics on :(\d+)/);
+    this.coordinatorAddr = m[1] as string;
+    this.metricsPort = Number(m[2]);
+    return p;
+  }
+
+  async startWorker(id: string, stepMs: number, maxBatch = 4, extra: string[] = []): Promise<Proc> {
+    const p = startCli(id, [
+      'worker', '--listen', '127.0.0.1:0', '--coordinator', this.coordinatorAddr, '--nats', this.natsUrl, '--nats-prefix', this.prefix,
+      '--backend', 'trace', '--base', BASE, '--narf', NARF, '--step-ms', String(stepMs), '--max-batch', String(maxBatch), '--id', id, ...extra,
+    ]);
+    this.procs.push(p);
+    await p.waitForStderr(/listening on/);
+    return p;
+  }
+
+  /** nats-server, a coordinator and trace workers with these ids, all registered: the usual test cluster. */
+  async startAll(ids: readonly string[], stepMs: number, maxBatch = 4, workerExtra: string[] = []): Promise<{ coordinator: Proc; workers: Proc[] }> {
+    await this.startNats();
+    const coordinator = await this.startCoordinator();
+    const workers = await Promise.all(ids.map((id) => this.startWorker(id, stepMs, maxBatch, workerExtra)));
+    await this.waitForWorkers(ids.length);
+    return { coordinator, workers };
+  }
+
+  /** Polls the coordinator's /metrics until `ttsnap_workers{state="ready"}` reaches n. */
+  async waitForWorkers(n: number, timeoutMs = 20_000): Promise<void> {
+    await waitFor(`${n} workers registered`, async () => {
+      const m = /ttsnap_workers\{state="ready"\} (\d+)/.exec((await httpGet(`http://127.0.0.1:${this.metricsPort}/metrics`))?.body ?? '');
+      return m && Number(m[1]) >= n ? true : undefined;
+    }, timeoutMs, 100);
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.procs.reverse()) {
+      if (p.running) p.child.kill('SIGKILL');
+      await p.exited;
+    }
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
