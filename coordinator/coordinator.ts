@@ -11,7 +11,7 @@ import { Housekeeping } from './housekeeping.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
 import { jobResult } from './result.js';
-import { Scheduler } from './scheduler.js';
+import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
 import { WorkerPool } from './workers.js';
 
@@ -54,7 +54,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
 export class Coordinator {
   private readonly opts: Compiled;
   private readonly pool: WorkerPool;
-  private readonly scheduler: Scheduler;
+  private readonly scheduler: JobScheduler;
   private readonly jobs = new Map<string, Job>();
   private readonly doneWaiters = new Map<string, (() => void)[]>();
   private readonly unsubscribe: () => void;
@@ -70,7 +70,7 @@ export class Coordinator {
   ) {
     this.opts = compileCoordinatorOptions(options);
     this.pool = new WorkerPool(this.opts.queueFactor);
-    this.scheduler = new Scheduler(this.pool, {
+    this.scheduler = new JobScheduler(this.pool, {
       scoreTimeoutMs: this.opts.scoreTimeoutMs,
       metrics,
       clock: this.opts.clock,

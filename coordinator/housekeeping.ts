@@ -1,6 +1,6 @@
 import type { MetricsSink } from '../core/metrics/sink.js';
 import { JOB_STATES, type Job } from './job.js';
-import type { Scheduler } from './scheduler.js';
+import type { JobScheduler } from './job-scheduler.js';
 import type { WorkerPool } from './workers.js';
 
 export interface HousekeepingOptions {
@@ -19,7 +19,7 @@ export class Housekeeping {
 
   constructor(
     private readonly pool: WorkerPool,
-    private readonly scheduler: Scheduler,
+    private readonly scheduler: JobScheduler,
     private readonly jobs: () => Iterable<Job>,
     private readonly metrics: MetricsSink,
     private readonly opts: HousekeepingOptions,

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { alphasCumprod, type BetaSchedule } from './betas.js';
-import type { Prediction, Scheduler, StepCoefficients } from './scheduler.js';
+import type { Prediction, DiffusionScheduler, StepCoefficients } from './scheduler.js';
 import { discreteTimesteps, type TimestepSpacing } from './spacing.js';
 import { tweedieEpsilon, tweedieV } from './tweedie.js';
 
@@ -23,7 +23,7 @@ export interface DdpmConfig {
  * Deterministic DDIM (eta = 0) as diffusers' DDIMScheduler: prev_t = t - N // S whatever the spacing,
  * x_prev = sqrt(abar_prev) x0 + sqrt(1 - abar_prev) eps.
  */
-export function ddimScheduler(cfg: DdpmConfig, steps: number): Scheduler {
+export function ddimScheduler(cfg: DdpmConfig, steps: number): DiffusionScheduler {
   if (cfg.prediction !== 'epsilon' && cfg.prediction !== 'v_prediction') {
     throw new ValidationError('scheduler.prediction_type', `got '${String(cfg.prediction)}'`, 'epsilon | v_prediction');
   }

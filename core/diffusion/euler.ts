@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { alphasCumprod } from './betas.js';
 import { at, type DdpmConfig } from './ddim.js';
-import type { Scheduler, StepCoefficients } from './scheduler.js';
+import type { DiffusionScheduler, StepCoefficients } from './scheduler.js';
 import { eulerTimesteps } from './spacing.js';
 
 /**
@@ -9,7 +9,7 @@ import { eulerTimesteps } from './spacing.js';
  * sigma(t) = interp(t, 0..N-1, sqrt((1 - abar) / abar)), a trailing 0; the model sees x / sqrt(sigma^2 + 1);
  * x_next = x + (x - x0) / sigma * (sigma_next - sigma).
  */
-export function eulerScheduler(cfg: DdpmConfig, steps: number): Scheduler {
+export function eulerScheduler(cfg: DdpmConfig, steps: number): DiffusionScheduler {
   if (cfg.prediction !== 'epsilon' && cfg.prediction !== 'v_prediction') {
     throw new ValidationError('scheduler.prediction_type', `got '${String(cfg.prediction)}'`, 'epsilon | v_prediction');
   }

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.js';
 import { at } from './ddim.js';
-import type { Scheduler, StepCoefficients } from './scheduler.js';
+import type { DiffusionScheduler, StepCoefficients } from './scheduler.js';
 import { linspaceAt } from './spacing.js';
 import { tweedieFlow } from './tweedie.js';
 
@@ -18,7 +18,7 @@ export interface FlowConfig {
  * linspace(sigma_max * N, sigma_min * N, S) / N and shifts again (diffusers shifts sigma_min twice, and so do we),
  * then timesteps = sigma * N and a trailing 0 sigma. x_next = x + (sigma_next - sigma) v.
  */
-export function flowEulerScheduler(cfg: FlowConfig, steps: number): Scheduler {
+export function flowEulerScheduler(cfg: FlowConfig, steps: number): DiffusionScheduler {
   if (!(cfg.shift > 0)) throw new ValidationError('scheduler.shift', `got ${cfg.shift}`, 'a number > 0');
   if (!Number.isInteger(steps) || steps < 1) throw new ValidationError('sampling.steps', `got ${steps}`, 'an integer >= 1');
   const n = cfg.trainSteps;

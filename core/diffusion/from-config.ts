@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import { ddimScheduler, type DdpmConfig } from './ddim.js';
 import { eulerScheduler } from './euler.js';
 import { flowEulerScheduler } from './flow-match.js';
-import type { Scheduler } from './scheduler.js';
+import type { DiffusionScheduler } from './scheduler.js';
 import { parseSpacing } from './spacing.js';
 
 /** The fields of a diffusers scheduler_config.json that these schedulers read (unknown fields pass). */
@@ -25,7 +25,7 @@ export const SchedulerConfigSchema = z.looseObject({
 export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
 
 /** Which sampler runs a config: flow-matching classes -> flow_euler, Euler classes -> euler, other DDPM-family classes -> ddim. */
-export function schedulerKind(className: string): Scheduler['kind'] {
+export function schedulerKind(className: string): DiffusionScheduler['kind'] {
   if (className.startsWith('FlowMatch')) return 'flow_euler';
   if (className.startsWith('Euler')) return 'euler';
   return 'ddim';
@@ -35,7 +35,7 @@ export function schedulerKind(className: string): Scheduler['kind'] {
  * Builds the scheduler for `steps` sampling steps from a parsed scheduler_config.json. `kind` overrides the
  * class (e.g. a PNDM config sampled with DDIM); `mu` is FLUX's resolution-dependent dynamic shift.
  */
-export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: Scheduler['kind']; mu?: number; file?: string } = {}): Scheduler {
+export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: DiffusionScheduler['kind']; mu?: number; file?: string } = {}): DiffusionScheduler {
   const parsed = SchedulerConfigSchema.safeParse(raw);
   const field = opts.file ?? 'scheduler_config.json';
   if (!parsed.success) {

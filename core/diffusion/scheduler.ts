@@ -20,7 +20,7 @@ export interface StepCoefficients {
  * A scheduler configured for a number of sampling steps. Stateless about candidates (a candidate's state is
  * its latent and its step index alone), so candidates can move between workers and batches.
  */
-export interface Scheduler {
+export interface DiffusionScheduler {
   readonly kind: 'ddim' | 'euler' | 'flow_euler';
   readonly prediction: Prediction;
   /** sampling steps S; step indices run 0..S-1 */

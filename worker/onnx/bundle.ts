@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { schedulerFromConfig } from '../../core/diffusion/from-config.js';
-import type { Scheduler } from '../../core/diffusion/scheduler.js';
+import type { DiffusionScheduler } from '../../core/diffusion/scheduler.js';
 import { BadFileError } from '../../core/errors.js';
 import { loadManifest, readJson, type Manifest } from './manifest.js';
 import { AdaptedSession, type SessionOptions } from './session.js';
@@ -18,7 +18,7 @@ export interface RewardSessions {
 export interface Bundle {
   readonly dir: string;
   readonly manifest: Manifest;
-  readonly scheduler: Scheduler;
+  readonly scheduler: DiffusionScheduler;
   readonly tokenizer: Tokenizer;
   readonly textEncoder: AdaptedSession;
   readonly unet: AdaptedSession;

@@ -8,7 +8,7 @@ import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
 
-export interface SchedulerOptions {
+export interface JobSchedulerOptions {
   /** ms before a missing score is asked for again */
   readonly scoreTimeoutMs: number;
   readonly metrics: MetricsSink;
@@ -22,7 +22,7 @@ export interface SchedulerOptions {
  * bus to each prompt's stage barrier, prunes through the engine, releases the pruned, and recovers from lost
  * workers. Everything here runs on the event loop; worker calls are awaited off the hot path.
  */
-export class Scheduler {
+export class JobScheduler {
   readonly jobs: Job[] = [];
   private readonly byId = new Map<string, Job>();
   private kicked = false;
@@ -30,7 +30,7 @@ export class Scheduler {
 
   constructor(
     private readonly pool: WorkerPool,
-    private readonly opts: SchedulerOptions,
+    private readonly opts: JobSchedulerOptions,
   ) {
     this.stages = { pool, metrics: opts.metrics, clock: opts.clock, jobDone: (job) => this.end(job, 'done') };
   }
