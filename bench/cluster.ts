@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { parseScheduleSpec } from '../core/engine/schedule.js';
 import { startEmbedded } from '../process/embedded.js';
 import { parseInteger } from '../cli/options.js';
+import { parseNumberIn } from '../core/number-range.js';
 
 /**
  * Cluster benchmark: W simulated workers (trace backend, --step-ms per batch step of up to --max-batch
@@ -29,8 +30,8 @@ const program = new Command('bench:cluster')
 
 const o = program.opts<Record<string, string | boolean | undefined>>();
 const workers = parseInteger('--workers', 1, 1024)(String(o.workers));
-const stepMs = Number(o.stepMs);
-const rewardMs = Number(o.rewardMs);
+const stepMs = parseNumberIn('--step-ms', String(o.stepMs), { min: 0, max: 60_000 });
+const rewardMs = parseNumberIn('--reward-ms', String(o.rewardMs), { min: 0, max: 60_000 });
 const maxBatch = parseInteger('--max-batch', 1, 4096)(String(o.maxBatch));
 const totalPrompts = parseInteger('--prompts', 1, 100_000)(String(o.prompts));
 const candidates = parseInteger('--candidates', 1, 100_000)(String(o.candidates));
@@ -39,7 +40,7 @@ const cluster = await startEmbedded({
   backend: 'trace',
   backendOptions: { base: String(o.base), narf: String(o.narf), stepMs: String(stepMs), rewardMs: String(rewardMs), maxBatch: String(maxBatch) },
   workers,
-  coordinator: { queueFactor: Number(o.queueFactor) },
+  coordinator: { queueFactor: parseNumberIn('--queue-factor', String(o.queueFactor), { min: 1, max: 64 }) },
 });
 const info = cluster.coordinator.backend;
 if (!info) throw new Error('no worker');

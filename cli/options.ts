@@ -1,4 +1,5 @@
 import { ValidationError } from '../core/errors.js';
+import { parseNumberIn } from '../core/number-range.js';
 
 /** Parsers for flag values shared by several commands; they throw naming the flag and the allowed range. */
 
@@ -26,10 +27,7 @@ export function parseBudgetGrid(value: string, flag = '--budgets'): number[] {
   return out;
 }
 
+/** An integer flag in [min, max], as a commander-style parser (core/number-range.ts does the checking). */
 export function parseInteger(flag: string, min: number, max: number): (value: string) => number {
-  return (value: string) => {
-    const v = Number(value);
-    if (!Number.isInteger(v) || v < min || v > max) throw new ValidationError(flag, `got '${value}'`, `an integer in [${min}, ${max}]`);
-    return v;
-  };
+  return (value: string) => parseNumberIn(flag, value, { min, max, integer: true });
 }

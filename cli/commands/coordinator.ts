@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ValidationError } from '../../core/errors.js';
+import { parseNumberIn } from '../../core/number-range.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
@@ -30,8 +30,7 @@ export function registerCoordinator(program: Command): void {
     .action(async (flags: CoordinatorFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
       const metricsPort = flags.metricsPort === undefined ? undefined : parseInteger('--metrics-port', 0, 65_535)(flags.metricsPort);
-      const queueFactor = Number(flags.queueFactor);
-      if (!(queueFactor >= 1 && queueFactor <= 64)) throw new ValidationError('--queue-factor', `got '${flags.queueFactor}'`, 'a number in [1, 64]');
+      const queueFactor = parseNumberIn('--queue-factor', flags.queueFactor, { min: 1, max: 64 });
       const opts = {
         scoreTimeoutMs: parseInteger('--score-timeout-ms', 100, 3_600_000)(flags.scoreTimeoutMs),
         workerTimeoutMs: parseInteger('--worker-timeout-ms', 200, 3_600_000)(flags.workerTimeoutMs),

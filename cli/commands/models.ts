@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { parseNumberIn } from '../../core/number-range.js';
 import { bundleCost, withCost } from '../../worker/onnx/bundle-cost.js';
 import { loadManifest, MANIFEST_FILE } from '../../worker/onnx/manifest.js';
 import { parseInteger } from '../options.js';
@@ -30,7 +31,7 @@ export function registerModels(program: Command): void {
     .option('--write', "store denoise and verify in the bundle's ttsnap.json")
     .option('--guidance <g>', 'guidance scale deciding the UNet passes per step (default: the manifest)')
     .action((bundle: string, flags: CostFlags) => {
-      const g = flags.guidance === undefined ? undefined : Number(flags.guidance);
+      const g = flags.guidance === undefined ? undefined : parseNumberIn('--guidance', flags.guidance, { min: 0, max: 100 });
       const cost = bundleCost(bundle, g);
       if (flags.write) {
         const file = join(resolve(bundle), MANIFEST_FILE);

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { parseScheduleFile, scheduleForBudget } from '../../core/engine/schedule-file.js';
 import { parseScheduleSpec, type Schedule } from '../../core/engine/schedule.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
+import { parseNumberIn } from '../../core/number-range.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import { CoordinatorGrpcClient } from '../../coordinator/client.js';
@@ -36,12 +37,6 @@ interface SearchFlags {
   [backendFlag: string]: string | boolean | undefined;
 }
 
-function positiveNumber(value: string, flag: string): number {
-  const v = Number(value);
-  if (!(Number.isFinite(v) && v > 0)) throw new ValidationError(flag, `got '${value}'`, 'a finite number > 0');
-  return v;
-}
-
 /** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
 function readSchedule(flags: SearchFlags, steps: number | null, budget: number): Schedule {
   if (flags.scheduleFile) {
@@ -64,7 +59,7 @@ function buildRequest(flags: SearchFlags, texts: string[], steps: number | null)
   }
   if (flags.prompts !== undefined && texts.length > 0) throw new ValidationError('--prompts', 'given with text prompts', 'trace indices (--prompts a:b) or texts, not both');
   if (flags.prompts === undefined && texts.length === 0) throw new ValidationError('--prompts', 'missing', 'trace prompt indices start:end, or prompt texts as arguments');
-  const budget = flags.budget === undefined ? 0 : positiveNumber(flags.budget, '--budget');
+  const budget = flags.budget === undefined ? 0 : parseNumberIn('--budget', flags.budget, { min: 0, max: Infinity, aboveMin: true });
   const [start, end] = flags.prompts === undefined ? [0, 0] : parseRange(flags.prompts, '--prompts');
   return {
     prompts: Array.from({ length: end - start }, (_, i) => start + i),

@@ -7,6 +7,7 @@ import { parseCostSpec } from '../../core/engine/cost-model.js';
 import { writeScheduleFile, type ScheduleFileJson } from '../../core/engine/schedule-file.js';
 import { formatSchedule } from '../../core/engine/schedule.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
+import { parseNumberIn } from '../../core/number-range.js';
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
@@ -101,10 +102,7 @@ the budget. Progress goes to stderr.`,
 }
 
 function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
-  const maxSeconds = Number(flags.maxSeconds);
-  if (!(Number.isFinite(maxSeconds) && maxSeconds > 0 && maxSeconds <= 86_400)) {
-    throw new ValidationError('--max-seconds', `got '${flags.maxSeconds}'`, 'a number of seconds in (0, 86400]');
-  }
+  const maxSeconds = parseNumberIn('--max-seconds', flags.maxSeconds, { min: 0, max: 86_400, aboveMin: true, unit: 'seconds' });
   const opts: TuneOptions = {
     budgets: parseBudgetGrid(flags.budgets),
     cost: parseCostSpec(flags.cost, '--cost', { steps: trace.steps }),

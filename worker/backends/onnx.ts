@@ -3,6 +3,7 @@ import { parseCostSpec } from '../../core/engine/cost-model.js';
 import { encodePng } from '../../core/image/png.js';
 import { tensorToRaster } from '../../core/image/raster.js';
 import { ValidationError } from '../../core/errors.js';
+import { parseNumberIn } from '../../core/number-range.js';
 import type { AdvanceItem, BackendOptions, CandidateSpec, WorkerBackend } from '../backend.js';
 import type { BackendInfo, RewardSpec } from '../../core/contract/backend-info.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
@@ -112,14 +113,9 @@ export function defaultBundleDir(): string {
 /** Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S --negative-prompt T. */
 export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
-  const num = (k: string, flag: string, min: number, max: number, int: boolean): number | undefined => {
+  const num = (k: string, flag: string, min: number, max: number, integer: boolean): number | undefined => {
     const raw = str(k);
-    if (raw === undefined) return undefined;
-    const v = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max || (int && !Number.isInteger(v))) {
-      throw new ValidationError(flag, `got '${raw}'`, `${int ? 'an integer' : 'a number'} in [${min}, ${max}]`);
-    }
-    return v;
+    return raw === undefined ? undefined : parseNumberIn(flag, raw, { min, max, integer });
   };
   const provider = str('provider') ?? 'auto';
   if (!['auto', 'cpu', 'cuda'].includes(provider)) throw new ValidationError('--provider', `got '${provider}'`, 'auto | cpu | cuda');

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PAPER_COST, parseCostSpec } from '../../core/engine/cost-model.js';
 import { ValidationError } from '../../core/errors.js';
+import { parseNumberIn } from '../../core/number-range.js';
 import { loadRewardTrace, traceOffset, type RewardTrace } from '../../core/trace/reward-trace.js';
 import type { AdvanceItem, BackendOptions, CandidateSpec, WorkerBackend } from '../backend.js';
 import type { BackendInfo, RewardSpec } from '../../core/contract/backend-info.js';
@@ -161,10 +162,7 @@ export function rewardNameOf(trace: RewardTrace): string {
 
 function nonNegative(opts: BackendOptions, key: string, flag: string, fallback: number, max: number): number {
   const raw = opts[key];
-  if (raw === undefined) return fallback;
-  const v = Number(raw);
-  if (!(Number.isFinite(v) && v >= 0 && v <= max)) throw new ValidationError(flag, `got '${String(raw)}'`, `a number in [0, ${max}]`);
-  return v;
+  return raw === undefined ? fallback : parseNumberIn(flag, raw, { min: 0, max });
 }
 
 // Loaded traces by file pair: several simulated workers in one process share one copy of the data.
@@ -178,8 +176,7 @@ export async function createTraceBackend(opts: BackendOptions): Promise<WorkerBa
   const id = `${base}\0${narf ?? ''}`;
   const trace = loaded.get(id) ?? loadRewardTrace(base, narf);
   loaded.set(id, trace);
-  const maxBatch = nonNegative(opts, 'maxBatch', '--max-batch', 8, 4096);
-  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new ValidationError('--max-batch', `got '${String(opts.maxBatch)}'`, 'an integer in [1, 4096]');
+  const maxBatch = opts.maxBatch === undefined ? 8 : parseNumberIn('--max-batch', opts.maxBatch, { min: 1, max: 4096, integer: true });
   const cost = typeof opts.cost === 'string' ? parseCostSpec(opts.cost, '--cost', { steps: trace.steps }) : PAPER_COST;
   return new TraceBackend(trace, {
     stepMs: nonNegative(opts, 'stepMs', '--step-ms', 0, 60_000),
