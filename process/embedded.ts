@@ -2,7 +2,7 @@ import { MemoryScoreBus } from '../core/bus/memory.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { Coordinator, type CoordinatorOptions } from '../coordinator/coordinator.js';
-import type { BackendOptions } from '../worker/backend.js';
+import type { BackendOptions, PreviewSink } from '../worker/backend.js';
 import { createBackend } from '../worker/backends/registry.js';
 import { InProcessWorkerClient } from '../worker/in-process-client.js';
 import { WorkerRuntime } from '../worker/runtime.js';
@@ -19,6 +19,8 @@ export interface EmbeddedOptions {
   readonly workerMetrics?: MetricsSink;
   /** the score bus (default a fresh in-process one); tests pass a lossy one */
   readonly bus?: ScoreBus;
+  /** receives the images the workers' reward calls scored (backends that decode images) */
+  readonly previews?: PreviewSink;
 }
 
 /**
@@ -43,7 +45,7 @@ export class EmbeddedCluster {
     cluster.current = 'starting';
     try {
       for (let w = 0; w < (opts.workers ?? 1); w++) {
-        const backend = await createBackend(opts.backend, opts.backendOptions);
+        const backend = await createBackend(opts.backend, opts.backendOptions, opts.previews ? { previews: opts.previews } : {});
         const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus, metrics: opts.workerMetrics ?? NO_METRICS });
         workers.push(runtime);
         coordinator.registerWorker(new InProcessWorkerClient(runtime), backend.info, { remote: false });

@@ -73,5 +73,19 @@ export interface WorkerBackend {
  */
 export type BackendOptions = Readonly<Record<string, string | boolean | undefined>>;
 
+/**
+ * Receives the decoded image each reward call scored (the Tweedie estimate at a prune point, the final image
+ * at the last step), for contact sheets; backends that decode images feed it, the others ignore it.
+ */
+export interface PreviewSink {
+  /** image: [3, H, W] in [-1, 1] (a copy the sink may keep) */
+  add(key: CandidateKey, step: number, image: Float32Array, height: number, width: number): void;
+}
+
+/** What a backend is given besides its string options: objects of the process that built it. */
+export interface BackendHooks {
+  readonly previews?: PreviewSink;
+}
+
 /** Builds a backend from options; the registry (worker/backends/registry.ts) maps names to these. */
-export type BackendFactory = (opts: BackendOptions) => Promise<WorkerBackend>;
+export type BackendFactory = (opts: BackendOptions, hooks?: BackendHooks) => Promise<WorkerBackend>;

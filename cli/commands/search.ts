@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { parseScheduleFile, scheduleForBudget } from '../../core/engine/schedule-file.js';
+import { readScheduleFile, scheduleForBudget } from '../../core/engine/schedule-file.js';
 import { parseScheduleSpec, type Schedule } from '../../core/engine/schedule.js';
-import { BadFileError, ValidationError } from '../../core/errors.js';
+import { ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { parseHostPort } from '../../core/grpc/address.js';
@@ -13,7 +13,7 @@ import { embeddedSession, remoteSession, type SearchSession } from '../../coordi
 import { startEmbedded } from '../../process/embedded.js';
 import { nextSignal } from '../../process/lifecycle.js';
 import { progressPrinter, summaryText } from '../render/search-summary.js';
-import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';
+import { SearchArtifacts } from '../render/search-artifacts.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
 
@@ -39,17 +39,7 @@ interface SearchFlags {
 
 /** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
 function readSchedule(flags: SearchFlags, steps: number | null, budget: number): Schedule {
-  if (flags.scheduleFile) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(flags.scheduleFile, 'utf8'));
-    } catch (err) {
-      throw new BadFileError(flags.scheduleFile, 'cannot read it as JSON', { cause: err });
-    }
-    const fileSteps = (json as { steps?: unknown }).steps;
-    const file = parseScheduleFile(json, flags.scheduleFile, steps ?? (typeof fileSteps === 'number' ? fileSteps : 0));
-    return scheduleForBudget(file, budget);
-  }
+  if (flags.scheduleFile) return scheduleForBudget(readScheduleFile(flags.scheduleFile, steps), budget);
   return parseScheduleSpec(flags.schedule, steps ?? 10_000);
 }
 
@@ -79,9 +69,9 @@ function buildRequest(flags: SearchFlags, texts: string[], steps: number | null)
 
 async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
   if (flags.coordinator) return remoteSession(new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator')));
-  const backendOptions: Record<string, string | undefined> = { ...art?.backendOptions, ...backendOptionsFrom(flags, ['reward']) };
+  const backendOptions = backendOptionsFrom(flags, ['reward']);
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
-  return embeddedSession(await startEmbedded({ backend: flags.backend ?? 'trace', backendOptions, workers }));
+  return embeddedSession(await startEmbedded({ backend: flags.backend ?? 'trace', backendOptions, workers, ...(art ? { previews: art } : {}) }));
 }
 
 /** Request fields the coordinator names in its errors, as the flags that set them here. */

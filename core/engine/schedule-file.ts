@@ -41,7 +41,11 @@ export function parseScheduleFile(json: unknown, file: string, steps: number): S
   return { steps, schedule: compileSchedule(data.schedule, steps, `${file}: schedule`), perBudget, ...(data.tuned ? { tuned: data.tuned } : {}) };
 }
 
-export function readScheduleFile(file: string, steps: number): ScheduleFile {
+/**
+ * Reads and checks a schedule file. `steps` is the sampler's step count when the caller knows it (the
+ * simulator's trace); null takes the file's own `steps` (a search whose coordinator checks them later).
+ */
+export function readScheduleFile(file: string, steps: number | null): ScheduleFile {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -54,7 +58,8 @@ export function readScheduleFile(file: string, steps: number): ScheduleFile {
   } catch (err) {
     throw new BadFileError(file, 'is not JSON', { cause: err });
   }
-  return parseScheduleFile(json, file, steps);
+  const fileSteps = json !== null && typeof json === 'object' && 'steps' in json && typeof json.steps === 'number' ? json.steps : 0;
+  return parseScheduleFile(json, file, steps ?? fileSteps);
 }
 
 /** The schedule to run at a budget: its own entry if the file has one, else the default. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbedded, type EmbeddedCluster } from '../../process/embedded.js';
 import { resultJson, type SearchReport } from '../../coordinator/result.js';
 import { decodePng } from '../../core/image/png.js';
-import { SearchArtifacts } from '../../worker/onnx/search-artifacts.js';
+import { SearchArtifacts } from '../../cli/render/search-artifacts.js';
 import { PROMPT, TINY } from './helpers.js';
 
 describe('a full search on the tiny bundle (embedded coordinator, onnx backend)', () => {
@@ -20,7 +20,7 @@ describe('a full search on the tiny bundle (embedded coordinator, onnx backend)'
 
   async function search(seed: number, workers = 1, maxBatch = 8): Promise<{ report: SearchReport; files: string[]; dir: string }> {
     art = new SearchArtifacts();
-    cluster = await startEmbedded({ backend: 'onnx', workers, backendOptions: { model: TINY, provider: 'cpu', threads: '1', maxBatch: String(maxBatch), ...art.backendOptions } });
+    cluster = await startEmbedded({ backend: 'onnx', workers, backendOptions: { model: TINY, provider: 'cpu', threads: '1', maxBatch: String(maxBatch) }, previews: art });
     const job = cluster.coordinator.submit({ texts: [PROMPT], candidates: 10, seed, schedule: [{ step: 2, alpha: 0.4 }, { step: 6, alpha: 0.5 }] });
     const a = art;
     cluster.coordinator.watch(job.id, (e) => a.onEvent(e));

@@ -4,13 +4,12 @@ import { encodePng } from '../../core/image/png.js';
 import { tensorToRaster } from '../../core/image/raster.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
-import type { AdvanceItem, BackendOptions, CandidateSpec, WorkerBackend } from '../backend.js';
+import type { AdvanceItem, BackendHooks, BackendOptions, CandidateSpec, PreviewSink, WorkerBackend } from '../backend.js';
 import type { BackendInfo, RewardSpec } from '../../core/contract/backend-info.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
 import { InferenceHost } from '../onnx/host.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
-import { previewSink, type PreviewSink } from '../onnx/previews.js';
 import type { Provider } from '../onnx/session.js';
 
 /**
@@ -133,13 +132,10 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   };
 }
 
-/** Factory for the registry; `previews` names a sink registered with registerPreviewSink (contact sheets). */
-export async function createOnnxBackend(opts: BackendOptions): Promise<WorkerBackend> {
-  const id = typeof opts.previews === 'string' ? opts.previews : undefined;
-  const sink = id === undefined ? undefined : previewSink(id);
-  if (id !== undefined && !sink) throw new ValidationError('--previews', `no preview sink '${id}' in this process`, 'an id from registerPreviewSink');
+/** Factory for the registry; `hooks.previews` receives the scored images (contact sheets). */
+export async function createOnnxBackend(opts: BackendOptions, hooks: BackendHooks = {}): Promise<WorkerBackend> {
   // --cost overrides the bundle's figures (e.g. measured cost in another unit)
   const cost = typeof opts.cost === 'string' ? parseCostSpec(opts.cost, '--cost') : undefined;
   const pipeline = compileOnnxOptions(opts);
-  return new OnnxBackend(await InferenceHost.start(pipeline), sink, cost && { denoise: cost.denoise, verify: cost.verify });
+  return new OnnxBackend(await InferenceHost.start(pipeline), hooks.previews, cost && { denoise: cost.denoise, verify: cost.verify });
 }

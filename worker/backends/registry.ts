@@ -1,5 +1,5 @@
 import { ValidationError } from '../../core/errors.js';
-import type { BackendFactory, BackendOptions, WorkerBackend } from '../backend.js';
+import type { BackendFactory, BackendHooks, BackendOptions, WorkerBackend } from '../backend.js';
 import { createOnnxBackend } from './onnx.js';
 import { createTraceBackend } from './trace.js';
 
@@ -9,8 +9,8 @@ export const BACKENDS: Readonly<Record<string, BackendFactory>> = {
   onnx: createOnnxBackend,
 };
 
-export async function createBackend(name: string, opts: BackendOptions, field = '--backend'): Promise<WorkerBackend> {
+export async function createBackend(name: string, opts: BackendOptions, hooks: BackendHooks = {}, field = '--backend'): Promise<WorkerBackend> {
   const factory = BACKENDS[name];
   if (!factory) throw new ValidationError(field, `unknown backend '${name}'`, Object.keys(BACKENDS).join(' | '));
-  return factory(opts);
+  return factory(opts, hooks);
 }

@@ -1,7 +1,7 @@
 import type { SheetStage } from '../../core/image/contact-sheet.js';
 import { tensorToRaster, type Raster } from '../../core/image/raster.js';
 import { writeSearchOutputs, type PromptPictures } from '../../core/image/search-outputs.js';
-import { registerPreviewSink } from './previews.js';
+import type { PreviewSink } from '../../worker/backend.js';
 
 type Num = number | string | null | undefined;
 
@@ -16,36 +16,27 @@ export interface ReportLike {
 }
 
 /**
- * Collects what a search's pictures need while it runs — the images each reward call scored (through a
- * preview sink the onnx backends feed) and the prune decisions (from the job's events) — then writes the
- * winner PNG, the contact sheet and report.json. Usage: pass `backendOptions` to the onnx backends, feed
- * every job event to `onEvent`, call `write` with the result, then `close`.
+ * Collects what a search's pictures need while it runs — the images each reward call scored (it is the
+ * preview sink the embedded onnx backends feed) and the prune decisions (from the job's events) — then writes
+ * the winner PNG, the contact sheet and report.json. Usage: pass it as the embedded cluster's `previews`,
+ * feed every job event to `onEvent`, call `write` with the result, then `close`.
  */
-export class SearchArtifacts {
-  /** extra onnx backend options: routes previews here */
-  readonly backendOptions: { readonly previews: string };
+export class SearchArtifacts implements PreviewSink {
   // prompt -> candidate -> step -> image
   private readonly images = new Map<number, Map<number, Map<number, Raster>>>();
   private readonly prunes = new Map<number, { step: number; pruned: readonly number[]; kept: readonly number[] }[]>();
-  private readonly remove: () => void;
 
-  constructor() {
-    const { id, remove } = registerPreviewSink({
-      add: (key, step, image, height, width) => {
-        // keys are job/prompt/candidate (worker/keys.ts)
-        const parts = key.split('/');
-        const prompt = Number(parts[parts.length - 2]);
-        const candidate = Number(parts[parts.length - 1]);
-        if (!Number.isInteger(prompt) || !Number.isInteger(candidate)) return;
-        const byCand = this.images.get(prompt) ?? new Map<number, Map<number, Raster>>();
-        this.images.set(prompt, byCand);
-        const bySteps = byCand.get(candidate) ?? new Map<number, Raster>();
-        byCand.set(candidate, bySteps);
-        bySteps.set(step, tensorToRaster(image, 0, height, width));
-      },
-    });
-    this.backendOptions = { previews: id };
-    this.remove = remove;
+  add(key: string, step: number, image: Float32Array, height: number, width: number): void {
+    // keys are job/prompt/candidate (candidateKey in core/contract/candidates.ts)
+    const parts = key.split('/');
+    const prompt = Number(parts[parts.length - 2]);
+    const candidate = Number(parts[parts.length - 1]);
+    if (!Number.isInteger(prompt) || !Number.isInteger(candidate)) return;
+    const byCand = this.images.get(prompt) ?? new Map<number, Map<number, Raster>>();
+    this.images.set(prompt, byCand);
+    const bySteps = byCand.get(candidate) ?? new Map<number, Raster>();
+    byCand.set(candidate, bySteps);
+    bySteps.set(step, tensorToRaster(image, 0, height, width));
   }
 
   onEvent(ev: PruneEventLike): void {
@@ -92,7 +83,6 @@ export class SearchArtifacts {
   }
 
   close(): void {
-    this.remove();
     this.images.clear();
     this.prunes.clear();
   }
