@@ -48,6 +48,11 @@ export class CoordinatorProcess {
     return this.server?.port ?? 0;
   }
 
+  /** the metrics endpoint's port, 0 when none */
+  get metricsPort(): number {
+    return this.metricsServer?.port ?? 0;
+  }
+
   static async start(opts: CoordinatorProcessOptions): Promise<CoordinatorProcess> {
     const p = new CoordinatorProcess(opts);
     try {
