@@ -6,7 +6,7 @@ import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/service.js';
-import { nextSignal, runAll, type ProcessState } from './lifecycle.js';
+import { nextSignal, ProcessBase } from './lifecycle.js';
 
 export interface CoordinatorProcessOptions {
   /** gRPC HOST:PORT (port 0 = any) */
@@ -24,24 +24,18 @@ export interface CoordinatorProcessOptions {
   readonly log?: (line: string) => void;
 }
 
-const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
-
 /**
  * The coordinator as a process: NATS score bus and JetStream result store, the Coordinator service with its
  * health, the metrics endpoint. start() brings them up; run() serves until SIGTERM/SIGINT, then drains and
  * closes; close() is idempotent and closes every part even when one fails.
  */
-export class CoordinatorProcess {
-  private current: ProcessState = 'starting';
-  private readonly steps: [string, () => unknown][] = [];
+export class CoordinatorProcess extends ProcessBase {
   private server: ServingServer | null = null;
   private metricsServer: MetricsServer | null = null;
   private coordinator: Coordinator | null = null;
 
-  private constructor(private readonly opts: CoordinatorProcessOptions) {}
-
-  get state(): ProcessState {
-    return this.current;
+  private constructor(private readonly opts: CoordinatorProcessOptions) {
+    super(opts.log);
   }
 
   get port(): number {
@@ -55,19 +49,12 @@ export class CoordinatorProcess {
 
   static async start(opts: CoordinatorProcessOptions): Promise<CoordinatorProcess> {
     const p = new CoordinatorProcess(opts);
-    try {
-      await p.open();
-    } catch (err) {
-      await p.close().catch(() => undefined);
-      throw err;
-    }
-    p.current = 'serving';
+    await p.boot();
     return p;
   }
 
-  private async open(): Promise<void> {
-    const { opts } = this;
-    const log = opts.log ?? toStderr;
+  protected async open(): Promise<void> {
+    const { opts, log } = this;
     const metrics = new PromMetricsSink('coordinator');
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
     this.steps.push(['score bus', () => bus.close()]);
@@ -101,16 +88,9 @@ export class CoordinatorProcess {
     return this.coordinator ? this.coordinator.drain(this.opts.drainMs) : true;
   }
 
-  /** Idempotent: the gRPC server, the coordinator, the bus and the metrics server, each even if another fails. */
-  async close(): Promise<void> {
-    if (this.current === 'stopped') return;
-    this.current = 'stopped';
-    await runAll(this.steps.splice(0));
-  }
-
   /** Serves until SIGTERM or SIGINT, then drains and closes. */
   async run(): Promise<void> {
-    const log = this.opts.log ?? toStderr;
+    const { log } = this;
     const { signal } = nextSignal();
     const sig = await signal;
     log(`ttsnap coordinator: ${sig}, draining (new jobs refused, running jobs finish)`);

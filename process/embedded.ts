@@ -6,7 +6,7 @@ import type { BackendOptions, PreviewSink } from '../worker/backend.js';
 import { createBackend } from '../worker/backends/registry.js';
 import { InProcessWorkerClient } from '../worker/in-process-client.js';
 import { WorkerRuntime } from '../worker/runtime.js';
-import { runAll, type ProcessState } from './lifecycle.js';
+import { ProcessBase } from './lifecycle.js';
 
 export interface EmbeddedOptions {
   readonly backend: string;
@@ -28,38 +28,34 @@ export interface EmbeddedOptions {
  * (in-process worker clients, an in-memory bus unless one is given). `search` without --coordinator, the
  * benchmarks and the tests run it.
  */
-export class EmbeddedCluster {
-  private current: ProcessState = 'serving';
+export class EmbeddedCluster extends ProcessBase {
+  readonly coordinator: Coordinator;
+  readonly workers: WorkerRuntime[] = [];
+  private readonly bus: ScoreBus;
 
-  private constructor(
-    readonly coordinator: Coordinator,
-    readonly workers: readonly WorkerRuntime[],
-    private readonly bus: ScoreBus,
-  ) {}
+  private constructor(private readonly opts: EmbeddedOptions) {
+    super();
+    this.bus = opts.bus ?? new MemoryScoreBus();
+    this.coordinator = new Coordinator(this.bus, opts.metrics ?? NO_METRICS, opts.coordinator);
+    this.steps.push(['coordinator', () => this.coordinator.close()], ['score bus', () => this.bus.close()]);
+  }
 
   static async start(opts: EmbeddedOptions): Promise<EmbeddedCluster> {
-    const bus = opts.bus ?? new MemoryScoreBus();
-    const coordinator = new Coordinator(bus, opts.metrics ?? NO_METRICS, opts.coordinator);
-    const workers: WorkerRuntime[] = [];
-    const cluster = new EmbeddedCluster(coordinator, workers, bus);
-    cluster.current = 'starting';
-    try {
-      for (let w = 0; w < (opts.workers ?? 1); w++) {
-        const backend = await createBackend(opts.backend, opts.backendOptions, opts.previews ? { previews: opts.previews } : {});
-        const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus, metrics: opts.workerMetrics ?? NO_METRICS });
-        workers.push(runtime);
-        coordinator.registerWorker(new InProcessWorkerClient(runtime), backend.info, { remote: false });
-      }
-    } catch (err) {
-      await cluster.close().catch(() => undefined);
-      throw err;
-    }
-    cluster.current = 'serving';
+    const cluster = new EmbeddedCluster(opts);
+    await cluster.boot();
     return cluster;
   }
 
-  get state(): ProcessState {
-    return this.current;
+  protected async open(): Promise<void> {
+    const { opts } = this;
+    for (let w = 0; w < (opts.workers ?? 1); w++) {
+      const backend = await createBackend(opts.backend, opts.backendOptions, opts.previews ? { previews: opts.previews } : {});
+      const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus: this.bus, metrics: opts.workerMetrics ?? NO_METRICS });
+      this.workers.push(runtime);
+      // workers close after the coordinator and before the bus
+      this.steps.splice(this.steps.length - 1, 0, [`worker ${runtime.id}`, () => runtime.close()]);
+      this.coordinator.registerWorker(new InProcessWorkerClient(runtime), backend.info, { remote: false });
+    }
   }
 
   /** Refuses new jobs and waits up to `timeoutMs` for running ones; true when all finished. */
@@ -69,16 +65,6 @@ export class EmbeddedCluster {
     return this.coordinator.drain(timeoutMs);
   }
 
-  /** Idempotent; every step runs even when one fails. */
-  async close(): Promise<void> {
-    if (this.current === 'stopped') return;
-    this.current = 'stopped';
-    await runAll([
-      ['coordinator', () => this.coordinator.close()],
-      ...this.workers.map((w): readonly [string, () => Promise<void>] => [`worker ${w.id}`, () => w.close()]),
-      ['score bus', () => this.bus.close()],
-    ]);
-  }
 }
 
 /** Starts an embedded cluster (see EmbeddedCluster). */

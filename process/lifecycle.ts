@@ -36,3 +36,45 @@ export function nextSignal(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIG
   });
   return { signal, stop };
 }
+
+const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/**
+ * What every process object shares: the state, the shutdown steps its parts register as they come up, and a
+ * start that closes whatever came up when a later part fails. Subclasses bring their parts up in open().
+ */
+export abstract class ProcessBase {
+  protected current: ProcessState = 'starting';
+  /** shutdown steps, in the order close() runs them */
+  protected readonly steps: [string, () => unknown][] = [];
+  /** where the process says what it does (default stderr) */
+  protected readonly log: (line: string) => void;
+
+  protected constructor(log?: (line: string) => void) {
+    this.log = log ?? toStderr;
+  }
+
+  get state(): ProcessState {
+    return this.current;
+  }
+
+  protected abstract open(): Promise<void>;
+
+  /** open(), then serving; on failure closes what came up and rethrows. */
+  protected async boot(): Promise<void> {
+    try {
+      await this.open();
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw err;
+    }
+    this.current = 'serving';
+  }
+
+  /** Idempotent: runs every shutdown step even when one fails (see runAll). */
+  async close(): Promise<void> {
+    if (this.current === 'stopped') return;
+    this.current = 'stopped';
+    await runAll(this.steps.splice(0));
+  }
+}

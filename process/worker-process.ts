@@ -11,7 +11,7 @@ import { PromMetricsSink } from '../core/metrics/sink.js';
 import type { WorkerBackend } from '../worker/backend.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { startWorkerServer } from '../worker/server.js';
-import { nextSignal, runAll, type ProcessState } from './lifecycle.js';
+import { nextSignal, ProcessBase } from './lifecycle.js';
 
 export interface WorkerProcessOptions {
   readonly backend: WorkerBackend;
@@ -31,17 +31,13 @@ export interface WorkerProcessOptions {
   readonly log?: (line: string) => void;
 }
 
-const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
-
 /**
  * A worker as a process: its runtime and backend, the Worker service, the score bus, the metrics endpoint and
  * the registration heartbeat to the coordinator. run() serves until SIGTERM/SIGINT or until the coordinator
  * refuses it, then drains (the coordinator moves candidates away) and closes; close() is idempotent and closes
  * every part even when one fails.
  */
-export class WorkerProcess {
-  private current: ProcessState = 'starting';
-  private readonly steps: [string, () => unknown][] = [];
+export class WorkerProcess extends ProcessBase {
   private runtime: WorkerRuntime | null = null;
   private server: ServingServer | null = null;
   private coord: CoordinatorClient | null = null;
@@ -52,10 +48,8 @@ export class WorkerProcess {
   private refusal: string | null = null;
   private readonly refusedSignal = new AbortController();
 
-  private constructor(private readonly opts: WorkerProcessOptions) {}
-
-  get state(): ProcessState {
-    return this.current;
+  private constructor(private readonly opts: WorkerProcessOptions) {
+    super(opts.log);
   }
 
   get id(): string {
@@ -69,20 +63,13 @@ export class WorkerProcess {
 
   static async start(opts: WorkerProcessOptions): Promise<WorkerProcess> {
     const p = new WorkerProcess(opts);
-    try {
-      await p.open();
-    } catch (err) {
-      await p.close().catch(() => undefined);
-      throw err;
-    }
-    p.current = 'serving';
+    await p.boot();
     p.register();
     return p;
   }
 
-  private async open(): Promise<void> {
-    const { opts } = this;
-    const log = opts.log ?? toStderr;
+  protected async open(): Promise<void> {
+    const { opts, log } = this;
     this.steps.push(['backend', () => opts.backend.close()]);
     const metrics = new PromMetricsSink('worker');
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-worker', onError: (op) => metrics.inc('workerNatsErrors', { op }) });
@@ -122,7 +109,7 @@ export class WorkerProcess {
   private register(): void {
     const { coord, runtime } = this;
     if (!coord || !runtime || this.current === 'stopped') return;
-    const log = this.opts.log ?? toStderr;
+    const { log } = this;
     const req = { worker: this.ident, address: this.address, info: infoToProto(this.opts.backend.info), draining: runtime.isDraining, live: runtime.liveCandidates };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       if (err && !this.warned) {
@@ -156,17 +143,9 @@ export class WorkerProcess {
     await runtime.idle();
   }
 
-  /** Idempotent: server, heartbeat, runtime, bus, backend, metrics server, each even if another fails. */
-  async close(): Promise<void> {
-    if (this.current === 'stopped') return;
-    this.current = 'stopped';
-    clearTimeout(this.timer);
-    await runAll(this.steps.splice(0));
-  }
-
   /** Serves until SIGTERM/SIGINT or the coordinator's refusal, then drains and closes. */
   async run(): Promise<void> {
-    const log = this.opts.log ?? toStderr;
+    const { log } = this;
     const signals = nextSignal();
     const refused = new Promise<string>((resolve) => {
       if (this.refusedSignal.signal.aborted) resolve('refused');
