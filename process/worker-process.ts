@@ -8,13 +8,16 @@ import type { ServingServer } from '../core/grpc/serve.js';
 import { shutdown } from '../core/grpc/status.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
-import type { WorkerBackend } from '../worker/backend.js';
+import type { BackendOptions, WorkerBackend } from '../worker/backend.js';
+import { createBackend } from '../worker/backends/registry.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { startWorkerServer } from '../worker/server.js';
 import { nextSignal, ProcessBase } from './lifecycle.js';
 
 export interface WorkerProcessOptions {
-  readonly backend: WorkerBackend;
+  /** backend name in the registry (worker/backends/registry.ts) and its options */
+  readonly backend: string;
+  readonly backendOptions: BackendOptions;
   /** gRPC HOST:PORT (port 0 = any) */
   readonly listen: string;
   /** coordinator HOST:PORT to register with */
@@ -38,6 +41,7 @@ export interface WorkerProcessOptions {
  * every part even when one fails.
  */
 export class WorkerProcess extends ProcessBase {
+  private backend: WorkerBackend | null = null;
   private runtime: WorkerRuntime | null = null;
   private server: ServingServer | null = null;
   private coord: CoordinatorClient | null = null;
@@ -70,7 +74,9 @@ export class WorkerProcess extends ProcessBase {
 
   protected async open(): Promise<void> {
     const { opts, log } = this;
-    this.steps.push(['backend', () => opts.backend.close()]);
+    const backend = await createBackend(opts.backend, opts.backendOptions);
+    this.backend = backend;
+    this.steps.push(['backend', () => backend.close()]);
     const metrics = new PromMetricsSink('worker');
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-worker', onError: (op) => metrics.inc('workerNatsErrors', { op }) });
     this.steps.unshift(['score bus', async () => {
@@ -78,7 +84,7 @@ export class WorkerProcess extends ProcessBase {
       await bus.close();
     }]);
     // Named once the server has bound (with port 0 the advertised address is known only then).
-    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend: opts.backend, bus, metrics });
+    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics });
     this.runtime = runtime;
     this.steps.unshift(['runtime', () => runtime.close()]);
     const server = await startWorkerServer(runtime, opts.listen, metrics);
@@ -101,16 +107,16 @@ export class WorkerProcess extends ProcessBase {
       clearTimeout(this.timer);
       coord.close();
     }]);
-    const info = opts.backend.info;
+    const { info } = backend;
     log(`ttsnap worker ${this.ident} listening on ${host}:${server.port} (backend ${info.backend}, ${info.model})${metricsServer ? `, metrics on :${metricsServer.port}` : ''}`);
   }
 
   /** Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops. */
   private register(): void {
-    const { coord, runtime } = this;
-    if (!coord || !runtime || this.current === 'stopped') return;
+    const { coord, runtime, backend } = this;
+    if (!coord || !runtime || !backend || this.current === 'stopped') return;
     const { log } = this;
-    const req = { worker: this.ident, address: this.address, info: infoToProto(this.opts.backend.info), draining: runtime.isDraining, live: runtime.liveCandidates };
+    const req = { worker: this.ident, address: this.address, info: infoToProto(backend.info), draining: runtime.isDraining, live: runtime.liveCandidates };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       if (err && !this.warned) {
         this.warned = true;

@@ -7,10 +7,8 @@ import { ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { CoordinatorGrpcClient } from '../../coordinator/client.js';
 import { resultJson } from '../../coordinator/result.js';
-import { embeddedSession, remoteSession, type SearchSession } from '../../coordinator/session.js';
-import { startEmbedded } from '../../process/embedded.js';
+import { embeddedSession, remoteSession, type SearchSession } from '../../process/search-session.js';
 import { nextSignal } from '../../process/lifecycle.js';
 import { progressPrinter, summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../render/search-artifacts.js';
@@ -68,10 +66,10 @@ function buildRequest(flags: SearchFlags, texts: string[], steps: number | null)
 }
 
 async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
-  if (flags.coordinator) return remoteSession(new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator')));
+  if (flags.coordinator) return remoteSession(parseHostPort(flags.coordinator, '--coordinator'));
   const backendOptions = backendOptionsFrom(flags, ['reward']);
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
-  return embeddedSession(await startEmbedded({ backend: flags.backend ?? 'trace', backendOptions, workers, ...(art ? { previews: art } : {}) }));
+  return embeddedSession({ backend: flags.backend ?? 'trace', backendOptions, workers, ...(art ? { previews: art } : {}) });
 }
 
 /** Request fields the coordinator names in its errors, as the flags that set them here. */

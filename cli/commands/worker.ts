@@ -3,7 +3,7 @@ import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import { WorkerProcess } from '../../process/worker-process.js';
-import { createBackend, BACKENDS } from '../../worker/backends/registry.js';
+import { BACKENDS } from '../../worker/backends/registry.js';
 import { parseInteger } from '../options.js';
 
 interface WorkerFlags {
@@ -45,9 +45,8 @@ export function registerWorker(program: Command): void {
         if (at < 1) throw new ValidationError('--set', `cannot read '${kv}'`, 'key=value');
         backendOpts[kv.slice(0, at)] = kv.slice(at + 1);
       }
-      const backend = await createBackend(flags.backend, backendOpts);
       const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : undefined;
-      const proc = await WorkerProcess.start({ backend, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs });
+      const proc = await WorkerProcess.start({ backend: flags.backend, backendOptions: backendOpts, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs });
       await proc.run();
       if (proc.refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${proc.refused}`, 'a backend and model matching the other workers');
     });

@@ -1,5 +1,5 @@
 import type { SearchReport } from '../../coordinator/result.js';
-import type { AnyJobEvent } from '../../coordinator/session.js';
+import type { AnyJobEvent } from '../../process/search-session.js';
 import { formatTable } from './table.js';
 
 /** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CoordinatorProcess } from '../../../process/coordinator-process.js';
 import { WorkerProcess } from '../../../process/worker-process.js';
-import { createBackend } from '../../../worker/backends/registry.js';
 import { httpGet, startNats, waitFor, type Proc } from '../../support/procs.js';
 import { BASE, NARF } from './engine-alone.js';
 
@@ -36,8 +35,7 @@ describe.skipIf(!existsSync(BASE))('process objects (needs ../shared/traces)', (
     const natsPrefix = `p${process.pid}`;
     const coord = await CoordinatorProcess.start({ listen: '127.0.0.1:0', natsUrl: started.url, natsPrefix, metricsPort: 0, scoreTimeoutMs: 10_000, workerTimeoutMs: 3000, queueFactor: 3, drainMs: 1000, log });
     expect(coord.state).toBe('serving');
-    const backend = await createBackend('trace', { base: BASE, narf: NARF });
-    const worker = await WorkerProcess.start({ backend, listen: '127.0.0.1:0', coordinator: `127.0.0.1:${coord.port}`, natsUrl: started.url, natsPrefix, id: 'w1', drainMs: 1000, log });
+    const worker = await WorkerProcess.start({ backend: 'trace', backendOptions: { base: BASE, narf: NARF }, listen: '127.0.0.1:0', coordinator: `127.0.0.1:${coord.port}`, natsUrl: started.url, natsPrefix, id: 'w1', drainMs: 1000, log });
     expect(worker.state).toBe('serving');
     await waitFor('the worker registered', async () => (/ttsnap_workers\{state="ready"\} 1/.test((await httpGet(`http://127.0.0.1:${coord.metricsPort}/metrics`))?.body ?? '') ? true : undefined), 20_000, 100);
 

@@ -3,8 +3,8 @@ import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
-import type { CoordinatorGrpcClient } from './client.js';
-import type { Coordinator } from './coordinator.js';
+import { CoordinatorGrpcClient } from '../coordinator/client.js';
+import { startEmbedded, type EmbeddedOptions } from './embedded.js';
 
 /** An event as either transport delivers it (numbers may arrive as strings from the proto loader). */
 export type AnyJobEvent = JobEvent;
@@ -21,8 +21,9 @@ export interface SearchSession {
   close(): Promise<void>;
 }
 
-/** A session over a coordinator in this process; `close` ends whatever runs it (the embedded cluster). */
-export function embeddedSession(cluster: { readonly coordinator: Coordinator; close(): Promise<void> }): SearchSession {
+/** A session over an embedded cluster started for it (closed with the session). */
+export async function embeddedSession(opts: EmbeddedOptions): Promise<SearchSession> {
+  const cluster = await startEmbedded(opts);
   const c = cluster.coordinator;
   return {
     backend: c.backend,
@@ -48,7 +49,9 @@ export function embeddedSession(cluster: { readonly coordinator: Coordinator; cl
   };
 }
 
-export function remoteSession(client: CoordinatorGrpcClient): SearchSession {
+/** A session with the coordinator at HOST:PORT. */
+export function remoteSession(address: string): SearchSession {
+  const client = new CoordinatorGrpcClient(address);
   return {
     backend: null,
     submit: (req) => client.submit(req),
