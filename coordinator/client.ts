@@ -7,7 +7,7 @@ import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js
 import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
-import { splitValidation } from '../core/grpc/lifecycle.js';
+import { splitValidation } from '../core/grpc/validation-details.js';
 
 /** A failed coordinator call that is not bad input (kept with its gRPC code). */
 export class CoordinatorCallError extends TtsnapError {
