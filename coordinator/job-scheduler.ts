@@ -202,10 +202,9 @@ export class JobScheduler {
   private stop(job: Job, state: 'cancelled' | 'failed', error = ''): void {
     if (job.ended) return;
     for (const run of job.active) {
-      for (const c of run.candidates.values()) {
-        const slot = c.inflight ? this.pool.get(c.inflight.worker) : undefined;
+      for (const worker of run.dropInflight()) {
+        const slot = this.pool.get(worker);
         if (slot) slot.outstanding--;
-        c.inflight = null;
       }
     }
     job.inflight = 0;

@@ -39,6 +39,10 @@ export class Job {
   startedAt = 0;
   endedAt = 0;
   error = '';
+  /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
+  private finishedCost = 0;
+  /** ledger() of the finished prompts, merged again only when more have finished since */
+  private merged: { readonly done: number; readonly ledger: Ledger } | null = null;
 
   constructor(
     readonly id: string,
@@ -72,21 +76,29 @@ export class Job {
 
   finishPrompt(run: PromptRun, result: PromptResult): void {
     this.results[run.position] = result;
-    this.ledgers[run.position] = run.book.summary();
+    const summary = run.book.summary();
+    this.ledgers[run.position] = summary;
+    this.finishedCost += summary.cost;
     this.promptsDone++;
     this.byPrompt.delete(run.prompt);
     const i = this.active.indexOf(run);
     if (i >= 0) this.active.splice(i, 1);
   }
 
-  /** Ledger of the prompts finished so far. */
+  /**
+   * Ledger of the prompts finished so far, merged in prompt order (so that sums do not depend on the order
+   * prompts finished in); cached until another prompt finishes, so the final result and ListJobs merge once.
+   */
   ledger(): Ledger {
-    return mergeLedgers(this.ledgers.filter((l): l is Ledger => l !== undefined));
+    if (this.merged?.done !== this.promptsDone) {
+      this.merged = { done: this.promptsDone, ledger: mergeLedgers(this.ledgers.filter((l): l is Ledger => l !== undefined)) };
+    }
+    return this.merged.ledger;
   }
 
-  /** Executed cost so far, finished prompts and those under way. */
+  /** Executed cost so far, finished prompts and those under way: no pass over the finished prompts. */
   spent(): number {
-    return this.ledger().cost + this.active.reduce((sum, r) => sum + r.book.summary().cost, 0);
+    return this.active.reduce((sum, r) => sum + r.book.summary().cost, this.finishedCost);
   }
 
   emit(body: JobEventBody, now: number): void {

@@ -51,6 +51,10 @@ export class PromptRun {
   stageStartedAt = 0;
   firstScoreAt = 0;
   private readonly scores = new Map<number, Map<string, number>>();
+  /** the stage's alive candidates (membership tests without scanning the engine's array) */
+  private aliveNow = new Set<number>();
+  /** candidates with a segment in flight: the re-request sweep visits these, not every explored one */
+  private readonly flying = new Set<CandidateState>();
   private finalScores = new Map<number, Map<string, number>>();
 
   constructor(
@@ -83,7 +87,8 @@ export class PromptRun {
     this.pending.clear();
     this.stageStartedAt = now;
     this.firstScoreAt = 0;
-    for (const i of this.search.alive()) this.addPending(this.candidates.get(i) as CandidateState);
+    this.aliveNow = new Set(this.search.alive());
+    for (const i of this.aliveNow) this.addPending(this.candidates.get(i) as CandidateState);
   }
 
   addPending(c: CandidateState): void {
@@ -113,12 +118,14 @@ export class PromptRun {
     c.worker = worker;
     c.step = from;
     c.inflight = { worker, from, since: now, got: new Map() };
+    this.flying.add(c);
   }
 
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */
   undispatch(i: number, lost: boolean): void {
     const c = this.candidates.get(i) as CandidateState;
     c.inflight = null;
+    this.flying.delete(c);
     if (lost) {
       c.worker = null;
       c.step = -1;
@@ -138,6 +145,7 @@ export class PromptRun {
     f.got.set(score.reward, score.value);
     if (f.got.size < this.rewardNames.length) return null;
     c.inflight = null;
+    this.flying.delete(c);
     c.step = score.step;
     this.scores.set(c.index, f.got);
     if (this.firstScoreAt === 0) this.firstScoreAt = now;
@@ -166,12 +174,23 @@ export class PromptRun {
   }
 
   isAlive(i: number): boolean {
-    return this.search.alive().includes(i);
+    return this.aliveNow.has(i);
   }
 
-  /** Candidates in flight whose segment started before `before` (for re-requests). */
+  /** Candidates in flight whose segment started before `before` (for re-requests); visits only those in flight. */
   *stale(before: number): Generator<CandidateState> {
-    for (const c of this.candidates.values()) if (c.inflight && c.inflight.since < before) yield c;
+    for (const c of this.flying) if (c.inflight && c.inflight.since < before) yield c;
+  }
+
+  /** Forgets every segment in flight (the job ended); returns the worker each one was in flight on. */
+  dropInflight(): string[] {
+    const workers: string[] = [];
+    for (const c of this.flying) {
+      if (c.inflight) workers.push(c.inflight.worker);
+      c.inflight = null;
+    }
+    this.flying.clear();
+    return workers;
   }
 
   /**
@@ -192,6 +211,7 @@ export class PromptRun {
       if (held) holding++;
       recompute += Math.max(0, (c.inflight?.from ?? c.step) + 1);
       c.inflight = null;
+      this.flying.delete(c);
       c.worker = null;
       c.step = -1;
       if ((flying || pend?.has(c.index)) && !this.scores.has(c.index) && !this.done) this.addPending(c);
