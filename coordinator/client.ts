@@ -4,6 +4,8 @@ import { TtsnapError, ValidationError } from '../core/errors.js';
 import type { CoordinatorClient as Stub } from '../core/generated/ttsnap/v1/Coordinator.js';
 import type { JobEvent__Output } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { GetResultRequest } from '../core/generated/ttsnap/v1/GetResultRequest.js';
+import type { GetResultResponse__Output } from '../core/generated/ttsnap/v1/GetResultResponse.js';
 import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
@@ -65,10 +67,15 @@ export class CoordinatorGrpcClient {
     });
   }
 
-  async result(job: string): Promise<JobResult__Output> {
-    const res = await this.unary<{ job: string }, { result: JobResult__Output | null }>('GetResult', { job });
-    if (!res.result) throw new CoordinatorCallError(grpc.status.INTERNAL, 'empty result');
-    return res.result;
+  /** The whole result, paged through GetResult (`pageSize` prompts a call), prompts in request order. */
+  async result(job: string, pageSize = 1000): Promise<JobResult__Output> {
+    const prompts: JobResult__Output['prompts'] = [];
+    for (;;) {
+      const res = await this.unary<GetResultRequest, GetResultResponse__Output>('GetResult', { job, offset: prompts.length, limit: pageSize });
+      if (!res.result) throw new CoordinatorCallError(grpc.status.INTERNAL, 'empty result');
+      prompts.push(...res.result.prompts);
+      if (res.result.prompts.length === 0 || prompts.length >= res.total_prompts) return { ...res.result, prompts };
+    }
   }
 
   async cancel(job: string): Promise<string> {

@@ -2,7 +2,7 @@ import { mergeLedgers, type Ledger } from '../core/engine/ledger.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
-import { jobResult } from './result.js';
+import { jobSummary } from './result.js';
 import type { JobSpec } from './job-spec.js';
 import { PromptRun } from './prompt-run.js';
 
@@ -12,9 +12,12 @@ export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'ca
 export type JobEventBody = Omit<JobEvent, 'job' | 'at_s'>;
 export type JobListener = (event: JobEvent) => void;
 
-/** Cap on events kept for replay to late watchers; beyond it only the small per-prompt and final ones are. */
+/**
+ * Cap on events kept for replay to late watchers; beyond it only the per-prompt and final ones are (a
+ * prompt_done event shares its PromptResult with `results`, so keeping it costs a reference).
+ */
 const MAX_EVENTS = 50_000;
-const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'done']);
+const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'prompt_done', 'done']);
 
 /**
  * One search job: its prompts (admitted lazily so that live candidates stay bounded), their results,
@@ -119,7 +122,7 @@ export class Job {
     this.state = state;
     this.endedAt = now;
     this.error = error;
-    this.emit({ event: 'done', done: { state, error, result: jobResult(this, now) } }, now);
+    this.emit({ event: 'done', done: { state, error, result: jobSummary(this, now), prompts: this.promptsDone } }, now);
     this.listeners.clear();
   }
 }

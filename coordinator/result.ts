@@ -2,7 +2,7 @@ import type { Ledger, StageLedger } from '../core/engine/ledger.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { Ledger as ProtoLedger, Ledger__Output } from '../core/generated/ttsnap/v1/Ledger.js';
-import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
+import type { PromptResult, PromptResult__Output } from '../core/generated/ttsnap/v1/PromptResult.js';
 import type { Winner } from '../core/generated/ttsnap/v1/Winner.js';
 import type { PromptRun } from './prompt-run.js';
 
@@ -19,6 +19,7 @@ export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): 
     top_k: [...ranking.slice(0, topK)].map(winnerOf),
     explored: [...run.search.explored],
     ledger: ledgerToProto(run.book.summary()),
+    position: run.position,
   };
 }
 
@@ -47,6 +48,55 @@ export function jobResult(job: JobRecord, now: number): JobResult {
     movement: { ...job.movement },
     error: job.error,
   };
+}
+
+/** The job's result without its prompts: what the done event carries, whatever the job's size. */
+export function jobSummary(job: JobRecord, now: number): JobResult {
+  return { ...jobResult({ ...job, results: [], ledger: () => job.ledger() }, now), prompts: [] };
+}
+
+/** One page of the result's prompts (GetResult), with the total to page through. */
+export function resultPage<R extends { readonly prompts?: readonly unknown[] | null }>(result: R, offset: number, limit: number): { result: R; total_prompts: number } {
+  const prompts = result.prompts ?? [];
+  const size = Math.min(limit || 1000, 10_000);
+  return { result: { ...result, prompts: prompts.slice(offset, offset + size) }, total_prompts: prompts.length };
+}
+
+/**
+ * Gathers a job's result from its event stream: prompt_done events in any order, then the done event's
+ * summary; `result()` lists the prompts in request order. A watcher thus needs no call after the job ends.
+ */
+export class ResultCollector {
+  private readonly prompts = new Map<number, PromptResult>();
+  summary: JobResult | null = null;
+  /** prompts the done event says the result has */
+  expected = 0;
+
+  /** Feeds one event; returns the prompt result it carried, if it was a new one. */
+  onEvent(e: { readonly prompt_done?: PromptResult | PromptResult__Output | null; readonly done?: { readonly result?: JobResult | null; readonly prompts?: number } | null }): PromptResult | null {
+    const p = e.prompt_done;
+    if (p) {
+      const pos = Number(p.position ?? 0);
+      if (this.prompts.has(pos)) return null;
+      this.prompts.set(pos, p);
+      return p;
+    }
+    if (e.done) {
+      this.summary = e.done.result ?? null;
+      this.expected = Number(e.done.prompts ?? 0);
+    }
+    return null;
+  }
+
+  /** true when every prompt of the summary arrived as an event */
+  get complete(): boolean {
+    return this.summary !== null && this.prompts.size >= this.expected;
+  }
+
+  result(): JobResult {
+    const prompts = [...this.prompts.entries()].sort(([a], [b]) => a - b).map(([, p]) => p);
+    return { ...this.summary, prompts };
+  }
 }
 
 /** The engine's ledger as a proto message. */

@@ -10,6 +10,7 @@ import { serve, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
 import type { Coordinator } from './coordinator.js';
+import { resultPage } from './result.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 
 const WORKER_ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/;
@@ -43,7 +44,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       call.on('cancelled', () => stop());
       call.on('close', () => stop());
     },
-    GetResult: unary('GetResult', metrics, 'grpcErrors', async (req) => ({ result: await coord.storedResult(jobField(req.job)) })),
+    GetResult: unary('GetResult', metrics, 'grpcErrors', async (req) => resultPage(await coord.storedResult(jobField(req.job)), req.offset, req.limit)),
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {

@@ -4,6 +4,7 @@ import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import { CoordinatorGrpcClient } from '../coordinator/client.js';
+import { ResultCollector } from '../coordinator/result.js';
 import { startEmbedded, type EmbeddedOptions } from './embedded.js';
 
 /** An event as either transport delivers it (numbers may arrive as strings from the proto loader). */
@@ -14,7 +15,10 @@ export interface SearchSession {
   /** the workers' backend when known here (embedded), else null (the coordinator validates) */
   readonly backend: BackendInfo | null;
   submit(req: SubmitJobRequest): Promise<{ job: string; candidates: number }>;
-  /** Follows the job's events until it ends; resolves with its final state and result (from the done event). */
+  /**
+   * Follows the job's events until it ends; resolves with its final state and its result gathered from the
+   * events (prompt_done events and the done summary), or null when some prompt did not come as an event.
+   */
   watch(job: string, onEvent: (e: AnyJobEvent) => void): Promise<{ state: string; result: JobResult | JobResult__Output | null }>;
   result(job: string): Promise<JobResult | JobResult__Output>;
   cancel(job: string): Promise<void>;
@@ -32,10 +36,12 @@ export async function embeddedSession(opts: EmbeddedOptions): Promise<SearchSess
       return { job: job.id, candidates: job.spec.n };
     },
     watch(job, onEvent) {
+      const collect = new ResultCollector();
       return new Promise((resolve) => {
         c.watch(job, (e) => {
+          collect.onEvent(e);
           onEvent(e);
-          if (e.event === 'done') resolve({ state: e.done?.state ?? 'done', result: e.done?.result ?? null });
+          if (e.event === 'done') resolve({ state: e.done?.state ?? 'done', result: collect.complete ? collect.result() : null });
         });
       });
     },
@@ -56,8 +62,12 @@ export function remoteSession(address: string): SearchSession {
     backend: null,
     submit: (req) => client.submit(req),
     async watch(job, onEvent) {
-      const done = await client.watch(job, (e) => onEvent(e as unknown as JobEvent));
-      return { state: done.done?.state ?? 'done', result: done.done?.result ?? null };
+      const collect = new ResultCollector();
+      const done = await client.watch(job, (e) => {
+        collect.onEvent(e);
+        onEvent(e as unknown as JobEvent);
+      });
+      return { state: done.done?.state ?? 'done', result: collect.complete ? collect.result() : null };
     },
     result: (job) => client.result(job),
     async cancel(job) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { CoordinatorGrpcClient, CoordinatorCallError } from '../../../coordinator/client.js';
-import { resultJson } from '../../../coordinator/result.js';
+import { ResultCollector, resultJson } from '../../../coordinator/result.js';
 import { engineAlone } from './engine-alone.js';
 import type { Proc } from '../../support/procs.js';
 import { TestCluster } from './cluster.js';
@@ -51,7 +51,11 @@ describe('graceful shutdown: SIGTERM drains', () => {
     const expected = engineAlone(PROMPTS.slice(0, 6), N, PAPER_SCHEDULE, 22);
     const { job } = await client.submit({ prompts: PROMPTS.slice(0, 6), candidates: N, schedule: [...PAPER_SCHEDULE], seed: 22 });
     const events: string[] = [];
-    const finished = client.watch(job, (e) => events.push(e.event ?? ''));
+    const collect = new ResultCollector();
+    const finished = client.watch(job, (e) => {
+      events.push(e.event ?? '');
+      collect.onEvent(e);
+    });
     await new Promise((r) => setTimeout(r, 200));
     coordinator.child.kill('SIGTERM');
     const until = Date.now() + 5000;
@@ -61,8 +65,10 @@ describe('graceful shutdown: SIGTERM drains', () => {
     expect((refused as CoordinatorCallError).code).toBe(grpc.status.UNAVAILABLE);
     const done = await finished;
     expect(done.done?.state).toBe('done');
-    // the result travels with the done event: the draining coordinator may be gone right after
-    const doc = resultJson(done.done?.result ?? {}, 0) as unknown as SearchDoc;
+    // the result travels with the events (prompt_done, then the done summary): the draining coordinator may be gone right after
+    expect(collect.complete).toBe(true);
+    expect(done.done?.result?.prompts).toEqual([]);
+    const doc = resultJson(collect.result(), 0) as unknown as SearchDoc;
     expect(picks(doc)).toEqual(enginePicks(expected));
     expect(await coordinator.exited).toBe(0);
     expect(coordinator.stderr).toMatch(/stopped \(all jobs finished\)/);
