@@ -1,0 +1,178 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { parseInteger } from '../cli/options.js';
+import { CoordinatorGrpcClient } from '../coordinator/client.js';
+import { ResultCollector } from '../coordinator/result.js';
+import { parseNumberIn } from '../core/number-range.js';
+import { parseScheduleSpec } from '../core/engine/schedule.js';
+import { syntheticTrace } from '../core/trace/synthetic.js';
+import { writeNpy } from '../core/trace/npy.js';
+
+/**
+ * Scale benchmark: one coordinator process (real gRPC), a real nats-server, and worker processes each hosting
+ * many simulated trace workers (bench/scale-workers.ts). One job of P prompts x N candidates on a synthetic
+ * trace, then the same job at P/10 prompts, each on a fresh coordinator. Measures the coordinator's own CPU
+ * (utime + stime from /proc, submit to done) per candidate, its peak RSS (VmHWM), NATS messages per candidate
+ * (nats-server /varz), makespan and the ideal makespan (executed denoise steps in full batches spread evenly
+ * over the workers). Prints one JSON line with --json: the large job's figures and
+ * scaling_ratio = per-candidate coordinator CPU of the large job / that of the small one.
+ */
+const o = new Command('bench:scale')
+  .option('--prompts <n>', 'prompts of the large job (the small one has a tenth)', '10000')
+  .option('--candidates <n>', 'candidates per prompt', '100')
+  .option('--worker-processes <n>', 'worker processes', '4')
+  .option('--workers-per-process <k>', 'simulated workers in each', '16')
+  .option('--step-ms <ms>', 'one denoise step of a batch', '2')
+  .option('--max-batch <k>', 'candidates per batch', '8')
+  .option('--schedule <spec>', 'prune points', '2:0.4,6:0.4,11:0.5')
+  .option('--json', 'print only the JSON line')
+  .parse(process.argv)
+  .opts<Record<string, string | boolean | undefined>>();
+const prompts = parseInteger('--prompts', 10, 10_000)(String(o.prompts));
+const candidates = parseInteger('--candidates', 1, 1000)(String(o.candidates));
+const procs = parseInteger('--worker-processes', 1, 64)(String(o.workerProcesses));
+const perProc = parseInteger('--workers-per-process', 1, 256)(String(o.workersPerProcess));
+const stepMs = parseNumberIn('--step-ms', String(o.stepMs), { min: 0, max: 60_000 });
+const maxBatch = parseInteger('--max-batch', 1, 4096)(String(o.maxBatch));
+const workers = procs * perProc;
+const CLI = join(import.meta.dirname, '..', 'cli', 'main.js');
+const HOST = join(import.meta.dirname, 'scale-workers.js');
+const TICK_S = 0.01; // /proc stat clock ticks (USER_HZ = 100 on Linux)
+const say = (line: string): void => void (o.json ? undefined : process.stderr.write(`${line}\n`));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Spawns and resolves once `ready` matches its stderr (rejects if it exits first). */
+function start(cmd: string, args: readonly string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-20_000);
+      const m = ready.exec(err);
+      if (m) resolve({ child, match: m });
+    });
+    child.once('exit', (code) => reject(new Error(`${cmd} ${args[1] ?? ''} exited ${code}: ${err}`)));
+  });
+}
+
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) * TICK_S;
+}
+
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+async function natsInMsgs(monitor: number): Promise<number> {
+  const v = (await (await fetch(`http://127.0.0.1:${monitor}/varz`)).json()) as { in_msgs: number };
+  return v.in_msgs;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ttsnap-scale-'));
+const trace = syntheticTrace({ prompts, candidates, steps: 20, seed: 7 });
+const base = join(dir, 'scale_base.npy');
+const narf = join(dir, 'scale_narf.npy');
+writeNpy(base, { shape: [prompts, candidates, 20], data: trace.base });
+writeNpy(narf, { shape: [prompts, candidates, 20], data: trace.narf });
+const schedule = parseScheduleSpec(String(o.schedule), 20);
+
+interface Figures {
+  candidates: number;
+  workers: number;
+  makespan_s: number;
+  ideal_makespan_s: number;
+  utilization: number;
+  coordinator_cpu_us_per_candidate: number;
+  coordinator_peak_rss_mb: number;
+  nats_msgs_per_candidate: number;
+}
+
+async function run(jobPrompts: number): Promise<Figures> {
+  const children: ChildProcess[] = [];
+  try {
+    const [port, monitor] = [await freePort(), await freePort()];
+    const nats = await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${jobPrompts}`)], /Server is ready/);
+    children.push(nats.child);
+    const url = `nats://127.0.0.1:${port}`;
+    const coord = await start(process.execPath, [CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000'], /listening on (\S+:\d+)/);
+    children.push(coord.child);
+    const address = coord.match[1] as string;
+    const hosts = await Promise.all(
+      Array.from({ length: procs }, (_, i) =>
+        start(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch)], /workers ready/),
+      ),
+    );
+    children.push(...hosts.map((h) => h.child));
+    const client = new CoordinatorGrpcClient(address);
+    await new Promise((r) => setTimeout(r, 2000)); // every worker heartbeats in
+    const pid = coord.child.pid as number;
+    const cpu0 = cpuSeconds(pid);
+    const msgs0 = await natsInMsgs(monitor);
+    const t0 = performance.now();
+    const { job } = await client.submit({ prompts: Array.from({ length: jobPrompts }, (_, i) => i), candidates, schedule: [...schedule], seed: 1, label: 'bench:scale' });
+    const collect = new ResultCollector();
+    let done = 0;
+    await client.watch(job, (e) => {
+      collect.onEvent(e);
+      if (e.event === 'prompt_done' && ++done % Math.max(1, Math.floor(jobPrompts / 10)) === 0) say(`  ${done}/${jobPrompts} prompts, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    });
+    const makespan = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds(pid) - cpu0;
+    const msgs = (await natsInMsgs(monitor)) - msgs0;
+    const rss = peakRssMb(pid);
+    client.close();
+    const denoise = Number(collect.summary?.ledger?.denoise_steps ?? 0);
+    const ideal = (denoise / maxBatch) * (stepMs / 1000) / workers;
+    const n = jobPrompts * candidates;
+    if (!collect.complete) throw new Error(`only ${done} of ${jobPrompts} prompts came back`);
+    return {
+      candidates: n,
+      workers,
+      makespan_s: Number(makespan.toFixed(2)),
+      ideal_makespan_s: Number(ideal.toFixed(2)),
+      utilization: Number((ideal / makespan).toFixed(3)),
+      coordinator_cpu_us_per_candidate: Number(((cpu / n) * 1e6).toFixed(2)),
+      coordinator_peak_rss_mb: Number(rss.toFixed(1)),
+      nats_msgs_per_candidate: Number((msgs / n).toFixed(2)),
+    };
+  } finally {
+    for (const c of children.reverse()) await stop(c);
+  }
+}
+
+try {
+  say(`small job: ${prompts / 10} prompts x ${candidates}`);
+  const small = await run(Math.max(1, Math.round(prompts / 10)));
+  say(JSON.stringify(small));
+  say(`large job: ${prompts} prompts x ${candidates}`);
+  const large = await run(prompts);
+  const line = { ...large, scaling_ratio: Number((large.coordinator_cpu_us_per_candidate / small.coordinator_cpu_us_per_candidate).toFixed(3)), small };
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
