@@ -136,6 +136,18 @@ export function ledgerFromProto(l: Ledger__Output | ProtoLedger | null | undefin
 }
 
 type AnyResult = JobResult | JobResult__Output;
+
+/** One prompt of the report (and one line of results.jsonl). */
+export function promptJson(p: PromptResult | PromptResult__Output, topK: number): SearchReport['prompts'][number] {
+  return {
+    prompt: Number(p.prompt ?? 0),
+    ...(p.text ? { text: p.text } : {}),
+    winner: winnerJson(p.winner),
+    ...(topK > 0 ? { top_k: (p.top_k ?? []).map(winnerJson) } : {}),
+    explored: (p.explored ?? []).map(Number),
+    ledger: ledgerFromProto(p.ledger),
+  };
+}
 type AnyWinner = NonNullable<PromptResult['winner']>;
 
 function winnerJson(w: AnyWinner | null | undefined): WinnerJson {
@@ -152,14 +164,7 @@ function winnerJson(w: AnyWinner | null | undefined): WinnerJson {
  * `text` for text prompts and `movement` (latent moves, bytes, recomputed steps, workers lost).
  */
 export function resultJson(r: AnyResult, topK: number): SearchReport {
-  const prompts = (r.prompts ?? []).map((p) => ({
-    prompt: Number(p.prompt ?? 0),
-    ...(p.text ? { text: p.text } : {}),
-    winner: winnerJson(p.winner),
-    ...(topK > 0 ? { top_k: (p.top_k ?? []).map(winnerJson) } : {}),
-    explored: (p.explored ?? []).map(Number),
-    ledger: ledgerFromProto(p.ledger),
-  }));
+  const prompts = (r.prompts ?? []).map((p) => promptJson(p, topK));
   const busy = r.timeline?.worker_busy_s ?? {};
   return {
     job: r.job ?? '',

@@ -7,7 +7,11 @@ import { ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { resultJson } from '../../coordinator/result.js';
+import type { JobResult, JobResult__Output } from '../../core/generated/ttsnap/v1/JobResult.js';
+import type { PromptResult, PromptResult__Output } from '../../core/generated/ttsnap/v1/PromptResult.js';
+import { promptJson, resultJson } from '../../coordinator/result.js';
+import { readPromptsFile, type PromptList } from '../prompts-file.js';
+import { ResultsFile } from '../results-file.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../process/search-session.js';
 import { nextSignal } from '../../process/lifecycle.js';
 import { progressPrinter, summaryText } from '../render/search-summary.js';
@@ -30,6 +34,7 @@ interface SearchFlags {
   accounting: string;
   json?: boolean;
   out?: string;
+  promptsFile?: string;
   backend?: string;
   workers: string;
   [backendFlag: string]: string | boolean | undefined;
@@ -41,17 +46,32 @@ function readSchedule(flags: SearchFlags, steps: number | null, budget: number):
   return parseScheduleSpec(flags.schedule, steps ?? 10_000);
 }
 
-function buildRequest(flags: SearchFlags, texts: string[], steps: number | null): SubmitJobRequest {
+/** The prompts given: --prompts start:end, --prompts-file F, or texts as arguments (exactly one). */
+function promptList(flags: SearchFlags, texts: string[]): PromptList {
+  const given = [flags.prompts !== undefined && '--prompts', flags.promptsFile !== undefined && '--prompts-file', texts.length > 0 && 'texts'].filter((g) => g !== false);
+  if (given.length !== 1) {
+    throw new ValidationError('--prompts', given.length === 0 ? 'missing' : `${given.join(' and ')} given`, 'one of --prompts start:end (trace rows), --prompts-file F, or prompt texts as arguments');
+  }
+  if (flags.promptsFile !== undefined) return readPromptsFile(flags.promptsFile);
+  if (texts.length > 0) return { kind: 'text', texts };
+  const [start, end] = parseRange(flags.prompts as string, '--prompts');
+  return { kind: 'trace', indices: Array.from({ length: end - start }, (_, i) => start + i) };
+}
+
+/** The ids prompts are reported under: trace row indices, or positions in the list of texts. */
+function promptIds(list: PromptList): number[] {
+  return list.kind === 'trace' ? [...list.indices] : list.texts.map((_, i) => i);
+}
+
+/** The job request for the prompts `ids` of `list` (those not done yet). */
+function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number[], steps: number | null): SubmitJobRequest {
   if ((flags.budget === undefined) === (flags.candidates === undefined)) {
     throw new ValidationError('--budget', flags.budget === undefined ? 'neither --budget nor --candidates given' : 'given with --candidates', 'exactly one of --budget B or --candidates N');
   }
-  if (flags.prompts !== undefined && texts.length > 0) throw new ValidationError('--prompts', 'given with text prompts', 'trace indices (--prompts a:b) or texts, not both');
-  if (flags.prompts === undefined && texts.length === 0) throw new ValidationError('--prompts', 'missing', 'trace prompt indices start:end, or prompt texts as arguments');
   const budget = flags.budget === undefined ? 0 : parseNumberIn('--budget', flags.budget, { min: 0, max: Infinity, aboveMin: true });
-  const [start, end] = flags.prompts === undefined ? [0, 0] : parseRange(flags.prompts, '--prompts');
   return {
-    prompts: Array.from({ length: end - start }, (_, i) => start + i),
-    texts,
+    prompts: list.kind === 'trace' ? [...ids] : [],
+    texts: list.kind === 'text' ? ids.map((i) => list.texts[i] as string) : [],
     budget,
     candidates: flags.candidates === undefined ? 0 : parseInteger('--candidates', 1, 100_000)(flags.candidates),
     schedule: [...readSchedule(flags, steps, budget)],
@@ -95,6 +115,7 @@ export function registerSearch(program: Command): void {
     .argument('[texts...]', 'prompt texts (model backends)')
     .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')
     .option('--prompts <range>', 'trace prompt indices start:end (end exclusive; trace backend)')
+    .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')
     .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')
     .option('--candidates <N>', 'candidates per prompt')
     .option('--schedule <spec>', 'prune points step:alpha,...', '2:0.4,6:0.4,11:0.5')
@@ -106,37 +127,55 @@ export function registerSearch(program: Command): void {
     .option('--reward <name>', 'same as --rewards (e.g. --reward quality, or --reward align,quality)')
     .option('--accounting <mode>', 'exact | paper', 'exact')
     .option('--json', 'print the result as JSON on stdout')
-    .option('--out <dir>', 'write report.json (and images where the backend makes them) here')
+    .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json and images here')
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1'),
   )
     .action(async (texts: string[], flags: SearchFlags) => {
       if (flags.coordinator) parseHostPort(flags.coordinator, '--coordinator');
+      const list = promptList(flags, texts);
       // the embedded default: text prompts run the bundled tiny model and write pictures to ./out
-      flags.backend ??= texts.length > 0 ? 'onnx' : 'trace';
+      flags.backend ??= list.kind === 'text' ? 'onnx' : 'trace';
       const pictures = flags.backend === 'onnx' && !flags.coordinator;
       if (pictures) flags.out ??= 'out';
       if (pictures && flags.budget === undefined) flags.candidates ??= '16';
+      const ids = promptIds(list);
+      const results = flags.out === undefined ? null : ResultsFile.open(flags.out);
+      const todo = results ? ids.filter((id) => !results.has(id)) : ids;
       const art = pictures ? new SearchArtifacts() : undefined;
       const session = await openSession(flags, art).catch((err: unknown) => {
         art?.close();
+        results?.close();
         throw err;
       });
       try {
-        const req = buildRequest(flags, texts, session.backend?.steps ?? null);
-        const { job } = await session.submit(req).catch((err: unknown) => {
-          throw asFlagError(err);
-        });
-        const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
-        void cancelOnSignal;
-        const progress = flags.json ? () => {} : progressPrinter(process.stderr);
-        const { state, result } = await session.watch(job, (e) => {
-          art?.onEvent(e);
-          progress(e);
-        });
-        // The result travels with the done event (a draining coordinator may be gone right after it).
-        const raw = result ?? (await session.result(job));
-        const doc = resultJson(raw, Number(req.top_k ?? 0));
+        const req = buildRequest(flags, list, todo, session.backend?.steps ?? null);
+        const topK = Number(req.top_k ?? 0);
+        let raw: JobResult | JobResult__Output = { prompts: [] };
+        let state = 'done';
+        if (todo.length > 0) {
+          const { job } = await session.submit(req).catch((err: unknown) => {
+            throw asFlagError(err);
+          });
+          const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
+          void cancelOnSignal;
+          const progress = flags.json ? () => {} : progressPrinter(process.stderr);
+          // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
+          const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
+          const watched = await session.watch(job, (e) => {
+            if (e.prompt_done) results?.append(asLine(e.prompt_done));
+            art?.onEvent(e);
+            progress(e);
+          });
+          state = watched.state;
+          // The result comes with the events (a draining coordinator may be gone right after); else page it.
+          raw = watched.result ?? (await session.result(job));
+          for (const p of raw.prompts ?? []) results?.append(asLine(p));
+          raw = { ...raw, prompts: (raw.prompts ?? []).map((p) => ({ ...p, prompt: todo[Number(p.position ?? 0)] as number })) };
+        }
+        const report = resultJson(raw, topK);
+        // prompts in the user's order, those of earlier runs (same --out) included
+        const doc = results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report;
         if (flags.out && art) {
           const files = art.write(flags.out, doc, (session.backend?.steps ?? 1) - 1);
           if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
@@ -151,12 +190,13 @@ export function registerSearch(program: Command): void {
         }
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
         if (state !== 'done') {
-          process.stderr.write(`ttsnap search: job ${job} ended ${state}\n`);
+          process.stderr.write(`ttsnap search: job ended ${state}\n`);
           process.exitCode = 1;
         }
       } finally {
         await session.close();
         art?.close();
+        results?.close();
       }
     });
 }
