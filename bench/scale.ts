@@ -149,6 +149,7 @@ async function run(jobPrompts: number): Promise<Figures> {
     const denoise = Number(collect.summary?.ledger?.denoise_steps ?? 0);
     const ideal = (denoise / maxBatch) * (stepMs / 1000) / workers;
     const n = jobPrompts * candidates;
+    if (collect.summary?.state !== 'done') throw new Error(`the job ended ${collect.summary?.state}: ${collect.summary?.error}`);
     if (!collect.complete) throw new Error(`only ${done} of ${jobPrompts} prompts came back`);
     return {
       candidates: n,

@@ -74,7 +74,7 @@ export class GrpcWorkerClient implements WorkerClient {
 
   private call<Res>(invoke: Invoke<Res>, deadlineMs = this.deadlineMs): Promise<Res> {
     return new Promise((resolve, reject) => {
-      invoke({ deadline: Date.now() + deadlineMs }, (err, res) => {
+      const answered = (err: grpc.ServiceError | null, res?: Res): void => {
         if (!err && res) return resolve(res);
         if (!err) return reject(new WorkerLostError(this.id, 'empty answer'));
         const name = errorName(err);
@@ -82,7 +82,13 @@ export class GrpcWorkerClient implements WorkerClient {
         else if (err.code === grpc.status.NOT_FOUND) reject(new CandidateMissingError(err.details, { cause: err }));
         else if (LOST.has(err.code)) reject(new WorkerLostError(this.id, `${grpc.status[err.code]}: ${err.details}`, { cause: err }));
         else reject(new Error(`worker ${this.id}: ${grpc.status[err.code]}: ${err.details}`, { cause: err }));
-      });
+      };
+      try {
+        invoke({ deadline: Date.now() + deadlineMs }, answered);
+      } catch (err) {
+        // a call on a channel closed meanwhile (the worker was dropped from the pool) throws at once: the worker is lost to us
+        reject(new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
+      }
     });
   }
 }
