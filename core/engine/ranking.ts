@@ -1,14 +1,24 @@
 /**
  * Ranking kernels shared by the coordinator, the simulator and the tuner. They work on positions into
  * parallel arrays (`ids[j]` has score `scores[j]`), so callers can reuse scratch buffers on hot paths.
- * Order: higher score first; equal scores go to the lower candidate id. Ids are distinct, so this is a
- * strict total order and every selection below is deterministic.
+ * Order: higher score first; equal scores go to the lower candidate id. A non-finite score (NaN, +Infinity,
+ * -Infinity: a broken reward model or a diverged sample) counts as the worst score of all, below every finite
+ * one and equal to every other non-finite one, so it ranks last, ties to the lower id. Without this a NaN,
+ * which compares false with everything, would never be beaten, and +Infinity would win every prune.
+ * Ids are distinct, so this is a strict total order and every selection below is deterministic. The
+ * simulator's rank tables (core/sim/rank-table.ts) encode the same order.
  */
+
+/** The score as ranked: non-finite values become -Infinity, which no finite score equals. */
+export function rankable(score: number): number {
+  // x - x is 0 for every finite x and NaN for NaN and both infinities.
+  return score - score === 0 ? score : Number.NEGATIVE_INFINITY;
+}
 
 /** True when position a ranks strictly before position b. */
 function before(scores: ArrayLike<number>, ids: ArrayLike<number>, a: number, b: number): boolean {
-  const sa = scores[a] as number;
-  const sb = scores[b] as number;
+  const sa = rankable(scores[a] as number);
+  const sb = rankable(scores[b] as number);
   return sa > sb || (sa === sb && (ids[a] as number) < (ids[b] as number));
 }
 

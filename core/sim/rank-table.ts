@@ -57,8 +57,13 @@ export class RankTable {
   }
 }
 
-/** float32 bits -> uint32 that sorts ascending from the highest reward to the lowest (-0 as +0). */
+/**
+ * float32 bits -> uint32 that sorts ascending from the highest reward to the lowest (-0 as +0). Non-finite
+ * rewards (exponent all ones: NaN, +-Infinity) get the largest key, 0xffffffff, which no finite reward reaches
+ * (the lowest, -FLT_MAX, maps to 0xff7fffff): they rank last, in id order, as in the engine's ranking.
+ */
 function descendingKey(b: number): number {
+  if ((b & 0x7f800000) === 0x7f800000) return 0xffffffff;
   const v = (b & 0x7fffffff) === 0 ? 0 : b;
   const ordered = v & 0x80000000 ? ~v >>> 0 : (v | 0x80000000) >>> 0;
   return 0xffffffff - ordered;

@@ -80,3 +80,24 @@ describe('PromptSearch.advanceRanked', () => {
     expect([...s.finalRanking()]).toEqual([3, 4, 1]);
   });
 });
+
+describe('PromptSearch with non-finite scores', () => {
+  it('keeps NaN and infinite candidates explored, prunes them first, and never picks them over a finite one', () => {
+    const s = new PromptSearch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [{ step: 1, alpha: 0.5 }], 4);
+    const first = s.submit([[0.1, Number.NaN, 0.3, Number.POSITIVE_INFINITY, 0.5, 0.2, Number.NEGATIVE_INFINITY, 0.7, 0.0, 0.6]]);
+    // the five best finite scores: 0.7 (id 7), 0.6 (9), 0.5 (4), 0.3 (2), 0.2 (5)
+    expect(first && [...first.kept]).toEqual([2, 4, 5, 7, 9]);
+    expect(first && [...first.pruned]).toEqual([0, 1, 3, 6, 8]);
+    expect([...s.explored]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // final: id 2 NaN, 4 0.3, 5 +Inf, 7 -2, 9 0.1
+    s.submit([[Number.NaN, 0.3, Number.POSITIVE_INFINITY, -2, 0.1]]);
+    expect(s.winner()).toBe(4);
+    expect([...s.finalRanking()]).toEqual([4, 9, 7, 2, 5]);
+  });
+  it('all non-finite: still completes, the lowest id wins', () => {
+    const s = new PromptSearch([5, 3, 8], [], 3);
+    s.submit([[Number.NaN, Number.POSITIVE_INFINITY, Number.NaN]]);
+    expect(s.winner()).toBe(3);
+    expect([...s.finalRanking()]).toEqual([3, 5, 8]);
+  });
+});

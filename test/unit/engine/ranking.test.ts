@@ -108,3 +108,41 @@ describe('takeBestRanks', () => {
     }
   });
 });
+
+describe('non-finite scores', () => {
+  const NaN_ = Number.NaN;
+  const Inf = Number.POSITIVE_INFINITY;
+  it('rank below every finite score, all equal to each other, ties to the lower id', () => {
+    // ids 0..5: finite 0.2, -5, 0.9; non-finite NaN (id 1), +Inf (id 3), -Inf (id 5)
+    const scores = [0.2, NaN_, -5, Inf, 0.9, -Inf];
+    const ids = [0, 1, 2, 3, 4, 5];
+    expect([...orderBest(scores, ids, 6)]).toEqual([4, 0, 2, 1, 3, 5]);
+    expect(bestPosition(scores, ids, 6)).toBe(4);
+    expect(bestPosition([NaN_, Inf, -Inf], [9, 4, 7], 3)).toBe(1); // all worst: the lowest id wins
+    expect(top(scores, ids, 3)).toEqual([4, 0, 2]);
+    expect(top([-1e308, Inf], [1, 0], 1)).toEqual([0]); // even the lowest finite beats +Inf
+  });
+  it('keeping 3 of 10 with a NaN drops the NaN; markBest agrees, quickselect path included', () => {
+    const scores = [0.5, NaN_, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.05, 0.01];
+    const ids = scores.map((_, i) => i);
+    expect(top(scores, ids, 3)).toEqual([7, 6, 0]);
+    const n = 40; // above the small-case cut-off, so markBest partitions
+    const big = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? [NaN_, Inf, -Inf][i % 3]! : (i * 13) % 17));
+    const bigIds = big.map((_, i) => (i * 11) % 41);
+    for (const k of [1, 5, 20, 33, 39]) {
+      const mask = new Uint8Array(n);
+      markBest(big, bigIds, n, k, mask, new Int32Array(n));
+      const out = new Int32Array(k);
+      selectBest(big, bigIds, n, k, out);
+      const expected = new Uint8Array(n);
+      for (const p of out) expected[p] = 1;
+      expect([...mask]).toEqual([...expected]);
+    }
+  });
+  it('rank-sum ranks a non-finite score last under its reward', () => {
+    // A = [NaN, 1, 2] ranks ids 2,1,0 -> 3,2,1; B = [3, 2, 1] ranks 1,2,3. Sums 4, 4, 4 -> id 0 first.
+    expect([...negatedRankSum([[NaN_, 1, 2], [3, 2, 1]], [0, 1, 2], 3)]).toEqual([-4, -4, -4]);
+    // A = [Inf, 1, 2] ranks ids 2,1,0 -> 3,2,1; B = [1, 2, 3] ranks 3,2,1. Sums 6, 4, 2.
+    expect([...negatedRankSum([[Inf, 1, 2], [1, 2, 3]], [0, 1, 2], 3)]).toEqual([-6, -4, -2]);
+  });
+});

@@ -23,6 +23,19 @@ describe('RankTable', () => {
     const at1 = table.offset(0, 1);
     expect([...table.ranks.subarray(at1, at1 + 5)]).toEqual([0, 1, 2, 3, 4]); // all tie: id order
   });
+  it('ranks non-finite rewards last in id order, as the engine does', () => {
+    // step 0 rewards: NaN, 0.5, +Inf, -3.4e38 (near -FLT_MAX), -Inf, 0.1
+    const t = tinyTrace([[[Number.NaN, 0], [0.5, 0], [Number.POSITIVE_INFINITY, 0], [-3.4e38, 0], [Number.NEGATIVE_INFINITY, 0], [0.1, 0]]]);
+    const table = new RankTable(t, t.base).ensure([0]);
+    const at0 = table.offset(0, 0);
+    expect([...table.ranks.subarray(at0, at0 + 6)]).toEqual([3, 0, 4, 2, 5, 1]);
+    const s = new PromptSearch([0, 1, 2, 3, 4, 5], [{ step: 0, alpha: 0.5 }], 2);
+    s.advanceRanked(table.ranks, at0, 6);
+    const byScores = new PromptSearch([0, 1, 2, 3, 4, 5], [{ step: 0, alpha: 0.5 }], 2);
+    byScores.advance([Float64Array.from([0, 1, 2, 3, 4, 5], (i) => t.base[i * 2] as number)]);
+    expect([...s.alive()].sort()).toEqual([...byScores.alive()].sort());
+    expect([...s.alive()]).toEqual([1, 5, 3]);
+  });
 });
 
 describe('Replayer', () => {
