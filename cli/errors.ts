@@ -1,11 +1,14 @@
 import { CommanderError, type Command } from 'commander';
-import { BadFileError, ValidationError } from '../core/errors.js';
+import { BadFileError, CallError, ValidationError } from '../core/errors.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
 
-/** Exit code 2 for anything the user can fix by changing the command line or its files. */
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof ValidationError || err instanceof BadFileError) return 2;
-  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-  return 1;
+/** Exit code for an error (see exit-codes.ts): 2 for anything the user can fix in the command line or its files. */
+export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof ValidationError || err instanceof BadFileError) return EXIT.badInput;
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.done : EXIT.badInput;
+  if (err instanceof CallError && err.reach === 'refused') return EXIT.refused;
+  if (err instanceof CallError && err.reach === 'unreachable') return EXIT.unreachable;
+  return EXIT.failed;
 }
 
 /** One line on stderr; the stack only with --verbose. */

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { describeUsageError, exitCodeFor, reportError } from './errors.js';
 import { buildProgram, namedSubcommand } from './program.js';
 
-// The CLI owns process exit codes: 0 success, 2 bad input (usage, flags, files), 1 anything else.
+// The CLI owns process exit codes (cli/exit-codes.ts): 0 success, 2 bad input (usage, flags, files), 1 anything else.
 const program = await buildProgram(namedSubcommand(process.argv));
 // Commander's own usage errors (unknown flag, missing value) become one line naming the flag and what
 // is allowed: silence its output and remember which command failed.

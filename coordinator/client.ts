@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TtsnapError, ValidationError } from '../core/errors.js';
+import { CallError, ValidationError } from '../core/errors.js';
 import type { CoordinatorClient as Stub } from '../core/generated/ttsnap/v1/Coordinator.js';
 import type { JobEvent__Output } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
@@ -12,14 +12,25 @@ import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../co
 import { splitValidation } from '../core/grpc/validation-details.js';
 
 /** A failed coordinator call that is not bad input (kept with its gRPC code). */
-export class CoordinatorCallError extends TtsnapError {
+export class CoordinatorCallError extends CallError {
   constructor(
     readonly code: grpc.status,
     details: string,
     options?: { cause?: unknown },
   ) {
-    super(`coordinator: ${grpc.status[code]}: ${details}`, options);
+    super(`coordinator: ${grpc.status[code]}: ${details}`, reachOf(code, details), options);
   }
+}
+
+/**
+ * Refused: authentication or permission denied, or a TLS failure (grpc-js reports those as UNAVAILABLE and
+ * names them in the details). Unreachable: no connection, a deadline, or a server going away.
+ */
+function reachOf(code: grpc.status, details: string): CallError['reach'] {
+  if (code === grpc.status.UNAUTHENTICATED || code === grpc.status.PERMISSION_DENIED) return 'refused';
+  if (code === grpc.status.UNAVAILABLE && /\b(ssl|tls|certificate|handshake)\b/i.test(details)) return 'refused';
+  if (code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED || code === grpc.status.CANCELLED) return 'unreachable';
+  return 'answered';
 }
 
 function translate(err: grpc.ServiceError): Error {

@@ -38,6 +38,21 @@ export class BadFileError extends TtsnapError {
   }
 }
 
+/**
+ * A call to another process that failed. `reach` says how: `refused` (TLS or authorisation: retrying cannot
+ * help), `unreachable` (the peer is away or going away: worth reconnecting), or `answered` (it replied with an
+ * error). Exit codes and retry loops read `reach`, not transport codes, so they need no transport library.
+ */
+export class CallError extends TtsnapError {
+  constructor(
+    message: string,
+    readonly reach: 'refused' | 'unreachable' | 'answered',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The budget cannot pay for one candidate under the schedule. */
 export class BudgetTooSmallError extends ValidationError {
   readonly minimum: number;

@@ -17,6 +17,7 @@ import { nextSignal } from '../../process/lifecycle.js';
 import { progressPrinter, summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../render/search-artifacts.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
+import { exitCodeForJobState } from '../exit-codes.js';
 import { parseInteger, parseRange } from '../options.js';
 
 interface SearchFlags {
@@ -191,7 +192,7 @@ export function registerSearch(program: Command): void {
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
         if (state !== 'done') {
           process.stderr.write(`ttsnap search: job ended ${state}\n`);
-          process.exitCode = 1;
+          process.exitCode = exitCodeForJobState(state);
         }
       } finally {
         await session.close();
