@@ -11,6 +11,8 @@ const FLAGS: readonly (readonly [flag: string, key: string, help: string, fallba
   ['--reward-ms <ms>', 'rewardMs', 'trace backend: simulated time of one reward call on a batch', '0'],
   ['--latent-bytes <n>', 'latentBytes', 'trace backend: simulated latent bytes per exported candidate', '0'],
   ['--max-batch <k>', 'maxBatch', 'largest batch per denoise or reward call', '8'],
+  ['--allow-nonfinite', 'allowNonfinite', 'trace backend: replay NaN and infinite rewards (refused otherwise; they rank last)'],
+  ['--fault <spec>', 'fault', 'trace backend: inject faults, hang-after=N (calls after the N-th hang), throw=P (each call throws with probability P), seed=S'],
   ['--cost <spec>', 'cost', 'cost per denoise step and reward call (denoise=X,verify=Y; default the backend\'s)'],
   ['--model <dir>', 'model', 'onnx backend: model bundle folder (default models/tiny)'],
   ['--provider <name>', 'provider', 'onnx backend: execution provider (auto | cuda | cpu)'],
@@ -34,6 +36,7 @@ export function backendOptionsFrom(flags: Readonly<Record<string, unknown>>, ext
   for (const key of [...FLAGS.map(([, k]) => k), ...extraKeys]) {
     const v = flags[key];
     if (typeof v === 'string') out[key] = v;
+    else if (v === true) out[key] = 'true'; // a switch such as --allow-nonfinite
   }
   return out;
 }

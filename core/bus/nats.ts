@@ -17,7 +17,8 @@ const dec = new TextDecoder();
 
 /**
  * Scores on core NATS subjects `<prefix>.scores.<job>.<prompt>.<candidate>.<step>.<reward>`, payload
- * `{"v":value,"w":worker,"b":busy_s}`. Core NATS (not JetStream) on purpose: a score is cheap to recompute
+ * `{"v":value,"w":worker,"b":busy_s}` (a non-finite value as the string "NaN", "Infinity" or "-Infinity": JSON has
+ * no such numbers, and a broken reward model's NaN must still arrive, to rank last). Core NATS (not JetStream) on purpose: a score is cheap to recompute
  * and the coordinator re-requests a missing one, so per-message acks would only add latency to every stage.
  */
 export class NatsScoreBus implements ScoreBus {
@@ -46,7 +47,7 @@ export class NatsScoreBus implements ScoreBus {
     for (const s of scores) {
       try {
         const subject = `${this.prefix}.scores.${s.job}.${s.prompt}.${s.candidate}.${s.step}.${s.reward}`;
-        this.connection.publish(subject, enc.encode(JSON.stringify({ v: s.value, w: s.worker, b: s.busy_s })));
+        this.connection.publish(subject, encodeScore(s));
       } catch (err) {
         this.onError('publish', err);
       }
@@ -80,6 +81,13 @@ export class NatsScoreBus implements ScoreBus {
   }
 }
 
+const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
+
+/** The payload of one score message (decodeScore reads it back, non-finite values included). */
+export function encodeScore(s: Score): Uint8Array {
+  return enc.encode(JSON.stringify({ v: Number.isFinite(s.value) ? s.value : String(s.value), w: s.worker, b: s.busy_s }));
+}
+
 /** Parses one score message; null when the subject or payload is malformed (counted, never thrown). */
 export function decodeScore(subject: string, data: Uint8Array, prefix: string): Score | null {
   const tokens = subject.slice(prefix.length + 1).split('.');
@@ -91,8 +99,9 @@ export function decodeScore(subject: string, data: Uint8Array, prefix: string): 
   if (![prompt, candidate, step].every((x) => Number.isInteger(x) && x >= 0)) return null;
   try {
     const body = JSON.parse(dec.decode(data)) as { v?: unknown; w?: unknown; b?: unknown };
-    if (typeof body.v !== 'number' || typeof body.w !== 'string') return null;
-    return { job, prompt, candidate, step, reward, value: body.v, worker: body.w, busy_s: typeof body.b === 'number' ? body.b : 0 };
+    const value = typeof body.v === 'number' ? body.v : typeof body.v === 'string' && NON_FINITE.has(body.v) ? Number(body.v) : null;
+    if (value === null || typeof body.w !== 'string') return null;
+    return { job, prompt, candidate, step, reward, value, worker: body.w, busy_s: typeof body.b === 'number' ? body.b : 0 };
   } catch {
     return null;
   }

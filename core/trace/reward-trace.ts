@@ -37,12 +37,16 @@ function checkFinite(arr: NpyArray, file: string, [, c, s]: [number, number, num
   }
 }
 
-/** Loads a base trace and, optionally, its noise-aware twin; the shapes must match. */
-export function loadRewardTrace(baseFile: string, narfFile?: string, name?: string): RewardTrace {
+/**
+ * Loads a base trace and, optionally, its noise-aware twin; the shapes must match. Non-finite rewards are
+ * refused unless `allowNonFinite` (the trace backend's --allow-nonfinite, to replay a broken reward model:
+ * the engine ranks such scores last).
+ */
+export function loadRewardTrace(baseFile: string, narfFile?: string, name?: string, allowNonFinite = false): RewardTrace {
   const base = readNpy(baseFile);
   const dims = checkRank(base, baseFile);
   const [prompts, candidates, steps] = dims;
-  checkFinite(base, baseFile, dims);
+  if (!allowNonFinite) checkFinite(base, baseFile, dims);
   let narf = base;
   if (narfFile !== undefined) {
     narf = readNpy(narfFile);
@@ -50,7 +54,7 @@ export function loadRewardTrace(baseFile: string, narfFile?: string, name?: stri
     if (narf.shape.join() !== base.shape.join()) {
       throw new BadFileError(narfFile, `shape (${narf.shape.join(', ')}) does not match the base trace's (${base.shape.join(', ')})`);
     }
-    checkFinite(narf, narfFile, dims);
+    if (!allowNonFinite) checkFinite(narf, narfFile, dims);
   }
   return {
     name: name ?? basename(baseFile).replace(/(_base)?\.npy$/, ''),

@@ -6,6 +6,7 @@ import { loadRewardTrace, traceOffset, type RewardTrace } from '../../core/trace
 import type { AdvanceItem, BackendOptions, CandidateSpec, WorkerBackend } from '../backend.js';
 import type { BackendInfo, RewardSpec } from '../../core/contract/backend-info.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
+import { NO_FAULTS, parseTraceFaults, TraceFaults, type TraceFaultSpec } from './trace-faults.js';
 
 /** How the simulated accelerator spends time. */
 export interface TraceSimOptions {
@@ -21,6 +22,8 @@ export interface TraceSimOptions {
   readonly cost: { readonly denoise: number; readonly verify: number };
   /** reward name (default from the file name: flux_pic_base.npy -> pic) */
   readonly reward: string;
+  /** injected faults (default none; see trace-faults.ts) */
+  readonly faults?: TraceFaultSpec;
 }
 
 interface TraceCandidate {
@@ -42,6 +45,7 @@ export class TraceBackend implements WorkerBackend {
   private readonly live = new Map<CandidateKey, TraceCandidate>();
   /** ms of timer lateness not yet taken off (see spend) */
   private owed = 0;
+  private readonly faults: TraceFaults;
 
   constructor(
     private readonly trace: RewardTrace,
@@ -58,6 +62,7 @@ export class TraceBackend implements WorkerBackend {
       renders: false,
       model: trace.name,
     };
+    this.faults = new TraceFaults(sim.faults ?? NO_FAULTS);
   }
 
   async create(specs: readonly CandidateSpec[]): Promise<void> {
@@ -69,6 +74,7 @@ export class TraceBackend implements WorkerBackend {
   }
 
   async advance(items: readonly AdvanceItem[], signal?: AbortSignal): Promise<void> {
+    await this.faults.enter('advance');
     let steps = 0;
     const targets = items.map((it) => {
       const c = this.get(it.key);
@@ -82,6 +88,7 @@ export class TraceBackend implements WorkerBackend {
   }
 
   async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]> {
+    await this.faults.enter('score');
     const out = rewards.map((r) => {
       if (r.name !== this.sim.reward) throw new ValidationError('rewards', `unknown reward '${r.name}'`, this.sim.reward);
       const source = r.noiseAware ? this.trace.narf : this.trace.base;
@@ -129,6 +136,7 @@ export class TraceBackend implements WorkerBackend {
   }
 
   async close(): Promise<void> {
+    this.faults.release();
     this.live.clear();
   }
 
@@ -168,13 +176,17 @@ function nonNegative(opts: BackendOptions, key: string, flag: string, fallback: 
 // Loaded traces by file pair: several simulated workers in one process share one copy of the data.
 const loaded = new Map<string, RewardTrace>();
 
-/** Factory for the registry: --base F [--narf F] [--step-ms --reward-ms --max-batch --latent-bytes --cost --reward]. */
+/**
+ * Factory for the registry: --base F [--narf F] [--step-ms --reward-ms --max-batch --latent-bytes --cost --reward
+ * --allow-nonfinite --fault SPEC].
+ */
 export async function createTraceBackend(opts: BackendOptions): Promise<WorkerBackend> {
   const base = opts.base;
   if (typeof base !== 'string' || base === '') throw new ValidationError('--base', 'missing', 'a reward trace .npy file (the trace backend needs one)');
   const narf = typeof opts.narf === 'string' ? opts.narf : undefined;
-  const id = `${base}\0${narf ?? ''}`;
-  const trace = loaded.get(id) ?? loadRewardTrace(base, narf);
+  const allowNonFinite = opts.allowNonfinite === true || opts.allowNonfinite === 'true';
+  const id = `${base}\0${narf ?? ''}\0${allowNonFinite}`;
+  const trace = loaded.get(id) ?? loadRewardTrace(base, narf, undefined, allowNonFinite);
   loaded.set(id, trace);
   const maxBatch = opts.maxBatch === undefined ? 8 : parseNumberIn('--max-batch', opts.maxBatch, { min: 1, max: 4096, integer: true });
   const cost = typeof opts.cost === 'string' ? parseCostSpec(opts.cost, '--cost', { steps: trace.steps }) : PAPER_COST;
@@ -185,5 +197,6 @@ export async function createTraceBackend(opts: BackendOptions): Promise<WorkerBa
     latentBytes: Math.floor(nonNegative(opts, 'latentBytes', '--latent-bytes', 0, 64 * 1024 * 1024)),
     cost: { denoise: cost.denoise, verify: cost.verify },
     reward: typeof opts.reward === 'string' ? opts.reward : rewardNameOf(trace),
+    faults: typeof opts.fault === 'string' ? parseTraceFaults(opts.fault) : NO_FAULTS,
   });
 }
