@@ -151,10 +151,14 @@ async function readyOrStop(proc: Proc, ready: () => Promise<unknown>): Promise<v
   }
 }
 
-/** nats-server with JetStream on a free port, store in `dir`; resolves once its monitor says healthy. */
-export async function startNats(dir: string): Promise<{ proc: Proc; url: string }> {
+/**
+ * nats-server with JetStream on a free port (or `port`: a restart on the same address), store in `dir`;
+ * resolves once its monitor says healthy.
+ */
+export async function startNats(dir: string, port?: number): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
-  const [port, monitor] = [await freePort(), await freePort()];
+  port ??= await freePort();
+  const monitor = await freePort();
   const proc = new Proc('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir]);
   await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`))?.status === 200 ? true : undefined), 15_000));
   return { proc, url: `nats://127.0.0.1:${port}` };

@@ -12,13 +12,29 @@ export class TestCluster {
   coordinatorAddr = '';
   metricsPort = 0;
   readonly prefix = `t${process.pid}x${Math.floor(Math.random() * 1e6)}`;
+  /** the trace files trace workers replay (the shared flux_pic pair unless a test sets its own) */
+  traceFiles = { base: BASE, narf: NARF };
+  /** the running nats-server (restartNats replaces it) */
+  nats: Proc | null = null;
+  private natsStore = '';
 
   async startNats(): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), 'ttsnap-nats-'));
-    this.dirs.push(dir);
-    const { proc, url } = await startNats(dir);
+    this.natsStore = mkdtempSync(join(tmpdir(), 'ttsnap-nats-'));
+    this.dirs.push(this.natsStore);
+    const { proc, url } = await startNats(this.natsStore);
     this.procs.push(proc);
+    this.nats = proc;
     this.natsUrl = url;
+  }
+
+  /** Kills nats-server (SIGKILL), waits `downMs`, and starts it again on the same port and JetStream store. */
+  async restartNats(downMs: number): Promise<void> {
+    this.nats?.child.kill('SIGKILL');
+    await this.nats?.exited;
+    await new Promise((r) => setTimeout(r, downMs));
+    const { proc } = await startNats(this.natsStore, Number(new URL(this.natsUrl).port));
+    this.procs.push(proc);
+    this.nats = proc;
   }
 
   async startCoordinator(extra: string[] = []): Promise<Proc> {
@@ -33,7 +49,7 @@ export class TestCluster {
   async startWorker(id: string, stepMs: number, maxBatch = 4, extra: string[] = []): Promise<Proc> {
     const p = startCli(id, [
       'worker', '--listen', '127.0.0.1:0', '--coordinator', this.coordinatorAddr, '--nats', this.natsUrl, '--nats-prefix', this.prefix,
-      '--backend', 'trace', '--base', BASE, '--narf', NARF, '--step-ms', String(stepMs), '--max-batch', String(maxBatch), '--id', id, ...extra,
+      '--backend', 'trace', '--base', this.traceFiles.base, '--narf', this.traceFiles.narf, '--step-ms', String(stepMs), '--max-batch', String(maxBatch), '--id', id, ...extra,
     ]);
     this.procs.push(p);
     await p.waitForStderr(/listening on/);

@@ -24,8 +24,7 @@ export interface EnginePick {
 }
 
 /** The engine alone: PromptSearch fed straight from the trace (narf at prune points), and plannedLedger. */
-export function engineAlone(prompts: readonly number[], n: number, schedule: Schedule, seed: number): EnginePick[] {
-  const t = trace();
+export function engineAlone(prompts: readonly number[], n: number, schedule: Schedule, seed: number, t: RewardTrace = trace()): EnginePick[] {
   return prompts.map((p) => {
     const explored = drawCandidates(t.candidates, n, seed, p);
     const search = new PromptSearch(explored, schedule, t.steps);
