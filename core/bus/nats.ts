@@ -1,4 +1,5 @@
 import { connect, type NatsConnection, type Subscription } from 'nats';
+import { fromJsonNumber, toJsonNumber } from './json-number.js';
 import type { BusErrorHandler, Score, ScoreBus, ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
@@ -81,11 +82,9 @@ export class NatsScoreBus implements ScoreBus {
   }
 }
 
-const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
-
 /** The payload of one score message (decodeScore reads it back, non-finite values included). */
 export function encodeScore(s: Score): Uint8Array {
-  return enc.encode(JSON.stringify({ v: Number.isFinite(s.value) ? s.value : String(s.value), w: s.worker, b: s.busy_s }));
+  return enc.encode(JSON.stringify({ v: toJsonNumber(s.value), w: s.worker, b: s.busy_s }));
 }
 
 /** Parses one score message; null when the subject or payload is malformed (counted, never thrown). */
@@ -99,7 +98,7 @@ export function decodeScore(subject: string, data: Uint8Array, prefix: string): 
   if (![prompt, candidate, step].every((x) => Number.isInteger(x) && x >= 0)) return null;
   try {
     const body = JSON.parse(dec.decode(data)) as { v?: unknown; w?: unknown; b?: unknown };
-    const value = typeof body.v === 'number' ? body.v : typeof body.v === 'string' && NON_FINITE.has(body.v) ? Number(body.v) : null;
+    const value = fromJsonNumber(body.v);
     if (value === null || typeof body.w !== 'string') return null;
     return { job, prompt, candidate, step, reward, value, worker: body.w, busy_s: typeof body.b === 'number' ? body.b : 0 };
   } catch {

@@ -82,6 +82,34 @@ export class PromptSearch {
     this.ranking = null;
   }
 
+  /**
+   * Continues a search that another process began (a coordinator resuming a job from its journal): after
+   * reset(explored), jumps to stage `stage` (0 = the first prune point; schedule.length = the final pick) with
+   * `alive`, the candidates kept by the stage before. Checks that they are explored, distinct and as many as
+   * the schedule keeps there, so a journal from a different schedule or N cannot be resumed by mistake.
+   */
+  resumeAt(stage: number, alive: ArrayLike<number>): void {
+    if (!Number.isInteger(stage) || stage < 0 || stage > this.schedule.length) throw new RangeError(`stage ${stage} is outside [0, ${this.schedule.length}]`);
+    if (this.stage !== 0 || this.count !== this.exploredCount) throw new Error('resumeAt needs a freshly reset search');
+    const expected = stage === 0 ? this.exploredCount : this.keepAt(this.requests[stage - 1] as ScoreRequest);
+    if (alive.length !== expected) throw new RangeError(`stage ${stage} starts with ${expected} candidates, not ${alive.length}`);
+    const known = new Set(this.explored);
+    const seen = new Set<number>();
+    for (let j = 0; j < alive.length; j++) {
+      const id = alive[j] as number;
+      if (!known.has(id) || seen.has(id)) throw new RangeError(`candidate ${id} is not an explored candidate left to resume`);
+      seen.add(id);
+      this.ids[j] = id;
+    }
+    this.count = alive.length;
+    this.stage = stage;
+  }
+
+  /** Index of the current stage: 0 = the first prune point, schedule.length = the final pick. */
+  get stageIndex(): number {
+    return this.stage;
+  }
+
   /** Every candidate this prompt started with. */
   get explored(): Int32Array {
     return this.exploredIds.subarray(0, this.exploredCount);

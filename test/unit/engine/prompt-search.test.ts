@@ -101,3 +101,33 @@ describe('PromptSearch with non-finite scores', () => {
     expect([...s.finalRanking()]).toEqual([3, 5, 8]);
   });
 });
+
+describe('PromptSearch.resumeAt', () => {
+  const sched = [
+    { step: 1, alpha: 0.5 },
+    { step: 3, alpha: 0.5 },
+  ];
+  it('continues from a recorded stage exactly as the uninterrupted search', () => {
+    const whole = new PromptSearch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], sched, 6);
+    whole.submit([[0.1, 0.9, 0.3, 0.8, 0.5, 0.5, 0.2, 0.7, 0.0, 0.6]]);
+    const kept = [...whole.alive()];
+    const resumed = new PromptSearch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], sched, 6);
+    resumed.resumeAt(1, kept);
+    expect(resumed.stageIndex).toBe(1);
+    expect(resumed.request()).toEqual({ step: 3, pruneIndex: 1, final: false });
+    for (const s of [whole, resumed]) s.submit([[0.2, 0.4, 0.4, 0.1, 0.3]]);
+    for (const s of [whole, resumed]) s.submit([[0.5, 0.6]]);
+    expect(resumed.winner()).toBe(whole.winner());
+    expect([...resumed.explored]).toEqual([...whole.explored]);
+  });
+  it('refuses a stage or candidates the schedule cannot have produced', () => {
+    const s = (): PromptSearch => new PromptSearch([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], sched, 6);
+    expect(() => s().resumeAt(3, [1])).toThrow('stage 3 is outside [0, 2]');
+    expect(() => s().resumeAt(1, [1, 2, 3])).toThrow('stage 1 starts with 5 candidates, not 3');
+    expect(() => s().resumeAt(2, [1, 11])).toThrow('candidate 11 is not an explored candidate');
+    expect(() => s().resumeAt(2, [1, 1])).toThrow('candidate 1 is not an explored candidate');
+    const final = s();
+    final.resumeAt(2, [4, 7]);
+    expect(final.request().final).toBe(true);
+  });
+});

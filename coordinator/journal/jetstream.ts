@@ -1,0 +1,122 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { decodeRecord, encodeRecord, JournalVersionError, type JournalRecord } from './records.js';
+import { foldAll, type JournalStore, type LoadedJournal } from './store.js';
+
+export interface JetStreamJournalOptions {
+  /** subject prefix, as the score bus's (default 'ttsnap'): records go to `<prefix>.journal.<job>.<kind>` */
+  readonly prefix?: string;
+  /** how long records are kept at most (default 7 days): a journal is for resuming, not an archive */
+  readonly maxAgeDays?: number;
+  readonly onError?: (op: string, err: unknown) => void;
+}
+
+/** Message id of a record: JetStream drops a second copy (a resend after a lost ack) within its window. */
+function msgId(r: JournalRecord): string {
+  switch (r.kind) {
+    case 'stage':
+      return `${r.job}.stage.${r.position}.${r.stage}`;
+    case 'prompt':
+      return `${r.job}.prompt.${r.position}`;
+    case 'event':
+      return `${r.job}.event.${r.seq}`;
+    default:
+      return `${r.job}.${r.kind}`;
+  }
+}
+
+/**
+ * The journal in a JetStream stream `<prefix>_journal` (file storage): one subject per job and record kind.
+ * A single writer loop sends records in order and waits for each ack; while NATS is away it retries the
+ * head with back-off (the records wait in memory), and the message ids make a resend harmless.
+ */
+export class JetStreamJournal implements JournalStore {
+  private readonly queue: JournalRecord[] = [];
+  private pumping = false;
+  private closed = false;
+  private readonly idle = new Set<() => void>();
+
+  private constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    readonly stream: string,
+    private readonly prefix: string,
+    private readonly onError: (op: string, err: unknown) => void,
+  ) {}
+
+  static async open(nc: NatsConnection, o: JetStreamJournalOptions = {}): Promise<JetStreamJournal> {
+    const prefix = o.prefix ?? 'ttsnap';
+    const stream = `${prefix}_journal`;
+    const jsm = await nc.jetstreamManager();
+    const config = { name: stream, subjects: [`${prefix}.journal.>`], storage: StorageType.File, max_age: nanos((o.maxAgeDays ?? 7) * 86_400_000), duplicate_window: nanos(120_000) };
+    await jsm.streams.info(stream).then(
+      () => jsm.streams.update(stream, config),
+      () => jsm.streams.add(config),
+    );
+    return new JetStreamJournal(nc.jetstream(), jsm, stream, prefix, o.onError ?? (() => {}));
+  }
+
+  append(record: JournalRecord): void {
+    if (this.closed) return;
+    this.queue.push(record);
+    if (!this.pumping) void this.pump();
+  }
+
+  async flush(timeoutMs: number): Promise<boolean> {
+    if (this.queue.length === 0 && !this.pumping) return true;
+    let done!: () => void;
+    const drained = new Promise<boolean>((resolve) => (done = () => resolve(this.queue.length === 0)));
+    this.idle.add(done);
+    const ok = await Promise.race([drained, sleep(timeoutMs, false)]);
+    this.idle.delete(done);
+    return ok;
+  }
+
+  async load(): Promise<LoadedJournal> {
+    const filter = `${this.prefix}.journal.>`;
+    const info = await this.jsm.streams.info(this.stream, { subjects_filter: filter });
+    const total = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    const records: (JournalRecord | JournalVersionError | null)[] = [];
+    if (total > 0) {
+      const consumer = await this.js.consumers.get(this.stream, { filterSubjects: filter });
+      const messages = await consumer.consume();
+      for await (const m of messages) {
+        try {
+          records.push(decodeRecord(m.data));
+        } catch (err) {
+          records.push(err instanceof JournalVersionError ? err : null);
+        }
+        if (m.info.pending === 0) break;
+      }
+      messages.stop();
+    }
+    return foldAll(records);
+  }
+
+  async compact(job: string): Promise<void> {
+    for (const kind of ['stage', 'prompt', 'event']) await this.jsm.streams.purge(this.stream, { filter: `${this.prefix}.journal.${job}.${kind}` });
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    let backoff = 50;
+    while (this.queue.length > 0 && !this.closed) {
+      const r = this.queue[0] as JournalRecord;
+      try {
+        await this.js.publish(`${this.prefix}.journal.${r.job}.${r.kind}`, encodeRecord(r), { msgID: msgId(r), timeout: 2000 });
+        this.queue.shift();
+        backoff = 50;
+      } catch (err) {
+        this.onError('journal_append', err);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 1000);
+      }
+    }
+    this.pumping = false;
+    for (const done of this.idle) done();
+  }
+}

@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { fromJsonNumber, toJsonNumber, type JsonNumber } from '../../core/bus/json-number.js';
+import type { Ledger } from '../../core/engine/ledger.js';
+import { TtsnapError } from '../../core/errors.js';
+
+/**
+ * The job journal: what a coordinator writes as a job runs, so that another coordinator on the same NATS can
+ * resume it. One job's records, in order: its spec (the request as submitted), each prompt's stage outcomes
+ * (the candidates kept, with their scores, and the prompt's ledger so far), each finished prompt's result,
+ * every event WatchJob streams (numbered), and how the job ended. Records are JSON; `v` is the schema version.
+ */
+export const JOURNAL_SCHEMA = 1;
+
+/** A journal written by a newer coordinator (or not a journal at all): resuming it could mis-run the job. */
+export class JournalVersionError extends TtsnapError {
+  constructor(
+    readonly job: string,
+    readonly found: unknown,
+  ) {
+    super(
+      `job ${job}: journal record schema ${String(found)}, this coordinator reads schema ${JOURNAL_SCHEMA}; ` +
+        'upgrade the coordinator before resuming it (README: upgrade order)',
+    );
+  }
+}
+
+const ledger = z.object({
+  candidates: z.number(),
+  denoise_steps: z.number(),
+  reward_calls: z.record(z.string(), z.number()).readonly(),
+  cost: z.number(),
+  stages: z.array(z.object({ step: z.number(), denoise_steps: z.number(), reward_calls: z.record(z.string(), z.number()).readonly(), cost: z.number() }).readonly()).readonly(),
+}).readonly();
+const jsonNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
+const base = { v: z.literal(JOURNAL_SCHEMA), job: z.string().min(1) };
+
+const schemas = {
+  spec: z.object({ ...base, kind: z.literal('spec'), requestId: z.string(), createdAt: z.number(), epoch: z.string(), request: z.record(z.string(), z.unknown()) }),
+  stage: z.object({
+    ...base,
+    kind: z.literal('stage'),
+    position: z.number().int().min(0),
+    /** index of the stage that produced this outcome (0 = the first prune point) */
+    stage: z.number().int().min(0),
+    step: z.number().int().min(0),
+    kept: z.array(z.number().int().min(0)),
+    /** per reward, aligned with kept */
+    scores: z.record(z.string(), z.array(jsonNumber)),
+    ledger,
+  }),
+  prompt: z.object({ ...base, kind: z.literal('prompt'), position: z.number().int().min(0), result: z.record(z.string(), z.unknown()), ledger }),
+  event: z.object({ ...base, kind: z.literal('event'), seq: z.number().int().min(1), event: z.record(z.string(), z.unknown()) }),
+  end: z.object({ ...base, kind: z.literal('end'), state: z.string(), error: z.string() }),
+} as const;
+
+export type SpecRecord = z.infer<typeof schemas.spec>;
+export type StageRecord = z.infer<typeof schemas.stage>;
+export type PromptRecord = z.infer<typeof schemas.prompt>;
+export type EventRecord = z.infer<typeof schemas.event>;
+export type EndRecord = z.infer<typeof schemas.end>;
+export type JournalRecord = SpecRecord | StageRecord | PromptRecord | EventRecord | EndRecord;
+export type JournalKind = JournalRecord['kind'];
+export const JOURNAL_KINDS = Object.keys(schemas) as JournalKind[];
+
+const envelope = z.object({ v: z.unknown(), kind: z.enum(JOURNAL_KINDS as [JournalKind, ...JournalKind[]]), job: z.string() });
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** JSON of a record; bytes (rendered images) stay out, as in the result store. */
+export function encodeRecord(r: JournalRecord): Uint8Array {
+  return enc.encode(JSON.stringify(r, (k, v: unknown) => (k === 'image' ? undefined : v)));
+}
+
+/**
+ * Parses one stored record. A record of another schema version throws JournalVersionError (with the job, so
+ * the coordinator says which job it cannot resume); a malformed one returns null (counted by the caller).
+ */
+export function decodeRecord(data: Uint8Array): JournalRecord | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(dec.decode(data));
+  } catch {
+    return null;
+  }
+  const head = envelope.safeParse(raw);
+  if (!head.success) return null;
+  if (head.data.v !== JOURNAL_SCHEMA) throw new JournalVersionError(head.data.job, head.data.v);
+  const parsed = schemas[head.data.kind].safeParse(raw);
+  return parsed.success ? parsed.data : null;
+}
+
+/** The stage record of a prune outcome: kept ids and, per reward, their scores (non-finite ones included). */
+export function stageRecord(job: string, position: number, stage: number, step: number, kept: readonly number[], scores: Readonly<Record<string, readonly number[]>>, l: Ledger): StageRecord {
+  const json: Record<string, JsonNumber[]> = {};
+  for (const [name, values] of Object.entries(scores)) json[name] = values.map(toJsonNumber);
+  return { v: JOURNAL_SCHEMA, kind: 'stage', job, position, stage, step, kept: [...kept], scores: json, ledger: structuredClone(l) };
+}
+
+/** Scores of a stage record as numbers (NaN and infinities restored). */
+export function stageScores(r: StageRecord): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [name, values] of Object.entries(r.scores)) out[name] = values.map((x) => fromJsonNumber(x) ?? Number.NaN);
+  return out;
+}
+
+/** One job's journal, folded: what a coordinator needs to resume it or to answer for it. */
+export interface JobJournal {
+  readonly spec: SpecRecord;
+  /** per prompt position, the latest stage outcome (prompts not yet past their first prune point are absent) */
+  readonly stages: ReadonlyMap<number, StageRecord>;
+  /** finished prompts by position */
+  readonly prompts: ReadonlyMap<number, PromptRecord>;
+  /** events in sequence order, without duplicates */
+  readonly events: readonly EventRecord[];
+  readonly end: EndRecord | null;
+}
+
+/**
+ * Folds one job's records (in the order written; a record re-sent after a reconnect may appear twice) into
+ * its state. Null when there is no spec (the job's start was never stored: nothing to resume).
+ */
+export function foldJournal(records: Iterable<JournalRecord>): JobJournal | null {
+  let spec: SpecRecord | null = null;
+  const stages = new Map<number, StageRecord>();
+  const prompts = new Map<number, PromptRecord>();
+  const events = new Map<number, EventRecord>();
+  let end: EndRecord | null = null;
+  for (const r of records) {
+    if (r.kind === 'spec') spec ??= r;
+    else if (r.kind === 'stage') {
+      const prev = stages.get(r.position);
+      if (!prev || r.stage > prev.stage) stages.set(r.position, r);
+    } else if (r.kind === 'prompt') prompts.set(r.position, r);
+    else if (r.kind === 'event') events.set(r.seq, r);
+    else end = r;
+  }
+  if (!spec) return null;
+  for (const p of prompts.keys()) stages.delete(p);
+  return { spec, stages, prompts, events: [...events.values()].sort((a, b) => a.seq - b.seq), end };
+}

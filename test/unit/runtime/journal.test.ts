@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { decodeRecord, encodeRecord, foldJournal, JOURNAL_SCHEMA, JournalVersionError, stageRecord, stageScores, type JournalRecord } from '../../../coordinator/journal/records.js';
+import { MemoryJournalStore } from '../../../coordinator/journal/store.js';
+import type { Ledger } from '../../../core/engine/ledger.js';
+
+const v = JOURNAL_SCHEMA;
+const ledger = (denoise: number): Ledger => ({ candidates: 4, denoise_steps: denoise, reward_calls: { pic: 4 }, cost: denoise * 9.9 + 4.8, stages: [{ step: 2, denoise_steps: denoise, reward_calls: { pic: 4 }, cost: denoise * 9.9 + 4.8 }] });
+const spec: JournalRecord = { v, kind: 'spec', job: 'j1', requestId: 'r-7', createdAt: 1000, epoch: 'e1', request: { prompts: [3, 4], candidates: 4, seed: 2 } };
+
+describe('journal records', () => {
+  it('round-trip as JSON, non-finite scores included, images left out', () => {
+    const stage = stageRecord('j1', 0, 0, 2, [5, 1], { pic: [Number.NaN, 0.25] }, ledger(12));
+    expect(decodeRecord(encodeRecord(stage))).toEqual(stage);
+    expect(stageScores(stage)).toEqual({ pic: [Number.NaN, 0.25] });
+    const prompt: JournalRecord = { v, kind: 'prompt', job: 'j1', position: 1, result: { prompt: 4, winner: { candidate: 2, image: Buffer.from([1, 2]) } }, ledger: ledger(30) };
+    expect(decodeRecord(encodeRecord(prompt))).toEqual({ ...prompt, result: { prompt: 4, winner: { candidate: 2 } } });
+  });
+  it('refuses another schema version with the job and the reason; malformed records are null', () => {
+    const newer = new TextEncoder().encode(JSON.stringify({ ...spec, v: 2 }));
+    expect(() => decodeRecord(newer)).toThrow(JournalVersionError);
+    expect(() => decodeRecord(newer)).toThrow('job j1: journal record schema 2, this coordinator reads schema 1; upgrade the coordinator before resuming it');
+    expect(decodeRecord(new TextEncoder().encode('{"v":1,"kind":"stage","job":"j1"}'))).toBeNull();
+    expect(decodeRecord(new TextEncoder().encode('not json'))).toBeNull();
+    expect(decodeRecord(new TextEncoder().encode('{"v":1,"kind":"mystery","job":"j1"}'))).toBeNull();
+  });
+});
+
+describe('foldJournal', () => {
+  it('keeps each prompt\'s latest stage, drops stages of finished prompts, orders and dedups events', () => {
+    const records: JournalRecord[] = [
+      spec,
+      { v, kind: 'event', job: 'j1', seq: 2, event: { stage: {} } },
+      { v, kind: 'event', job: 'j1', seq: 1, event: { stage: {} } },
+      stageRecord('j1', 0, 0, 2, [5, 1], { pic: [0.9, 0.8] }, ledger(12)),
+      stageRecord('j1', 1, 0, 2, [2, 3], { pic: [0.7, 0.6] }, ledger(12)),
+      stageRecord('j1', 1, 1, 6, [3], { pic: [0.65] }, ledger(20)),
+      stageRecord('j1', 1, 0, 2, [2, 3], { pic: [0.7, 0.6] }, ledger(12)), // a resend after a lost ack
+      { v, kind: 'prompt', job: 'j1', position: 0, result: { prompt: 3 }, ledger: ledger(30) },
+      { v, kind: 'event', job: 'j1', seq: 2, event: { stage: {} } },
+    ];
+    const j = foldJournal(records);
+    expect(j?.spec).toEqual(spec);
+    expect([...(j?.stages.keys() ?? [])]).toEqual([1]);
+    expect(j?.stages.get(1)).toMatchObject({ stage: 1, kept: [3] });
+    expect([...(j?.prompts.keys() ?? [])]).toEqual([0]);
+    expect(j?.events.map((e) => e.seq)).toEqual([1, 2]);
+    expect(j?.end).toBeNull();
+    expect(foldJournal([{ v, kind: 'end', job: 'j1', state: 'done', error: '' }])).toBeNull();
+  });
+});
+
+describe('MemoryJournalStore', () => {
+  it('loads jobs by creation, and compaction keeps only spec and end', async () => {
+    const store = new MemoryJournalStore();
+    store.append({ ...spec, job: 'j2', createdAt: 2000 });
+    store.append(spec);
+    store.append(stageRecord('j1', 0, 0, 2, [1], { pic: [1] }, ledger(4)));
+    store.append({ v, kind: 'end', job: 'j1', state: 'done', error: '' });
+    const loaded = await store.load();
+    expect(loaded.jobs.map((j) => j.spec.job)).toEqual(['j1', 'j2']);
+    expect(loaded.jobs[0]?.end?.state).toBe('done');
+    await store.compact('j1');
+    expect(store.records.map((r) => `${r.job}:${r.kind}`)).toEqual(['j2:spec', 'j1:spec', 'j1:end']);
+  });
+});
