@@ -64,10 +64,10 @@ export class CoordinatorGrpcClient {
     }
   }
 
-  /** Streams a job's events until it ends; resolves with the final `done` event. */
-  watch(job: string, onEvent: (e: JobEvent__Output) => void): Promise<JobEvent__Output> {
+  /** Streams a job's events (those after `afterSeq`) until it ends; resolves with the final `done` event. */
+  watch(job: string, onEvent: (e: JobEvent__Output) => void, afterSeq = 0): Promise<JobEvent__Output> {
     return new Promise((resolve, reject) => {
-      const call = this.stub.WatchJob({ job });
+      const call = this.stub.WatchJob({ job, after_seq: afterSeq });
       let done: JobEvent__Output | null = null;
       call.on('data', (e: JobEvent__Output) => {
         onEvent(e);
@@ -76,6 +76,38 @@ export class CoordinatorGrpcClient {
       call.on('error', (err: grpc.ServiceError) => reject(translate(err)));
       call.on('end', () => (done ? resolve(done) : reject(new CoordinatorCallError(grpc.status.UNAVAILABLE, 'the event stream ended before the job'))));
     });
+  }
+
+  /**
+   * As watch, riding out a coordinator restart: when the coordinator cannot be reached (or its stream ends before
+   * the job), reconnects with back-off for at most `reconnectMs` since the last contact and follows the job from
+   * the last event seen. `onLost` is told once per outage. TLS and authorisation refusals are never retried, nor
+   * are answers on the merits (NOT_FOUND...).
+   */
+  async watchDurably(job: string, onEvent: (e: JobEvent__Output) => void, reconnectMs: number, onLost: (err: Error) => void): Promise<JobEvent__Output> {
+    let last = 0;
+    for (;;) {
+      let lostAt = 0;
+      let wait = 250;
+      try {
+        return await this.watch(job, (e) => {
+          last = Math.max(last, e.seq);
+          onEvent(e);
+        }, last);
+      } catch (err) {
+        if (!(err instanceof CallError && err.reach === 'unreachable')) throw err;
+        lostAt = Date.now();
+        onLost(err);
+        // wait for the coordinator to answer again (ListJobs is cheap), within the window
+        for (;;) {
+          if (Date.now() - lostAt > reconnectMs) throw new CoordinatorCallError(grpc.status.UNAVAILABLE, `no coordinator for ${Math.round(reconnectMs / 1000)} s while following job ${job}`, { cause: err });
+          await sleep(wait);
+          wait = Math.min(wait * 2, 5000);
+          const ok = await this.unary('ListJobs', { limit: 1 }, 5000).then(() => true, (e: unknown) => !(e instanceof CallError && e.reach === 'unreachable') ? Promise.reject(e) : false);
+          if (ok) break;
+        }
+      }
+    }
   }
 
   /** The whole result, paged through GetResult (`pageSize` prompts a call), prompts in request order. */

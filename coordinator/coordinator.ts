@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ResultStore } from '../core/bus/result-store.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
@@ -6,14 +7,18 @@ import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
+import { ValidationError } from '../core/errors.js';
 import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
+import { JOURNAL_SCHEMA, type JournalRecord } from './journal/records.js';
+import { PendingResumes } from './journal/resume.js';
+import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
 import { jobResult } from './result.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
-import { WorkerPool } from './workers.js';
+import { WorkerPool, type WorkerSlot } from './workers.js';
 
 /** Loose options; compileCoordinatorOptions fills the defaults. */
 export interface CoordinatorOptions {
@@ -29,6 +34,8 @@ export interface CoordinatorOptions {
   readonly keepJobs?: number;
   /** durable copy of finished results (JetStream KV in the coordinator command); none by default */
   readonly results?: ResultStore | null;
+  /** job journal (JetStream in the coordinator command): running jobs survive a coordinator restart; none by default */
+  readonly journal?: JournalStore | null;
   readonly clock?: () => number;
 }
 
@@ -43,6 +50,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     queueFactor: o.queueFactor ?? 3,
     keepJobs: o.keepJobs ?? 1_000,
     results: o.results ?? null,
+    journal: o.journal ?? null,
     clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
   };
 }
@@ -60,8 +68,12 @@ export class Coordinator {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
+  /** this coordinator's life: written with each job it starts (a restarted coordinator has another) */
+  private readonly epoch = randomUUID();
+  private readonly byRequest = new Map<string, string>();
   private draining = false;
   private readonly puts = new Set<Promise<unknown>>();
+  private readonly resumes: PendingResumes | null;
 
   constructor(
     private readonly bus: ScoreBus,
@@ -84,6 +96,45 @@ export class Coordinator {
     });
     this.timer = setInterval(() => housekeeping.sweep(), this.opts.sweepMs);
     this.timer.unref();
+    this.resumes = this.opts.journal ? new PendingResumes(this.opts.journal) : null;
+  }
+
+  /**
+   * Reads the journal and takes over the jobs it shows running; they are rebuilt once a worker has registered
+   * (see PendingResumes). Returns their ids, and the jobs refused for another journal schema, with the reason.
+   */
+  async resume(): Promise<{ running: string[]; refused: string[] }> {
+    if (!this.resumes) return { running: [], refused: [] };
+    const found = await this.resumes.load();
+    this.rebuildResumed();
+    return found;
+  }
+
+  private rebuildResumed(): void {
+    const info = this.pool.info;
+    if (!this.resumes || this.resumes.size === 0 || !info) return;
+    const now = this.opts.clock();
+    for (const j of this.resumes.take()) {
+      let job: Job;
+      try {
+        job = new Job(j.spec.job, compileJobSpec(j.spec.request as SubmitJobRequest, info), j.spec.createdAt);
+        job.requestId = j.spec.requestId;
+        job.journal = this.journalSink();
+        job.restore(j, now);
+      } catch (err) {
+        process.emitWarning(`job ${j.spec.job} cannot be resumed: ${err instanceof Error ? err.message : String(err)}`);
+        continue;
+      }
+      this.jobs.set(job.id, job);
+      this.scheduler.add(job);
+      this.resumes.attach(job.id, (listener, afterSeq) => job.watch(listener, afterSeq));
+      if (job.promptsDone === job.spec.prompts.length) this.scheduler.complete(job);
+    }
+  }
+
+  private journalSink(): ((r: JournalRecord) => void) | null {
+    const store = this.opts.journal;
+    return store ? (r) => store.append(r) : null;
   }
 
   /** The backend every worker runs (null before the first registers). */
@@ -106,8 +157,23 @@ export class Coordinator {
     }
     if (slot.client !== client) client.close();
     if (draining && !slot.draining) slot.draining = true;
+    if (slot.client === client && this.resumes && this.resumes.resumed.size > 0) this.fence(slot);
+    this.rebuildResumed();
     this.scheduler.kick();
     return { accepted: true, reason: '' };
+  }
+
+  /**
+   * A worker new to this coordinator may still hold candidates of resumed jobs under the old coordinator's lease;
+   * it takes no work until it has dropped them, so a recomputed candidate never meets its stale twin.
+   */
+  private fence(slot: WorkerSlot): void {
+    slot.fenced = true;
+    const jobs = [...(this.resumes?.resumed ?? [])];
+    void Promise.allSettled(jobs.map((id) => slot.client.release(id))).then(() => {
+      slot.fenced = false;
+      this.scheduler.kick();
+    });
   }
 
   /** Refreshes a known worker's heartbeat; false when the worker is unknown (then register it). */
@@ -127,9 +193,18 @@ export class Coordinator {
     if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');
     const info = this.pool.info;
     if (!info || this.pool.size === 0) throw new CoordinatorUnavailableError('no worker has registered yet');
+    const requestId = req.request_id ?? '';
+    if (requestId.length > 128) throw new ValidationError('request_id', `${requestId.length} characters`, 'at most 128 characters');
+    const known = requestId ? this.byRequest.get(requestId) ?? this.resumes?.byRequest.get(requestId) : undefined;
+    const existing = known === undefined ? undefined : this.jobs.get(known);
+    if (existing) return existing;
     const spec = compileJobSpec(req, info);
     const now = this.opts.clock();
     const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
+    job.requestId = requestId;
+    job.journal = this.journalSink();
+    job.journal?.({ v: JOURNAL_SCHEMA, kind: 'spec', job: job.id, requestId, createdAt: now, epoch: this.epoch, request: req as Record<string, unknown> });
+    if (requestId) this.byRequest.set(requestId, job.id);
     this.jobs.set(job.id, job);
     const planned = spec.plannedPerPrompt;
     const rewardCalls = Object.values(planned.reward_calls).reduce((a, b) => a + b, 0);
@@ -146,8 +221,10 @@ export class Coordinator {
     return job;
   }
 
-  watch(id: string, listener: (e: JobEvent) => void): () => void {
-    return this.job(id).watch(listener);
+  /** Replays the job's events after `afterSeq`, then follows it; a job still being resumed is waited for. */
+  watch(id: string, listener: (e: JobEvent) => void, afterSeq = 0): () => void {
+    if (!this.jobs.has(id) && this.resumes?.has(id)) return this.resumes.watch(id, listener, afterSeq);
+    return this.job(id).watch(listener, afterSeq);
   }
 
   result(id: string): JobResult {
@@ -215,12 +292,15 @@ export class Coordinator {
 
   private jobEnded(job: Job): void {
     this.metrics.inc('jobsCompleted', { state: job.state });
-    if (job.state === 'done') {
-      const planned = job.spec.plannedPerPrompt.denoise_steps * job.spec.prompts.length;
-      job.movement.recomputed_steps = Math.max(0, job.ledger().denoise_steps - planned);
-      this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
-    }
-    const put = this.opts.results?.put(job.id, jobResult(job, this.opts.clock())).catch(() => this.metrics.inc('natsErrors', { op: 'result_put' }));
+    if (job.state === 'done') this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
+    const journal = this.opts.journal;
+    // Once the result is stored, the journal keeps only the job's spec and end (resubmission still finds it).
+    const put = this.opts.results
+      ?.put(job.id, jobResult(job, this.opts.clock()))
+      .then(async () => {
+        if (journal && (await journal.flush(5000))) await journal.compact(job.id);
+      })
+      .catch(() => this.metrics.inc('natsErrors', { op: 'result_put' }));
     if (put) {
       this.puts.add(put);
       void put.finally(() => this.puts.delete(put));

@@ -190,6 +190,11 @@ export class JobScheduler {
     }
   }
 
+  /** Ends a job whose prompts are all finished (a resumed job whose last prompt finished before the restart). */
+  complete(job: Job): void {
+    this.end(job, 'done');
+  }
+
   cancel(job: Job): void {
     this.stop(job, 'cancelled');
   }

@@ -4,6 +4,7 @@ import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
 import { jobSummary } from './result.js';
 import type { JobSpec } from './job-spec.js';
+import { JOURNAL_SCHEMA, stageRecord, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PromptRun } from './prompt-run.js';
 
 export type JobState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
@@ -30,8 +31,15 @@ export class Job {
   readonly byPrompt = new Map<number, PromptRun>();
   readonly results: (PromptResult | undefined)[];
   readonly ledgers: (Ledger | undefined)[];
-  nextPrompt = 0;
+  /** positions of prompts not yet admitted, in order (a resumed job may have gaps) */
+  private readonly toAdmit: number[];
   promptsDone = 0;
+  /** sequence number of the last event (WatchJob resumes after one) */
+  private seq = 0;
+  /** where the job's journal records go (none: in memory only) */
+  journal: ((record: JournalRecord) => void) | null = null;
+  /** the client's request id ('' when none), so a resubmission finds the job */
+  requestId = '';
   /** candidates of this job in flight (fair share picks the job with the fewest) */
   inflight = 0;
   readonly movement = { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0 };
@@ -54,6 +62,7 @@ export class Job {
   ) {
     this.results = new Array<PromptResult | undefined>(spec.prompts.length);
     this.ledgers = new Array<Ledger | undefined>(spec.prompts.length);
+    this.toAdmit = spec.prompts.map((_, i) => i);
   }
 
   get ended(): boolean {
@@ -61,20 +70,51 @@ export class Job {
   }
 
   get hasUnadmitted(): boolean {
-    return this.nextPrompt < this.spec.prompts.length;
+    return this.toAdmit.length > 0;
   }
 
   /** Starts the next prompt: draws its candidates and opens its first stage. */
   admit(now: number): PromptRun {
+    const run = this.open(this.toAdmit.shift() as number);
+    run.beginStage(now);
+    return run;
+  }
+
+  /** Draws a prompt's candidates and makes it active (its stage not yet begun). */
+  private open(position: number): PromptRun {
     const s = this.spec;
-    const position = this.nextPrompt++;
     const prompt = s.prompts[position] as number;
     const explored = drawCandidates(s.pool, s.n, s.seed, prompt);
     const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(s.seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
-    run.beginStage(now);
+    run.onPruned = (stage, step, kept, scores, ledger) => this.journal?.(stageRecord(this.id, position, stage, step, kept, scores, ledger));
     this.active.push(run);
     this.byPrompt.set(prompt, run);
     return run;
+  }
+
+  /**
+   * Rebuilds the job from its journal (a coordinator resuming it): finished prompts keep their results and
+   * ledgers, prompts past a prune point continue from it with the recorded survivors (recomputed from their
+   * seeds: their states died with the workers' old leases) and recorded work, the rest start afresh. Events
+   * are replayed from the journal, and numbering continues after them.
+   */
+  restore(j: JobJournal, now: number): void {
+    for (const [position, p] of j.prompts) {
+      this.results[position] = p.result as PromptResult;
+      this.ledgers[position] = p.ledger;
+      this.finishedCost += p.ledger.cost;
+      this.promptsDone++;
+    }
+    for (const [position, st] of j.stages) {
+      const run = this.open(position);
+      run.search.resumeAt(st.stage + 1, st.kept);
+      run.book.addRecorded(st.ledger);
+      run.beginStage(now);
+    }
+    const started = new Set([...j.prompts.keys(), ...j.stages.keys()]);
+    this.toAdmit.splice(0, this.toAdmit.length, ...this.toAdmit.filter((p) => !started.has(p)));
+    for (const e of j.events) this.events.push({ ...(e.event as JobEvent), job: this.id, seq: e.seq });
+    this.seq = j.events.reduce((m, e) => Math.max(m, e.seq), 0);
   }
 
   finishPrompt(run: PromptRun, result: PromptResult): void {
@@ -82,6 +122,7 @@ export class Job {
     const summary = run.book.summary();
     this.ledgers[run.position] = summary;
     this.finishedCost += summary.cost;
+    this.journal?.({ v: JOURNAL_SCHEMA, kind: 'prompt', job: this.id, position: run.position, result: result as Record<string, unknown>, ledger: summary });
     this.promptsDone++;
     this.byPrompt.delete(run.prompt);
     const i = this.active.indexOf(run);
@@ -105,24 +146,31 @@ export class Job {
   }
 
   emit(body: JobEventBody, now: number): void {
-    const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body };
+    const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body, seq: ++this.seq };
     if (this.events.length < MAX_EVENTS || KEPT_PAST_CAP.has(body.event ?? '')) this.events.push(event);
+    this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: event as Record<string, unknown> });
     for (const l of this.listeners) l(event);
   }
 
-  /** Replays past events, then follows new ones; returns the unsubscribe function. */
-  watch(listener: JobListener): () => void {
-    for (const e of this.events) listener(e);
+  /** Replays past events after sequence number `afterSeq`, then follows new ones; returns the unsubscribe function. */
+  watch(listener: JobListener, afterSeq = 0): () => void {
+    for (const e of this.events) if ((e.seq ?? 0) > afterSeq) listener(e);
     if (this.ended) return () => {};
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   end(state: JobState, now: number, error = ''): void {
+    if (state === 'done') {
+      // Work beyond the plan was recomputed (lost workers, a coordinator restart); the done event's result says so.
+      const planned = this.spec.plannedPerPrompt.denoise_steps * this.spec.prompts.length;
+      this.movement.recomputed_steps = Math.max(0, this.ledger().denoise_steps - planned);
+    }
     this.state = state;
     this.endedAt = now;
     this.error = error;
     this.emit({ event: 'done', done: { state, error, result: jobSummary(this, now), prompts: this.promptsDone } }, now);
+    this.journal?.({ v: JOURNAL_SCHEMA, kind: 'end', job: this.id, state, error });
     this.listeners.clear();
   }
 }

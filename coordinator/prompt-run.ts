@@ -1,6 +1,6 @@
 import type { Accounting } from '../core/engine/accounting.js';
 import type { CostModel } from '../core/engine/cost-model.js';
-import { LedgerBook } from '../core/engine/ledger.js';
+import { LedgerBook, type Ledger } from '../core/engine/ledger.js';
 import type { Policy } from '../core/engine/policy.js';
 import { PromptSearch, type PruneOutcome, type ScoreRequest } from '../core/engine/prompt-search.js';
 import type { Score } from '../core/bus/score-bus.js';
@@ -55,6 +55,8 @@ export class PromptRun {
   private aliveNow = new Set<number>();
   /** candidates with a segment in flight: the re-request sweep visits these, not every explored one */
   private readonly flying = new Set<CandidateState>();
+  /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far): the job journal */
+  onPruned: ((stage: number, step: number, kept: readonly number[], scores: Record<string, number[]>, ledger: Ledger) => void) | null = null;
   private finalScores = new Map<number, Map<string, number>>();
 
   constructor(
@@ -165,7 +167,14 @@ export class PromptRun {
     const alive = this.search.alive();
     const arrays = this.rewardNames.map((r) => Float64Array.from(alive, (i) => this.scores.get(i)?.get(r) ?? Number.NaN));
     if (this.request.final) this.finalScores = new Map(this.scores);
-    return this.search.submit(arrays);
+    const stage = this.search.stageIndex;
+    const outcome = this.search.submit(arrays);
+    if (outcome && this.onPruned) {
+      const kept = [...outcome.kept];
+      const scores = Object.fromEntries(this.rewardNames.map((r) => [r, kept.map((i) => this.scores.get(i)?.get(r) ?? Number.NaN)]));
+      this.onPruned(stage, outcome.step, kept, scores, this.book.summary());
+    }
+    return outcome;
   }
 
   /** Final reward values of a finalist. */

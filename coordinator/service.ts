@@ -31,10 +31,14 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     WatchJob: (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>) => {
       let stop = (): void => {};
       try {
-        stop = coord.watch(jobField(call.request.job), (e) => {
-          call.write(e);
-          if (e.event === 'done') call.end();
-        });
+        stop = coord.watch(
+          jobField(call.request.job),
+          (e) => {
+            call.write(e);
+            if (e.event === 'done') call.end();
+          },
+          call.request.after_seq,
+        );
       } catch (err) {
         const se = toServiceError(err);
         metrics.inc('grpcErrors', { method: 'WatchJob', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });

@@ -11,6 +11,8 @@ export interface WorkerSlot {
   /** most candidates in flight at once (queueFactor x maxBatch): enough for full batches, no more */
   readonly limit: number;
   draining: boolean;
+  /** takes no work yet: it is dropping candidates of resumed jobs that an earlier coordinator gave it */
+  fenced: boolean;
   /** ms timestamp of the last heartbeat (remote workers); Infinity for in-process ones */
   lastSeen: number;
   /** busy seconds and outstanding samples for the busy-ratio gauge */
@@ -68,6 +70,7 @@ export class WorkerPool {
       outstanding: 0,
       limit: Math.max(1, Math.round(this.queueFactor * info.maxBatch)),
       draining: false,
+      fenced: false,
       lastSeen: now,
       busySamples: 0,
       busyTicks: 0,
@@ -86,7 +89,7 @@ export class WorkerPool {
   /** Workers that take work now, least loaded first. */
   open(): WorkerSlot[] {
     return this.all()
-      .filter((s) => !s.draining && s.outstanding < s.limit)
+      .filter((s) => !s.draining && !s.fenced && s.outstanding < s.limit)
       .sort((a, b) => a.outstanding / a.limit - b.outstanding / b.limit);
   }
 }

@@ -5,6 +5,7 @@ import type { ServingServer } from '../core/grpc/serve.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import { Coordinator } from '../coordinator/coordinator.js';
+import { JetStreamJournal } from '../coordinator/journal/jetstream.js';
 import { startCoordinatorServer } from '../coordinator/service.js';
 import { nextSignal, ProcessBase } from './lifecycle.js';
 
@@ -63,9 +64,18 @@ export class CoordinatorProcess extends ProcessBase {
       log(`ttsnap coordinator: no JetStream result store (${err instanceof Error ? err.message : String(err)}); results live in memory only`);
       return null;
     });
-    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results });
+    // The job journal is on whenever JetStream is: running jobs then survive a restart of this process.
+    const journal = results ? await JetStreamJournal.open(bus.connection, { prefix: opts.natsPrefix, onError: (op) => metrics.inc('natsErrors', { op }) }).catch(() => null) : null;
+    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, journal });
     this.coordinator = coordinator;
     this.steps.unshift(['coordinator', () => coordinator.close()]);
+    if (journal) this.steps.unshift(['job journal', async () => {
+      await journal.flush(2000);
+      journal.close();
+    }]);
+    const { running, refused } = await coordinator.resume();
+    for (const reason of refused) log(`ttsnap coordinator: not resuming ${reason}`);
+    if (running.length > 0) log(`ttsnap coordinator: resuming ${running.length} running job(s) from the journal: ${running.join(', ')}`);
     const server = await startCoordinatorServer(coordinator, opts.listen, metrics);
     this.server = server;
     // Let watchers read their final events and results before the server goes.

@@ -55,18 +55,30 @@ export async function embeddedSession(opts: EmbeddedOptions): Promise<SearchSess
   };
 }
 
+/** How a remote session rides out a coordinator restart (see CoordinatorGrpcClient.watchDurably). */
+export interface ReconnectOptions {
+  readonly reconnectMs: number;
+  /** told once per outage (search prints one line) */
+  readonly onLost: (job: string, err: Error) => void;
+}
+
 /** A session with the coordinator at HOST:PORT. */
-export function remoteSession(address: string): SearchSession {
+export function remoteSession(address: string, reconnect: ReconnectOptions = { reconnectMs: 0, onLost: () => {} }): SearchSession {
   const client = new CoordinatorGrpcClient(address);
   return {
     backend: null,
     submit: (req) => client.submit(req),
     async watch(job, onEvent) {
       const collect = new ResultCollector();
-      const done = await client.watch(job, (e) => {
-        collect.onEvent(e);
-        onEvent(e as unknown as JobEvent);
-      });
+      const done = await client.watchDurably(
+        job,
+        (e) => {
+          collect.onEvent(e);
+          onEvent(e as unknown as JobEvent);
+        },
+        reconnect.reconnectMs,
+        (err) => reconnect.onLost(job, err),
+      );
       return { state: done.done?.state ?? 'done', result: collect.complete ? collect.result() : null };
     },
     result: (job) => client.result(job),

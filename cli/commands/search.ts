@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -38,6 +39,7 @@ interface SearchFlags {
   promptsFile?: string;
   backend?: string;
   workers: string;
+  reconnectTimeoutS: string;
   [backendFlag: string]: string | boolean | undefined;
 }
 
@@ -83,11 +85,18 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
     top_k: parseInteger('--top-k', 0, 100_000)(flags.topK),
     accounting: flags.accounting,
     images: flags.out !== undefined,
+    // a resubmission after a lost answer finds the same job instead of starting another
+    request_id: randomUUID(),
   };
 }
 
 async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
-  if (flags.coordinator) return remoteSession(parseHostPort(flags.coordinator, '--coordinator'));
+  if (flags.coordinator) {
+    const reconnectMs = parseInteger('--reconnect-timeout-s', 0, 86_400)(flags.reconnectTimeoutS) * 1000;
+    const onLost = (job: string, err: Error): void =>
+      void process.stderr.write(`ttsnap search: lost the coordinator (${err.message}); reconnecting for up to ${reconnectMs / 1000} s to follow job ${job}\n`);
+    return remoteSession(parseHostPort(flags.coordinator, '--coordinator'), { reconnectMs, onLost });
+  }
   const backendOptions = backendOptionsFrom(flags, ['reward']);
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
   return embeddedSession({ backend: flags.backend ?? 'trace', backendOptions, workers, ...(art ? { previews: art } : {}) });
@@ -115,6 +124,7 @@ export function registerSearch(program: Command): void {
     .description('search for the best image per prompt (embedded coordinator and workers, or --coordinator HOST:PORT)')
     .argument('[texts...]', 'prompt texts (model backends)')
     .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')
+    .option('--reconnect-timeout-s <s>', 'with --coordinator: how long to keep reconnecting to a coordinator that went away (a restart resumes the job)', '120')
     .option('--prompts <range>', 'trace prompt indices start:end (end exclusive; trace backend)')
     .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')
     .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')

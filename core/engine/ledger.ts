@@ -53,6 +53,14 @@ export class LedgerBook {
     t.calls.set(reward, (t.calls.get(reward) ?? 0) + calls);
   }
 
+  /** Adds work recorded earlier (a prompt's ledger from the job journal, when a coordinator resumes it). */
+  addRecorded(l: Ledger): void {
+    for (const st of l.stages) {
+      this.addDenoise(st.step, st.denoise_steps);
+      for (const [reward, calls] of Object.entries(st.reward_calls)) this.addRewardCalls(st.step, reward, calls);
+    }
+  }
+
   summary(): Ledger {
     const steps = [...this.tallies.keys()].sort((a, b) => a - b);
     const firstStep = steps[0];

@@ -37,8 +37,8 @@ export class TestCluster {
     this.nats = proc;
   }
 
-  async startCoordinator(extra: string[] = []): Promise<Proc> {
-    const p = startCli('coordinator', ['coordinator', '--listen', '127.0.0.1:0', '--nats', this.natsUrl, '--nats-prefix', this.prefix, '--metrics-port', '0', '--worker-timeout-ms', '1500', ...extra]);
+  async startCoordinator(extra: string[] = [], listen = '127.0.0.1:0'): Promise<Proc> {
+    const p = startCli('coordinator', ['coordinator', '--listen', listen, '--nats', this.natsUrl, '--nats-prefix', this.prefix, '--metrics-port', '0', '--worker-timeout-ms', '1500', ...extra]);
     this.procs.push(p);
     const m = await p.waitForStderr(/listening on (\S+?:\d+), metrics on :(\d+)/);
     this.coordinatorAddr = m[1] as string;

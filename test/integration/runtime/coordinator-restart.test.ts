@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAPER_SCHEDULE, formatSchedule } from '../../../core/engine/schedule.js';
+import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
+import { startCli, waitFor, type Proc } from '../../support/procs.js';
+import { TestCluster } from './cluster.js';
+import { engineAlone } from './engine-alone.js';
+import { enginePicks, engineTotal, picks, type SearchDoc } from './search-cli.js';
+
+// kill -9 of the coordinator in the middle of a job; a new one starts on the same address and NATS. The search
+// client, started before the crash, reconnects, follows the job the new coordinator resumed from the JetStream
+// journal, and prints the winners of an uninterrupted run; the ledger shows the recomputed steps.
+const PROMPTS = Array.from({ length: 12 }, (_, i) => 40 + i);
+const N = 40;
+const SEED = 13;
+
+describe('coordinator kill -9 mid-job, restarted on the same address and NATS', () => {
+  const cluster = new TestCluster();
+  let coordinator: Proc;
+  beforeAll(async () => {
+    ({ coordinator } = await cluster.startAll(['w1', 'w2', 'w3'], 10, 4));
+  });
+  afterAll(() => cluster.close());
+
+  it('the search client prints the same winners as an uninterrupted run', async () => {
+    const expected = engineAlone(PROMPTS, N, PAPER_SCHEDULE, SEED);
+    const search = startCli('search', [
+      'search', '--coordinator', cluster.coordinatorAddr, '--prompts', `${PROMPTS[0]}:${(PROMPTS.at(-1) as number) + 1}`, '--candidates', String(N),
+      '--schedule', formatSchedule(PAPER_SCHEDULE), '--seed', String(SEED), '--json', '--reconnect-timeout-s', '60',
+    ]);
+    let stdout = '';
+    search.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    const probe = new CoordinatorGrpcClient(cluster.coordinatorAddr);
+    const done = await waitFor('3 prompts done', async () => {
+      const [job] = await probe.list(1);
+      return job && job.prompts_done >= 3 ? job.prompts_done : undefined;
+    }, 60_000, 50);
+    probe.close();
+    coordinator.child.kill('SIGKILL');
+    expect(await coordinator.exited).toBe('SIGKILL');
+    coordinator = await cluster.startCoordinator([], cluster.coordinatorAddr);
+    expect(coordinator.stderr).toMatch(/resuming 1 running job\(s\) from the journal/);
+
+    expect(await search.exited).toBe(0);
+    expect(done).toBeLessThan(PROMPTS.length);
+    expect(search.stderr.match(/lost the coordinator/g)).toHaveLength(1);
+    const doc = JSON.parse(stdout) as SearchDoc;
+    expect(picks(doc).map((p) => [p.prompt, p.winner, p.explored])).toEqual(enginePicks(expected).map((p) => [p.prompt, p.winner, p.explored]));
+    // survivors of the prompts under way were recomputed from their seeds: the ledger counts that work
+    const planned = engineTotal(expected);
+    expect(doc.movement.recomputed_steps).toBe(doc.ledger.denoise_steps - planned.denoise_steps);
+    expect(doc.movement.recomputed_steps).toBeGreaterThan(0);
+  });
+});
