@@ -88,7 +88,16 @@ export class Coordinator {
       clock: this.opts.clock,
       onJobEnded: (job) => this.jobEnded(job),
     });
-    this.unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
+    const unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
+    // Scores published while the bus was away may be lost: ask for every missing one now, not after the timeout.
+    const unwatch = bus.onReconnect?.(() => {
+      this.metrics.inc('natsErrors', { op: 'reconnect' });
+      this.scheduler.rerequest(this.opts.clock(), 0);
+    });
+    this.unsubscribe = () => {
+      unsubscribe();
+      unwatch?.();
+    };
     const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {
       workerTimeoutMs: this.opts.workerTimeoutMs,
       pollMs: 1000,

@@ -168,9 +168,12 @@ export class JobScheduler {
     this.kick();
   }
 
-  /** Asks again for scores missing longer than the timeout (same worker, same step: it republishes or resumes). */
-  rerequest(now: number): void {
-    const before = now - this.opts.scoreTimeoutMs;
+  /**
+   * Asks again for scores missing longer than `olderThanMs` (default the score timeout; 0 after the bus came back
+   * from an outage, when any of them may have been lost). Same worker, same step: it republishes or resumes.
+   */
+  rerequest(now: number, olderThanMs = this.opts.scoreTimeoutMs): void {
+    const before = olderThanMs === 0 ? Number.POSITIVE_INFINITY : now - olderThanMs;
     for (const job of this.jobs) {
       for (const run of job.active) {
         const byWorker = new Map<string, CandidateRef[]>();

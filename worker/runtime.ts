@@ -56,6 +56,17 @@ export class WorkerRuntime {
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
       failed: (batch, message) => this.onFailed(batch, message),
     });
+    // Scores published while the bus was away may never have reached the coordinator, which asks again only
+    // once it is back itself (maybe before this worker is): publish the last scores of every live candidate again.
+    this.unwatchBus = this.bus.onReconnect?.(() => this.republish()) ?? null;
+  }
+
+  private readonly unwatchBus: (() => void) | null;
+
+  private republish(): void {
+    const out: Score[] = [];
+    for (const [key, cached] of this.cache) if (this.backend.stepOf(key) === cached.step) out.push(...cached.scores);
+    if (out.length > 0) this.bus.publish(out);
   }
 
   /** Worker id published with every score. */
@@ -197,6 +208,7 @@ export class WorkerRuntime {
 
   /** Aborts running work and frees the backend; idempotent. */
   async close(): Promise<void> {
+    this.unwatchBus?.();
     this.draining = true;
     this.abort.abort(new WorkerDrainingError());
     this.wakeIdle();

@@ -55,6 +55,19 @@ export class NatsScoreBus implements ScoreBus {
     }
   }
 
+  onReconnect(handler: () => void): () => void {
+    let stopped = false;
+    void (async () => {
+      for await (const s of this.connection.status()) {
+        if (stopped) break;
+        if (s.type === 'reconnect') handler();
+      }
+    })();
+    return () => {
+      stopped = true;
+    };
+  }
+
   subscribe(handler: ScoreHandler): () => void {
     const sub = this.connection.subscribe(`${this.prefix}.scores.>`, {
       callback: (err, msg) => {

@@ -28,6 +28,12 @@ export interface ScoreBus {
   subscribe(handler: ScoreHandler): () => void;
   /** Resolves once everything published so far has left this process. */
   flush(): Promise<void>;
+  /**
+   * Calls `handler` each time the bus is connected again after losing its server (scores published meanwhile
+   * may be lost: the coordinator asks for its missing ones at once instead of after the score timeout).
+   * Buses that cannot lose a server never call it. Returns an unsubscribe function.
+   */
+  onReconnect?(handler: () => void): () => void;
   /** Idempotent. */
   close(): Promise<void>;
 }
