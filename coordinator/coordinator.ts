@@ -165,7 +165,8 @@ export class Coordinator {
       return { accepted: false, reason: refused ?? 'refused' };
     }
     if (slot.client !== client) client.close();
-    if (draining && !slot.draining) slot.draining = true;
+    // The worker's word decides: a worker that re-registers as serving (restarted, recovered) takes work again.
+    slot.draining = draining;
     if (slot.client === client && this.resumes && this.resumes.resumed.size > 0) this.fence(slot);
     this.rebuildResumed();
     this.scheduler.kick();
@@ -190,8 +191,8 @@ export class Coordinator {
     const slot = this.pool.get(id);
     if (!slot) return false;
     slot.lastSeen = Math.max(slot.lastSeen, this.opts.clock());
-    if (draining && !slot.draining) {
-      slot.draining = true;
+    if (draining !== slot.draining) {
+      slot.draining = draining;
       this.scheduler.kick();
     }
     return true;

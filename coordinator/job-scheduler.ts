@@ -8,6 +8,9 @@ import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import type { WorkerPool, WorkerSlot } from './workers.js';
 
+/** Failed calls in a row after which a worker is quarantined. */
+const MAX_FAULTS = 3;
+
 export interface JobSchedulerOptions {
   /** ms before a missing score is asked for again */
   readonly scoreTimeoutMs: number;
@@ -70,7 +73,10 @@ export class JobScheduler {
     m.inc('budgetSpent', { kind: 'reward' }, job.spec.rewards.length * job.spec.cost.verify);
     job.inflight--;
     const slot = this.pool.get(done.worker);
-    if (slot) slot.outstanding--;
+    if (slot) {
+      slot.outstanding--;
+      slot.faults = 0;
+    }
     if (run.stageComplete) completeStage(job, run, this.stages);
     this.kick();
   }
@@ -78,7 +84,7 @@ export class JobScheduler {
   private fill(): void {
     if (this.jobs.length === 0) return;
     const now = this.opts.clock();
-    for (const slot of this.pool.open()) {
+    for (const slot of this.pool.open(now)) {
       const assignments = planFill(slot, slot.limit - slot.outstanding, this.jobs, this.pool, now);
       for (const a of assignments) {
         slot.outstanding += a.candidates.length;
@@ -140,8 +146,22 @@ export class JobScheduler {
     }
     if (err instanceof WorkerDrainingRefusal) this.kick();
     else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
-    else if (!(err instanceof CandidateMissingError)) this.fail(a.job, err);
+    else if (!(err instanceof CandidateMissingError)) this.workerFault(slot, err);
     this.kick();
+  }
+
+  /**
+   * A worker call failed on the merits (its backend threw, a candidate's state is not what it should be): the
+   * candidates were put back, to be recomputed elsewhere; one broken worker never fails a job. After
+   * MAX_FAULTS failures in a row the worker is quarantined: lost for now (everything it held continues
+   * elsewhere) and kept out for a while, however often it registers again.
+   */
+  private workerFault(slot: WorkerSlot, err: unknown): void {
+    slot.faults++;
+    this.opts.metrics.inc('workerFaults', { worker: slot.id });
+    if (slot.faults < MAX_FAULTS || !this.pool.get(slot.id)) return;
+    const ms = this.pool.quarantine(slot.id, this.opts.clock());
+    this.loseWorker(slot.id, `quarantined for ${ms / 1000} s after ${slot.faults} failed calls in a row, the last: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   /** A worker is gone: its candidates continue elsewhere, recomputed from seed. */
@@ -200,10 +220,6 @@ export class JobScheduler {
 
   cancel(job: Job): void {
     this.stop(job, 'cancelled');
-  }
-
-  private fail(job: Job, err: unknown): void {
-    this.stop(job, 'failed', err instanceof Error ? err.message : String(err));
   }
 
   /** Ends a job before its prompts finish: forgets its segments in flight and releases its candidates everywhere. */

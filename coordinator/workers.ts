@@ -13,6 +13,10 @@ export interface WorkerSlot {
   draining: boolean;
   /** takes no work yet: it is dropping candidates of resumed jobs that an earlier coordinator gave it */
   fenced: boolean;
+  /** calls that failed in a row (a score from it clears them); enough of them quarantine it */
+  faults: number;
+  /** ms timestamp before which it takes no work (quarantine); 0 = none */
+  quarantinedUntil: number;
   /** ms timestamp of the last heartbeat (remote workers); Infinity for in-process ones */
   lastSeen: number;
   /** busy seconds and outstanding samples for the busy-ratio gauge */
@@ -34,6 +38,8 @@ export function compatible(a: BackendInfo, b: BackendInfo): string | null {
 export class WorkerPool {
   private readonly slots = new Map<string, WorkerSlot>();
   private reference: BackendInfo | null = null;
+  /** quarantines by worker id: they outlive the slot, so a worker that re-registers at once stays out */
+  private readonly quarantined = new Map<string, { until: number; times: number }>();
 
   constructor(private readonly queueFactor: number) {}
 
@@ -71,6 +77,8 @@ export class WorkerPool {
       limit: Math.max(1, Math.round(this.queueFactor * info.maxBatch)),
       draining: false,
       fenced: false,
+      faults: 0,
+      quarantinedUntil: this.quarantined.get(client.id)?.until ?? 0,
       lastSeen: now,
       busySamples: 0,
       busyTicks: 0,
@@ -86,10 +94,23 @@ export class WorkerPool {
     return slot;
   }
 
-  /** Workers that take work now, least loaded first. */
-  open(): WorkerSlot[] {
+  /**
+   * Keeps a worker out for 5 s, doubling with each quarantine up to 5 min; afterwards it gets work again (the
+   * next faults, if it is still broken, send it back for longer). Returns the quarantine's length in ms.
+   */
+  quarantine(id: string, now: number): number {
+    const times = (this.quarantined.get(id)?.times ?? 0) + 1;
+    const ms = Math.min(300_000, 5000 * 2 ** (times - 1));
+    this.quarantined.set(id, { until: now + ms, times });
+    const slot = this.slots.get(id);
+    if (slot) slot.quarantinedUntil = now + ms;
+    return ms;
+  }
+
+  /** Workers that take work now (`now` decides which quarantines are over), least loaded first. */
+  open(now: number): WorkerSlot[] {
     return this.all()
-      .filter((s) => !s.draining && !s.fenced && s.outstanding < s.limit)
+      .filter((s) => !s.draining && !s.fenced && s.quarantinedUntil <= now && s.outstanding < s.limit)
       .sort((a, b) => a.outstanding / a.limit - b.outstanding / b.limit);
   }
 }

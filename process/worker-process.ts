@@ -31,6 +31,8 @@ export interface WorkerProcessOptions {
   readonly metricsPort?: number;
   /** how long drain() waits for the coordinator to move this worker's candidates away */
   readonly drainMs: number;
+  /** batch watchdog (see WorkerRuntime); default 300 s */
+  readonly batchTimeoutMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -84,7 +86,7 @@ export class WorkerProcess extends ProcessBase {
       await bus.close();
     }]);
     // Named once the server has bound (with port 0 the advertised address is known only then).
-    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics });
+    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, batchTimeoutMs: opts.batchTimeoutMs });
     this.runtime = runtime;
     this.steps.unshift(['runtime', () => runtime.close()]);
     const server = await startWorkerServer(runtime, opts.listen, metrics);

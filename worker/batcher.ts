@@ -9,6 +9,8 @@ export interface BatchHooks {
   /** `values[j][r]`: item j's score under rewards[r]; only items still queued (not released meanwhile) */
   scored(items: readonly WorkItem[], rewards: readonly RewardSpec[], values: readonly number[][], seconds: number): void;
   failed(batch: readonly WorkItem[], message: string): void;
+  /** a backend call outlived the watchdog: the accelerator is stuck, nothing more runs here */
+  stuck(batch: readonly WorkItem[], message: string): void;
 }
 
 interface Batch {
@@ -23,6 +25,8 @@ interface Batch {
 export class Batcher {
   private pumping = false;
   private idleWaiters: (() => void)[] = [];
+  /** set once a call outlived the watchdog; a stuck accelerator call cannot be taken back, so batching stops */
+  stuck = false;
 
   constructor(
     private readonly backend: WorkerBackend,
@@ -30,11 +34,13 @@ export class Batcher {
     private readonly mutex: Mutex,
     private readonly signal: AbortSignal,
     private readonly hooks: BatchHooks,
+    /** longest a backend call may take (the batch watchdog) */
+    private readonly watchdogMs = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Starts working through the queue unless already at it. */
   kick(): void {
-    if (this.pumping || this.signal.aborted) return;
+    if (this.pumping || this.signal.aborted || this.stuck) return;
     this.pumping = true;
     void this.pump().finally(() => {
       this.pumping = false;
@@ -45,7 +51,7 @@ export class Batcher {
 
   /** Resolves when nothing is queued and nothing runs. */
   idle(): Promise<void> {
-    if (this.queue.size === 0 && !this.pumping) return Promise.resolve();
+    if ((this.queue.size === 0 && !this.pumping) || this.stuck) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -72,13 +78,30 @@ export class Batcher {
         continue;
       }
       try {
-        await batch.run;
+        if (!(await this.withinWatchdog(batch.run))) {
+          this.stuck = true;
+          for (const it of batch.items) if (this.queue.get(it.key) === it) this.queue.delete(it.key);
+          this.hooks.stuck(batch.items, `a backend call on ${batch.items.length} candidates took longer than the ${this.watchdogMs / 1000} s watchdog`);
+          return;
+        }
       } catch (err) {
         if (this.signal.aborted) return;
         // A failing batch must not stall the others: its items leave the queue and the failure is reported.
         for (const it of batch.items) if (this.queue.get(it.key) === it) this.queue.delete(it.key);
         this.hooks.failed(batch.items, err instanceof Error ? err.message : String(err));
       }
+    }
+  }
+
+  /** True when `run` settles within the watchdog (rejections pass through), false when the watchdog fires first. */
+  private async withinWatchdog(run: Promise<void>): Promise<boolean> {
+    if (!Number.isFinite(this.watchdogMs)) return run.then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const watchdog = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.watchdogMs)));
+    try {
+      return await Promise.race([run.then(() => true as const), watchdog]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

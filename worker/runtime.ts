@@ -15,6 +15,16 @@ export interface WorkerRuntimeOptions {
   readonly backend: WorkerBackend;
   readonly bus: ScoreBus;
   readonly metrics?: MetricsSink;
+  /** batch watchdog: a backend call running longer than this marks the worker stuck (default 300 s) */
+  readonly batchTimeoutMs?: number;
+}
+
+/** The worker's accelerator is stuck in a call (the batch watchdog fired): it answers no status, takes no work. */
+export class WorkerStuckError extends Error {
+  constructor(reason: string) {
+    super(`worker stuck: ${reason}`);
+    this.name = 'WorkerStuckError';
+  }
 }
 
 interface Cached {
@@ -55,7 +65,8 @@ export class WorkerRuntime {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
       failed: (batch, message) => this.onFailed(batch, message),
-    });
+      stuck: (batch, message) => this.onStuck(batch, message),
+    }, opts.batchTimeoutMs ?? 300_000);
     // Scores published while the bus was away may never have reached the coordinator, which asks again only
     // once it is back itself (maybe before this worker is): publish the last scores of every live candidate again.
     this.unwatchBus = this.bus.onReconnect?.(() => this.republish()) ?? null;
@@ -87,18 +98,28 @@ export class WorkerRuntime {
     return this.backend.info;
   }
 
+  /**
+   * Throws once the worker is stuck: the coordinator's status poll then counts it lost and recomputes its
+   * candidates elsewhere, while its heartbeat (as draining) keeps new work away.
+   */
   status(): WorkerStatus {
+    if (this.stuckReason) throw new WorkerStuckError(this.stuckReason);
     return { info: this.backend.info, live: this.live, queued: this.queue.size, busySeconds: this.busy, batches: this.batches, steps: this.steps };
   }
 
   /** Creates candidates at step -1. Refused while draining. */
   async take(job: string, specs: readonly TakeSpec[]): Promise<void> {
     if (this.draining) throw new WorkerDrainingError();
+    const created = specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    // A candidate taken again starts afresh: nothing of an earlier life here (a failure, a score, queued work
+    // from before this worker was counted lost) may answer for it.
+    for (const { key } of created) {
+      this.failures.delete(key);
+      this.cache.delete(key);
+      this.queue.delete(key);
+    }
     // Not behind the mutex: creating candidates must not wait for the batch in flight (see WorkerBackend).
-    await this.backend.create(
-      specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text })),
-      this.abort.signal,
-    );
+    await this.backend.create(created, this.abort.signal);
     this.recount();
   }
 
@@ -212,7 +233,8 @@ export class WorkerRuntime {
     this.draining = true;
     this.abort.abort(new WorkerDrainingError());
     this.wakeIdle();
-    await this.mutex.run(() => this.backend.close());
+    // A stuck call holds the mutex for good: close the backend past it, as the process exit will anyway.
+    await (this.stuckReason ? this.backend.close() : this.mutex.run(() => this.backend.close()));
   }
 
   private kick(): void {
@@ -242,6 +264,14 @@ export class WorkerRuntime {
     for (const r of rewards) this.metrics.inc('workerRewardCalls', { reward: r.name }, items.length);
     this.bus.publish(out);
     this.metrics.inc('workerScoresPublished', {}, out.length);
+  }
+
+  private stuckReason = '';
+
+  private onStuck(batch: readonly WorkItem[], message: string): void {
+    this.stuckReason = message;
+    this.draining = true;
+    this.onFailed(batch, message);
   }
 
   /** The coordinator's re-request of these scores is answered with the failure (Advance -> FAILED_PRECONDITION). */

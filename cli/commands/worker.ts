@@ -16,6 +16,7 @@ interface WorkerFlags {
   advertise?: string;
   metricsPort?: string;
   drainTimeoutS: string;
+  batchTimeoutS: string;
   set: string[];
   [backendFlag: string]: string | string[] | boolean | undefined;
 }
@@ -34,10 +35,12 @@ export function registerWorker(program: Command): void {
     .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
     .option('--nats-prefix <prefix>', 'subject prefix of the score bus', 'ttsnap')
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for the coordinator to move candidates away', '60')
+    .option('--batch-timeout-s <s>', 'batch watchdog: a backend call taking longer marks this worker stuck (its candidates continue elsewhere)', '300')
     .action(async (flags: WorkerFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
       const coordinatorAddr = parseHostPort(flags.coordinator, '--coordinator');
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
+      const batchTimeoutMs = parseInteger('--batch-timeout-s', 1, 86_400)(flags.batchTimeoutS) * 1000;
       const metricsPort = flags.metricsPort === undefined ? undefined : parseInteger('--metrics-port', 0, 65_535)(flags.metricsPort);
       const backendOpts: Record<string, string | undefined> = backendOptionsFrom(flags, ['reward']);
       for (const kv of flags.set) {
@@ -46,7 +49,7 @@ export function registerWorker(program: Command): void {
         backendOpts[kv.slice(0, at)] = kv.slice(at + 1);
       }
       const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : undefined;
-      const proc = await WorkerProcess.start({ backend: flags.backend, backendOptions: backendOpts, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs });
+      const proc = await WorkerProcess.start({ backend: flags.backend, backendOptions: backendOpts, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs, batchTimeoutMs });
       await proc.run();
       if (proc.refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${proc.refused}`, 'a backend and model matching the other workers');
     });

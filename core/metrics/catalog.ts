@@ -44,6 +44,7 @@ export const METRICS = {
   jobsCompleted: m('coordinator', 'counter', 'ttsnap_jobs_completed_total', 'Jobs that ended, by final state', ['state']),
   grpcErrors: m('coordinator', 'counter', 'ttsnap_grpc_errors_total', 'gRPC calls that failed, by method and status code', ['method', 'code']),
   natsErrors: m('coordinator', 'counter', 'ttsnap_nats_errors_total', 'NATS operations that failed, by operation', ['op']),
+  workerFaults: m('coordinator', 'counter', 'ttsnap_worker_faults_total', 'Worker calls that failed on the merits (backend errors; enough in a row quarantine the worker), by worker', ['worker']),
   // worker
   workerDenoiseSteps: m('worker', 'counter', 'ttsnap_worker_denoise_steps_total', 'Candidate denoise steps executed'),
   workerRewardCalls: m('worker', 'counter', 'ttsnap_worker_reward_calls_total', 'Reward-model calls on single candidates, by reward', ['reward']),

@@ -15,7 +15,7 @@ export interface SearchDoc {
 export function searchCli(args: string[], timeoutMs = 60_000): Promise<{ doc: SearchDoc; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLI, 'search', ...args, '--json'], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) return reject(new Error(`search failed: ${err.message}\n${stderr}`));
+      if (err) return reject(new Error(`search failed: ${err.message}\n${stderr}\n${stdout.slice(0, 2000)}`));
       resolve({ doc: JSON.parse(stdout) as SearchDoc, stderr });
     });
   });
