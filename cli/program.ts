@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
   coordinator: async () => (await import('./commands/coordinator.js')).registerCoordinator,
+  jobs: async () => (await import('./commands/jobs.js')).registerJobs,
   models: async () => (await import('./commands/models.js')).registerModels,
   search: async () => (await import('./commands/search.js')).registerSearch,
   simulate: async () => (await import('./commands/simulate.js')).registerSimulate,

@@ -146,28 +146,43 @@ export class JobScheduler {
     }
     if (err instanceof WorkerDrainingRefusal) this.kick();
     else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
-    else if (!(err instanceof CandidateMissingError)) this.workerFault(slot, err);
+    else if (!(err instanceof CandidateMissingError) && !this.poisoned(a, err)) this.workerFault(slot, err);
     this.kick();
+  }
+
+  /**
+   * A candidate whose calls failed MAX_FAULTS times (wherever it ran) breaks backends by itself: its job fails
+   * with the error rather than quarantining every worker in turn. True when that ended the job.
+   */
+  private poisoned(a: Assignment, err: unknown): boolean {
+    const faults = a.candidates.map((i) => a.run.fault(i));
+    if (!faults.some((n) => n >= MAX_FAULTS)) return false;
+    this.stop(a.job, 'failed', err instanceof Error ? err.message : String(err));
+    return true;
   }
 
   /**
    * A worker call failed on the merits (its backend threw, a candidate's state is not what it should be): the
    * candidates were put back, to be recomputed elsewhere; one broken worker never fails a job. After
-   * MAX_FAULTS failures in a row the worker is quarantined: lost for now (everything it held continues
-   * elsewhere) and kept out for a while, however often it registers again.
+   * MAX_FAULTS failures in a row the worker is quarantined: everything it held continues elsewhere, and it is
+   * kept out for a while, however often it registers again.
    */
   private workerFault(slot: WorkerSlot, err: unknown): void {
     slot.faults++;
     this.opts.metrics.inc('workerFaults', { worker: slot.id });
     if (slot.faults < MAX_FAULTS || !this.pool.get(slot.id)) return;
     const ms = this.pool.quarantine(slot.id, this.opts.clock());
-    this.loseWorker(slot.id, `quarantined for ${ms / 1000} s after ${slot.faults} failed calls in a row, the last: ${err instanceof Error ? err.message : String(err)}`);
+    this.evacuate(slot.id, `quarantined for ${ms / 1000} s after ${slot.faults} failed calls in a row, the last: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   /** A worker is gone: its candidates continue elsewhere, recomputed from seed. */
   loseWorker(id: string, reason: string): void {
-    const slot = this.pool.remove(id);
-    if (!slot) return;
+    if (!this.pool.remove(id)) return;
+    this.evacuate(id, reason);
+  }
+
+  /** Everything worker `id` held or ran continues elsewhere, recomputed from seed (the worker lost or quarantined). */
+  private evacuate(id: string, reason: string): void {
     const now = this.opts.clock();
     for (const job of this.jobs) {
       let inflight = 0;

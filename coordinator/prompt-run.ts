@@ -123,6 +123,15 @@ export class PromptRun {
     this.flying.add(c);
   }
 
+  private readonly faults = new Map<number, number>();
+
+  /** Counts one more failed call on candidate i; returns how many it has had. */
+  fault(i: number): number {
+    const n = (this.faults.get(i) ?? 0) + 1;
+    this.faults.set(i, n);
+    return n;
+  }
+
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */
   undispatch(i: number, lost: boolean): void {
     const c = this.candidates.get(i) as CandidateState;

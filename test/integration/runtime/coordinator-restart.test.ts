@@ -49,5 +49,5 @@ describe('coordinator kill -9 mid-job, restarted on the same address and NATS', 
     const planned = engineTotal(expected);
     expect(doc.movement.recomputed_steps).toBe(doc.ledger.denoise_steps - planned.denoise_steps);
     expect(doc.movement.recomputed_steps).toBeGreaterThan(0);
-  });
+  }, 120_000);
 });

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import { parseHostPort } from '../../core/grpc/address.js';
+import { CoordinatorGrpcClient } from '../../coordinator/client.js';
+import { resultJson } from '../../coordinator/result.js';
+import { EXIT, exitCodeForJobState } from '../exit-codes.js';
+import { parseInteger } from '../options.js';
+import { progressPrinter, summaryText } from '../render/search-summary.js';
+import { formatTable } from '../render/table.js';
+
+interface JobsFlags {
+  coordinator: string;
+  json?: boolean;
+  limit: string;
+  reconnectTimeoutS: string;
+}
+
+/** Runs one operator action against the coordinator, closing the client whatever happens. */
+async function withClient(flags: JobsFlags, act: (client: CoordinatorGrpcClient) => Promise<void>): Promise<void> {
+  const client = new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator'));
+  try {
+    await act(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `ttsnap jobs list|watch|result|cancel --coordinator HOST:PORT`: the operator's view of a running cluster. Exit
+ * codes as in cli/exit-codes.ts (watch: the job's final state; 4 past --reconnect-timeout-s).
+ */
+export function registerJobs(program: Command): void {
+  const jobs = program.command('jobs').description('list, follow, read and cancel the jobs of a running coordinator');
+  const common = (cmd: Command): Command =>
+    cmd.requiredOption('--coordinator <host:port>', 'the coordinator to ask').option('--json', 'print JSON on stdout');
+
+  common(jobs.command('list').description('jobs, newest first'))
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (flags: JobsFlags) => {
+      const limit = parseInteger('--limit', 1, 1000)(flags.limit);
+      await withClient(flags, async (client) => {
+        const list = await client.list(limit);
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
+        const rows = list.map((j) => [j.job, j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.label]);
+        process.stdout.write(`${formatTable(['job', 'state', 'prompts', 'N', 'cost', 'label'], rows, { labels: true })}\n`);
+      });
+    });
+
+  common(jobs.command('watch').description('follow a job until it ends (riding out a coordinator restart)').argument('<job>', 'job id'))
+    .option('--reconnect-timeout-s <s>', 'how long to keep reconnecting to a coordinator that went away', '120')
+    .action(async (job: string, flags: JobsFlags) => {
+      const reconnectMs = parseInteger('--reconnect-timeout-s', 0, 86_400)(flags.reconnectTimeoutS) * 1000;
+      await withClient(flags, async (client) => {
+        const progress = flags.json ? (e: unknown) => void process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter(process.stderr);
+        const done = await client.watchDurably(job, progress, reconnectMs, (err) =>
+          void process.stderr.write(`ttsnap jobs: lost the coordinator (${err.message}); reconnecting for up to ${reconnectMs / 1000} s\n`),
+        );
+        const state = done.done?.state ?? 'done';
+        if (!flags.json) process.stderr.write(`job ${job} ${state}${done.done?.error ? `: ${done.done.error}` : ''}\n`);
+        process.exitCode = exitCodeForJobState(state);
+      });
+    });
+
+  common(jobs.command('result').description("a job's result (as `search --json` prints it)").argument('<job>', 'job id'))
+    .action(async (job: string, flags: JobsFlags) => {
+      await withClient(flags, async (client) => {
+        const doc = resultJson(await client.result(job), 0);
+        process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
+      });
+    });
+
+  common(jobs.command('cancel').description('cancel a job; prints its state').argument('<job>', 'job id'))
+    .action(async (job: string, flags: JobsFlags) => {
+      await withClient(flags, async (client) => {
+        const state = await client.cancel(job);
+        process.stdout.write(flags.json ? `${JSON.stringify({ job, state })}\n` : `job ${job} ${state}\n`);
+        process.exitCode = EXIT.done;
+      });
+    });
+}

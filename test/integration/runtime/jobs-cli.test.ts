@@ -1,0 +1,45 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAPER_SCHEDULE, formatSchedule } from '../../../core/engine/schedule.js';
+import { freePort, runCli, startCli, waitFor } from '../../support/procs.js';
+import { TestCluster } from './cluster.js';
+
+// `ttsnap jobs list|watch|result|cancel` against a real coordinator, and the exit codes of cli/exit-codes.ts.
+describe('ttsnap jobs', () => {
+  const cluster = new TestCluster();
+  beforeAll(() => cluster.startAll(['w1', 'w2'], 40, 4));
+  afterAll(() => cluster.close());
+
+  it('lists a running job, cancels it (search exits 3), watches and reads it', async () => {
+    const search = startCli('search', ['search', '--coordinator', cluster.coordinatorAddr, '--prompts', '0:50', '--candidates', '40', '--schedule', formatSchedule(PAPER_SCHEDULE), '--json']);
+    cluster.procs.push(search);
+    const at = ['--coordinator', cluster.coordinatorAddr];
+    const job = await waitFor('the job listed', async () => {
+      const r = await runCli(['jobs', 'list', ...at, '--json']);
+      const [first] = JSON.parse(r.stdout || '[]') as { job: string; state: string }[];
+      return first?.state === 'running' ? first.job : undefined;
+    }, 30_000, 200);
+    const table = await runCli(['jobs', 'list', ...at]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`${job}\\s+running\\s+\\d+/50`));
+    const cancel = await runCli(['jobs', 'cancel', job, ...at]);
+    expect([cancel.code, cancel.stdout]).toEqual([0, `job ${job} cancelled\n`]);
+    expect(await search.exited).toBe(3);
+    const watch = await runCli(['jobs', 'watch', job, ...at]);
+    expect(watch.code).toBe(3);
+    expect(watch.stderr).toMatch(`job ${job} cancelled`);
+    const result = await runCli(['jobs', 'result', job, ...at, '--json']);
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as { job: string }).job).toBe(job);
+  }, 90_000);
+
+  it('exit codes: 1 for an unknown job, 2 for a bad flag, 4 when no coordinator answers within the window', async () => {
+    const at = ['--coordinator', cluster.coordinatorAddr];
+    expect((await runCli(['jobs', 'result', 'j-nope', ...at])).code).toBe(1);
+    const bad = await runCli(['jobs', 'list', '--coordinator', 'nowhere']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--coordinator/);
+    const gone = await runCli(['jobs', 'watch', 'j1', '--coordinator', `127.0.0.1:${await freePort()}`, '--reconnect-timeout-s', '1']);
+    expect(gone.code).toBe(4);
+    expect(gone.stderr.match(/lost the coordinator/g)).toHaveLength(1);
+  }, 60_000);
+});
