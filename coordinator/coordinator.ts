@@ -297,7 +297,8 @@ export class Coordinator {
     this.unsubscribe();
     for (const job of this.jobs.values()) if (!job.ended) this.scheduler.cancel(job);
     for (const slot of this.pool.all()) this.pool.remove(slot.id);
-    await Promise.allSettled([...this.puts]);
+    // stored results are worth a short wait, never a hang (NATS may be gone)
+    await Promise.race([Promise.allSettled([...this.puts]), new Promise((r) => setTimeout(r, 2000).unref())]);
   }
 
   private jobEnded(job: Job): void {

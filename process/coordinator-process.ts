@@ -7,7 +7,7 @@ import { PromMetricsSink } from '../core/metrics/sink.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { JetStreamJournal } from '../coordinator/journal/jetstream.js';
 import { startCoordinatorServer } from '../coordinator/service.js';
-import { nextSignal, ProcessBase } from './lifecycle.js';
+import { armShutdownDeadline, nextSignal, ProcessBase } from './lifecycle.js';
 
 export interface CoordinatorProcessOptions {
   /** gRPC HOST:PORT (port 0 = any) */
@@ -104,6 +104,8 @@ export class CoordinatorProcess extends ProcessBase {
     const { signal } = nextSignal();
     const sig = await signal;
     log(`ttsnap coordinator: ${sig}, draining (new jobs refused, running jobs finish)`);
+    // the drain has drainMs; closing (watchers' last events, stored results, the bus) gets 3 s more at most
+    armShutdownDeadline(this.opts.drainMs + 3000, (line) => log(`ttsnap coordinator: ${line}`));
     let finished = false;
     try {
       finished = await this.drain();

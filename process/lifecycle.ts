@@ -78,3 +78,14 @@ export abstract class ProcessBase {
     await runAll(this.steps.splice(0));
   }
 }
+
+/**
+ * Shutdown always ends: once a stop signal has arrived, the process exits at the latest `ms` later, whatever is
+ * gone (NATS, the coordinator, workers) and whatever a close step still waits on. Unref'd: a clean exit comes first.
+ */
+export function armShutdownDeadline(ms: number, log: (line: string) => void): void {
+  setTimeout(() => {
+    log(`shutdown still under way ${Math.round(ms / 1000)} s after the signal; exiting`);
+    process.exit();
+  }, ms).unref();
+}

@@ -12,7 +12,7 @@ import type { BackendOptions, WorkerBackend } from '../worker/backend.js';
 import { createBackend } from '../worker/backends/registry.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { startWorkerServer } from '../worker/server.js';
-import { nextSignal, ProcessBase } from './lifecycle.js';
+import { armShutdownDeadline, nextSignal, ProcessBase } from './lifecycle.js';
 
 export interface WorkerProcessOptions {
   /** backend name in the registry (worker/backends/registry.ts) and its options */
@@ -162,6 +162,7 @@ export class WorkerProcess extends ProcessBase {
     const why = await Promise.race([signals.signal, refused]);
     signals.stop();
     log(`ttsnap worker ${this.ident}: ${why}, draining`);
+    armShutdownDeadline(this.opts.drainMs + 3000, (line) => log(`ttsnap worker ${this.ident}: ${line}`));
     try {
       await this.drain();
     } finally {

@@ -3,6 +3,7 @@ import { parseNumberIn } from '../../core/number-range.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
+import { exitSoon } from '../exit-soon.js';
 
 interface CoordinatorFlags {
   listen: string;
@@ -39,5 +40,6 @@ export function registerCoordinator(program: Command): void {
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
       const proc = await CoordinatorProcess.start({ listen, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, metricsPort, ...opts, drainMs });
       await proc.run();
+      exitSoon('coordinator');
     });
 }

@@ -5,6 +5,7 @@ import { parseHostPort } from '../../core/grpc/address.js';
 import { WorkerProcess } from '../../process/worker-process.js';
 import { BACKENDS } from '../../worker/backends/registry.js';
 import { parseInteger } from '../options.js';
+import { exitSoon } from '../exit-soon.js';
 
 interface WorkerFlags {
   listen: string;
@@ -51,6 +52,7 @@ export function registerWorker(program: Command): void {
       const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : undefined;
       const proc = await WorkerProcess.start({ backend: flags.backend, backendOptions: backendOpts, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs, batchTimeoutMs });
       await proc.run();
+      exitSoon('worker');
       if (proc.refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${proc.refused}`, 'a backend and model matching the other workers');
     });
 }
