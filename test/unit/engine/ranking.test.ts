@@ -7,6 +7,18 @@ function top(scores: number[], ids: number[], k: number): number[] {
   return [...out.slice(0, Math.min(k, scores.length))];
 }
 
+/** markBest marks exactly the set that selectBest picks for the k best. */
+function expectMarkAsSelect(scores: number[], ids: number[], k: number): void {
+  const n = scores.length;
+  const mask = new Uint8Array(n);
+  markBest(scores, ids, n, k, mask, new Int32Array(n));
+  const out = new Int32Array(k);
+  selectBest(scores, ids, n, k, out);
+  const expected = new Uint8Array(n);
+  for (const p of out) expected[p] = 1;
+  expect([...mask]).toEqual([...expected]);
+}
+
 describe('selectBest / orderBest', () => {
   it('puts higher scores first', () => {
     expect(top([0.1, 0.9, 0.5, 0.7], [0, 1, 2, 3], 2)).toEqual([1, 3]);
@@ -57,14 +69,7 @@ describe('markBest', () => {
       // few distinct values so that ties are common; ids shuffled so position order is not id order
       const scores = Array.from({ length: n }, () => rng.below(6));
       const ids = Array.from({ length: n }, (_, i) => (i * 37) % 101);
-      const k = 1 + rng.below(n);
-      const mask = new Uint8Array(n);
-      markBest(scores, ids, n, k, mask, new Int32Array(n));
-      const out = new Int32Array(k);
-      selectBest(scores, ids, n, k, out);
-      const expected = new Uint8Array(n);
-      for (const p of out) expected[p] = 1;
-      expect([...mask]).toEqual([...expected]);
+      expectMarkAsSelect(scores, ids, 1 + rng.below(n));
     }
   });
   it('marks all when k >= n and the single best when k = 1', () => {
@@ -129,15 +134,7 @@ describe('non-finite scores', () => {
     const n = 40; // above the small-case cut-off, so markBest partitions
     const big = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? [NaN_, Inf, -Inf][i % 3]! : (i * 13) % 17));
     const bigIds = big.map((_, i) => (i * 11) % 41);
-    for (const k of [1, 5, 20, 33, 39]) {
-      const mask = new Uint8Array(n);
-      markBest(big, bigIds, n, k, mask, new Int32Array(n));
-      const out = new Int32Array(k);
-      selectBest(big, bigIds, n, k, out);
-      const expected = new Uint8Array(n);
-      for (const p of out) expected[p] = 1;
-      expect([...mask]).toEqual([...expected]);
-    }
+    for (const k of [1, 5, 20, 33, 39]) expectMarkAsSelect(big, bigIds, k);
   });
   it('rank-sum ranks a non-finite score last under its reward', () => {
     // A = [NaN, 1, 2] ranks ids 2,1,0 -> 3,2,1; B = [3, 2, 1] ranks 1,2,3. Sums 4, 4, 4 -> id 0 first.
