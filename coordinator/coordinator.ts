@@ -1,5 +1,6 @@
 import type { ResultStore } from '../core/bus/result-store.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
+import { NO_LOG, type Logger } from '../core/log/logger.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
@@ -10,6 +11,7 @@ import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
+import { grantedBudget } from './job-gauges.js';
 import { jobResult } from './result.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
@@ -30,6 +32,8 @@ export interface CoordinatorOptions {
   /** durable copy of finished results (JetStream KV in the coordinator command); none by default */
   readonly results?: ResultStore | null;
   readonly clock?: () => number;
+  /** structured log of job and worker events (default none) */
+  readonly log?: Logger;
 }
 
 type Compiled = Required<CoordinatorOptions>;
@@ -44,6 +48,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     keepJobs: o.keepJobs ?? 1_000,
     results: o.results ?? null,
     clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
+    log: o.log ?? NO_LOG,
   };
 }
 
@@ -73,11 +78,13 @@ export class Coordinator {
     this.scheduler = new JobScheduler(this.pool, {
       scoreTimeoutMs: this.opts.scoreTimeoutMs,
       metrics,
+      log: this.opts.log,
       clock: this.opts.clock,
       onJobEnded: (job) => this.jobEnded(job),
     });
     this.unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
     const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {
+      recentMs: 15 * 60_000,
       workerTimeoutMs: this.opts.workerTimeoutMs,
       pollMs: 1000,
       clock: this.opts.clock,
@@ -105,6 +112,7 @@ export class Coordinator {
       return { accepted: false, reason: refused ?? 'refused' };
     }
     if (slot.client !== client) client.close();
+    else this.opts.log.info({ worker: slot.id, backend: info.backend, model: info.model }, 'worker registered');
     if (draining && !slot.draining) slot.draining = true;
     this.scheduler.kick();
     return { accepted: true, reason: '' };
@@ -131,10 +139,10 @@ export class Coordinator {
     const now = this.opts.clock();
     const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
     this.jobs.set(job.id, job);
-    const planned = spec.plannedPerPrompt;
-    const rewardCalls = Object.values(planned.reward_calls).reduce((a, b) => a + b, 0);
-    this.metrics.inc('budgetAllocated', { kind: 'denoise' }, planned.denoise_steps * spec.cost.denoise * spec.prompts.length);
-    this.metrics.inc('budgetAllocated', { kind: 'reward' }, rewardCalls * spec.cost.verify * spec.prompts.length);
+    const granted = grantedBudget(spec);
+    this.metrics.inc('budgetAllocated', { kind: 'denoise' }, granted.denoise);
+    this.metrics.inc('budgetAllocated', { kind: 'reward' }, granted.reward);
+    this.opts.log.info({ job: job.id, prompts: spec.prompts.length, candidates: spec.n, budget: granted.denoise + granted.reward }, 'job accepted');
     this.scheduler.add(job);
     this.evictOld();
     return job;
@@ -157,7 +165,11 @@ export class Coordinator {
   /** As result(), falling back to the durable store for jobs this process no longer (or never) held. */
   async storedResult(id: string): Promise<JobResult> {
     if (this.jobs.has(id) || !this.opts.results) return this.result(id);
-    const stored = await this.opts.results.get(id).catch(() => null);
+    const stored = await this.opts.results.get(id).catch((err: unknown) => {
+      this.metrics.inc('resultStoreErrors', { op: 'get' });
+      this.opts.log.error({ job: id, err }, 'result store: get failed');
+      return null;
+    });
     if (!stored) throw new JobNotFoundError(id);
     return stored as JobResult;
   }
@@ -215,12 +227,16 @@ export class Coordinator {
 
   private jobEnded(job: Job): void {
     this.metrics.inc('jobsCompleted', { state: job.state });
+    this.opts.log.info({ job: job.id, state: job.state, prompts: job.promptsDone, cost: job.ledger().cost, ...(job.error ? { error: job.error } : {}) }, 'job ended');
     if (job.state === 'done') {
       const planned = job.spec.plannedPerPrompt.denoise_steps * job.spec.prompts.length;
       job.movement.recomputed_steps = Math.max(0, job.ledger().denoise_steps - planned);
       this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
     }
-    const put = this.opts.results?.put(job.id, jobResult(job, this.opts.clock())).catch(() => this.metrics.inc('natsErrors', { op: 'result_put' }));
+    const put = this.opts.results?.put(job.id, jobResult(job, this.opts.clock())).catch((err: unknown) => {
+      this.metrics.inc('resultStoreErrors', { op: 'put' });
+      this.opts.log.error({ job: job.id, err }, 'result store: put failed; the result lives in memory only');
+    });
     if (put) {
       this.puts.add(put);
       void put.finally(() => this.puts.delete(put));

@@ -2,6 +2,8 @@ import { NatsScoreBus } from '../core/bus/nats.js';
 import { NatsResultStore } from '../core/bus/result-store.js';
 import { shutdown } from '../core/grpc/status.js';
 import type { ServingServer } from '../core/grpc/serve.js';
+import type { Logger } from '../core/log/logger.js';
+import { watchJetStream } from '../core/metrics/jetstream.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import { Coordinator } from '../coordinator/coordinator.js';
@@ -20,8 +22,8 @@ export interface CoordinatorProcessOptions {
   readonly queueFactor: number;
   /** how long drain() waits for running jobs */
   readonly drainMs: number;
-  /** where the process says what it does (default stderr) */
-  readonly log?: (line: string) => void;
+  /** structured log (default JSON lines on stderr, human lines on a terminal) */
+  readonly log?: Logger;
 }
 
 /**
@@ -35,7 +37,7 @@ export class CoordinatorProcess extends ProcessBase {
   private coordinator: Coordinator | null = null;
 
   private constructor(private readonly opts: CoordinatorProcessOptions) {
-    super(opts.log);
+    super('coordinator', opts.log);
   }
 
   get port(): number {
@@ -59,11 +61,12 @@ export class CoordinatorProcess extends ProcessBase {
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
     this.steps.push(['score bus', () => bus.close()]);
     const results = await NatsResultStore.open(bus.connection, opts.natsPrefix).catch((err: unknown) => {
-      metrics.inc('natsErrors', { op: 'result_store' });
-      log(`ttsnap coordinator: no JetStream result store (${err instanceof Error ? err.message : String(err)}); results live in memory only`);
+      metrics.inc('resultStoreErrors', { op: 'open' });
+      log.error({ err }, 'no JetStream result store; results live in memory only');
       return null;
     });
-    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results });
+    this.steps.push(['JetStream watch', watchJetStream(bus.connection, metrics)]);
+    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, log });
     this.coordinator = coordinator;
     this.steps.unshift(['coordinator', () => coordinator.close()]);
     const server = await startCoordinatorServer(coordinator, opts.listen, metrics);
@@ -76,7 +79,7 @@ export class CoordinatorProcess extends ProcessBase {
       this.steps.push(['metrics server', () => ms.close()]);
     }
     const host = opts.listen.replace(/:\d+$/, '');
-    log(`ttsnap coordinator listening on ${host}:${server.port}${this.metricsServer ? `, metrics on :${this.metricsServer.port}` : ''}`);
+    log.info({ listen: `${host}:${server.port}`, metricsPort: this.metricsServer?.port }, 'coordinator listening');
   }
 
   /** Health goes NOT_SERVING, new jobs are refused, running ones get up to drainMs; true when all finished. */
@@ -93,13 +96,13 @@ export class CoordinatorProcess extends ProcessBase {
     const { log } = this;
     const { signal } = nextSignal();
     const sig = await signal;
-    log(`ttsnap coordinator: ${sig}, draining (new jobs refused, running jobs finish)`);
+    log.info({ signal: sig }, 'draining: new jobs refused, running jobs finish');
     let finished = false;
     try {
       finished = await this.drain();
     } finally {
       await this.close();
     }
-    log(`ttsnap coordinator: stopped (${finished ? 'all jobs finished' : 'drain timed out; running jobs cancelled'})`);
+    log.info({ drained: finished }, finished ? 'stopped: all jobs finished' : 'stopped: drain timed out; running jobs cancelled');
   }
 }

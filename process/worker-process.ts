@@ -6,6 +6,7 @@ import type { CoordinatorClient } from '../core/generated/ttsnap/v1/Coordinator.
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import type { ServingServer } from '../core/grpc/serve.js';
 import { shutdown } from '../core/grpc/status.js';
+import type { Logger } from '../core/log/logger.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import type { BackendOptions, WorkerBackend } from '../worker/backend.js';
@@ -31,7 +32,8 @@ export interface WorkerProcessOptions {
   readonly metricsPort?: number;
   /** how long drain() waits for the coordinator to move this worker's candidates away */
   readonly drainMs: number;
-  readonly log?: (line: string) => void;
+  /** structured log (default JSON lines on stderr, human lines on a terminal) */
+  readonly log?: Logger;
 }
 
 /**
@@ -42,6 +44,7 @@ export interface WorkerProcessOptions {
  */
 export class WorkerProcess extends ProcessBase {
   private backend: WorkerBackend | null = null;
+  private metrics: PromMetricsSink | null = null;
   private runtime: WorkerRuntime | null = null;
   private server: ServingServer | null = null;
   private coord: CoordinatorClient | null = null;
@@ -53,7 +56,7 @@ export class WorkerProcess extends ProcessBase {
   private readonly refusedSignal = new AbortController();
 
   private constructor(private readonly opts: WorkerProcessOptions) {
-    super(opts.log);
+    super('worker', opts.log);
   }
 
   get id(): string {
@@ -74,17 +77,29 @@ export class WorkerProcess extends ProcessBase {
 
   protected async open(): Promise<void> {
     const { opts, log } = this;
-    const backend = await createBackend(opts.backend, opts.backendOptions);
+    // /metrics answers before the model loads (minutes for a large one): Prometheus sees the pod up with
+    // ttsnap_worker_ready 0, so a scale-up is not a "worker down"
+    const metrics = new PromMetricsSink('worker');
+    metrics.set('workerReady', 0);
+    let metricsServer: MetricsServer | null = null;
+    if (opts.metricsPort !== undefined) {
+      const ms = await serveMetrics(metrics, opts.metricsPort);
+      metricsServer = ms;
+      this.steps.push(['metrics server', () => ms.close()]);
+    }
+    this.metrics = metrics;
+    const backend = await createBackend(opts.backend, opts.backendOptions, { log: (line) => log.info({ worker: opts.id }, line) });
     this.backend = backend;
     this.steps.push(['backend', () => backend.close()]);
-    const metrics = new PromMetricsSink('worker');
+    const provider = backend.provider ?? 'simulated';
+    metrics.set('workerInfo', 1, { backend: backend.info.backend, provider, bundle: backend.info.model });
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-worker', onError: (op) => metrics.inc('workerNatsErrors', { op }) });
     this.steps.unshift(['score bus', async () => {
       await bus.flush().catch(() => undefined);
       await bus.close();
     }]);
     // Named once the server has bound (with port 0 the advertised address is known only then).
-    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics });
+    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, log });
     this.runtime = runtime;
     this.steps.unshift(['runtime', () => runtime.close()]);
     const server = await startWorkerServer(runtime, opts.listen, metrics);
@@ -94,12 +109,6 @@ export class WorkerProcess extends ProcessBase {
     this.address = opts.advertise ?? `${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${server.port}`;
     this.ident = opts.id ?? this.address;
     runtime.assignId(this.ident);
-    let metricsServer: MetricsServer | null = null;
-    if (opts.metricsPort !== undefined) {
-      const ms = await serveMetrics(metrics, opts.metricsPort);
-      metricsServer = ms;
-      this.steps.push(['metrics server', () => ms.close()]);
-    }
     const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
     const coord = new Ctor(opts.coordinator, grpc.credentials.createInsecure(), channelOptions(MAX_COORDINATOR_MESSAGE));
     this.coord = coord;
@@ -107,8 +116,9 @@ export class WorkerProcess extends ProcessBase {
       clearTimeout(this.timer);
       coord.close();
     }]);
+    metrics.set('workerReady', 1);
     const { info } = backend;
-    log(`ttsnap worker ${this.ident} listening on ${host}:${server.port} (backend ${info.backend}, ${info.model})${metricsServer ? `, metrics on :${metricsServer.port}` : ''}`);
+    log.info({ worker: this.ident, listen: `${host}:${server.port}`, backend: info.backend, provider, bundle: info.model, metricsPort: metricsServer?.port }, 'worker serving');
   }
 
   /** Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops. */
@@ -120,7 +130,7 @@ export class WorkerProcess extends ProcessBase {
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       if (err && !this.warned) {
         this.warned = true;
-        log(`ttsnap worker: cannot reach the coordinator at ${this.opts.coordinator} (${err.details}); retrying`);
+        log.warn({ worker: this.ident, coordinator: this.opts.coordinator, error: err.details }, 'cannot reach the coordinator; retrying');
       }
       if (!err) this.warned = false;
       if (res && !res.accepted) {
@@ -140,6 +150,7 @@ export class WorkerProcess extends ProcessBase {
     const { runtime } = this;
     if (this.current !== 'serving' || !runtime) return;
     this.current = 'draining';
+    this.metrics?.set('workerReady', 0);
     runtime.startDrain();
     this.server?.health.setStatus('', 'NOT_SERVING');
     clearTimeout(this.timer);
@@ -159,13 +170,13 @@ export class WorkerProcess extends ProcessBase {
     });
     const why = await Promise.race([signals.signal, refused]);
     signals.stop();
-    log(`ttsnap worker ${this.ident}: ${why}, draining`);
+    log.info({ worker: this.ident, signal: why }, 'draining');
     try {
       await this.drain();
     } finally {
       const left = this.runtime?.liveCandidates ?? 0;
       await this.close();
-      log(`ttsnap worker ${this.ident}: stopped (${left} candidates left)`);
+      log.info({ worker: this.ident, candidatesLeft: left }, 'stopped');
     }
   }
 }

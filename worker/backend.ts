@@ -38,6 +38,8 @@ export interface AdvanceItem {
 
 export interface WorkerBackend {
   readonly info: BackendInfo;
+  /** where the model runs ('cpu' | 'cuda', the ONNX execution provider); absent for a simulated accelerator */
+  readonly provider?: string;
   /** Creates candidates at step -1 (initial noise drawn from their seeds). Re-creating a live key replaces it. */
   create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void>;
   /**
@@ -85,6 +87,8 @@ export interface PreviewSink {
 /** What a backend is given besides its string options: objects of the process that built it. */
 export interface BackendHooks {
   readonly previews?: PreviewSink;
+  /** the backend's progress lines (model loading, execution-provider fallback); default stderr */
+  readonly log?: (line: string) => void;
 }
 
 /** Builds a backend from options; the registry (worker/backends/registry.ts) maps names to these. */

@@ -18,6 +18,7 @@ import type { Provider } from '../onnx/session.js';
  */
 export class OnnxBackend implements WorkerBackend {
   readonly info: BackendInfo;
+  readonly provider: 'cpu' | 'cuda';
   private readonly steps = new Map<CandidateKey, number>();
 
   constructor(
@@ -26,6 +27,7 @@ export class OnnxBackend implements WorkerBackend {
     cost?: { readonly denoise: number; readonly verify: number },
   ) {
     const i = host.info;
+    this.provider = i.provider;
     const main = i.defaultRewards[0] as string;
     this.info = {
       backend: 'onnx',
@@ -132,10 +134,10 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   };
 }
 
-/** Factory for the registry; `hooks.previews` receives the scored images (contact sheets). */
+/** Factory for the registry; `hooks.previews` receives the scored images (contact sheets), `hooks.log` the loading lines. */
 export async function createOnnxBackend(opts: BackendOptions, hooks: BackendHooks = {}): Promise<WorkerBackend> {
   // --cost overrides the bundle's figures (e.g. measured cost in another unit)
   const cost = typeof opts.cost === 'string' ? parseCostSpec(opts.cost, '--cost') : undefined;
   const pipeline = compileOnnxOptions(opts);
-  return new OnnxBackend(await InferenceHost.start(pipeline), hooks.previews, cost && { denoise: cost.denoise, verify: cost.verify });
+  return new OnnxBackend(await InferenceHost.start(pipeline, hooks.log), hooks.previews, cost && { denoise: cost.denoise, verify: cost.verify });
 }

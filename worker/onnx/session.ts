@@ -142,24 +142,33 @@ export class AdaptedSession {
 }
 
 // The provider is decided once per process: after cuda failed to load, asking again only repeats the failure.
-let cudaFailed = false;
+let cudaFailed: string | null = null;
+let fallbackReported = false;
 
+/**
+ * Opens a session on the provider asked for. `cpu` is the CPU. `cuda` is CUDA or an error naming what did not
+ * load (a GPU worker that silently computed on the CPU would keep its GPU, stay Ready and run many times slower).
+ * `auto` tries CUDA and falls back to the CPU, saying so once.
+ */
 async function createSession(file: string, role: string, opts: SessionOptions): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda' }> {
   const base: ort.InferenceSession.SessionOptions = opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
-  if (opts.provider !== 'cpu' && !cudaFailed && !cudaLibraryPresent()) {
-    cudaFailed = true;
-    opts.log('onnx: execution provider cuda is not available (libonnxruntime_providers_cuda.so is not installed beside onnxruntime-node); using cpu');
+  if (opts.provider !== 'cpu' && cudaFailed === null && !existsSync(cudaLibrary())) {
+    cudaFailed = `${cudaLibrary()} is not installed (onnxruntime-node's CUDA build; the image installs it with ONNXRUNTIME_NODE_INSTALL=cuda12)`;
   }
-  if (opts.provider !== 'cpu' && !cudaFailed) {
+  if (opts.provider !== 'cpu' && cudaFailed === null) {
     try {
       // fatal-only logging: onnxruntime prints its own error when the CUDA libraries are absent, and we say it in one line
       const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 });
       return { session, provider: 'cuda' };
     } catch (err) {
       if (!existsSync(file) || !isProviderError(err)) throw corrupt(file, role, err);
-      cudaFailed = true;
-      opts.log(`onnx: execution provider cuda is not available (${firstLine(err)}); using cpu`);
+      cudaFailed = firstLine(err);
     }
+  }
+  if (opts.provider === 'cuda' && cudaFailed !== null) throw new ProviderUnavailableError('cuda', cudaFailed);
+  if (opts.provider === 'auto' && cudaFailed !== null && !fallbackReported) {
+    fallbackReported = true;
+    opts.log(`onnx: execution provider cuda is not available (${cudaFailed}); --provider auto falls back to cpu`);
   }
   try {
     return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
@@ -168,13 +177,24 @@ async function createSession(file: string, role: string, opts: SessionOptions): 
   }
 }
 
+/** `--provider cuda` asked for an execution provider that cannot load here. */
+export class ProviderUnavailableError extends Error {
+  override readonly name = 'ProviderUnavailableError';
+  constructor(
+    readonly provider: 'cuda',
+    readonly reason: string,
+  ) {
+    super(`execution provider ${provider} cannot load: ${reason}; use --provider auto to fall back to cpu, or --provider cpu`);
+  }
+}
+
 /** onnxruntime-node's CUDA provider library, which its install script downloads (skipped offline). */
-function cudaLibraryPresent(): boolean {
+function cudaLibrary(): string {
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-    return existsSync(join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+    return join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
   } catch {
-    return false;
+    return 'libonnxruntime_providers_cuda.so';
   }
 }
 
