@@ -1,7 +1,8 @@
 /**
  * Cross-object checks that no schema can make: every selector selects something, every named port exists on the
- * pods behind it, every volume's claim or ConfigMap is rendered, the autoscaler's target exists, and the metrics
- * port agrees between the --metrics-port flag, the container port and the scrape annotations.
+ * pods behind it, every volume's claim or ConfigMap is rendered, the autoscaler's target exists and leaves the
+ * count to it, disruption budgets let unhealthy pods go, and the metrics port agrees between the --metrics-port
+ * flag, the container port and the scrape annotations.
  */
 import type { ILabelSelector } from '@kubernetes-models/apimachinery/apis/meta/v1/LabelSelector';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
@@ -74,7 +75,10 @@ export function wiringProblems(objects: readonly KubeObject[]): string[] {
     }
   }
   for (const pdb of byKind('PodDisruptionBudget')) {
-    if (selected((pdb.spec as { selector: ILabelSelector }).selector).length === 0) out.push(`${ref(pdb)}: selector matches no pod`);
+    const spec = pdb.spec as { selector: ILabelSelector; unhealthyPodEvictionPolicy?: string };
+    if (selected(spec.selector).length === 0) out.push(`${ref(pdb)}: selector matches no pod`);
+    // the default (IfHealthyBudget) lets a crash-looping pod block every node drain
+    if (spec.unhealthyPodEvictionPolicy !== 'AlwaysAllow') out.push(`${ref(pdb)}: unhealthyPodEvictionPolicy is not AlwaysAllow`);
   }
   for (const np of byKind('NetworkPolicy')) {
     const spec = np.spec as { podSelector: ILabelSelector; ingress?: PolicyRule[]; egress?: PolicyRule[] };
@@ -114,7 +118,10 @@ export function wiringProblems(objects: readonly KubeObject[]): string[] {
   }
   for (const hpa of byKind('HorizontalPodAutoscaler')) {
     const t = (hpa.spec as { scaleTargetRef: { kind: string; name: string } }).scaleTargetRef;
-    if (!objects.some((o) => o.kind === t.kind && o.metadata.name === t.name)) out.push(`${ref(hpa)}: target ${t.kind}/${t.name} is not rendered`);
+    const target = objects.find((o) => o.kind === t.kind && o.metadata.name === t.name);
+    if (!target) out.push(`${ref(hpa)}: target ${t.kind}/${t.name} is not rendered`);
+    // the autoscaler owns the count: a replicas field is reset on every apply (scaling GPU workers down mid-job)
+    else if ((target.spec as { replicas?: number }).replicas !== undefined) out.push(`${ref(hpa)}: target ${ref(target)} sets replicas, which every apply resets`);
   }
   for (const o of objects) {
     const t = podTemplate(o);
