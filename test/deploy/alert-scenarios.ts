@@ -116,6 +116,12 @@ export const SCENARIOS: Scenario[] = [
     expect: [{ at: '35m' }],
   },
   {
+    alert: 'TtsnapCoordinatorRestarted',
+    what: 'the coordinator process restarts in its pod',
+    series: { [`process_start_time_seconds{${COORD}}`]: '1000x10 1700x30' },
+    expect: [{ at: '9m' }, { at: '12m', labels: { severity: 'warning' }, summary: 'The ttsnap coordinator restarted in the last 30 minutes' }, { at: '45m' }],
+  },
+  {
     alert: 'TtsnapJetStreamUnhealthy',
     what: 'JetStream stops answering',
     series: { [`ttsnap_jetstream_healthy{${COORD}}`]: '1x5 0x20' },

@@ -44,7 +44,7 @@ describe('alert rules', () => {
   });
 
   it('fire exactly when they should: promtool test rules on a firing and a quiet scenario per alert', () => {
-    expect(SCENARIOS.length).toBe(24);
+    expect(SCENARIOS.length).toBe(25);
     const { alerts } = loadRules();
     const names = alerts.map((a) => a.alert);
     for (const name of names) {

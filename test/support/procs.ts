@@ -151,22 +151,29 @@ async function readyOrStop(proc: Proc, ready: () => Promise<unknown>): Promise<v
   }
 }
 
-/** nats-server with JetStream on a free port, store in `dir`; resolves once its monitor says healthy. */
-export async function startNats(dir: string): Promise<{ proc: Proc; url: string }> {
+/**
+ * nats-server on a free port, with JetStream (store in `dir`) unless `jetstream` is false; resolves once its
+ * monitor says healthy.
+ */
+export async function startNats(dir: string, o: { jetstream?: boolean; name?: string } = {}): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
   const [port, monitor] = [await freePort(), await freePort()];
-  const proc = new Proc('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir]);
-  await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`))?.status === 200 ? true : undefined), 15_000));
+  const js = o.jetstream ?? true;
+  const proc = new Proc(o.name ?? 'nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...(js ? ['-js', '-sd', dir] : [])]);
+  const health = `http://127.0.0.1:${monitor}/healthz${js ? '?js-enabled-only=true' : ''}`;
+  await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(health))?.status === 200 ? true : undefined), 15_000));
   return { proc, url: `nats://127.0.0.1:${port}` };
 }
 
 export interface ScrapeJob {
   job: string;
   targets: string[];
+  /** the `pod` label of each target, as a PodMonitor would set it (default: none) */
+  pods?: string[];
 }
 
 /**
- * Prometheus on a free loopback port scraping `jobs` every second (label namespace="ttsnap", as in the cluster)
+ * Prometheus on a free loopback port scraping `jobs` every second (labels namespace="ttsnap" and pod, as in the cluster)
  * and loading `ruleFiles`; resolves once /-/ready answers.
  */
 export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], ruleFiles: readonly string[]): Promise<{ proc: Proc; url: string }> {
@@ -175,7 +182,10 @@ export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], r
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
     rule_files: ruleFiles,
-    scrape_configs: jobs.map((j) => ({ job_name: j.job, static_configs: [{ targets: j.targets, labels: { namespace: 'ttsnap' } }] })),
+    scrape_configs: jobs.map((j) => ({
+      job_name: j.job,
+      static_configs: j.targets.map((t, i) => ({ targets: [t], labels: { namespace: 'ttsnap', ...(j.pods?.[i] ? { pod: j.pods[i] } : {}) } })),
+    })),
   };
   const file = join(dir, 'prometheus.yml');
   writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
