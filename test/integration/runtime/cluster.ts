@@ -24,7 +24,8 @@ export class TestCluster {
   async startCoordinator(extra: string[] = []): Promise<Proc> {
     const p = startCli('coordinator', ['coordinator', '--listen', '127.0.0.1:0', '--nats', this.natsUrl, '--nats-prefix', this.prefix, '--metrics-port', '0', '--worker-timeout-ms', '1500', ...extra]);
     this.procs.push(p);
-    const m = await p.waitForStderr(/listening on (\S+?:\d+), metrics on :(\d+)/);
+    // the coordinator's JSON log line (stderr is not a terminal here)
+    const m = await p.waitForStderr(/"listen":"(\S+?:\d+)","metricsPort":(\d+),"msg":"coordinator listening"/);
     this.coordinatorAddr = m[1] as string;
     this.metricsPort = Number(m[2]);
     return p;
@@ -36,7 +37,7 @@ export class TestCluster {
       '--backend', 'trace', '--base', BASE, '--narf', NARF, '--step-ms', String(stepMs), '--max-batch', String(maxBatch), '--id', id, ...extra,
     ]);
     this.procs.push(p);
-    await p.waitForStderr(/listening on/);
+    await p.waitForStderr(/"msg":"worker serving"/);
     return p;
   }
 
