@@ -12,14 +12,12 @@
 // Expressions that read kube-state-metrics or the NATS exporter are left out of the "returns data" checks: no
 // cluster runs here (rules.test.ts proves those alerts with promtool scenarios).
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTS_FILE, dashboardExprs, expandRecorded, loadRules, readsExternal, splitThreshold } from './promql.js';
 import { podTemplate } from './pod-checks.js';
-import { CLI, freePort, httpGet, Proc, promQuery, startNats, startPrometheus, TRACES, waitFor } from '../support/procs.js';
+import { answers200, freePort, httpGet, ProcGroup, CLI, promQuery, startNats, startPrometheus, TRACES, waitFor } from '../support/procs.js';
 import { REPO, renderOverlay, type KubeObject } from './render.js';
 
 const WORKERS = 2;
@@ -32,13 +30,11 @@ interface SearchResult {
   ledger: { denoise_steps: number; reward_calls: Record<string, number>; cost: number };
 }
 
-const procs: Proc[] = [];
-let tmp = '';
+const procs = new ProcGroup();
 let promUrl = '';
 let coordinatorMetrics = '';
 const workerMetrics: string[] = [];
 let result: SearchResult;
-const diagnose = () => procs.map((p) => p.output()).join('\n');
 
 /** `node /app/dist/cli/main.js ...` of the first container of a rendered object. */
 function manifestArgv(objects: readonly KubeObject[], kind: string, name: string): string[] {
@@ -61,33 +57,27 @@ function localize(argv: readonly string[], subst: Record<string, string>, metric
   });
 }
 
-const ttsnap = (name: string, args: string[]) => {
-  const p = new Proc(name, process.execPath, [CLI, ...args], REPO);
-  procs.push(p);
-  return p;
-};
-const metricsUp = async (url: string) => ((await httpGet(url))?.status === 200 ? true : undefined);
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'ttsnap-deploy-'));
+  const tmp = procs.tempDir('ttsnap-deploy-');
   const nats = await startNats(join(tmp, 'nats'));
-  procs.push(nats.proc);
+  procs.add(nats.proc);
   try {
     const manifests = renderOverlay('cpu-demo');
     const [grpc, metrics] = [await freePort(), await freePort()];
     const coordinator = `127.0.0.1:${grpc}`;
     coordinatorMetrics = `127.0.0.1:${metrics}`;
     const cluster = { 'nats://nats:4222': nats.url, 'ttsnap-coordinator:7070': coordinator, '/traces/': `${TRACES}/` };
-    ttsnap('coordinator', localize(manifestArgv(manifests, 'Deployment', 'ttsnap-coordinator'), { ...cluster, '0.0.0.0:7070': coordinator }, metrics));
-    await waitFor('coordinator /metrics', () => metricsUp(`http://${coordinatorMetrics}/metrics`), 20_000);
+    procs.ttsnap('coordinator', localize(manifestArgv(manifests, 'Deployment', 'ttsnap-coordinator'), { ...cluster, '0.0.0.0:7070': coordinator }, metrics));
+    await waitFor('coordinator /metrics', () => answers200(`http://${coordinatorMetrics}/metrics`), 20_000);
     for (let i = 0; i < WORKERS; i++) {
       const [wg, wm] = [await freePort(), await freePort()];
       const listen = `127.0.0.1:${wg}`;
       workerMetrics.push(`127.0.0.1:${wm}`);
       const subst = { ...cluster, '0.0.0.0:7070': listen, '$(POD_IP):7070': listen, '$(POD_NAME)': `ttsnap-worker-${i}` };
-      ttsnap(`worker-${i}`, localize(manifestArgv(manifests, 'StatefulSet', 'ttsnap-worker'), subst, wm));
+      procs.ttsnap(`worker-${i}`, localize(manifestArgv(manifests, 'StatefulSet', 'ttsnap-worker'), subst, wm));
     }
-    for (const w of workerMetrics) await waitFor(`worker /metrics ${w}`, () => metricsUp(`http://${w}/metrics`), 20_000);
+    for (const w of workerMetrics) await waitFor(`worker /metrics ${w}`, () => answers200(`http://${w}/metrics`), 20_000);
     const prom = await startPrometheus(
       join(tmp, 'prometheus'),
       [
@@ -96,7 +86,7 @@ beforeAll(async () => {
       ],
       [ALERTS_FILE],
     );
-    procs.push(prom.proc);
+    procs.add(prom.proc);
     promUrl = prom.url;
     // the first scrape lands a few seconds after Prometheus starts
     await waitFor('every target scraped and up', async () => ((await promQuery(promUrl, 'sum(up)'))[0]?.value[1] === String(1 + WORKERS) ? true : undefined), 45_000);
@@ -119,14 +109,11 @@ beforeAll(async () => {
       return Number(s?.value[1]) > searchEnded + 2 ? true : undefined;
     }, 15_000);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\n${diagnose()}`);
+    throw new Error(`${(err as Error).message}\n${procs.diagnose()}`);
   }
 }, 180_000);
 
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => procs.stopAll());
 
 describe('a coordinator and trace workers scraped by a real Prometheus', () => {
   it('serve /metrics that pass promtool check metrics', async () => {
@@ -156,11 +143,11 @@ describe('a coordinator and trace workers scraped by a real Prometheus', () => {
 
   it('log JSON lines with level, time, process and the ids of what they are about', () => {
     const lines = (name: string) =>
-      (procs.find((p) => p.name === name)?.output() ?? '').split('\n').slice(1).filter((l) => l.startsWith('{'));
+      (procs.get(name)?.output() ?? '').split('\n').slice(1).filter((l) => l.startsWith('{'));
     const records = (name: string) => lines(name).map((l) => JSON.parse(l) as Record<string, unknown>);
     const coord = records('coordinator');
     // every line of the coordinator's output is JSON (the tail kept by Proc may cut the first one)
-    const all = (procs.find((p) => p.name === 'coordinator')?.output() ?? '').split('\n').slice(2).filter(Boolean);
+    const all = (procs.get('coordinator')?.output() ?? '').split('\n').slice(2).filter(Boolean);
     expect(all.every((l) => l.startsWith('{') && l.endsWith('}'))).toBe(true);
     for (const r of coord) expect(Object.keys(r).slice(0, 3)).toEqual(['level', 'time', 'process']);
     const accepted = coord.find((r) => r.msg === 'job accepted');
@@ -224,7 +211,7 @@ describe('a coordinator and trace workers scraped by a real Prometheus', () => {
     const { recording, alerts } = loadRules();
     const down = alerts.find((a) => a.alert === 'TtsnapWorkerDown');
     expect(down).toBeDefined();
-    const victim = procs.find((p) => p.name === 'worker-1');
+    const victim = procs.get('worker-1');
     victim?.child.kill('SIGKILL');
     await victim?.exited;
     const fired = await waitFor('TtsnapWorkerDown to return the killed worker', async () => {

@@ -2,35 +2,22 @@
 // provider library is not installed (its download is skipped): `--provider cuda` exits non-zero within 30 s with one
 // line naming the library that did not load; `--provider auto` serves on the CPU, logs (JSON) that it fell back, and
 // its /metrics say provider="cpu" and ready.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, httpGet, Proc, startNats, waitFor } from '../support/procs.js';
-import { REPO } from './render.js';
+import { freePort, httpGet, ProcGroup, startNats, waitFor } from '../support/procs.js';
 
-const CLI = join(REPO, 'dist', 'cli', 'main.js');
 const CUDA_LIB = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
-const procs: Proc[] = [];
-let tmp = '';
+const procs = new ProcGroup();
 
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.stop()));
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
-
-const start = (name: string, args: string[]) => {
-  const p = new Proc(name, process.execPath, [CLI, ...args], REPO);
-  procs.push(p);
-  return p;
-};
+afterAll(() => procs.stopAll());
 
 describe.skipIf(existsSync(CUDA_LIB))('worker execution providers without the CUDA provider library', () => {
   it('--provider cuda exits non-zero within 30 s, naming what did not load', async () => {
     const t0 = performance.now();
     // nothing listens at the coordinator and NATS addresses: the provider fails before either is dialled
-    const w = start('worker-cuda', ['worker', '--backend', 'onnx', '--provider', 'cuda', '--listen', '127.0.0.1:0', '--coordinator', '127.0.0.1:9', '--nats', 'nats://127.0.0.1:9', '--metrics-port', '0']);
+    const w = procs.ttsnap('worker-cuda', ['worker', '--backend', 'onnx', '--provider', 'cuda', '--listen', '127.0.0.1:0', '--coordinator', '127.0.0.1:9', '--nats', 'nats://127.0.0.1:9', '--metrics-port', '0']);
     const code = await Promise.race([w.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000))]);
     const seconds = (performance.now() - t0) / 1000;
     expect(code).toBe(1);
@@ -42,17 +29,17 @@ describe.skipIf(existsSync(CUDA_LIB))('worker execution providers without the CU
   }, 40_000);
 
   it('--provider auto serves on the CPU, says so in its log, and exports provider="cpu"', async () => {
-    tmp = mkdtempSync(join(tmpdir(), 'ttsnap-provider-'));
+    const tmp = procs.tempDir('ttsnap-provider-');
     const nats = await startNats(join(tmp, 'nats'));
-    procs.push(nats.proc);
+    procs.add(nats.proc);
     const [grpc, wgrpc, wm] = [await freePort(), await freePort(), await freePort()];
-    start('coordinator', ['coordinator', '--listen', `127.0.0.1:${grpc}`, '--nats', nats.url]);
-    const w = start('worker-auto', ['worker', '--backend', 'onnx', '--provider', 'auto', '--listen', `127.0.0.1:${wgrpc}`, '--coordinator', `127.0.0.1:${grpc}`, '--nats', nats.url, '--id', 'gpu-0', '--metrics-port', String(wm)]);
+    procs.ttsnap('coordinator', ['coordinator', '--listen', `127.0.0.1:${grpc}`, '--nats', nats.url]);
+    const w = procs.ttsnap('worker-auto', ['worker', '--backend', 'onnx', '--provider', 'auto', '--listen', `127.0.0.1:${wgrpc}`, '--coordinator', `127.0.0.1:${grpc}`, '--nats', nats.url, '--id', 'gpu-0', '--metrics-port', String(wm)]);
     const body = await waitFor('worker ready on /metrics', async () => {
       const r = await httpGet(`http://127.0.0.1:${wm}/metrics`);
       return r && /^ttsnap_worker_ready 1$/m.test(r.body) ? r.body : undefined;
     }, 60_000).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}\n${procs.map((p) => p.output()).join('\n')}`);
+      throw new Error(`${(err as Error).message}\n${procs.diagnose()}`);
     });
     expect(body).toContain('ttsnap_worker_info{backend="onnx",provider="cpu",bundle="tiny-shapes"} 1');
     const records = w.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -5,7 +5,8 @@
  * (SIGTERM, then SIGKILL after a grace period) by `stop`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -214,3 +215,46 @@ export async function promQuery(url: string, expr: string): Promise<PromSample[]
   if (body.data.resultType === 'scalar') return [{ metric: {}, value: body.data.result as [number, string] }];
   return body.data.result as PromSample[];
 }
+
+/**
+ * The processes (and temp dirs) one test file starts: started through it, stopped and removed together by
+ * stopAll, their output tails for failure messages.
+ */
+export class ProcGroup {
+  readonly all: Proc[] = [];
+  private readonly dirs: string[] = [];
+
+  /** A new temp dir, removed by stopAll. */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  add(p: Proc): Proc {
+    this.all.push(p);
+    return p;
+  }
+
+  /** `ttsnap <args>` run by this node binary (so that killing it kills ttsnap itself, not a wrapper). */
+  ttsnap(name: string, args: readonly string[]): Proc {
+    return this.add(startCli(name, args));
+  }
+
+  get(name: string): Proc | undefined {
+    return this.all.find((p) => p.name === name);
+  }
+
+  /** Every process's output tail, for a failure message. */
+  diagnose(): string {
+    return this.all.map((p) => p.output()).join('\n');
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.stop()));
+    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** true once GET url answers 200 (for waitFor). */
+export const answers200 = async (url: string): Promise<true | undefined> => ((await httpGet(url))?.status === 200 ? true : undefined);
