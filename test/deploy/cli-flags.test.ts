@@ -40,5 +40,7 @@ describe('the manifests and the CLI agree', () => {
       for (const f of flags) if (!new RegExp(`(^|[\\s,])${f}([\\s,<\\[=]|$)`, 'm').test(help)) unknown.push(`${sub} ${f}`);
     }
     expect(unknown).toEqual([]);
-  });
+    // four kustomize renders (each cluster overlay and its search overlay) and three CLI starts: over 30 s on a
+    // loaded 2-core machine, as the other render-heavy deploy tests allow
+  }, 120_000);
 });
