@@ -39,7 +39,7 @@ const CLIP_LIKE = {
 
 describe('tokenizers', () => {
   it('the tiny bundle: WordLevel, [BOS] words [EOS], padded with [PAD] = 0', () => {
-    const t = loadTokenizer(TINY, 16);
+    const t = loadTokenizer(join(TINY, 'tokenizer'), 16);
     const vocab = (JSON.parse(readFileSync(join(TINY, 'tokenizer', 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
     const ids = Array.from(t.encode(PROMPT));
     // [BOS] + 7 words + [EOS] + 7 x [PAD]
@@ -50,17 +50,22 @@ describe('tokenizers', () => {
 
   it('CLIP-style BPE: normalise, split, merge by rank with </w>, <|startoftext|> ... <|endoftext|>, pad token from tokenizer_config', () => {
     const dir = bundleWith('clip', CLIP_LIKE, { pad_token: '<|endoftext|>' });
-    const t = loadTokenizer(dir, 12);
+    const t = loadTokenizer(join(dir, 'tokenizer'), 12);
     // a | r e d</w> -> re d</w> -> red</w> | c i r c l e</w> (no merges apply) | !</w>
     expect(Array.from(t.encode('A  Red circle!'))).toEqual([10, 0, 5, 6, 7, 1, 6, 8, 9, 12, 11, 11]);
     // truncation keeps the end token
-    expect(Array.from(loadTokenizer(dir, 6).encode('A  Red circle!'))).toEqual([10, 0, 5, 6, 7, 11]);
+    expect(Array.from(loadTokenizer(join(dir, 'tokenizer'), 6).encode('A  Red circle!'))).toEqual([10, 0, 5, 6, 7, 11]);
     // byte-level: é is UTF-8 C3 A9 -> 'Ã' '©', the last symbol with </w>
     expect(Array.from(t.encode('é')).slice(0, 4)).toEqual([10, 13, 14, 11]);
   });
 
-  it('refuses tokenizer models it cannot run, naming the file', () => {
-    const dir = bundleWith('unigram', { ...CLIP_LIKE, model: { type: 'Unigram', vocab: {} } });
-    expect(() => loadTokenizer(dir, 8)).toThrow(`${join(dir, 'tokenizer', 'tokenizer.json')}: model.type 'Unigram' is not supported; expected WordLevel or BPE tokenizers as Hugging Face tokenizers writes them`);
+  it('refuses tokenizer models it cannot run and folders without a tokenizer, naming the file', () => {
+    const dir = bundleWith('odd', { ...CLIP_LIKE, model: { type: 'Mystery' } });
+    expect(() => loadTokenizer(join(dir, 'tokenizer'), 8)).toThrow(`${join(dir, 'tokenizer', 'tokenizer.json')}: cannot build a tokenizer from it (Unknown TokenizerModel type: Mystery); expected BPE, Unigram, WordPiece or WordLevel as Hugging Face tokenizers writes them`);
+    const spm = join(root, 'spm');
+    mkdirSync(spm);
+    writeFileSync(join(spm, 'spiece.model'), '');
+    expect(() => loadTokenizer(spm, 8)).toThrow(`${join(spm, 'spiece.model')}: a SentencePiece model alone is not read; expected tokenizer.json beside it (T5TokenizerFast.save_pretrained writes one)`);
+    expect(() => loadTokenizer(root, 8)).toThrow(`${root}: has no tokenizer; expected tokenizer.json, vocab.json + merges.txt (CLIP) or vocab.txt (BERT)`);
   });
 });

@@ -26,7 +26,8 @@ export class OnnxBackend implements WorkerBackend {
     cost?: { readonly denoise: number; readonly verify: number },
   ) {
     const i = host.info;
-    const main = i.defaultRewards[0] as string;
+    const main = i.defaultRewards[0];
+    if (main === undefined) throw new ValidationError('--model', `bundle ${i.model} has no reward`, 'a bundle with a reward (ttsnap models add-reward DIR NAME REWARD_DIR)');
     this.info = {
       backend: 'onnx',
       steps: i.steps,
