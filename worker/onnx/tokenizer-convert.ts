@@ -34,7 +34,8 @@ export function bertTokenizerJson(vocabText: string, lowercase: boolean): Record
   const tokens = vocabText.split('\n').map((l) => l.replace(/\r$/, ''));
   if (tokens[tokens.length - 1] === '') tokens.pop();
   const vocab: Record<string, number> = {};
-  tokens.forEach((t, i) => (vocab[t] ??= i));
+  // a token listed twice takes its last line, as transformers' load_vocab does
+  tokens.forEach((t, i) => (vocab[t] = i));
   const id = (t: string): number => vocab[t] ?? -1;
   return {
     version: '1.0',
