@@ -122,6 +122,8 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   const guidance = num('guidance', '--guidance', 0, 100, false);
   const steps = num('steps', '--steps', 2, 1000, true);
   const negativePrompt = str('negativePrompt');
+  const missingVariant = str('missingVariant') ?? 'refuse';
+  if (missingVariant !== 'refuse' && missingVariant !== 'base') throw new ValidationError('--missing-variant', `got '${missingVariant}'`, 'refuse | base');
   return {
     bundle: str('model') ?? defaultBundleDir(),
     provider: provider as Provider,
@@ -130,6 +132,7 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     ...(guidance !== undefined ? { guidance } : {}),
     ...(steps !== undefined ? { steps } : {}),
     ...(negativePrompt !== undefined ? { negativePrompt } : {}),
+    missingVariant,
   };
 }
 

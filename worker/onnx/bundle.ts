@@ -9,6 +9,7 @@ import { checkRewardOutput, rewardInputs } from './reward-contract.js';
 import { AdaptedSession, type SessionOptions } from './session.js';
 import { TextConditioner } from './text-encoders.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { remapStep } from './variants.js';
 
 /** A loaded reward: its manifest entry, base session, noise-aware variants by step index, and its tokenizer. */
 export interface RewardSessions {
@@ -75,14 +76,16 @@ export async function loadBundle(dirIn: string, opts: SessionOptions, steps?: nu
   const denoiser = new Denoiser(found, session, manifest);
   const text = await TextConditioner.open(dir, found, manifest, opts);
   const decoder = await AdaptedSession.open(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder', ['latent_sample'], ['sample'], opts);
+  // noise-aware variants are keyed by the manifest's step indices; other step counts remap them by noise level
+  const trained = steps === undefined || steps === s.steps ? scheduler : schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), s.steps, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
   const rewards = new Map<string, RewardSessions>();
-  for (const [name, r] of Object.entries(manifest.rewards)) rewards.set(name, await openReward(dir, name, r, manifest, opts));
+  for (const [name, r] of Object.entries(manifest.rewards)) rewards.set(name, await openReward(dir, name, r, manifest, opts, (step) => remapStep(step, trained, scheduler, name)));
   const bundle: Bundle = { dir, manifest, scheduler, text, denoiser, decoder, rewards, provider: session.provider };
   checkShapes(bundle);
   return bundle;
 }
 
-async function openReward(dir: string, name: string, r: RewardManifest, m: Manifest, opts: SessionOptions): Promise<RewardSessions> {
+async function openReward(dir: string, name: string, r: RewardManifest, m: Manifest, opts: SessionOptions, remap: (step: number) => number): Promise<RewardSessions> {
   const open = async (f: string, what: string): Promise<AdaptedSession> => {
     const s = await AdaptedSession.open(join(dir, f), what, rewardInputs(r), [r.output], opts);
     checkRewardOutput(s, r, what);
@@ -90,7 +93,7 @@ async function openReward(dir: string, name: string, r: RewardManifest, m: Manif
   };
   const base = await open(r.file, `reward model '${name}'`);
   const byStep = new Map<number, AdaptedSession>();
-  for (const [step, f] of Object.entries(r.noise_aware)) byStep.set(Number(step), await open(f, `noise-aware reward '${name}' for step ${step}`));
+  for (const [step, f] of Object.entries(r.noise_aware)) byStep.set(remap(Number(step)), await open(f, `noise-aware reward '${name}' for step ${step}`));
   const tokenizer = r.kind === 'image_text' ? loadTokenizer(join(dir, r.tokenizer ?? 'tokenizer'), r.max_length ?? m.text.max_length) : undefined;
   return { name, spec: r, base, byStep, ...(tokenizer ? { tokenizer } : {}) };
 }

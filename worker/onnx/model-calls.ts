@@ -77,15 +77,32 @@ export async function decodeLatents(b: Bundle, latents: Float32Array, B: number)
 }
 
 /**
- * One reward on B decoded images of candidates at `step`: the noise-aware variant trained on this step's
- * Tweedie estimate when asked for and present (never at the last step), else the base model. `texts` holds
- * each row's prompt text (image-text rewards tokenise it with their own tokenizer).
+ * What happens when a noise-aware score is asked for at a step without a variant: `refuse` (the default)
+ * throws naming the step and the steps that have one; `base` scores with the base reward and calls `warn`.
  */
-export async function rewardScores(b: Bundle, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[]): Promise<Float32Array> {
+export interface MissingVariant {
+  readonly mode: 'refuse' | 'base';
+  readonly warn: (reward: string, step: number) => void;
+}
+
+/**
+ * One reward on B decoded images of candidates at `step`: the noise-aware variant trained on this step's
+ * Tweedie estimate when asked for (never at the last step, which scores the clean image with the base
+ * model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text (image-text
+ * rewards tokenise it with their own tokenizer).
+ */
+export async function rewardScores(b: Bundle, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
   const sessions = b.rewards.get(r.name);
   if (!sessions) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
   const spec = sessions.spec;
-  const session = (r.noiseAware && step < b.scheduler.steps - 1 ? sessions.byStep.get(step) : undefined) ?? sessions.base;
+  const wantVariant = r.noiseAware && step < b.scheduler.steps - 1;
+  const variant = wantVariant ? sessions.byStep.get(step) : undefined;
+  if (wantVariant && !variant) {
+    const have = [...sessions.byStep.keys()].sort((x, y) => x - y).join(', ') || 'none';
+    if (missing.mode === 'refuse') throw new ValidationError('schedule', `prunes at step ${step}, where reward ${r.name} has no noise-aware variant (variants at steps: ${have})`, 'prune points at steps with a variant, policy ttsp (base reward at prune points), or --missing-variant base (scores with the base reward, warned and recorded)');
+    missing.warn(r.name, step);
+  }
+  const session = variant ?? sessions.base;
   const { height, width } = b.manifest.image;
   const B = texts.length;
   const p = spec.preprocess;

@@ -4,7 +4,7 @@ import type { AdvanceItem, CandidateSpec } from '../backend.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import { bundleSessions, loadBundle, type Bundle } from './bundle.js';
-import { decodeLatents, denoiseStep, rewardScores } from './model-calls.js';
+import { decodeLatents, denoiseStep, rewardScores, type MissingVariant } from './model-calls.js';
 import type { Provider } from './session.js';
 import type { Conditioning } from './text-encoders.js';
 import { decodeState, encodeState } from './state.js';
@@ -22,8 +22,10 @@ export interface PipelineOptions {
   readonly guidance?: number;
   /** [manifest sampling.negative_prompt] */
   readonly negativePrompt?: string;
-  /** sampling steps [manifest sampling.steps] */
+  /** sampling steps [manifest sampling.steps]; noise-aware variants are remapped by noise level or refused */
   readonly steps?: number;
+  /** a noise-aware score at a step without a variant: refuse [default] or score with the base reward, warned */
+  readonly missingVariant?: 'refuse' | 'base';
 }
 
 interface Candidate {
@@ -47,6 +49,10 @@ export class OnnxPipeline {
   private readonly live = new Map<CandidateKey, Candidate>();
   private readonly texts = new Map<string, PromptText>();
   private uncond: Conditioning | null = null;
+  /** (reward, step) pairs scored with the base reward for want of a variant, each warned once */
+  readonly substitutions = new Set<string>();
+  private log: (line: string) => void = () => undefined;
+  private readonly missingVariant: MissingVariant;
   readonly guidance: number;
   private readonly latentSize: number;
 
@@ -57,6 +63,15 @@ export class OnnxPipeline {
     this.guidance = opts.guidance ?? bundle.manifest.sampling.guidance_scale;
     const l = bundle.manifest.latent;
     this.latentSize = l.channels * l.height * l.width;
+    this.missingVariant = {
+      mode: opts.missingVariant ?? 'refuse',
+      warn: (reward, step) => {
+        const key = `${reward}@${step}`;
+        if (this.substitutions.has(key)) return;
+        this.substitutions.add(key);
+        this.log(`onnx: warning: reward ${reward} has no noise-aware variant at step ${step}; scored with the base reward (--missing-variant base)`);
+      },
+    };
   }
 
   static async load(opts: PipelineOptions, log: (line: string) => void): Promise<OnnxPipeline> {
@@ -65,6 +80,7 @@ export class OnnxPipeline {
     const d = bundle.denoiser;
     log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}, layout ${d.kind}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps, ${d.mixedSteps ? 'mixed-step batches ([B] timestep)' : 'batches grouped by step (scalar timestep)'}`);
     const p = new OnnxPipeline(bundle, opts);
+    p.log = log;
     // the unconditional pass exists only where guidance doubles the batch
     p.uncond = await bundle.text.negative(d.doublesForGuidance ? (opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt) : '');
     return p;
@@ -151,7 +167,7 @@ export class OnnxPipeline {
         rows.forEach((j, b) => previews.set(images.subarray(b * per, (b + 1) * per), j * per));
       }
       for (const [ri, r] of rewards.entries()) {
-        const scores = await rewardScores(this.bundle, r, step, images, rows.map((j) => (cands[j] as Candidate).spec.text));
+        const scores = await rewardScores(this.bundle, r, step, images, rows.map((j) => (cands[j] as Candidate).spec.text), this.missingVariant);
         rows.forEach((j, b) => ((out[ri] as Float64Array)[j] = scores[b] as number));
       }
     }
