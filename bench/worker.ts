@@ -95,3 +95,78 @@ process.stdout.write(`${JSON.stringify(out)}\n`);
 await runtime.close();
 await bus.close();
 await session.release();
+
+/**
+ * Mixed-step batches: a steady state of `batch` live candidates advanced one step per call, each replaced by
+ * a fresh one when it reaches the last step. `same`: all candidates stand at the same step (replaced
+ * together); `mixed`: they are staggered over the steps, so every call mixes steps (one call where the UNet
+ * takes a [B] timestep); `split`: staggered, but the pipeline splits the call by step (mixedSteps false,
+ * what the worker did before). Rounds rotate the three so that all see the same load.
+ */
+const mixedOpts = { model, provider: 'cpu', threads: String(threads), maxBatch: String(batch) };
+const backends = {
+  same: await createOnnxBackend(mixedOpts),
+  mixed: await createOnnxBackend(mixedOpts),
+  split: await createOnnxBackend({ ...mixedOpts, mixedSteps: 'false' }),
+};
+const calls = steps * 4;
+let seq = 0;
+async function steadyRound(b: Awaited<ReturnType<typeof createOnnxBackend>>, staggered: boolean): Promise<number> {
+  const live = new Map<string, number>();
+  const fresh = async (n: number): Promise<string[]> => {
+    const specs = Array.from({ length: n }, () => ({ key: `m${seq}`, prompt: 0, text: 'a red circle above a blue square', candidate: seq, seed: 5000 + seq++ }));
+    await b.create(specs);
+    for (const s of specs) live.set(s.key, -1);
+    return specs.map((s) => s.key);
+  };
+  const keys = await fresh(batch);
+  // untimed: stagger candidate i to step floor(i * S / batch) - 1
+  if (staggered) for (let target = 0; target < steps; target++) {
+    const items = keys.filter((k, i) => Math.floor((i * steps) / batch) - 1 >= target).map((key) => ({ key, toStep: target }));
+    if (items.length) await b.advance(items);
+    for (const it of items) live.set(it.key, it.toStep);
+  }
+  const t0 = performance.now();
+  for (let c = 0; c < calls; c++) {
+    const items = [...live].map(([key, s]) => ({ key, toStep: s + 1 }));
+    await b.advance(items);
+    const done = items.filter((it) => it.toStep === steps - 1).map((it) => it.key);
+    for (const it of items) live.set(it.key, it.toStep);
+    if (done.length) {
+      b.release(done);
+      for (const k of done) live.delete(k);
+      await fresh(done.length);
+    }
+  }
+  const s = (performance.now() - t0) / 1000;
+  b.release([...live.keys()]);
+  return (calls * batch) / s;
+}
+const rates: Record<'same' | 'mixed' | 'split', number[]> = { same: [], mixed: [], split: [] };
+await steadyRound(backends.same, false);
+await steadyRound(backends.mixed, true);
+await steadyRound(backends.split, true);
+for (let r = 0; r < rounds; r++) {
+  rates.same.push(await steadyRound(backends.same, false));
+  rates.mixed.push(await steadyRound(backends.mixed, true));
+  rates.split.push(await steadyRound(backends.split, true));
+}
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]): number => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
+const fig = (xs: number[]): { mean: number; sd: number } => ({ mean: Number(mean(xs).toFixed(1)), sd: Number(sd(xs).toFixed(1)) });
+const perRound = rates.mixed.map((v, i) => v / (rates.same[i] as number));
+const mixedOut = {
+  timestep: tsMeta && tsMeta.isTensor && tsMeta.shape.length === 1 && tsMeta.shape[0] !== 1 ? '[B]: one call per mixed batch' : 'scalar/[1]: mixed batches grouped by step',
+  same_step_steps_per_s: fig(rates.same),
+  mixed_step_steps_per_s: fig(rates.mixed),
+  split_by_step_steps_per_s: fig(rates.split),
+  mixed_over_same: { mean: Number(mean(perRound).toFixed(3)), min: Number(Math.min(...perRound).toFixed(3)), max: Number(Math.max(...perRound).toFixed(3)) },
+  batch,
+  rounds,
+};
+if (!o.json) {
+  const f = (x: { mean: number; sd: number }): string => `${x.mean} +- ${x.sd}`;
+  process.stdout.write(`mixed-step batches (${mixedOut.timestep}): same-step ${f(mixedOut.same_step_steps_per_s)}, mixed ${f(mixedOut.mixed_step_steps_per_s)}, split by step ${f(mixedOut.split_by_step_steps_per_s)} candidate-steps/s; mixed/same ${mixedOut.mixed_over_same.mean} (${mixedOut.mixed_over_same.min} to ${mixedOut.mixed_over_same.max})\n`);
+}
+process.stdout.write(`${JSON.stringify(mixedOut)}\n`);
+await Promise.all(Object.values(backends).map((b) => b.close()));

@@ -133,6 +133,7 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     ...(steps !== undefined ? { steps } : {}),
     ...(negativePrompt !== undefined ? { negativePrompt } : {}),
     missingVariant,
+    ...(str('mixedSteps') === 'false' ? { mixedSteps: false } : {}),
   };
 }
 

@@ -26,6 +26,8 @@ export interface PipelineOptions {
   readonly steps?: number;
   /** a noise-aware score at a step without a variant: refuse [default] or score with the base reward, warned */
   readonly missingVariant?: 'refuse' | 'base';
+  /** [true]: one call mixes steps where the denoiser takes a [B] timestep; false splits by step (bench:worker's baseline) */
+  readonly mixedSteps?: boolean;
 }
 
 interface Candidate {
@@ -124,7 +126,7 @@ export class OnnxPipeline {
       }
       target.set(it.key, it.toStep);
     }
-    const mixed = this.bundle.denoiser.mixedSteps;
+    const mixed = this.bundle.denoiser.mixedSteps && this.opts.mixedSteps !== false;
     for (;;) {
       const due = [...target].map(([key, to]) => [this.get(key), to] as const).filter(([c, to]) => c.step < to).map(([c]) => c);
       if (due.length === 0) return;
