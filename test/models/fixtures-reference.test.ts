@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initialNoise } from '../../core/diffusion/noise.js';
@@ -7,7 +8,8 @@ import { preprocessImages } from '../../worker/onnx/preprocess.js';
 import { addReward } from '../../worker/onnx/reward-folder.js';
 import { decodeState } from '../../worker/onnx/state.js';
 import { loadTokenizer } from '../../worker/onnx/tokenizer.js';
-import { copyFixture, FIXTURES, FP16, LAYOUTS, maxRelDiff, reference, REWARDS } from './fixture-helpers.js';
+import { copyFixture, FIXTURES, FP16, LAYOUTS, maxRelDiff, reference, REWARDS, type Reference } from './fixture-helpers.js';
+import { TINY } from './helpers.js';
 
 /**
  * Every layout fixture, from the folder as the exporter writes it (models init, the three fixture rewards
@@ -75,6 +77,26 @@ describe.each([...LAYOUTS, ...FP16.map((l) => `${l}-fp16`)])('%s against the PyT
       }
     } finally {
       fx.cleanup();
+    }
+  });
+});
+
+describe('the tiny bundle against the PyTorch reference (its committed weights loaded back into models/recipe/nets.py)', () => {
+  it('final latents, decoded images, align and quality scores of four seeds (20 DDIM steps, guidance 4)', { timeout: 120_000 }, async () => {
+    const ref = JSON.parse(readFileSync(join(FIXTURES, 'reference', 'tiny.json'), 'utf8')) as Pick<Reference, 'prompt' | 'seeds' | 'steps' | 'latents' | 'images'> & { scores: Record<'align' | 'quality', number[]> };
+    const p = await OnnxPipeline.load({ bundle: TINY, provider: 'cpu', threads: 1, maxBatch: 8 }, noLog);
+    try {
+      const keys = ref.seeds.map((seed, i) => ({ key: `t${i}`, prompt: 0, text: ref.prompt, candidate: i, seed }));
+      await p.create(keys);
+      await p.advance(keys.map((k) => ({ key: k.key, toStep: ref.steps - 1 })));
+      const latents = keys.flatMap((k) => Array.from(decodeState(p.exportState(k.key), p.bundle.manifest.name).latent));
+      const images = await p.images(keys.map((k) => k.key));
+      const [align, quality] = await p.score(keys.map((k) => k.key), [{ name: 'align', noiseAware: false }, { name: 'quality', noiseAware: false }]);
+      const diffs = { latents: maxRelDiff(latents, ref.latents), images: maxRelDiff(images, ref.images), scores: Math.max(maxRelDiff(align as Float64Array, ref.scores.align), maxRelDiff(quality as Float64Array, ref.scores.quality)) };
+      table.push(`${'tiny'.padEnd(18)} ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join('  ')}`);
+      for (const [k, v] of Object.entries(diffs)) expect(v, k).toBeLessThan(FP32_TOL);
+    } finally {
+      await p.close();
     }
   });
 });
