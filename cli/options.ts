@@ -31,11 +31,3 @@ export function parseBudgetGrid(value: string, flag = '--budgets'): number[] {
 export function parseInteger(flag: string, min: number, max: number): (value: string) => number {
   return (value: string) => parseNumberIn(flag, value, { min, max, integer: true });
 }
-
-export function parseNumber(flag: string, min: number, max: number): (value: string) => number {
-  return (value: string) => {
-    const v = Number(value);
-    if (value.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw new ValidationError(flag, `got '${value}'`, `a number in [${min}, ${max}]`);
-    return v;
-  };
-}

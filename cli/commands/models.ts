@@ -5,7 +5,7 @@ import { parseNumberIn } from '../../core/number-range.js';
 import { bundleCost, withCost } from '../../worker/onnx/bundle-cost.js';
 import { loadManifest, MANIFEST_FILE } from '../../worker/onnx/manifest.js';
 import { ValidationError } from '../../core/errors.js';
-import { parseInteger, parseNumber } from '../options.js';
+import { parseInteger } from '../options.js';
 
 interface SampleFlags {
   seeds: string;
@@ -60,7 +60,7 @@ export function registerModels(program: Command): void {
     .action(async (dir: string, flags: { steps?: string; guidance?: string; name?: string }) => {
       const { initBundle } = await import('../../worker/onnx/init.js');
       const steps = flags.steps === undefined ? undefined : parseInteger('--steps', 2, 1000)(flags.steps);
-      const guidance = flags.guidance === undefined ? undefined : parseNumber('--guidance', 0, 100)(flags.guidance);
+      const guidance = flags.guidance === undefined ? undefined : parseNumberIn('--guidance', flags.guidance, { min: 0, max: 100 });
       const { manifest: m, notes } = initBundle(dir, { ...(steps !== undefined ? { steps } : {}), ...(guidance !== undefined ? { guidance } : {}), ...(flags.name ? { name: flags.name } : {}) });
       const lines = [
         `wrote ${join(resolve(dir), MANIFEST_FILE)}: ${m.name}, layout ${m.layout}, ${m.sampling.scheduler ?? ''} ${m.sampling.steps} steps, guidance ${m.sampling.guidance_scale}, image ${m.image.height}x${m.image.width}, denoise ${m.cost.denoise.toExponential(3)} TFLOPs/step`,
@@ -82,7 +82,7 @@ export function registerModels(program: Command): void {
     .action(async (dir: string, name: string, path: string, flags: { output?: string; maxLength?: string; scoreMean?: string; scoreStd?: string }) => {
       const { addRewardToBundle } = await import('../../worker/onnx/init.js');
       if ((flags.scoreMean === undefined) !== (flags.scoreStd === undefined)) throw new ValidationError('--score-mean', 'given without --score-std (or the reverse)', 'both or neither');
-      const scale = flags.scoreMean === undefined ? undefined : { mean: parseNumber('--score-mean', -1e9, 1e9)(flags.scoreMean), std: parseNumber('--score-std', 1e-12, 1e9)(flags.scoreStd as string) };
+      const scale = flags.scoreMean === undefined ? undefined : { mean: parseNumberIn('--score-mean', flags.scoreMean, { min: -Infinity, max: Infinity }), std: parseNumberIn('--score-std', flags.scoreStd, { min: 0, max: Infinity, aboveMin: true }) };
       const m = await addRewardToBundle(dir, name, path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.maxLength ? { maxLength: parseInteger('--max-length', 1, 4096)(flags.maxLength) } : {}), ...(scale ? { scale } : {}) }, { provider: 'cpu', threads: 0, log: (l) => process.stderr.write(`${l}\n`) });
       const r = m.rewards[name];
       process.stdout.write(`added reward ${name}: ${r?.kind}, inputs ${Object.values(r?.inputs ?? {}).join(', ')}, output ${r?.output} (${r?.score}), ${r?.preprocess.resample} ${r?.preprocess.resize} -> crop ${r?.preprocess.crop}; default rewards: ${m.default_rewards.join(', ')}; schedule: ${m.sampling.schedule || 'best-of-N'}\n`);
