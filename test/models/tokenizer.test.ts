@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../worker/onnx/tokenizer.js';
+import { clipTokenizerJson } from '../../worker/onnx/tokenizer-convert.js';
 import { PROMPT, TINY } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ttsnap-tok-'));
@@ -16,26 +17,12 @@ function bundleWith(name: string, tokenizer: unknown, config?: unknown): string 
   return dir;
 }
 
-// A CLIP-shaped tokenizer.json (the structure of openai/clip-vit-large-patch14's) with a toy vocabulary.
-const CLIP_LIKE = {
-  normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }] },
-  pre_tokenizer: {
-    type: 'Sequence',
-    pretokenizers: [
-      { type: 'Split', pattern: { Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: 'Removed', invert: true },
-      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-    ],
-  },
-  post_processor: { type: 'RobertaProcessing', sep: ['<|endoftext|>', 11], cls: ['<|startoftext|>', 10] },
-  padding: null,
-  model: {
-    type: 'BPE',
-    unk_token: '<|endoftext|>',
-    end_of_word_suffix: '</w>',
-    vocab: { 'a</w>': 0, r: 1, e: 2, 'd</w>': 3, re: 4, 'red</w>': 5, c: 6, i: 7, l: 8, 'e</w>': 9, '<|startoftext|>': 10, '<|endoftext|>': 11, '!</w>': 12, 'Ã': 13, '©</w>': 14 },
-    merges: ['r e', 're d</w>'],
-  },
-};
+// A CLIP tokenizer.json (the structure transformers' CLIPConverter writes, as converted from Optimum's vocab.json +
+// merges.txt) with a toy vocabulary.
+const CLIP_LIKE = clipTokenizerJson(
+  { 'a</w>': 0, r: 1, e: 2, 'd</w>': 3, re: 4, 'red</w>': 5, c: 6, i: 7, l: 8, 'e</w>': 9, '<|startoftext|>': 10, '<|endoftext|>': 11, '!</w>': 12, 'Ã': 13, '©</w>': 14 },
+  '#version: 0.2\nr e\nre d</w>\n',
+);
 
 describe('tokenizers', () => {
   it('the tiny bundle: WordLevel, [BOS] words [EOS], padded with [PAD] = 0', () => {
