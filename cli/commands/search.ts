@@ -16,6 +16,8 @@ import { embeddedSession, remoteSession, type SearchSession } from '../../proces
 import { nextSignal } from '../../process/lifecycle.js';
 import { progressPrinter, summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../render/search-artifacts.js';
+import { defaultBundleDir } from '../../worker/backends/onnx.js';
+import { bundleSearchInfo } from '../../worker/onnx/variants.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
 
@@ -24,7 +26,7 @@ interface SearchFlags {
   prompts?: string;
   budget?: string;
   candidates?: string;
-  schedule: string;
+  schedule?: string;
   scheduleFile?: string;
   seed: string;
   policy: string;
@@ -43,7 +45,24 @@ interface SearchFlags {
 /** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
 function readSchedule(flags: SearchFlags, steps: number | null, budget: number): Schedule {
   if (flags.scheduleFile) return scheduleForBudget(readScheduleFile(flags.scheduleFile, steps), budget);
-  return parseScheduleSpec(flags.schedule, steps ?? 10_000);
+  return parseScheduleSpec(flags.schedule ?? DEFAULT_SCHEDULE, steps ?? 10_000);
+}
+
+const DEFAULT_SCHEDULE = '2:0.4,6:0.4,11:0.5';
+
+/**
+ * Embedded onnx searches: the bundle's default schedule when --schedule is not given, and its noise-aware
+ * variants checked against the prune points (policy ttsnap): refused (exit 2) unless --missing-variant base,
+ * which returns the gaps as warnings for the report.
+ */
+function checkVariants(flags: SearchFlags, req: SubmitJobRequest): string[] {
+  if (flags.backend !== 'onnx' || flags.coordinator || req.policy !== 'ttsnap') return [];
+  const info = bundleSearchInfo(typeof flags.model === 'string' ? flags.model : defaultBundleDir(), typeof flags.steps === 'string' ? Number(flags.steps) : undefined);
+  const gaps = info.missing((req.schedule ?? []).map((p) => Number(p.step)), req.rewards ?? []);
+  if (gaps.length === 0) return [];
+  const what = gaps.map((g) => `reward ${g.reward} has no noise-aware variant at prune step ${g.step}`).join('; ');
+  if (flags.missingVariant !== 'base') throw new ValidationError('--schedule', what, 'prune points at steps with a variant, --policy ttsp, or --missing-variant base (scores there with the base reward, recorded as a warning)');
+  return gaps.map((g) => `reward ${g.reward} has no noise-aware variant at prune step ${g.step}: scored with the base reward (--missing-variant base)`);
 }
 
 /** The prompts given: --prompts start:end, --prompts-file F, or texts as arguments (exactly one). */
@@ -118,7 +137,7 @@ export function registerSearch(program: Command): void {
     .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')
     .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')
     .option('--candidates <N>', 'candidates per prompt')
-    .option('--schedule <spec>', 'prune points step:alpha,...', '2:0.4,6:0.4,11:0.5')
+    .option('--schedule <spec>', `prune points step:alpha,... (default: the model bundle's, else ${DEFAULT_SCHEDULE})`)
     .option('--schedule-file <file>', 'schedule file written by `ttsnap tune` (its per-budget entry when present)')
     .option('--seed <S>', 'seed of the candidate draw and noise', '0')
     .option('--policy <name>', 'ttsnap | ttsp | bon', 'ttsnap')
@@ -131,7 +150,7 @@ export function registerSearch(program: Command): void {
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1'),
   )
-    .action(async (texts: string[], flags: SearchFlags) => {
+    .action(async (texts: string[], flags: SearchFlags, cmd: Command) => {
       if (flags.coordinator) parseHostPort(flags.coordinator, '--coordinator');
       const list = promptList(flags, texts);
       // the embedded default: text prompts run the bundled tiny model and write pictures to ./out
@@ -139,6 +158,11 @@ export function registerSearch(program: Command): void {
       const pictures = flags.backend === 'onnx' && !flags.coordinator;
       if (pictures) flags.out ??= 'out';
       if (pictures && flags.budget === undefined) flags.candidates ??= '16';
+      if (flags.backend === 'onnx' && !flags.coordinator && flags.schedule === undefined && !flags.scheduleFile) {
+        flags.schedule = bundleSearchInfo(typeof flags.model === 'string' ? flags.model : defaultBundleDir()).schedule;
+        // an empty default schedule is the bundle's best-of-N (the coordinator reads an empty one as its own default)
+        if (flags.schedule === '' && cmd.getOptionValueSource('policy') === 'default') flags.policy = 'bon';
+      }
       const ids = promptIds(list);
       const results = flags.out === undefined ? null : ResultsFile.open(flags.out);
       const todo = results ? ids.filter((id) => !results.has(id)) : ids;
@@ -150,6 +174,8 @@ export function registerSearch(program: Command): void {
       });
       try {
         const req = buildRequest(flags, list, todo, session.backend?.steps ?? null);
+        const warnings = checkVariants(flags, req);
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         const topK = Number(req.top_k ?? 0);
         let raw: JobResult | JobResult__Output = { prompts: [] };
         let state = 'done';
@@ -174,8 +200,8 @@ export function registerSearch(program: Command): void {
           raw = { ...raw, prompts: (raw.prompts ?? []).map((p) => ({ ...p, prompt: todo[Number(p.position ?? 0)] as number })) };
         }
         const report = resultJson(raw, topK);
-        // prompts in the user's order, those of earlier runs (same --out) included
-        const doc = results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report;
+        // prompts in the user's order, those of earlier runs (same --out) included; the variant warnings recorded
+        const doc = { ...(results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report), ...(warnings.length ? { warnings } : {}) };
         if (flags.out && art) {
           const files = art.write(flags.out, doc, (session.backend?.steps ?? 1) - 1);
           if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);

@@ -28,7 +28,8 @@ export class OnnxBackend implements WorkerBackend {
   ) {
     const i = host.info;
     this.provider = i.provider;
-    const main = i.defaultRewards[0] as string;
+    const main = i.defaultRewards[0];
+    if (main === undefined) throw new ValidationError('--model', `bundle ${i.model} has no reward`, 'a bundle with a reward (ttsnap models add-reward DIR NAME REWARD_DIR)');
     this.info = {
       backend: 'onnx',
       steps: i.steps,
@@ -123,6 +124,8 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   const guidance = num('guidance', '--guidance', 0, 100, false);
   const steps = num('steps', '--steps', 2, 1000, true);
   const negativePrompt = str('negativePrompt');
+  const missingVariant = str('missingVariant') ?? 'refuse';
+  if (missingVariant !== 'refuse' && missingVariant !== 'base') throw new ValidationError('--missing-variant', `got '${missingVariant}'`, 'refuse | base');
   return {
     bundle: str('model') ?? defaultBundleDir(),
     provider: provider as Provider,
@@ -131,6 +134,8 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     ...(guidance !== undefined ? { guidance } : {}),
     ...(steps !== undefined ? { steps } : {}),
     ...(negativePrompt !== undefined ? { negativePrompt } : {}),
+    missingVariant,
+    ...(str('mixedSteps') === 'false' ? { mixedSteps: false } : {}),
   };
 }
 
