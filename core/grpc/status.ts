@@ -43,10 +43,8 @@ export function unary<Req, Res>(method: string, metrics: MetricsSink, errorKey: 
 }
 
 /** Binds a server on HOST:PORT (port 0 picks one); resolves with the bound port. */
-export function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
+export function bind(server: grpc.Server, address: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))));
 }
 
 /** Graceful stop with a force timeout (ms). */
