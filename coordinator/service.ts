@@ -8,12 +8,12 @@ import { coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js'
 import { toServiceError, unary } from '../core/grpc/status.js';
 import { serve, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
+import { checkBackendInfo, checkWorkerId } from '../core/security/requests.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
 import type { Coordinator } from './coordinator.js';
 import { resultPage } from './result.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 
-const WORKER_ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/;
 const HEARTBEAT_MS = 500;
 
 function jobField(job: string): string {
@@ -48,10 +48,10 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {
-      if (!WORKER_ID.test(req.worker)) throw new ValidationError('worker', `got '${req.worker.slice(0, 80)}'`, '1-128 characters [A-Za-z0-9_.:-]');
+      checkWorkerId(req.worker);
       if (coord.heartbeat(req.worker, req.draining)) return { heartbeat_ms: HEARTBEAT_MS, accepted: true, reason: '' };
       const address = parseHostPort(req.address, 'address');
-      const info = infoFromProto(req.info);
+      const info = infoFromProto(checkBackendInfo(req.info));
       if (!info) throw new ValidationError('info', 'missing or incomplete', 'the backend info of the worker (backend, steps >= 2, max_batch >= 1)');
       const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address), info, { draining: req.draining, remote: true });
       return { heartbeat_ms: HEARTBEAT_MS, accepted, reason };
