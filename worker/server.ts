@@ -1,7 +1,7 @@
 import type { WorkerHandlers } from '../core/generated/ttsnap/v1/Worker.js';
 import { MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
 import { unary } from '../core/grpc/status.js';
-import { serve, type ServingServer } from '../core/grpc/serve.js';
+import { serve, type ServeOptions, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { checkJobId as jobId, checkLatentState, checkRef as one, checkRefs as refs, checkRewardRefs, checkStep, checkTakeCandidates } from '../core/security/requests.js';
 import { infoToProto } from '../core/contract/backend-info.js';
@@ -35,7 +35,7 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
   };
 }
 
-/** Starts the Worker service and grpc.health.v1 on `address` (HOST:PORT, port 0 = any). */
-export async function startWorkerServer(rt: WorkerRuntime, address: string, metrics: MetricsSink = NO_METRICS): Promise<ServingServer> {
-  return serve(workerProto().ttsnap.v1.Worker.service, workerHandlers(rt, metrics), 'ttsnap.v1.Worker', MAX_WORKER_MESSAGE, address);
+/** Starts the Worker service and grpc.health.v1 on `address` (HOST:PORT, port 0 = any), with TLS and authorisation when given. */
+export async function startWorkerServer(rt: WorkerRuntime, address: string, metrics: MetricsSink = NO_METRICS, opts: ServeOptions = {}): Promise<ServingServer> {
+  return serve(workerProto().ttsnap.v1.Worker.service, workerHandlers(rt, metrics), 'ttsnap.v1.Worker', MAX_WORKER_MESSAGE, address, opts);
 }

@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { plaintextContext, type SecurityContext } from '../security/context.js';
 import { channelOptions } from './load.js';
-import { bind } from './status.js';
+import { bind, shutdown } from './status.js';
 
 /** A started gRPC server with its grpc.health.v1 service (set a service NOT_SERVING to drain it). */
 export interface ServingServer {
@@ -53,4 +53,9 @@ export async function serve<H extends grpc.UntypedServiceImplementation>(
     throw err;
   });
   return { server, port, health, healthServer, healthPort };
+}
+
+/** Graceful stop of the service and of its health-only server, with a force timeout (ms). */
+export async function stopServing(srv: ServingServer, graceMs: number): Promise<void> {
+  await Promise.all([shutdown(srv.server, graceMs), srv.healthServer ? shutdown(srv.healthServer, graceMs) : undefined]);
 }

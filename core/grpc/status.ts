@@ -27,10 +27,15 @@ export function errorName(err: grpc.ServiceError): string {
  * Wraps an async handler as a grpc-js unary handler: errors are translated and counted by method and code
  * (label values are bounded: method names and status codes).
  */
-export function unary<Req, Res>(method: string, metrics: MetricsSink, errorKey: 'grpcErrors' | null, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(
+  method: string,
+  metrics: MetricsSink,
+  errorKey: 'grpcErrors' | null,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, call))
       .then(
         (res) => callback(null, res),
         (err: unknown) => {

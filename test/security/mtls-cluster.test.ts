@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAPER_SCHEDULE, formatSchedule } from '../../core/engine/schedule.js';
+import { SecurityContext } from '../../core/security/context.js';
+import { compileSecurity } from '../../core/security/options.js';
+import { BASE, engineAlone } from '../integration/runtime/engine-alone.js';
+import { CLI, TestCluster } from '../integration/runtime/procs.js';
+import { enginePicks, picks, searchCli } from '../integration/runtime/search-cli.js';
+import { makePki, tlsFlags, type Pki } from './pki.js';
+import { callOnce } from './stub-coordinator.js';
+import { coordinatorProto, channelOptions, MAX_COORDINATOR_MESSAGE } from '../../core/grpc/load.js';
+
+// A coordinator, two workers and `ttsnap search`, all over mutual TLS with certificates made here.
+const PROMPTS: [number, number] = [20, 24];
+const N = 32;
+const SEED = 9;
+const COMMON = ['--prompts', `${PROMPTS[0]}:${PROMPTS[1]}`, '--candidates', String(N), '--schedule', formatSchedule(PAPER_SCHEDULE), '--seed', String(SEED)];
+const traces = existsSync(BASE);
+if (!traces) process.stderr.write(`skipping the mTLS cluster tests: no ${BASE} (put the reward traces in ../shared/traces)\n`);
+
+function tlsArgs(pki: Pki, leaf: { cert: string; key: string } | null): string[] {
+  const f = tlsFlags(pki, leaf);
+  return [...(f.tlsCert ? ['--tls-cert', f.tlsCert, '--tls-key', f.tlsKey as string] : []), '--tls-ca', f.tlsCa];
+}
+
+/** `ttsnap search` that is expected to fail: exit code and last stderr line. */
+function searchFails(args: string[]): Promise<{ code: number | null; line: string; ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'search', ...args, '--json'], { timeout: 60_000 }, (err, _stdout, stderr) => {
+      const lines = stderr.trim().split('\n');
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, line: lines[lines.length - 1] ?? '', ms: Date.now() - t0 });
+    });
+  });
+}
+
+describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', () => {
+  const secure = new TestCluster();
+  const plain = new TestCluster();
+  let pki: Pki;
+  const expected = engineAlone(Array.from({ length: PROMPTS[1] - PROMPTS[0] }, (_, i) => PROMPTS[0] + i), N, PAPER_SCHEDULE, SEED);
+
+  beforeAll(async () => {
+    pki = makePki();
+    await secure.startNats();
+    await secure.startCoordinator(tlsArgs(pki, pki.coordinator));
+    await Promise.all(pki.workers.map((w, i) => secure.startWorker(`w${i + 1}`, 2, 4, tlsArgs(pki, w))));
+    await secure.waitForWorkers(2);
+    await plain.startAll(['w1', 'w2'], 2, 4);
+  });
+  afterAll(async () => {
+    await Promise.all([secure.close(), plain.close()]);
+    pki?.cleanup();
+  });
+
+  it('finds the same winners, explored sets and ledgers as the plaintext cluster (and the engine alone)', async () => {
+    const [tls, clear] = await Promise.all([searchCli([...COMMON, '--coordinator', secure.coordinatorAddr, ...tlsArgs(pki, pki.client)]), searchCli([...COMMON, '--coordinator', plain.coordinatorAddr])]);
+    expect(picks(tls.doc)).toEqual(picks(clear.doc));
+    expect(picks(tls.doc)).toEqual(enginePicks(expected));
+    expect(tls.doc.ledger).toEqual(clear.doc.ledger);
+    expect(Object.keys(tls.doc.timeline.worker_busy_s).sort()).toEqual(['w1', 'w2']);
+    expect(tls.stderr).toMatch(/gRPC over mutual TLS/);
+  });
+
+  it('a plaintext client, another CA and an expired certificate are refused at once: one line, exit code 5', async () => {
+    const addr = secure.coordinatorAddr;
+    const plaintext = await searchFails([...COMMON, '--coordinator', addr]);
+    expect(plaintext).toMatchObject({ code: 5, line: `ttsnap: ${addr} refused: the server requires TLS and this client speaks plaintext: give --tls-ca (and --tls-cert/--tls-key for mutual TLS)` });
+    const other = await searchFails([...COMMON, '--coordinator', addr, '--tls-cert', pki.otherCaClient.cert, '--tls-key', pki.otherCaClient.key, '--tls-ca', pki.ca.cert]);
+    expect(other.code).toBe(5);
+    expect(other.line).toMatch(new RegExp(`^ttsnap: ${addr} refused: the server (refused our certificate|closed the connection after the TLS handshake: it did not accept our certificate)`));
+    const expired = await searchFails([...COMMON, '--coordinator', addr, ...tlsArgs(pki, pki.expiredClient)]);
+    expect(expired.code).toBe(5);
+    expect(expired.line).toMatch(/refused: .*our certificate expired on Jan {1,2}2 00:00:00 2020 GMT/);
+    // Refused, not retried: the client would otherwise wait out its 30 s for an unavailable coordinator.
+    for (const r of [plaintext, other, expired]) expect(r.ms).toBeLessThan(15_000);
+  });
+
+  it('a client certificate calling RegisterWorker and a worker certificate calling CancelJob get PERMISSION_DENIED', async () => {
+    const call = async (leaf: { cert: string; key: string }, method: 'RegisterWorker' | 'CancelJob', req: object): Promise<grpc.ServiceError | null> => {
+      const ctx = new SecurityContext(compileSecurity(tlsFlags(pki, leaf)));
+      const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
+      const client = new Ctor(secure.coordinatorAddr, ctx.channelCredentials(), channelOptions(MAX_COORDINATOR_MESSAGE));
+      try {
+        return await callOnce(client, method, req);
+      } finally {
+        client.close();
+        ctx.close();
+      }
+    };
+    const reg = await call(pki.client, 'RegisterWorker', { worker: 'alice', address: '127.0.0.1:1' });
+    expect([reg?.code, reg?.details]).toEqual([grpc.status.PERMISSION_DENIED, "RegisterWorker: permission denied: client 'alice' may not call it; allowed: worker"]);
+    const cancel = await call(pki.workers[0], 'CancelJob', { job: 'j1-0' });
+    expect([cancel?.code, cancel?.details]).toEqual([grpc.status.PERMISSION_DENIED, "CancelJob: permission denied: worker 'w1' may not call it; allowed: client"]);
+  });
+});
