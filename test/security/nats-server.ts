@@ -41,7 +41,8 @@ export async function startSecureNats(users: readonly NatsUser[], tls?: { cert: 
   const dir = mkdtempSync(join(tmpdir(), 'ttsnap-nats-auth-'));
   const conf = join(dir, 'nats.conf');
   const tlsBlock = tls ? `tls {\n  cert_file: ${JSON.stringify(tls.cert)}\n  key_file: ${JSON.stringify(tls.key)}\n}\n` : '';
-  writeFileSync(conf, `listen: "127.0.0.1:${port}"\n${tlsBlock}${authorizationBlock(users)}`);
+  const js = `jetstream {\n  store_dir: ${JSON.stringify(join(dir, 'js'))}\n}\n`;
+  writeFileSync(conf, `listen: "127.0.0.1:${port}"\n${js}${tlsBlock}${authorizationBlock(users)}`);
   const child = spawn('/usr/sbin/nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
