@@ -3,7 +3,7 @@ import { describe, it } from 'vitest';
 import { compileJobSpec } from '../../coordinator/job-spec.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import { checkBackendInfo, checkJobId, checkLatentState, checkRef, checkRefs, checkRewardRefs, checkStep, checkTakeCandidates, checkWorkerId } from '../../core/security/requests.js';
-import type { BackendInfo } from '../../worker/backend.js';
+import type { BackendInfo } from '../../core/contract/backend-info.js';
 import { fuzz } from './harness.js';
 
 // Values as gRPC decodes them (the wire fixes the types), biased to the edges of each range.

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -12,7 +11,8 @@ import { compileSecurity } from '../../core/security/options.js';
 import { CoordinatorGrpcClient } from '../../coordinator/client.js';
 import { resultJson } from '../../coordinator/result.js';
 import { BASE, engineAlone } from '../integration/runtime/engine-alone.js';
-import { CLI, TestCluster } from '../integration/runtime/procs.js';
+import { TestCluster } from '../integration/runtime/cluster.js';
+import { runCli } from '../support/procs.js';
 import { enginePicks, picks, type SearchDoc } from '../integration/runtime/search-cli.js';
 import { loopbackLeaf } from './certs.js';
 import { startSecureNats, type SecureNats } from './nats-server.js';
@@ -49,18 +49,14 @@ describe.skipIf(!traces)('NATS with a user per role under a running cluster', ()
   });
 
   it('a coordinator without NATS credentials fails at start with one line naming the problem (exit 5)', async () => {
-    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
-      execFile(process.execPath, [CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', nats.url, '--nats-prefix', cluster.prefix], { timeout: 30_000 }, (err, _o, e) =>
-        resolve({ code: err && typeof err.code === 'number' ? err.code : 0, stderr: e }),
-      ),
-    );
+    const { code, stderr } = await runCli(['coordinator', '--listen', '127.0.0.1:0', '--nats', nats.url, '--nats-prefix', cluster.prefix]);
     expect(code).toBe(5);
     expect(stderr.trim().split('\n').pop()).toBe(`ttsnap: NATS at ${nats.url} refused: authorization violation (no credentials were given; give --nats-creds, --nats-user with --nats-password-file, or --nats-token-file)`);
   });
 
   it('a worker publishing under another worker\'s subject is refused by NATS, and the job\'s winners are unchanged', async () => {
     const dir = pki.dir;
-    await cluster.startCoordinator(['--nats-user', 'coordinator', '--nats-password-file', passwordFile(dir, 'coordinator', pw.coordinator)]);
+    await cluster.startCoordinator(['--nats-user', 'coordinator', '--nats-password-file', passwordFile(dir, 'coordinator', pw.coordinator), '--worker-timeout-ms', '15000']);
     await Promise.all((['w1', 'w2'] as const).map((id) => cluster.startWorker(id, 4, 4, ['--nats-user', id, '--nats-password-file', passwordFile(dir, id, pw[id])])));
     await cluster.waitForWorkers(2);
     // w2's credentials, forging scores as w1: the best possible value for every candidate at every step.
@@ -117,7 +113,7 @@ describe.skipIf(!traces)('certificate rotation under a running job', () => {
     const next = loopbackLeaf(pki.ca, 'coordinator-next', 'spiffe://ttsnap/coordinator/coordinator');
     const tls = (f: { tlsCert?: string; tlsKey?: string; tlsCa: string }) => ['--tls-cert', f.tlsCert as string, '--tls-key', f.tlsKey as string, '--tls-ca', f.tlsCa];
     await cluster.startNats();
-    await cluster.startCoordinator(['--tls-cert', cert, '--tls-key', key, '--tls-ca', pki.ca.cert, '--tls-refresh-ms', '200']);
+    await cluster.startCoordinator(['--tls-cert', cert, '--tls-key', key, '--tls-ca', pki.ca.cert, '--tls-refresh-ms', '200', '--worker-timeout-ms', '15000']);
     await Promise.all(pki.workers.map((w, i) => cluster.startWorker(`w${i + 1}`, 6, 4, tls(tlsFlags(pki, w)))));
     await cluster.waitForWorkers(2);
     const before = await servedSerial(cluster.coordinatorAddr);

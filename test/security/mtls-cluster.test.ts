@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,13 +5,15 @@ import { PAPER_SCHEDULE, formatSchedule } from '../../core/engine/schedule.js';
 import { SecurityContext } from '../../core/security/context.js';
 import { compileSecurity } from '../../core/security/options.js';
 import { BASE, engineAlone } from '../integration/runtime/engine-alone.js';
-import { CLI, TestCluster } from '../integration/runtime/procs.js';
+import { TestCluster } from '../integration/runtime/cluster.js';
+import { runCli } from '../support/procs.js';
 import { enginePicks, picks, searchCli } from '../integration/runtime/search-cli.js';
 import { makePki, tlsFlags, type Pki } from './pki.js';
 import { callOnce } from './stub-coordinator.js';
 import { coordinatorProto, channelOptions, MAX_COORDINATOR_MESSAGE } from '../../core/grpc/load.js';
 
-// A coordinator, two workers and `ttsnap search`, all over mutual TLS with certificates made here.
+// A coordinator, two workers and `ttsnap search`, all over mutual TLS with certificates made here. Heartbeat
+// timeouts are generous: these tests compare ledgers, which a worker declared lost on a loaded machine would change.
 const PROMPTS: [number, number] = [20, 24];
 const N = 32;
 const SEED = 9;
@@ -26,14 +27,10 @@ function tlsArgs(pki: Pki, leaf: { cert: string; key: string } | null): string[]
 }
 
 /** `ttsnap search` that is expected to fail: exit code and last stderr line. */
-function searchFails(args: string[]): Promise<{ code: number | null; line: string; ms: number }> {
+async function searchFails(args: string[]): Promise<{ code: number | null; line: string; ms: number }> {
   const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'search', ...args, '--json'], { timeout: 60_000 }, (err, _stdout, stderr) => {
-      const lines = stderr.trim().split('\n');
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, line: lines[lines.length - 1] ?? '', ms: Date.now() - t0 });
-    });
-  });
+  const { code, stderr } = await runCli(['search', ...args, '--json']);
+  return { code, line: stderr.trim().split('\n').pop() ?? '', ms: Date.now() - t0 };
 }
 
 describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', () => {
@@ -45,10 +42,13 @@ describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', (
   beforeAll(async () => {
     pki = makePki();
     await secure.startNats();
-    await secure.startCoordinator(tlsArgs(pki, pki.coordinator));
+    await secure.startCoordinator([...tlsArgs(pki, pki.coordinator), '--worker-timeout-ms', '15000']);
     await Promise.all(pki.workers.map((w, i) => secure.startWorker(`w${i + 1}`, 2, 4, tlsArgs(pki, w))));
     await secure.waitForWorkers(2);
-    await plain.startAll(['w1', 'w2'], 2, 4);
+    await plain.startNats();
+    await plain.startCoordinator(['--worker-timeout-ms', '15000']);
+    await Promise.all(['w1', 'w2'].map((id) => plain.startWorker(id, 2, 4)));
+    await plain.waitForWorkers(2);
   });
   afterAll(async () => {
     await Promise.all([secure.close(), plain.close()]);

@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, httpGet, Proc, waitFor } from '../support/procs.js';
 
 export interface NatsUser {
   readonly user: string;
@@ -13,19 +12,8 @@ export interface NatsUser {
 
 export interface SecureNats {
   readonly url: string;
-  readonly child: ChildProcess;
+  readonly proc: Proc;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 /** The authorization block of a nats-server config: one user per role with subject permissions. */
@@ -35,32 +23,24 @@ export function authorizationBlock(users: readonly NatsUser[]): string {
   return `authorization {\n  users = [\n${entries.join('\n')}\n  ]\n}\n`;
 }
 
-/** nats-server on a free loopback port with users (and TLS when `tls` is given), from a generated config file. */
+/** nats-server (JetStream on) with users, and TLS when `tls` is given, from a generated config on free loopback ports. */
 export async function startSecureNats(users: readonly NatsUser[], tls?: { cert: string; key: string }): Promise<SecureNats> {
-  const port = await freePort();
+  const [port, monitor] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'ttsnap-nats-auth-'));
   const conf = join(dir, 'nats.conf');
   const tlsBlock = tls ? `tls {\n  cert_file: ${JSON.stringify(tls.cert)}\n  key_file: ${JSON.stringify(tls.key)}\n}\n` : '';
   const js = `jetstream {\n  store_dir: ${JSON.stringify(join(dir, 'js'))}\n}\n`;
-  writeFileSync(conf, `listen: "127.0.0.1:${port}"\n${js}${tlsBlock}${authorizationBlock(users)}`);
-  const child = spawn('/usr/sbin/nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  const until = Date.now() + 20_000;
-  while (!/Server is ready/.test(log)) {
-    if (child.exitCode !== null || Date.now() > until) throw new Error(`nats-server did not start:\n${log}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    child,
-    stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+  writeFileSync(conf, `listen: "127.0.0.1:${port}"\nhttp: "127.0.0.1:${monitor}"\n${js}${tlsBlock}${authorizationBlock(users)}`);
+  const proc = new Proc('nats-server', 'nats-server', ['-c', conf]);
+  const stop = async (): Promise<void> => {
+    await proc.stop(2_000);
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    await waitFor('nats-server /healthz', async () => ((await httpGet(`http://127.0.0.1:${monitor}/healthz`))?.status === 200 ? true : undefined), 15_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${proc.output()}`);
+  }
+  return { url: `nats://127.0.0.1:${port}`, proc, stop };
 }
