@@ -10,6 +10,7 @@ import { resultJson } from '../../coordinator/result.js';
 import { BASE, engineAlone } from '../integration/runtime/engine-alone.js';
 import { TestCluster } from '../integration/runtime/cluster.js';
 import { enginePicks, picks, type SearchDoc } from '../integration/runtime/search-cli.js';
+import { CLUSTER_TEST_MS } from './pki.js';
 
 const traces = existsSync(BASE);
 if (!traces) process.stderr.write(`skipping the bad-request tests: no ${BASE} (put the reward traces in ../shared/traces)\n`);
@@ -99,7 +100,7 @@ function call(client: grpc.Client, method: string, request: object): Promise<grp
   });
 }
 
-describe.skipIf(!traces)('bad gRPC requests to every service', () => {
+describe.skipIf(!traces)('bad gRPC requests to every service', { timeout: CLUSTER_TEST_MS }, () => {
   const cluster = new TestCluster();
   let client: CoordinatorGrpcClient;
   let coordinatorStub: grpc.Client;

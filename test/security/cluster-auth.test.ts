@@ -16,7 +16,7 @@ import { runCli } from '../support/procs.js';
 import { enginePicks, picks, type SearchDoc } from '../integration/runtime/search-cli.js';
 import { loopbackLeaf } from './certs.js';
 import { startSecureNats, type SecureNats } from './nats-server.js';
-import { makePki, tlsFlags, type Pki } from './pki.js';
+import { CLUSTER_TEST_MS, makePki, tlsFlags, type Pki } from './pki.js';
 
 const traces = existsSync(BASE);
 if (!traces) process.stderr.write(`skipping the secured cluster tests: no ${BASE} (put the reward traces in ../shared/traces)\n`);
@@ -29,7 +29,7 @@ function passwordFile(dir: string, user: string, password: string): string {
   return f;
 }
 
-describe.skipIf(!traces)('NATS with a user per role under a running cluster', () => {
+describe.skipIf(!traces)('NATS with a user per role under a running cluster', { timeout: CLUSTER_TEST_MS }, () => {
   const cluster = new TestCluster();
   let pki: Pki;
   let nats: SecureNats;
@@ -96,7 +96,7 @@ function servedSerial(addr: string): Promise<string> {
   });
 }
 
-describe.skipIf(!traces)('certificate rotation under a running job', () => {
+describe.skipIf(!traces)('certificate rotation under a running job', { timeout: CLUSTER_TEST_MS }, () => {
   const cluster = new TestCluster();
   let pki: Pki;
   afterAll(async () => {

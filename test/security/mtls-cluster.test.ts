@@ -8,7 +8,7 @@ import { BASE, engineAlone } from '../integration/runtime/engine-alone.js';
 import { TestCluster } from '../integration/runtime/cluster.js';
 import { runCli } from '../support/procs.js';
 import { enginePicks, picks, searchCli } from '../integration/runtime/search-cli.js';
-import { makePki, tlsFlags, type Pki } from './pki.js';
+import { CLUSTER_TEST_MS, makePki, tlsFlags, type Pki } from './pki.js';
 import { callOnce } from './stub-coordinator.js';
 import { coordinatorProto, channelOptions, MAX_COORDINATOR_MESSAGE } from '../../core/grpc/load.js';
 
@@ -33,7 +33,7 @@ async function searchFails(args: string[]): Promise<{ code: number | null; line:
   return { code, line: stderr.trim().split('\n').pop() ?? '', ms: Date.now() - t0 };
 }
 
-describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', () => {
+describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', { timeout: CLUSTER_TEST_MS }, () => {
   const secure = new TestCluster();
   const plain = new TestCluster();
   let pki: Pki;
@@ -66,12 +66,14 @@ describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', (
 
   it('a plaintext client, another CA and an expired certificate are refused at once: one line, exit code 5', async () => {
     const addr = secure.coordinatorAddr;
-    const plaintext = await searchFails([...COMMON, '--coordinator', addr]);
+    const [plaintext, other, expired] = await Promise.all([
+      searchFails([...COMMON, '--coordinator', addr]),
+      searchFails([...COMMON, '--coordinator', addr, '--tls-cert', pki.otherCaClient.cert, '--tls-key', pki.otherCaClient.key, '--tls-ca', pki.ca.cert]),
+      searchFails([...COMMON, '--coordinator', addr, ...tlsArgs(pki, pki.expiredClient)]),
+    ]);
     expect(plaintext).toMatchObject({ code: 5, line: `ttsnap: ${addr} refused: the server requires TLS and this client speaks plaintext: give --tls-ca (and --tls-cert/--tls-key for mutual TLS)` });
-    const other = await searchFails([...COMMON, '--coordinator', addr, '--tls-cert', pki.otherCaClient.cert, '--tls-key', pki.otherCaClient.key, '--tls-ca', pki.ca.cert]);
     expect(other.code).toBe(5);
     expect(other.line).toMatch(new RegExp(`^ttsnap: ${addr} refused: the server (refused our certificate|closed the connection after the TLS handshake: it did not accept our certificate)`));
-    const expired = await searchFails([...COMMON, '--coordinator', addr, ...tlsArgs(pki, pki.expiredClient)]);
     expect(expired.code).toBe(5);
     expect(expired.line).toMatch(/refused: .*our certificate expired on Jan {1,2}2 00:00:00 2020 GMT/);
     // Refused, not retried: the client would otherwise wait out its 30 s for an unavailable coordinator.

@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issue, loopbackLeaf, makeCa, type Leaf, type TestCa } from './certs.js';
 
+/** Time limit of a test that starts a cluster of node processes (or several CLI runs): seconds each on a shared, loaded machine. */
+export const CLUSTER_TEST_MS = 120_000;
+
 /** The certificates the security tests share: a cluster CA, one of each role, and the bad ones. */
 export interface Pki {
   readonly dir: string;
