@@ -1,6 +1,7 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { credsAuthenticator, type ConnectionOptions } from 'nats';
 import { BadFileError, ValidationError } from '../errors.js';
+import { readableFile } from '../security/options.js';
 
 /** NATS credential flags as a command reads them. Secrets come from files (or the environment), never argv. */
 export interface NatsAuthFlags {
@@ -28,15 +29,7 @@ export const NO_NATS_AUTH: NatsAuth = { method: { kind: 'none' }, tls: null };
 export const NATS_PASSWORD_ENV = 'TTSNAP_NATS_PASSWORD';
 export const NATS_TOKEN_ENV = 'TTSNAP_NATS_TOKEN';
 
-function readable(file: string | undefined, flag: string): string | null {
-  if (file === undefined || file === '') return null;
-  try {
-    accessSync(file, constants.R_OK);
-  } catch {
-    throw new ValidationError(flag, `cannot read '${file}'`, 'a readable file');
-  }
-  return file;
-}
+const readable = (file: string | undefined, flag: string): string | null => readableFile(file, flag, 'a readable file');
 
 /** Checks the NATS flags together; throws a ValidationError naming the flag. */
 export function compileNatsAuth(flags: NatsAuthFlags, env: NodeJS.ProcessEnv = process.env): NatsAuth {

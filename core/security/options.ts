@@ -45,21 +45,22 @@ export const PLAINTEXT: TransportSecurity = {
   refreshMs: DEFAULT_TLS_REFRESH_MS,
 };
 
-function readable(file: string | undefined, flag: string): string | null {
+/** A file flag's value when given and readable; null when not given; a ValidationError naming the flag otherwise. */
+export function readableFile(file: string | undefined, flag: string, what = 'a readable PEM file'): string | null {
   if (file === undefined || file === '') return null;
   try {
     accessSync(file, constants.R_OK);
   } catch {
-    throw new ValidationError(flag, `cannot read '${file}'`, 'a readable PEM file');
+    throw new ValidationError(flag, `cannot read '${file}'`, what);
   }
   return file;
 }
 
 /** Checks the flags together and fills defaults; throws a ValidationError naming the flag. */
 export function compileSecurity(flags: SecurityFlags): TransportSecurity {
-  const cert = readable(flags.tlsCert, '--tls-cert');
-  const key = readable(flags.tlsKey, '--tls-key');
-  const ca = readable(flags.tlsCa, '--tls-ca');
+  const cert = readableFile(flags.tlsCert, '--tls-cert');
+  const key = readableFile(flags.tlsKey, '--tls-key');
+  const ca = readableFile(flags.tlsCa, '--tls-ca');
   if ((cert === null) !== (key === null)) {
     throw new ValidationError(cert ? '--tls-key' : '--tls-cert', 'missing', 'both --tls-cert and --tls-key, or neither');
   }
@@ -67,8 +68,8 @@ export function compileSecurity(flags: SecurityFlags): TransportSecurity {
   if (clientAuth !== 'require' && clientAuth !== 'optional') throw new ValidationError('--tls-client-auth', `got '${clientAuth}'`, 'require | optional');
   const trustDomain = flags.trustDomain ?? DEFAULT_TRUST_DOMAIN;
   if (!TRUST_DOMAIN.test(trustDomain)) throw new ValidationError('--trust-domain', `got '${trustDomain}'`, 'lowercase letters, digits, dots, dashes (a DNS-like name)');
-  const tokenFile = readable(flags.tokenFile, '--token-file');
-  const clientTokensFile = readable(flags.clientTokensFile, '--client-tokens-file');
+  const tokenFile = readableFile(flags.tokenFile, '--token-file');
+  const clientTokensFile = readableFile(flags.clientTokensFile, '--client-tokens-file');
   const tls = cert || ca ? { cert, key, ca } : null;
   if (tokenFile && !ca) throw new ValidationError('--token-file', 'given without --tls-ca', 'a token only over TLS: give --tls-ca to verify the server');
   if (clientTokensFile && !(ca && cert)) throw new ValidationError('--client-tokens-file', 'given without --tls-cert/--tls-key/--tls-ca', 'tokens only over TLS with a CA');
