@@ -27,10 +27,9 @@ function tlsArgs(pki: Pki, leaf: { cert: string; key: string } | null): string[]
 }
 
 /** `ttsnap search` that is expected to fail: exit code and last stderr line. */
-async function searchFails(args: string[]): Promise<{ code: number | null; line: string; ms: number }> {
-  const t0 = Date.now();
+async function searchFails(args: string[]): Promise<{ code: number | null; line: string }> {
   const { code, stderr } = await runCli(['search', ...args, '--json']);
-  return { code, line: stderr.trim().split('\n').pop() ?? '', ms: Date.now() - t0 };
+  return { code, line: stderr.trim().split('\n').pop() ?? ''};
 }
 
 describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', { timeout: CLUSTER_TEST_MS }, () => {
@@ -76,8 +75,8 @@ describe.skipIf(!traces)('mutual TLS cluster: coordinator, 2 workers, search', {
     expect(other.line).toMatch(new RegExp(`^ttsnap: ${addr} refused: the server (refused our certificate|closed the connection after the TLS handshake: it did not accept our certificate)`));
     expect(expired.code).toBe(5);
     expect(expired.line).toMatch(/refused: .*our certificate expired on Jan {1,2}2 00:00:00 2020 GMT/);
-    // Refused, not retried: the client would otherwise wait out its 30 s for an unavailable coordinator.
-    for (const r of [plaintext, other, expired]) expect(r.ms).toBeLessThan(15_000);
+    // Refused, not retried: a retried UNAVAILABLE would end after the client's 30 s window with a different message
+    // ('coordinator: UNAVAILABLE ...'); each line above is the refusal's own. No wall-clock bound: CI machines vary.
   });
 
   it('a client certificate calling RegisterWorker and a worker certificate calling CancelJob get PERMISSION_DENIED', async () => {
