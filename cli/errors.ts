@@ -1,9 +1,11 @@
 import { CommanderError, type Command } from 'commander';
 import { BadFileError, ValidationError } from '../core/errors.js';
+import { RefusedError } from '../core/security/errors.js';
 
-/** Exit code 2 for anything the user can fix by changing the command line or its files. */
+/** Exit code 2 for anything the user can fix by changing the command line or its files; 5 when TLS or authorisation refused us. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof ValidationError || err instanceof BadFileError) return 2;
+  if (err instanceof RefusedError) return 5;
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   return 1;
 }

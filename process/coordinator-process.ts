@@ -1,7 +1,6 @@
 import { NatsScoreBus } from '../core/bus/nats.js';
 import { NatsResultStore } from '../core/bus/result-store.js';
-import { shutdown } from '../core/grpc/status.js';
-import type { ServingServer } from '../core/grpc/serve.js';
+import { stopServing, type ServingServer } from '../core/grpc/serve.js';
 import type { Logger } from '../core/log/logger.js';
 import { watchJetStream } from '../core/metrics/jetstream.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
@@ -9,8 +8,9 @@ import { PromMetricsSink } from '../core/metrics/sink.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { startCoordinatorServer } from '../coordinator/service.js';
 import { nextSignal, ProcessBase } from './lifecycle.js';
+import { openSecurity, type SecureProcessOptions } from './secure-options.js';
 
-export interface CoordinatorProcessOptions {
+export interface CoordinatorProcessOptions extends SecureProcessOptions {
   /** gRPC HOST:PORT (port 0 = any) */
   readonly listen: string;
   readonly natsUrl: string;
@@ -20,6 +20,8 @@ export interface CoordinatorProcessOptions {
   readonly scoreTimeoutMs: number;
   readonly workerTimeoutMs: number;
   readonly queueFactor: number;
+  /** concurrent jobs, and watchers, per client identity (default 100) */
+  readonly maxJobsPerClient?: number;
   /** how long drain() waits for running jobs */
   readonly drainMs: number;
   /** structured log (default JSON lines on stderr, human lines on a terminal) */
@@ -58,7 +60,8 @@ export class CoordinatorProcess extends ProcessBase {
   protected async open(): Promise<void> {
     const { opts, log } = this;
     const metrics = new PromMetricsSink('coordinator');
-    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
+    const security = openSecurity(opts, this.steps);
+    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', ...(opts.natsAuth ? { auth: opts.natsAuth } : {}), onError: (op) => metrics.inc('natsErrors', { op }) });
     this.steps.push(['score bus', () => bus.close()]);
     const results = await NatsResultStore.open(bus.connection, opts.natsPrefix).catch((err: unknown) => {
       metrics.inc('resultStoreErrors', { op: 'open' });
@@ -69,17 +72,21 @@ export class CoordinatorProcess extends ProcessBase {
     const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, log });
     this.coordinator = coordinator;
     this.steps.unshift(['coordinator', () => coordinator.close()]);
-    const server = await startCoordinatorServer(coordinator, opts.listen, metrics);
+    const server = await startCoordinatorServer(coordinator, opts.listen, metrics, {
+      security,
+      ...(opts.maxJobsPerClient !== undefined ? { maxJobsPerClient: opts.maxJobsPerClient } : {}),
+      ...(opts.healthListen !== undefined ? { healthAddress: opts.healthListen } : {}),
+    });
     this.server = server;
     // Let watchers read their final events and results before the server goes.
-    this.steps.unshift(['gRPC server', () => shutdown(server.server, 5000)]);
+    this.steps.unshift(['gRPC server', () => stopServing(server, 5000)]);
     if (opts.metricsPort !== undefined) {
-      const ms = await serveMetrics(metrics, opts.metricsPort);
+      const ms = await serveMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1');
       this.metricsServer = ms;
       this.steps.push(['metrics server', () => ms.close()]);
     }
     const host = opts.listen.replace(/:\d+$/, '');
-    log.info({ listen: `${host}:${server.port}`, metricsPort: this.metricsServer?.port }, 'coordinator listening');
+    log.info({ listen: `${host}:${server.port}`, metricsPort: this.metricsServer?.port, healthPort: server.healthPort ?? undefined }, 'coordinator listening');
   }
 
   /** Health goes NOT_SERVING, new jobs are refused, running ones get up to drainMs; true when all finished. */

@@ -5,6 +5,7 @@ import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequ
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import { CoordinatorGrpcClient } from '../coordinator/client.js';
 import { ResultCollector } from '../coordinator/result.js';
+import { plaintextContext, type SecurityContext } from '../core/security/context.js';
 import { startEmbedded, type EmbeddedOptions } from './embedded.js';
 
 /** An event as either transport delivers it (numbers may arrive as strings from the proto loader). */
@@ -56,8 +57,9 @@ export async function embeddedSession(opts: EmbeddedOptions): Promise<SearchSess
 }
 
 /** A session with the coordinator at HOST:PORT. */
-export function remoteSession(address: string): SearchSession {
-  const client = new CoordinatorGrpcClient(address);
+/** A session over a remote coordinator; it closes `security` (its certificate watcher) with itself. */
+export function remoteSession(address: string, security: SecurityContext = plaintextContext()): SearchSession {
+  const client = new CoordinatorGrpcClient(address, security);
   return {
     backend: null,
     submit: (req) => client.submit(req),
@@ -75,6 +77,7 @@ export function remoteSession(address: string): SearchSession {
     },
     async close() {
       client.close();
+      security.close();
     },
   };
 }

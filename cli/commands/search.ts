@@ -20,6 +20,7 @@ import { defaultBundleDir } from '../../worker/backends/onnx.js';
 import { bundleSearchInfo } from '../../worker/onnx/variants.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
+import { addTlsOptions, securityFrom } from '../security-options.js';
 
 interface SearchFlags {
   coordinator?: string;
@@ -105,7 +106,7 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
 }
 
 async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
-  if (flags.coordinator) return remoteSession(parseHostPort(flags.coordinator, '--coordinator'));
+  if (flags.coordinator) return remoteSession(parseHostPort(flags.coordinator, '--coordinator'), securityFrom(flags, 'search'));
   const backendOptions = backendOptionsFrom(flags, ['reward']);
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
   return embeddedSession({ backend: flags.backend ?? 'trace', backendOptions, workers, ...(art ? { previews: art } : {}) });
@@ -128,8 +129,7 @@ function asFlagError(err: unknown): unknown {
 
 export function registerSearch(program: Command): void {
   addBackendOptions(
-    program
-    .command('search')
+    addTlsOptions(program.command('search'), 'client')
     .description('search for the best image per prompt (embedded coordinator and workers, or --coordinator HOST:PORT)')
     .argument('[texts...]', 'prompt texts (model backends)')
     .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')

@@ -124,7 +124,7 @@ describe('schema and wiring checks', () => {
     ]);
     expect(
       wiringProblems(broken<IStatefulSet>('StatefulSet', 'ttsnap-worker', (s) => (s.spec!.template.metadata!.annotations!['prometheus.io/port'] = '9090')).all),
-    ).toEqual(['StatefulSet/ttsnap-worker worker: --metrics-port 9464 but prometheus.io/port is 9090']);
+    ).toEqual(['StatefulSet/ttsnap-worker worker: --metrics-listen port 9464 but prometheus.io/port is 9090']);
     expect(wiringProblems(broken<IDeployment>('Deployment', 'ttsnap-coordinator', (d) => (d.spec!.template.spec!.terminationGracePeriodSeconds = 300)).all)).toEqual([
       'Deployment/ttsnap-coordinator coordinator: terminationGracePeriodSeconds 300 does not exceed --drain-timeout-s 300',
     ]);

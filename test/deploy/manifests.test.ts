@@ -51,10 +51,10 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     const [coord] = argv(one(name, 'Deployment', 'ttsnap-coordinator'));
     const [worker] = argv(one(name, 'StatefulSet', 'ttsnap-worker'));
     const [search] = argv(one(name, 'Job', 'ttsnap-search'));
-    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464', '--drain-timeout-s', '300']);
+    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', '--drain-timeout-s', '300']);
     expect(worker?.slice(0, 15)).toEqual([
       'node', '/app/dist/cli/main.js', 'worker', '--listen', '0.0.0.0:7070', '--advertise', '$(POD_IP):7070', '--id', '$(POD_NAME)',
-      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464',
+      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464',
     ]);
     expect(worker?.slice(15, 17)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
     expect(worker?.slice(-2)).toEqual(['--drain-timeout-s', name === 'gpu' ? '300' : '60']);

@@ -46,10 +46,10 @@ function manifestArgv(objects: readonly KubeObject[], kind: string, name: string
   return argv.slice(2);
 }
 
-/** The manifest's argv with cluster names replaced (exact tokens, or a path prefix) and --metrics-port set. */
+/** The manifest's argv with cluster names replaced (exact tokens, or a path prefix) and /metrics on loopback. */
 function localize(argv: readonly string[], subst: Record<string, string>, metricsPort: number): string[] {
   return argv.map((a, i) => {
-    if (argv[i - 1] === '--metrics-port') return String(metricsPort);
+    if (argv[i - 1] === '--metrics-listen') return `127.0.0.1:${metricsPort}`;
     const exact = subst[a];
     if (exact !== undefined) return exact;
     const prefix = Object.keys(subst).find((k) => k.endsWith('/') && a.startsWith(k));

@@ -85,7 +85,11 @@ export const MANIFEST_FILE = 'ttsnap.json';
 /** Reads and validates a bundle's ttsnap.json; every problem is a BadFileError naming the file and the field. */
 export function loadManifest(dir: string): Manifest {
   const file = join(dir, MANIFEST_FILE);
-  const raw = readJson(file, 'a ttsnap-bundle/1 manifest');
+  return parseManifest(readJson(file, 'a ttsnap-bundle/1 manifest'), file);
+}
+
+/** Validates a parsed manifest (`file` names it in errors): pure, so that it can be fuzzed without files. */
+export function parseManifest(raw: unknown, file: string): Manifest {
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
