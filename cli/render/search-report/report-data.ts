@@ -50,14 +50,14 @@ const EMBED_BOX = 96;
  * The data report.html renders: per prompt its winner, and per stage who was scored, their scores and pictures
  * (when the backend made them) and who was pruned.
  */
-export async function reportData(prompts: readonly PromptDoc[], lineage: PruneLineage, previews: PreviewSource | null): Promise<ReportDataJson> {
+export async function reportData(prompts: readonly PromptDoc[], lineage: PruneLineage, previews: PreviewSource | null, maxImageBytes = MAX_EMBEDDED_IMAGE_BYTES): Promise<ReportDataJson> {
   const images: string[] = [];
   let bytes = 0;
   let omitted = 0;
   const out: PromptJson[] = [];
   for (const p of prompts) {
     const stages = promptStages(p, lineage.of(p.prompt), finalStepOf(p));
-    const pictures = previews && bytes < MAX_EMBEDDED_IMAGE_BYTES ? previews : null;
+    const pictures = previews && bytes < maxImageBytes ? previews : null;
     if (previews && !pictures) omitted++;
     const st: StageJson[] = [];
     for (const s of stages) {
