@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPath, launchChromium, visitFile } from '../../bench/chromium.js';
 import { writeSyntheticPair } from '../../bench/trace-pair.js';
-import { runCli } from './run-cli.js';
+import { runCli } from '../support/procs.js';
 
 // Needs Debian's chromium (.ci/run installs it); without it this file is skipped: apt-get install chromium.
 const browserFound = chromiumPath() !== null;
