@@ -76,13 +76,24 @@ export async function contactSheetSvg(input: SheetInput, thumb = SHEET_THUMB): P
     const alive = new Set(stage.alive);
     input.candidates.forEach((c, col) => {
       if (!alive.has(c)) return;
-      parts.push(cell(input, stage, c, LABEL_W + col * cw, y, cw, tw, th, thumbs.get(`${stage.step}/${c}`), last));
+      const box = { x: LABEL_W + col * cw, y, w: cw, tw, th };
+      parts.push(cell(input, stage, c, box, thumbs.get(`${stage.step}/${c}`), last));
     });
   });
   return el('svg', { xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${width} ${height}`, 'font-family': FONT_STACK }, ...parts);
 }
 
-function cell(input: SheetInput, stage: SheetStage, c: number, x: number, y: number, cw: number, tw: number, th: number, t: Thumbnail | undefined, last: boolean): string {
+/** A cell's place: its left and top, its width, and the thumbnail's size inside it. */
+interface CellBox {
+  readonly x: number;
+  readonly y: number;
+  readonly w: number;
+  readonly tw: number;
+  readonly th: number;
+}
+
+/** One candidate at one stage: its picture (or a grey box), marks for pruned or winner, index, score and fate. */
+function cell(input: SheetInput, stage: SheetStage, c: number, { x, y, w: cw, tw, th }: CellBox, t: Thumbnail | undefined, last: boolean): string {
   const ix = x + PAD + (cw - 2 * PAD - tw) / 2;
   const iy = y + PAD;
   const out: string[] = [];
