@@ -25,17 +25,28 @@ export const REPORT_SCRIPT = String.raw`
     img.alt = '';
     return img;
   };
+  // who was scored at each stage: the explored at the first, then each stage's minus those it pruned
+  const scoredAt = (p) => {
+    let alive = p.ex || Array.from({ length: p.n }, (_, k) => k);
+    return p.st.map((s) => {
+      const here = alive;
+      const gone = new Set(s.p);
+      alive = here.filter((c) => !gone.has(c));
+      return here;
+    });
+  };
   function card(p, open) {
+    const scored = scoredAt(p);
     const art = h('article', 'prompt');
     art.id = 'prompt-' + p.i;
     const head = h('header');
     const last = p.st[p.st.length - 1];
-    const wAt = last.im ? last.a.indexOf(p.w) : -1;
+    const wAt = last.im ? scored[scored.length - 1].indexOf(p.w) : -1;
     if (wAt >= 0 && last.im[wAt] !== null) head.append(picture(last.im[wAt], 'winner'));
     const title = h('div');
     title.append(h('h3', '', 'prompt ' + p.i + (p.t ? ': “' + p.t + '”' : '')));
     const rewards = Object.entries(p.r).map(([k, v]) => k + ' ' + num(v)).join(', ');
-    title.append(h('p', 'meta', 'winner #' + p.w + ' (seed ' + p.seed + ') ' + rewards + '; ' + p.st[0].a.length + ' candidates explored; ' + p.steps + ' denoise steps; cost ' + num(p.cost)));
+    title.append(h('p', 'meta', 'winner #' + p.w + ' (seed ' + p.seed + ') ' + rewards + '; ' + p.n + ' candidates explored; ' + p.steps + ' denoise steps; cost ' + num(p.cost)));
     head.append(title);
     art.append(head);
     const det = h('details');
@@ -46,14 +57,15 @@ export const REPORT_SCRIPT = String.raw`
       det.dataset.done = '1';
       const wrap = h('div', 'sheet');
       const table = h('table', 'lineage');
-      const cols = p.st[0].a;
-      for (const s of p.st) {
+      const cols = scored[0];
+      p.st.forEach((s, k) => {
+        const a = scored[k];
         const tr = h('tr');
-        const kept = s.a.length - s.p.length;
-        tr.append(h('th', '', (s.f ? 'final, step ' : 'step ') + s.s + ' · ' + s.a.length + ' scored' + (s.f ? '' : ' · ' + kept + ' kept')));
+        const kept = a.length - s.p.length;
+        tr.append(h('th', '', (s.f ? 'final, step ' : 'step ') + s.s + ' · ' + a.length + ' scored' + (s.f ? '' : ' · ' + kept + ' kept')));
         const pruned = new Set(s.p);
         for (const c of cols) {
-          const at = s.a.indexOf(c);
+          const at = a.indexOf(c);
           const td = h('td');
           if (at >= 0) {
             const fate = s.f ? (c === p.w ? 'winner' : 'finalist') : pruned.has(c) ? 'pruned' : 'kept';
@@ -66,7 +78,7 @@ export const REPORT_SCRIPT = String.raw`
           tr.append(td);
         }
         table.append(tr);
-      }
+      });
       wrap.append(table);
       det.append(wrap);
     };

@@ -3,19 +3,20 @@ import { pngDataUri } from '../../../core/image/svg.js';
 import type { PruneLineage } from './lineage.js';
 import { finalStepOf, promptStages, shownReward, stageScores, type PreviewSource, type PromptDoc } from './stages.js';
 
-/** One stage of a prompt in report.html's data: compact keys, because a 10,000-prompt report carries 10,000. */
+/**
+ * One stage of a prompt in report.html's data: compact keys, because a 10,000-prompt report carries 10,000.
+ * Who was scored is not stored: the explored candidates at the first stage, then each stage's minus its pruned.
+ */
 export interface StageJson {
   /** step */
   readonly s: number;
-  /** candidates scored here */
-  readonly a: readonly number[];
-  /** of them, dropped here */
+  /** candidates dropped here */
   readonly p: readonly number[];
   /** 1 on the final step */
   readonly f?: 1;
-  /** scores aligned with `a` (null: not known here) */
+  /** scores of the candidates scored here, in index order (null: not known here) */
   readonly sc?: readonly (number | null)[];
-  /** index into images[] aligned with `a` (null: no picture) */
+  /** index into images[] of the same candidates (null: no picture) */
   readonly im?: readonly (number | null)[];
 }
 
@@ -23,6 +24,9 @@ export interface StageJson {
 export interface PromptJson {
   readonly i: number;
   readonly t: string;
+  /** candidates explored: 0..n-1, unless `ex` lists them */
+  readonly n: number;
+  readonly ex?: readonly number[];
   readonly w: number;
   readonly seed: number;
   readonly r: Readonly<Record<string, number>>;
@@ -43,6 +47,9 @@ export interface ReportDataJson {
 
 /** Pictures embedded in report.html at most (bytes of base64): past it, a prompt's pictures stay in its contact sheet file. */
 export const MAX_EMBEDDED_IMAGE_BYTES = 4_000_000;
+/** Six significant digits: what the page shows (four) and a little more, in fewer bytes than a double's seventeen. */
+const short = (x: number): number => Number(x.toPrecision(6));
+
 /** Embedded pictures are shrunk into this box (px); smaller ones travel at their own size and the page enlarges them. */
 const EMBED_BOX = 96;
 
@@ -75,14 +82,27 @@ export async function reportData(prompts: readonly PromptDoc[], lineage: PruneLi
       }
       st.push({
         s: s.step,
-        a: s.alive,
         p: s.pruned,
         ...(s.final ? { f: 1 as const } : {}),
-        ...(scores.size ? { sc: s.alive.map((c) => scores.get(c) ?? null) } : {}),
+        ...(scores.size ? { sc: s.alive.map((c) => { const v = scores.get(c); return v === undefined ? null : short(v); }) } : {}),
         ...(im.some((x) => x !== null) ? { im } : {}),
       });
     }
-    out.push({ i: p.prompt, t: p.text ?? '', w: p.winner.candidate, seed: p.winner.seed, r: p.winner.rewards, rw: shownReward(p), cost: p.ledger.cost, steps: p.ledger.denoise_steps, st });
+    const explored = stages[0]?.alive ?? [];
+    const contiguous = explored.every((c, k) => c === k);
+    out.push({
+      i: p.prompt,
+      t: p.text ?? '',
+      n: explored.length,
+      ...(contiguous ? {} : { ex: explored }),
+      w: p.winner.candidate,
+      seed: p.winner.seed,
+      r: Object.fromEntries(Object.entries(p.winner.rewards).map(([k, v]) => [k, short(v)])),
+      rw: shownReward(p),
+      cost: short(p.ledger.cost),
+      steps: p.ledger.denoise_steps,
+      st,
+    });
   }
   return { prompts: out, images, imagesOmitted: omitted };
 }

@@ -30,11 +30,12 @@ describe('report data', () => {
 
   it('per stage the scores (previews, else the finalists the report lists) and pictures, until the picture budget is spent', async () => {
     const d = await reportData([prompt(0, 'a'), prompt(1, 'b')], lineage(), previews, 1);
+    // who was scored is not stored: candidates 0..3 at step 2, then all but the pruned 1 and 3
     expect(d.prompts[0]).toEqual({
-      i: 0, t: 'a', w: 2, seed: 7, r: { align: 0.9 }, rw: 'align', cost: 2, steps: 20,
+      i: 0, t: 'a', n: 4, w: 2, seed: 7, r: { align: 0.9 }, rw: 'align', cost: 2, steps: 20,
       st: [
-        { s: 2, a: [0, 1, 2, 3], p: [1, 3], sc: [2, 2.1, 2.2, 2.3], im: [0, 1, 2, 3] },
-        { s: 9, a: [0, 2], p: [], f: 1, sc: [0.4, 9.2], im: [null, 4] },
+        { s: 2, p: [1, 3], sc: [2, 2.1, 2.2, 2.3], im: [0, 1, 2, 3] },
+        { s: 9, p: [], f: 1, sc: [0.4, 9.2], im: [null, 4] },
       ],
     });
     // the first prompt spent the budget of 1 byte: the second has scores but no pictures
@@ -42,7 +43,10 @@ describe('report data', () => {
     expect([d.images.length, d.imagesOmitted]).toEqual([5, 1]);
     expect(d.images[0]).toMatch(/^data:image\/png;base64,/);
     const bare = await reportData([prompt(0, 'a')], lineage(), null);
-    expect(bare.prompts[0]?.st).toEqual([{ s: 2, a: [0, 1, 2, 3], p: [1, 3] }, { s: 9, a: [0, 2], p: [], f: 1, sc: [0.4, 0.9] }]);
+    expect(bare.prompts[0]?.st).toEqual([{ s: 2, p: [1, 3] }, { s: 9, p: [], f: 1, sc: [0.4, 0.9] }]);
+    // explored candidates that are not 0..n-1 are listed; figures keep six significant digits
+    const odd = await reportData([{ ...prompt(0, 'a'), explored: [5, 9], winner: { candidate: 9, seed: 1, rewards: { align: 1 / 3 } } }], new PruneLineage(), null);
+    expect(odd.prompts[0]).toMatchObject({ n: 2, ex: [5, 9], r: { align: 0.333333 }, st: [{ s: 9, p: [], f: 1, sc: [null, 0.333333] }] });
   });
 
   it('report.html carries prompt text only as escaped data: no markup from a prompt reaches the page', async () => {
