@@ -17,9 +17,7 @@ import { nextSignal } from '../../process/lifecycle.js';
 import { summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../render/search-artifacts.js';
 import { PruneLineage } from '../render/search-report/lineage.js';
-import { writeSearchOutputs } from '../render/search-report/write-outputs.js';
 import { planPerPrompt } from '../render/search-progress/plan.js';
-import { progressReporter } from '../render/search-progress/reporter.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
 
@@ -168,6 +166,7 @@ export function registerSearch(program: Command): void {
           });
           const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
           void cancelOnSignal;
+          const { progressReporter } = await import('../render/search-progress/reporter.js'); // cli-progress: not for --help
           const progress = flags.json || flags.quiet ? undefined : progressReporter(process.stderr, { prompts: todo.length, planPerPrompt: planPerPrompt(req, session.backend, candidates) });
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
@@ -188,6 +187,8 @@ export function registerSearch(program: Command): void {
         const doc = results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report;
         if (flags.out) {
           const previews = art ? { preview: (id: number, c: number, step: number) => art.preview(list.kind === 'text' ? todo.indexOf(id) : id, c, step) } : null;
+          // vega, resvg and sharp load only when there is something to draw: `search --help` stays fast
+          const { writeSearchOutputs } = await import('../render/search-report/write-outputs.js');
           const files = await writeSearchOutputs(flags.out, { report: doc, lineage, previews, cost: session.backend?.cost ?? null });
           // Winners' images where the workers render them (model backends on remote workers).
           for (const p of art ? [] : (raw.prompts ?? [])) {
