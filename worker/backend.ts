@@ -80,8 +80,8 @@ export type BackendOptions = Readonly<Record<string, string | boolean | undefine
  * at the last step), for contact sheets; backends that decode images feed it, the others ignore it.
  */
 export interface PreviewSink {
-  /** image: [3, H, W] in [-1, 1] (a copy the sink may keep) */
-  add(key: CandidateKey, step: number, image: Float32Array, height: number, width: number): void;
+  /** image: [3, H, W] in [-1, 1] (a copy the sink may keep); scores: what each reward said of it, by name */
+  add(key: CandidateKey, step: number, image: Float32Array, height: number, width: number, scores: Readonly<Record<string, number>>): void;
 }
 
 /** What a backend is given besides its string options: objects of the process that built it. */

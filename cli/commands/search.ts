@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readScheduleFile, scheduleForBudget } from '../../core/engine/schedule-file.js';
@@ -14,10 +14,12 @@ import { readPromptsFile, type PromptList } from '../prompts-file.js';
 import { ResultsFile } from '../results-file.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../process/search-session.js';
 import { nextSignal } from '../../process/lifecycle.js';
-import { progressPrinter, summaryText } from '../render/search-summary.js';
+import { summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../render/search-artifacts.js';
 import { defaultBundleDir } from '../../worker/backends/onnx.js';
 import { bundleSearchInfo } from '../../worker/onnx/variants.js';
+import { PruneLineage } from '../render/search-report/lineage.js';
+import { planPerPrompt } from '../render/search-progress/plan.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
 import { addTlsOptions, securityFrom } from '../security-options.js';
@@ -36,6 +38,7 @@ interface SearchFlags {
   reward?: string;
   accounting: string;
   json?: boolean;
+  quiet?: boolean;
   out?: string;
   promptsFile?: string;
   backend?: string;
@@ -146,7 +149,8 @@ export function registerSearch(program: Command): void {
     .option('--reward <name>', 'same as --rewards (e.g. --reward quality, or --reward align,quality)')
     .option('--accounting <mode>', 'exact | paper', 'exact')
     .option('--json', 'print the result as JSON on stdout')
-    .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json and images here')
+    .option('--quiet', 'no progress on stderr')
+    .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json, report.html, charts and images here')
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1'),
   )
@@ -179,20 +183,25 @@ export function registerSearch(program: Command): void {
         const topK = Number(req.top_k ?? 0);
         let raw: JobResult | JobResult__Output = { prompts: [] };
         let state = 'done';
+        // the job numbers text prompts by position in it, trace prompts by row: lineage and pictures use the user's ids
+        const idOf = (jobPrompt: number): number => (list.kind === 'text' ? (todo[jobPrompt] as number) : jobPrompt);
+        const lineage = new PruneLineage(idOf);
         if (todo.length > 0) {
-          const { job } = await session.submit(req).catch((err: unknown) => {
+          const { job, candidates } = await session.submit(req).catch((err: unknown) => {
             throw asFlagError(err);
           });
           const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
           void cancelOnSignal;
-          const progress = flags.json ? () => {} : progressPrinter(process.stderr);
+          const { progressReporter } = await import('../render/search-progress/reporter.js'); // cli-progress: not for --help
+          const progress = flags.json || flags.quiet ? undefined : progressReporter(process.stderr, { prompts: todo.length, planPerPrompt: planPerPrompt(req, session.backend, candidates) });
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
           const watched = await session.watch(job, (e) => {
             if (e.prompt_done) results?.append(asLine(e.prompt_done));
-            art?.onEvent(e);
-            progress(e);
+            lineage.onEvent(e);
+            progress?.onEvent(e);
           });
+          progress?.stop();
           state = watched.state;
           // The result comes with the events (a draining coordinator may be gone right after); else page it.
           raw = watched.result ?? (await session.result(job));
@@ -202,17 +211,17 @@ export function registerSearch(program: Command): void {
         const report = resultJson(raw, topK);
         // prompts in the user's order, those of earlier runs (same --out) included; the variant warnings recorded
         const doc = { ...(results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report), ...(warnings.length ? { warnings } : {}) };
-        if (flags.out && art) {
-          const files = art.write(flags.out, doc, (session.backend?.steps ?? 1) - 1);
-          if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
-        } else if (flags.out) {
-          mkdirSync(flags.out, { recursive: true });
-          writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
+        if (flags.out) {
+          const previews = art ? { preview: (id: number, c: number, step: number) => art.preview(list.kind === 'text' ? todo.indexOf(id) : id, c, step) } : null;
+          // vega, resvg and sharp load only when there is something to draw: `search --help` stays fast
+          const { writeSearchOutputs } = await import('../render/search-report/write-outputs.js');
+          const files = await writeSearchOutputs(flags.out, { report: doc, lineage, previews, cost: session.backend?.cost ?? null });
           // Winners' images where the workers render them (model backends on remote workers).
-          for (const p of raw.prompts ?? []) {
+          for (const p of art ? [] : (raw.prompts ?? [])) {
             const png = p.winner?.image;
             if (png && png.length > 0) writeFileSync(join(flags.out, `prompt-${p.prompt}-winner.png`), png);
           }
+          if (!flags.json && !flags.quiet) process.stderr.write(`wrote ${files.join(', ')}\n`);
         }
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
         if (state !== 'done') {

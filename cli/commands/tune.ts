@@ -31,6 +31,7 @@ interface TuneFlags extends TraceSourceFlags {
   threads: string;
   maxPasses?: string;
   out?: string;
+  plot?: string;
   json?: boolean;
 }
 
@@ -50,6 +51,7 @@ export function registerTune(program: Command): void {
     .option('--threads <n>', 'traces tuned at once, one worker thread each (each keeps its --max-seconds)', String(availableParallelism()))
     .option('--max-passes <n>', 'search passes at most (1..8); when they end before --max-seconds the result is repeatable')
     .option('--out <file>', 'write the schedule file (simulate --schedule-file reads it); with --trace-dir a folder that gets <name>.json per trace')
+    .option('--plot <base>', 'chart the validation reward against budget (95% bands) as <base>.svg/.png and the tuned schedules as <base>-schedule.svg/.png')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -85,6 +87,11 @@ the budget. Progress goes to stderr.`,
         },
       );
       const results = tuned.map((result) => ({ result, out: outFile(result.name) }));
+      if (flags.plot) {
+        const { writeTuneCharts } = await import('../render/charts/write-tune-charts.js');
+        const files = await writeTuneCharts(flags.plot, tuned, (opts[0] as TuneOptions).seed);
+        process.stderr.write(`tune: charts written to ${files.join(', ')}\n`);
+      }
       const summaries = results.map(({ result, out }) => summarize(result, out));
       const seed = (opts[0] as TuneOptions).seed;
       if (flags.json) {

@@ -61,7 +61,10 @@ export class OnnxBackend implements WorkerBackend {
     const r = await this.host.call<{ scores: Float64Array[]; previews: Float32Array }>('score', [keys, rewards, true]);
     const { height, width } = this.host.info.image;
     const per = 3 * height * width;
-    keys.forEach((k, j) => this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width));
+    keys.forEach((k, j) => {
+      const scores = Object.fromEntries(rewards.map((rw, i) => [rw.name, r.scores[i]?.[j] ?? Number.NaN]));
+      this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width, scores);
+    });
     return r.scores;
   }
 
