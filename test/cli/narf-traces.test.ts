@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RankAgreement } from '../../core/narf/rank-agreement.js';
-import { writePublishedTree } from '../fixtures/published-values.js';
+import { writePublishedTree } from '../support/published-values.js';
 import { runCli } from '../support/procs.js';
 
 let dir = '';

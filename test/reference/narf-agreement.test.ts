@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { rankAgreement } from '../../core/narf/rank-agreement.js';
 import { loadRewardTrace } from '../../core/trace/reward-trace.js';
 import { narfStepsOf } from '../../core/trace/trace-meta.js';
-import { HAVE_PAPER_TRACES, PAPER_TRACES, withPaperTraces } from '../fixtures/traces.js';
+import { HAVE_PAPER_TRACES, PAPER_TRACES, withPaperTraces } from '../support/traces.js';
 
 /** `narf eval` against the paper's own figure: FLUX with ImageReward, step 2, Kendall tau 0.093 (base) -> 0.250 (NARF). */
 describe.skipIf(!HAVE_PAPER_TRACES)(withPaperTraces("rank agreement against the paper's Figure 3"), () => {

@@ -7,8 +7,8 @@ import { importPublishedValues } from '../../../core/trace/import-values.js';
 import { readNpy } from '../../../core/trace/npy.js';
 import { loadRewardTrace } from '../../../core/trace/reward-trace.js';
 import { readTraceMeta } from '../../../core/trace/trace-meta.js';
-import { publishedValue as v, writePublishedTree as writeTree } from '../../fixtures/published-values.js';
-import { PAPER_TRACES } from '../../fixtures/traces.js';
+import { publishedValue as v, writePublishedTree as writeTree } from '../../support/published-values.js';
+import { PAPER_TRACES } from '../../support/traces.js';
 
 describe('traces import (published per-step YAML -> .npy)', () => {
   let dir: string;
