@@ -8,6 +8,7 @@ type Register = (program: Command) => void;
  * Adding a command is one line here.
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
+  collect: async () => (await import('./commands/collect.js')).registerCollect,
   coordinator: async () => (await import('./commands/coordinator.js')).registerCoordinator,
   models: async () => (await import('./commands/models.js')).registerModels,
   narf: async () => (await import('./commands/narf.js')).registerNarf,
