@@ -16,7 +16,8 @@ import { tinyPrompts } from './loop/prompts.js';
  *   5. simulate the tuned schedules on the held-out traces, and `narf eval` them;
  *   6. throughput: `search --policy bon` on the held-out prompts and seeds, against collect's, in cost units/s.
  * Prints one JSON line (reward, tau per variant step, relative increase of TTSnap and TTSp over best-of-N, held-out
- * prompts, seeds, the tuned schedules, throughput). Defaults: the tiny bundle and prompts drawn from its grammar.
+ * prompts, seeds, the tuned schedules, throughput). Defaults: the tiny bundle and prompts drawn from its grammar
+ * (--prompt-seed picks another draw, for the spread of the figures over prompt sets).
  */
 const { values: o } = parseArgs({
   options: {
@@ -24,6 +25,7 @@ const { values: o } = parseArgs({
     'train-prompts': { type: 'string' },
     'held-out-prompts': { type: 'string' },
     prompts: { type: 'string', default: '32' },
+    'prompt-seed': { type: 'string', default: '0' },
     seeds: { type: 'string', default: '32' },
     reward: { type: 'string' },
     define: { type: 'string', default: 'tiny_rewards' },
@@ -44,19 +46,20 @@ mkdirSync(work, { recursive: true });
 const seeds = Number(o.seeds);
 const backend = ['--max-batch', o['max-batch'] as string];
 
-function run(cmd: string, args: readonly string[], cwd?: string): { stdout: string; seconds: number } {
+/** Runs a step, echoing it on stderr; `log: true` sends its stdout to stderr too (the recipe's progress), else returns it. */
+function run(cmd: string, args: readonly string[], opts: { cwd?: string; log?: boolean } = {}): { stdout: string; seconds: number } {
   process.stderr.write(`bench:loop $ ${cmd === process.execPath ? 'ttsnap' : cmd} ${(cmd === process.execPath ? args.slice(1) : args).join(' ')}\n`);
   const t0 = performance.now();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd: opts.cwd, stdio: ['ignore', opts.log ? 2 : 'pipe', 'inherit'], maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`bench:loop: ${cmd} ${args.join(' ')} exited ${r.status}`);
-  return { stdout: r.stdout, seconds: (performance.now() - t0) / 1000 };
+  return { stdout: r.stdout ?? '', seconds: (performance.now() - t0) / 1000 };
 }
 const ttsnap = <T>(args: readonly string[]): T => JSON.parse(run(process.execPath, [cli, ...args, '--json']).stdout) as T;
 
 function promptFiles(): { train: string; heldOut: string } {
   if (o['train-prompts'] && o['held-out-prompts']) return { train: o['train-prompts'], heldOut: o['held-out-prompts'] };
   const n = Number(o.prompts);
-  const p = tinyPrompts(n, n, 0);
+  const p = tinyPrompts(n, n, Number(o['prompt-seed']));
   writeFileSync(join(work, 'train.txt'), `${p.train.join('\n')}\n`);
   writeFileSync(join(work, 'held-out.txt'), `${p.heldOut.join('\n')}\n`);
   return { train: join(work, 'train.txt'), heldOut: join(work, 'held-out.txt') };
@@ -79,7 +82,7 @@ collect(o.bundle, prompts.train, join(work, 'train-base'), 0, ['--save-tweedie',
 const bundle = join(work, 'bundle');
 if (!existsSync(bundle)) cpSync(o.bundle, bundle, { recursive: true });
 const narf = run(python, [join(recipe, 'narf_distill.py'), '--collect', join(work, 'train-base'), '--bundle', bundle, '--reward', reward, '--define', o.define as string,
-  '--curriculum', o.curriculum as string, '--ship', o.ship as string, '--epochs', o.epochs as string, '--lr', o.lr as string], recipe);
+  '--curriculum', o.curriculum as string, '--ship', o.ship as string, '--epochs', o.epochs as string, '--lr', o.lr as string], { cwd: recipe, log: true });
 // 3: traces with the new variants (held-out candidates from another seed)
 collect(bundle, prompts.train, join(work, 'train'), 0);
 const held = collect(bundle, prompts.heldOut, join(work, 'held-out'), 1);
@@ -90,7 +93,7 @@ const steps = (JSON.parse(readFileSync(join(work, 'held-out', 'collect.json'), '
 const unit = steps * meta.cost.denoise + meta.cost.verify;
 const budgets = '2:8:0.5';
 const cost = `denoise=${meta.cost.denoise / unit},verify=${meta.cost.verify / unit}`;
-const nTrain = Number(run('wc', ['-l', prompts.train]).stdout.trim().split(' ')[0]);
+const nTrain = readFileSync(prompts.train, 'utf8').split('\n').filter(Boolean).length;
 const split = Math.round(nTrain * 0.75);
 ttsnap(['tune', '--trace-dir', join(work, 'train'), '--prompts-train', `0:${split}`, '--prompts-val', `${split}:${nTrain}`, '--budgets', budgets, '--cost', cost,
   '--max-seconds', o['tune-seconds'] as string, '--threads', '1', '--out', join(work, 'schedules')]);
