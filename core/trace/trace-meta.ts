@@ -12,6 +12,8 @@ const TraceMetaSchema = z
   .object({
     narf_steps: z.array(z.number().int().nonnegative()),
     prompts: z.array(z.string()).optional(),
+    /** each prompt's index in a search job (its position for texts, its row for a trace): what its seeds derive from */
+    prompt_ids: z.array(z.number().int().nonnegative()).optional(),
     /** candidates per prompt and the seed they were drawn from (as `search --seed`) */
     candidates: z.number().int().positive().optional(),
     seed: z.number().int().nonnegative().optional(),

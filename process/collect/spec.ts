@@ -42,8 +42,3 @@ export function candidateSpecs(spec: CollectSpec, position: number): CandidateSp
     seed: candidateSeed(spec.seed, prompt, candidate),
   }));
 }
-
-/** Steps at which reward calls are made for one candidate: every step, base for each reward, plus each variant. */
-export function rewardCallsPerCandidate(spec: CollectSpec): number {
-  return spec.steps * spec.rewards.length + spec.rewards.reduce((a, r) => a + (spec.variantSteps[r]?.length ?? 0), 0);
-}
