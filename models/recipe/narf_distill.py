@@ -102,7 +102,7 @@ def distill(reward: torch.nn.Module, data: Collected, curriculum: list, epochs: 
                 sched.step()
                 total += loss.item() * len(b)
         levels[s] = copy.deepcopy(model.state_dict())
-        log(f"narf step {s}: mse {total / (n * epochs):.4f} (last epoch's mean over {epochs} epochs), {time.time() - t0:.0f}s")
+        log(f"narf step {s}: mse {total / (n * epochs):.4f} (mean over the level's {epochs} epochs), {time.time() - t0:.0f}s")
     return levels
 
 
