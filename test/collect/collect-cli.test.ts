@@ -22,27 +22,32 @@ interface SearchJson {
 }
 
 describe('ttsnap collect on the tiny bundle', () => {
-  it("the collected final base reward is what `search --policy bon` reports for the same seed; a rerun resumes", async () => {
-    const out = join(dir, 'tiny');
-    const args = ['collect', '--prompts-file', join(dir, 'prompts.txt'), '--seeds', '4', '--seed', '7', '--out', out, '--save-tweedie', '2,19', '--json'];
-    const c = await runCli(args);
+  // One collection (2 prompts x 4 seeds, Tweedie images at steps 2 and 19) that the checks below read; each
+  // check starts at most two CLI processes, so each stays within the test timeout on a loaded machine.
+  const out = (): string => join(dir, 'tiny');
+  const args = (): string[] => ['collect', '--prompts-file', join(dir, 'prompts.txt'), '--seeds', '4', '--seed', '7', '--out', out(), '--save-tweedie', '2,19', '--json'];
+  let first = '';
+  beforeAll(async () => {
+    const c = await runCli(args());
     expect(c.code, c.stderr).toBe(0);
-    const summary = JSON.parse(c.stdout) as { prompts: number; skipped: number; candidates: number; ledger: { denoise_steps: number; reward_calls: Record<string, number> } };
+    first = c.stdout;
+  });
+
+  it('writes [P, I, S] traces, narf = base away from the variant steps, Tweedie images and meta.json', () => {
+    const summary = JSON.parse(first) as { prompts: number; skipped: number; candidates: number; ledger: { denoise_steps: number; reward_calls: Record<string, number> } };
     // 2 prompts x 4 candidates x 20 steps; align and quality at every step, plus their variants at 2, 6, 11
     expect(summary).toMatchObject({ prompts: 2, skipped: 0, candidates: 8, ledger: { denoise_steps: 160, reward_calls: { align: 8 * 23, quality: 8 * 23 } } });
-    const align = readNpy(join(out, 'align_base.npy'));
-    const alignNarf = readNpy(join(out, 'align_narf.npy'));
+    const align = readNpy(join(out(), 'align_base.npy'));
+    const alignNarf = readNpy(join(out(), 'align_narf.npy'));
     expect(align.shape).toEqual([2, 4, 20]);
-    expect(readNpy(join(out, 'tweedie', 'p00001.npy')).shape).toEqual([4, 2, 3 * 32 * 32]);
-    const meta = readTraceMeta(out);
-    expect(meta.align).toMatchObject({ narf_steps: [2, 6, 11], prompts: PROMPTS, candidates: 4, seed: 7, bundle: { name: 'tiny-shapes' } });
-    for (let i = 0; i < align.data.length; i++) {
-      const s = i % 20;
-      // steps without a variant hold the base score; the variants differ from it
-      if (![2, 6, 11].includes(s)) expect(alignNarf.data[i]).toBe(align.data[i]);
-    }
+    expect(readNpy(join(out(), 'tweedie', 'p00001.npy')).shape).toEqual([4, 2, 3 * 32 * 32]);
+    expect(readTraceMeta(out()).align).toMatchObject({ narf_steps: [2, 6, 11], prompts: PROMPTS, prompt_ids: [0, 1], candidates: 4, seed: 7, bundle: { name: 'tiny-shapes' } });
+    for (let i = 0; i < align.data.length; i++) if (![2, 6, 11].includes(i % 20)) expect(alignNarf.data[i]).toBe(align.data[i]);
     expect([2, 6, 11].every((s) => alignNarf.data[s] !== align.data[s])).toBe(true);
+  });
 
+  it('the collected final base reward is what `search --policy bon` reports for the same seed', async () => {
+    const align = readNpy(join(out(), 'align_base.npy'));
     const search = await runCli(['search', ...PROMPTS, '--policy', 'bon', '--candidates', '4', '--seed', '7', '--json', '--out', join(dir, 'search')]);
     expect(search.code, search.stderr).toBe(0);
     const doc = JSON.parse(search.stdout) as SearchJson;
@@ -52,13 +57,15 @@ describe('ttsnap collect on the tiny bundle', () => {
       expect(Math.fround(p.winner.rewards.align as number)).toBe(Math.max(...finals));
       expect(finals.indexOf(Math.max(...finals))).toBe(p.winner.candidate);
     });
+  });
 
-    const before = readFileSync(join(out, 'align_base.npy'));
-    const again = await runCli(args);
+  it('a rerun of the same command resumes (every prompt skipped, same files); other settings in the folder are refused', async () => {
+    const before = readFileSync(join(out(), 'align_base.npy'));
+    const again = await runCli(args());
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ prompts: 2, skipped: 2, candidates: 0 });
-    expect(readFileSync(join(out, 'align_base.npy')).equals(before)).toBe(true);
-    const other = await runCli(['collect', '--prompts-file', join(dir, 'prompts.txt'), '--seeds', '5', '--seed', '7', '--out', out]);
+    expect(readFileSync(join(out(), 'align_base.npy')).equals(before)).toBe(true);
+    const other = await runCli(['collect', '--prompts-file', join(dir, 'prompts.txt'), '--seeds', '5', '--seed', '7', '--out', out()]);
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/^ttsnap: --out: .* holds a collection with other settings \(candidates, saveTweedie differ\); allowed: /m);
   });
