@@ -1,12 +1,12 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { rankAgreement } from '../../core/narf/rank-agreement.js';
 import { loadRewardTrace } from '../../core/trace/reward-trace.js';
 import { narfStepsOf } from '../../core/trace/trace-meta.js';
-import { HAVE_PAPER_TRACES, PAPER_TRACES, withPaperTraces } from '../support/traces.js';
+import { describeWithPaperTraces, PAPER_TRACES } from '../support/traces.js';
 
 /** `narf eval` against the paper's own figure: FLUX with ImageReward, step 2, Kendall tau 0.093 (base) -> 0.250 (NARF). */
-describe.skipIf(!HAVE_PAPER_TRACES)(withPaperTraces("rank agreement against the paper's Figure 3"), () => {
+describeWithPaperTraces("rank agreement against the paper's Figure 3", () => {
   it('flux_imr at step 2: tau within 0.01 of 0.093 (base) and 0.250 (noise-aware)', () => {
     const t = loadRewardTrace(join(PAPER_TRACES, 'flux_imr_base.npy'), join(PAPER_TRACES, 'flux_imr_narf.npy'), 'flux_imr');
     const r = rankAgreement(t, { resamples: 100, seed: 0, variantSteps: narfStepsOf(PAPER_TRACES, 'flux_imr') ?? [] });

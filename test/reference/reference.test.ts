@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runCli } from '../support/procs.js';
-import { HAVE_PAPER_TRACES, PAPER_TRACES as TRACES, withPaperTraces } from '../support/traces.js';
+import { describeWithPaperTraces, PAPER_TRACES as TRACES } from '../support/traces.js';
 
 /**
  * The simulator against the authors' own numbers (../shared/traces/reference.json): on every trace, in
@@ -20,7 +20,7 @@ interface SimJson {
 const loadReference = (): Reference => JSON.parse(readFileSync(join(TRACES, 'reference.json'), 'utf8')) as Reference;
 const mean = ([a, b]: [number, number]): number => (a + b) / 2;
 
-describe.skipIf(!HAVE_PAPER_TRACES)(withPaperTraces('simulate against reference.json'), () => {
+describeWithPaperTraces('simulate against reference.json', () => {
   for (const accounting of ['exact', 'paper'] as const) {
     it(`${accounting} accounting: every trace within 2 points`, async () => {
       const reference = loadReference();
