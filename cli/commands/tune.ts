@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { candidatesForBudget, parseAccounting } from '../../core/engine/accounting.js';
 import { parseCostSpec } from '../../core/engine/cost-model.js';
@@ -9,6 +9,7 @@ import { formatSchedule } from '../../core/engine/schedule.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
+import { narfStepsOf } from '../../core/trace/trace-meta.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
 import { tuneTraces } from '../../core/tune/parallel.js';
@@ -64,7 +65,7 @@ the budget. Progress goes to stderr.`,
     )
     .action(async (flags: TuneFlags) => {
       const traces = loadTraceSource(flags);
-      const opts = traces.map((t) => compileOptions(t, flags)); // every bad flag fails here, before any work
+      const opts = traces.map((t) => compileOptions(t, flags, variantSteps(t, flags))); // every bad flag fails here, before any work
       const threads = parseInteger('--threads', 1, 256)(flags.threads);
       if (flags.out && flags.traceDir) mkdirSync(flags.out, { recursive: true });
       const outFile = (name: string): string | undefined => (flags.out ? (flags.traceDir ? join(flags.out, `${name}.json`) : flags.out) : undefined);
@@ -108,7 +109,16 @@ the budget. Progress goes to stderr.`,
     });
 }
 
-function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
+/**
+ * The steps a noise-aware reward exists at, which meta.json beside the traces lists (collected and imported
+ * traces have one): TTSnap prunes only there. Undefined (every step) without a narf trace or a listing.
+ */
+function variantSteps(trace: RewardTrace, flags: TuneFlags): readonly number[] | undefined {
+  const dir = flags.traceDir ?? (flags.narf ? dirname(flags.narf) : undefined);
+  return trace.hasNarf && dir ? narfStepsOf(dir, trace.name) : undefined;
+}
+
+function compileOptions(trace: RewardTrace, flags: TuneFlags, pruneSteps: readonly number[] | undefined): TuneOptions {
   const maxSeconds = parseNumberIn('--max-seconds', flags.maxSeconds, { min: 0, max: 86_400, aboveMin: true, unit: 'seconds' });
   const opts: TuneOptions = {
     budgets: parseBudgetGrid(flags.budgets),
@@ -117,6 +127,7 @@ function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
     trainPrompts: parseRange(flags.promptsTrain, '--prompts-train'),
     valPrompts: parseRange(flags.promptsVal, '--prompts-val'),
     maxStages: parseInteger('--max-stages', 1, Math.min(8, trace.steps - 1))(flags.maxStages),
+    ...(pruneSteps ? { pruneSteps } : {}),
     maxSeconds,
     draws: parseInteger('--draws', 1, 100_000)(flags.draws),
     searchDraws: parseInteger('--search-draws', 1, 100_000)(flags.searchDraws),

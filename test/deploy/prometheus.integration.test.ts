@@ -17,9 +17,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTS_FILE, dashboardExprs, expandRecorded, loadRules, readsExternal, splitThreshold } from './promql.js';
 import { podTemplate } from './pod-checks.js';
-import { answers200, freePort, httpGet, ProcGroup, CLI, promQuery, startNats, startPrometheus, TRACES, waitFor } from '../support/procs.js';
+import { answers200, freePort, httpGet, ProcGroup, CLI, promQuery, startNats, startPrometheus, waitFor } from '../support/procs.js';
 import { REPO, renderOverlay, type KubeObject } from './render.js';
+import { runtimeTraceDir } from '../support/traces.js';
 
+const TRACES = runtimeTraceDir(); // the paper's flux_pic, or a synthetic stand-in without ../shared
 const WORKERS = 2;
 const PROMPTS = 4;
 const CANDIDATES = 40;
