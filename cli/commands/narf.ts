@@ -25,7 +25,7 @@ export function registerNarf(program: Command): void {
     .option('--resamples <n>', 'bootstrap resamples of the prompts', String(BOOTSTRAP_RESAMPLES))
     .option('--seed <n>', 'seed of the resamples', '0')
     .option('--json', 'print the result as JSON')
-    .option('--plot <file.png>', "also draw Kendall's tau against the step, base and noise-aware, into a PNG")
+    .option('--plot <file>', "also draw Kendall's tau against the step, base and noise-aware, into <file>.svg and <file>.png")
     .exitOverride()
     .action(async (flags: EvalFlags) => {
       const traces = loadTraceSource(flags);
@@ -37,13 +37,13 @@ export function registerNarf(program: Command): void {
         const variantSteps = metaDir ? narfStepsOf(metaDir, t.name) : undefined;
         return rankAgreement(t, { resamples, seed, ...(prompts ? { prompts } : {}), ...(variantSteps ? { variantSteps } : {}) });
       });
-      if (flags.plot) await plotTau(flags.plot, results);
+      const plots = flags.plot ? await plotTau(flags.plot, results) : [];
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : { traces: results })}\n`);
         return;
       }
       process.stdout.write(results.map(formatAgreement).join('\n'));
-      if (flags.plot) process.stdout.write(`plot written to ${flags.plot}\n`);
+      if (plots.length) process.stdout.write(`wrote ${plots.join(', ')}\n`);
     });
 }
 
@@ -62,19 +62,21 @@ export function formatAgreement(r: RankAgreement): string {
   return `${head}\n${formatTable(['step', 'tau base', 'tau narf', 'rho base', 'rho narf'], rows, { rule: true })}\n`;
 }
 
-/** Kendall's tau per step, base and noise-aware, one panel per trace (drawn with the simulate plot's renderer). */
-async function plotTau(file: string, results: readonly RankAgreement[]): Promise<void> {
-  const { writeLineChartPng } = await import('../render/line-chart-png.js');
-  writeLineChartPng(
-    file,
-    results.map((r) => ({
-      title: r.trace,
-      xs: r.steps.map((s) => s.step),
-      series: [
-        { name: 'base', ys: r.steps.map((s) => s.kendall.base.mean), rgb: [130, 130, 130] as const },
-        { name: 'noise-aware', ys: r.steps.map((s) => s.kendall.narf.mean), rgb: [20, 150, 60] as const },
-      ],
-    })),
-    { x: 'step (0-based)', y: "Kendall's tau with the final score" },
-  );
+/**
+ * Kendall's tau per step with its 95% band, base and noise-aware (at the variant steps); one chart per trace
+ * (`<file>-<trace>` when there are several: twelve lines in one chart cannot be told apart).
+ */
+async function plotTau(file: string, results: readonly RankAgreement[]): Promise<string[]> {
+  const [{ rankAgreementSpec }, { writeChart }] = await Promise.all([import('../render/charts/rank-agreement.js'), import('../render/charts/render.js')]);
+  const stem = file.replace(/\.(png|svg)$/i, '');
+  const written: string[] = [];
+  for (const r of results) {
+    const points = r.steps.flatMap((s) => [
+      { scorer: 'base reward', step: s.step, agreement: s.kendall.base.mean, lo: s.kendall.base.ci95[0], hi: s.kendall.base.ci95[1] },
+      ...(s.variant ? [{ scorer: 'noise-aware', step: s.step, agreement: s.kendall.narf.mean, lo: s.kendall.narf.ci95[0], hi: s.kendall.narf.ci95[1] }] : []),
+    ]);
+    const spec = rankAgreementSpec(points, `Kendall's tau with the final reward (${r.trace})`);
+    written.push(...(await writeChart(results.length > 1 ? `${stem}-${r.trace}` : stem, spec)));
+  }
+  return written;
 }
