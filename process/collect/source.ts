@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, relative } from 'node:path';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { narfStepsOf } from '../../core/trace/trace-meta.js';
 import { bundleFiles } from '../../worker/onnx/bundle.js';
 import { loadManifest, MANIFEST_FILE } from '../../worker/onnx/manifest.js';
@@ -14,6 +14,11 @@ export interface CollectSource {
 
 const EDGE = 1 << 20;
 
+/** The files under each path: a folder of the bundle (a tokenizer's) counts by the files in it, recursively. */
+function filesUnder(paths: readonly string[]): string[] {
+  return paths.flatMap((p) => (statSync(p).isDirectory() ? filesUnder(readdirSync(p).map((f) => join(p, f))) : [p]));
+}
+
 /**
  * sha256 over each file's path, size and first and last MiB: it changes when any model is retrained or
  * replaced, and costs milliseconds even for a many-GB bundle (a full hash of FLUX would take minutes).
@@ -21,7 +26,7 @@ const EDGE = 1 << 20;
 export function fingerprint(root: string, files: readonly string[]): string {
   const h = createHash('sha256');
   const buf = Buffer.alloc(EDGE);
-  for (const f of [...files].sort()) {
+  for (const f of filesUnder(files).sort()) {
     const size = statSync(f).size;
     h.update(`${relative(root, f)}\0${size}\0`);
     const fd = openSync(f, 'r');

@@ -114,7 +114,9 @@ describe.skipIf(!traces)('bad gRPC requests to every service', { timeout: CLUSTE
     await cluster.waitForWorkers(2);
     client = new CoordinatorGrpcClient(cluster.coordinatorAddr);
     coordinatorStub = new (coordinatorProto().ttsnap.v1.Coordinator)(cluster.coordinatorAddr, grpc.credentials.createInsecure(), channelOptions(MAX_COORDINATOR_MESSAGE));
-    const workerAddr = /listening on (\S+?:\d+)/.exec((workers[0] ?? { stderr: '' }).stderr)?.[1] ?? '';
+    // the worker's JSON log line `worker serving` names the address it listens on
+    const workerAddr = /"listen":"(\S+?:\d+)".*"msg":"worker serving"/.exec((workers[0] ?? { stderr: '' }).stderr)?.[1] ?? '';
+    expect(workerAddr, 'the worker names its address').not.toBe('');
     workerStub = new (workerProto().ttsnap.v1.Worker)(workerAddr, grpc.credentials.createInsecure(), channelOptions(MAX_WORKER_MESSAGE));
   });
   afterAll(async () => {
