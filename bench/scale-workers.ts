@@ -1,3 +1,4 @@
+import { NO_LOG } from '../core/log/logger.js';
 import { Command } from 'commander';
 import { parseInteger } from '../cli/options.js';
 import { WorkerProcess } from '../process/worker-process.js';
@@ -20,7 +21,6 @@ const o = new Command('bench:scale-workers')
   .opts<Record<string, string>>();
 const count = parseInteger('--count', 1, 256)(String(o.count));
 const workers: WorkerProcess[] = [];
-const quiet = (): void => {};
 for (let i = 0; i < count; i++) {
   workers.push(
     await WorkerProcess.start({
@@ -32,7 +32,7 @@ for (let i = 0; i < count; i++) {
       natsPrefix: String(o.natsPrefix),
       id: `${o.id}-${i}`,
       drainMs: 0,
-      log: quiet,
+      log: NO_LOG,
     }),
   );
 }

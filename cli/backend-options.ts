@@ -20,6 +20,7 @@ const FLAGS: readonly (readonly [flag: string, key: string, help: string, fallba
   ['--guidance <g>', 'guidance', "onnx backend: classifier-free guidance scale (default: the bundle's)"],
   ['--steps <n>', 'steps', "onnx backend: sampling steps (default: the bundle's)"],
   ['--negative-prompt <text>', 'negativePrompt', "onnx backend: negative prompt (default: the bundle's)"],
+  ['--missing-variant <mode>', 'missingVariant', 'onnx backend: a prune point without a noise-aware variant: refuse | base (score with the base reward, warned)'],
 ];
 
 export function addBackendOptions(cmd: Command): Command {

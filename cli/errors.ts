@@ -1,10 +1,12 @@
 import { CommanderError, type Command } from 'commander';
 import { BadFileError, CallError, ValidationError } from '../core/errors.js';
+import { RefusedError } from '../core/security/errors.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
-/** Exit code for an error (see exit-codes.ts): 2 for anything the user can fix in the command line or its files. */
+/** Exit code for an error (see exit-codes.ts): 2 for anything the user can fix in the command line or its files, 5 when TLS or authorisation refused us. */
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof ValidationError || err instanceof BadFileError) return EXIT.badInput;
+  if (err instanceof RefusedError) return EXIT.refused;
   if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.done : EXIT.badInput;
   if (err instanceof CallError && err.reach === 'refused') return EXIT.refused;
   if (err instanceof CallError && err.reach === 'unreachable') return EXIT.unreachable;

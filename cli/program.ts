@@ -8,11 +8,14 @@ type Register = (program: Command) => void;
  * Adding a command is one line here.
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
+  collect: async () => (await import('./commands/collect.js')).registerCollect,
   coordinator: async () => (await import('./commands/coordinator.js')).registerCoordinator,
   jobs: async () => (await import('./commands/jobs.js')).registerJobs,
   models: async () => (await import('./commands/models.js')).registerModels,
+  narf: async () => (await import('./commands/narf.js')).registerNarf,
   search: async () => (await import('./commands/search.js')).registerSearch,
   simulate: async () => (await import('./commands/simulate.js')).registerSimulate,
+  traces: async () => (await import('./commands/traces.js')).registerTraces,
   tune: async () => (await import('./commands/tune.js')).registerTune,
   worker: async () => (await import('./commands/worker.js')).registerWorker,
 };

@@ -10,6 +10,9 @@ import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import { splitValidation } from '../core/grpc/validation-details.js';
+import { plaintextContext, type SecurityContext } from '../core/security/context.js';
+import { refusalOf } from '../core/security/diagnose.js';
+import { RefusedError } from '../core/security/errors.js';
 
 /** A failed coordinator call that is not bad input (kept with its gRPC code). */
 export class CoordinatorCallError extends CallError {
@@ -33,7 +36,12 @@ function reachOf(code: grpc.status, details: string): CallError['reach'] {
   return 'answered';
 }
 
-function translate(err: grpc.ServiceError): Error {
+function isServiceError(x: unknown): x is grpc.ServiceError {
+  return x instanceof Error && typeof (x as Partial<grpc.ServiceError>).code === 'number';
+}
+
+function translate(err: grpc.ServiceError, address: string): Error {
+  if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) return new RefusedError(address, `${grpc.status[err.code]}: ${err.details}`, { cause: err });
   if (err.code === grpc.status.INVALID_ARGUMENT) {
     const v = splitValidation(err.details);
     if (v) return new ValidationError(v.field, v.problem, v.allowed, { cause: err });
@@ -45,12 +53,18 @@ function translate(err: grpc.ServiceError): Error {
 export class CoordinatorGrpcClient {
   readonly stub: Stub;
 
-  constructor(address: string) {
+  constructor(
+    readonly address: string,
+    private readonly security: SecurityContext = plaintextContext(),
+  ) {
     const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
-    this.stub = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(MAX_COORDINATOR_MESSAGE));
+    this.stub = new Ctor(address, security.channelCredentials(), channelOptions(MAX_COORDINATOR_MESSAGE));
   }
 
-  /** Submits a job; while the coordinator has no worker yet (UNAVAILABLE), retries for up to `waitMs`. */
+  /**
+   * Submits a job; while the coordinator has no worker yet (UNAVAILABLE), retries for up to `waitMs`. A refusal
+   * (TLS, identity, role) is never retried: it fails at once as a RefusedError.
+   */
   async submit(req: SubmitJobRequest, waitMs = 30_000): Promise<{ job: string; candidates: number }> {
     const until = Date.now() + waitMs;
     for (;;) {
@@ -58,6 +72,9 @@ export class CoordinatorGrpcClient {
         const res = await this.unary<SubmitJobRequest, { job: string; candidates_per_prompt: number }>('SubmitJob', req);
         return { job: res.job, candidates: res.candidates_per_prompt };
       } catch (err) {
+        const cause = err instanceof CoordinatorCallError ? err.cause : null;
+        const refusal = isServiceError(cause) ? await refusalOf(cause, this.address, this.security) : null;
+        if (refusal) throw refusal;
         if (!(err instanceof CoordinatorCallError && err.code === grpc.status.UNAVAILABLE && Date.now() < until)) throw err;
         await sleep(250);
       }
@@ -73,7 +90,7 @@ export class CoordinatorGrpcClient {
         onEvent(e);
         if (e.event === 'done') done = e;
       });
-      call.on('error', (err: grpc.ServiceError) => reject(translate(err)));
+      call.on('error', (err: grpc.ServiceError) => reject(translate(err, this.address)));
       call.on('end', () => (done ? resolve(done) : reject(new CoordinatorCallError(grpc.status.UNAVAILABLE, 'the event stream ended before the job'))));
     });
   }
@@ -136,7 +153,7 @@ export class CoordinatorGrpcClient {
   private unary<Req, Res>(method: 'SubmitJob' | 'GetResult' | 'CancelJob' | 'ListJobs', req: Req, deadlineMs = 30_000): Promise<Res> {
     return new Promise((resolve, reject) => {
       const fn = (this.stub[method] as unknown as (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void).bind(this.stub);
-      fn(req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(translate(err)) : resolve(res as Res)));
+      fn(req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(translate(err, this.address)) : resolve(res as Res)));
     });
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ResultStore } from '../core/bus/result-store.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
+import { NO_LOG, type Logger } from '../core/log/logger.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
@@ -15,6 +16,7 @@ import { PendingResumes } from './journal/resume.js';
 import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
+import { grantedBudget } from './job-gauges.js';
 import { jobResult } from './result.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
@@ -37,6 +39,8 @@ export interface CoordinatorOptions {
   /** job journal (JetStream in the coordinator command): running jobs survive a coordinator restart; none by default */
   readonly journal?: JournalStore | null;
   readonly clock?: () => number;
+  /** structured log of job and worker events (default none) */
+  readonly log?: Logger;
 }
 
 type Compiled = Required<CoordinatorOptions>;
@@ -52,6 +56,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     results: o.results ?? null,
     journal: o.journal ?? null,
     clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
+    log: o.log ?? NO_LOG,
   };
 }
 
@@ -85,6 +90,7 @@ export class Coordinator {
     this.scheduler = new JobScheduler(this.pool, {
       scoreTimeoutMs: this.opts.scoreTimeoutMs,
       metrics,
+      log: this.opts.log,
       clock: this.opts.clock,
       onJobEnded: (job) => this.jobEnded(job),
     });
@@ -99,6 +105,7 @@ export class Coordinator {
       unwatch?.();
     };
     const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {
+      recentMs: 15 * 60_000,
       workerTimeoutMs: this.opts.workerTimeoutMs,
       pollMs: 1000,
       clock: this.opts.clock,
@@ -165,6 +172,7 @@ export class Coordinator {
       return { accepted: false, reason: refused ?? 'refused' };
     }
     if (slot.client !== client) client.close();
+    else this.opts.log.info({ worker: slot.id, backend: info.backend, model: info.model }, 'worker registered');
     // The worker's word decides: a worker that re-registers as serving (restarted, recovered) takes work again.
     slot.draining = draining;
     if (slot.client === client && this.resumes && this.resumes.resumed.size > 0) this.fence(slot);
@@ -216,10 +224,10 @@ export class Coordinator {
     job.journal?.({ v: JOURNAL_SCHEMA, kind: 'spec', job: job.id, requestId, createdAt: now, epoch: this.epoch, request: req as Record<string, unknown> });
     if (requestId) this.byRequest.set(requestId, job.id);
     this.jobs.set(job.id, job);
-    const planned = spec.plannedPerPrompt;
-    const rewardCalls = Object.values(planned.reward_calls).reduce((a, b) => a + b, 0);
-    this.metrics.inc('budgetAllocated', { kind: 'denoise' }, planned.denoise_steps * spec.cost.denoise * spec.prompts.length);
-    this.metrics.inc('budgetAllocated', { kind: 'reward' }, rewardCalls * spec.cost.verify * spec.prompts.length);
+    const granted = grantedBudget(spec);
+    this.metrics.inc('budgetAllocated', { kind: 'denoise' }, granted.denoise);
+    this.metrics.inc('budgetAllocated', { kind: 'reward' }, granted.reward);
+    this.opts.log.info({ job: job.id, prompts: spec.prompts.length, candidates: spec.n, budget: granted.denoise + granted.reward }, 'job accepted');
     this.scheduler.add(job);
     this.evictOld();
     return job;
@@ -244,7 +252,11 @@ export class Coordinator {
   /** As result(), falling back to the durable store for jobs this process no longer (or never) held. */
   async storedResult(id: string): Promise<JobResult> {
     if (this.jobs.has(id) || !this.opts.results) return this.result(id);
-    const stored = await this.opts.results.get(id).catch(() => null);
+    const stored = await this.opts.results.get(id).catch((err: unknown) => {
+      this.metrics.inc('resultStoreErrors', { op: 'get' });
+      this.opts.log.error({ job: id, err }, 'result store: get failed');
+      return null;
+    });
     if (!stored) throw new JobNotFoundError(id);
     return stored as JobResult;
   }
@@ -303,6 +315,7 @@ export class Coordinator {
 
   private jobEnded(job: Job): void {
     this.metrics.inc('jobsCompleted', { state: job.state });
+    this.opts.log.info({ job: job.id, state: job.state, prompts: job.promptsDone, cost: job.ledger().cost, ...(job.error ? { error: job.error } : {}) }, 'job ended');
     if (job.state === 'done') this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
     const journal = this.opts.journal;
     // Once the result is stored, the journal keeps only the job's spec and end (resubmission still finds it).
@@ -311,7 +324,10 @@ export class Coordinator {
       .then(async () => {
         if (journal && (await journal.flush(5000))) await journal.compact(job.id);
       })
-      .catch(() => this.metrics.inc('natsErrors', { op: 'result_put' }));
+      .catch((err: unknown) => {
+        this.metrics.inc('resultStoreErrors', { op: 'put' });
+        this.opts.log.error({ job: job.id, err }, 'result store: put failed; the result lives in memory only');
+      });
     if (put) {
       this.puts.add(put);
       void put.finally(() => this.puts.delete(put));

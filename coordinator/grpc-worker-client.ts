@@ -26,9 +26,11 @@ export class GrpcWorkerClient implements WorkerClient {
     readonly address: string,
     /** deadline of each call, ms */
     private readonly deadlineMs = 30_000,
+    /** the coordinator's TLS identity when the cluster runs mutual TLS */
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
   ) {
     const Ctor = workerProto().ttsnap.v1.Worker;
-    this.stub = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(MAX_WORKER_MESSAGE));
+    this.stub = new Ctor(address, credentials, channelOptions(MAX_WORKER_MESSAGE));
   }
 
   async status(): Promise<WorkerStatus & { info: BackendInfo }> {

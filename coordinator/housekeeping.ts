@@ -1,18 +1,22 @@
 import type { MetricsSink } from '../core/metrics/sink.js';
 import { JOB_STATES, type Job } from './job.js';
 import type { JobScheduler } from './job-scheduler.js';
+import { worstJobs } from './job-gauges.js';
 import type { WorkerPool } from './workers.js';
 
 export interface HousekeepingOptions {
   readonly workerTimeoutMs: number;
   /** ms between status polls of every worker (busy ratio, liveness) */
   readonly pollMs: number;
+  /** ended jobs count towards the budget gauge this long after they end */
+  readonly recentMs: number;
   readonly clock: () => number;
 }
 
 /**
  * The coordinator's periodic pass: asks again for overdue scores, drops workers that stopped heartbeating or
- * answering, and refreshes the gauges (queue depth, jobs and workers by state, busy ratio per worker).
+ * answering, and refreshes the gauges (queue depth, jobs and workers by state, busy ratio per worker, the
+ * worst job's budget ratio and idle time).
  */
 export class Housekeeping {
   private lastPoll = 0;
@@ -41,6 +45,10 @@ export class Housekeeping {
     if (now - this.lastPoll >= this.opts.pollMs) {
       this.lastPoll = now;
       for (const slot of slots) this.poll(slot.id, now);
+      // once per poll, not per sweep: the budget ratio merges each job's prompt ledgers
+      const worst = worstJobs(this.jobs(), now, this.opts.recentMs);
+      this.metrics.set('jobBudgetRatioMax', worst.budgetRatio);
+      this.metrics.set('jobIdleSecondsMax', worst.idleSeconds);
     }
   }
 

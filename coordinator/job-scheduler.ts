@@ -1,4 +1,5 @@
 import type { Score } from '../core/bus/score-bus.js';
+import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
 import type { CandidateRef } from '../core/contract/candidates.js';
 import type { Job } from './job.js';
@@ -15,6 +16,7 @@ export interface JobSchedulerOptions {
   /** ms before a missing score is asked for again */
   readonly scoreTimeoutMs: number;
   readonly metrics: MetricsSink;
+  readonly log: Logger;
   readonly clock: () => number;
   /** called once when a job ends (done, cancelled or failed) */
   readonly onJobEnded: (job: Job) => void;
@@ -68,6 +70,7 @@ export class JobScheduler {
     const done = run.accept(score, now);
     if (!done) return;
     const m = this.opts.metrics;
+    job.lastScoreAt = now;
     m.observe('scoreLatency', done.latencyMs / 1000);
     m.inc('budgetSpent', { kind: 'denoise' }, done.denoise * job.spec.cost.denoise);
     m.inc('budgetSpent', { kind: 'reward' }, job.spec.rewards.length * job.spec.cost.verify);
@@ -199,7 +202,7 @@ export class JobScheduler {
         job.emit({ event: 'worker_lost', worker_lost: { worker: id, candidates: affected } }, now);
       }
     }
-    process.emitWarning(`worker ${id} lost (${reason}); its candidates continue elsewhere`);
+    this.opts.log.warn({ worker: id, reason }, 'worker lost; its candidates continue elsewhere');
     this.kick();
   }
 

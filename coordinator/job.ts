@@ -48,6 +48,8 @@ export class Job {
   readonly events: JobEvent[] = [];
   private readonly listeners = new Set<JobListener>();
   startedAt = 0;
+  /** when the job last received a score (0 = none yet): the stall gauge counts from here */
+  lastScoreAt = 0;
   endedAt = 0;
   error = '';
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */

@@ -13,7 +13,10 @@ export const UNPLACED = '';
 interface InFlight {
   readonly worker: string;
   readonly from: number;
+  /** when it was last asked for (re-requests move it) */
   since: number;
+  /** when it was first asked for: score latency counts from here, so a re-request cannot hide a slow score */
+  readonly askedAt: number;
   readonly got: Map<string, number>;
 }
 
@@ -119,7 +122,7 @@ export class PromptRun {
     const c = this.candidates.get(i) as CandidateState;
     c.worker = worker;
     c.step = from;
-    c.inflight = { worker, from, since: now, got: new Map() };
+    c.inflight = { worker, from, since: now, askedAt: now, got: new Map() };
     this.flying.add(c);
   }
 
@@ -163,7 +166,7 @@ export class PromptRun {
     const denoise = score.step - f.from;
     this.book.addDenoise(score.step, denoise);
     for (const r of this.rewardNames) this.book.addRewardCalls(score.step, r, 1);
-    return { candidate: c.index, worker: f.worker, denoise, latencyMs: now - f.since };
+    return { candidate: c.index, worker: f.worker, denoise, latencyMs: now - f.askedAt };
   }
 
   /** True once every alive candidate of the stage has its scores. */

@@ -6,14 +6,16 @@ import type { WatchJobRequest__Output } from '../core/generated/ttsnap/v1/WatchJ
 import { parseHostPort } from '../core/grpc/address.js';
 import { coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import { toServiceError, unary } from '../core/grpc/status.js';
-import { serve, type ServingServer } from '../core/grpc/serve.js';
+import { serve, type ServeOptions, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
+import { callerOf } from '../core/security/authorizer.js';
+import { CallerQuota, DEFAULT_MAX_JOBS_PER_CLIENT, QuotaExceededError } from '../core/security/quota.js';
+import { checkBackendInfo, checkWorkerId } from '../core/security/requests.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
 import type { Coordinator } from './coordinator.js';
 import { resultPage } from './result.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 
-const WORKER_ID = /^[A-Za-z0-9_.:[\]-]{1,128}$/;
 const HEARTBEAT_MS = 500;
 
 function jobField(job: string): string {
@@ -21,49 +23,90 @@ function jobField(job: string): string {
   return job;
 }
 
+/** Events a watcher may leave unread before its stream is ended (RESOURCE_EXHAUSTED): a slow reader costs bounded memory. */
+export const MAX_UNREAD_EVENTS = 100_000;
+
+export interface CoordinatorServiceOptions {
+  /** credentials for dialing the workers that register (default plaintext) */
+  readonly dial?: grpc.ChannelCredentials;
+  /** concurrent jobs, and concurrent watchers, per caller identity */
+  readonly maxJobsPerClient?: number;
+}
+
 /** The Coordinator gRPC service over the domain Coordinator. */
-export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = NO_METRICS): CoordinatorHandlers {
+export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = NO_METRICS, opts: CoordinatorServiceOptions = {}): CoordinatorHandlers {
+  const max = opts.maxJobsPerClient ?? DEFAULT_MAX_JOBS_PER_CLIENT;
+  const jobs = new CallerQuota(max, 'running jobs');
+  const watchers = new CallerQuota(max, 'open watchers');
+  const fail = (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>, err: unknown): void => {
+    const se = toServiceError(err);
+    metrics.inc('grpcErrors', { method: 'WatchJob', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
+    call.emit('error', se);
+  };
   return {
-    SubmitJob: unary('SubmitJob', metrics, 'grpcErrors', (req) => {
-      const job = coord.submit(req);
+    SubmitJob: unary('SubmitJob', metrics, 'grpcErrors', (req, call) => {
+      const release = jobs.acquire(callerOf(call.metadata).name);
+      let job;
+      try {
+        job = coord.submit(req);
+      } catch (err) {
+        release();
+        throw err;
+      }
+      // The slot is the caller's until the job ends (done, failed or cancelled).
+      const stop = coord.watch(job.id, (e) => e.event === 'done' && (release(), queueMicrotask(() => stop())));
       return { job: job.id, candidates_per_prompt: job.spec.n };
     }),
     WatchJob: (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>) => {
       let stop = (): void => {};
+      let release = (): void => {};
       try {
-        stop = coord.watch(
-          jobField(call.request.job),
-          (e) => {
-            call.write(e);
-            if (e.event === 'done') call.end();
-          },
-          call.request.after_seq,
-        );
+        release = watchers.acquire(callerOf(call.metadata).name);
+        stop = coord.watch(jobField(call.request.job), (e) => {
+          if (call.writableLength > MAX_UNREAD_EVENTS) {
+            stop();
+            release();
+            fail(call, new QuotaExceededError(`the watcher left ${call.writableLength} events unread; allowed: at most ${MAX_UNREAD_EVENTS} (read faster, or watch again later)`));
+            return;
+          }
+          call.write(e);
+          if (e.event === 'done') call.end();
+        }, call.request.after_seq);
       } catch (err) {
-        const se = toServiceError(err);
-        metrics.inc('grpcErrors', { method: 'WatchJob', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
-        call.emit('error', se);
+        release();
+        fail(call, err);
         return;
       }
-      call.on('cancelled', () => stop());
-      call.on('close', () => stop());
+      const end = (): void => {
+        stop();
+        release();
+      };
+      call.on('cancelled', end);
+      call.on('close', end);
+      call.on('finish', end);
     },
     GetResult: unary('GetResult', metrics, 'grpcErrors', async (req) => resultPage(await coord.storedResult(jobField(req.job)), req.offset, req.limit)),
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {
-      if (!WORKER_ID.test(req.worker)) throw new ValidationError('worker', `got '${req.worker.slice(0, 80)}'`, '1-128 characters [A-Za-z0-9_.:-]');
+      checkWorkerId(req.worker);
       if (coord.heartbeat(req.worker, req.draining)) return { heartbeat_ms: HEARTBEAT_MS, accepted: true, reason: '' };
       const address = parseHostPort(req.address, 'address');
-      const info = infoFromProto(req.info);
+      const info = infoFromProto(checkBackendInfo(req.info));
       if (!info) throw new ValidationError('info', 'missing or incomplete', 'the backend info of the worker (backend, steps >= 2, max_batch >= 1)');
-      const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address), info, { draining: req.draining, remote: true });
+      const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial), info, { draining: req.draining, remote: true });
       return { heartbeat_ms: HEARTBEAT_MS, accepted, reason };
     }),
   };
 }
 
-/** Starts the Coordinator service and grpc.health.v1 on HOST:PORT (port 0 = any). */
-export async function startCoordinatorServer(coord: Coordinator, address: string, metrics: MetricsSink = NO_METRICS): Promise<ServingServer> {
-  return serve(coordinatorProto().ttsnap.v1.Coordinator.service, coordinatorHandlers(coord, metrics), 'ttsnap.v1.Coordinator', MAX_COORDINATOR_MESSAGE, address);
+/** Starts the Coordinator service and grpc.health.v1 on HOST:PORT (port 0 = any), with TLS and authorisation when given. */
+export async function startCoordinatorServer(
+  coord: Coordinator,
+  address: string,
+  metrics: MetricsSink = NO_METRICS,
+  opts: CoordinatorServiceOptions & ServeOptions = {},
+): Promise<ServingServer> {
+  const dial = opts.dial ?? opts.security?.channelCredentials();
+  return serve(coordinatorProto().ttsnap.v1.Coordinator.service, coordinatorHandlers(coord, metrics, { ...opts, ...(dial ? { dial } : {}) }), 'ttsnap.v1.Coordinator', MAX_COORDINATOR_MESSAGE, address, opts);
 }

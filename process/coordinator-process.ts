@@ -1,15 +1,17 @@
 import { NatsScoreBus } from '../core/bus/nats.js';
 import { NatsResultStore } from '../core/bus/result-store.js';
-import { shutdown } from '../core/grpc/status.js';
-import type { ServingServer } from '../core/grpc/serve.js';
+import { stopServing, type ServingServer } from '../core/grpc/serve.js';
+import type { Logger } from '../core/log/logger.js';
+import { watchJetStream } from '../core/metrics/jetstream.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import { Coordinator } from '../coordinator/coordinator.js';
 import { JetStreamJournal } from '../coordinator/journal/jetstream.js';
 import { startCoordinatorServer } from '../coordinator/service.js';
 import { armShutdownDeadline, nextSignal, ProcessBase } from './lifecycle.js';
+import { openSecurity, type SecureProcessOptions } from './secure-options.js';
 
-export interface CoordinatorProcessOptions {
+export interface CoordinatorProcessOptions extends SecureProcessOptions {
   /** gRPC HOST:PORT (port 0 = any) */
   readonly listen: string;
   readonly natsUrl: string;
@@ -19,10 +21,12 @@ export interface CoordinatorProcessOptions {
   readonly scoreTimeoutMs: number;
   readonly workerTimeoutMs: number;
   readonly queueFactor: number;
+  /** concurrent jobs, and watchers, per client identity (default 100) */
+  readonly maxJobsPerClient?: number;
   /** how long drain() waits for running jobs */
   readonly drainMs: number;
-  /** where the process says what it does (default stderr) */
-  readonly log?: (line: string) => void;
+  /** structured log (default JSON lines on stderr, human lines on a terminal) */
+  readonly log?: Logger;
 }
 
 /**
@@ -36,7 +40,7 @@ export class CoordinatorProcess extends ProcessBase {
   private coordinator: Coordinator | null = null;
 
   private constructor(private readonly opts: CoordinatorProcessOptions) {
-    super(opts.log);
+    super('coordinator', opts.log);
   }
 
   get port(): number {
@@ -57,16 +61,23 @@ export class CoordinatorProcess extends ProcessBase {
   protected async open(): Promise<void> {
     const { opts, log } = this;
     const metrics = new PromMetricsSink('coordinator');
-    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', onError: (op) => metrics.inc('natsErrors', { op }) });
+    const security = openSecurity(opts, this.steps);
+    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', ...(opts.natsAuth ? { auth: opts.natsAuth } : {}), onError: (op) => metrics.inc('natsErrors', { op }) });
     this.steps.push(['score bus', () => bus.close()]);
     const results = await NatsResultStore.open(bus.connection, opts.natsPrefix).catch((err: unknown) => {
-      metrics.inc('natsErrors', { op: 'result_store' });
-      log(`ttsnap coordinator: no JetStream result store (${err instanceof Error ? err.message : String(err)}); results live in memory only`);
+      metrics.inc('resultStoreErrors', { op: 'open' });
+      log.error({ err }, 'no JetStream result store; results live in memory only');
       return null;
     });
+    this.steps.push(['JetStream watch', watchJetStream(bus.connection, metrics)]);
     // The job journal is on whenever JetStream is: running jobs then survive a restart of this process.
-    const journal = results ? await JetStreamJournal.open(bus.connection, { prefix: opts.natsPrefix, onError: (op) => metrics.inc('natsErrors', { op }) }).catch(() => null) : null;
-    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, journal });
+    const journal = results
+      ? await JetStreamJournal.open(bus.connection, { prefix: opts.natsPrefix, onError: (op) => metrics.inc('natsErrors', { op }) }).catch((err: unknown) => {
+          log.error({ err }, 'no JetStream job journal; running jobs will not survive a restart');
+          return null;
+        })
+      : null;
+    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, journal, log });
     this.coordinator = coordinator;
     this.steps.unshift(['coordinator', () => coordinator.close()]);
     if (journal) this.steps.unshift(['job journal', async () => {
@@ -74,19 +85,23 @@ export class CoordinatorProcess extends ProcessBase {
       journal.close();
     }]);
     const { running, refused } = await coordinator.resume();
-    for (const reason of refused) log(`ttsnap coordinator: not resuming ${reason}`);
-    if (running.length > 0) log(`ttsnap coordinator: resuming ${running.length} running job(s) from the journal: ${running.join(', ')}`);
-    const server = await startCoordinatorServer(coordinator, opts.listen, metrics);
+    for (const reason of refused) log.warn({ reason }, `not resuming ${reason}`);
+    if (running.length > 0) log.info({ jobs: running }, `resuming ${running.length} running job(s) from the journal: ${running.join(', ')}`);
+    const server = await startCoordinatorServer(coordinator, opts.listen, metrics, {
+      security,
+      ...(opts.maxJobsPerClient !== undefined ? { maxJobsPerClient: opts.maxJobsPerClient } : {}),
+      ...(opts.healthListen !== undefined ? { healthAddress: opts.healthListen } : {}),
+    });
     this.server = server;
     // Let watchers read their final events and results before the server goes.
-    this.steps.unshift(['gRPC server', () => shutdown(server.server, 5000)]);
+    this.steps.unshift(['gRPC server', () => stopServing(server, 5000)]);
     if (opts.metricsPort !== undefined) {
-      const ms = await serveMetrics(metrics, opts.metricsPort);
+      const ms = await serveMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1');
       this.metricsServer = ms;
       this.steps.push(['metrics server', () => ms.close()]);
     }
     const host = opts.listen.replace(/:\d+$/, '');
-    log(`ttsnap coordinator listening on ${host}:${server.port}${this.metricsServer ? `, metrics on :${this.metricsServer.port}` : ''}`);
+    log.info({ listen: `${host}:${server.port}`, metricsPort: this.metricsServer?.port, healthPort: server.healthPort ?? undefined }, 'coordinator listening');
   }
 
   /** Health goes NOT_SERVING, new jobs are refused, running ones get up to drainMs; true when all finished. */
@@ -103,15 +118,15 @@ export class CoordinatorProcess extends ProcessBase {
     const { log } = this;
     const { signal } = nextSignal();
     const sig = await signal;
-    log(`ttsnap coordinator: ${sig}, draining (new jobs refused, running jobs finish)`);
+    log.info({ signal: sig }, 'draining: new jobs refused, running jobs finish');
     // the drain has drainMs; closing (watchers' last events, stored results, the bus) gets 3 s more at most
-    armShutdownDeadline(this.opts.drainMs + 3000, (line) => log(`ttsnap coordinator: ${line}`));
+    armShutdownDeadline(this.opts.drainMs + 3000, log);
     let finished = false;
     try {
       finished = await this.drain();
     } finally {
       await this.close();
     }
-    log(`ttsnap coordinator: stopped (${finished ? 'all jobs finished' : 'drain timed out; running jobs cancelled'})`);
+    log.info({ drained: finished }, finished ? 'stopped: all jobs finished' : 'stopped: drain timed out; running jobs cancelled');
   }
 }

@@ -1,3 +1,4 @@
+import { NO_LOG } from '../core/log/logger.js';
 import { MemoryScoreBus } from '../core/bus/memory.js';
 import type { ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
@@ -34,7 +35,8 @@ export class EmbeddedCluster extends ProcessBase {
   private readonly bus: ScoreBus;
 
   private constructor(private readonly opts: EmbeddedOptions) {
-    super();
+    // a client-side cluster (search without --coordinator): its output is the command's, not a service log
+    super('embedded', NO_LOG);
     this.bus = opts.bus ?? new MemoryScoreBus();
     this.coordinator = new Coordinator(this.bus, opts.metrics ?? NO_METRICS, opts.coordinator);
     this.steps.push(['coordinator', () => this.coordinator.close()], ['score bus', () => this.bus.close()]);

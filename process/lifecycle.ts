@@ -1,3 +1,5 @@
+import { createLogger, type Logger } from '../core/log/logger.js';
+
 /** Where a process object is in its life; every process goes through these in order, skipping none but draining. */
 export type ProcessState = 'starting' | 'serving' | 'draining' | 'stopped';
 
@@ -37,8 +39,6 @@ export function nextSignal(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIG
   return { signal, stop };
 }
 
-const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
-
 /**
  * What every process object shares: the state, the shutdown steps its parts register as they come up, and a
  * start that closes whatever came up when a later part fails. Subclasses bring their parts up in open().
@@ -47,11 +47,12 @@ export abstract class ProcessBase {
   protected current: ProcessState = 'starting';
   /** shutdown steps, in the order close() runs them */
   protected readonly steps: [string, () => unknown][] = [];
-  /** where the process says what it does (default stderr) */
-  protected readonly log: (line: string) => void;
+  /** where the process says what it does: JSON lines on stderr by default (core/log) */
+  protected readonly log: Logger;
 
-  protected constructor(log?: (line: string) => void) {
-    this.log = log ?? toStderr;
+  /** `kind` is the `process` field of every log record */
+  protected constructor(kind: string, log?: Logger) {
+    this.log = log ?? createLogger({ process: kind });
   }
 
   get state(): ProcessState {
@@ -83,9 +84,9 @@ export abstract class ProcessBase {
  * Shutdown always ends: once a stop signal has arrived, the process exits at the latest `ms` later, whatever is
  * gone (NATS, the coordinator, workers) and whatever a close step still waits on. Unref'd: a clean exit comes first.
  */
-export function armShutdownDeadline(ms: number, log: (line: string) => void): void {
+export function armShutdownDeadline(ms: number, log: Logger): void {
   setTimeout(() => {
-    log(`shutdown still under way ${Math.round(ms / 1000)} s after the signal; exiting`);
+    log.error(`shutdown still under way ${Math.round(ms / 1000)} s after the signal; exiting`);
     process.exit();
   }, ms).unref();
 }

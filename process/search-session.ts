@@ -5,6 +5,7 @@ import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequ
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import { CoordinatorGrpcClient } from '../coordinator/client.js';
 import { ResultCollector } from '../coordinator/result.js';
+import { plaintextContext, type SecurityContext } from '../core/security/context.js';
 import { startEmbedded, type EmbeddedOptions } from './embedded.js';
 
 /** An event as either transport delivers it (numbers may arrive as strings from the proto loader). */
@@ -62,9 +63,13 @@ export interface ReconnectOptions {
   readonly onLost: (job: string, err: Error) => void;
 }
 
-/** A session with the coordinator at HOST:PORT. */
-export function remoteSession(address: string, reconnect: ReconnectOptions = { reconnectMs: 0, onLost: () => {} }): SearchSession {
-  const client = new CoordinatorGrpcClient(address);
+/** A session with the coordinator at HOST:PORT; it closes `security` (its certificate watcher) with itself. */
+export function remoteSession(
+  address: string,
+  security: SecurityContext = plaintextContext(),
+  reconnect: ReconnectOptions = { reconnectMs: 0, onLost: () => {} },
+): SearchSession {
+  const client = new CoordinatorGrpcClient(address, security);
   return {
     backend: null,
     submit: (req) => client.submit(req),
@@ -87,6 +92,7 @@ export function remoteSession(address: string, reconnect: ReconnectOptions = { r
     },
     async close() {
       client.close();
+      security.close();
     },
   };
 }

@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
-import * as grpc from '@grpc/grpc-js';
 import { NatsScoreBus } from '../core/bus/nats.js';
 import { infoToProto } from '../core/contract/backend-info.js';
 import type { CoordinatorClient } from '../core/generated/ttsnap/v1/Coordinator.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
-import type { ServingServer } from '../core/grpc/serve.js';
-import { shutdown } from '../core/grpc/status.js';
+import { stopServing, type ServingServer } from '../core/grpc/serve.js';
+import type { Logger } from '../core/log/logger.js';
+import type { SecurityContext } from '../core/security/context.js';
+import { refusalOf } from '../core/security/diagnose.js';
+import type { RefusedError } from '../core/security/errors.js';
 import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import type { BackendOptions, WorkerBackend } from '../worker/backend.js';
@@ -13,8 +15,9 @@ import { createBackend } from '../worker/backends/registry.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { startWorkerServer } from '../worker/server.js';
 import { armShutdownDeadline, nextSignal, ProcessBase } from './lifecycle.js';
+import { openSecurity, type SecureProcessOptions } from './secure-options.js';
 
-export interface WorkerProcessOptions {
+export interface WorkerProcessOptions extends SecureProcessOptions {
   /** backend name in the registry (worker/backends/registry.ts) and its options */
   readonly backend: string;
   readonly backendOptions: BackendOptions;
@@ -26,14 +29,18 @@ export interface WorkerProcessOptions {
   readonly natsPrefix: string;
   /** worker id (default the advertised address) */
   readonly id?: string;
-  /** address the coordinator dials (default the listen address; its host name when listening on 0.0.0.0) */
+  /**
+   * address the coordinator dials (default the listen address; its host name when listening on 0.0.0.0); under
+   * TLS a name the worker's certificate carries (in Kubernetes the pod's DNS name, not its IP)
+   */
   readonly advertise?: string;
   readonly metricsPort?: number;
   /** how long drain() waits for the coordinator to move this worker's candidates away */
   readonly drainMs: number;
   /** batch watchdog (see WorkerRuntime); default 300 s */
   readonly batchTimeoutMs?: number;
-  readonly log?: (line: string) => void;
+  /** structured log (default JSON lines on stderr, human lines on a terminal) */
+  readonly log?: Logger;
 }
 
 /**
@@ -44,6 +51,7 @@ export interface WorkerProcessOptions {
  */
 export class WorkerProcess extends ProcessBase {
   private backend: WorkerBackend | null = null;
+  private metrics: PromMetricsSink | null = null;
   private runtime: WorkerRuntime | null = null;
   private server: ServingServer | null = null;
   private coord: CoordinatorClient | null = null;
@@ -52,10 +60,12 @@ export class WorkerProcess extends ProcessBase {
   private ident = '';
   private address = '';
   private refusal: string | null = null;
+  private securityRefusal: RefusedError | null = null;
+  private security: SecurityContext | null = null;
   private readonly refusedSignal = new AbortController();
 
   private constructor(private readonly opts: WorkerProcessOptions) {
-    super(opts.log);
+    super('worker', opts.log);
   }
 
   get id(): string {
@@ -67,6 +77,11 @@ export class WorkerProcess extends ProcessBase {
     return this.refusal;
   }
 
+  /** The TLS or authorisation refusal that stopped this worker (never retried), or null. */
+  get refusedBySecurity(): RefusedError | null {
+    return this.securityRefusal;
+  }
+
   static async start(opts: WorkerProcessOptions): Promise<WorkerProcess> {
     const p = new WorkerProcess(opts);
     await p.boot();
@@ -76,41 +91,50 @@ export class WorkerProcess extends ProcessBase {
 
   protected async open(): Promise<void> {
     const { opts, log } = this;
-    const backend = await createBackend(opts.backend, opts.backendOptions);
+    // /metrics answers before the model loads (minutes for a large one): Prometheus sees the pod up with
+    // ttsnap_worker_ready 0, so a scale-up is not a "worker down"
+    const metrics = new PromMetricsSink('worker');
+    metrics.set('workerReady', 0);
+    let metricsServer: MetricsServer | null = null;
+    if (opts.metricsPort !== undefined) {
+      const ms = await serveMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1');
+      metricsServer = ms;
+      this.steps.push(['metrics server', () => ms.close()]);
+    }
+    this.metrics = metrics;
+    const backend = await createBackend(opts.backend, opts.backendOptions, { log: (line) => log.info({ worker: opts.id }, line) });
     this.backend = backend;
     this.steps.push(['backend', () => backend.close()]);
-    const metrics = new PromMetricsSink('worker');
-    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-worker', onError: (op) => metrics.inc('workerNatsErrors', { op }) });
+    const provider = backend.provider ?? 'simulated';
+    metrics.set('workerInfo', 1, { backend: backend.info.backend, provider, bundle: backend.info.model });
+    const security = openSecurity(opts, this.steps);
+    this.security = security;
+    const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-worker', ...(opts.natsAuth ? { auth: opts.natsAuth } : {}), onError: (op) => metrics.inc('workerNatsErrors', { op }) });
     this.steps.unshift(['score bus', async () => {
       await bus.flush().catch(() => undefined);
       await bus.close();
     }]);
     // Named once the server has bound (with port 0 the advertised address is known only then).
-    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, batchTimeoutMs: opts.batchTimeoutMs });
+    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, log, batchTimeoutMs: opts.batchTimeoutMs });
     this.runtime = runtime;
     this.steps.unshift(['runtime', () => runtime.close()]);
-    const server = await startWorkerServer(runtime, opts.listen, metrics);
+    const server = await startWorkerServer(runtime, opts.listen, metrics, { security, ...(opts.healthListen !== undefined ? { healthAddress: opts.healthListen } : {}) });
     this.server = server;
-    this.steps.unshift(['gRPC server', () => shutdown(server.server, 2000)]);
+    this.steps.unshift(['gRPC server', () => stopServing(server, 2000)]);
     const [host] = opts.listen.split(/:(?=\d+$)/) as [string];
     this.address = opts.advertise ?? `${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${server.port}`;
     this.ident = opts.id ?? this.address;
     runtime.assignId(this.ident);
-    let metricsServer: MetricsServer | null = null;
-    if (opts.metricsPort !== undefined) {
-      const ms = await serveMetrics(metrics, opts.metricsPort);
-      metricsServer = ms;
-      this.steps.push(['metrics server', () => ms.close()]);
-    }
     const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
-    const coord = new Ctor(opts.coordinator, grpc.credentials.createInsecure(), channelOptions(MAX_COORDINATOR_MESSAGE));
+    const coord = new Ctor(opts.coordinator, security.channelCredentials(), channelOptions(MAX_COORDINATOR_MESSAGE));
     this.coord = coord;
     this.steps.splice(1, 0, ['heartbeat', () => {
       clearTimeout(this.timer);
       coord.close();
     }]);
+    metrics.set('workerReady', 1);
     const { info } = backend;
-    log(`ttsnap worker ${this.ident} listening on ${host}:${server.port} (backend ${info.backend}, ${info.model})${metricsServer ? `, metrics on :${metricsServer.port}` : ''}`);
+    log.info({ worker: this.ident, listen: `${host}:${server.port}`, backend: info.backend, provider, bundle: info.model, metricsPort: metricsServer?.port }, 'worker serving');
   }
 
   /** Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops. */
@@ -120,9 +144,15 @@ export class WorkerProcess extends ProcessBase {
     const { log } = this;
     const req = { worker: this.ident, address: this.address, info: infoToProto(backend.info), draining: runtime.isDraining, live: runtime.liveCandidates };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
-      if (err && !this.warned) {
+      if (err && !this.warned && this.security) {
         this.warned = true;
-        log(`ttsnap worker: cannot reach the coordinator at ${this.opts.coordinator} (${err.details}); retrying`);
+        // A refusal (TLS, identity, role) is final: stop instead of retrying. Anything else is an outage.
+        void refusalOf(err, this.opts.coordinator, this.security).then((refusal) => {
+          if (!refusal) return log.warn({ worker: this.ident, coordinator: this.opts.coordinator, error: err.details }, 'cannot reach the coordinator; retrying');
+          this.securityRefusal = refusal;
+          clearTimeout(this.timer);
+          this.refusedSignal.abort();
+        });
       }
       if (!err) this.warned = false;
       if (res && !res.accepted) {
@@ -130,7 +160,7 @@ export class WorkerProcess extends ProcessBase {
         this.refusedSignal.abort();
         return;
       }
-      if (this.current !== 'stopped') this.timer = setTimeout(() => this.register(), res?.heartbeat_ms || 500);
+      if (this.current !== 'stopped' && !this.securityRefusal) this.timer = setTimeout(() => this.register(), res?.heartbeat_ms || 500);
     });
   }
 
@@ -142,12 +172,13 @@ export class WorkerProcess extends ProcessBase {
     const { runtime } = this;
     if (this.current !== 'serving' || !runtime) return;
     this.current = 'draining';
+    this.metrics?.set('workerReady', 0);
     runtime.startDrain();
     this.server?.health.setStatus('', 'NOT_SERVING');
     clearTimeout(this.timer);
-    this.register();
+    if (!this.securityRefusal) this.register();
     const until = Date.now() + this.opts.drainMs;
-    while (!this.refusal && runtime.liveCandidates > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (!this.refusal && !this.securityRefusal && runtime.liveCandidates > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     await runtime.idle();
   }
 
@@ -161,14 +192,14 @@ export class WorkerProcess extends ProcessBase {
     });
     const why = await Promise.race([signals.signal, refused]);
     signals.stop();
-    log(`ttsnap worker ${this.ident}: ${why}, draining`);
-    armShutdownDeadline(this.opts.drainMs + 3000, (line) => log(`ttsnap worker ${this.ident}: ${line}`));
+    log.info({ worker: this.ident, signal: why }, 'draining');
+    armShutdownDeadline(this.opts.drainMs + 3000, log);
     try {
       await this.drain();
     } finally {
       const left = this.runtime?.liveCandidates ?? 0;
       await this.close();
-      log(`ttsnap worker ${this.ident}: stopped (${left} candidates left)`);
+      log.info({ worker: this.ident, candidatesLeft: left }, 'stopped');
     }
   }
 }

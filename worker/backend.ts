@@ -38,6 +38,8 @@ export interface AdvanceItem {
 
 export interface WorkerBackend {
   readonly info: BackendInfo;
+  /** where the model runs ('cpu' | 'cuda', the ONNX execution provider); absent for a simulated accelerator */
+  readonly provider?: string;
   /** Creates candidates at step -1 (initial noise drawn from their seeds). Re-creating a live key replaces it. */
   create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void>;
   /**
@@ -78,13 +80,15 @@ export type BackendOptions = Readonly<Record<string, string | boolean | undefine
  * at the last step), for contact sheets; backends that decode images feed it, the others ignore it.
  */
 export interface PreviewSink {
-  /** image: [3, H, W] in [-1, 1] (a copy the sink may keep) */
-  add(key: CandidateKey, step: number, image: Float32Array, height: number, width: number): void;
+  /** image: [3, H, W] in [-1, 1] (a copy the sink may keep); scores: what each reward said of it, by name */
+  add(key: CandidateKey, step: number, image: Float32Array, height: number, width: number, scores: Readonly<Record<string, number>>): void;
 }
 
 /** What a backend is given besides its string options: objects of the process that built it. */
 export interface BackendHooks {
   readonly previews?: PreviewSink;
+  /** the backend's progress lines (model loading, execution-provider fallback); default stderr */
+  readonly log?: (line: string) => void;
 }
 
 /** Builds a backend from options; the registry (worker/backends/registry.ts) maps names to these. */

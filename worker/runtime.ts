@@ -1,3 +1,4 @@
+import { NO_LOG, type Logger } from '../core/log/logger.js';
 import type { Score, ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
@@ -17,6 +18,8 @@ export interface WorkerRuntimeOptions {
   readonly metrics?: MetricsSink;
   /** batch watchdog: a backend call running longer than this marks the worker stuck (default 300 s) */
   readonly batchTimeoutMs?: number;
+  /** structured log (default none) */
+  readonly log?: Logger;
 }
 
 /** The worker's accelerator is stuck in a call (the batch watchdog fired): it answers no status, takes no work. */
@@ -42,6 +45,7 @@ export class WorkerRuntime {
   private readonly backend: WorkerBackend;
   private readonly bus: ScoreBus;
   private readonly metrics: MetricsSink;
+  private readonly log: Logger;
   private readonly queue = new WorkQueue();
   private readonly cache = new Map<CandidateKey, Cached>();
   /** candidates whose last batch failed, with the error, reported on the next Advance for them */
@@ -61,6 +65,7 @@ export class WorkerRuntime {
     this.backend = opts.backend;
     this.bus = opts.bus;
     this.metrics = opts.metrics ?? NO_METRICS;
+    this.log = opts.log ?? NO_LOG;
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
@@ -277,7 +282,7 @@ export class WorkerRuntime {
   /** The coordinator's re-request of these scores is answered with the failure (Advance -> FAILED_PRECONDITION). */
   private onFailed(batch: readonly WorkItem[], message: string): void {
     for (const it of batch) this.failures.set(it.key, message);
-    process.emitWarning(`worker ${this.id}: batch of ${batch.length} failed: ${message}`);
+    this.log.error({ worker: this.id, candidates: batch.length, jobs: [...new Set(batch.map((it) => it.job))] }, `batch failed: ${message}`);
   }
 
   /** Attributes a batch's seconds to its jobs in proportion to their candidates in it. */

@@ -4,12 +4,18 @@ import { parseHostPort } from '../../core/grpc/address.js';
 import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
 import { exitSoon } from '../exit-soon.js';
+import { addMetricsListenOptions, addNatsAuthOptions, addTlsOptions, metricsListenFrom, natsAuthFrom, securityFrom } from '../security-options.js';
+import type { NatsAuthFlags } from '../../core/bus/nats-auth.js';
+import { DEFAULT_MAX_JOBS_PER_CLIENT } from '../../core/security/quota.js';
 
-interface CoordinatorFlags {
+interface CoordinatorFlags extends NatsAuthFlags {
   listen: string;
   nats: string;
   natsPrefix: string;
   metricsPort?: string;
+  metricsListen?: string;
+  healthListen?: string;
+  maxJobsPerClient: string;
   scoreTimeoutMs: string;
   workerTimeoutMs: string;
   queueFactor: string;
@@ -17,20 +23,24 @@ interface CoordinatorFlags {
 }
 
 export function registerCoordinator(program: Command): void {
-  program
-    .command('coordinator')
+  const cmd = program.command('coordinator');
+  addMetricsListenOptions(addNatsAuthOptions(addTlsOptions(cmd, 'server')));
+  cmd
     .description('run the coordinator: accepts search jobs over gRPC, drives registered workers, gathers scores from NATS')
     .requiredOption('--listen <host:port>', 'gRPC address to serve on (port 0 = any free port)')
     .requiredOption('--nats <url>', 'NATS server URL for scores (nats://host:4222)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
     .option('--nats-prefix <prefix>', 'subject prefix of the score bus', 'ttsnap')
+    .option('--max-jobs-per-client <n>', 'concurrent jobs (and watchers) per client identity; without TLS every caller is one client', String(DEFAULT_MAX_JOBS_PER_CLIENT))
     .option('--score-timeout-ms <ms>', 'ask a worker again for a score missing this long', '10000')
     .option('--worker-timeout-ms <ms>', 'a worker silent this long is lost (its candidates continue elsewhere)', '3000')
     .option('--queue-factor <x>', 'candidates in flight per worker, as a multiple of its max batch', '3')
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for running jobs to finish', '300')
     .action(async (flags: CoordinatorFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
-      const metricsPort = flags.metricsPort === undefined ? undefined : parseInteger('--metrics-port', 0, 65_535)(flags.metricsPort);
+      const metricsAt = metricsListenFrom(flags);
+      const healthListen = flags.healthListen === undefined ? undefined : parseHostPort(flags.healthListen, '--health-listen', true);
+      const maxJobsPerClient = parseInteger('--max-jobs-per-client', 1, 1_000_000)(flags.maxJobsPerClient);
+      const natsAuth = natsAuthFrom(flags);
       const queueFactor = parseNumberIn('--queue-factor', flags.queueFactor, { min: 1, max: 64 });
       const opts = {
         scoreTimeoutMs: parseInteger('--score-timeout-ms', 100, 3_600_000)(flags.scoreTimeoutMs),
@@ -38,7 +48,22 @@ export function registerCoordinator(program: Command): void {
         queueFactor,
       };
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
-      const proc = await CoordinatorProcess.start({ listen, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, metricsPort, ...opts, drainMs });
+      const security = securityFrom(flags, 'coordinator');
+      const proc = await CoordinatorProcess.start({
+        listen,
+        natsUrl: flags.nats,
+        natsPrefix: flags.natsPrefix,
+        ...(metricsAt ? { metricsPort: metricsAt.port, metricsHost: metricsAt.host } : {}),
+        ...(healthListen ? { healthListen } : {}),
+        ...opts,
+        drainMs,
+        maxJobsPerClient,
+        natsAuth,
+        security,
+      }).catch((err: unknown) => {
+        security.close();
+        throw err;
+      });
       await proc.run();
       exitSoon('coordinator');
     });

@@ -4,7 +4,10 @@ import { CoordinatorGrpcClient } from '../../coordinator/client.js';
 import { resultJson } from '../../coordinator/result.js';
 import { EXIT, exitCodeForJobState } from '../exit-codes.js';
 import { parseInteger } from '../options.js';
-import { progressPrinter, summaryText } from '../render/search-summary.js';
+import { addTlsOptions, securityFrom } from '../security-options.js';
+import type { JobEvent, JobEvent__Output } from '../../core/generated/ttsnap/v1/JobEvent.js';
+import { summaryText } from '../render/search-summary.js';
+import { progressReporter, type ProgressReporter } from '../render/search-progress/reporter.js';
 import { formatTable } from '../render/table.js';
 
 interface JobsFlags {
@@ -16,12 +19,34 @@ interface JobsFlags {
 
 /** Runs one operator action against the coordinator, closing the client whatever happens. */
 async function withClient(flags: JobsFlags, act: (client: CoordinatorGrpcClient) => Promise<void>): Promise<void> {
-  const client = new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator'));
+  const security = securityFrom(flags, 'jobs');
+  const client = new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator'), security);
   try {
     await act(client);
   } finally {
     client.close();
+    security.close();
   }
+}
+
+/**
+ * Progress of a job followed from outside: its size is not known here, so the reporter starts at the first
+ * event that carries the prompt count (a budget event) and is handed the events seen before it.
+ */
+function watchProgress(stream: NodeJS.WriteStream): ProgressReporter {
+  let reporter: ProgressReporter | null = null;
+  const early: JobEvent[] = [];
+  return {
+    onEvent(e) {
+      if (!reporter && e.budget) {
+        reporter = progressReporter(stream, { prompts: Number(e.budget.prompts ?? 0), planPerPrompt: null });
+        for (const x of early.splice(0)) reporter.onEvent(x);
+      }
+      if (reporter) reporter.onEvent(e);
+      else early.push(e);
+    },
+    stop: () => reporter?.stop(),
+  };
 }
 
 /**
@@ -31,7 +56,7 @@ async function withClient(flags: JobsFlags, act: (client: CoordinatorGrpcClient)
 export function registerJobs(program: Command): void {
   const jobs = program.command('jobs').description('list, follow, read and cancel the jobs of a running coordinator');
   const common = (cmd: Command): Command =>
-    cmd.requiredOption('--coordinator <host:port>', 'the coordinator to ask').option('--json', 'print JSON on stdout');
+    addTlsOptions(cmd, 'client').requiredOption('--coordinator <host:port>', 'the coordinator to ask').option('--json', 'print JSON on stdout');
 
   common(jobs.command('list').description('jobs, newest first'))
     .option('--limit <n>', 'at most this many', '100')
@@ -50,10 +75,13 @@ export function registerJobs(program: Command): void {
     .action(async (job: string, flags: JobsFlags) => {
       const reconnectMs = parseInteger('--reconnect-timeout-s', 0, 86_400)(flags.reconnectTimeoutS) * 1000;
       await withClient(flags, async (client) => {
-        const progress = flags.json ? (e: unknown) => void process.stdout.write(`${JSON.stringify(e)}\n`) : progressPrinter(process.stderr);
-        const done = await client.watchDurably(job, progress, reconnectMs, (err) =>
-          void process.stderr.write(`ttsnap jobs: lost the coordinator (${err.message}); reconnecting for up to ${reconnectMs / 1000} s\n`),
-        );
+        const progress = flags.json ? null : watchProgress(process.stderr);
+        const onEvent = (e: JobEvent__Output): void => (progress ? progress.onEvent(e) : void process.stdout.write(`${JSON.stringify(e)}\n`));
+        const done = await client
+          .watchDurably(job, onEvent, reconnectMs, (err) =>
+            void process.stderr.write(`ttsnap jobs: lost the coordinator (${err.message}); reconnecting for up to ${reconnectMs / 1000} s\n`),
+          )
+          .finally(() => progress?.stop());
         const state = done.done?.state ?? 'done';
         if (!flags.json) process.stderr.write(`job ${job} ${state}${done.done?.error ? `: ${done.done.error}` : ''}\n`);
         process.exitCode = exitCodeForJobState(state);

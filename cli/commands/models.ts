@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { parseNumberIn } from '../../core/number-range.js';
 import { bundleCost, withCost } from '../../worker/onnx/bundle-cost.js';
 import { loadManifest, MANIFEST_FILE } from '../../worker/onnx/manifest.js';
+import { ValidationError } from '../../core/errors.js';
 import { parseInteger } from '../options.js';
 
 interface SampleFlags {
@@ -50,19 +51,56 @@ export function registerModels(program: Command): void {
       process.stdout.write(`${lines.join('\n')}\n`);
     });
   models
+    .command('init')
+    .description('write ttsnap.json for a folder exported by optimum-cli export onnx (layout, sampling defaults, measured costs, default schedule)')
+    .argument('<dir>', 'the exported folder (model_index.json, unet/ or transformer/, text_encoder*/, vae_decoder/, scheduler/)')
+    .option('--steps <n>', 'sampling steps (default: the diffusers pipeline default; 4 for Turbo/schnell)')
+    .option('--guidance <g>', 'guidance scale (default: the pipeline default; 0 for Turbo/schnell)')
+    .option('--name <name>', 'bundle name (default: the folder name)')
+    .action(async (dir: string, flags: { steps?: string; guidance?: string; name?: string }) => {
+      const { initBundle } = await import('../../worker/onnx/init.js');
+      const steps = flags.steps === undefined ? undefined : parseInteger('--steps', 2, 1000)(flags.steps);
+      const guidance = flags.guidance === undefined ? undefined : parseNumberIn('--guidance', flags.guidance, { min: 0, max: 100 });
+      const { manifest: m, notes } = initBundle(dir, { ...(steps !== undefined ? { steps } : {}), ...(guidance !== undefined ? { guidance } : {}), ...(flags.name ? { name: flags.name } : {}) });
+      const lines = [
+        `wrote ${join(resolve(dir), MANIFEST_FILE)}: ${m.name}, layout ${m.layout}, ${m.sampling.scheduler ?? ''} ${m.sampling.steps} steps, guidance ${m.sampling.guidance_scale}, image ${m.image.height}x${m.image.width}, denoise ${m.cost.denoise.toExponential(3)} TFLOPs/step`,
+        ...notes.map((n) => `note: ${n}`),
+        `no reward yet: attach one with ttsnap models add-reward ${dir} NAME REWARD_DIR`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+  models
+    .command('add-reward')
+    .description('attach a reward model folder (model.onnx, preprocessor_config.json, tokenizer files) as rewards/NAME')
+    .argument('<dir>', 'model bundle folder (after models init)')
+    .argument('<name>', 'reward name')
+    .argument('<path>', 'reward folder')
+    .option('--output <name>', 'the output to score with (default: logits_per_image on its diagonal, else the only score output)')
+    .option('--max-length <n>', 'token length (default: tokenizer_config.json model_max_length, at most 77)')
+    .option('--score-mean <m>', 'report (output - m) / s')
+    .option('--score-std <s>', 'report (output - m) / s')
+    .action(async (dir: string, name: string, path: string, flags: { output?: string; maxLength?: string; scoreMean?: string; scoreStd?: string }) => {
+      const { addRewardToBundle } = await import('../../worker/onnx/init.js');
+      if ((flags.scoreMean === undefined) !== (flags.scoreStd === undefined)) throw new ValidationError('--score-mean', 'given without --score-std (or the reverse)', 'both or neither');
+      const scale = flags.scoreMean === undefined ? undefined : { mean: parseNumberIn('--score-mean', flags.scoreMean, { min: -Infinity, max: Infinity }), std: parseNumberIn('--score-std', flags.scoreStd, { min: 0, max: Infinity, aboveMin: true }) };
+      const m = await addRewardToBundle(dir, name, path, { ...(flags.output ? { output: flags.output } : {}), ...(flags.maxLength ? { maxLength: parseInteger('--max-length', 1, 4096)(flags.maxLength) } : {}), ...(scale ? { scale } : {}) }, { provider: 'cpu', threads: 0, log: (l) => process.stderr.write(`${l}\n`) });
+      const r = m.rewards[name];
+      process.stdout.write(`added reward ${name}: ${r?.kind}, inputs ${Object.values(r?.inputs ?? {}).join(', ')}, output ${r?.output} (${r?.score}), ${r?.preprocess.resample} ${r?.preprocess.resize} -> crop ${r?.preprocess.crop}; default rewards: ${m.default_rewards.join(', ')}; schedule: ${m.sampling.schedule || 'best-of-N'}\n`);
+    });
+  models
     .command('check')
     .description('load every model of a bundle and check names, dtypes and shapes against the manifest')
     .argument('<bundle>', 'model bundle folder')
     .option('--provider <p>', 'auto | cpu | cuda', 'cpu')
     .action(async (bundle: string, flags: { provider: string }) => {
-      const { loadBundle } = await import('../../worker/onnx/bundle.js');
+      const { bundleSessions, loadBundle } = await import('../../worker/onnx/bundle.js');
       const provider = flags.provider === 'cuda' || flags.provider === 'auto' ? flags.provider : 'cpu';
       const b = await loadBundle(bundle, { provider, threads: 0, log: (l) => process.stderr.write(`${l}\n`) });
       const m = b.manifest;
       const rewards = [...b.rewards.values()].map((r) => `${r.name} (noise-aware at steps ${[...r.byStep.keys()].join(', ') || 'none'})`);
-      process.stdout.write(`ok: ${m.name}, ${b.scheduler.kind} ${b.scheduler.steps} steps (${m.prediction}), latent ${m.latent.channels}x${m.latent.height}x${m.latent.width}, image ${m.image.height}x${m.image.width}, provider ${b.provider}\nrewards: ${rewards.join('; ')}\n`);
-      const sessions = [b.textEncoder, b.unet, b.decoder, ...[...b.rewards.values()].flatMap((r) => [r.base, ...r.byStep.values()])];
-      await Promise.all(sessions.map((s) => s.close()));
+      const none = `none; search needs one: ttsnap models add-reward ${bundle} NAME REWARD_DIR`;
+      process.stdout.write(`ok: ${m.name}, layout ${m.layout}, ${b.scheduler.kind} ${b.scheduler.steps} steps (${m.prediction}), latent ${m.latent.channels}x${m.latent.height}x${m.latent.width}, image ${m.image.height}x${m.image.width}, provider ${b.provider}, ${b.denoiser.mixedSteps ? 'mixed-step batches' : 'batches grouped by step'}\nrewards: ${rewards.join('; ') || none}\n`);
+      await Promise.all(bundleSessions(b).map((s) => s.close()));
     });
   models
     .command('sample')

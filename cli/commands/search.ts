@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { readScheduleFile, scheduleForBudget } from '../../core/engine/schedule-file.js';
@@ -15,18 +15,23 @@ import { readPromptsFile, type PromptList } from '../prompts-file.js';
 import { ResultsFile } from '../results-file.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../process/search-session.js';
 import { nextSignal } from '../../process/lifecycle.js';
-import { progressPrinter, summaryText } from '../render/search-summary.js';
+import { summaryText } from '../render/search-summary.js';
 import { SearchArtifacts } from '../render/search-artifacts.js';
+import { defaultBundleDir } from '../../worker/backends/onnx.js';
+import { bundleSearchInfo } from '../../worker/onnx/variants.js';
+import { PruneLineage } from '../render/search-report/lineage.js';
+import { planPerPrompt } from '../render/search-progress/plan.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { exitCodeForJobState } from '../exit-codes.js';
 import { parseInteger, parseRange } from '../options.js';
+import { addTlsOptions, securityFrom } from '../security-options.js';
 
 interface SearchFlags {
   coordinator?: string;
   prompts?: string;
   budget?: string;
   candidates?: string;
-  schedule: string;
+  schedule?: string;
   scheduleFile?: string;
   seed: string;
   policy: string;
@@ -35,6 +40,7 @@ interface SearchFlags {
   reward?: string;
   accounting: string;
   json?: boolean;
+  quiet?: boolean;
   out?: string;
   promptsFile?: string;
   backend?: string;
@@ -46,7 +52,24 @@ interface SearchFlags {
 /** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
 function readSchedule(flags: SearchFlags, steps: number | null, budget: number): Schedule {
   if (flags.scheduleFile) return scheduleForBudget(readScheduleFile(flags.scheduleFile, steps), budget);
-  return parseScheduleSpec(flags.schedule, steps ?? 10_000);
+  return parseScheduleSpec(flags.schedule ?? DEFAULT_SCHEDULE, steps ?? 10_000);
+}
+
+const DEFAULT_SCHEDULE = '2:0.4,6:0.4,11:0.5';
+
+/**
+ * Embedded onnx searches: the bundle's default schedule when --schedule is not given, and its noise-aware
+ * variants checked against the prune points (policy ttsnap): refused (exit 2) unless --missing-variant base,
+ * which returns the gaps as warnings for the report.
+ */
+function checkVariants(flags: SearchFlags, req: SubmitJobRequest): string[] {
+  if (flags.backend !== 'onnx' || flags.coordinator || req.policy !== 'ttsnap') return [];
+  const info = bundleSearchInfo(typeof flags.model === 'string' ? flags.model : defaultBundleDir(), typeof flags.steps === 'string' ? Number(flags.steps) : undefined);
+  const gaps = info.missing((req.schedule ?? []).map((p) => Number(p.step)), req.rewards ?? []);
+  if (gaps.length === 0) return [];
+  const what = gaps.map((g) => `reward ${g.reward} has no noise-aware variant at prune step ${g.step}`).join('; ');
+  if (flags.missingVariant !== 'base') throw new ValidationError('--schedule', what, 'prune points at steps with a variant, --policy ttsp, or --missing-variant base (scores there with the base reward, recorded as a warning)');
+  return gaps.map((g) => `reward ${g.reward} has no noise-aware variant at prune step ${g.step}: scored with the base reward (--missing-variant base)`);
 }
 
 /** The prompts given: --prompts start:end, --prompts-file F, or texts as arguments (exactly one). */
@@ -95,7 +118,7 @@ async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<S
     const reconnectMs = parseInteger('--reconnect-timeout-s', 0, 86_400)(flags.reconnectTimeoutS) * 1000;
     const onLost = (job: string, err: Error): void =>
       void process.stderr.write(`ttsnap search: lost the coordinator (${err.message}); reconnecting for up to ${reconnectMs / 1000} s to follow job ${job}\n`);
-    return remoteSession(parseHostPort(flags.coordinator, '--coordinator'), { reconnectMs, onLost });
+    return remoteSession(parseHostPort(flags.coordinator, '--coordinator'), securityFrom(flags, 'search'), { reconnectMs, onLost });
   }
   const backendOptions = backendOptionsFrom(flags, ['reward']);
   const workers = parseInteger('--workers', 1, 256)(flags.workers);
@@ -119,8 +142,7 @@ function asFlagError(err: unknown): unknown {
 
 export function registerSearch(program: Command): void {
   addBackendOptions(
-    program
-    .command('search')
+    addTlsOptions(program.command('search'), 'client')
     .description('search for the best image per prompt (embedded coordinator and workers, or --coordinator HOST:PORT)')
     .argument('[texts...]', 'prompt texts (model backends)')
     .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')
@@ -129,7 +151,7 @@ export function registerSearch(program: Command): void {
     .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')
     .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')
     .option('--candidates <N>', 'candidates per prompt')
-    .option('--schedule <spec>', 'prune points step:alpha,...', '2:0.4,6:0.4,11:0.5')
+    .option('--schedule <spec>', `prune points step:alpha,... (default: the model bundle's, else ${DEFAULT_SCHEDULE})`)
     .option('--schedule-file <file>', 'schedule file written by `ttsnap tune` (its per-budget entry when present)')
     .option('--seed <S>', 'seed of the candidate draw and noise', '0')
     .option('--policy <name>', 'ttsnap | ttsp | bon', 'ttsnap')
@@ -138,11 +160,12 @@ export function registerSearch(program: Command): void {
     .option('--reward <name>', 'same as --rewards (e.g. --reward quality, or --reward align,quality)')
     .option('--accounting <mode>', 'exact | paper', 'exact')
     .option('--json', 'print the result as JSON on stdout')
-    .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json and images here')
+    .option('--quiet', 'no progress on stderr')
+    .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json, report.html, charts and images here')
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1'),
   )
-    .action(async (texts: string[], flags: SearchFlags) => {
+    .action(async (texts: string[], flags: SearchFlags, cmd: Command) => {
       if (flags.coordinator) parseHostPort(flags.coordinator, '--coordinator');
       const list = promptList(flags, texts);
       // the embedded default: text prompts run the bundled tiny model and write pictures to ./out
@@ -150,6 +173,11 @@ export function registerSearch(program: Command): void {
       const pictures = flags.backend === 'onnx' && !flags.coordinator;
       if (pictures) flags.out ??= 'out';
       if (pictures && flags.budget === undefined) flags.candidates ??= '16';
+      if (flags.backend === 'onnx' && !flags.coordinator && flags.schedule === undefined && !flags.scheduleFile) {
+        flags.schedule = bundleSearchInfo(typeof flags.model === 'string' ? flags.model : defaultBundleDir()).schedule;
+        // an empty default schedule is the bundle's best-of-N (the coordinator reads an empty one as its own default)
+        if (flags.schedule === '' && cmd.getOptionValueSource('policy') === 'default') flags.policy = 'bon';
+      }
       const ids = promptIds(list);
       const results = flags.out === undefined ? null : ResultsFile.open(flags.out);
       const todo = results ? ids.filter((id) => !results.has(id)) : ids;
@@ -161,23 +189,30 @@ export function registerSearch(program: Command): void {
       });
       try {
         const req = buildRequest(flags, list, todo, session.backend?.steps ?? null);
+        const warnings = checkVariants(flags, req);
+        for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
         const topK = Number(req.top_k ?? 0);
         let raw: JobResult | JobResult__Output = { prompts: [] };
         let state = 'done';
+        // the job numbers text prompts by position in it, trace prompts by row: lineage and pictures use the user's ids
+        const idOf = (jobPrompt: number): number => (list.kind === 'text' ? (todo[jobPrompt] as number) : jobPrompt);
+        const lineage = new PruneLineage(idOf);
         if (todo.length > 0) {
-          const { job } = await session.submit(req).catch((err: unknown) => {
+          const { job, candidates } = await session.submit(req).catch((err: unknown) => {
             throw asFlagError(err);
           });
           const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
           void cancelOnSignal;
-          const progress = flags.json ? () => {} : progressPrinter(process.stderr);
+          const { progressReporter } = await import('../render/search-progress/reporter.js'); // cli-progress: not for --help
+          const progress = flags.json || flags.quiet ? undefined : progressReporter(process.stderr, { prompts: todo.length, planPerPrompt: planPerPrompt(req, session.backend, candidates) });
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
           const watched = await session.watch(job, (e) => {
             if (e.prompt_done) results?.append(asLine(e.prompt_done));
-            art?.onEvent(e);
-            progress(e);
+            lineage.onEvent(e);
+            progress?.onEvent(e);
           });
+          progress?.stop();
           state = watched.state;
           // The result comes with the events (a draining coordinator may be gone right after); else page it.
           raw = watched.result ?? (await session.result(job));
@@ -185,19 +220,19 @@ export function registerSearch(program: Command): void {
           raw = { ...raw, prompts: (raw.prompts ?? []).map((p) => ({ ...p, prompt: todo[Number(p.position ?? 0)] as number })) };
         }
         const report = resultJson(raw, topK);
-        // prompts in the user's order, those of earlier runs (same --out) included
-        const doc = results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report;
-        if (flags.out && art) {
-          const files = art.write(flags.out, doc, (session.backend?.steps ?? 1) - 1);
-          if (!flags.json) process.stderr.write(`wrote ${files.join(', ')}\n`);
-        } else if (flags.out) {
-          mkdirSync(flags.out, { recursive: true });
-          writeFileSync(join(flags.out, 'report.json'), `${JSON.stringify(doc, null, 2)}\n`);
+        // prompts in the user's order, those of earlier runs (same --out) included; the variant warnings recorded
+        const doc = { ...(results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report), ...(warnings.length ? { warnings } : {}) };
+        if (flags.out) {
+          const previews = art ? { preview: (id: number, c: number, step: number) => art.preview(list.kind === 'text' ? todo.indexOf(id) : id, c, step) } : null;
+          // vega, resvg and sharp load only when there is something to draw: `search --help` stays fast
+          const { writeSearchOutputs } = await import('../render/search-report/write-outputs.js');
+          const files = await writeSearchOutputs(flags.out, { report: doc, lineage, previews, cost: session.backend?.cost ?? null });
           // Winners' images where the workers render them (model backends on remote workers).
-          for (const p of raw.prompts ?? []) {
+          for (const p of art ? [] : (raw.prompts ?? [])) {
             const png = p.winner?.image;
             if (png && png.length > 0) writeFileSync(join(flags.out, `prompt-${p.prompt}-winner.png`), png);
           }
+          if (!flags.json && !flags.quiet) process.stderr.write(`wrote ${files.join(', ')}\n`);
         }
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
         if (state !== 'done') {

@@ -11,7 +11,6 @@ import { planSimulation, type SimulateOptions, type TraceSimulation } from '../.
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
 import { listTracePairs, type TracePair } from '../../core/trace/trace-dir.js';
 import { parseBudgetGrid, parseInteger, parseRange } from '../options.js';
-import { SIM_SERIES } from '../render/sim-series.js';
 
 interface SimulateFlags {
   base?: string;
@@ -44,7 +43,7 @@ export function registerSimulate(program: Command): void {
     .option('--prompts <range>', 'start:end prompt indices, end exclusive (default: all)')
     .option('--threads <n>', 'worker threads for several traces', String(availableParallelism()))
     .option('--json', 'print the result as JSON')
-    .option('--plot <file.png>', 'also draw reward against budget into a PNG')
+    .option('--plot <file>', 'also chart reward against budget, with 95% bands over resampled prompts, as <file>.svg and <file>.png')
     .action(async (flags: SimulateFlags, cmd: Command) => {
       const pairs = flags.traceDir && !flags.base && flags.synthetic === undefined ? listTracePairs(flags.traceDir) : undefined;
       const threads = simThreads(pairs?.length ?? 1, parseInteger('--threads', 1, 256)(flags.threads));
@@ -85,21 +84,18 @@ function compileOptions(trace: RewardTrace, flags: SimulateFlags, readSchedule?:
     cost: parseCostSpec(flags.cost, '--cost', { steps: trace.steps }),
     accounting: parseAccounting(flags.accounting),
     prompts: flags.prompts ? parseRange(flags.prompts, '--prompts') : [0, trace.prompts],
+    // the chart's bands resample prompts
+    ...(flags.plot ? { promptMeans: true } : {}),
   };
 }
 
-async function report(jobs: readonly SimulationJob[], results: readonly TraceSimulation[], flags: SimulateFlags): Promise<void> {
+async function report(jobs: readonly SimulationJob[], allResults: readonly TraceSimulation[], flags: SimulateFlags): Promise<void> {
+  let plotted: string[] = [];
+  // per-prompt means feed the chart's bands only; the printed result stays what it was
+  const results = allResults.map(({ prompt_means: _perPrompt, ...r }) => r);
   if (flags.plot) {
-    const { writeLineChartPng } = await import('../render/line-chart-png.js');
-    writeLineChartPng(
-      flags.plot,
-      results.map((r, i) => ({
-        title: (jobs[i] as SimulationJob).trace.name,
-        xs: r.budgets,
-        series: SIM_SERIES.map((s) => ({ name: s.label, ys: r.curves[s.key], rgb: s.rgb })),
-      })),
-      { x: 'budget (TFLOPs)', y: 'mean best reward' },
-    );
+    const { writeRewardBudgetChart } = await import('../render/charts/write-sim-charts.js');
+    plotted = await writeRewardBudgetChart(flags.plot, allResults.map((r, i) => ({ name: (jobs[i] as SimulationJob).trace.name, sim: r })), (jobs[0] as SimulationJob).opts.seed);
   }
   if (flags.json) {
     const out = flags.traceDir ? { traces: Object.fromEntries(jobs.map((j, i) => [j.trace.name, results[i]])) } : results[0];
@@ -119,7 +115,7 @@ async function report(jobs: readonly SimulationJob[], results: readonly TraceSim
     }),
   );
   process.stdout.write(text.join('\n'));
-  if (flags.plot) process.stdout.write(`\nplot written to ${flags.plot}\n`);
+  if (plotted.length) process.stdout.write(`\nchart written to ${plotted.join(', ')}\n`);
 }
 
 /** "simulate: 37/114 budgets" on stderr, rewritten in place at most every 100 ms. */

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { candidatesForBudget, parseAccounting } from '../../core/engine/accounting.js';
 import { parseCostSpec } from '../../core/engine/cost-model.js';
@@ -9,6 +9,7 @@ import { formatSchedule } from '../../core/engine/schedule.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { RewardTrace } from '../../core/trace/reward-trace.js';
+import { narfStepsOf } from '../../core/trace/trace-meta.js';
 import { formatPlan } from '../../core/tune/plan.js';
 import type { SearchProgress } from '../../core/tune/search.js';
 import { tuneTraces } from '../../core/tune/parallel.js';
@@ -31,6 +32,7 @@ interface TuneFlags extends TraceSourceFlags {
   threads: string;
   maxPasses?: string;
   out?: string;
+  plot?: string;
   json?: boolean;
 }
 
@@ -50,6 +52,7 @@ export function registerTune(program: Command): void {
     .option('--threads <n>', 'traces tuned at once, one worker thread each (each keeps its --max-seconds)', String(availableParallelism()))
     .option('--max-passes <n>', 'search passes at most (1..8); when they end before --max-seconds the result is repeatable')
     .option('--out <file>', 'write the schedule file (simulate --schedule-file reads it); with --trace-dir a folder that gets <name>.json per trace')
+    .option('--plot <base>', 'chart the validation reward against budget (95% bands) as <base>.svg/.png and the tuned schedules as <base>-schedule.svg/.png')
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -62,7 +65,7 @@ the budget. Progress goes to stderr.`,
     )
     .action(async (flags: TuneFlags) => {
       const traces = loadTraceSource(flags);
-      const opts = traces.map((t) => compileOptions(t, flags)); // every bad flag fails here, before any work
+      const opts = traces.map((t) => compileOptions(t, flags, variantSteps(t, flags))); // every bad flag fails here, before any work
       const threads = parseInteger('--threads', 1, 256)(flags.threads);
       if (flags.out && flags.traceDir) mkdirSync(flags.out, { recursive: true });
       const outFile = (name: string): string | undefined => (flags.out ? (flags.traceDir ? join(flags.out, `${name}.json`) : flags.out) : undefined);
@@ -85,6 +88,11 @@ the budget. Progress goes to stderr.`,
         },
       );
       const results = tuned.map((result) => ({ result, out: outFile(result.name) }));
+      if (flags.plot) {
+        const { writeTuneCharts } = await import('../render/charts/write-tune-charts.js');
+        const files = await writeTuneCharts(flags.plot, tuned, (opts[0] as TuneOptions).seed);
+        process.stderr.write(`tune: charts written to ${files.join(', ')}\n`);
+      }
       const summaries = results.map(({ result, out }) => summarize(result, out));
       const seed = (opts[0] as TuneOptions).seed;
       if (flags.json) {
@@ -101,7 +109,16 @@ the budget. Progress goes to stderr.`,
     });
 }
 
-function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
+/**
+ * The steps a noise-aware reward exists at, which meta.json beside the traces lists (collected and imported
+ * traces have one): TTSnap prunes only there. Undefined (every step) without a narf trace or a listing.
+ */
+function variantSteps(trace: RewardTrace, flags: TuneFlags): readonly number[] | undefined {
+  const dir = flags.traceDir ?? (flags.narf ? dirname(flags.narf) : undefined);
+  return trace.hasNarf && dir ? narfStepsOf(dir, trace.name) : undefined;
+}
+
+function compileOptions(trace: RewardTrace, flags: TuneFlags, pruneSteps: readonly number[] | undefined): TuneOptions {
   const maxSeconds = parseNumberIn('--max-seconds', flags.maxSeconds, { min: 0, max: 86_400, aboveMin: true, unit: 'seconds' });
   const opts: TuneOptions = {
     budgets: parseBudgetGrid(flags.budgets),
@@ -110,6 +127,7 @@ function compileOptions(trace: RewardTrace, flags: TuneFlags): TuneOptions {
     trainPrompts: parseRange(flags.promptsTrain, '--prompts-train'),
     valPrompts: parseRange(flags.promptsVal, '--prompts-val'),
     maxStages: parseInteger('--max-stages', 1, Math.min(8, trace.steps - 1))(flags.maxStages),
+    ...(pruneSteps ? { pruneSteps } : {}),
     maxSeconds,
     draws: parseInteger('--draws', 1, 100_000)(flags.draws),
     searchDraws: parseInteger('--search-draws', 1, 100_000)(flags.searchDraws),

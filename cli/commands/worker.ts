@@ -6,9 +6,13 @@ import { WorkerProcess } from '../../process/worker-process.js';
 import { BACKENDS } from '../../worker/backends/registry.js';
 import { parseInteger } from '../options.js';
 import { exitSoon } from '../exit-soon.js';
+import { addMetricsListenOptions, addNatsAuthOptions, addTlsOptions, metricsListenFrom, natsAuthFrom, securityFrom } from '../security-options.js';
+import type { NatsAuthFlags } from '../../core/bus/nats-auth.js';
 
-interface WorkerFlags {
+interface WorkerFlags extends NatsAuthFlags {
   listen: string;
+  metricsListen?: string;
+  healthListen?: string;
   coordinator: string;
   nats: string;
   natsPrefix: string;
@@ -23,7 +27,7 @@ interface WorkerFlags {
 }
 
 export function registerWorker(program: Command): void {
-  addBackendOptions(program.command('worker'))
+  addMetricsListenOptions(addNatsAuthOptions(addTlsOptions(addBackendOptions(program.command('worker')), 'server')))
     .description('run one worker: owns one accelerator, registers with the coordinator, publishes scores on NATS')
     .requiredOption('--listen <host:port>', 'gRPC address to serve on (port 0 = any free port)')
     .requiredOption('--coordinator <host:port>', 'coordinator gRPC address to register with')
@@ -32,8 +36,7 @@ export function registerWorker(program: Command): void {
     .option('--reward <name>', 'trace backend: reward name (default from the file name)')
     .option('--set <key=value>', 'any other backend option (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--id <id>', 'worker id (default the advertised address)')
-    .option('--advertise <host:port>', 'address the coordinator dials (default the listen address; its host when listening on 0.0.0.0)')
-    .option('--metrics-port <port>', 'serve Prometheus /metrics on this port')
+    .option('--advertise <host:port>', 'address the coordinator dials, a name its certificate carries under TLS (default the listen address; its host when listening on 0.0.0.0)')
     .option('--nats-prefix <prefix>', 'subject prefix of the score bus', 'ttsnap')
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for the coordinator to move candidates away', '60')
     .option('--batch-timeout-s <s>', 'batch watchdog: a backend call taking longer marks this worker stuck (its candidates continue elsewhere)', '300')
@@ -42,7 +45,9 @@ export function registerWorker(program: Command): void {
       const coordinatorAddr = parseHostPort(flags.coordinator, '--coordinator');
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
       const batchTimeoutMs = parseInteger('--batch-timeout-s', 1, 86_400)(flags.batchTimeoutS) * 1000;
-      const metricsPort = flags.metricsPort === undefined ? undefined : parseInteger('--metrics-port', 0, 65_535)(flags.metricsPort);
+      const metricsAt = metricsListenFrom(flags);
+      const healthListen = flags.healthListen === undefined ? undefined : parseHostPort(flags.healthListen, '--health-listen', true);
+      const natsAuth = natsAuthFrom(flags);
       const backendOpts: Record<string, string | undefined> = backendOptionsFrom(flags, ['reward']);
       for (const kv of flags.set) {
         const at = kv.indexOf('=');
@@ -50,9 +55,29 @@ export function registerWorker(program: Command): void {
         backendOpts[kv.slice(0, at)] = kv.slice(at + 1);
       }
       const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : undefined;
-      const proc = await WorkerProcess.start({ backend: flags.backend, backendOptions: backendOpts, listen, coordinator: coordinatorAddr, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, id: flags.id, advertise, metricsPort, drainMs, batchTimeoutMs });
+      const security = securityFrom(flags, 'worker');
+      const proc = await WorkerProcess.start({
+        backend: flags.backend,
+        backendOptions: backendOpts,
+        listen,
+        coordinator: coordinatorAddr,
+        natsUrl: flags.nats,
+        natsPrefix: flags.natsPrefix,
+        id: flags.id,
+        advertise,
+        ...(metricsAt ? { metricsPort: metricsAt.port, metricsHost: metricsAt.host } : {}),
+        ...(healthListen ? { healthListen } : {}),
+        drainMs,
+        batchTimeoutMs,
+        natsAuth,
+        security,
+      }).catch((err: unknown) => {
+        security.close();
+        throw err;
+      });
       await proc.run();
       exitSoon('worker');
+      if (proc.refusedBySecurity) throw proc.refusedBySecurity;
       if (proc.refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${proc.refused}`, 'a backend and model matching the other workers');
     });
 }

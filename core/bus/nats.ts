@@ -1,5 +1,7 @@
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fromJsonNumber, toJsonNumber } from './json-number.js';
+import { RefusedError } from '../security/errors.js';
+import { natsConnectionOptions, natsRefusalReason, NO_NATS_AUTH, type NatsAuth } from './nats-auth.js';
 import type { BusErrorHandler, Score, ScoreBus, ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
@@ -11,16 +13,21 @@ export interface NatsBusOptions {
   /** connection name shown by the server */
   readonly name?: string;
   readonly onError?: BusErrorHandler;
+  /** credentials and TLS (default none: a server without authorization) */
+  readonly auth?: NatsAuth;
 }
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /**
- * Scores on core NATS subjects `<prefix>.scores.<job>.<prompt>.<candidate>.<step>.<reward>`, payload
- * `{"v":value,"w":worker,"b":busy_s}` (a non-finite value as the string "NaN", "Infinity" or "-Infinity": JSON has
- * no such numbers, and a broken reward model's NaN must still arrive, to rank last). Core NATS (not JetStream) on purpose: a score is cheap to recompute
- * and the coordinator re-requests a missing one, so per-message acks would only add latency to every stage.
+ * Scores on core NATS subjects `<prefix>.scores.<worker>.<job>.<prompt>.<candidate>.<step>.<reward>`, payload
+ * `{"v":value,"b":busy_s}` (a non-finite value as the string "NaN", "Infinity" or "-Infinity": JSON has no such
+ * numbers, and a broken reward model's NaN must still arrive, to rank last). The worker is part of the subject, not the payload, so that NATS subject
+ * permissions bind it: a worker's user may publish only under `<prefix>.scores.<its id>.>` and the
+ * coordinator then knows who sent a score (and ignores it unless that worker holds the candidate).
+ * Core NATS (not JetStream) on purpose: a score is cheap to recompute and the coordinator re-requests a
+ * missing one, so per-message acks would only add latency to every stage.
  */
 export class NatsScoreBus implements ScoreBus {
   private readonly subs: Subscription[] = [];
@@ -34,12 +41,24 @@ export class NatsScoreBus implements ScoreBus {
 
   static async connect(opts: NatsBusOptions): Promise<NatsScoreBus> {
     const onError = opts.onError ?? (() => {});
+    const auth = opts.auth ?? NO_NATS_AUTH;
     try {
-      const nc = await connect({ servers: opts.url.split(','), name: opts.name ?? 'ttsnap', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-      return new NatsScoreBus(nc, opts.prefix ?? 'ttsnap', onError);
+      const nc = await connect({ servers: opts.url.split(','), name: opts.name ?? 'ttsnap', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(auth) });
+      const bus = new NatsScoreBus(nc, opts.prefix ?? 'ttsnap', onError);
+      void bus.watchStatus();
+      return bus;
     } catch (err) {
       onError('connect', err);
+      const reason = natsRefusalReason(auth, err);
+      if (reason) throw new RefusedError(`NATS at ${opts.url}`, reason, { cause: err });
       throw err;
+    }
+  }
+
+  /** The server reports a refused publish (permissions) asynchronously: count it as a publish error. */
+  private async watchStatus(): Promise<void> {
+    for await (const st of this.connection.status()) {
+      if (st.type === 'error') this.onError('publish', st.data);
     }
   }
 
@@ -47,7 +66,7 @@ export class NatsScoreBus implements ScoreBus {
     if (this.closed) return;
     for (const s of scores) {
       try {
-        const subject = `${this.prefix}.scores.${s.job}.${s.prompt}.${s.candidate}.${s.step}.${s.reward}`;
+        const subject = `${this.prefix}.scores.${workerToken(s.worker)}.${s.job}.${s.prompt}.${s.candidate}.${s.step}.${s.reward}`;
         this.connection.publish(subject, encodeScore(s));
       } catch (err) {
         this.onError('publish', err);
@@ -97,26 +116,41 @@ export class NatsScoreBus implements ScoreBus {
 
 /** The payload of one score message (decodeScore reads it back, non-finite values included). */
 export function encodeScore(s: Score): Uint8Array {
-  return enc.encode(JSON.stringify({ v: toJsonNumber(s.value), w: s.worker, b: s.busy_s }));
+  return enc.encode(JSON.stringify({ v: toJsonNumber(s.value), b: s.busy_s }));
 }
 
 /** Parses one score message; null when the subject or payload is malformed (counted, never thrown). */
 export function decodeScore(subject: string, data: Uint8Array, prefix: string): Score | null {
   const tokens = subject.slice(prefix.length + 1).split('.');
-  if (tokens.length !== 6 || tokens[0] !== 'scores') return null;
-  const [, job, p, c, s, reward] = tokens as [string, string, string, string, string, string];
+  if (tokens.length !== 7 || tokens[0] !== 'scores') return null;
+  const [, w, job, p, c, s, reward] = tokens as [string, string, string, string, string, string, string];
+  const worker = workerFromToken(w);
+  if (worker === null) return null;
   const prompt = Number(p);
   const candidate = Number(c);
   const step = Number(s);
   if (![prompt, candidate, step].every((x) => Number.isInteger(x) && x >= 0)) return null;
   try {
-    const body = JSON.parse(dec.decode(data)) as { v?: unknown; w?: unknown; b?: unknown };
+    const body = JSON.parse(dec.decode(data)) as { v?: unknown; b?: unknown };
     const value = fromJsonNumber(body.v);
-    if (value === null || typeof body.w !== 'string') return null;
-    return { job, prompt, candidate, step, reward, value, worker: body.w, busy_s: typeof body.b === 'number' ? body.b : 0 };
+    if (value === null) return null;
+    return { job, prompt, candidate, step, reward, value, worker, busy_s: typeof body.b === 'number' ? body.b : 0 };
   } catch {
     return null;
   }
+}
+
+/**
+ * A worker id as one subject token: letters, digits and '-' stay (pod names need nothing else, so NATS
+ * permissions can name them as they are); any other character becomes '_' and two hex digits.
+ */
+export function workerToken(worker: string): string {
+  return worker.replace(/[^A-Za-z0-9-]/g, (ch) => `_${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function workerFromToken(token: string): string | null {
+  if (!/^([A-Za-z0-9-]|_[0-9a-f]{2})+$/.test(token)) return null;
+  return token.replace(/_([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -10,6 +10,8 @@ export interface FlowConfig {
   readonly shift: number;
   /** dynamic shifting (FLUX): sigma' = e^mu / (e^mu + (1/sigma - 1)) */
   readonly mu?: number;
+  /** FluxPipeline passes its own sigmas, linspace(1, 1/S, S), instead of the scheduler's linspace to shift(1/N) */
+  readonly pipelineSigmas?: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export function flowEulerScheduler(cfg: FlowConfig, steps: number): DiffusionSch
   const sigmaMax = 1;
   const sigmaMin = cfg.mu === undefined ? staticShift(1 / n) : 1 / n;
   const sigmas: number[] = [];
-  for (let i = 0; i < steps; i++) sigmas.push(shift(linspaceAt(sigmaMax * n, sigmaMin * n, steps, i) / n));
+  for (let i = 0; i < steps; i++) sigmas.push(shift(cfg.pipelineSigmas ? linspaceAt(1, 1 / steps, steps, i) : linspaceAt(sigmaMax * n, sigmaMin * n, steps, i) / n));
   sigmas.push(0);
   const coeffs: StepCoefficients[] = sigmas.slice(0, steps).map((s, i) => ({
     x0: tweedieFlow(s),

@@ -33,9 +33,10 @@ export function schedulerKind(className: string): DiffusionScheduler['kind'] {
 
 /**
  * Builds the scheduler for `steps` sampling steps from a parsed scheduler_config.json. `kind` overrides the
- * class (e.g. a PNDM config sampled with DDIM); `mu` is FLUX's resolution-dependent dynamic shift.
+ * class (e.g. a PNDM config sampled with DDIM); `mu` is FLUX's resolution-dependent dynamic shift;
+ * `pipelineSigmas` takes FluxPipeline's own sigmas.
  */
-export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: DiffusionScheduler['kind']; mu?: number; file?: string } = {}): DiffusionScheduler {
+export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: DiffusionScheduler['kind']; mu?: number; pipelineSigmas?: boolean; file?: string } = {}): DiffusionScheduler {
   const parsed = SchedulerConfigSchema.safeParse(raw);
   const field = opts.file ?? 'scheduler_config.json';
   if (!parsed.success) {
@@ -51,7 +52,7 @@ export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: 
   const kind = opts.kind ?? schedulerKind(c._class_name);
   if (kind === 'flow_euler') {
     if (c.use_dynamic_shifting && opts.mu === undefined) throw new ValidationError(`${field}: use_dynamic_shifting`, 'needs mu', 'a manifest sampling.mu, or use_dynamic_shifting false');
-    return flowEulerScheduler({ trainSteps: c.num_train_timesteps, shift: c.shift, ...(c.use_dynamic_shifting ? { mu: opts.mu as number } : {}) }, steps);
+    return flowEulerScheduler({ trainSteps: c.num_train_timesteps, shift: c.shift, pipelineSigmas: opts.pipelineSigmas === true, ...(c.use_dynamic_shifting ? { mu: opts.mu as number } : {}) }, steps);
   }
   const ddpm: DdpmConfig = {
     trainSteps: c.num_train_timesteps,

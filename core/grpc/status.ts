@@ -27,10 +27,15 @@ export function errorName(err: grpc.ServiceError): string {
  * Wraps an async handler as a grpc-js unary handler: errors are translated and counted by method and code
  * (label values are bounded: method names and status codes).
  */
-export function unary<Req, Res>(method: string, metrics: MetricsSink, errorKey: 'grpcErrors' | null, fn: (req: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(
+  method: string,
+  metrics: MetricsSink,
+  errorKey: 'grpcErrors' | null,
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     Promise.resolve()
-      .then(() => fn(call.request))
+      .then(() => fn(call.request, call))
       .then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -43,10 +48,8 @@ export function unary<Req, Res>(method: string, metrics: MetricsSink, errorKey: 
 }
 
 /** Binds a server on HOST:PORT (port 0 picks one); resolves with the bound port. */
-export function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
-  );
+export function bind(server: grpc.Server, address: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<number> {
+  return new Promise((resolve, reject) => server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port))));
 }
 
 /** Graceful stop with a force timeout (ms). */

@@ -1,25 +1,32 @@
-import { drawText, textWidth } from './font.js';
-import { blankRaster, blit, upscale, type Raster } from './raster.js';
+import type { Raster } from './raster.js';
+import { FONT_STACK } from './svg-png.js';
+import { el, pngDataUri, text } from './svg.js';
+import { thumbnail } from './thumbnail.js';
 
 /**
- * A grid of images: rows[r][c], each upscaled to at least 64 px, 4 px apart, rows labelled with their index
- * (the caller prints the legend). Missing cells stay background.
+ * A grid of images as SVG: rows[r][c], each scaled into a `size` px box (see thumbnail()), 6 px apart,
+ * each row labelled on its left with `labels[r]` (its index when absent).
  */
-export function drawGrid(rows: readonly (readonly Raster[])[]): Raster {
-  const first = rows.flat()[0];
-  const iw = first?.width ?? 32;
-  const ih = first?.height ?? 32;
-  const factor = Math.max(1, Math.ceil(64 / Math.max(iw, ih)));
-  const pad = 4;
-  const font = 2;
-  const labelW = textWidth(String(Math.max(0, rows.length - 1)), font) + 2 * pad;
+export async function gridSvg(rows: readonly (readonly Raster[])[], labels: readonly string[] = [], size = 96): Promise<string> {
+  const gap = 6;
+  const labelW = 28;
   const cols = Math.max(0, ...rows.map((r) => r.length));
-  const cw = iw * factor + pad;
-  const ch = ih * factor + pad;
-  const out = blankRaster(labelW + cols * cw + pad, rows.length * ch + pad, [32, 32, 36]);
-  rows.forEach((row, r) => {
-    drawText(out, String(r), pad, pad + r * ch, font, [220, 220, 220]);
-    row.forEach((img, c) => blit(out, upscale(img, factor), labelW + pad + c * cw, pad + r * ch));
-  });
-  return out;
+  const parts: string[] = [];
+  let y = gap;
+  let cellW = size;
+  for (const [r, row] of rows.entries()) {
+    let rowH = 0;
+    let x = labelW;
+    for (const img of row) {
+      const t = await thumbnail(img, size);
+      parts.push(el('image', { x, y, width: t.width, height: t.height, href: pngDataUri(t.png), 'image-rendering': 'optimizeSpeed' }));
+      x += t.width + gap;
+      cellW = t.width;
+      rowH = Math.max(rowH, t.height);
+    }
+    parts.push(text(gap, y + 16, labels[r] ?? String(r), { 'font-size': 13, fill: '#ddd' }));
+    y += rowH + gap;
+  }
+  const width = labelW + cols * (cellW + gap);
+  return el('svg', { xmlns: 'http://www.w3.org/2000/svg', width, height: y, viewBox: `0 0 ${width} ${y}`, 'font-family': FONT_STACK }, el('rect', { width, height: y, fill: '#202024' }), ...parts);
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { METRICS, type MetricKey, type MetricSpec } from './catalog.js';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -17,19 +17,24 @@ export const NO_METRICS: MetricsSink = { inc() {}, set() {}, observe() {} };
 const BUCKETS: Partial<Record<MetricKey, number[]>> = {
   workerBatchSize: [1, 2, 4, 8, 16, 32, 64, 128],
 };
-const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// From a millisecond (trace backend, tiny model) to an hour (a real model's stage at a large N): a score of a
+// large model arrives after minutes, and a quantile beyond the last finite bucket only says "more than that".
+const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 type PromMetric = Counter | Gauge | Histogram;
 
 /**
  * prom-client implementation: registers, in its own Registry, every catalog metric of one process kind
- * (coordinator or worker). Reporting a metric of the other kind is a programming error and throws.
+ * (coordinator or worker) and prom-client's default process metrics (CPU, RSS, heap, GC, event-loop lag, open
+ * fds, start time). Reporting a metric of the other kind is a programming error and throws.
  */
 export class PromMetricsSink implements MetricsSink {
   readonly registry = new Registry();
   private readonly metrics = new Map<MetricKey, PromMetric>();
 
-  constructor(process: MetricSpec['process']) {
+  constructor(process: MetricSpec['process'], o: { processMetrics?: boolean } = {}) {
+    // event-loop lag sampled every 10 ms by default; 50 ms costs nothing and still shows a blocked loop
+    if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 50 });
     for (const [key, spec] of Object.entries(METRICS) as [MetricKey, MetricSpec][]) {
       if (spec.process !== process) continue;
       const common = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry] };
@@ -40,6 +45,8 @@ export class PromMetricsSink implements MetricsSink {
             ? new Gauge(common)
             : new Histogram({ ...common, buckets: BUCKETS[key] ?? SECONDS });
       this.metrics.set(key, metric);
+      const [label] = spec.labels;
+      if (label && spec.initial && !(metric instanceof Histogram)) for (const v of spec.initial) metric.inc({ [label]: v }, 0);
     }
   }
 

@@ -57,6 +57,22 @@ export function bootstrapRelativeIncrease(sets: readonly PromptCurves[], { resam
   const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   const draws: number[][] = sets.map(() => []);
   const means: number[] = [];
+  forEachResample(prompts, { resamples, seed }, (weights) => {
+    const figures = sets.map((s, k) => {
+      const f = figure(s, weights);
+      (draws[k] as number[]).push(f);
+      return f;
+    });
+    means.push(mean(figures));
+  });
+  return { each: draws.map(spread), mean: spread(means) };
+}
+
+/**
+ * Calls `fn` once per resample with each prompt's multiplicity in it (prompts drawn with replacement, the
+ * weights sum to `prompts`); the same seed gives the same resamples, so figures resampled together share them.
+ */
+function forEachResample(prompts: number, { resamples, seed }: BootstrapOptions, fn: (weights: Float64Array) => void): void {
   const rng = new Rng(seed);
   const weights = new Float64Array(prompts);
   for (let r = 0; r < resamples; r++) {
@@ -65,14 +81,23 @@ export function bootstrapRelativeIncrease(sets: readonly PromptCurves[], { resam
       const p = rng.below(prompts);
       weights[p] = (weights[p] as number) + 1;
     }
-    const figures = sets.map((s, k) => {
-      const f = figure(s, weights);
-      (draws[k] as number[]).push(f);
-      return f;
-    });
-    means.push(mean(figures));
+    fn(weights);
   }
-  return { each: draws.map(spread), mean: spread(means) };
+}
+
+/**
+ * The bootstrap spread of the mean over prompts of each row (one value per prompt; every row has the same
+ * prompts, resampled with the same indices): e.g. a per-prompt rank correlation at each step.
+ */
+export function bootstrapMeans(rows: readonly (readonly number[])[], opts: BootstrapOptions): Spread[] {
+  const prompts = rows[0]?.length ?? 0;
+  if (prompts === 0 || rows.some((r) => r.length !== prompts)) throw new RangeError('bootstrap: every row needs one value per prompt, and at least one prompt');
+  if (!(Number.isInteger(opts.resamples) && opts.resamples >= 2)) throw new RangeError(`bootstrap: resamples must be an integer >= 2, got ${opts.resamples}`);
+  const draws: number[][] = rows.map(() => []);
+  forEachResample(prompts, opts, (weights) => {
+    rows.forEach((row, k) => (draws[k] as number[]).push(row.reduce((a, v, p) => a + (weights[p] as number) * v, 0) / prompts));
+  });
+  return draws.map(spread);
 }
 
 function spread(draws: readonly number[]): Spread {

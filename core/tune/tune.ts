@@ -22,6 +22,8 @@ export interface TuneOptions {
   readonly valPrompts: readonly [number, number];
   /** prune points per schedule at most */
   readonly maxStages: number;
+  /** steps a prune point may sit at (default every step): a trace's variant steps from its meta.json */
+  readonly pruneSteps?: readonly number[];
   /** wall-clock limit of the whole tune of this trace, validation included (seconds) */
   readonly maxSeconds: number;
   /** draws per budget of the validation (as `simulate --draws`) */
@@ -122,7 +124,7 @@ export function searchTrace(trace: RewardTrace, opts: TuneOptions): { choices: B
   const reserve = (): number =>
     Math.max(VALIDATION_RESERVE * limitMs, VALIDATION_SAFETY * (evaluator.msPerReplay() * valReplays + 2 * evaluator.rankMs));
   const choices = searchSchedules(evaluator, {
-    space: { steps: trace.steps, maxStages: opts.maxStages },
+    space: { steps: trace.steps, maxStages: opts.maxStages, ...(opts.pruneSteps ? { pruneSteps: opts.pruneSteps } : {}) },
     ctx: { cost: opts.cost, accounting: opts.accounting, candidates: trace.candidates },
     budgets: opts.budgets,
     seed: (opts.seed + SEARCH_SEED_OFFSET) >>> 0,

@@ -2,6 +2,8 @@
 // render.mjs turns this into deploy/monitoring/dashboard.json (Grafana schema 39); test/deploy evaluates every
 // target's expression against a real Prometheus scraping a real coordinator and workers.
 // Every selector carries {namespace=~"$namespace"}: with the All value (.*) it also matches series without the label.
+// Per-process series are summed and labelled by `pod` (the PodMonitor/ServiceMonitor target label), never by
+// `instance`, which is a pod IP that changes on every restart.
 
 const ns = '{namespace=~"$namespace"}';
 const q = (p, hist, by = '') =>
@@ -75,6 +77,18 @@ export const ROWS = [
           { expr: `sum by (state) (increase(ttsnap_jobs_completed_total${ns}[$__range]))`, legend: 'ended {{state}} (time range)' },
         ],
       },
+      {
+        title: 'Worst job: time since its last score',
+        unit: 's',
+        description: 'The running job that has waited longest for a score (TtsnapJobStalled fires above 15 minutes).',
+        targets: [{ expr: `max(ttsnap_job_idle_seconds_max${ns})`, legend: 'worst running job' }],
+      },
+      {
+        title: 'Worst job: budget spent / granted',
+        unit: 'percentunit',
+        description: 'The highest ratio among jobs running or ended in the last 15 minutes (TtsnapBudgetOverrun fires above 105%).',
+        targets: [{ expr: `max(ttsnap_job_budget_spent_ratio_max${ns})`, legend: 'worst job' }],
+      },
     ],
   },
   {
@@ -118,7 +132,7 @@ export const ROWS = [
         title: 'Worker busy time (worker view)',
         unit: 'percentunit',
         description: 'Seconds computing per second, measured by each worker process.',
-        targets: [{ expr: `sum by (instance) (rate(ttsnap_worker_busy_seconds_total${ns}[$__rate_interval]))`, legend: '{{instance}}' }],
+        targets: [{ expr: `sum by (pod) (rate(ttsnap_worker_busy_seconds_total${ns}[$__rate_interval]))`, legend: '{{pod}}' }],
       },
       {
         title: 'Workers by state',
@@ -139,7 +153,7 @@ export const ROWS = [
         unit: 'short',
         w: 6,
         description: 'Candidates whose latent state each worker holds.',
-        targets: [{ expr: `sum by (instance) (ttsnap_worker_live_candidates${ns})`, legend: '{{instance}}' }],
+        targets: [{ expr: `sum by (pod) (ttsnap_worker_live_candidates${ns})`, legend: '{{pod}}' }],
       },
       {
         title: 'Mean batch size',
@@ -204,6 +218,92 @@ export const ROWS = [
         w: 6,
         description: 'Scores the workers put on the bus.',
         targets: [{ expr: `sum(rate(ttsnap_worker_scores_published_total${ns}[$__rate_interval]))`, legend: 'scores/s' }],
+      },
+      {
+        title: 'Result-store errors',
+        unit: 'short',
+        w: 6,
+        description: 'JetStream key-value operations on job results that failed, by operation, in the time range.',
+        targets: [{ expr: `sum by (op) (increase(ttsnap_result_store_errors_total${ns}[$__range]))`, legend: '{{op}}' }],
+      },
+    ],
+  },
+  {
+    title: 'Process health',
+    panels: [
+      {
+        title: 'Resident memory',
+        unit: 'bytes',
+        description: 'RSS of every coordinator and worker process (a worker holds its models and live latents).',
+        targets: [{ expr: `sum by (pod) (process_resident_memory_bytes{namespace=~"$namespace", job=~"(.*/)?ttsnap-.*"})`, legend: '{{pod}}' }],
+      },
+      {
+        title: 'CPU',
+        unit: 'percentunit',
+        description: 'CPU seconds per second of each process (the coordinator is single-threaded: near 1 means saturated).',
+        targets: [{ expr: `sum by (pod) (rate(process_cpu_seconds_total{namespace=~"$namespace", job=~"(.*/)?ttsnap-.*"}[$__rate_interval]))`, legend: '{{pod}}' }],
+      },
+      {
+        title: 'Event-loop lag p99',
+        unit: 's',
+        description: 'How late timers fire: a blocked event loop delays gRPC answers, heartbeats and score handling.',
+        targets: [{ expr: `max by (pod) (nodejs_eventloop_lag_p99_seconds{namespace=~"$namespace", job=~"(.*/)?ttsnap-.*"})`, legend: '{{pod}}' }],
+      },
+      {
+        title: 'Garbage collection',
+        unit: 's',
+        description: 'Seconds per second spent in garbage collection, by process.',
+        targets: [{ expr: `sum by (pod) (rate(nodejs_gc_duration_seconds_sum{namespace=~"$namespace", job=~"(.*/)?ttsnap-.*"}[$__rate_interval]))`, legend: 'GC {{pod}}' }],
+      },
+      {
+        title: 'Process age',
+        unit: 's',
+        description: 'Seconds since each process started: a drop is a restart (TtsnapCoordinatorRestarted for the coordinator).',
+        targets: [{ expr: `max by (pod) (time() - process_start_time_seconds{namespace=~"$namespace", job=~"(.*/)?ttsnap-.*"})`, legend: '{{pod}}' }],
+      },
+      {
+        title: 'Workers by provider',
+        unit: 'short',
+        description: 'Workers by backend and execution provider (cuda, cpu, simulated): a GPU worker on cpu is an alert.',
+        targets: [{ expr: `count by (backend, provider) (ttsnap_worker_info${ns})`, legend: '{{backend}} on {{provider}}' }],
+      },
+    ],
+  },
+  {
+    title: 'NATS and JetStream',
+    panels: [
+      {
+        title: 'JetStream answers the coordinator',
+        unit: 'short',
+        kind: 'stat',
+        w: 6,
+        description: "1 when the coordinator's last JetStream check answered within 5 s (TtsnapJetStreamUnhealthy below 1).",
+        targets: [{ expr: `min(ttsnap_jetstream_healthy${ns})`, legend: 'healthy' }],
+      },
+      {
+        title: 'NATS connections',
+        unit: 'short',
+        w: 6,
+        description: 'Client connections per NATS server (the exporter sidecar, -prefix=nats).',
+        targets: [{ expr: `sum by (pod) (nats_varz_connections${ns})`, legend: '{{pod}}' }],
+      },
+      {
+        title: 'NATS messages per second',
+        unit: 'ops',
+        description: 'Messages in and out per NATS server: scores, job journal and results.',
+        targets: [
+          { expr: `sum by (pod) (rate(nats_varz_in_msgs${ns}[$__rate_interval]))`, legend: 'in {{pod}}' },
+          { expr: `sum by (pod) (rate(nats_varz_out_msgs${ns}[$__rate_interval]))`, legend: 'out {{pod}}' },
+        ],
+      },
+      {
+        title: 'NATS memory and slow consumers',
+        unit: 'short',
+        description: 'Server memory (bytes) and slow consumers (clients that cannot keep up; scores to them are dropped).',
+        targets: [
+          { expr: `sum by (pod) (nats_varz_mem${ns})`, legend: 'mem {{pod}}' },
+          { expr: `sum by (pod) (nats_varz_slow_consumers${ns})`, legend: 'slow consumers {{pod}}' },
+        ],
       },
     ],
   },

@@ -71,8 +71,9 @@ describe('ttsnap simulate', () => {
     expect([both.code, both.stderr.trim()]).toEqual([2, 'ttsnap: --schedule-file: given with --schedule; allowed: one of --schedule or --schedule-file']);
   });
 
-  it('prints a table, the metric and a chart without --json, and --plot writes a PNG', async () => {
+  it('prints a table, the metric and a chart without --json, and --plot writes the chart as SVG and PNG', async () => {
     const png = join(dir, 'plot.png');
+    const svgFile = join(dir, 'plot.svg');
     const r = await runCli(['simulate', '--trace-dir', dir, ...small, '--plot', png]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('alpha: 8 prompts x 40 candidates x 20 steps; exact accounting; schedule 2:0.4,6:0.4,11:0.5; 3 draws');
@@ -80,8 +81,14 @@ describe('ttsnap simulate', () => {
     expect(r.stdout).toMatch(/\n +800 +4 +12 +-?\d/);
     expect(r.stdout).toMatch(/relative increase over best-of-N: TTSnap [+-]\d+\.\d\d%, TTSp [+-]\d+\.\d\d%/);
     expect(r.stdout).toContain('. best-of-N   o TTSp   # TTSnap');
-    expect(r.stdout).toContain(`plot written to ${png}`);
+    expect(r.stdout).toContain(`chart written to ${svgFile}, ${png}`);
+    const svg = readFileSync(svgFile, 'utf8');
+    // one panel per trace, three policies in the legend, in each panel a band (area) and a line per policy
+    for (const label of ['alpha', 'beta', 'best-of-N', 'TTSp', 'TTSnap', 'budget per prompt (TFLOPs)', 'mean best reward']) expect(svg).toContain(`>${label}<`);
+    expect(svg.match(/class="mark-area role-mark/g)).toHaveLength(2 * 3);
+    expect(svg.match(/class="mark-line role-mark/g)).toHaveLength(2 * 3);
+    const [w, h] = [/width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1], /height="(\d+(?:\.\d+)?)"/.exec(svg)?.[1]].map(Number);
     const image = PNG.sync.read(readFileSync(png));
-    expect([image.width, image.height]).toEqual([960, 360]); // two 480x360 panels side by side
+    expect([image.width, image.height]).toEqual([Math.round(2 * (w as number)), Math.round(2 * (h as number))]); // drawn at 2x
   });
 });

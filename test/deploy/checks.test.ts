@@ -37,13 +37,16 @@ const coordinator = (edit: (c: IContainer, spec: IPodSpec) => void): KubeObject 
   }).o;
 
 describe('pod template checks', () => {
-  it('probes: missing, not gRPC, wrong port', () => {
+  it('probes: missing, not gRPC, wrong port, timeout under 5 s', () => {
     expect(probeProblems(coordinator((c) => delete c.readinessProbe))).toEqual(['Deployment/ttsnap-coordinator coordinator: no readinessProbe']);
-    expect(probeProblems(coordinator((c) => (c.livenessProbe = { tcpSocket: { port: 7070 } })))).toEqual([
+    expect(probeProblems(coordinator((c) => (c.livenessProbe = { tcpSocket: { port: 7070 }, timeoutSeconds: 5 })))).toEqual([
       'Deployment/ttsnap-coordinator coordinator: livenessProbe is not a grpc.health.v1 (grpc:) probe',
     ]);
     expect(probeProblems(coordinator((c) => (c.startupProbe!.grpc!.port = 7071)))).toEqual([
       'Deployment/ttsnap-coordinator coordinator: startupProbe probes port 7071, the server listens on 7070',
+    ]);
+    expect(probeProblems(coordinator((c) => delete c.livenessProbe!.timeoutSeconds))).toEqual([
+      'Deployment/ttsnap-coordinator coordinator: livenessProbe timeoutSeconds 1 is under 5 s',
     ]);
   });
 
@@ -121,10 +124,18 @@ describe('schema and wiring checks', () => {
     ]);
     expect(
       wiringProblems(broken<IStatefulSet>('StatefulSet', 'ttsnap-worker', (s) => (s.spec!.template.metadata!.annotations!['prometheus.io/port'] = '9090')).all),
-    ).toEqual(['StatefulSet/ttsnap-worker worker: --metrics-port 9464 but prometheus.io/port is 9090']);
+    ).toEqual(['StatefulSet/ttsnap-worker worker: --metrics-listen port 9464 but prometheus.io/port is 9090']);
     expect(wiringProblems(broken<IDeployment>('Deployment', 'ttsnap-coordinator', (d) => (d.spec!.template.spec!.terminationGracePeriodSeconds = 300)).all)).toEqual([
       'Deployment/ttsnap-coordinator coordinator: terminationGracePeriodSeconds 300 does not exceed --drain-timeout-s 300',
     ]);
+    expect(wiringProblems(broken<IPodDisruptionBudget>('PodDisruptionBudget', 'ttsnap-worker', (p) => delete p.spec!.unhealthyPodEvictionPolicy).all)).toEqual([
+      'PodDisruptionBudget/ttsnap-worker: unhealthyPodEvictionPolicy is not AlwaysAllow',
+    ]);
+    // an autoscaled StatefulSet with a replicas field (the gpu overlay has the HPA)
+    const gpu = renderOverlay('gpu');
+    const workers = gpu.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'ttsnap-worker') as unknown as IStatefulSet;
+    workers.spec!.replicas = 4;
+    expect(wiringProblems(gpu)).toEqual(['HorizontalPodAutoscaler/ttsnap-worker: target StatefulSet/ttsnap-worker sets replicas, which every apply resets']);
     expect(selects({ matchExpressions: [{ key: 'a', operator: 'In', values: ['x', 'y'] }] }, { a: 'y' })).toBe(true);
     expect(selects({ matchExpressions: [{ key: 'a', operator: 'DoesNotExist' }] }, { a: 'y' })).toBe(false);
   });

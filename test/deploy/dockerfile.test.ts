@@ -1,7 +1,8 @@
 // No Docker engine runs here, so the Dockerfiles are checked by reading them: the runtime stage carries every
 // file the program reads at run time besides dist/ (proto/, models/tiny, worker/onnx/onnx.proto...), none of
-// them excluded by .dockerignore; it runs as a non-root uid the manifests agree with, from pinned base images,
-// with the entrypoint the manifests call; the CPU image skips onnxruntime-node's CUDA download, the GPU one asks for it.
+// them excluded by .dockerignore; it runs as a non-root uid the manifests agree with, from pinned base images on a
+// supported Node LTS, with the entrypoint the manifests call and OCI labels; npm ci runs with the project's .npmrc;
+// the GPU image takes onnxruntime's CUDA provider from a NuGet package checked against a sha256.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,6 +71,36 @@ describe.each(['Dockerfile', 'Dockerfile.gpu'])('deploy/%s', (file) => {
     expect(runtime?.lines).toContain('ENTRYPOINT ["node", "/app/dist/cli/main.js"]');
     expect(runtime?.lines).toContain('WORKDIR /app');
     const install = all[file === 'Dockerfile' ? 0 : 1]?.lines.find((l) => l.startsWith('ENV ONNXRUNTIME_NODE_INSTALL='));
-    expect(install).toBe(file === 'Dockerfile' ? 'ENV ONNXRUNTIME_NODE_INSTALL=skip' : 'ENV ONNXRUNTIME_NODE_INSTALL=cuda12');
+    expect(install).toBe('ENV ONNXRUNTIME_NODE_INSTALL=skip');
+  });
+
+  it('builds on a supported Node LTS, runs npm ci with the project .npmrc, labels the image (OCI)', () => {
+    const node = /ARG NODE_IMAGE=node:(\d+)\.\d+\.\d+-[a-z]+-slim/.exec(readFileSync(join(REPO, 'deploy', file), 'utf8'));
+    // Node 20 reached end of life on 2026-04-30; even majors from 22 on are LTS lines
+    expect(Number(node?.[1])).toBeGreaterThanOrEqual(22);
+    expect(Number(node?.[1]) % 2).toBe(0);
+    const build = stages(file).find((st) => st.lines.some((l) => l.includes('npm ci')));
+    const ci = build?.lines.findIndex((l) => l.includes('npm ci')) ?? -1;
+    const npmrc = build?.lines.findIndex((l) => /^COPY .*\.npmrc .*\.\/$/.test(l)) ?? -1;
+    expect(npmrc).toBeGreaterThanOrEqual(0);
+    expect(npmrc).toBeLessThan(ci);
+    expect(ignored('.npmrc')).toBe(false);
+    const label = stages(file).at(-1)?.lines.find((l) => l.startsWith('LABEL ')) ?? '';
+    for (const key of ['title', 'description', 'source', 'licenses', 'version', 'revision', 'base.name']) expect(label, key).toContain(`org.opencontainers.image.${key}=`);
+  });
+});
+
+describe('deploy/Dockerfile.gpu', () => {
+  it('downloads the CUDA provider of the locked onnxruntime-node version and checks its sha256 before use', () => {
+    const text = readFileSync(join(REPO, 'deploy', 'Dockerfile.gpu'), 'utf8');
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    expect(/^ARG ORT_VERSION=(\S+)$/m.exec(text)?.[1]).toBe(lock.packages['node_modules/onnxruntime-node']?.version);
+    // the checksum has no default: a build without it fails instead of trusting the download
+    expect(text).toMatch(/^ARG ORT_GPU_NUPKG_SHA256$/m);
+    const run = stages('Dockerfile.gpu')[1]?.lines.find((l) => l.includes('curl')) ?? '';
+    const at = ['curl --fail', 'sha256sum -c', 'unzip -j'].map((w) => run.indexOf(w));
+    expect(at[0]).toBeGreaterThan(0);
+    expect(at).toEqual([...at].sort((a, b) => a - b)); // download, then check, then unpack
+    expect(run).toContain('test -n "${ORT_GPU_NUPKG_SHA256}"');
   });
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { imageProblems, podTemplate, probeProblems, resourceProblems, securityProblems, TTSNAP_IMAGE } from './pod-checks.js';
+import { flagValue, imageProblems, podTemplate, probeProblems, resourceProblems, securityProblems, TTSNAP_IMAGE } from './pod-checks.js';
 import { OVERLAYS, REPO, ref, renderOverlay, type KubeObject, type Overlay } from './render.js';
 import { schemaErrors, unknownFieldErrors } from './schema.js';
 import { wiringProblems } from './wiring.js';
@@ -51,13 +51,14 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     const [coord] = argv(one(name, 'Deployment', 'ttsnap-coordinator'));
     const [worker] = argv(one(name, 'StatefulSet', 'ttsnap-worker'));
     const [search] = argv(one(name, 'Job', 'ttsnap-search'));
-    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464', '--drain-timeout-s', '300']);
-    expect(worker?.slice(0, 17)).toEqual([
+    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', '--drain-timeout-s', '300']);
+    expect(worker?.slice(0, 15)).toEqual([
       'node', '/app/dist/cli/main.js', 'worker', '--listen', '0.0.0.0:7070', '--advertise', '$(POD_IP):7070', '--id', '$(POD_NAME)',
-      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-port', '9464', '--drain-timeout-s', '60',
+      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464',
     ]);
-    expect(worker?.slice(17, 19)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
-    expect(search?.slice(0, 6)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json']);
+    expect(worker?.slice(15, 17)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
+    expect(worker?.slice(-2)).toEqual(['--drain-timeout-s', name === 'gpu' ? '300' : '60']);
+    expect(search?.slice(0, 8)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json', '--out', '/out/$(JOB_NAME)']);
     const images = objects(name).flatMap(containers).map((c) => c.image);
     expect(images.filter((i) => i?.startsWith(TTSNAP_IMAGE)).length).toBe(3);
   });
@@ -85,11 +86,68 @@ describe('overlay specifics', () => {
     expect(others.filter((x) => x.resources?.limits?.['nvidia.com/gpu'] !== undefined || x.image?.endsWith('-cuda12'))).toEqual([]);
   });
 
-  it('gpu: the autoscaler scales the workers on the ttsnap_queue_depth external metric', () => {
+  it('gpu: the autoscaler scales the workers on the ttsnap_queue_depth external metric and alone sets their count', () => {
     expect(one('gpu', 'HorizontalPodAutoscaler', 'ttsnap-worker').spec).toMatchObject({
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'ttsnap-worker' },
       metrics: [{ type: 'External', external: { metric: { name: 'ttsnap_queue_depth' } } }],
     });
+    expect((one('gpu', 'StatefulSet', 'ttsnap-worker').spec as { replicas?: number }).replicas).toBeUndefined();
+    expect((one('cpu-demo', 'StatefulSet', 'ttsnap-worker').spec as { replicas?: number }).replicas).toBe(3);
+  });
+
+  it('gpu: workers are Guaranteed (requests = limits) with a grace period that outlasts the drain by a real batch, and --provider cuda', () => {
+    const w = one('gpu', 'StatefulSet', 'ttsnap-worker');
+    const [c] = containers(w);
+    expect(c?.resources?.requests).toEqual(c?.resources?.limits);
+    expect(c?.resources?.limits).toEqual({ cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' });
+    const grace = podTemplate(w)?.spec?.terminationGracePeriodSeconds ?? 30;
+    expect(grace - Number(flagValue(c ?? { name: '' }, '--drain-timeout-s'))).toBeGreaterThanOrEqual(300);
+    expect(flagValue(c ?? { name: '' }, '--provider')).toBe('cuda');
+    // 15 minutes to load a large bundle; 10 s probe timeouts
+    expect((c?.startupProbe?.periodSeconds ?? 0) * (c?.startupProbe?.failureThreshold ?? 0)).toBe(900);
+    expect([c?.startupProbe?.timeoutSeconds, c?.readinessProbe?.timeoutSeconds, c?.livenessProbe?.timeoutSeconds]).toEqual([10, 10, 10]);
+    expect(containers(one('gpu', 'Deployment', 'ttsnap-coordinator'))[0]?.livenessProbe).toMatchObject({ timeoutSeconds: 10, failureThreshold: 6 });
+  });
+
+  it('NATS: a 3-server JetStream cluster with routes, fsync stated, a disruption budget and an exporter on gpu; one server on cpu-demo', () => {
+    const conf = (name: Overlay) => (one(name, 'ConfigMap', 'nats-config').data as Record<string, string>)['nats.conf'] ?? '';
+    const sts = (name: Overlay) => one(name, 'StatefulSet', 'nats');
+    expect((sts('gpu').spec as { replicas: number }).replicas).toBe(3);
+    expect((sts('cpu-demo').spec as { replicas: number }).replicas).toBe(1);
+    expect(conf('gpu').match(/nats:\/\/nats-\d\.nats:6222/g)).toEqual(['nats://nats-0.nats:6222', 'nats://nats-1.nats:6222', 'nats://nats-2.nats:6222']);
+    expect(conf('cpu-demo')).not.toContain('cluster {');
+    for (const name of OVERLAYS) {
+      expect(conf(name)).toMatch(/^\s*sync_interval: always$/m);
+      expect(containers(sts(name)).map((c) => c.name)).toEqual(['nats', 'exporter']);
+    }
+    expect(one('gpu', 'PodDisruptionBudget', 'nats').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+    expect(objects('cpu-demo').some((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'nats')).toBe(false);
+    expect(one('gpu', 'PodMonitor', 'nats').spec).toMatchObject({ podMetricsEndpoints: [{ port: 'metrics' }] });
+  });
+
+  it('search Job: retries only exit 4 and crashes, ignores disruptions, has a deadline, writes --out to a claim', () => {
+    for (const name of OVERLAYS) {
+      const job = one(name, 'Job', 'ttsnap-search');
+      const spec = job.spec as { activeDeadlineSeconds?: number; backoffLimit: number; podFailurePolicy: { rules: unknown[] } };
+      expect(spec.podFailurePolicy.rules).toEqual([
+        { action: 'FailJob', onExitCodes: { containerName: 'search', operator: 'In', values: [1, 2, 3, 5] } },
+        { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      ]);
+      expect(spec.activeDeadlineSeconds).toBe(name === 'gpu' ? 86_400 : 3_600);
+      expect(podTemplate(job)?.spec?.restartPolicy).toBe('Never');
+      const volumes = podTemplate(job)?.spec?.volumes ?? [];
+      expect(volumes.find((v) => v.name === 'out')?.persistentVolumeClaim?.claimName).toBe('ttsnap-search-out');
+      expect(containers(job)[0]?.volumeMounts?.find((m) => m.name === 'out')?.mountPath).toBe('/out');
+    }
+  });
+
+  it('every alert of the rendered PrometheusRule links its runbook', () => {
+    for (const name of OVERLAYS) {
+      const rules = (one(name, 'PrometheusRule', 'ttsnap').spec as { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] }).groups.flatMap((g) => g.rules);
+      const alerts = rules.filter((r) => r.alert);
+      expect(alerts.length).toBe(11);
+      for (const a of alerts) expect(a.annotations?.runbook_url, a.alert).toMatch(/deploy\/README\.md#ttsnap[a-z]+$/);
+    }
   });
 
   it('cpu-demo: no GPU anywhere, trace workers read the traces volume', () => {
@@ -110,6 +168,9 @@ describe('overlay specifics', () => {
       // no ipBlock, no bare namespaceSelector: each peer is a ttsnap pod or Prometheus' pods in its namespace
       expect(peers.every((p) => JSON.stringify(p).includes('app.kubernetes.io/name'))).toBe(true);
       expect(JSON.stringify(peers)).not.toContain('ipBlock');
+      // DNS through kube-dns pods or NodeLocal DNSCache's link-local address
+      const dns = (one(name, 'NetworkPolicy', 'allow-dns').spec as { egress: { to: { ipBlock?: { cidr: string } }[] }[] }).egress[0]?.to ?? [];
+      expect(dns.map((p) => p.ipBlock?.cidr).filter(Boolean)).toEqual(['169.254.20.10/32']);
     }
   });
 });

@@ -11,6 +11,7 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 
 /** Kinds whose pods run until stopped, and so need liveness and readiness probes. */
 const LONG_RUNNING = new Set(['Deployment', 'StatefulSet', 'DaemonSet']);
 export const TTSNAP_IMAGE = 'ghcr.io/ttsnap/ttsnap';
+const MIN_PROBE_TIMEOUT_S = 5;
 
 /** The pod template of a workload, or undefined for any other object. */
 export function podTemplate(o: KubeObject): IPodTemplateSpec | undefined {
@@ -33,7 +34,10 @@ const portOf = (hostPort: string | undefined): number | undefined => {
   return m ? Number(m[1]) : undefined;
 };
 
-/** Probes: readiness and liveness on long-running pods; ttsnap's are native gRPC probes on the --listen port. */
+/**
+ * Probes: readiness and liveness on long-running pods; ttsnap's are native gRPC probes on the --listen port with
+ * timeouts of at least 5 s.
+ */
 export function probeProblems(o: KubeObject): string[] {
   const t = podTemplate(o);
   if (!t || !LONG_RUNNING.has(o.kind)) return [];
@@ -49,6 +53,8 @@ export function probeProblems(o: KubeObject): string[] {
       if (!p) continue;
       if (!p.grpc) out.push(`${where}: ${kind} is not a grpc.health.v1 (grpc:) probe`);
       else if (p.grpc.port !== listen) out.push(`${where}: ${kind} probes port ${p.grpc.port}, the server listens on ${listen}`);
+      // the default 1 s is less than a GC pause of a busy single-threaded coordinator
+      if ((p.timeoutSeconds ?? 1) < MIN_PROBE_TIMEOUT_S) out.push(`${where}: ${kind} timeoutSeconds ${p.timeoutSeconds ?? 1} is under ${MIN_PROBE_TIMEOUT_S} s`);
     }
   }
   return out;

@@ -21,6 +21,7 @@ export interface AlertRule {
   expr: string;
   for?: string;
   labels?: Record<string, string>;
+  annotations?: { summary?: string; description?: string; runbook_url?: string };
 }
 
 /** Recording and alerting rules of alerts.yaml, in file order. */
@@ -63,8 +64,18 @@ export function expandRecorded(expr: string, recording: readonly RecordingRule[]
   return out;
 }
 
-/** Metric names (ttsnap_* and up) that an expression selects; recording-rule names (with ':') are not metrics. */
+/**
+ * Metrics that do not come from ttsnap's processes: Prometheus' own `up`, prom-client's process metrics, and
+ * the exporters a cluster runs beside ttsnap (kube-state-metrics, the NATS exporter with -prefix=nats).
+ */
+export const OWN_EXTRA = /^(?:up|process_[a-z_]+|nodejs_[a-z_]+)$/;
+export const EXTERNAL = /^(?:kube_[a-z_]+|nats_[a-z_]+)$/;
+
+/** Metric names that an expression selects; recording-rule names (with ':') and functions are not metrics. */
 export function metricNames(expr: string): string[] {
-  const names = expr.match(/\b(?:ttsnap_[a-z0-9_]+|up)\b(?=\s*[{[)\s]|$)/g) ?? [];
+  const names = expr.match(/\b(?:ttsnap_[a-z0-9_]+|up|process_[a-z_]+|nodejs_[a-z_]+|kube_[a-z_]+|nats_[a-z_]+)\b(?=\s*[{[)\s]|$)/g) ?? [];
   return [...new Set(names)];
 }
+
+/** True when an expression reads an exporter that the integration test does not run (kube-state-metrics, NATS). */
+export const readsExternal = (expr: string): boolean => metricNames(expr).some((n) => EXTERNAL.test(n));

@@ -1,5 +1,5 @@
 /**
- * Renders a kustomize overlay with the real `kubectl kustomize` (offline) and parses every object it emits.
+ * Renders the kustomize overlays with the real `kubectl kustomize` (offline) and parses every object they emit.
  */
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -19,23 +19,31 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-/** `kubectl kustomize deploy/overlays/<name>` parsed into objects; throws with kubectl's message when it fails. */
+/**
+ * What one deploys for a cluster kind: the cluster overlay (`deploy/overlays/<name>`) and its example search Job
+ * overlay (`deploy/overlays/<name>-search`), rendered with the real `kubectl kustomize` and parsed into objects.
+ */
 export function renderOverlay(name: Overlay): KubeObject[] {
+  return [...renderKustomization(name), ...renderKustomization(`${name}-search`)];
+}
+
+/** `kubectl kustomize deploy/overlays/<dir>` parsed into objects; throws with kubectl's message when it fails. */
+export function renderKustomization(dir: string): KubeObject[] {
   let text: string;
   try {
-    text = execFileSync('kubectl', ['kustomize', join(REPO, 'deploy', 'overlays', name)], {
+    text = execFileSync('kubectl', ['kustomize', join(REPO, 'deploy', 'overlays', dir)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') throw new Error('kubectl not found on PATH: it renders the kustomize overlays offline');
-    throw new Error(`kubectl kustomize deploy/overlays/${name} failed: ${e.stderr ?? e.message}`);
+    throw new Error(`kubectl kustomize deploy/overlays/${dir} failed: ${e.stderr ?? e.message}`);
   }
   return YAML.parseAllDocuments(text).map((doc, i) => {
-    if (doc.errors.length > 0) throw new Error(`overlay ${name}, document ${i}: ${doc.errors[0]?.message}`);
+    if (doc.errors.length > 0) throw new Error(`overlay ${dir}, document ${i}: ${doc.errors[0]?.message}`);
     const obj = doc.toJS() as KubeObject;
-    if (!obj?.apiVersion || !obj.kind || !obj.metadata?.name) throw new Error(`overlay ${name}, document ${i}: no apiVersion/kind/name`);
+    if (!obj?.apiVersion || !obj.kind || !obj.metadata?.name) throw new Error(`overlay ${dir}, document ${i}: no apiVersion/kind/name`);
     return obj;
   });
 }

@@ -9,23 +9,42 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { METRICS } from '../../core/metrics/catalog.js';
 import { promtoolTests, SCENARIOS } from './alert-scenarios.js';
-import { ALERTS_FILE, dashboardExprs, loadRules, metricNames, splitThreshold } from './promql.js';
+import { ALERTS_FILE, dashboardExprs, EXTERNAL, loadRules, metricNames, OWN_EXTRA, splitThreshold } from './promql.js';
 import { REPO } from './render.js';
+
+const EXTERNAL_USED = ['kube_pod_container_resource_requests', 'kube_pod_status_phase', 'nats_varz_connections', 'nats_varz_in_msgs', 'nats_varz_mem', 'nats_varz_out_msgs', 'nats_varz_slow_consumers'];
 
 describe('alert rules', () => {
   it('pass promtool check rules', () => {
     const out = execFileSync('promtool', ['check', 'rules', ALERTS_FILE], { encoding: 'utf8' });
-    expect(out).toContain('SUCCESS: 8 rules found');
+    expect(out).toContain('SUCCESS: 12 rules found');
   });
 
-  it('cover a stalled job, budget overrun, a worker down and score latency, each as value <op> number', () => {
+  it('cover stalls, overruns, lost workers, the coordinator, JetStream, the result store, recomputation, latency and GPUs, each as value <op> number', () => {
     const { alerts } = loadRules();
-    expect(alerts.map((a) => a.alert)).toEqual(['TtsnapJobStalled', 'TtsnapBudgetOverrun', 'TtsnapWorkerDown', 'TtsnapCoordinatorDown', 'TtsnapScoreLatencyHigh']);
-    expect(alerts.map((a) => splitThreshold(a.expr).threshold)).toEqual(['> 0', '> 1.05', '< 1', '< 1', '> 30']);
+    expect(alerts.map((a) => a.alert)).toEqual([
+      'TtsnapJobStalled', 'TtsnapBudgetOverrun', 'TtsnapWorkerDown', 'TtsnapCoordinatorAbsent', 'TtsnapCoordinatorRestarted', 'TtsnapJetStreamUnhealthy',
+      'TtsnapResultStoreFailing', 'TtsnapRecomputeRatioHigh', 'TtsnapScoreLatencyHigh', 'TtsnapGpuWorkerOnCpu', 'TtsnapWorkerPending',
+    ]);
+    expect(alerts.map((a) => splitThreshold(a.expr).threshold)).toEqual(['> 900', '> 1.05', '< 1', '< 1', '> 0', '< 1', '> 0', '> 0.2', '> 600', '> 0', '> 0']);
     for (const a of alerts) expect(a.labels?.severity, a.alert).toMatch(/^(warning|critical)$/);
   });
 
+  it('every alert has a summary, a description and a runbook_url to its own section of deploy/README.md', () => {
+    const readme = readFileSync(join(REPO, 'deploy', 'README.md'), 'utf8');
+    // GitHub's anchor for a heading: lower case, spaces to dashes, punctuation dropped
+    const anchors = new Set([...readme.matchAll(/^#{2,4} (.+)$/gm)].map((m) => (m[1] ?? '').toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    for (const a of loadRules().alerts) {
+      expect(a.annotations?.summary, a.alert).toBeTruthy();
+      expect((a.annotations?.description ?? '').length, a.alert).toBeGreaterThan(60);
+      const url = a.annotations?.runbook_url ?? '';
+      expect(url, a.alert).toBe(`https://github.com/ttsnap/ttsnap/blob/main/deploy/README.md#${a.alert.toLowerCase()}`);
+      expect(anchors.has(a.alert.toLowerCase()), `deploy/README.md has a section ${a.alert}`).toBe(true);
+    }
+  });
+
   it('fire exactly when they should: promtool test rules on a firing and a quiet scenario per alert', () => {
+    expect(SCENARIOS.length).toBe(25);
     const { alerts } = loadRules();
     const names = alerts.map((a) => a.alert);
     for (const name of names) {
@@ -44,13 +63,14 @@ describe('alert rules', () => {
     }
   });
 
-  it('reference only metrics from the catalog (plus up), in rules and dashboard alike', () => {
+  it('reference only metrics from the catalog, process metrics and the named exporters, in rules and dashboard alike', () => {
     const known = new Set(Object.values(METRICS).flatMap((m) => (m.type === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name])));
-    known.add('up');
     const { recording, alerts } = loadRules();
     const exprs = [...recording.map((r) => r.expr), ...alerts.map((a) => a.expr), ...dashboardExprs().map((d) => d.expr)];
     const used = new Set(exprs.flatMap(metricNames));
-    expect([...used].filter((n) => !known.has(n))).toEqual([]);
+    expect([...used].filter((n) => !known.has(n) && !OWN_EXTRA.test(n) && !EXTERNAL.test(n))).toEqual([]);
+    // exporters: kube-state-metrics for the GPU and Pending alerts, the NATS exporter for the dashboard's NATS row
+    expect([...used].filter((n) => EXTERNAL.test(n)).sort()).toEqual(EXTERNAL_USED);
     // the dashboard shows every coordinator metric family a platform engineer asked for
     for (const name of ['ttsnap_budget_spent_total', 'ttsnap_budget_allocated_total', 'ttsnap_candidates_explored_total', 'ttsnap_candidates_pruned_total',
       'ttsnap_candidates_finished_total', 'ttsnap_stage_duration_seconds_bucket', 'ttsnap_worker_busy_ratio', 'ttsnap_queue_depth',

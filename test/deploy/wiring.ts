@@ -1,7 +1,8 @@
 /**
  * Cross-object checks that no schema can make: every selector selects something, every named port exists on the
- * pods behind it, every volume's claim or ConfigMap is rendered, the autoscaler's target exists, and the metrics
- * port agrees between the --metrics-port flag, the container port and the scrape annotations.
+ * pods behind it, every volume's claim or ConfigMap is rendered, the autoscaler's target exists and leaves the
+ * count to it, disruption budgets let unhealthy pods go, and the metrics port agrees between the --metrics-listen
+ * flag, the container port and the scrape annotations.
  */
 import type { ILabelSelector } from '@kubernetes-models/apimachinery/apis/meta/v1/LabelSelector';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
@@ -74,7 +75,10 @@ export function wiringProblems(objects: readonly KubeObject[]): string[] {
     }
   }
   for (const pdb of byKind('PodDisruptionBudget')) {
-    if (selected((pdb.spec as { selector: ILabelSelector }).selector).length === 0) out.push(`${ref(pdb)}: selector matches no pod`);
+    const spec = pdb.spec as { selector: ILabelSelector; unhealthyPodEvictionPolicy?: string };
+    if (selected(spec.selector).length === 0) out.push(`${ref(pdb)}: selector matches no pod`);
+    // the default (IfHealthyBudget) lets a crash-looping pod block every node drain
+    if (spec.unhealthyPodEvictionPolicy !== 'AlwaysAllow') out.push(`${ref(pdb)}: unhealthyPodEvictionPolicy is not AlwaysAllow`);
   }
   for (const np of byKind('NetworkPolicy')) {
     const spec = np.spec as { podSelector: ILabelSelector; ingress?: PolicyRule[]; egress?: PolicyRule[] };
@@ -114,7 +118,10 @@ export function wiringProblems(objects: readonly KubeObject[]): string[] {
   }
   for (const hpa of byKind('HorizontalPodAutoscaler')) {
     const t = (hpa.spec as { scaleTargetRef: { kind: string; name: string } }).scaleTargetRef;
-    if (!objects.some((o) => o.kind === t.kind && o.metadata.name === t.name)) out.push(`${ref(hpa)}: target ${t.kind}/${t.name} is not rendered`);
+    const target = objects.find((o) => o.kind === t.kind && o.metadata.name === t.name);
+    if (!target) out.push(`${ref(hpa)}: target ${t.kind}/${t.name} is not rendered`);
+    // the autoscaler owns the count: a replicas field is reset on every apply (scaling GPU workers down mid-job)
+    else if ((target.spec as { replicas?: number }).replicas !== undefined) out.push(`${ref(hpa)}: target ${ref(target)} sets replicas, which every apply resets`);
   }
   for (const o of objects) {
     const t = podTemplate(o);
@@ -135,13 +142,17 @@ export function wiringProblems(objects: readonly KubeObject[]): string[] {
       const grace = t.spec?.terminationGracePeriodSeconds ?? 30;
       if (drain !== undefined && !(grace > Number(drain))) out.push(`${ref(o)} ${c.name}: terminationGracePeriodSeconds ${grace} does not exceed --drain-timeout-s ${drain}`);
       for (const m of c.volumeMounts ?? []) if (!volumes.has(m.name) && !claims.has(m.name)) out.push(`${ref(o)} ${c.name}: mounts unknown volume ${m.name}`);
-      // metrics: the flag, the named container port and the scrape annotation must agree
-      const flag = flagValue(c, '--metrics-port');
+      // metrics: the flag (its port), the named container port and the scrape annotation must agree; a loopback
+      // address (the CLI's default with --metrics-port) would be unreachable for Prometheus
+      const listen = flagValue(c, '--metrics-listen');
+      const flagName = listen !== undefined ? '--metrics-listen' : '--metrics-port';
+      const flag = listen?.replace(/^.*:/, '') ?? flagValue(c, '--metrics-port');
       if (flag === undefined) continue;
+      if (listen === undefined || /^(127\.|localhost|\[::1\])/.test(listen)) out.push(`${ref(o)} ${c.name}: /metrics on loopback; give --metrics-listen $(POD_IP):PORT`);
       const port = c.ports?.find((p) => p.name === 'metrics')?.containerPort;
       const annotation = t.metadata?.annotations?.['prometheus.io/port'];
-      if (String(port) !== flag) out.push(`${ref(o)} ${c.name}: --metrics-port ${flag} but container port "metrics" is ${port}`);
-      if (annotation !== flag) out.push(`${ref(o)} ${c.name}: --metrics-port ${flag} but prometheus.io/port is ${annotation}`);
+      if (String(port) !== flag) out.push(`${ref(o)} ${c.name}: ${flagName} port ${flag} but container port "metrics" is ${port}`);
+      if (annotation !== flag) out.push(`${ref(o)} ${c.name}: ${flagName} port ${flag} but prometheus.io/port is ${annotation}`);
       if (t.metadata?.annotations?.['prometheus.io/scrape'] !== 'true') out.push(`${ref(o)}: no prometheus.io/scrape annotation`);
     }
   }

@@ -58,7 +58,7 @@ describe('session adapter', () => {
     const [y, ids] = await s.run(
       {
         sample: { kind: 'float', data: Float32Array.from([0.5, -1.25, 3, 0.125]), dims: [2, 2] },
-        timestep: { kind: 'timestep', value: 7.9, batch: 2 },
+        timestep: { kind: 'timestep', values: Float64Array.of(7.9, 7.9) },
         input_ids: { kind: 'ids', data: Int32Array.from([2, 5, 3, 2, 9, 3]), dims: [2, 3] },
       },
       ['y', 'ids'],
@@ -77,7 +77,7 @@ describe('session adapter', () => {
       node: [cast('ta', 'a', FLOAT), { opType: 'Identity', name: 'b', input: ['tb'], output: ['b'] }],
     });
     const s = await AdaptedSession.open(file, 'test model', ['ta', 'tb'], ['a', 'b'], opts);
-    const [a, b] = await s.run({ ta: { kind: 'timestep', value: 951, batch: 3 }, tb: { kind: 'timestep', value: 857.5, batch: 3 } }, ['a', 'b']);
+    const [a, b] = await s.run({ ta: { kind: 'timestep', values: new Float64Array(3).fill(951) }, tb: { kind: 'timestep', values: new Float64Array(3).fill(857.5) } }, ['a', 'b']);
     expect(Array.from(a?.data ?? [])).toEqual([951]);
     expect(Array.from(b?.data ?? [])).toEqual([857.5, 857.5, 857.5]);
     await s.close();

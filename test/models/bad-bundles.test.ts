@@ -34,7 +34,7 @@ describe('bad bundles: one clear error naming the file and what was expected', (
     cleanup = t.cleanup;
     copyFileSync(join(t.dir, 'text_encoder', 'model.onnx'), join(t.dir, 'unet', 'model.onnx'));
     const err = await loadError(t.dir);
-    expect(err.message).toBe(`${join(t.dir, 'unet', 'model.onnx')}: the UNet has inputs [input_ids], expected [sample, timestep, encoder_hidden_states]`);
+    expect(err.message).toBe(`${join(t.dir, 'unet', 'model.onnx')}: the UNet has outputs [last_hidden_state], expected [out_sample]`);
   });
 
   it('a corrupt file', async () => {

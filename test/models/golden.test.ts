@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialNoise } from '../../core/diffusion/noise.js';
-import { bundleFiles, loadBundle, type Bundle } from '../../worker/onnx/bundle.js';
+import { bundleFiles, bundleSessions, loadBundle, type Bundle } from '../../worker/onnx/bundle.js';
 import { preprocessImages } from '../../worker/onnx/preprocess.js';
-import type { Output } from '../../worker/onnx/session.js';
+import type { AdaptedSession, Output } from '../../worker/onnx/session.js';
+import { loadTokenizer } from '../../worker/onnx/tokenizer.js';
 import { PROMPT, spec, TINY, tinyBackend } from './helpers.js';
 
 /**
@@ -36,24 +37,25 @@ describe('golden values of the tiny bundle', () => {
   const now: Golden = { files: {}, values: {} };
   beforeAll(async () => {
     b = await loadBundle(TINY, { provider: 'cpu', threads: 1, log: () => undefined });
-    for (const f of [join(TINY, 'ttsnap.json'), ...bundleFiles(TINY, b.manifest)]) now.files[relative(TINY, f)] = createHash('sha256').update(readFileSync(f)).digest('hex');
+    const files = bundleFiles(TINY, b.manifest).map((f) => (statSync(f).isDirectory() ? join(f, 'tokenizer.json') : f));
+    for (const f of [join(TINY, 'ttsnap.json'), ...files]) now.files[relative(TINY, f)] = createHash('sha256').update(readFileSync(f)).digest('hex');
   });
   afterAll(async () => {
-    for (const s of [b.textEncoder, b.unet, b.decoder, ...[...b.rewards.values()].flatMap((r) => [r.base, ...r.byStep.values()])]) await s.close();
+    for (const s of bundleSessions(b)) await s.close();
   });
 
   it('every component: output shapes, and values on fixed inputs', async () => {
-    const ids = b.tokenizer.encode(PROMPT);
+    const ids = loadTokenizer(join(TINY, 'tokenizer'), 16).encode(PROMPT);
     now.values.tokenizer = Array.from(ids);
     const L = ids.length;
-    const text = first(await b.textEncoder.run({ input_ids: { kind: 'ids', data: ids, dims: [1, L] } }, ['last_hidden_state']));
+    const text = first(await (b.text.sessions[0] as AdaptedSession).run({ input_ids: { kind: 'ids', data: ids, dims: [1, L] } }, ['last_hidden_state']));
     expect(text.dims).toEqual([1, 16, 64]);
     now.values.text_encoder = pin(text.data);
     const unet = first(
-      await b.unet.run(
+      await b.denoiser.session.run(
         {
           sample: { kind: 'float', data: initialNoise(1, 256), dims: [1, 4, 8, 8] },
-          timestep: { kind: 'timestep', value: 951, batch: 1 },
+          timestep: { kind: 'timestep', values: Float64Array.of(951) },
           encoder_hidden_states: { kind: 'float', data: text.data, dims: [1, 16, 64] },
         },
         ['out_sample'],

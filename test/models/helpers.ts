@@ -7,10 +7,18 @@ import { InferenceHost } from '../../worker/onnx/host.js';
 export const TINY = join(import.meta.dirname, '..', '..', 'models', 'tiny');
 
 /** An onnx backend on the tiny bundle (cpu, logs collected instead of printed). */
-export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; guidance?: number } = {}): Promise<{ backend: OnnxBackend; logs: string[] }> {
+export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; guidance?: number; steps?: number; missingVariant?: 'refuse' | 'base' } = {}): Promise<{ backend: OnnxBackend; logs: string[] }> {
   const logs: string[] = [];
   const host = await InferenceHost.start(
-    { bundle: opts.bundle ?? TINY, provider: 'cpu', threads: 1, maxBatch: opts.maxBatch ?? 8, ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}) },
+    {
+      bundle: opts.bundle ?? TINY,
+      provider: 'cpu',
+      threads: 1,
+      maxBatch: opts.maxBatch ?? 8,
+      ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
+      ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+      ...(opts.missingVariant ? { missingVariant: opts.missingVariant } : {}),
+    },
     (l) => logs.push(l),
   );
   return { backend: new OnnxBackend(host), logs };

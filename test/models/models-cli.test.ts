@@ -20,7 +20,7 @@ describe('ttsnap models', () => {
 
   it('check loads every model and summarises the bundle', async () => {
     const { stdout } = await run(process.execPath, [CLI, 'models', 'check', TINY]);
-    expect(stdout).toMatch(/^ok: tiny-shapes, ddim 20 steps \(epsilon\), latent 4x8x8, image 32x32, provider cpu\n/);
+    expect(stdout).toMatch(/^ok: tiny-shapes, layout sd, ddim 20 steps \(epsilon\), latent 4x8x8, image 32x32, provider cpu, mixed-step batches\n/);
   });
 
   it('check on a broken bundle: one line naming the file, exit code 2', async () => {

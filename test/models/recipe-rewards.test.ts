@@ -65,7 +65,7 @@ describe('the tiny bundle rewards prefer what matches', () => {
   beforeAll(async () => {
     align = await ort.InferenceSession.create(join(TINY, 'rewards', 'align', 'model.onnx'));
     quality = await ort.InferenceSession.create(join(TINY, 'rewards', 'quality', 'model.onnx'));
-    tok = loadTokenizer(TINY, 16);
+    tok = loadTokenizer(join(TINY, 'tokenizer'), 16);
   });
   afterAll(async () => {
     await align.release();

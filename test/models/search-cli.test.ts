@@ -12,15 +12,31 @@ const dir = mkdtempSync(join(tmpdir(), 'ttsnap-search-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ttsnap search "<text>" (embedded default: onnx backend, tiny bundle)', () => {
-  it('prints the result JSON and writes report.json, winner.png and contact_sheet.png to --out', { timeout: 90_000 }, async () => {
+  it('prints the result JSON and writes report.json, report.html, the winner, the contact sheet and the budget chart to --out', { timeout: 90_000 }, async () => {
     const out = join(dir, 'out');
     const { stdout } = await run(process.execPath, [CLI, 'search', PROMPT, '--candidates', '6', '--schedule', '2:0.5', '--seed', '3', '--guidance', '3', '--provider', 'cpu', '--json', '--out', out]);
     const doc = JSON.parse(stdout) as { prompts: { text: string; explored: number[]; winner: { candidate: number; rewards: Record<string, number> } }[] };
     expect(doc.prompts[0]?.text).toBe(PROMPT);
     expect(doc.prompts[0]?.explored).toEqual([0, 1, 2, 3, 4, 5]);
     expect(Object.keys(doc.prompts[0]?.winner.rewards ?? {})).toEqual(['align']);
-    for (const f of ['report.json', 'winner.png', 'contact_sheet.png']) expect(existsSync(join(out, f))).toBe(true);
+    for (const f of ['report.json', 'report.html', 'winner.png', 'winner_large.png', 'contact_sheet.png', 'contact_sheet.svg', 'budget.png', 'budget.svg']) expect(existsSync(join(out, f))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toEqual(doc);
+  });
+
+  it('prints stage-level progress on stderr, a line as each stage is passed; --quiet prints none', { timeout: 90_000 }, async () => {
+    const args = [CLI, 'search', PROMPT, '--candidates', '16', '--seed', '3', '--provider', 'cpu', '--out', join(dir, 'progress')];
+    const { stderr } = await run(process.execPath, args);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('search '));
+    const stages = [2, 6, 11];
+    // for each prune point a line where it has been passed and the next has not
+    stages.forEach((step, k) => {
+      const next = stages[k + 1];
+      const passed = lines.filter((l) => l.includes(`| step ${step}: 1/1 prompts`) && (next === undefined ? l.includes('final step 19: 0/1') : l.includes(`| step ${next}: 0/1`)));
+      expect(passed.length, `a progress line after step ${step}`).toBeGreaterThanOrEqual(1);
+    });
+    expect(lines.at(-1)).toMatch(/^search [\d.]+ s: 1\/1 prompts done \| step 2: 1\/1 prompts, 16 scored, 6 kept \| .* \| final step 19: 1\/1 prompts, 1 finalists \| cost 0\.006875 of 0\.006875 planned \(100%\)/);
+    const quiet = await run(process.execPath, [...args, '--quiet']);
+    expect(quiet.stderr.split('\n').filter((l) => l.startsWith('search ') || l.startsWith('wrote '))).toEqual([]);
   });
 
   it('a bad --guidance is one line naming the flag, exit code 2', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../worker/onnx/tokenizer.js';
+import { clipTokenizerJson } from '../../worker/onnx/tokenizer-convert.js';
 import { PROMPT, TINY } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ttsnap-tok-'));
@@ -16,30 +17,16 @@ function bundleWith(name: string, tokenizer: unknown, config?: unknown): string 
   return dir;
 }
 
-// A CLIP-shaped tokenizer.json (the structure of openai/clip-vit-large-patch14's) with a toy vocabulary.
-const CLIP_LIKE = {
-  normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Lowercase' }] },
-  pre_tokenizer: {
-    type: 'Sequence',
-    pretokenizers: [
-      { type: 'Split', pattern: { Regex: "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+" }, behavior: 'Removed', invert: true },
-      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-    ],
-  },
-  post_processor: { type: 'RobertaProcessing', sep: ['<|endoftext|>', 11], cls: ['<|startoftext|>', 10] },
-  padding: null,
-  model: {
-    type: 'BPE',
-    unk_token: '<|endoftext|>',
-    end_of_word_suffix: '</w>',
-    vocab: { 'a</w>': 0, r: 1, e: 2, 'd</w>': 3, re: 4, 'red</w>': 5, c: 6, i: 7, l: 8, 'e</w>': 9, '<|startoftext|>': 10, '<|endoftext|>': 11, '!</w>': 12, 'Ã': 13, '©</w>': 14 },
-    merges: ['r e', 're d</w>'],
-  },
-};
+// A CLIP tokenizer.json (the structure transformers' CLIPConverter writes, as converted from Optimum's vocab.json +
+// merges.txt) with a toy vocabulary.
+const CLIP_LIKE = clipTokenizerJson(
+  { 'a</w>': 0, r: 1, e: 2, 'd</w>': 3, re: 4, 'red</w>': 5, c: 6, i: 7, l: 8, 'e</w>': 9, '<|startoftext|>': 10, '<|endoftext|>': 11, '!</w>': 12, 'Ã': 13, '©</w>': 14 },
+  '#version: 0.2\nr e\nre d</w>\n',
+);
 
 describe('tokenizers', () => {
   it('the tiny bundle: WordLevel, [BOS] words [EOS], padded with [PAD] = 0', () => {
-    const t = loadTokenizer(TINY, 16);
+    const t = loadTokenizer(join(TINY, 'tokenizer'), 16);
     const vocab = (JSON.parse(readFileSync(join(TINY, 'tokenizer', 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab;
     const ids = Array.from(t.encode(PROMPT));
     // [BOS] + 7 words + [EOS] + 7 x [PAD]
@@ -50,17 +37,22 @@ describe('tokenizers', () => {
 
   it('CLIP-style BPE: normalise, split, merge by rank with </w>, <|startoftext|> ... <|endoftext|>, pad token from tokenizer_config', () => {
     const dir = bundleWith('clip', CLIP_LIKE, { pad_token: '<|endoftext|>' });
-    const t = loadTokenizer(dir, 12);
+    const t = loadTokenizer(join(dir, 'tokenizer'), 12);
     // a | r e d</w> -> re d</w> -> red</w> | c i r c l e</w> (no merges apply) | !</w>
     expect(Array.from(t.encode('A  Red circle!'))).toEqual([10, 0, 5, 6, 7, 1, 6, 8, 9, 12, 11, 11]);
     // truncation keeps the end token
-    expect(Array.from(loadTokenizer(dir, 6).encode('A  Red circle!'))).toEqual([10, 0, 5, 6, 7, 11]);
+    expect(Array.from(loadTokenizer(join(dir, 'tokenizer'), 6).encode('A  Red circle!'))).toEqual([10, 0, 5, 6, 7, 11]);
     // byte-level: é is UTF-8 C3 A9 -> 'Ã' '©', the last symbol with </w>
     expect(Array.from(t.encode('é')).slice(0, 4)).toEqual([10, 13, 14, 11]);
   });
 
-  it('refuses tokenizer models it cannot run, naming the file', () => {
-    const dir = bundleWith('unigram', { ...CLIP_LIKE, model: { type: 'Unigram', vocab: {} } });
-    expect(() => loadTokenizer(dir, 8)).toThrow(`${join(dir, 'tokenizer', 'tokenizer.json')}: model.type 'Unigram' is not supported; expected WordLevel or BPE tokenizers as Hugging Face tokenizers writes them`);
+  it('refuses tokenizer models it cannot run and folders without a tokenizer, naming the file', () => {
+    const dir = bundleWith('odd', { ...CLIP_LIKE, model: { type: 'Mystery' } });
+    expect(() => loadTokenizer(join(dir, 'tokenizer'), 8)).toThrow(`${join(dir, 'tokenizer', 'tokenizer.json')}: cannot build a tokenizer from it (Unknown TokenizerModel type: Mystery); expected BPE, Unigram, WordPiece or WordLevel as Hugging Face tokenizers writes them`);
+    const spm = join(root, 'spm');
+    mkdirSync(spm);
+    writeFileSync(join(spm, 'spiece.model'), '');
+    expect(() => loadTokenizer(spm, 8)).toThrow(`${join(spm, 'spiece.model')}: a SentencePiece model alone is not read; expected tokenizer.json beside it (T5TokenizerFast.save_pretrained writes one)`);
+    expect(() => loadTokenizer(root, 8)).toThrow(`${root}: has no tokenizer; expected tokenizer.json, vocab.json + merges.txt (CLIP) or vocab.txt (BERT)`);
   });
 });

@@ -5,7 +5,8 @@
  * (SIGTERM, then SIGKILL after a grace period) by `stop`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,25 +153,28 @@ async function readyOrStop(proc: Proc, ready: () => Promise<unknown>): Promise<v
 }
 
 /**
- * nats-server with JetStream on a free port (or `port`: a restart on the same address), store in `dir`;
- * resolves once its monitor says healthy.
+ * nats-server on a free port (or `port`: a restart on the same address), with JetStream (store in `dir`) unless
+ * `jetstream` is false; resolves once its monitor says healthy.
  */
-export async function startNats(dir: string, port?: number): Promise<{ proc: Proc; url: string }> {
+export async function startNats(dir: string, o: { jetstream?: boolean; name?: string; port?: number } = {}): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
-  port ??= await freePort();
-  const monitor = await freePort();
-  const proc = new Proc('nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', dir]);
-  await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(`http://127.0.0.1:${monitor}/healthz?js-enabled-only=true`))?.status === 200 ? true : undefined), 15_000));
+  const [port, monitor] = [o.port ?? (await freePort()), await freePort()];
+  const js = o.jetstream ?? true;
+  const proc = new Proc(o.name ?? 'nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...(js ? ['-js', '-sd', dir] : [])]);
+  const health = `http://127.0.0.1:${monitor}/healthz${js ? '?js-enabled-only=true' : ''}`;
+  await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(health))?.status === 200 ? true : undefined), 15_000));
   return { proc, url: `nats://127.0.0.1:${port}` };
 }
 
 export interface ScrapeJob {
   job: string;
   targets: string[];
+  /** the `pod` label of each target, as a PodMonitor would set it (default: none) */
+  pods?: string[];
 }
 
 /**
- * Prometheus on a free loopback port scraping `jobs` every second (label namespace="ttsnap", as in the cluster)
+ * Prometheus on a free loopback port scraping `jobs` every second (labels namespace="ttsnap" and pod, as in the cluster)
  * and loading `ruleFiles`; resolves once /-/ready answers.
  */
 export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], ruleFiles: readonly string[]): Promise<{ proc: Proc; url: string }> {
@@ -179,7 +183,10 @@ export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], r
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
     rule_files: ruleFiles,
-    scrape_configs: jobs.map((j) => ({ job_name: j.job, static_configs: [{ targets: j.targets, labels: { namespace: 'ttsnap' } }] })),
+    scrape_configs: jobs.map((j) => ({
+      job_name: j.job,
+      static_configs: j.targets.map((t, i) => ({ targets: [t], labels: { namespace: 'ttsnap', ...(j.pods?.[i] ? { pod: j.pods[i] } : {}) } })),
+    })),
   };
   const file = join(dir, 'prometheus.yml');
   writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
@@ -208,3 +215,46 @@ export async function promQuery(url: string, expr: string): Promise<PromSample[]
   if (body.data.resultType === 'scalar') return [{ metric: {}, value: body.data.result as [number, string] }];
   return body.data.result as PromSample[];
 }
+
+/**
+ * The processes (and temp dirs) one test file starts: started through it, stopped and removed together by
+ * stopAll, their output tails for failure messages.
+ */
+export class ProcGroup {
+  readonly all: Proc[] = [];
+  private readonly dirs: string[] = [];
+
+  /** A new temp dir, removed by stopAll. */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  add(p: Proc): Proc {
+    this.all.push(p);
+    return p;
+  }
+
+  /** `ttsnap <args>` run by this node binary (so that killing it kills ttsnap itself, not a wrapper). */
+  ttsnap(name: string, args: readonly string[]): Proc {
+    return this.add(startCli(name, args));
+  }
+
+  get(name: string): Proc | undefined {
+    return this.all.find((p) => p.name === name);
+  }
+
+  /** Every process's output tail, for a failure message. */
+  diagnose(): string {
+    return this.all.map((p) => p.output()).join('\n');
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.all.map((p) => p.stop()));
+    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** true once GET url answers 200 (for waitFor). */
+export const answers200 = async (url: string): Promise<true | undefined> => ((await httpGet(url))?.status === 200 ? true : undefined);

@@ -18,6 +18,7 @@ import type { Provider } from '../onnx/session.js';
  */
 export class OnnxBackend implements WorkerBackend {
   readonly info: BackendInfo;
+  readonly provider: 'cpu' | 'cuda';
   private readonly steps = new Map<CandidateKey, number>();
 
   constructor(
@@ -26,7 +27,9 @@ export class OnnxBackend implements WorkerBackend {
     cost?: { readonly denoise: number; readonly verify: number },
   ) {
     const i = host.info;
-    const main = i.defaultRewards[0] as string;
+    this.provider = i.provider;
+    const main = i.defaultRewards[0];
+    if (main === undefined) throw new ValidationError('--model', `bundle ${i.model} has no reward`, 'a bundle with a reward (ttsnap models add-reward DIR NAME REWARD_DIR)');
     this.info = {
       backend: 'onnx',
       steps: i.steps,
@@ -58,7 +61,10 @@ export class OnnxBackend implements WorkerBackend {
     const r = await this.host.call<{ scores: Float64Array[]; previews: Float32Array }>('score', [keys, rewards, true]);
     const { height, width } = this.host.info.image;
     const per = 3 * height * width;
-    keys.forEach((k, j) => this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width));
+    keys.forEach((k, j) => {
+      const scores = Object.fromEntries(rewards.map((rw, i) => [rw.name, r.scores[i]?.[j] ?? Number.NaN]));
+      this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width, scores);
+    });
     return r.scores;
   }
 
@@ -121,6 +127,8 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   const guidance = num('guidance', '--guidance', 0, 100, false);
   const steps = num('steps', '--steps', 2, 1000, true);
   const negativePrompt = str('negativePrompt');
+  const missingVariant = str('missingVariant') ?? 'refuse';
+  if (missingVariant !== 'refuse' && missingVariant !== 'base') throw new ValidationError('--missing-variant', `got '${missingVariant}'`, 'refuse | base');
   return {
     bundle: str('model') ?? defaultBundleDir(),
     provider: provider as Provider,
@@ -129,13 +137,15 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     ...(guidance !== undefined ? { guidance } : {}),
     ...(steps !== undefined ? { steps } : {}),
     ...(negativePrompt !== undefined ? { negativePrompt } : {}),
+    missingVariant,
+    ...(str('mixedSteps') === 'false' ? { mixedSteps: false } : {}),
   };
 }
 
-/** Factory for the registry; `hooks.previews` receives the scored images (contact sheets). */
+/** Factory for the registry; `hooks.previews` receives the scored images (contact sheets), `hooks.log` the loading lines. */
 export async function createOnnxBackend(opts: BackendOptions, hooks: BackendHooks = {}): Promise<WorkerBackend> {
   // --cost overrides the bundle's figures (e.g. measured cost in another unit)
   const cost = typeof opts.cost === 'string' ? parseCostSpec(opts.cost, '--cost') : undefined;
   const pipeline = compileOnnxOptions(opts);
-  return new OnnxBackend(await InferenceHost.start(pipeline), hooks.previews, cost && { denoise: cost.denoise, verify: cost.verify });
+  return new OnnxBackend(await InferenceHost.start(pipeline, hooks.log), hooks.previews, cost && { denoise: cost.denoise, verify: cost.verify });
 }

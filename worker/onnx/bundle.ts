@@ -3,15 +3,22 @@ import { basename, join, resolve } from 'node:path';
 import { schedulerFromConfig } from '../../core/diffusion/from-config.js';
 import type { DiffusionScheduler } from '../../core/diffusion/scheduler.js';
 import { BadFileError } from '../../core/errors.js';
-import { loadManifest, readJson, type Manifest } from './manifest.js';
+import { Denoiser, detectLayout, LAYOUTS } from './layout.js';
+import { loadManifest, readJson, type Manifest, type RewardManifest } from './manifest.js';
+import { checkRewardOutput, rewardInputs } from './reward-contract.js';
 import { AdaptedSession, type SessionOptions } from './session.js';
+import { TextConditioner } from './text-encoders.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
+import { remapStep } from './variants.js';
 
-/** A loaded reward: its base session and its noise-aware variants by step index. */
+/** A loaded reward: its manifest entry, base session, noise-aware variants by step index, and its tokenizer. */
 export interface RewardSessions {
   readonly name: string;
+  readonly spec: RewardManifest;
   readonly base: AdaptedSession;
   readonly byStep: ReadonlyMap<number, AdaptedSession>;
+  /** image-text rewards: the reward's own tokenizer (its folder, or the bundle's) */
+  readonly tokenizer?: Tokenizer;
 }
 
 /** Everything a pipeline needs from a bundle, validated: sessions are open and agree with the manifest. */
@@ -19,32 +26,30 @@ export interface Bundle {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly scheduler: DiffusionScheduler;
-  readonly tokenizer: Tokenizer;
-  readonly textEncoder: AdaptedSession;
-  readonly unet: AdaptedSession;
-  /** unet (epsilon / v models) or transformer (flow models) input names */
-  readonly denoiserInputs: { readonly sample: string; readonly timestep: string; readonly text: string; readonly out: string };
+  readonly text: TextConditioner;
+  readonly denoiser: Denoiser;
   readonly decoder: AdaptedSession;
   readonly rewards: ReadonlyMap<string, RewardSessions>;
   readonly provider: 'cpu' | 'cuda';
 }
 
+/** Every session of a bundle (to close them). */
+export function bundleSessions(b: Bundle): AdaptedSession[] {
+  return [...b.text.sessions, b.denoiser.session, b.decoder, ...[...b.rewards.values()].flatMap((r) => [r.base, ...r.byStep.values()])];
+}
+
 /** Checks that every file a bundle names exists, before any session opens (so a missing file is reported first). */
 export function bundleFiles(dir: string, m: Manifest): string[] {
-  const files = [join(dir, 'scheduler', 'scheduler_config.json'), join(dir, 'tokenizer', 'tokenizer.json'), join(dir, 'text_encoder', 'model.onnx'), denoiserFile(dir), join(dir, 'vae_decoder', 'model.onnx')];
+  const files = [join(dir, 'scheduler', 'scheduler_config.json'), join(dir, 'tokenizer'), join(dir, 'text_encoder', 'model.onnx'), join(dir, LAYOUTS[m.layout].folder, 'model.onnx'), join(dir, 'vae_decoder', 'model.onnx')];
   for (const r of Object.values(m.rewards)) files.push(join(dir, r.file), ...Object.values(r.noise_aware).map((f) => join(dir, f)));
   return files;
 }
 
-function denoiserFile(dir: string): string {
-  const t = join(dir, 'transformer', 'model.onnx');
-  return existsSync(t) && !existsSync(join(dir, 'unet', 'model.onnx')) ? t : join(dir, 'unet', 'model.onnx');
-}
-
 /**
- * Loads a bundle: manifest, scheduler config, tokenizer, and one session per model, each checked for its
- * input and output names and for shapes that agree with the manifest. Any problem is a BadFileError naming
- * the file and what was expected. `steps` overrides the manifest's sampling steps.
+ * Loads a bundle: manifest, scheduler config, tokenizers, and one session per model, each checked for its
+ * input and output names and for shapes that agree with the manifest; the denoiser's inputs must be those of
+ * the manifest's layout. Any problem is a BadFileError naming the file and what was expected. `steps`
+ * overrides the manifest's sampling steps.
  */
 export async function loadBundle(dirIn: string, opts: SessionOptions, steps?: number): Promise<Bundle> {
   const dir = resolve(dirIn);
@@ -54,48 +59,54 @@ export async function loadBundle(dirIn: string, opts: SessionOptions, steps?: nu
     if (!existsSync(f)) throw new BadFileError(f, `missing; expected by the bundle layout and ${basename(dir)}/ttsnap.json`);
   }
   const schedFile = join(dir, 'scheduler', 'scheduler_config.json');
-  const scheduler = schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), steps ?? manifest.sampling.steps, {
+  const s = manifest.sampling;
+  const scheduler = schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), steps ?? s.steps, {
     file: schedFile,
-    ...(manifest.sampling.scheduler ? { kind: manifest.sampling.scheduler } : {}),
-    ...(manifest.sampling.mu !== undefined ? { mu: manifest.sampling.mu } : {}),
+    ...(s.scheduler ? { kind: s.scheduler } : {}),
+    ...(s.mu !== undefined ? { mu: s.mu } : {}),
+    pipelineSigmas: s.sigmas === 'linspace',
   });
   if (manifest.prediction !== scheduler.prediction && !(manifest.prediction === 'flow' || scheduler.prediction === 'flow')) {
     throw new BadFileError(schedFile, `prediction_type is ${scheduler.prediction}, expected ${manifest.prediction} as ttsnap.json says`);
   }
-  const tokenizer = loadTokenizer(dir, manifest.text.max_length);
-  const textEncoder = await AdaptedSession.open(join(dir, 'text_encoder', 'model.onnx'), 'text encoder', ['input_ids'], ['last_hidden_state'], opts);
-  const dFile = denoiserFile(dir);
-  const isTransformer = basename(join(dFile, '..')) === 'transformer';
-  const denoiserInputs = isTransformer
-    ? { sample: 'hidden_states', timestep: 'timestep', text: 'encoder_hidden_states', out: 'out_hidden_states' }
-    : { sample: 'sample', timestep: 'timestep', text: 'encoder_hidden_states', out: 'out_sample' };
-  const unet = await AdaptedSession.open(dFile, isTransformer ? 'transformer' : 'UNet', [denoiserInputs.sample, denoiserInputs.timestep, denoiserInputs.text], [denoiserInputs.out], opts);
+  const dFile = join(dir, LAYOUTS[manifest.layout].folder, 'model.onnx');
+  const session = await AdaptedSession.open(dFile, manifest.layout === 'sd' || manifest.layout === 'sdxl' ? 'UNet' : 'transformer', null, [LAYOUTS[manifest.layout].output], opts);
+  const found = detectLayout(session.inputNames, dFile);
+  if (found !== manifest.layout) throw new BadFileError(dFile, `has the inputs of layout ${found}, ttsnap.json says layout ${manifest.layout}; expected them to agree (rerun ttsnap models init)`);
+  const denoiser = new Denoiser(found, session, manifest);
+  const text = await TextConditioner.open(dir, found, manifest, opts);
   const decoder = await AdaptedSession.open(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder', ['latent_sample'], ['sample'], opts);
+  // noise-aware variants are keyed by the manifest's step indices; other step counts remap them by noise level
+  const trained = steps === undefined || steps === s.steps ? scheduler : schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), s.steps, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
   const rewards = new Map<string, RewardSessions>();
-  for (const [name, r] of Object.entries(manifest.rewards)) {
-    const inputs = r.kind === 'image_text' ? [r.inputs.image, r.inputs.text as string] : [r.inputs.image];
-    const open = (f: string, what: string): Promise<AdaptedSession> => AdaptedSession.open(join(dir, f), what, inputs, [r.output], opts);
-    const base = await open(r.file, `reward model '${name}'`);
-    const byStep = new Map<number, AdaptedSession>();
-    for (const [step, f] of Object.entries(r.noise_aware)) byStep.set(Number(step), await open(f, `noise-aware reward '${name}' for step ${step}`));
-    rewards.set(name, { name, base, byStep });
-  }
-  const bundle: Bundle = { dir, manifest, scheduler, tokenizer, textEncoder, unet, denoiserInputs, decoder, rewards, provider: unet.provider };
+  for (const [name, r] of Object.entries(manifest.rewards)) rewards.set(name, await openReward(dir, name, r, manifest, opts, (step) => remapStep(step, trained, scheduler, name)));
+  const bundle: Bundle = { dir, manifest, scheduler, text, denoiser, decoder, rewards, provider: session.provider };
   checkShapes(bundle);
   return bundle;
+}
+
+async function openReward(dir: string, name: string, r: RewardManifest, m: Manifest, opts: SessionOptions, remap: (step: number) => number): Promise<RewardSessions> {
+  const open = async (f: string, what: string): Promise<AdaptedSession> => {
+    const s = await AdaptedSession.open(join(dir, f), what, rewardInputs(r), [r.output], opts);
+    checkRewardOutput(s, r, what);
+    return s;
+  };
+  const base = await open(r.file, `reward model '${name}'`);
+  const byStep = new Map<number, AdaptedSession>();
+  for (const [step, f] of Object.entries(r.noise_aware)) byStep.set(remap(Number(step)), await open(f, `noise-aware reward '${name}' for step ${step}`));
+  const tokenizer = r.kind === 'image_text' ? loadTokenizer(join(dir, r.tokenizer ?? 'tokenizer'), r.max_length ?? m.text.max_length) : undefined;
+  return { name, spec: r, base, byStep, ...(tokenizer ? { tokenizer } : {}) };
 }
 
 /** The manifest's latent and image sizes against what the sessions declare (symbolic dims pass). */
 function checkShapes(b: Bundle): void {
   const m = b.manifest;
   const latent = [m.latent.channels, m.latent.height, m.latent.width];
-  expectDims(b.unet, b.denoiserInputs.sample, latent, 'latent.channels/height/width');
+  if (b.denoiser.kind !== 'flux') expectDims(b.denoiser.session, b.denoiser.kind === 'sd3' ? 'hidden_states' : 'sample', latent, 'latent.channels/height/width');
+  else expectDims(b.denoiser.session, 'hidden_states', [(m.latent.height / 2) * (m.latent.width / 2), m.latent.channels * 4], 'latent (packed 2x2)');
   expectDims(b.decoder, 'latent_sample', latent, 'latent.channels/height/width');
-  expectDims(b.textEncoder, 'input_ids', [m.text.max_length], 'text.max_length');
   for (const [name, r] of b.rewards) {
-    const spec = m.rewards[name];
-    if (!spec) continue;
-    for (const s of [r.base, ...r.byStep.values()]) expectDims(s, spec.inputs.image, [3, spec.preprocess.crop, spec.preprocess.crop], `rewards.${name}.preprocess.crop`);
+    for (const s of [r.base, ...r.byStep.values()]) expectDims(s, r.spec.inputs.image, [3, r.spec.preprocess.crop, r.spec.preprocess.crop], `rewards.${name}.preprocess.crop`);
   }
 }
 

@@ -3,59 +3,54 @@ import { ValidationError } from '../../core/errors.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import type { Bundle } from './bundle.js';
 import { preprocessImages } from './preprocess.js';
+import { scoresOf } from './reward-contract.js';
 import type { Feed, Output } from './session.js';
+import type { Conditioning } from './text-encoders.js';
 
 /**
  * The model calls of the pipeline, on batches laid out back to back (row i of every array belongs to
  * candidate i). Pure functions of the bundle and their inputs: candidate state lives in pipeline.ts.
  */
 
-const data = (o: Output[]): Float32Array => (o[0] as Output).data;
-
-/** last_hidden_state of each text, [texts.length, L, D] flattened. */
-export async function encodeTexts(b: Bundle, texts: readonly string[]): Promise<Float32Array> {
-  const L = b.tokenizer.maxLength;
-  const ids = new Int32Array(texts.length * L);
-  texts.forEach((t, i) => ids.set(b.tokenizer.encode(t), i * L));
-  return data(await b.textEncoder.run({ input_ids: { kind: 'ids', data: ids, dims: [texts.length, L] } }, ['last_hidden_state']));
-}
-
 /**
- * One denoise step of B latents at the same step index: the UNet sees [uncond x B, cond x B] (diffusers'
- * order) when guidance > 1, then out = u + g (c - u), then the scheduler. Returns the next latents and the
- * Tweedie estimates, both [B, C, h, w] flattened.
+ * One denoise call of B latents, row i at step index steps[i] (a batch may mix steps where the graph takes
+ * a [B] timestep). With classifier-free guidance the denoiser sees [uncond x B, cond x B] (diffusers' order),
+ * then out = u + g (c - u); FLUX takes the guidance as an input instead. Then each row's scheduler step.
+ * Returns the next latents and the Tweedie estimates, both [B, C, h, w] flattened.
  */
-export async function denoiseStep(b: Bundle, step: number, x: Float32Array, cond: readonly Float32Array[], uncond: Float32Array, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
+export async function denoiseStep(b: Bundle, steps: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
   const s = b.scheduler;
   const B = cond.length;
   const n = x.length / B;
-  const cfg = guidance > 1;
+  const cfg = guidance > 1 && b.denoiser.doublesForGuidance;
   const rows = cfg ? 2 * B : B;
-  const scale = s.inputScale(step);
   const sample = new Float32Array(rows * n);
-  for (let i = 0; i < B * n; i++) sample[i] = (x[i] as number) * scale;
-  if (cfg) sample.copyWithin(B * n, 0, B * n);
-  const T = uncond.length;
-  const text = new Float32Array(rows * T);
-  cond.forEach((emb, i) => {
+  const timesteps = new Float64Array(rows);
+  for (let i = 0; i < B; i++) {
+    const step = steps[i] as number;
+    const scale = s.inputScale(step);
+    for (let k = i * n; k < (i + 1) * n; k++) sample[k] = (x[k] as number) * scale;
+    timesteps[i] = s.timesteps[step] as number;
+  }
+  if (cfg) {
+    sample.copyWithin(B * n, 0, B * n);
+    timesteps.copyWithin(B, 0, B);
+  }
+  const first = cond[0] as Conditioning;
+  const T = first.seq.length;
+  const P = first.pooled.length;
+  const seq = new Float32Array(rows * T);
+  const pooled = new Float32Array(rows * P);
+  cond.forEach((c, i) => {
+    const row = cfg ? B + i : i;
+    seq.set(c.seq, row * T);
+    pooled.set(c.pooled, row * P);
     if (cfg) {
-      text.set(uncond, i * T);
-      text.set(emb, (B + i) * T);
-    } else text.set(emb, i * T);
+      seq.set(uncond.seq, i * T);
+      pooled.set(uncond.pooled, i * P);
+    }
   });
-  const l = b.manifest.latent;
-  const io = b.denoiserInputs;
-  const L = b.tokenizer.maxLength;
-  const raw = data(
-    await b.unet.run(
-      {
-        [io.sample]: { kind: 'float', data: sample, dims: [rows, l.channels, l.height, l.width] },
-        [io.timestep]: { kind: 'timestep', value: (s.timesteps[step] as number) * b.manifest.sampling.timestep_scale, batch: rows },
-        [io.text]: { kind: 'float', data: text, dims: [rows, L, T / L] },
-      },
-      [io.out],
-    ),
-  );
+  const raw = await b.denoiser.run(sample, rows, timesteps, { seq, seqLen: first.seqLen, seqDim: T / first.seqLen, pooled, pooledDim: P }, guidance);
   let out = raw;
   if (cfg) {
     out = new Float32Array(B * n);
@@ -66,38 +61,67 @@ export async function denoiseStep(b: Bundle, step: number, x: Float32Array, cond
   }
   const next = new Float32Array(B * n);
   const x0 = new Float32Array(B * n);
-  applyStep(s.coefficients(step), x, out, next, x0);
+  for (let i = 0; i < B; i++) {
+    const r = (a: Float32Array): Float32Array => a.subarray(i * n, (i + 1) * n);
+    applyStep(s.coefficients(steps[i] as number), r(x), r(out), r(next), r(x0));
+  }
   return { next, x0 };
 }
 
-/** VAE decode of B latents (divided by the scaling factor first): [B, 3, H, W] in [-1, 1]. */
+/** VAE decode of B latents (latent / scaling_factor + shift_factor): [B, 3, H, W] in [-1, 1]. */
 export async function decodeLatents(b: Bundle, latents: Float32Array, B: number): Promise<Float32Array> {
   const l = b.manifest.latent;
-  const scaled = latents.map((v) => v / l.scaling_factor);
-  return data(await b.decoder.run({ latent_sample: { kind: 'float', data: scaled, dims: [B, l.channels, l.height, l.width] } }, ['sample']));
+  const scaled = latents.map((v) => v / l.scaling_factor + l.shift_factor);
+  const [o] = await b.decoder.run({ latent_sample: { kind: 'float', data: scaled, dims: [B, l.channels, l.height, l.width] } }, ['sample']);
+  return (o as Output).data;
+}
+
+/**
+ * What happens when a noise-aware score is asked for at a step without a variant: `refuse` (the default)
+ * throws naming the step and the steps that have one; `base` scores with the base reward and calls `warn`.
+ */
+export interface MissingVariant {
+  readonly mode: 'refuse' | 'base';
+  readonly warn: (reward: string, step: number) => void;
 }
 
 /**
  * One reward on B decoded images of candidates at `step`: the noise-aware variant trained on this step's
- * Tweedie estimate when asked for and present (never at the last step), else the base model. `ids` holds
- * each row's token ids (image-text rewards).
+ * Tweedie estimate when asked for (never at the last step, which scores the clean image with the base
+ * model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text (image-text
+ * rewards tokenise it with their own tokenizer).
  */
-export async function rewardScores(b: Bundle, r: RewardSpec, step: number, images: Float32Array, ids: readonly Int32Array[]): Promise<Float32Array> {
+export async function rewardScores(b: Bundle, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
   const sessions = b.rewards.get(r.name);
-  const spec = b.manifest.rewards[r.name];
-  if (!sessions || !spec) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
-  const session = (r.noiseAware && step < b.scheduler.steps - 1 ? sessions.byStep.get(step) : undefined) ?? sessions.base;
+  if (!sessions) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
+  const spec = sessions.spec;
+  const wantVariant = r.noiseAware && step < b.scheduler.steps - 1;
+  const variant = wantVariant ? sessions.byStep.get(step) : undefined;
+  if (wantVariant && !variant) {
+    const have = [...sessions.byStep.keys()].sort((x, y) => x - y).join(', ') || 'none';
+    if (missing.mode === 'refuse') throw new ValidationError('schedule', `prunes at step ${step}, where reward ${r.name} has no noise-aware variant (variants at steps: ${have})`, 'prune points at steps with a variant, policy ttsp (base reward at prune points), or --missing-variant base (scores with the base reward, warned and recorded)');
+    missing.warn(r.name, step);
+  }
+  const session = variant ?? sessions.base;
   const { height, width } = b.manifest.image;
-  const B = ids.length;
+  const B = texts.length;
   const p = spec.preprocess;
   const feeds: Record<string, Feed> = {
     [spec.inputs.image]: { kind: 'float', data: preprocessImages(images, B, height, width, p), dims: [B, 3, p.crop, p.crop] },
   };
-  if (spec.kind === 'image_text') {
-    const L = b.tokenizer.maxLength;
-    const flat = new Int32Array(B * L);
-    ids.forEach((row, i) => flat.set(row, i * L));
-    feeds[spec.inputs.text as string] = { kind: 'ids', data: flat, dims: [B, L] };
+  if (spec.kind === 'image_text' && sessions.tokenizer) {
+    const tok = sessions.tokenizer;
+    const L = tok.maxLength;
+    const ids = new Int32Array(B * L);
+    const mask = new Int32Array(B * L);
+    texts.forEach((t, i) => {
+      const e = tok.encodeWithMask(t);
+      ids.set(e.ids, i * L);
+      mask.set(e.mask, i * L);
+    });
+    feeds[spec.inputs.text as string] = { kind: 'ids', data: ids, dims: [B, L] };
+    if (spec.inputs.mask) feeds[spec.inputs.mask] = { kind: 'ids', data: mask, dims: [B, L] };
   }
-  return data(await session.run(feeds, [spec.output]));
+  const [o] = await session.run(feeds, [spec.output]);
+  return scoresOf(o as Output, B, spec, session.file);
 }

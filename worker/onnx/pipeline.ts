@@ -3,9 +3,10 @@ import { ValidationError } from '../../core/errors.js';
 import type { AdvanceItem, CandidateSpec } from '../backend.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
-import { loadBundle, type Bundle } from './bundle.js';
-import { decodeLatents, denoiseStep, encodeTexts, rewardScores } from './model-calls.js';
+import { bundleSessions, loadBundle, type Bundle } from './bundle.js';
+import { decodeLatents, denoiseStep, rewardScores, type MissingVariant } from './model-calls.js';
 import type { Provider } from './session.js';
+import type { Conditioning } from './text-encoders.js';
 import { decodeState, encodeState } from './state.js';
 
 /** How a pipeline runs; the CLI and the backend factory fill it (defaults in brackets). */
@@ -21,8 +22,12 @@ export interface PipelineOptions {
   readonly guidance?: number;
   /** [manifest sampling.negative_prompt] */
   readonly negativePrompt?: string;
-  /** sampling steps [manifest sampling.steps] */
+  /** sampling steps [manifest sampling.steps]; noise-aware variants are remapped by noise level or refused */
   readonly steps?: number;
+  /** a noise-aware score at a step without a variant: refuse [default] or score with the base reward, warned */
+  readonly missingVariant?: 'refuse' | 'base';
+  /** [true]: one call mixes steps where the denoiser takes a [B] timestep; false splits by step (bench:worker's baseline) */
+  readonly mixedSteps?: boolean;
 }
 
 interface Candidate {
@@ -33,8 +38,7 @@ interface Candidate {
 }
 
 interface PromptText {
-  readonly emb: Float32Array;
-  readonly ids: Int32Array;
+  readonly cond: Conditioning;
   refs: number;
 }
 
@@ -46,30 +50,41 @@ interface PromptText {
 export class OnnxPipeline {
   private readonly live = new Map<CandidateKey, Candidate>();
   private readonly texts = new Map<string, PromptText>();
-  private uncond: Float32Array | null = null;
+  private uncond: Conditioning | null = null;
+  /** (reward, step) pairs scored with the base reward for want of a variant, each warned once */
+  readonly substitutions = new Set<string>();
+  private log: (line: string) => void = () => undefined;
+  private readonly missingVariant: MissingVariant;
   readonly guidance: number;
   private readonly latentSize: number;
-  private readonly textSize: number;
 
   private constructor(
     readonly bundle: Bundle,
     private readonly opts: PipelineOptions,
-    textSize: number,
   ) {
     this.guidance = opts.guidance ?? bundle.manifest.sampling.guidance_scale;
     const l = bundle.manifest.latent;
     this.latentSize = l.channels * l.height * l.width;
-    this.textSize = textSize;
+    this.missingVariant = {
+      mode: opts.missingVariant ?? 'refuse',
+      warn: (reward, step) => {
+        const key = `${reward}@${step}`;
+        if (this.substitutions.has(key)) return;
+        this.substitutions.add(key);
+        this.log(`onnx: warning: reward ${reward} has no noise-aware variant at step ${step}; scored with the base reward (--missing-variant base)`);
+      },
+    };
   }
 
   static async load(opts: PipelineOptions, log: (line: string) => void): Promise<OnnxPipeline> {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new ValidationError('--max-batch', `got ${opts.maxBatch}`, 'an integer >= 1');
     const bundle = await loadBundle(opts.bundle, { provider: opts.provider, threads: opts.threads, log }, opts.steps);
-    log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps`);
-    const probe = new OnnxPipeline(bundle, opts, 0);
-    const emb = await probe.encode(['']);
-    const p = new OnnxPipeline(bundle, opts, emb.length);
-    p.uncond = await p.encode([opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt]);
+    const d = bundle.denoiser;
+    log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}, layout ${d.kind}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps, ${d.mixedSteps ? 'mixed-step batches ([B] timestep)' : 'batches grouped by step (scalar timestep)'}`);
+    const p = new OnnxPipeline(bundle, opts);
+    p.log = log;
+    // the unconditional pass exists only where guidance doubles the batch
+    p.uncond = await bundle.text.negative(d.doublesForGuidance ? (opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt) : '');
     return p;
   }
 
@@ -93,12 +108,15 @@ export class OnnxPipeline {
     const missing = [...new Set(specs.map((s) => s.text))].filter((t) => !this.texts.has(t));
     for (let i = 0; i < missing.length; i += this.opts.maxBatch) {
       const chunk = missing.slice(i, i + this.opts.maxBatch);
-      const emb = await this.encode(chunk);
-      chunk.forEach((t, j) => this.texts.set(t, { emb: emb.slice(j * this.textSize, (j + 1) * this.textSize), ids: this.bundle.tokenizer.encode(t), refs: 0 }));
+      const conds = await this.bundle.text.encode(chunk);
+      chunk.forEach((t, j) => this.texts.set(t, { cond: conds[j] as Conditioning, refs: 0 }));
     }
   }
 
-  /** Advances each item to its toStep, batching candidates that stand at the same step. */
+  /**
+   * Advances each item to its toStep, one step per call: a call mixes candidates at different steps where
+   * the denoiser takes per-row timesteps, else it batches candidates that stand at the same step.
+   */
   async advance(items: readonly AdvanceItem[], signal?: AbortSignal): Promise<void> {
     const target = new Map<CandidateKey, number>();
     for (const it of items) {
@@ -108,20 +126,21 @@ export class OnnxPipeline {
       }
       target.set(it.key, it.toStep);
     }
+    const mixed = this.bundle.denoiser.mixedSteps && this.opts.mixedSteps !== false;
     for (;;) {
-      const byStep = new Map<number, Candidate[]>();
-      for (const [key, to] of target) {
-        const c = this.get(key);
-        if (c.step >= to) continue;
-        const group = byStep.get(c.step + 1) ?? [];
-        group.push(c);
-        byStep.set(c.step + 1, group);
+      const due = [...target].map(([key, to]) => [this.get(key), to] as const).filter(([c, to]) => c.step < to).map(([c]) => c);
+      if (due.length === 0) return;
+      due.sort((a, b) => a.step - b.step);
+      const groups: Candidate[][] = [];
+      for (const c of due) {
+        const g = groups[groups.length - 1];
+        if (g && (mixed || (g[0] as Candidate).step === c.step)) g.push(c);
+        else groups.push([c]);
       }
-      if (byStep.size === 0) return;
-      for (const [step, group] of [...byStep].sort((a, b) => a[0] - b[0])) {
+      for (const group of groups) {
         for (let i = 0; i < group.length; i += this.opts.maxBatch) {
           signal?.throwIfAborted();
-          await this.denoise(step, group.slice(i, i + this.opts.maxBatch));
+          await this.denoise(group.slice(i, i + this.opts.maxBatch));
         }
       }
     }
@@ -150,8 +169,7 @@ export class OnnxPipeline {
         rows.forEach((j, b) => previews.set(images.subarray(b * per, (b + 1) * per), j * per));
       }
       for (const [ri, r] of rewards.entries()) {
-        const ids = rows.map((j) => (this.texts.get((cands[j] as Candidate).spec.text) as PromptText).ids);
-        const scores = await rewardScores(this.bundle, r, step, images, ids);
+        const scores = await rewardScores(this.bundle, r, step, images, rows.map((j) => (cands[j] as Candidate).spec.text), this.missingVariant);
         rows.forEach((j, b) => ((out[ri] as Float64Array)[j] = scores[b] as number));
       }
     }
@@ -208,9 +226,7 @@ export class OnnxPipeline {
 
   async close(): Promise<void> {
     this.live.clear();
-    const b = this.bundle;
-    const sessions = [b.textEncoder, b.unet, b.decoder, ...[...b.rewards.values()].flatMap((r) => [r.base, ...r.byStep.values()])];
-    await Promise.all(sessions.map((s) => s.close()));
+    await Promise.all(bundleSessions(this.bundle).map((s) => s.close()));
   }
 
   private put(spec: CandidateSpec, step: number, latent: Float32Array, x0: Float32Array | null): void {
@@ -228,20 +244,18 @@ export class OnnxPipeline {
     return c;
   }
 
-  private encode(texts: readonly string[]): Promise<Float32Array> {
-    return encodeTexts(this.bundle, texts);
-  }
-
-  private async denoise(step: number, batch: readonly Candidate[]): Promise<void> {
+  /** One step of each candidate in the batch (each from its own current step). */
+  private async denoise(batch: readonly Candidate[]): Promise<void> {
     const n = this.latentSize;
     const x = new Float32Array(batch.length * n);
     batch.forEach((c, i) => x.set(c.latent, i * n));
-    const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).emb);
-    const { next, x0 } = await denoiseStep(this.bundle, step, x, cond, this.uncond as Float32Array, this.guidance);
+    const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).cond);
+    const steps = batch.map((c) => c.step + 1);
+    const { next, x0 } = await denoiseStep(this.bundle, steps, x, cond, this.uncond as Conditioning, this.guidance);
     batch.forEach((c, i) => {
       c.latent = next.slice(i * n, (i + 1) * n);
       c.x0 = x0.slice(i * n, (i + 1) * n);
-      c.step = step;
+      c.step = steps[i] as number;
     });
   }
 }

@@ -1,5 +1,5 @@
-import { drawGrid } from '../../core/image/grid.js';
-import { encodePng } from '../../core/image/png.js';
+import { gridSvg } from '../../core/image/grid.js';
+import { svgToPng } from '../../core/image/svg-png.js';
 import { tensorToRaster, type Raster } from '../../core/image/raster.js';
 import { compileOnnxOptions, OnnxBackend } from '../backends/onnx.js';
 import { InferenceHost } from './host.js';
@@ -31,7 +31,7 @@ export async function sampleGrid(o: SampleGridOptions): Promise<Uint8Array> {
       rows.push(keys.map((_, c) => tensorToRaster(img, c, height, width)));
       backend.release(keys);
     }
-    return encodePng(drawGrid(rows));
+    return svgToPng(await gridSvg(rows));
   } finally {
     await backend.close();
   }

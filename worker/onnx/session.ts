@@ -20,8 +20,11 @@ export interface SessionOptions {
 export type Feed =
   | { readonly kind: 'float'; readonly data: Float32Array; readonly dims: readonly number[] }
   | { readonly kind: 'ids'; readonly data: Int32Array; readonly dims: readonly number[] }
-  /** one timestep for the whole call, shaped as the session wants it: scalar, [1] or [B] */
-  | { readonly kind: 'timestep'; readonly value: number; readonly batch: number };
+  /**
+   * one timestep per batch row, shaped as the session wants it: [B] as given, or a scalar / [1] when every
+   * row has the same value (a graph with a scalar timestep cannot take a mixed-step batch)
+   */
+  | { readonly kind: 'timestep'; readonly values: Float64Array };
 
 export interface Output {
   readonly data: Float32Array;
@@ -39,21 +42,23 @@ export class AdaptedSession {
     readonly file: string,
     private readonly session: ort.InferenceSession,
     private readonly inputs: ReadonlyMap<string, Meta>,
+    private readonly outputs: ReadonlyMap<string, Meta>,
     readonly provider: 'cpu' | 'cuda',
   ) {}
 
   /**
-   * Opens `file` and checks that it takes exactly `inputs` and yields `outputs` (BadFileError naming the file
-   * and the expected names otherwise). `role` says what the file should be, for the messages.
+   * Opens `file` and checks that it takes exactly `inputs` (null: any, the caller checks them) and yields
+   * `outputs` (BadFileError naming the file and the expected names otherwise). `role` says what the file
+   * should be, for the messages.
    */
-  static async open(file: string, role: string, inputs: readonly string[], outputs: readonly string[], opts: SessionOptions): Promise<AdaptedSession> {
-    if (!existsSync(file)) throw new BadFileError(file, `missing; expected the ${role} (ONNX with inputs ${inputs.join(', ')})`);
+  static async open(file: string, role: string, inputs: readonly string[] | null, outputs: readonly string[], opts: SessionOptions): Promise<AdaptedSession> {
+    if (!existsSync(file)) throw new BadFileError(file, `missing; expected the ${role}${inputs ? ` (ONNX with inputs ${inputs.join(', ')})` : ''}`);
     const { session, provider } = await createSession(file, role, opts);
     const declared = session.inputNames;
-    const missing = inputs.filter((n) => !declared.includes(n));
-    const extra = declared.filter((n) => !inputs.includes(n));
-    if (missing.length || extra.length) {
-      throw new BadFileError(file, `the ${role} has inputs [${declared.join(', ')}], expected [${inputs.join(', ')}]`);
+    const missing = (inputs ?? []).filter((n) => !declared.includes(n));
+    const extra = inputs ? declared.filter((n) => !inputs.includes(n)) : [];
+    if (inputs && (missing.length || extra.length)) {
+      throw new BadFileError(file, `the ${role} has inputs [${declared.join(', ')}], expected [${(inputs ?? []).join(', ')}]`);
     }
     const missingOut = outputs.filter((n) => !session.outputNames.includes(n));
     if (missingOut.length) throw new BadFileError(file, `the ${role} has outputs [${session.outputNames.join(', ')}], expected [${outputs.join(', ')}]`);
@@ -62,7 +67,28 @@ export class AdaptedSession {
       if (!m.isTensor) throw new BadFileError(file, `input ${m.name} is not a tensor; expected tensors only`);
       metas.set(m.name, { name: m.name, type: m.type, shape: m.shape });
     }
-    return new AdaptedSession(file, session, metas, provider);
+    const outs = new Map<string, Meta>();
+    for (const m of session.outputMetadata) if (m.isTensor) outs.set(m.name, { name: m.name, type: m.type, shape: m.shape });
+    return new AdaptedSession(file, session, metas, outs, provider);
+  }
+
+  get inputNames(): readonly string[] {
+    return [...this.inputs.keys()];
+  }
+
+  get outputNames(): readonly string[] {
+    return [...this.outputs.keys()];
+  }
+
+  /** Declared shape of an output (numbers, or names for symbolic dims); undefined when not a tensor. */
+  outputShape(name: string): readonly (number | string)[] | undefined {
+    return this.outputs.get(name)?.shape;
+  }
+
+  /** True when the timestep input takes one value per batch row ([B]), so a batch may mix steps. */
+  perRowTimestep(name: string): boolean {
+    const shape = this.meta(name).shape;
+    return shape.length === 1 && shape[0] !== 1;
   }
 
   /** Declared shape of an input (numbers, or names for symbolic dims). */
@@ -113,24 +139,26 @@ export class AdaptedSession {
       if (m.type === 'int32') return new ort.Tensor('int32', feed.data, feed.dims);
       throw this.badType(m, 'int32 or int64');
     }
-    // timestep: rank 0 -> scalar; a fixed [1] -> one value; otherwise one value per batch item
+    // timestep: rank 0 -> scalar; a fixed [1] -> one value; otherwise one value per batch row
     const rank = m.shape.length;
     if (rank > 1) throw new BadFileError(this.file, `input ${m.name} has rank ${rank}; expected a scalar, [1] or [batch] timestep`);
-    const n = rank === 0 ? 1 : m.shape[0] === 1 ? 1 : typeof m.shape[0] === 'number' ? m.shape[0] : feed.batch;
-    const dims = rank === 0 ? [] : [n];
-    const v = feed.value;
+    const perRow = rank === 1 && m.shape[0] !== 1;
+    const all = feed.values;
+    if (!perRow && all.some((v) => v !== all[0])) throw new Error(`${this.file}: input ${m.name} takes one timestep for the whole batch; the batch mixes steps`);
+    const vals = perRow ? all : all.subarray(0, 1);
+    const dims = rank === 0 ? [] : [vals.length];
     switch (m.type) {
       // numpy's astype(int64) truncates, as Optimum's pipelines do with fractional timesteps
       case 'int64':
-        return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(Math.trunc(v))), dims);
+        return new ort.Tensor('int64', BigInt64Array.from(vals, (v) => BigInt(Math.trunc(v))), dims);
       case 'int32':
-        return new ort.Tensor('int32', new Int32Array(n).fill(Math.trunc(v)), dims);
+        return new ort.Tensor('int32', Int32Array.from(vals, (v) => Math.trunc(v)), dims);
       case 'float32':
-        return new ort.Tensor('float32', new Float32Array(n).fill(v), dims);
+        return new ort.Tensor('float32', Float32Array.from(vals), dims);
       case 'float16':
-        return new ort.Tensor('float16', toHalfArray(new Float32Array(n).fill(v)), dims);
+        return new ort.Tensor('float16', toHalfArray(Float32Array.from(vals)), dims);
       case 'float64':
-        return new ort.Tensor('float64', new Float64Array(n).fill(v), dims);
+        return new ort.Tensor('float64', Float64Array.from(vals), dims);
       default:
         throw this.badType(m, 'int64, int32, float32, float16 or float64');
     }
@@ -142,24 +170,33 @@ export class AdaptedSession {
 }
 
 // The provider is decided once per process: after cuda failed to load, asking again only repeats the failure.
-let cudaFailed = false;
+let cudaFailed: string | null = null;
+let fallbackReported = false;
 
+/**
+ * Opens a session on the provider asked for. `cpu` is the CPU. `cuda` is CUDA or an error naming what did not
+ * load (a GPU worker that silently computed on the CPU would keep its GPU, stay Ready and run many times slower).
+ * `auto` tries CUDA and falls back to the CPU, saying so once.
+ */
 async function createSession(file: string, role: string, opts: SessionOptions): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda' }> {
   const base: ort.InferenceSession.SessionOptions = opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
-  if (opts.provider !== 'cpu' && !cudaFailed && !cudaLibraryPresent()) {
-    cudaFailed = true;
-    opts.log('onnx: execution provider cuda is not available (libonnxruntime_providers_cuda.so is not installed beside onnxruntime-node); using cpu');
+  if (opts.provider !== 'cpu' && cudaFailed === null && !existsSync(cudaLibrary())) {
+    cudaFailed = `${cudaLibrary()} is not installed (onnxruntime-node's CUDA build; the image installs it with ONNXRUNTIME_NODE_INSTALL=cuda12)`;
   }
-  if (opts.provider !== 'cpu' && !cudaFailed) {
+  if (opts.provider !== 'cpu' && cudaFailed === null) {
     try {
       // fatal-only logging: onnxruntime prints its own error when the CUDA libraries are absent, and we say it in one line
       const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 });
       return { session, provider: 'cuda' };
     } catch (err) {
       if (!existsSync(file) || !isProviderError(err)) throw corrupt(file, role, err);
-      cudaFailed = true;
-      opts.log(`onnx: execution provider cuda is not available (${firstLine(err)}); using cpu`);
+      cudaFailed = firstLine(err);
     }
+  }
+  if (opts.provider === 'cuda' && cudaFailed !== null) throw new ProviderUnavailableError('cuda', cudaFailed);
+  if (opts.provider === 'auto' && cudaFailed !== null && !fallbackReported) {
+    fallbackReported = true;
+    opts.log(`onnx: execution provider cuda is not available (${cudaFailed}); --provider auto falls back to cpu`);
   }
   try {
     return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
@@ -168,13 +205,24 @@ async function createSession(file: string, role: string, opts: SessionOptions): 
   }
 }
 
+/** `--provider cuda` asked for an execution provider that cannot load here. */
+export class ProviderUnavailableError extends Error {
+  override readonly name = 'ProviderUnavailableError';
+  constructor(
+    readonly provider: 'cuda',
+    readonly reason: string,
+  ) {
+    super(`execution provider ${provider} cannot load: ${reason}; use --provider auto to fall back to cpu, or --provider cpu`);
+  }
+}
+
 /** onnxruntime-node's CUDA provider library, which its install script downloads (skipped offline). */
-function cudaLibraryPresent(): boolean {
+function cudaLibrary(): string {
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-    return existsSync(join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+    return join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
   } catch {
-    return false;
+    return 'libonnxruntime_providers_cuda.so';
   }
 }
 

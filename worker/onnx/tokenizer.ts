@@ -1,102 +1,96 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { BadFileError } from '../../core/errors.js';
 import { readJson } from './manifest.js';
-import { byteLevel, bpeModel, normalizer, preTokenizer } from './tokenizer-parts.js';
+import { bertTokenizerJson, clipTokenizerJson } from './tokenizer-convert.js';
 
-/** Turns a prompt into exactly maxLength token ids (truncated, then padded), as the text encoder expects. */
+/** Token ids of a prompt, exactly maxLength long (truncated keeping the end token, then padded), and its mask. */
+export interface Encoded {
+  readonly ids: Int32Array;
+  /** 1 for real tokens, 0 for padding (the attention_mask of models that take one) */
+  readonly mask: Int32Array;
+}
+
 export interface Tokenizer {
   readonly maxLength: number;
   encode(text: string): Int32Array;
+  encodeWithMask(text: string): Encoded;
 }
 
-const Special = z.looseObject({ SpecialToken: z.looseObject({ id: z.string() }) });
-const Seq = z.looseObject({ Sequence: z.looseObject({ id: z.string() }) });
-const Part = z.looseObject({ type: z.string() });
-const TokenizerJson = z.looseObject({
-  normalizer: Part.nullable().optional(),
-  pre_tokenizer: Part.nullable().optional(),
-  post_processor: z
-    .looseObject({ type: z.string(), single: z.array(z.union([Special, Seq])).optional(), cls: z.tuple([z.string(), z.number()]).optional(), sep: z.tuple([z.string(), z.number()]).optional() })
-    .nullable()
-    .optional(),
-  padding: z.looseObject({ pad_id: z.number().int() }).nullable().optional(),
-  model: z.looseObject({
-    type: z.string(),
-    vocab: z.record(z.string(), z.number().int()),
-    unk_token: z.string().nullable().optional(),
-    merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])])).optional(),
-    end_of_word_suffix: z.string().nullable().optional(),
-  }),
-});
-type Json = z.infer<typeof TokenizerJson>;
+type Config = { pad_token?: unknown; tokenizer_class?: unknown; do_lower_case?: unknown } & Record<string, unknown>;
 
 /**
- * A Hugging Face tokenizers JSON: WordLevel (the tiny bundle) or BPE (CLIP, as in SD 1.5/2/XL exports), with
- * the normalisers (NFC/NFKC, Lowercase, Replace, Strip, Sequence), pre-tokenisers (Whitespace, WhitespaceSplit,
- * Split, ByteLevel, Sequence) and post-processors (TemplateProcessing, RobertaProcessing, BertProcessing)
- * those use. Truncates the sequence to fit, then pads with the pad token (tokenizer_config.json pad_token,
- * else padding.pad_id, else the end token). Anything else is refused naming the file.
+ * A tokenizer folder as exporters ship it, read with Hugging Face's tokenizers.js: `tokenizer.json` (BPE,
+ * Unigram, WordPiece, WordLevel), or Optimum's CLIP layout `vocab.json` + `merges.txt`, or BERT's `vocab.txt`,
+ * both converted on load to the tokenizer.json that transformers' fast tokenizers would write. Padding uses
+ * tokenizer_config.json's pad_token (SDXL's second CLIP pads with '!'), else tokenizer.json's padding, else
+ * the end token. Anything else is refused naming the folder and what is read.
  */
-export function loadTokenizer(bundleDir: string, maxLength: number): Tokenizer {
-  const file = join(bundleDir, 'tokenizer', 'tokenizer.json');
-  const parsed = TokenizerJson.safeParse(readJson(file, 'a Hugging Face tokenizers JSON'));
-  if (!parsed.success) throw new BadFileError(file, `field ${parsed.error.issues[0]?.path.join('.') ?? ''}: ${parsed.error.issues[0]?.message ?? 'invalid'}; expected a Hugging Face tokenizers JSON`);
-  const t = parsed.data;
-  const vocab = new Map(Object.entries(t.model.vocab));
-  const id = (tok: string, what: string): number => {
-    const v = vocab.get(tok);
-    if (v === undefined) throw new BadFileError(file, `${what} '${tok}' is not in the vocabulary`);
-    return v;
+export function loadTokenizer(folder: string, maxLength: number): Tokenizer {
+  const cfgFile = join(folder, 'tokenizer_config.json');
+  const config: Config = existsSync(cfgFile) ? (readJson(cfgFile, 'a tokenizer config') as Config) : {};
+  const { json, file } = tokenizerJson(folder, config);
+  let tok: HfTokenizer;
+  try {
+    tok = new HfTokenizer({ added_tokens: [], decoder: null, normalizer: null, pre_tokenizer: null, post_processor: null, ...json }, config);
+  } catch (err) {
+    throw new BadFileError(file, `cannot build a tokenizer from it (${(err as Error).message.split('\n')[0]}); expected BPE, Unigram, WordPiece or WordLevel as Hugging Face tokenizers writes them`, { cause: err });
+  }
+  const pad = padId(tok, json, config, file);
+  const encodeWithMask = (text: string): Encoded => {
+    let ids = tok.encode(text).ids;
+    // truncation keeps the last (end) token, as the fast tokenizers' truncation inside the template does
+    if (ids.length > maxLength) ids = [...ids.slice(0, maxLength - 1), ids[ids.length - 1] as number];
+    const out = new Int32Array(maxLength).fill(pad);
+    const mask = new Int32Array(maxLength);
+    out.set(ids);
+    mask.fill(1, 0, ids.length);
+    return { ids: out, mask };
   };
-  const unsupported = (what: string): BadFileError => new BadFileError(file, `${what} is not supported; expected WordLevel or BPE tokenizers as Hugging Face tokenizers writes them`);
-  const norm = normalizer(t.normalizer ?? null, unsupported);
-  const pre = preTokenizer(t.pre_tokenizer ?? null, unsupported);
-  const usesBytes = JSON.stringify(t.pre_tokenizer ?? null).includes('"ByteLevel"');
-  const unk = t.model.unk_token ? id(t.model.unk_token, 'unk_token') : -1;
-  let model: (word: string) => number[];
-  if (t.model.type === 'WordLevel') model = (w) => [vocab.get(w) ?? unk];
-  else if (t.model.type === 'BPE') model = bpeModel(vocab, t.model.merges ?? [], t.model.end_of_word_suffix ?? '', unk, usesBytes ? byteLevel : (w) => w);
-  else throw unsupported(`model.type '${t.model.type}'`);
-  const [before, after] = specials(t, id, unsupported);
-  const pad = padId(bundleDir, t, vocab, after);
-  return {
-    maxLength,
-    encode(text: string): Int32Array {
-      const words = pre(norm(text));
-      const room = Math.max(0, maxLength - before.length - after.length);
-      const body = words.flatMap(model).filter((x) => x >= 0).slice(0, room);
-      const out = new Int32Array(maxLength).fill(pad);
-      out.set([...before, ...body, ...after].slice(0, maxLength));
-      return out;
-    },
-  };
+  return { maxLength, encodeWithMask, encode: (text) => encodeWithMask(text).ids };
 }
 
-function specials(t: Json, id: (tok: string, what: string) => number, unsupported: (w: string) => BadFileError): [number[], number[]] {
-  const p = t.post_processor;
-  if (!p) return [[], []];
-  if (p.type === 'TemplateProcessing') {
-    const before: number[] = [];
-    const after: number[] = [];
-    let seen = false;
-    for (const piece of p.single ?? []) {
-      if ('Sequence' in piece) seen = true;
-      else (seen ? after : before).push(id((piece as z.infer<typeof Special>).SpecialToken.id, 'special token'));
-    }
-    return [before, after];
+function tokenizerJson(folder: string, config: Config): { json: Record<string, unknown>; file: string } {
+  const file = join(folder, 'tokenizer.json');
+  if (existsSync(file)) {
+    const json = readJson(file, 'a Hugging Face tokenizers JSON');
+    if (typeof json !== 'object' || json === null || typeof (json as { model?: unknown }).model !== 'object') throw new BadFileError(file, 'has no model; expected a Hugging Face tokenizers JSON');
+    return { json: json as Record<string, unknown>, file };
   }
-  if ((p.type === 'RobertaProcessing' || p.type === 'BertProcessing') && p.cls && p.sep) return [[p.cls[1]], [p.sep[1]]];
-  throw unsupported(`post_processor.type '${p.type}'`);
+  const vocabJson = join(folder, 'vocab.json');
+  const merges = join(folder, 'merges.txt');
+  if (existsSync(vocabJson) && existsSync(merges)) {
+    const cls = typeof config.tokenizer_class === 'string' ? config.tokenizer_class : 'CLIPTokenizer';
+    if (!cls.startsWith('CLIPTokenizer')) throw new BadFileError(vocabJson, `vocab.json + merges.txt of a ${cls} are not converted; expected a CLIPTokenizer's, or a tokenizer.json`);
+    const vocab = readJson(vocabJson, 'a BPE vocabulary (token -> id)') as Record<string, number>;
+    return { json: clipTokenizerJson(vocab, readText(merges)), file: vocabJson };
+  }
+  const vocabTxt = join(folder, 'vocab.txt');
+  if (existsSync(vocabTxt)) return { json: bertTokenizerJson(readText(vocabTxt), config.do_lower_case !== false), file: vocabTxt };
+  const spm = join(folder, 'spiece.model');
+  if (existsSync(spm)) throw new BadFileError(spm, 'a SentencePiece model alone is not read; expected tokenizer.json beside it (T5TokenizerFast.save_pretrained writes one)');
+  throw new BadFileError(folder, 'has no tokenizer; expected tokenizer.json, vocab.json + merges.txt (CLIP) or vocab.txt (BERT)');
 }
 
-function padId(dir: string, t: Json, vocab: ReadonlyMap<string, number>, after: number[]): number {
-  const cfgFile = join(dir, 'tokenizer', 'tokenizer_config.json');
-  if (existsSync(cfgFile)) {
-    const cfg = readJson(cfgFile, 'a tokenizer config') as { pad_token?: unknown };
-    const tok = typeof cfg.pad_token === 'string' ? cfg.pad_token : (cfg.pad_token as { content?: unknown } | undefined)?.content;
-    if (typeof tok === 'string' && vocab.has(tok)) return vocab.get(tok) as number;
+function padId(tok: HfTokenizer, json: Record<string, unknown>, config: Config, file: string): number {
+  const p = config.pad_token;
+  const name = typeof p === 'string' ? p : typeof p === 'object' && p !== null && typeof (p as { content?: unknown }).content === 'string' ? (p as { content: string }).content : undefined;
+  if (name !== undefined) {
+    const id = tok.token_to_id(name);
+    if (id === undefined) throw new BadFileError(file, `pad_token '${name}' of tokenizer_config.json is not in the vocabulary`);
+    return id;
   }
-  return t.padding?.pad_id ?? after[after.length - 1] ?? 0;
+  const padding = json.padding as { pad_id?: unknown } | null | undefined;
+  if (typeof padding?.pad_id === 'number') return padding.pad_id;
+  const ids = tok.encode('').ids;
+  return ids[ids.length - 1] ?? 0;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BadFileError(file, `cannot read it (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+  }
 }

@@ -32,7 +32,7 @@ export class TestCluster {
     this.nats?.child.kill('SIGKILL');
     await this.nats?.exited;
     await new Promise((r) => setTimeout(r, downMs));
-    const { proc } = await startNats(this.natsStore, Number(new URL(this.natsUrl).port));
+    const { proc } = await startNats(this.natsStore, { port: Number(new URL(this.natsUrl).port) });
     this.procs.push(proc);
     this.nats = proc;
   }
@@ -40,7 +40,8 @@ export class TestCluster {
   async startCoordinator(extra: string[] = [], listen = '127.0.0.1:0'): Promise<Proc> {
     const p = startCli('coordinator', ['coordinator', '--listen', listen, '--nats', this.natsUrl, '--nats-prefix', this.prefix, '--metrics-port', '0', '--worker-timeout-ms', '1500', ...extra]);
     this.procs.push(p);
-    const m = await p.waitForStderr(/listening on (\S+?:\d+), metrics on :(\d+)/);
+    // the coordinator's JSON log line (stderr is not a terminal here)
+    const m = await p.waitForStderr(/"listen":"(\S+?:\d+)","metricsPort":(\d+),"msg":"coordinator listening"/);
     this.coordinatorAddr = m[1] as string;
     this.metricsPort = Number(m[2]);
     return p;
@@ -52,7 +53,7 @@ export class TestCluster {
       '--backend', 'trace', '--base', this.traceFiles.base, '--narf', this.traceFiles.narf, '--step-ms', String(stepMs), '--max-batch', String(maxBatch), '--id', id, ...extra,
     ]);
     this.procs.push(p);
-    await p.waitForStderr(/listening on/);
+    await p.waitForStderr(/"msg":"worker serving"/);
     return p;
   }
 

@@ -38,7 +38,7 @@ describe('graceful shutdown: SIGTERM drains', () => {
     });
     expect(done.done?.state).toBe('done');
     expect(await w3.exited).toBe(0);
-    expect(w3.stderr).toMatch(/stopped \(0 candidates left\)/);
+    expect(w3.stderr).toMatch(/"candidatesLeft":0,"msg":"stopped"/);
     const doc = resultJson(await client.result(job), 0) as unknown as SearchDoc;
     expect(picks(doc)).toEqual(enginePicks(expected));
     expect(doc.ledger).toEqual(engineTotal(expected));
@@ -71,7 +71,7 @@ describe('graceful shutdown: SIGTERM drains', () => {
     const doc = resultJson(collect.result(), 0) as unknown as SearchDoc;
     expect(picks(doc)).toEqual(enginePicks(expected));
     expect(await coordinator.exited).toBe(0);
-    expect(coordinator.stderr).toMatch(/stopped \(all jobs finished\)/);
+    expect(coordinator.stderr).toMatch(/"drained":true,"msg":"stopped: all jobs finished"/);
 
     // The result outlives the coordinator: a new one on the same NATS reads it from the JetStream bucket.
     await cluster.startCoordinator();

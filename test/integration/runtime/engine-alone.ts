@@ -5,8 +5,10 @@ import { PromptSearch } from '../../../core/engine/prompt-search.js';
 import type { Schedule } from '../../../core/engine/schedule.js';
 import { loadRewardTrace, traceOffset, type RewardTrace } from '../../../core/trace/reward-trace.js';
 import { drawCandidates } from '../../../coordinator/candidates.js';
-import { TRACES } from '../../support/procs.js';
+import { runtimeTraceDir } from '../../support/traces.js';
 
+/** The paper's flux_pic trace, or a synthetic one of its shape where ../shared is absent (test/support/traces.ts). */
+const TRACES = runtimeTraceDir();
 export const BASE = join(TRACES, 'flux_pic_base.npy');
 export const NARF = join(TRACES, 'flux_pic_narf.npy');
 

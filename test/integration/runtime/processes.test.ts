@@ -1,5 +1,7 @@
 // The process objects the CLI runs, started here in-process against a real nats-server: their states, a drain,
 // and a close that leaves no port open even when the bus went away first.
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../../core/log/logger.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,8 +32,10 @@ describe.skipIf(!existsSync(BASE))('process objects (needs ../shared/traces)', (
   it('start serving, drain, and close idempotently with every port closed, even after the bus is gone', async () => {
     const started = await startNats(dir);
     nats = started.proc;
+    const out = new PassThrough();
     const lines: string[] = [];
-    const log = (l: string) => void lines.push(l);
+    out.on('data', (b: Buffer) => lines.push(...b.toString().split('\n').filter(Boolean)));
+    const log = createLogger({ process: 'test', destination: out, format: 'json' });
     const natsPrefix = `p${process.pid}`;
     const coord = await CoordinatorProcess.start({ listen: '127.0.0.1:0', natsUrl: started.url, natsPrefix, metricsPort: 0, scoreTimeoutMs: 10_000, workerTimeoutMs: 3000, queueFactor: 3, drainMs: 1000, log });
     expect(coord.state).toBe('serving');
@@ -53,6 +57,6 @@ describe.skipIf(!existsSync(BASE))('process objects (needs ../shared/traces)', (
     expect(await listening(coord.port)).toBe(false);
     expect(await listening(coord.metricsPort)).toBe(false);
     await coord.close();
-    expect(lines.some((l) => /ttsnap worker w1 listening on 127\.0\.0\.1:\d+ \(backend trace/.test(l))).toBe(true);
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.msg === 'worker serving')).toMatchObject({ worker: 'w1', listen: expect.stringMatching(/^127\.0\.0\.1:\d+$/), backend: 'trace' });
   });
 });

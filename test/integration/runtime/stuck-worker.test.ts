@@ -99,7 +99,7 @@ describe('a worker whose backend throws on every call (--fault throw=1)', () => 
     const { doc } = await searchCli(searchArgs(cluster, 70, 8), 120_000);
     const keep = (p: { prompt: number; winner: number; explored: number[] }) => [p.prompt, p.winner, p.explored];
     expect(picks(doc).map(keep)).toEqual(enginePicks(engineAlone(prompts, N, PAPER_SCHEDULE, SEED)).map(keep));
-    expect(coordinator.stderr).toMatch(/worker w3 lost \(quarantined for 5 s after 3 failed calls in a row, the last: .*injected fault/);
+    expect(coordinator.stderr).toMatch(/"worker":"w3","reason":"quarantined for 5 s after 3 failed calls in a row, the last: .*injected fault.*"msg":"worker lost/);
     expect(broken.running).toBe(true);
     const metrics = (await httpGet(`http://127.0.0.1:${cluster.metricsPort}/metrics`))?.body ?? '';
     expect(metrics).toMatch(/ttsnap_worker_faults_total\{worker="w3"\} [3-9]/);

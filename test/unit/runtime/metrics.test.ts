@@ -6,10 +6,10 @@ import { PromMetricsSink } from '../../../core/metrics/sink.js';
 import { startEmbedded, type EmbeddedCluster } from '../../../process/embedded.js';
 import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
 
-/** The value of one sample line `name{labels} value` in the exposition text (0 when absent). */
-function sample(text: string, name: string, labels = ''): number {
+/** The value of one sample line `name{labels} value` in the exposition text (`absent` when there is none). */
+function sample(text: string, name: string, labels = '', absent = 0): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.split(' ').at(-1)) : 0;
+  return line ? Number(line.split(' ').at(-1)) : absent;
 }
 
 describe('metrics', () => {
@@ -22,12 +22,20 @@ describe('metrics', () => {
     server = undefined;
   });
 
-  it('each process exports exactly its catalog metrics, prefixed ttsnap_', async () => {
+  it('each process exports exactly its catalog metrics, prefixed ttsnap_, beside the process metrics', async () => {
     for (const proc of ['coordinator', 'worker'] as const) {
       const names = (await new PromMetricsSink(proc).registry.getMetricsAsJSON()).map((m) => m.name).sort();
-      expect(names).toEqual(Object.values(METRICS).filter((m) => m.process === proc).map((m) => m.name).sort());
-      expect(names.every((n) => n.startsWith('ttsnap_'))).toBe(true);
+      expect(names.filter((n) => n.startsWith('ttsnap_'))).toEqual(Object.values(METRICS).filter((m) => m.process === proc).map((m) => m.name).sort());
+      expect(names.filter((n) => !n.startsWith('ttsnap_')).every((n) => n.startsWith('process_') || n.startsWith('nodejs_'))).toBe(true);
+      for (const n of ['process_start_time_seconds', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_gc_duration_seconds']) expect(names).toContain(n);
+      expect((await new PromMetricsSink(proc, { processMetrics: false }).registry.getMetricsAsJSON()).every((m) => m.name.startsWith('ttsnap_'))).toBe(true);
     }
+  });
+
+  it('series with known label values exist at 0 before the first event', async () => {
+    const text = (await new PromMetricsSink('coordinator', { processMetrics: false }).render()).body;
+    for (const op of ['open', 'put', 'get']) expect(sample(text, 'ttsnap_result_store_errors_total', `op="${op}"`, -1)).toBe(0);
+    expect(sample(text, 'ttsnap_jobs_completed_total', 'state="failed"', -1)).toBe(0);
   });
 
   it('counts what a job did, served on /metrics', async () => {

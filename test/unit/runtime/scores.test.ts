@@ -3,7 +3,10 @@ import { MemoryScoreBus } from '../../../core/bus/memory.js';
 import type { Score, ScoreBus, ScoreHandler } from '../../../core/bus/score-bus.js';
 import { mergeLedgers } from '../../../core/engine/ledger.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import type { MetricKey } from '../../../core/metrics/catalog.js';
+import type { MetricsSink } from '../../../core/metrics/sink.js';
 import { startEmbedded, type EmbeddedCluster } from '../../../process/embedded.js';
+import { worstJobs } from '../../../coordinator/job-gauges.js';
 import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
 
 /**
@@ -53,7 +56,10 @@ describe('scores on the bus', () => {
 
   it('lost scores are asked for again after the timeout; duplicates, strangers and wrong steps change nothing', async () => {
     const bus = new UnreliableBus();
+    const latencies: number[] = [];
+    const metrics: MetricsSink = { inc() {}, set() {}, observe: (key: MetricKey, v: number) => void (key === 'scoreLatency' && latencies.push(v)) };
     cluster = await startEmbedded({
+      metrics,
       backend: 'trace',
       backendOptions: { base: BASE, narf: NARF, maxBatch: '4' },
       workers: 2,
@@ -71,5 +77,14 @@ describe('scores on the bus', () => {
     // republished scores cost nothing: the ledger is the plan
     expect(job.ledger()).toEqual(mergeLedgers(expected.map((e) => e.ledger)));
     expect(Object.keys(result.timeline?.worker_busy_s ?? {}).sort()).toEqual(['local-0', 'local-1']);
+    // score latency counts from the first request: a score lost once arrives only after a re-request, so at
+    // least the 100 ms score timeout after it was first asked for (a clock restarted by the re-request would not)
+    expect(latencies.length).toBe(job.ledger().reward_calls.pic);
+    expect(latencies.filter((l) => l >= 0.1).length).toBeGreaterThanOrEqual(1);
+    // the worst-job gauges: exactly on budget, not idle once ended, forgotten 15 minutes after the end
+    const ended = worstJobs([job], job.endedAt, 15 * 60_000);
+    expect(ended.idleSeconds).toBe(0);
+    expect(ended.budgetRatio).toBeCloseTo(1, 12);
+    expect(worstJobs([job], job.endedAt + 15 * 60_000 + 1, 15 * 60_000)).toEqual({ budgetRatio: 0, idleSeconds: 0 });
   });
 });

@@ -39,9 +39,9 @@ describe('trace backend: non-finite rewards', () => {
   it('cross NATS as values, not as a dropped message', () => {
     for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0.25]) {
       const s = { job: 'j1', prompt: 3, candidate: 7, step: 2, reward: 'pic', value, worker: 'w1', busy_s: 1.5 };
-      expect(decodeScore('tt.scores.j1.3.7.2.pic', encodeScore(s), 'tt')).toEqual(s);
+      expect(decodeScore('tt.scores.w1.j1.3.7.2.pic', encodeScore(s), 'tt')).toEqual(s);
     }
-    expect(decodeScore('tt.scores.j1.3.7.2.pic', new TextEncoder().encode('{"v":"nan","w":"w1"}'), 'tt')).toBeNull();
+    expect(decodeScore('tt.scores.w1.j1.3.7.2.pic', new TextEncoder().encode('{"v":"nan"}'), 'tt')).toBeNull();
   });
 });
 

@@ -26,4 +26,15 @@ describe('plan moves', () => {
     expect(seeds.every((p) => isValidPlan(p, 20))).toBe(true);
     expect(seedPlans({ steps: 20, maxStages: 1 }).every((p) => p.steps.length <= 1)).toBe(true);
   });
+
+  it("with pruneSteps (a trace's variant steps) plans prune only there, and moves step between them", () => {
+    const space = { steps: 20, maxStages: 2, pruneSteps: [2, 6, 11] };
+    const seeds = seedPlans(space);
+    expect(new Set(seeds.flatMap((p) => p.steps))).toEqual(new Set([2, 6, 11]));
+    expect(seeds.filter((p) => p.steps.length === 2).map((p) => p.steps.join()).filter((v, i, a) => a.indexOf(v) === i)).toEqual(['2,6', '2,11']);
+    expect(neighbours({ steps: [6], keeps: [4] }, space).map(formatPlan)).toEqual(['2:4', '11:4', '6:3', '6:5', 'bon', '2:9,6:4', '2:14,6:4', '6:4,11:2']);
+    expect(seedPlans({ ...space, pruneSteps: [] }).map(formatPlan)).toEqual(['bon']);
+    expect(neighbours({ steps: [], keeps: [] }, { ...space, pruneSteps: [] })).toEqual([]);
+  });
 });
+

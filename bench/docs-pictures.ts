@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, visitFile } from './chromium.js';
+
+/**
+ * `npm run docs:pictures`: remakes the README's pictures under docs/ with the project's own commands: the
+ * contact sheet and report.html of `search "a red circle above a blue square"` on the tiny bundle (the report
+ * screenshotted by headless Chromium), and simulate's reward-budget chart on the synthetic trace.
+ */
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = join(root, 'dist', 'cli', 'main.js');
+const docs = join(root, 'docs');
+
+function ttsnap(...args: string[]): void {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`ttsnap ${args.join(' ')} exited ${r.status}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ttsnap-docs-'));
+try {
+  ttsnap('search', 'a red circle above a blue square', '--provider', 'cpu', '--out', dir, '--quiet');
+  copyFileSync(join(dir, 'contact_sheet.png'), join(docs, 'contact-sheet.png'));
+  ttsnap('simulate', '--synthetic', '--plot', join(docs, 'simulate-synthetic'));
+  const browser = await launchChromium();
+  try {
+    const { page, errors } = await visitFile(browser, join(dir, 'report.html'), { width: 1280, height: 1180 });
+    if (errors.length) throw new Error(`report.html logged errors: ${errors.join('; ')}`);
+    await page.screenshot({ path: join(docs, 'report.png'), fullPage: false });
+  } finally {
+    await browser.close();
+  }
+  process.stdout.write(`wrote ${['contact-sheet.png', 'simulate-synthetic.png', 'simulate-synthetic.svg', 'report.png'].map((f) => join('docs', f)).join(', ')}\n`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

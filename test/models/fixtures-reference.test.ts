@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { initialNoise } from '../../core/diffusion/noise.js';
+import { initManifest, writeManifest } from '../../worker/onnx/init.js';
+import { OnnxPipeline } from '../../worker/onnx/pipeline.js';
+import { preprocessImages } from '../../worker/onnx/preprocess.js';
+import { addReward } from '../../worker/onnx/reward-folder.js';
+import { decodeState } from '../../worker/onnx/state.js';
+import { loadTokenizer } from '../../worker/onnx/tokenizer.js';
+import { copyFixture, FIXTURES, FP16, LAYOUTS, maxRelDiff, reference, REWARDS, type Reference } from './fixture-helpers.js';
+import { TINY } from './helpers.js';
+
+/**
+ * Every layout fixture, from the folder as the exporter writes it (models init, the three fixture rewards
+ * attached), sampled by the TypeScript pipeline and compared with the PyTorch reference of
+ * models/fixtures/recipe (diffusers' schedulers and pipelines restated, on ttsnap's Philox noise).
+ * Differences are max |ts - ref| / max(1, |ref|) over every element.
+ * Tolerances: fp32 graphs against PyTorch fp32: 1e-4 (onnxruntime and PyTorch kernels round differently;
+ *   measured at most 1.5e-5, on SD 1.5's step-0 Tweedie estimate, after 4-50 steps);
+ * fp16 graphs (fp16 weights and I/O) against the same fp32 reference: 3e-2 (half precision, 2^-11 relative
+ *   per rounding, compounded over the steps; measured at most 8.5e-3, SD 1.5 fp16 step 0).
+ */
+const FP32_TOL = 1e-4;
+const FP16_TOL = 3e-2;
+const table: string[] = [];
+afterAll(() => {
+  // the figures quoted in models/README.md
+  process.stdout.write(`largest difference from the PyTorch reference (relative, max(1,|ref|)):\n${table.sort().join('\n')}\n`);
+});
+
+const noLog = (): void => undefined;
+
+describe.each([...LAYOUTS, ...FP16.map((l) => `${l}-fp16`)])('%s against the PyTorch reference', (name) => {
+  it('tokens, noise, timesteps, step-0 latent and Tweedie estimate, final latents, decoded images and the three rewards agree', { timeout: 120_000 }, async () => {
+    const ref = reference(name);
+    const fx = copyFixture(name);
+    try {
+      let m = initManifest(fx.dir).manifest;
+      for (const r of REWARDS) m = addReward(fx.dir, m, r.name, join(FIXTURES, 'rewards', r.name), r.opts).manifest;
+      writeManifest(fx.dir, m);
+      const p = await OnnxPipeline.load({ bundle: fx.dir, provider: 'cpu', threads: 1, maxBatch: 8 }, noLog);
+      try {
+        // models init chose the pipeline's defaults the reference ran with
+        expect([p.steps, p.guidance]).toEqual([ref.steps, ref.guidance]);
+        expect(maxRelDiff(p.bundle.scheduler.timesteps, ref.timesteps)).toBeLessThan(1e-6);
+        for (const [dir, ids] of Object.entries(ref.token_ids)) expect(Array.from(loadTokenizer(join(fx.dir, dir), ids.length).encode(ref.prompt)), dir).toEqual(ids);
+        const l = p.bundle.manifest.latent;
+        const n = l.channels * l.height * l.width;
+        const noise = ref.seeds.flatMap((s) => Array.from(initialNoise(s, n).subarray(0, 16)));
+        expect(maxRelDiff(noise, ref.noise_head)).toBeLessThan(1e-6);
+
+        const specs = ref.seeds.map((seed, i) => ({ key: `c${i}`, prompt: 0, text: ref.prompt, candidate: i, seed }));
+        const keys = specs.map((s) => s.key);
+        const states = (): { latent: number[]; x0: number[] } => {
+          const st = keys.map((k) => decodeState(p.exportState(k), p.bundle.manifest.name));
+          return { latent: st.flatMap((s) => Array.from(s.latent)), x0: st.flatMap((s) => Array.from(s.x0 ?? [])) };
+        };
+        await p.create(specs);
+        await p.advance(keys.map((key) => ({ key, toStep: 0 })));
+        const first = states();
+        await p.advance(keys.map((key) => ({ key, toStep: ref.steps - 1 })));
+        const images = await p.images(keys);
+        const scores = await p.score(keys, REWARDS.map((r) => ({ name: r.name, noiseAware: false })));
+        const diffs = {
+          step0: Math.max(maxRelDiff(first.latent, ref.latent_step0), maxRelDiff(first.x0, ref.x0_step0)),
+          latents: maxRelDiff(states().latent, ref.latents),
+          images: maxRelDiff(images, ref.images),
+          scores: Math.max(...REWARDS.map((r, i) => maxRelDiff(scores[i] as Float64Array, ref.scores[r.name]))),
+          ...Object.fromEntries(REWARDS.map((r, i) => [r.name, maxRelDiff(scores[i] as Float64Array, ref.scores[r.name])])),
+        };
+        const tol = name.endsWith('-fp16') ? FP16_TOL : FP32_TOL;
+        table.push(`${name.padEnd(18)} ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join('  ')}`);
+        for (const [k, v] of Object.entries(diffs)) expect(v, k).toBeLessThan(tol);
+      } finally {
+        await p.close();
+      }
+    } finally {
+      fx.cleanup();
+    }
+  });
+});
+
+describe('the tiny bundle against the PyTorch reference (its committed weights loaded back into models/recipe/nets.py)', () => {
+  it('final latents, decoded images, align and quality scores of four seeds (20 DDIM steps, guidance 4)', { timeout: 120_000 }, async () => {
+    const ref = JSON.parse(readFileSync(join(FIXTURES, 'reference', 'tiny.json'), 'utf8')) as Pick<Reference, 'prompt' | 'seeds' | 'steps' | 'latents' | 'images'> & { scores: Record<'align' | 'quality', number[]> };
+    const p = await OnnxPipeline.load({ bundle: TINY, provider: 'cpu', threads: 1, maxBatch: 8 }, noLog);
+    try {
+      const keys = ref.seeds.map((seed, i) => ({ key: `t${i}`, prompt: 0, text: ref.prompt, candidate: i, seed }));
+      await p.create(keys);
+      await p.advance(keys.map((k) => ({ key: k.key, toStep: ref.steps - 1 })));
+      const latents = keys.flatMap((k) => Array.from(decodeState(p.exportState(k.key), p.bundle.manifest.name).latent));
+      const images = await p.images(keys.map((k) => k.key));
+      const [align, quality] = await p.score(keys.map((k) => k.key), [{ name: 'align', noiseAware: false }, { name: 'quality', noiseAware: false }]);
+      const diffs = { latents: maxRelDiff(latents, ref.latents), images: maxRelDiff(images, ref.images), scores: Math.max(maxRelDiff(align as Float64Array, ref.scores.align), maxRelDiff(quality as Float64Array, ref.scores.quality)) };
+      table.push(`${'tiny'.padEnd(18)} ${Object.entries(diffs).map(([k, v]) => `${k} ${v.toExponential(1)}`).join('  ')}`);
+      for (const [k, v] of Object.entries(diffs)) expect(v, k).toBeLessThan(FP32_TOL);
+    } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('reward preprocessing', () => {
+  it('matches torch.nn.functional.interpolate(bicubic, antialias=True) + centre crop + CLIP mean/std on the reference images', () => {
+    const ref = reference('sd15');
+    const p = { resize: 28, crop: 24, mean: [0.48145466, 0.4578275, 0.40821073] as [number, number, number], std: [0.26862954, 0.26130258, 0.27577711] as [number, number, number], resample: 'bicubic' as const };
+    const px = preprocessImages(Float32Array.from(ref.images), ref.seeds.length, 32, 32, p);
+    const per = 3 * 24 * 24;
+    const head = ref.seeds.flatMap((_, b) => Array.from(px.subarray(b * per, b * per + 64)));
+    expect(maxRelDiff(head, ref.reward_pixels_head)).toBeLessThan(1e-5);
+  });
+});
