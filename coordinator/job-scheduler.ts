@@ -149,16 +149,16 @@ export class JobScheduler {
     }
     if (err instanceof WorkerDrainingRefusal) this.kick();
     else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
-    else if (!(err instanceof CandidateMissingError) && !this.poisoned(a, err)) this.workerFault(slot, err);
+    else if (!(err instanceof CandidateMissingError) && !this.poisoned(slot, a, err)) this.workerFault(slot, err);
     this.kick();
   }
 
   /**
-   * A candidate whose calls failed MAX_FAULTS times (wherever it ran) breaks backends by itself: its job fails
+   * A candidate whose calls failed on MAX_FAULTS different workers breaks backends by itself: its job fails
    * with the error rather than quarantining every worker in turn. True when that ended the job.
    */
-  private poisoned(a: Assignment, err: unknown): boolean {
-    const faults = a.candidates.map((i) => a.run.fault(i));
+  private poisoned(slot: WorkerSlot, a: Assignment, err: unknown): boolean {
+    const faults = a.candidates.map((i) => a.run.fault(i, slot.id));
     if (!faults.some((n) => n >= MAX_FAULTS)) return false;
     this.stop(a.job, 'failed', err instanceof Error ? err.message : String(err));
     return true;

@@ -126,13 +126,19 @@ export class PromptRun {
     this.flying.add(c);
   }
 
-  private readonly faults = new Map<number, number>();
+  // candidate -> the workers on which its calls failed
+  private readonly faults = new Map<number, Set<string>>();
 
-  /** Counts one more failed call on candidate i; returns how many it has had. */
-  fault(i: number): number {
-    const n = (this.faults.get(i) ?? 0) + 1;
-    this.faults.set(i, n);
-    return n;
+  /**
+   * Records a failed call on candidate i at `worker`; returns on how many different workers its calls have
+   * failed. Distinct workers, not calls: a broken worker that gets the same candidate back three times says
+   * nothing about the candidate.
+   */
+  fault(i: number, worker: string): number {
+    const at = this.faults.get(i) ?? new Set<string>();
+    at.add(worker);
+    this.faults.set(i, at);
+    return at.size;
   }
 
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */

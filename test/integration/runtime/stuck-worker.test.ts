@@ -95,8 +95,10 @@ describe('a worker whose backend throws on every call (--fault throw=1)', () => 
   afterAll(() => cluster.close());
 
   it('is quarantined, and the job completes with the same winners', async () => {
-    const prompts = Array.from({ length: 8 }, (_, i) => 70 + i);
-    const { doc } = await searchCli(searchArgs(cluster, 70, 8), 120_000);
+    // 30 prompts: the coordinator learns of each failed batch only at its 1.5 s score timeout, so the job must
+    // outlast three of them in a row (8 prompts finished in about 3.5 s, after two)
+    const prompts = Array.from({ length: 30 }, (_, i) => 70 + i);
+    const { doc } = await searchCli(searchArgs(cluster, 70, 30), 120_000);
     const keep = (p: { prompt: number; winner: number; explored: number[] }) => [p.prompt, p.winner, p.explored];
     expect(picks(doc).map(keep)).toEqual(enginePicks(engineAlone(prompts, N, PAPER_SCHEDULE, SEED)).map(keep));
     expect(coordinator.stderr).toMatch(/"worker":"w3","reason":"quarantined for 5 s after 3 failed calls in a row, the last: .*injected fault.*"msg":"worker lost/);
