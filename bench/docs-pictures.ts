@@ -8,7 +8,8 @@ import { launchChromium, visitFile } from './chromium.js';
 /**
  * `npm run docs:pictures`: remakes the README's pictures under docs/ with the project's own commands: the
  * contact sheet and report.html of `search "a red circle above a blue square"` on the tiny bundle (the report
- * screenshotted by headless Chromium), and simulate's reward-budget chart on the synthetic trace.
+ * screenshotted by headless Chromium), simulate's reward-budget chart on the synthetic trace, and
+ * the tiny bundle's sample grid.
  */
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist', 'cli', 'main.js');
@@ -19,11 +20,15 @@ function ttsnap(...args: string[]): void {
   if (r.status !== 0) throw new Error(`ttsnap ${args.join(' ')} exited ${r.status}`);
 }
 
+/** The README's sample grid: the four single shapes, then three two-shape captions. */
+const SAMPLE_CAPTIONS = ['a red circle', 'a blue square', 'a green triangle', 'a yellow circle', 'a red circle above a blue square', 'a green triangle left of a yellow circle', 'a yellow circle below a blue square'];
+
 const dir = mkdtempSync(join(tmpdir(), 'ttsnap-docs-'));
 try {
   ttsnap('search', 'a red circle above a blue square', '--provider', 'cpu', '--out', dir, '--quiet');
   copyFileSync(join(dir, 'contact_sheet.png'), join(docs, 'contact-sheet.png'));
   ttsnap('simulate', '--synthetic', '--plot', join(docs, 'simulate-synthetic'));
+  ttsnap('models', 'sample', join(root, 'models', 'tiny'), ...SAMPLE_CAPTIONS, '--seeds', '6', '--out', join(docs, 'sample-grid.png'));
   const browser = await launchChromium();
   try {
     const { page, errors } = await visitFile(browser, join(dir, 'report.html'), { width: 1280, height: 1180 });
@@ -32,7 +37,7 @@ try {
   } finally {
     await browser.close();
   }
-  process.stdout.write(`wrote ${['contact-sheet.png', 'simulate-synthetic.png', 'simulate-synthetic.svg', 'report.png'].map((f) => join('docs', f)).join(', ')}\n`);
+  process.stdout.write(`wrote ${['contact-sheet.png', 'simulate-synthetic.png', 'simulate-synthetic.svg', 'sample-grid.png', 'report.png'].map((f) => join('docs', f)).join(', ')}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
