@@ -16,6 +16,8 @@ export interface CoordinatorProcessOptions extends SecureProcessOptions {
   readonly listen: string;
   readonly natsUrl: string;
   readonly natsPrefix: string;
+  /** copies of the journal stream and the result bucket in JetStream (default 1; 3 on a 3-server cluster) */
+  readonly natsReplicas?: number;
   /** Prometheus /metrics port (0 = any); none when undefined */
   readonly metricsPort?: number;
   readonly scoreTimeoutMs: number;
@@ -64,7 +66,7 @@ export class CoordinatorProcess extends ProcessBase {
     const security = openSecurity(opts, this.steps);
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', ...(opts.natsAuth ? { auth: opts.natsAuth } : {}), onError: (op) => metrics.inc('natsErrors', { op }) });
     this.steps.push(['score bus', () => bus.close()]);
-    const results = await NatsResultStore.open(bus.connection, opts.natsPrefix).catch((err: unknown) => {
+    const results = await NatsResultStore.open(bus.connection, opts.natsPrefix, undefined, opts.natsReplicas ?? 1).catch((err: unknown) => {
       metrics.inc('resultStoreErrors', { op: 'open' });
       log.error({ err }, 'no JetStream result store; results live in memory only');
       return null;
@@ -72,7 +74,7 @@ export class CoordinatorProcess extends ProcessBase {
     this.steps.push(['JetStream watch', watchJetStream(bus.connection, metrics)]);
     // The job journal is on whenever JetStream is: running jobs then survive a restart of this process.
     const journal = results
-      ? await JetStreamJournal.open(bus.connection, { prefix: opts.natsPrefix, onError: (op) => metrics.inc('natsErrors', { op }) }).catch((err: unknown) => {
+      ? await JetStreamJournal.open(bus.connection, { prefix: opts.natsPrefix, replicas: opts.natsReplicas ?? 1, onError: (op) => metrics.inc('natsErrors', { op }) }).catch((err: unknown) => {
           log.error({ err }, 'no JetStream job journal; running jobs will not survive a restart');
           return null;
         })

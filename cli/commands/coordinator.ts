@@ -12,6 +12,7 @@ interface CoordinatorFlags extends NatsAuthFlags {
   listen: string;
   nats: string;
   natsPrefix: string;
+  natsReplicas: string;
   metricsPort?: string;
   metricsListen?: string;
   healthListen?: string;
@@ -30,6 +31,7 @@ export function registerCoordinator(program: Command): void {
     .requiredOption('--listen <host:port>', 'gRPC address to serve on (port 0 = any free port)')
     .requiredOption('--nats <url>', 'NATS server URL for scores (nats://host:4222)')
     .option('--nats-prefix <prefix>', 'subject prefix of the score bus', 'ttsnap')
+    .option('--nats-replicas <n>', 'copies JetStream keeps of the job journal and the results (3 on a 3-server NATS cluster)', '1')
     .option('--max-jobs-per-client <n>', 'concurrent jobs (and watchers) per client identity; without TLS every caller is one client', String(DEFAULT_MAX_JOBS_PER_CLIENT))
     .option('--score-timeout-ms <ms>', 'ask a worker again for a score missing this long', '10000')
     .option('--worker-timeout-ms <ms>', 'a worker silent this long is lost (its candidates continue elsewhere)', '3000')
@@ -53,6 +55,7 @@ export function registerCoordinator(program: Command): void {
         listen,
         natsUrl: flags.nats,
         natsPrefix: flags.natsPrefix,
+        natsReplicas: parseInteger('--nats-replicas', 1, 5)(flags.natsReplicas),
         ...(metricsAt ? { metricsPort: metricsAt.port, metricsHost: metricsAt.host } : {}),
         ...(healthListen ? { healthListen } : {}),
         ...opts,

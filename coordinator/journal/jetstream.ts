@@ -8,6 +8,8 @@ export interface JetStreamJournalOptions {
   readonly prefix?: string;
   /** how long records are kept at most (default 7 days): a journal is for resuming, not an archive */
   readonly maxAgeDays?: number;
+  /** copies JetStream keeps of the stream (default 1); 3 on a 3-server cluster, so losing one server loses nothing */
+  readonly replicas?: number;
   readonly onError?: (op: string, err: unknown) => void;
 }
 
@@ -48,7 +50,7 @@ export class JetStreamJournal implements JournalStore {
     const prefix = o.prefix ?? 'ttsnap';
     const stream = `${prefix}_journal`;
     const jsm = await nc.jetstreamManager();
-    const config = { name: stream, subjects: [`${prefix}.journal.>`], storage: StorageType.File, max_age: nanos((o.maxAgeDays ?? 7) * 86_400_000), duplicate_window: nanos(120_000) };
+    const config = { name: stream, subjects: [`${prefix}.journal.>`], storage: StorageType.File, max_age: nanos((o.maxAgeDays ?? 7) * 86_400_000), duplicate_window: nanos(120_000), num_replicas: o.replicas ?? 1 };
     await jsm.streams.info(stream).then(
       () => jsm.streams.update(stream, config),
       () => jsm.streams.add(config),

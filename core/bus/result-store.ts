@@ -22,9 +22,12 @@ function encode(result: unknown): Uint8Array {
 export class NatsResultStore implements ResultStore {
   private constructor(private readonly kv: KV) {}
 
-  /** Opens (or creates) bucket `<prefix>_results`, file-backed, one revision per key, entries kept `ttlDays`. */
-  static async open(nc: NatsConnection, prefix: string, ttlDays = 30): Promise<NatsResultStore> {
-    const kv = await nc.jetstream().views.kv(`${prefix}_results`, { history: 1, ttl: ttlDays * 86_400_000, description: 'ttsnap job results' });
+  /**
+   * Opens (or creates) bucket `<prefix>_results`, file-backed, one revision per key, entries kept `ttlDays`,
+   * `replicas` copies across the JetStream cluster.
+   */
+  static async open(nc: NatsConnection, prefix: string, ttlDays = 30, replicas = 1): Promise<NatsResultStore> {
+    const kv = await nc.jetstream().views.kv(`${prefix}_results`, { history: 1, ttl: ttlDays * 86_400_000, replicas, description: 'ttsnap job results' });
     return new NatsResultStore(kv);
   }
 
