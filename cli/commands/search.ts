@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -46,6 +46,7 @@ interface SearchFlags {
   backend?: string;
   workers: string;
   reconnectTimeoutS: string;
+  requestId?: string;
   [backendFlag: string]: string | boolean | undefined;
 }
 
@@ -95,7 +96,7 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
     throw new ValidationError('--budget', flags.budget === undefined ? 'neither --budget nor --candidates given' : 'given with --candidates', 'exactly one of --budget B or --candidates N');
   }
   const budget = flags.budget === undefined ? 0 : parseNumberIn('--budget', flags.budget, { min: 0, max: Infinity, aboveMin: true });
-  return {
+  const request: SubmitJobRequest = {
     prompts: list.kind === 'trace' ? [...ids] : [],
     texts: list.kind === 'text' ? ids.map((i) => list.texts[i] as string) : [],
     budget,
@@ -108,9 +109,20 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
     top_k: parseInteger('--top-k', 0, 100_000)(flags.topK),
     accounting: flags.accounting,
     images: flags.out !== undefined,
-    // a resubmission after a lost answer finds the same job instead of starting another
-    request_id: randomUUID(),
   };
+  // a resubmission after a lost answer finds the same job instead of starting another
+  return { ...request, request_id: requestIdFor(flags.requestId, request) };
+}
+
+/**
+ * The job's request id: random per run, or with --request-id the caller's key joined to a digest of the request,
+ * so that a rerun of the same search (a retried Kubernetes Job) re-attaches to the job it submitted, while the
+ * same key with another request (a resumed --out that submits only the prompts left) starts its own job.
+ */
+function requestIdFor(key: string | undefined, request: SubmitJobRequest): string {
+  if (key === undefined) return randomUUID();
+  if (!/^[A-Za-z0-9._:-]{1,100}$/.test(key)) throw new ValidationError('--request-id', JSON.stringify(key), '1 to 100 letters, digits, dots, dashes, underscores or colons');
+  return `${key}:${createHash('sha256').update(JSON.stringify(request)).digest('hex').slice(0, 16)}`;
 }
 
 async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<SearchSession> {
@@ -146,6 +158,7 @@ export function registerSearch(program: Command): void {
     .description('search for the best image per prompt (embedded coordinator and workers, or --coordinator HOST:PORT)')
     .argument('[texts...]', 'prompt texts (model backends)')
     .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')
+    .option('--request-id <key>', 'with --coordinator: submit idempotently under this key; rerunning the same search re-attaches to its job (default: a new job each run)')
     .option('--reconnect-timeout-s <s>', 'with --coordinator: how long to keep reconnecting to a coordinator that went away (a restart resumes the job)', '120')
     .option('--prompts <range>', 'trace prompt indices start:end (end exclusive; trace backend)')
     .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')

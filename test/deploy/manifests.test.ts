@@ -51,14 +51,14 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     const [coord] = argv(one(name, 'Deployment', 'ttsnap-coordinator'));
     const [worker] = argv(one(name, 'StatefulSet', 'ttsnap-worker'));
     const [search] = argv(one(name, 'Job', 'ttsnap-search'));
-    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', '--drain-timeout-s', '300']);
+    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', '--drain-timeout-s', '300', ...(name === 'gpu' ? ['--nats-replicas', '3'] : [])]);
     expect(worker?.slice(0, 15)).toEqual([
       'node', '/app/dist/cli/main.js', 'worker', '--listen', '0.0.0.0:7070', '--advertise', '$(POD_IP):7070', '--id', '$(POD_NAME)',
       '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464',
     ]);
     expect(worker?.slice(15, 17)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
     expect(worker?.slice(-2)).toEqual(['--drain-timeout-s', name === 'gpu' ? '300' : '60']);
-    expect(search?.slice(0, 8)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json', '--out', '/out/$(JOB_NAME)']);
+    expect(search?.slice(0, 10)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json', '--request-id', '$(JOB_NAME)', '--out', '/out/$(JOB_NAME)']);
     const images = objects(name).flatMap(containers).map((c) => c.image);
     expect(images.filter((i) => i?.startsWith(TTSNAP_IMAGE)).length).toBe(3);
   });
@@ -123,6 +123,11 @@ describe('overlay specifics', () => {
     expect(one('gpu', 'PodDisruptionBudget', 'nats').spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
     expect(objects('cpu-demo').some((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'nats')).toBe(false);
     expect(one('gpu', 'PodMonitor', 'nats').spec).toMatchObject({ podMetricsEndpoints: [{ port: 'metrics' }] });
+    // the journal and the results keep as many copies as there are servers, else the cluster protects nothing
+    for (const name of OVERLAYS) {
+      const coordinator = containers(one(name, 'Deployment', 'ttsnap-coordinator'))[0] ?? { name: '' };
+      expect(Number(flagValue(coordinator, '--nats-replicas') ?? 1)).toBe((sts(name).spec as { replicas: number }).replicas);
+    }
   });
 
   it('search Job: retries only exit 4 and crashes, ignores disruptions, has a deadline, writes --out to a claim', () => {
