@@ -154,12 +154,15 @@ export class JobScheduler {
   }
 
   /**
-   * A candidate whose calls failed on MAX_FAULTS different workers breaks backends by itself: its job fails
-   * with the error rather than quarantining every worker in turn. True when that ended the job.
+   * A candidate whose calls failed MAX_FAULTS times, on MAX_FAULTS different workers (or on every worker there
+   * is, when there are fewer), breaks backends by itself: its job fails with the error rather than quarantining
+   * every worker in turn. Distinct workers count, not calls alone: one broken worker that gets the same
+   * candidates back says nothing about them. True when that ended the job.
    */
   private poisoned(slot: WorkerSlot, a: Assignment, err: unknown): boolean {
+    const spread = Math.min(MAX_FAULTS, Math.max(1, this.pool.size));
     const faults = a.candidates.map((i) => a.run.fault(i, slot.id));
-    if (!faults.some((n) => n >= MAX_FAULTS)) return false;
+    if (!faults.some((f) => f.calls >= MAX_FAULTS && f.workers >= spread)) return false;
     this.stop(a.job, 'failed', err instanceof Error ? err.message : String(err));
     return true;
   }

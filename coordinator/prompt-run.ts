@@ -126,19 +126,16 @@ export class PromptRun {
     this.flying.add(c);
   }
 
-  // candidate -> the workers on which its calls failed
-  private readonly faults = new Map<number, Set<string>>();
+  // candidate -> its failed calls, and the workers they failed on
+  private readonly faults = new Map<number, { calls: number; workers: Set<string> }>();
 
-  /**
-   * Records a failed call on candidate i at `worker`; returns on how many different workers its calls have
-   * failed. Distinct workers, not calls: a broken worker that gets the same candidate back three times says
-   * nothing about the candidate.
-   */
-  fault(i: number, worker: string): number {
-    const at = this.faults.get(i) ?? new Set<string>();
-    at.add(worker);
-    this.faults.set(i, at);
-    return at.size;
+  /** Records a failed call on candidate i at `worker`; returns its failed calls and on how many workers. */
+  fault(i: number, worker: string): { readonly calls: number; readonly workers: number } {
+    const f = this.faults.get(i) ?? { calls: 0, workers: new Set<string>() };
+    f.calls++;
+    f.workers.add(worker);
+    this.faults.set(i, f);
+    return { calls: f.calls, workers: f.workers.size };
   }
 
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */
