@@ -11,7 +11,8 @@ import type { BackendInfo } from '../core/contract/backend-info.js';
 import { ValidationError } from '../core/errors.js';
 import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
-import { JOURNAL_SCHEMA, type JournalRecord } from './journal/records.js';
+import { sortHoldings } from './holdings.js';
+import { JOURNAL_SCHEMA, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PendingResumes } from './journal/resume.js';
 import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
@@ -20,7 +21,7 @@ import { grantedBudget } from './job-gauges.js';
 import { jobResult } from './result.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
-import { WorkerPool, type WorkerSlot } from './workers.js';
+import { WorkerPool, type BackendPool, type WorkerSlot } from './workers.js';
 
 /** Loose options; compileCoordinatorOptions fills the defaults. */
 export interface CoordinatorOptions {
@@ -73,12 +74,13 @@ export class Coordinator {
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
-  /** this coordinator's life: written with each job it starts (a restarted coordinator has another) */
-  private readonly epoch = randomUUID();
+  /** this coordinator's life: written with each job it starts, and workers hold candidates under it (a restarted coordinator has another) */
+  readonly epoch = randomUUID();
   private readonly byRequest = new Map<string, string>();
   private draining = false;
   private readonly puts = new Set<Promise<unknown>>();
   private readonly resumes: PendingResumes | null;
+  private closed = false;
 
   constructor(
     private readonly bus: ScoreBus,
@@ -126,15 +128,22 @@ export class Coordinator {
     return found;
   }
 
+  /** Rebuilds the resumed jobs whose pool has a worker now (a job journaled before pools: the only pool). */
   private rebuildResumed(): void {
-    const info = this.pool.info;
-    if (!this.resumes || this.resumes.size === 0 || !info) return;
+    if (!this.resumes || this.resumes.size === 0) return;
+    const serving = this.pool.serving();
+    const poolOf = (j: JobJournal): BackendPool | null => {
+      const id = (j.spec.request as SubmitJobRequest).pool;
+      return id ? (serving.find((p) => p.id === id) ?? null) : serving.length === 1 ? (serving[0] as BackendPool) : null;
+    };
     const now = this.opts.clock();
-    for (const j of this.resumes.take()) {
+    for (const j of this.resumes.take((j) => poolOf(j) !== null)) {
+      const pool = poolOf(j) as BackendPool;
       let job: Job;
       try {
-        job = new Job(j.spec.job, compileJobSpec(j.spec.request as SubmitJobRequest, info), j.spec.createdAt);
+        job = new Job(j.spec.job, compileJobSpec(j.spec.request as SubmitJobRequest, pool.info), j.spec.createdAt);
         job.requestId = j.spec.requestId;
+        job.pool = pool.id;
         job.journal = this.journalSink();
         job.restore(j, now);
       } catch (err) {
@@ -142,9 +151,15 @@ export class Coordinator {
         continue;
       }
       this.jobs.set(job.id, job);
-      this.scheduler.add(job);
       this.resumes.attach(job.id, (listener, afterSeq) => job.watch(listener, afterSeq));
-      if (job.promptsDone === job.spec.prompts.length) this.scheduler.complete(job);
+      if (job.promptsDone === job.spec.prompts.length) {
+        this.scheduler.add(job);
+        this.scheduler.complete(job);
+        continue;
+      }
+      // Scheduled once every worker alive has had the time to register (one worker timeout after the first of
+      // its pool did): until then workers say what they hold and the job keeps it instead of recomputing it.
+      setTimeout(() => job.ended || this.closed || this.scheduler.add(job), this.opts.workerTimeoutMs).unref();
     }
   }
 
@@ -153,9 +168,9 @@ export class Coordinator {
     return store ? (r) => store.append(r) : null;
   }
 
-  /** The backend every worker runs (null before the first registers). */
+  /** The backend of the first pool serving (the only one in embedded mode; null before a worker registers). */
   get backend(): BackendInfo | null {
-    return this.pool.info;
+    return this.pool.serving()[0]?.info ?? null;
   }
 
   get workerCount(): number {
@@ -166,29 +181,41 @@ export class Coordinator {
   registerWorker(client: WorkerClient, info: BackendInfo, o: { draining?: boolean; remote?: boolean } = {}): { accepted: boolean; reason: string } {
     const draining = o.draining ?? false;
     // In-process workers cannot vanish on their own: they never time out.
-    const { slot, refused } = this.pool.add(client, info, o.remote === false ? Number.POSITIVE_INFINITY : this.opts.clock());
-    if (!slot) {
-      client.close();
-      return { accepted: false, reason: refused ?? 'refused' };
-    }
+    const slot = this.pool.add(client, info, o.remote === false ? Number.POSITIVE_INFINITY : this.opts.clock());
     if (slot.client !== client) client.close();
-    else this.opts.log.info({ worker: slot.id, backend: info.backend, model: info.model }, 'worker registered');
+    else this.opts.log.info({ worker: slot.id, backend: info.backend, model: info.model, pool: slot.pool }, 'worker registered');
     // The worker's word decides: a worker that re-registers as serving (restarted, recovered) takes work again.
     slot.draining = draining;
-    if (slot.client === client && this.resumes && this.resumes.resumed.size > 0) this.fence(slot);
     this.rebuildResumed();
+    if (slot.client === client) this.reconcile(slot);
     this.scheduler.kick();
     return { accepted: true, reason: '' };
   }
 
   /**
-   * A worker new to this coordinator may still hold candidates of resumed jobs under the old coordinator's lease;
-   * it takes no work until it has dropped them, so a recomputed candidate never meets its stale twin.
+   * A worker new to this coordinator may hold candidates from before: of jobs this coordinator resumed (left by
+   * the one that crashed), of jobs it no longer knows, or copies it counted lost. It takes no work until it has
+   * said what it holds: what a resumed job can use stays (no recomputation), the rest is released (holdings.ts),
+   * so a recomputed candidate never meets a stale twin. A worker that cannot say drops every resumed job's.
    */
-  private fence(slot: WorkerSlot): void {
+  private reconcile(slot: WorkerSlot): void {
     slot.fenced = true;
-    const jobs = [...(this.resumes?.resumed ?? [])];
-    void Promise.allSettled(jobs.map((id) => slot.client.release(id))).then(() => {
+    const resumed = this.resumes?.resumed ?? new Set<string>();
+    const settle = async (): Promise<void> => {
+      const held = await slot.client.holdings().catch(() => null);
+      if (!held) {
+        await Promise.allSettled([...resumed].map((id) => slot.client.release(id)));
+        return;
+      }
+      if (held.length === 0) return;
+      const sorted = sortHoldings(slot, held, { epoch: this.epoch, job: (id) => this.jobs.get(id), resumed, now: this.opts.clock() });
+      this.opts.log.info({ worker: slot.id, held: held.length, adopted: sorted.adopted, orphanJobs: sorted.releaseJobs.length }, 'worker holdings: kept what resumed jobs can use, released the rest');
+      await Promise.allSettled([
+        ...sorted.releaseJobs.map((id) => slot.client.release(id)),
+        ...[...sorted.releaseRefs].map(([id, refs]) => slot.client.release(id, refs)),
+      ]);
+    };
+    void settle().finally(() => {
       slot.fenced = false;
       this.scheduler.kick();
     });
@@ -209,25 +236,27 @@ export class Coordinator {
   /** Validates and queues a job; throws ValidationError (bad request) or CoordinatorUnavailableError. */
   submit(req: SubmitJobRequest): Job {
     if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');
-    const info = this.pool.info;
-    if (!info || this.pool.size === 0) throw new CoordinatorUnavailableError('no worker has registered yet');
     const requestId = req.request_id ?? '';
     if (requestId.length > 128) throw new ValidationError('request_id', `${requestId.length} characters`, 'at most 128 characters');
     const known = requestId ? this.byRequest.get(requestId) ?? this.resumes?.byRequest.get(requestId) : undefined;
     const existing = known === undefined ? undefined : this.jobs.get(known);
     if (existing) return existing;
-    const spec = compileJobSpec(req, info);
+    const pool = this.pool.resolve(req.pool ?? '');
+    const spec = compileJobSpec(req, pool.info);
     const now = this.opts.clock();
     const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
     job.requestId = requestId;
+    job.pool = pool.id;
     job.journal = this.journalSink();
-    job.journal?.({ v: JOURNAL_SCHEMA, kind: 'spec', job: job.id, requestId, createdAt: now, epoch: this.epoch, request: req as Record<string, unknown> });
+    // the pool resolved: a resuming coordinator runs the job on the same pool, however many serve by then
+    const request: SubmitJobRequest = { ...req, pool: pool.id };
+    job.journal?.({ v: JOURNAL_SCHEMA, kind: 'spec', job: job.id, requestId, createdAt: now, epoch: this.epoch, request: request as Record<string, unknown> });
     if (requestId) this.byRequest.set(requestId, job.id);
     this.jobs.set(job.id, job);
     const granted = grantedBudget(spec);
     this.metrics.inc('budgetAllocated', { kind: 'denoise' }, granted.denoise);
     this.metrics.inc('budgetAllocated', { kind: 'reward' }, granted.reward);
-    this.opts.log.info({ job: job.id, prompts: spec.prompts.length, candidates: spec.n, budget: granted.denoise + granted.reward }, 'job accepted');
+    this.opts.log.info({ job: job.id, pool: pool.id, prompts: spec.prompts.length, candidates: spec.n, budget: granted.denoise + granted.reward }, 'job accepted');
     this.scheduler.add(job);
     this.evictOld();
     return job;
@@ -289,6 +318,7 @@ export class Coordinator {
       candidates_per_prompt: j.spec.n,
       cost: j.ledger().cost,
       label: j.spec.label,
+      pool: j.pool,
     }));
   }
 
@@ -305,6 +335,7 @@ export class Coordinator {
 
   /** Idempotent: stops timers and the bus subscription, cancels what still runs, closes worker clients. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.timer);
     this.unsubscribe();
     for (const job of this.jobs.values()) if (!job.ended) this.scheduler.cancel(job);

@@ -1,9 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
 import { infoFromProto, type BackendInfo, type RewardSpec } from '../core/contract/backend-info.js';
-import type { CandidateRef, TakeSpec } from '../core/contract/candidates.js';
+import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
 import { CandidateMissingError, WorkerDrainingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
 import type { CapacityResponse__Output } from '../core/generated/ttsnap/v1/CapacityResponse.js';
+import type { HoldingsResponse__Output } from '../core/generated/ttsnap/v1/HoldingsResponse.js';
 import type { ExportLatentResponse__Output } from '../core/generated/ttsnap/v1/ExportLatentResponse.js';
 import type { ImportLatentResponse__Output } from '../core/generated/ttsnap/v1/ImportLatentResponse.js';
 import type { RenderResponse__Output } from '../core/generated/ttsnap/v1/RenderResponse.js';
@@ -68,6 +69,11 @@ export class GrpcWorkerClient implements WorkerClient {
   async render(job: string, ref: CandidateRef): Promise<Uint8Array> {
     const res = await this.call<RenderResponse__Output>((o, cb) => this.stub.Render({ job, candidate: ref }, o, cb));
     return new Uint8Array(res.png);
+  }
+
+  async holdings(): Promise<HeldCandidate[]> {
+    const res = await this.call<HoldingsResponse__Output>((o, cb) => this.stub.Holdings({}, o, cb), 10_000);
+    return res.held;
   }
 
   close(): void {

@@ -87,8 +87,17 @@ export class JobScheduler {
   private fill(): void {
     if (this.jobs.length === 0) return;
     const now = this.opts.clock();
+    // a worker takes only jobs of its pool (its backend)
+    const byPool = new Map<string, Job[]>();
+    for (const job of this.jobs) {
+      const list = byPool.get(job.pool);
+      if (list) list.push(job);
+      else byPool.set(job.pool, [job]);
+    }
     for (const slot of this.pool.open(now)) {
-      const assignments = planFill(slot, slot.limit - slot.outstanding, this.jobs, this.pool, now);
+      const jobs = byPool.get(slot.pool);
+      if (!jobs) continue;
+      const assignments = planFill(slot, slot.limit - slot.outstanding, jobs, this.pool, now);
       for (const a of assignments) {
         slot.outstanding += a.candidates.length;
         void this.dispatch(slot, a, now);

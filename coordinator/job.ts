@@ -6,6 +6,7 @@ import { jobSummary } from './result.js';
 import type { JobSpec } from './job-spec.js';
 import { JOURNAL_SCHEMA, stageRecord, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PromptRun } from './prompt-run.js';
+import type { HeldCandidate } from '../core/contract/candidates.js';
 
 export type JobState = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'cancelled', 'failed'];
@@ -40,6 +41,8 @@ export class Job {
   journal: ((record: JournalRecord) => void) | null = null;
   /** the client's request id ('' when none), so a resubmission finds the job */
   requestId = '';
+  /** id of the worker pool it runs on (only that pool's workers take its candidates) */
+  pool = '';
   /** candidates of this job in flight (fair share picks the job with the fewest) */
   inflight = 0;
   readonly movement = { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0 };
@@ -117,6 +120,22 @@ export class Job {
     this.toAdmit.splice(0, this.toAdmit.length, ...this.toAdmit.filter((p) => !started.has(p)));
     for (const e of j.events) this.events.push({ ...(e.event as JobEvent), job: this.id, seq: e.seq });
     this.seq = j.events.reduce((m, e) => Math.max(m, e.seq), 0);
+  }
+
+  /**
+   * Keeps a candidate a worker still holds from before a coordinator restart (see holdings.ts): its prompt, opened
+   * now if the journal showed no stage of it yet, continues from the candidate's step there. False when the
+   * candidate is of no use (its prompt finished, it was pruned, or it is placed elsewhere already).
+   */
+  adopt(h: HeldCandidate, worker: string, now: number): boolean {
+    let run = this.byPrompt.get(h.prompt);
+    if (!run) {
+      const position = this.toAdmit.findIndex((p) => this.spec.prompts[p] === h.prompt);
+      if (position < 0) return false;
+      run = this.open(this.toAdmit.splice(position, 1)[0] as number);
+      run.beginStage(now);
+    }
+    return run.adopt(h.candidate, worker, h.step);
   }
 
   finishPrompt(run: PromptRun, result: PromptResult): void {

@@ -103,6 +103,27 @@ export class PromptRun {
     set.add(c.index);
   }
 
+  /**
+   * Places an unplaced candidate of the current stage on `worker`, whose state there is at `step` (a worker
+   * that held it across a coordinator restart). The steps it ran past the stage's start were executed, under
+   * the earlier coordinator, and never booked: they are booked now. False when it is not unplaced and pending
+   * or its state is past the stage's step.
+   */
+  adopt(i: number, worker: string, step: number): boolean {
+    const c = this.candidates.get(i);
+    const unplaced = this.pending.get(UNPLACED);
+    if (this.done || !c || c.worker !== null || c.inflight || !unplaced?.has(i) || step > this.request.step) return false;
+    unplaced.delete(i);
+    if (unplaced.size === 0) this.pending.delete(UNPLACED);
+    c.worker = worker;
+    c.step = step;
+    this.addPending(c);
+    const stage = this.search.stageIndex;
+    const booked = stage === 0 ? -1 : (this.policy.schedule[stage - 1]?.step ?? -1);
+    if (step > booked) this.book.addDenoise(this.request.step, step - booked);
+    return true;
+  }
+
   /** Removes up to `limit` pending candidates held by `holder`. */
   takePending(holder: string, limit: number): number[] {
     const set = this.pending.get(holder);

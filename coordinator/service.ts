@@ -12,6 +12,7 @@ import { callerOf } from '../core/security/authorizer.js';
 import { CallerQuota, DEFAULT_MAX_JOBS_PER_CLIENT, QuotaExceededError } from '../core/security/quota.js';
 import { checkBackendInfo, checkWorkerId } from '../core/security/requests.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
+import { checkWorkerProtocol, PROTOCOL_VERSION } from '../core/contract/protocol.js';
 import type { Coordinator } from './coordinator.js';
 import { resultPage } from './result.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
@@ -90,12 +91,14 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {
       checkWorkerId(req.worker);
-      if (coord.heartbeat(req.worker, req.draining)) return { heartbeat_ms: HEARTBEAT_MS, accepted: true, reason: '' };
+      checkWorkerProtocol(req.protocol);
+      const ok = { heartbeat_ms: HEARTBEAT_MS, accepted: true, reason: '', epoch: coord.epoch, protocol: PROTOCOL_VERSION };
+      if (coord.heartbeat(req.worker, req.draining)) return ok;
       const address = parseHostPort(req.address, 'address');
       const info = infoFromProto(checkBackendInfo(req.info));
       if (!info) throw new ValidationError('info', 'missing or incomplete', 'the backend info of the worker (backend, steps >= 2, max_batch >= 1)');
       const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial), info, { draining: req.draining, remote: true });
-      return { heartbeat_ms: HEARTBEAT_MS, accepted, reason };
+      return { ...ok, accepted, reason };
     }),
   };
 }

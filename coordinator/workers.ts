@@ -1,11 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
+import { ValidationError } from '../core/errors.js';
+import { CoordinatorUnavailableError } from './errors.js';
 
 /** The coordinator's view of one worker. */
 export interface WorkerSlot {
   readonly id: string;
   readonly client: WorkerClient;
   readonly info: BackendInfo;
+  /** id of its backend pool (workers run a job only if their pool is the job's) */
+  readonly pool: string;
   /** candidates sent and not yet scored */
   outstanding: number;
   /** most candidates in flight at once (queueFactor x maxBatch): enough for full batches, no more */
@@ -24,27 +29,66 @@ export interface WorkerSlot {
   busyTicks: number;
 }
 
-/** Two backends can serve one job only if they replay or run the same thing. */
-export function compatible(a: BackendInfo, b: BackendInfo): string | null {
-  if (a.backend !== b.backend) return `backend ${b.backend} differs from ${a.backend}`;
-  if (a.model !== b.model) return `model ${b.model} differs from ${a.model}`;
-  if (a.steps !== b.steps) return `${b.steps} steps differ from ${a.steps}`;
-  if (a.tracePrompts !== b.tracePrompts || a.traceCandidates !== b.traceCandidates) return 'trace shape differs';
-  if (a.rewards.join() !== b.rewards.join()) return `rewards ${b.rewards.join(',')} differ from ${a.rewards.join(',')}`;
-  return null;
+/**
+ * Workers whose backends replay or run the same thing: same backend, model or trace, steps, trace shape and
+ * rewards. A job runs on one pool; a worker with another backend (a new model rolling out) forms its own.
+ */
+export interface BackendPool {
+  /** `name@hash`: the same backend gets the same id from every coordinator (the job journal keeps it) */
+  readonly id: string;
+  /** the model bundle or trace name, for people (two pools may share one) */
+  readonly name: string;
+  readonly info: BackendInfo;
 }
 
-/** Registered workers; the first one fixes the backend every later one must match. */
+/** The pool of a backend: the fields that decide whether two backends can serve one job, hashed. */
+export function backendPool(info: BackendInfo): BackendPool {
+  const fingerprint = JSON.stringify([info.backend, info.model, info.steps, info.tracePrompts, info.traceCandidates, info.rewards]);
+  const hash = createHash('sha256').update(fingerprint).digest('hex').slice(0, 8);
+  return { id: `${info.model}@${hash}`, name: info.model, info };
+}
+
+/** Registered workers, each in the pool of its backend. */
 export class WorkerPool {
   private readonly slots = new Map<string, WorkerSlot>();
-  private reference: BackendInfo | null = null;
+  /** every pool seen, by id (a pool whose workers all left stays known: its jobs wait for it) */
+  private readonly pools = new Map<string, BackendPool>();
   /** quarantines by worker id: they outlive the slot, so a worker that re-registers at once stays out */
   private readonly quarantined = new Map<string, { until: number; times: number }>();
 
   constructor(private readonly queueFactor: number) {}
 
-  get info(): BackendInfo | null {
-    return this.reference;
+  /** Pools with at least one registered worker. */
+  serving(): BackendPool[] {
+    const ids = new Set([...this.slots.values()].map((s) => s.pool));
+    return [...this.pools.values()].filter((p) => ids.has(p.id));
+  }
+
+  /** A pool by id, if any worker of it ever registered. */
+  pool(id: string): BackendPool | undefined {
+    return this.pools.get(id);
+  }
+
+  /**
+   * The pool a job asks for (SubmitJob.pool: a name or an id; empty = the only pool serving). Throws
+   * ValidationError naming the field and the pools there are, or CoordinatorUnavailableError when none serves.
+   */
+  resolve(requested: string): BackendPool {
+    const serving = this.serving();
+    if (serving.length === 0) throw new CoordinatorUnavailableError('no worker has registered yet');
+    const list = serving.map((p) => p.id).join(' | ');
+    if (!requested) {
+      if (serving.length === 1) return serving[0] as BackendPool;
+      throw new ValidationError('pool', `${serving.length} worker pools serve and the job names none`, list);
+    }
+    const byId = this.pools.get(requested);
+    if (byId) {
+      if (!serving.includes(byId)) throw new CoordinatorUnavailableError(`no worker of pool ${requested} is registered`);
+      return byId;
+    }
+    const named = serving.filter((p) => p.name === requested);
+    if (named.length === 1) return named[0] as BackendPool;
+    throw new ValidationError('pool', named.length > 1 ? `'${requested}' names ${named.length} pools` : `no pool '${requested}'`, list);
   }
 
   get size(): number {
@@ -59,20 +103,20 @@ export class WorkerPool {
     return this.slots.get(id);
   }
 
-  /** Adds (or refreshes) a worker; returns the refusal reason when its backend does not match. */
-  add(client: WorkerClient, info: BackendInfo, now: number): { slot?: WorkerSlot; refused?: string } {
+  /** Adds (or refreshes) a worker, in the pool of its backend (a new pool when no worker had that backend). */
+  add(client: WorkerClient, info: BackendInfo, now: number): WorkerSlot {
     const known = this.slots.get(client.id);
     if (known) {
       known.lastSeen = Math.max(known.lastSeen, now);
-      return { slot: known };
+      return known;
     }
-    const refused = this.reference ? compatible(this.reference, info) : null;
-    if (refused) return { refused };
-    this.reference ??= info;
+    const pool = backendPool(info);
+    if (!this.pools.has(pool.id)) this.pools.set(pool.id, pool);
     const slot: WorkerSlot = {
       id: client.id,
       client,
       info,
+      pool: pool.id,
       outstanding: 0,
       limit: Math.max(1, Math.round(this.queueFactor * info.maxBatch)),
       draining: false,
@@ -84,7 +128,7 @@ export class WorkerPool {
       busyTicks: 0,
     };
     this.slots.set(client.id, slot);
-    return { slot };
+    return slot;
   }
 
   remove(id: string): WorkerSlot | undefined {

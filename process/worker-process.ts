@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
+import * as grpc from '@grpc/grpc-js';
 import { NatsScoreBus } from '../core/bus/nats.js';
 import { infoToProto } from '../core/contract/backend-info.js';
+import { PROTOCOL_VERSION } from '../core/contract/protocol.js';
 import type { CoordinatorClient } from '../core/generated/ttsnap/v1/Coordinator.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import { stopServing, type ServingServer } from '../core/grpc/serve.js';
@@ -126,7 +128,9 @@ export class WorkerProcess extends ProcessBase {
     this.ident = opts.id ?? this.address;
     runtime.assignId(this.ident);
     const Ctor = coordinatorProto().ttsnap.v1.Coordinator;
-    const coord = new Ctor(opts.coordinator, security.channelCredentials(), channelOptions(MAX_COORDINATOR_MESSAGE));
+    // Reconnect within a second of a coordinator restart (gRPC's backoff grows to minutes): a resuming coordinator
+    // waits one worker timeout for the workers to say what they hold before it recomputes anything.
+    const coord = new Ctor(opts.coordinator, security.channelCredentials(), { ...channelOptions(MAX_COORDINATOR_MESSAGE), 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 1000 });
     this.coord = coord;
     this.steps.splice(1, 0, ['heartbeat', () => {
       clearTimeout(this.timer);
@@ -142,8 +146,15 @@ export class WorkerProcess extends ProcessBase {
     const { coord, runtime, backend } = this;
     if (!coord || !runtime || !backend || this.current === 'stopped') return;
     const { log } = this;
-    const req = { worker: this.ident, address: this.address, info: infoToProto(backend.info), draining: runtime.isDraining, live: runtime.liveCandidates };
+    const req = { worker: this.ident, address: this.address, info: infoToProto(backend.info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
+      // another protocol version: final, as a refusal is (the reason names both versions)
+      if (err?.code === grpc.status.FAILED_PRECONDITION) {
+        this.refusal = err.details;
+        this.refusedSignal.abort();
+        return;
+      }
+      if (res?.epoch) runtime.setLease(res.epoch);
       if (err && !this.warned && this.security) {
         this.warned = true;
         // A refusal (TLS, identity, role) is final: stop instead of retrying. Anything else is an outage.

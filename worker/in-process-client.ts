@@ -1,5 +1,5 @@
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
-import type { CandidateRef, TakeSpec } from '../core/contract/candidates.js';
+import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
 import { CandidateMissingError, CandidateNotFoundError, WorkerDrainingError, WorkerDrainingRefusal } from '../core/contract/errors.js';
 import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
 import type { WorkerRuntime } from './runtime.js';
@@ -42,6 +42,10 @@ export class InProcessWorkerClient implements WorkerClient {
 
   render(job: string, ref: CandidateRef): Promise<Uint8Array> {
     return this.translate(() => this.runtime.render(job, ref));
+  }
+
+  async holdings(): Promise<HeldCandidate[]> {
+    return this.runtime.holdings();
   }
 
   close(): void {}

@@ -2,7 +2,7 @@ import { NO_LOG, type Logger } from '../core/log/logger.js';
 import type { Score, ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
-import { candidateKey, type CandidateKey, type CandidateRef, type TakeSpec } from '../core/contract/candidates.js';
+import { candidateKey, parseCandidateKey, type CandidateKey, type CandidateRef, type HeldCandidate, type TakeSpec } from '../core/contract/candidates.js';
 import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from '../core/contract/errors.js';
 import type { WorkerStatus } from '../core/contract/worker-client.js';
 import type { WorkerBackend } from './backend.js';
@@ -59,6 +59,10 @@ export class WorkerRuntime {
   private batches = 0;
   private steps = 0;
   private draining = false;
+  /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
+  private lease = '';
+  /** the epoch each held candidate was created or imported under */
+  private readonly leases = new Map<CandidateKey, string>();
 
   constructor(opts: WorkerRuntimeOptions) {
     this.ident = opts.id;
@@ -103,6 +107,21 @@ export class WorkerRuntime {
     return this.backend.info;
   }
 
+  /** The coordinator's epoch, from its answer to each heartbeat: candidates created from now on are held under it. */
+  setLease(epoch: string): void {
+    this.lease = epoch;
+  }
+
+  /** Every candidate held, with its step, lease epoch and whether work is queued for it (Worker.Holdings). */
+  holdings(): HeldCandidate[] {
+    return this.backend.liveKeys().map((key) => ({
+      ...parseCandidateKey(key),
+      step: this.backend.stepOf(key) ?? -1,
+      epoch: this.leases.get(key) ?? '',
+      busy: this.queue.has(key),
+    }));
+  }
+
   /**
    * Throws once the worker is stuck: the coordinator's status poll then counts it lost and recomputes its
    * candidates elsewhere, while its heartbeat (as draining) keeps new work away.
@@ -122,6 +141,7 @@ export class WorkerRuntime {
       this.failures.delete(key);
       this.cache.delete(key);
       this.queue.delete(key);
+      this.leases.set(key, this.lease);
     }
     // Not behind the mutex: creating candidates must not wait for the batch in flight (see WorkerBackend).
     await this.backend.create(created, this.abort.signal);
@@ -183,6 +203,7 @@ export class WorkerRuntime {
     for (const k of keys) {
       this.cache.delete(k);
       this.failures.delete(k);
+      this.leases.delete(k);
     }
     this.recount();
     this.wakeIdle();
@@ -201,7 +222,9 @@ export class WorkerRuntime {
 
   async importLatent(job: string, ref: CandidateRef, state: Uint8Array): Promise<number> {
     if (this.draining) throw new WorkerDrainingError();
-    const step = await this.mutex.run(() => this.backend.importState(candidateKey(job, ref), state));
+    const key = candidateKey(job, ref);
+    const step = await this.mutex.run(() => this.backend.importState(key, state));
+    this.leases.set(key, this.lease);
     this.recount();
     return step;
   }

@@ -28,6 +28,7 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
       return { state: Buffer.from(state.buffer, state.byteOffset, state.byteLength), step };
     }),
     ImportLatent: unary('ImportLatent', metrics, null, async (req) => ({ step: await rt.importLatent(jobId(req.job), one(req.candidate), checkLatentState(req.state)) })),
+    Holdings: unary('Holdings', metrics, null, () => ({ held: rt.holdings() })),
     Render: unary('Render', metrics, null, async (req) => {
       const png = await rt.render(jobId(req.job), one(req.candidate));
       return { png: Buffer.from(png.buffer, png.byteOffset, png.byteLength) };

@@ -47,6 +47,8 @@ interface SearchFlags {
   workers: string;
   reconnectTimeoutS: string;
   requestId?: string;
+  pool?: string;
+  deadlineS?: string;
   [backendFlag: string]: string | boolean | undefined;
 }
 
@@ -109,6 +111,8 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
     top_k: parseInteger('--top-k', 0, 100_000)(flags.topK),
     accounting: flags.accounting,
     images: flags.out !== undefined,
+    pool: flags.pool ?? '',
+    deadline_s: flags.deadlineS === undefined ? 0 : parseNumberIn('--deadline-s', flags.deadlineS, { min: 0, max: 30 * 86_400, aboveMin: true }),
   };
   // a resubmission after a lost answer finds the same job instead of starting another
   return { ...request, request_id: requestIdFor(flags.requestId, request) };
@@ -160,6 +164,8 @@ export function registerSearch(program: Command): void {
     .option('--coordinator <host:port>', 'submit to this coordinator instead of running embedded')
     .option('--request-id <key>', 'with --coordinator: submit idempotently under this key; rerunning the same search re-attaches to its job (default: a new job each run)')
     .option('--reconnect-timeout-s <s>', 'with --coordinator: how long to keep reconnecting to a coordinator that went away (a restart resumes the job)', '120')
+    .option('--pool <name>', 'with --coordinator: the worker pool to run on: the model bundle or trace its workers run, or a pool id name@hash (default: the only pool)')
+    .option('--deadline-s <s>', 'fail the job (exit 1) if it is still running this many seconds after submission')
     .option('--prompts <range>', 'trace prompt indices start:end (end exclusive; trace backend)')
     .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')
     .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')

@@ -78,6 +78,7 @@ export function registerWorker(program: Command): void {
       await proc.run();
       exitSoon('worker');
       if (proc.refusedBySecurity) throw proc.refusedBySecurity;
-      if (proc.refused) throw new ValidationError('--backend', `the coordinator refused this worker: ${proc.refused}`, 'a backend and model matching the other workers');
+      // a worker of another protocol version (README: upgrade order); another backend would form its own pool
+      if (proc.refused) throw new ValidationError('--coordinator', `the coordinator refused this worker: ${proc.refused}`, 'a coordinator of this worker\'s protocol version');
     });
 }

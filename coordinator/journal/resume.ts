@@ -44,11 +44,13 @@ export class PendingResumes {
     return this.pending.size;
   }
 
-  /** Takes every pending journal (to rebuild its job); their waiters are handed over through attach(). */
-  take(): JobJournal[] {
-    const out = [...this.pending.values()];
-    this.pending = new Map();
-    for (const j of out) this.resumed.add(j.spec.job);
+  /** Takes the pending journals that `ready` accepts (their pool serves), to rebuild their jobs; their waiters are handed over through attach(). */
+  take(ready: (j: JobJournal) => boolean): JobJournal[] {
+    const out = [...this.pending.values()].filter(ready);
+    for (const j of out) {
+      this.pending.delete(j.spec.job);
+      this.resumed.add(j.spec.job);
+    }
     return out;
   }
 

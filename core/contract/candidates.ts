@@ -13,6 +13,26 @@ export interface TakeSpec extends CandidateRef {
   readonly text: string;
 }
 
+/**
+ * A candidate a worker holds, as it reports it to a coordinator it registers with (Worker.Holdings): the
+ * coordinator keeps what its jobs can use and releases the rest.
+ */
+export interface HeldCandidate extends CandidateRef {
+  readonly job: string;
+  /** step of its latent state (-1 = initial noise) */
+  readonly step: number;
+  /** epoch of the coordinator it was created or imported under ('' = unknown) */
+  readonly epoch: string;
+  /** a segment is queued or running for it */
+  readonly busy: boolean;
+}
+
+/** The job and candidate of a key (job ids are bus tokens: no '/'). */
+export function parseCandidateKey(key: CandidateKey): { job: string; prompt: number; candidate: number } {
+  const [job = '', prompt = '', candidate = ''] = key.split('/');
+  return { job, prompt: Number(prompt), candidate: Number(candidate) };
+}
+
 /** The backend key of a candidate: unique per worker across jobs. */
 export function candidateKey(job: string, ref: CandidateRef): CandidateKey {
   return `${job}/${ref.prompt}/${ref.candidate}`;

@@ -1,5 +1,5 @@
 import type { BackendInfo, RewardSpec } from './backend-info.js';
-import type { CandidateRef, TakeSpec } from './candidates.js';
+import type { CandidateRef, HeldCandidate, TakeSpec } from './candidates.js';
 
 /** What a worker reports about itself (Capacity RPC; the in-process client reads it directly). */
 export interface WorkerStatus {
@@ -27,5 +27,7 @@ export interface WorkerClient {
   exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }>;
   importLatent(job: string, ref: CandidateRef, state: Uint8Array): Promise<number>;
   render(job: string, ref: CandidateRef): Promise<Uint8Array>;
+  /** Every candidate the worker holds (asked when it registers: a coordinator restart may have left it some). */
+  holdings(): Promise<HeldCandidate[]>;
   close(): void;
 }
