@@ -31,6 +31,7 @@ export class Housekeeping {
 
   sweep(): void {
     const now = this.opts.clock();
+    this.scheduler.expire(now);
     this.scheduler.rerequest(now);
     for (const slot of this.pool.all()) {
       if (now - slot.lastSeen > this.opts.workerTimeoutMs) this.scheduler.loseWorker(slot.id, `no heartbeat for ${this.opts.workerTimeoutMs} ms`);

@@ -252,6 +252,15 @@ export class JobScheduler {
     this.stop(job, 'cancelled');
   }
 
+  /** Cancels the running jobs past their deadline (SubmitJob.deadline_s), saying so in their error. */
+  expire(now: number): void {
+    for (const job of [...this.jobs]) {
+      if (job.spec.deadlineMs > 0 && now >= job.createdAt + job.spec.deadlineMs) {
+        this.stop(job, 'cancelled', `deadline: still running ${job.spec.deadlineMs / 1000} s after submission (deadline_s)`);
+      }
+    }
+  }
+
   /** Ends a job before its prompts finish: forgets its segments in flight and releases its candidates everywhere. */
   private stop(job: Job, state: 'cancelled' | 'failed', error = ''): void {
     if (job.ended) return;

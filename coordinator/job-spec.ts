@@ -16,6 +16,8 @@ export const LIMITS = {
   label: 200,
   rewards: 8,
   schedulePoints: 64,
+  /** 30 days */
+  deadlineS: 2_592_000,
 } as const;
 
 /** A validated job: everything the coordinator needs, derived once at submission. */
@@ -38,6 +40,8 @@ export interface JobSpec {
   readonly pool: number;
   /** the ledger of one prompt without failures */
   readonly plannedPerPrompt: Ledger;
+  /** ms after submission at which a job still running is cancelled (0 = no deadline) */
+  readonly deadlineMs: number;
 }
 
 function limit(field: string, got: number, max: number): void {
@@ -111,6 +115,9 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   const label = req.label ?? '';
   if (label.length > LIMITS.label) throw new ValidationError('label', `${label.length} characters`, `at most ${LIMITS.label}`);
 
+  const deadline = Number(req.deadline_s ?? 0);
+  if (!(deadline >= 0 && deadline <= LIMITS.deadlineS)) throw new ValidationError('deadline_s', `got ${deadline}`, `seconds in [0, ${LIMITS.deadlineS}] (0 = none)`);
+
   const pruneRewards = rewards;
   return {
     prompts: trace ? [...promptIdx] : texts.map((_, i) => i),
@@ -127,6 +134,7 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     label,
     pool,
     plannedPerPrompt: plannedLedger(n, policy.schedule, cost, accounting, pruneRewards, rewards),
+    deadlineMs: deadline * 1000,
   };
 }
 

@@ -165,7 +165,7 @@ export function registerSearch(program: Command): void {
     .option('--request-id <key>', 'with --coordinator: submit idempotently under this key; rerunning the same search re-attaches to its job (default: a new job each run)')
     .option('--reconnect-timeout-s <s>', 'with --coordinator: how long to keep reconnecting to a coordinator that went away (a restart resumes the job)', '120')
     .option('--pool <name>', 'with --coordinator: the worker pool to run on: the model bundle or trace its workers run, or a pool id name@hash (default: the only pool)')
-    .option('--deadline-s <s>', 'fail the job (exit 1) if it is still running this many seconds after submission')
+    .option('--deadline-s <s>', 'with --coordinator or embedded: cancel the job (exit 3, saying so) if it still runs this many seconds after submission')
     .option('--prompts <range>', 'trace prompt indices start:end (end exclusive; trace backend)')
     .option('--prompts-file <file>', 'prompts, one per line (texts, or trace row indices), or JSONL {"text": ...} / {"prompt": N}')
     .option('--budget <B>', 'budget per prompt in cost units (TFLOPs); N is derived from it')
@@ -255,7 +255,7 @@ export function registerSearch(program: Command): void {
         }
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
         if (state !== 'done') {
-          process.stderr.write(`ttsnap search: job ended ${state}\n`);
+          process.stderr.write(`ttsnap search: job ended ${state}${raw.error ? `: ${raw.error}` : ''}\n`);
           process.exitCode = exitCodeForJobState(state);
         }
       } finally {
