@@ -109,6 +109,8 @@ export class Coordinator {
     const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {
       recentMs: 15 * 60_000,
       workerTimeoutMs: this.opts.workerTimeoutMs,
+      sweepMs: this.opts.sweepMs,
+      log: this.opts.log,
       pollMs: 1000,
       clock: this.opts.clock,
     });

@@ -1,4 +1,8 @@
+import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
+
+/** Sweep lateness that is ordinary scheduling noise on a loaded machine, not a pause. */
+const PAUSE_TOLERANCE_MS = 250;
 import { JOB_STATES, type Job } from './job.js';
 import type { JobScheduler } from './job-scheduler.js';
 import { worstJobs } from './job-gauges.js';
@@ -6,6 +10,9 @@ import type { WorkerPool } from './workers.js';
 
 export interface HousekeepingOptions {
   readonly workerTimeoutMs: number;
+  /** ms between sweeps (a sweep later than this by much means the coordinator itself was paused) */
+  readonly sweepMs: number;
+  readonly log: Logger;
   /** ms between status polls of every worker (busy ratio, liveness) */
   readonly pollMs: number;
   /** ended jobs count towards the budget gauge this long after they end */
@@ -20,6 +27,9 @@ export interface HousekeepingOptions {
  */
 export class Housekeeping {
   private lastPoll = 0;
+  private lastSweep = 0;
+  /** when the last pause of this process ended (see sweep) */
+  private pauseEndedAt = 0;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -31,6 +41,7 @@ export class Housekeeping {
 
   sweep(): void {
     const now = this.opts.clock();
+    this.creditPause(now);
     this.scheduler.expire(now);
     this.scheduler.rerequest(now);
     for (const slot of this.pool.all()) {
@@ -53,7 +64,26 @@ export class Housekeeping {
     }
   }
 
-  /** Busy-ratio gauge from the worker's own busy seconds; a worker that cannot answer is lost. */
+  /**
+   * A sweep that comes late by more than a tolerance means this process was paused (SIGSTOP, a long GC, a
+   * blocked event loop): no heartbeat could be read meanwhile, so the pause does not count against the workers'
+   * silence. Without this, a pause longer than the worker timeout would read as every worker lost at once.
+   */
+  private creditPause(now: number): void {
+    const lag = this.lastSweep > 0 ? now - this.lastSweep - this.opts.sweepMs : 0;
+    this.lastSweep = now;
+    if (lag <= PAUSE_TOLERANCE_MS) return;
+    for (const slot of this.pool.all()) slot.lastSeen += lag;
+    this.pauseEndedAt = now;
+    this.opts.log.warn({ pausedMs: Math.round(lag) }, 'the coordinator was paused; workers get that time back before counting as lost');
+  }
+
+  /** True when this process was (or still is) paused since `since`: a call that failed meanwhile says nothing of its worker. */
+  private pausedSince(since: number, now: number): boolean {
+    return this.pauseEndedAt >= since || now - this.lastSweep > this.opts.sweepMs + PAUSE_TOLERANCE_MS;
+  }
+
+  /** Busy-ratio gauge from the worker's own busy seconds; a worker that cannot answer is lost (unless this process was paused meanwhile). */
   private poll(id: string, now: number): void {
     const slot = this.pool.get(id);
     if (!slot) return;
@@ -63,7 +93,7 @@ export class Housekeeping {
         slot.busySamples = st.busySeconds;
         slot.busyTicks = now;
       },
-      (err: unknown) => this.scheduler.loseWorker(id, err instanceof Error ? err.message : String(err)),
+      (err: unknown) => this.pausedSince(now, this.opts.clock()) || this.scheduler.loseWorker(id, err instanceof Error ? err.message : String(err)),
     );
   }
 }
