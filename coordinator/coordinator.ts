@@ -270,10 +270,13 @@ export class Coordinator {
     return job;
   }
 
-  /** Replays the job's events after `afterSeq`, then follows it; a job still being resumed is waited for. */
-  watch(id: string, listener: (e: JobEvent) => void, afterSeq = 0): () => void {
+  /**
+   * Replays the job's events after `afterSeq`, then follows it; a job still being resumed is waited for.
+   * `onHandOver`: this coordinator stopped while the job runs, leaving it to the next (see close()).
+   */
+  watch(id: string, listener: (e: JobEvent) => void, afterSeq = 0, onHandOver?: () => void): () => void {
     if (!this.jobs.has(id) && this.resumes?.has(id)) return this.resumes.watch(id, listener, afterSeq);
-    return this.job(id).watch(listener, afterSeq);
+    return this.job(id).watch(listener, afterSeq, onHandOver);
   }
 
   result(id: string): JobResult {
@@ -335,15 +338,25 @@ export class Coordinator {
     return ok;
   }
 
-  /** Idempotent: stops timers and the bus subscription, cancels what still runs, closes worker clients. */
-  async close(): Promise<void> {
+  /**
+   * Idempotent: stops timers and the bus subscription, closes worker clients, and leaves no job in two states.
+   * With a journal, jobs still running are handed over: the journal keeps them running for the next coordinator
+   * on the same NATS (it resumes them, and the workers keep their candidates for it), and their watchers are
+   * told this coordinator went away, so they reconnect. Without one nothing could resume them: they are
+   * cancelled, and watchers are told so. Waits up to `waitMs` for results being stored.
+   */
+  async close(waitMs = 2000): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
     this.unsubscribe();
-    for (const job of this.jobs.values()) if (!job.ended) this.scheduler.cancel(job);
+    for (const job of this.jobs.values()) {
+      if (job.ended) continue;
+      if (this.opts.journal) job.handOver();
+      else this.scheduler.cancel(job);
+    }
     for (const slot of this.pool.all()) this.pool.remove(slot.id);
     // stored results are worth a short wait, never a hang (NATS may be gone)
-    await Promise.race([Promise.allSettled([...this.puts]), new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.race([Promise.allSettled([...this.puts]), new Promise((r) => setTimeout(r, waitMs).unref())]);
   }
 
   private jobEnded(job: Job): void {

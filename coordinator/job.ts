@@ -49,7 +49,8 @@ export class Job {
   /** busy seconds per worker on this job, as last reported with its scores */
   readonly busy = new Map<string, number>();
   readonly events: JobEvent[] = [];
-  private readonly listeners = new Set<JobListener>();
+  /** watchers, each with what to call if this coordinator hands the job over (see handOver) */
+  private readonly listeners = new Map<JobListener, (() => void) | undefined>();
   startedAt = 0;
   /** when the job last received a score (0 = none yet): the stall gauge counts from here */
   lastScoreAt = 0;
@@ -170,15 +171,29 @@ export class Job {
     const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body, seq: ++this.seq };
     if (this.events.length < MAX_EVENTS || KEPT_PAST_CAP.has(body.event ?? '')) this.events.push(event);
     this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: event as Record<string, unknown> });
-    for (const l of this.listeners) l(event);
+    for (const l of this.listeners.keys()) l(event);
   }
 
-  /** Replays past events after sequence number `afterSeq`, then follows new ones; returns the unsubscribe function. */
-  watch(listener: JobListener, afterSeq = 0): () => void {
+  /**
+   * Replays past events after sequence number `afterSeq`, then follows new ones; returns the unsubscribe function.
+   * `onHandOver` is called instead of an end if this coordinator stops while the job runs (see handOver).
+   */
+  watch(listener: JobListener, afterSeq = 0, onHandOver?: () => void): () => void {
     for (const e of this.events) if ((e.seq ?? 0) > afterSeq) listener(e);
     if (this.ended) return () => {};
-    this.listeners.add(listener);
+    this.listeners.set(listener, onHandOver);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * This coordinator stops while the job runs and leaves it, as the journal has it, to the next coordinator on
+   * the same NATS: nothing more is journaled from here, and watchers are told the coordinator went away (they
+   * reconnect), never that the job ended.
+   */
+  handOver(): void {
+    this.journal = null;
+    for (const h of this.listeners.values()) h?.();
+    this.listeners.clear();
   }
 
   end(state: JobState, now: number, error = ''): void {

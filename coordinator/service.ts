@@ -15,6 +15,7 @@ import { infoFromProto } from '../core/contract/backend-info.js';
 import { checkWorkerProtocol, PROTOCOL_VERSION } from '../core/contract/protocol.js';
 import type { Coordinator } from './coordinator.js';
 import { resultPage } from './result.js';
+import { CoordinatorUnavailableError } from './errors.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 
 const HEARTBEAT_MS = 500;
@@ -72,7 +73,10 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
           }
           call.write(e);
           if (e.event === 'done') call.end();
-        }, call.request.after_seq);
+        }, call.request.after_seq, () => {
+          release();
+          fail(call, new CoordinatorUnavailableError(`the coordinator is shutting down; job ${call.request.job} continues when a coordinator starts on the same NATS (watch it again there)`));
+        });
       } catch (err) {
         release();
         fail(call, err);

@@ -11,6 +11,9 @@ import { startCoordinatorServer } from '../coordinator/service.js';
 import { armShutdownDeadline, nextSignal, ProcessBase } from './lifecycle.js';
 import { openSecurity, type SecureProcessOptions } from './secure-options.js';
 
+/** The process exits this long before --drain-timeout-s at the latest: strictly within it. */
+const EXIT_MARGIN_MS = 500;
+
 export interface CoordinatorProcessOptions extends SecureProcessOptions {
   /** gRPC HOST:PORT (port 0 = any) */
   readonly listen: string;
@@ -40,6 +43,10 @@ export class CoordinatorProcess extends ProcessBase {
   private server: ServingServer | null = null;
   private metricsServer: MetricsServer | null = null;
   private coordinator: Coordinator | null = null;
+  /** ms timestamp by which shutdown must be over (0 = not shutting down) */
+  private closeBy = 0;
+  /** a job journal is open: running jobs survive this process */
+  private journaled = false;
 
   private constructor(private readonly opts: CoordinatorProcessOptions) {
     super('coordinator', opts.log);
@@ -81,11 +88,16 @@ export class CoordinatorProcess extends ProcessBase {
       : null;
     const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, journal, log });
     this.coordinator = coordinator;
-    this.steps.unshift(['coordinator', () => coordinator.close()]);
+    // Shutdown order: the coordinator first (jobs still running are handed over to the next coordinator, or
+    // cancelled without a journal; watchers are told which), then the gRPC server (watchers read their last
+    // events), then the journal (what it holds is what clients were told), then the bus. Each step within the
+    // time left before the shutdown deadline.
     if (journal) this.steps.unshift(['job journal', async () => {
-      await journal.flush(2000);
+      await journal.flush(this.timeLeft(2000));
       journal.close();
     }]);
+    this.steps.unshift(['coordinator', () => coordinator.close(this.timeLeft(2000))]);
+    this.journaled = journal !== null;
     const { running, refused } = await coordinator.resume();
     for (const reason of refused) log.warn({ reason }, `not resuming ${reason}`);
     if (running.length > 0) log.info({ jobs: running }, `resuming ${running.length} running job(s) from the journal: ${running.join(', ')}`);
@@ -96,7 +108,7 @@ export class CoordinatorProcess extends ProcessBase {
     });
     this.server = server;
     // Let watchers read their final events and results before the server goes.
-    this.steps.unshift(['gRPC server', () => stopServing(server, 5000)]);
+    this.steps.splice(1, 0, ['gRPC server', () => stopServing(server, this.timeLeft(5000))]);
     if (opts.metricsPort !== undefined) {
       const ms = await serveMetrics(metrics, opts.metricsPort, opts.metricsHost ?? '127.0.0.1');
       this.metricsServer = ms;
@@ -106,29 +118,39 @@ export class CoordinatorProcess extends ProcessBase {
     log.info({ listen: `${host}:${server.port}`, metricsPort: this.metricsServer?.port, healthPort: server.healthPort ?? undefined }, 'coordinator listening');
   }
 
-  /** Health goes NOT_SERVING, new jobs are refused, running ones get up to drainMs; true when all finished. */
-  async drain(): Promise<boolean> {
+  /** Health goes NOT_SERVING, new jobs are refused, running ones get up to `ms` (default drainMs); true when all finished. */
+  async drain(ms = this.opts.drainMs): Promise<boolean> {
     if (this.current !== 'serving') return this.current !== 'stopped';
     this.current = 'draining';
     this.server?.health.setStatus('', 'NOT_SERVING');
     this.server?.health.setStatus('ttsnap.v1.Coordinator', 'NOT_SERVING');
-    return this.coordinator ? this.coordinator.drain(this.opts.drainMs) : true;
+    return this.coordinator ? this.coordinator.drain(ms) : true;
   }
 
-  /** Serves until SIGTERM or SIGINT, then drains and closes. */
+  /** ms left before the shutdown deadline, at most `max` (`max` itself while no shutdown is under way). */
+  private timeLeft(max: number): number {
+    return this.closeBy === 0 ? max : Math.max(0, Math.min(max, this.closeBy - Date.now()));
+  }
+
+  /**
+   * Serves until SIGTERM or SIGINT, then drains and closes, all within drainMs: running jobs get drainMs less
+   * what closing needs (a third of it, at most 3 s), and the process exits before drainMs whatever still waits.
+   */
   async run(): Promise<void> {
     const { log } = this;
     const { signal } = nextSignal();
     const sig = await signal;
+    const { drainMs } = this.opts;
+    const budget = Math.max(0, drainMs - EXIT_MARGIN_MS);
+    this.closeBy = Date.now() + budget;
+    armShutdownDeadline(budget, log);
     log.info({ signal: sig }, 'draining: new jobs refused, running jobs finish');
-    // the drain has drainMs; closing (watchers' last events, stored results, the bus) gets 3 s more at most
-    armShutdownDeadline(this.opts.drainMs + 3000, log);
     let finished = false;
     try {
-      finished = await this.drain();
+      finished = await this.drain(budget - Math.min(3000, budget / 3));
     } finally {
       await this.close();
     }
-    log.info({ drained: finished }, finished ? 'stopped: all jobs finished' : 'stopped: drain timed out; running jobs cancelled');
+    log.info({ drained: finished }, finished ? 'stopped: all jobs finished' : this.journaled ? 'stopped: drain timed out; running jobs left in the journal for the next coordinator' : 'stopped: drain timed out; running jobs cancelled');
   }
 }

@@ -65,6 +65,8 @@ export class WorkerProcess extends ProcessBase {
   private securityRefusal: RefusedError | null = null;
   private security: SecurityContext | null = null;
   private readonly refusedSignal = new AbortController();
+  /** ms timestamp by which shutdown must be over (0 = not shutting down) */
+  private closeBy = 0;
 
   private constructor(private readonly opts: WorkerProcessOptions) {
     super('worker', opts.log);
@@ -122,7 +124,7 @@ export class WorkerProcess extends ProcessBase {
     this.steps.unshift(['runtime', () => runtime.close()]);
     const server = await startWorkerServer(runtime, opts.listen, metrics, { security, ...(opts.healthListen !== undefined ? { healthAddress: opts.healthListen } : {}) });
     this.server = server;
-    this.steps.unshift(['gRPC server', () => stopServing(server, 2000)]);
+    this.steps.unshift(['gRPC server', () => stopServing(server, this.closeBy ? Math.max(0, Math.min(2000, this.closeBy - Date.now())) : 2000)]);
     const [host] = opts.listen.split(/:(?=\d+$)/) as [string];
     this.address = opts.advertise ?? `${host === '0.0.0.0' || host === '[::]' ? hostname() : host}:${server.port}`;
     this.ident = opts.id ?? this.address;
@@ -188,9 +190,11 @@ export class WorkerProcess extends ProcessBase {
     this.server?.health.setStatus('', 'NOT_SERVING');
     clearTimeout(this.timer);
     if (!this.securityRefusal) this.register();
-    const until = Date.now() + this.opts.drainMs;
+    // closing (the server, the bus) keeps a third of the drain time, at most 3 s: the process ends within drainMs
+    const budget = this.closeBy ? Math.max(0, this.closeBy - Date.now()) : this.opts.drainMs;
+    const until = Date.now() + budget - Math.min(3000, budget / 3);
     while (!this.refusal && !this.securityRefusal && runtime.liveCandidates > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    await runtime.idle();
+    await Promise.race([runtime.idle(), new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())).unref())]);
   }
 
   /** Serves until SIGTERM/SIGINT or the coordinator's refusal, then drains and closes. */
@@ -204,7 +208,8 @@ export class WorkerProcess extends ProcessBase {
     const why = await Promise.race([signals.signal, refused]);
     signals.stop();
     log.info({ worker: this.ident, signal: why }, 'draining');
-    armShutdownDeadline(this.opts.drainMs + 3000, log);
+    this.closeBy = Date.now() + Math.max(0, this.opts.drainMs - 500);
+    armShutdownDeadline(Math.max(0, this.opts.drainMs - 500), log);
     try {
       await this.drain();
     } finally {
