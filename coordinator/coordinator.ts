@@ -97,6 +97,7 @@ export class Coordinator {
       onJobEnded: (job) => this.jobEnded(job),
     });
     const unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
+    const unfailure = bus.onFailure((f) => this.scheduler.onFailure(f));
     // Scores published while the bus was away may be lost: ask for every missing one now, not after the timeout.
     const unwatch = bus.onReconnect?.(() => {
       this.metrics.inc('natsErrors', { op: 'reconnect' });
@@ -104,6 +105,7 @@ export class Coordinator {
     });
     this.unsubscribe = () => {
       unsubscribe();
+      unfailure();
       unwatch?.();
     };
     const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {

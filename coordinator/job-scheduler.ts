@@ -1,4 +1,4 @@
-import type { Score } from '../core/bus/score-bus.js';
+import type { BatchFailure, Score } from '../core/bus/score-bus.js';
 import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
 import type { CandidateRef } from '../core/contract/candidates.js';
@@ -82,6 +82,23 @@ export class JobScheduler {
     }
     if (run.stageComplete) completeStage(job, run, this.stages);
     this.kick();
+  }
+
+  /**
+   * A worker pushed a failed batch: its candidates still in flight there for that step go back at once, as if
+   * their call had failed (see dispatchFailed), instead of waiting for the score timeout's re-request.
+   */
+  onFailure(f: BatchFailure): void {
+    const job = this.byId.get(f.job);
+    const slot = this.pool.get(f.worker);
+    if (!job || !slot) return;
+    const byRun = new Map<PromptRun, number[]>();
+    for (const c of f.candidates) {
+      const run = job.byPrompt.get(c.prompt);
+      if (!run || run.request.step !== c.step || run.candidates.get(c.candidate)?.inflight?.worker !== slot.id) continue;
+      byRun.set(run, [...(byRun.get(run) ?? []), c.candidate]);
+    }
+    for (const [run, candidates] of byRun) this.dispatchFailed(slot, { job, run, kind: 'home', source: null, candidates }, new Error(`worker ${slot.id}: ${f.error}`));
   }
 
   private fill(): void {

@@ -302,9 +302,18 @@ export class WorkerRuntime {
     this.onFailed(batch, message);
   }
 
-  /** The coordinator's re-request of these scores is answered with the failure (Advance -> FAILED_PRECONDITION). */
+  /**
+   * Pushes the failure to the coordinator on the bus; should that be lost, its re-request of these scores is
+   * answered with the failure (Advance -> FAILED_PRECONDITION).
+   */
   private onFailed(batch: readonly WorkItem[], message: string): void {
     for (const it of batch) this.failures.set(it.key, message);
+    // told at once, next to the scores: the coordinator puts the candidates back without waiting for a re-request
+    const byJob = new Map<string, WorkItem[]>();
+    for (const it of batch) byJob.set(it.job, [...(byJob.get(it.job) ?? []), it]);
+    for (const [job, items] of byJob) {
+      this.bus.publishFailure({ job, worker: this.id, candidates: items.map((it) => ({ prompt: it.prompt, candidate: it.candidate, step: it.toStep })), error: message });
+    }
     this.log.error({ worker: this.id, candidates: batch.length, jobs: [...new Set(batch.map((it) => it.job))] }, `batch failed: ${message}`);
   }
 

@@ -1,4 +1,4 @@
-import type { Score, ScoreBus, ScoreHandler } from './score-bus.js';
+import type { BatchFailure, Score, ScoreBus, ScoreHandler } from './score-bus.js';
 
 /**
  * In-process bus for the embedded mode and tests. Delivery is deferred to a microtask so that publishers
@@ -6,6 +6,7 @@ import type { Score, ScoreBus, ScoreHandler } from './score-bus.js';
  */
 export class MemoryScoreBus implements ScoreBus {
   private readonly handlers = new Set<ScoreHandler>();
+  private readonly failureHandlers = new Set<(f: BatchFailure) => void>();
   private closed = false;
 
   publish(scores: readonly Score[]): void {
@@ -14,6 +15,18 @@ export class MemoryScoreBus implements ScoreBus {
     queueMicrotask(() => {
       for (const s of copy) for (const h of this.handlers) h(s);
     });
+  }
+
+  publishFailure(failure: BatchFailure): void {
+    if (this.closed) return;
+    queueMicrotask(() => {
+      for (const h of this.failureHandlers) h(failure);
+    });
+  }
+
+  onFailure(handler: (f: BatchFailure) => void): () => void {
+    this.failureHandlers.add(handler);
+    return () => this.failureHandlers.delete(handler);
   }
 
   subscribe(handler: ScoreHandler): () => void {
@@ -28,5 +41,6 @@ export class MemoryScoreBus implements ScoreBus {
   async close(): Promise<void> {
     this.closed = true;
     this.handlers.clear();
+    this.failureHandlers.clear();
   }
 }

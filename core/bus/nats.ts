@@ -2,7 +2,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fromJsonNumber, toJsonNumber } from './json-number.js';
 import { RefusedError } from '../security/errors.js';
 import { natsConnectionOptions, natsRefusalReason, NO_NATS_AUTH, type NatsAuth } from './nats-auth.js';
-import type { BusErrorHandler, Score, ScoreBus, ScoreHandler } from './score-bus.js';
+import type { BatchFailure, BusErrorHandler, Score, ScoreBus, ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
 export interface NatsBusOptions {
@@ -31,6 +31,7 @@ const dec = new TextDecoder();
  */
 export class NatsScoreBus implements ScoreBus {
   private readonly subs: Subscription[] = [];
+  private readonly failureHandlers = new Set<(f: BatchFailure) => void>();
   private closed = false;
 
   private constructor(
@@ -74,6 +75,21 @@ export class NatsScoreBus implements ScoreBus {
     }
   }
 
+  /** On `<prefix>.scores.<worker>.<job>.failed` (under the worker's own subjects, as its permissions allow). */
+  publishFailure(f: BatchFailure): void {
+    if (this.closed) return;
+    try {
+      this.connection.publish(`${this.prefix}.scores.${workerToken(f.worker)}.${f.job}.failed`, encodeFailure(f));
+    } catch (err) {
+      this.onError('publish', err);
+    }
+  }
+
+  onFailure(handler: (f: BatchFailure) => void): () => void {
+    this.failureHandlers.add(handler);
+    return () => this.failureHandlers.delete(handler);
+  }
+
   onReconnect(handler: () => void): () => void {
     let stopped = false;
     void (async () => {
@@ -92,7 +108,9 @@ export class NatsScoreBus implements ScoreBus {
       callback: (err, msg) => {
         if (err) return this.onError('subscribe', err);
         const score = decodeScore(msg.subject, msg.data, this.prefix);
-        if (score) handler(score);
+        if (score) return handler(score);
+        const failure = decodeFailure(msg.subject, msg.data, this.prefix);
+        if (failure) for (const h of this.failureHandlers) h(failure);
         else this.onError('decode', new Error(`cannot decode a score on ${msg.subject}`));
       },
     });
@@ -135,6 +153,27 @@ export function decodeScore(subject: string, data: Uint8Array, prefix: string): 
     const value = fromJsonNumber(body.v);
     if (value === null) return null;
     return { job, prompt, candidate, step, reward, value, worker, busy_s: typeof body.b === 'number' ? body.b : 0 };
+  } catch {
+    return null;
+  }
+}
+
+export function encodeFailure(f: BatchFailure): Uint8Array {
+  return enc.encode(JSON.stringify({ c: f.candidates.map((c) => [c.prompt, c.candidate, c.step]), e: f.error }));
+}
+
+/** Parses one failure message; null when malformed (counted, never thrown). */
+export function decodeFailure(subject: string, data: Uint8Array, prefix: string): BatchFailure | null {
+  const tokens = subject.slice(prefix.length + 1).split('.');
+  if (tokens.length !== 4 || tokens[0] !== 'scores' || tokens[3] !== 'failed') return null;
+  const worker = workerFromToken(tokens[1] as string);
+  if (worker === null) return null;
+  try {
+    const body = JSON.parse(dec.decode(data)) as { c?: unknown; e?: unknown };
+    if (!Array.isArray(body.c) || typeof body.e !== 'string') return null;
+    const candidates = body.c.map((t: unknown) => (Array.isArray(t) && t.length === 3 && t.every((x) => Number.isInteger(x) && (x as number) >= 0) ? { prompt: t[0] as number, candidate: t[1] as number, step: t[2] as number } : null));
+    if (candidates.some((c) => c === null)) return null;
+    return { job: tokens[2] as string, worker, candidates: candidates as BatchFailure['candidates'], error: body.e.slice(0, 2000) };
   } catch {
     return null;
   }

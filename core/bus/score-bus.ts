@@ -21,11 +21,27 @@ export interface Score extends ScoreKey {
 
 export type ScoreHandler = (score: Score) => void;
 
+/**
+ * A batch that failed on a worker (its backend threw, or the watchdog gave up on it), pushed at once so that the
+ * coordinator puts the candidates back without waiting for the score timeout. One per job in the batch.
+ */
+export interface BatchFailure {
+  readonly job: string;
+  readonly worker: string;
+  /** the candidates of the job in the batch, and the step each was being advanced to */
+  readonly candidates: readonly { readonly prompt: number; readonly candidate: number; readonly step: number }[];
+  readonly error: string;
+}
+
 export interface ScoreBus {
   /** Fire and forget; failures are counted through the bus's error callback. */
   publish(scores: readonly Score[]): void;
   /** Receives every score published after the call; returns an unsubscribe function. */
   subscribe(handler: ScoreHandler): () => void;
+  /** Fire and forget, as publish; at most once (the coordinator's re-request still learns of a lost one). */
+  publishFailure(failure: BatchFailure): void;
+  /** Receives failures published after the call, once subscribe() has been called; returns an unsubscribe function. */
+  onFailure(handler: (failure: BatchFailure) => void): () => void;
   /** Resolves once everything published so far has left this process. */
   flush(): Promise<void>;
   /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryScoreBus } from '../../../core/bus/memory.js';
-import type { Score, ScoreBus, ScoreHandler } from '../../../core/bus/score-bus.js';
+import type { BatchFailure, Score, ScoreBus, ScoreHandler } from '../../../core/bus/score-bus.js';
 import { mergeLedgers } from '../../../core/engine/ledger.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import type { MetricKey } from '../../../core/metrics/catalog.js';
@@ -36,6 +36,14 @@ class UnreliableBus implements ScoreBus {
 
   subscribe(h: ScoreHandler): () => void {
     return this.inner.subscribe(h);
+  }
+
+  publishFailure(f: BatchFailure): void {
+    this.inner.publishFailure(f);
+  }
+
+  onFailure(h: (f: BatchFailure) => void): () => void {
+    return this.inner.onFailure(h);
   }
 
   flush(): Promise<void> {

@@ -14,9 +14,10 @@ describe('a backend that fails', () => {
     for (const c of closers.splice(0)) await c();
   });
 
-  it('fails the job with the backend error (reported on the re-request) and never stalls the worker', async () => {
+  it('fails the job with the backend error (pushed by the worker on the bus) and never stalls the worker', async () => {
     const bus = new MemoryScoreBus();
-    const coordinator = new Coordinator(bus, undefined, { scoreTimeoutMs: 100, sweepMs: 25 });
+    // a score timeout longer than the test: the failure must come pushed, not as the answer to a re-request
+    const coordinator = new Coordinator(bus, undefined, { scoreTimeoutMs: 600_000, sweepMs: 25 });
     const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4' });
     const advance = backend.advance.bind(backend);
     // candidate 7 of prompt 2 breaks the accelerator at step 1 (every candidate goes through it)
