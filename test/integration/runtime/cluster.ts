@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpGet, startCli, startNats, waitFor, type Proc } from '../../support/procs.js';
+import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
 import { BASE, NARF } from './engine-alone.js';
 
 /** Everything one test starts, closed in one call. */
@@ -72,6 +73,19 @@ export class TestCluster {
       const m = /ttsnap_workers\{state="ready"\} (\d+)/.exec((await httpGet(`http://127.0.0.1:${this.metricsPort}/metrics`))?.body ?? '');
       return m && Number(m[1]) >= n ? true : undefined;
     }, timeoutMs, 100);
+  }
+
+  /** Polls ListJobs until the newest job has finished `n` prompts (or more); returns how many it had. */
+  async waitForPromptsDone(n: number, timeoutMs = 60_000): Promise<number> {
+    const probe = new CoordinatorGrpcClient(this.coordinatorAddr);
+    try {
+      return await waitFor(`${n} prompts done`, async () => {
+        const [job] = await probe.list(1);
+        return job && job.prompts_done >= n ? job.prompts_done : undefined;
+      }, timeoutMs, 50);
+    } finally {
+      probe.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE, formatSchedule } from '../../../core/engine/schedule.js';
-import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
-import { startCli, waitFor, type Proc } from '../../support/procs.js';
+import { startCli, type Proc } from '../../support/procs.js';
 import { TestCluster } from './cluster.js';
 import { engineAlone } from './engine-alone.js';
 import { enginePicks, engineTotal, picks, type SearchDoc } from './search-cli.js';
@@ -30,12 +29,7 @@ describe('coordinator kill -9 mid-job, restarted on the same address and NATS', 
     ]);
     let stdout = '';
     search.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    const probe = new CoordinatorGrpcClient(cluster.coordinatorAddr);
-    const done = await waitFor('3 prompts done', async () => {
-      const [job] = await probe.list(1);
-      return job && job.prompts_done >= 3 ? job.prompts_done : undefined;
-    }, 60_000, 50);
-    probe.close();
+    const done = await cluster.waitForPromptsDone(3);
     coordinator.child.kill('SIGKILL');
     expect(await coordinator.exited).toBe('SIGKILL');
     coordinator = await cluster.startCoordinator([], cluster.coordinatorAddr);

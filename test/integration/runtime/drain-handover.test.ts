@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE, formatSchedule } from '../../../core/engine/schedule.js';
-import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
-import { startCli, waitFor, type Proc } from '../../support/procs.js';
+import { startCli, type Proc } from '../../support/procs.js';
 import { TestCluster } from './cluster.js';
 import { engineAlone } from './engine-alone.js';
 import { enginePicks, picks, type SearchDoc } from './search-cli.js';
@@ -33,12 +32,7 @@ describe('coordinator drained past --drain-timeout-s with a job running', () => 
     cluster.procs.push(search);
     let stdout = '';
     search.child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    const probe = new CoordinatorGrpcClient(cluster.coordinatorAddr);
-    await waitFor('2 prompts done', async () => {
-      const [job] = await probe.list(1);
-      return job && job.prompts_done >= 2 ? true : undefined;
-    }, 60_000, 50);
-    probe.close();
+    await cluster.waitForPromptsDone(2);
     const t0 = Date.now();
     coordinator.child.kill('SIGTERM');
     expect(await coordinator.exited).toBe(0);

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE, formatSchedule } from '../../../core/engine/schedule.js';
-import { CoordinatorGrpcClient } from '../../../coordinator/client.js';
-import { startCli, waitFor, type Proc } from '../../support/procs.js';
+import { startCli, type Proc } from '../../support/procs.js';
 import { TestCluster } from './cluster.js';
 
 // SIGTERM after nats-server has gone: with no job running the coordinator and the workers exit within 10 s;
@@ -41,12 +40,7 @@ describe('SIGTERM with nats-server gone', () => {
     await cluster.waitForWorkers(2);
     const search = startCli('search', ['search', '--coordinator', cluster.coordinatorAddr, '--prompts', '0:40', '--candidates', '40', '--schedule', formatSchedule(PAPER_SCHEDULE), '--json', '--reconnect-timeout-s', '1']);
     cluster.procs.push(search);
-    const probe = new CoordinatorGrpcClient(cluster.coordinatorAddr);
-    await waitFor('a prompt done', async () => {
-      const [job] = await probe.list(1);
-      return job && job.prompts_done >= 1 ? true : undefined;
-    }, 60_000, 50);
-    probe.close();
+    await cluster.waitForPromptsDone(1);
     cluster.nats?.child.kill('SIGKILL');
     await cluster.nats?.exited;
     const seconds = await exitSeconds([coordinator, ...workers]);
