@@ -28,6 +28,7 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Worker/ExportLatent': COORDINATOR,
   '/ttsnap.v1.Worker/ImportLatent': COORDINATOR,
   '/ttsnap.v1.Worker/Render': COORDINATOR,
+  '/ttsnap.v1.Worker/Holdings': COORDINATOR,
 };
 
 /** Services open to anyone who completes the TLS handshake (probes use the plaintext health port). */

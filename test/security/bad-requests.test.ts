@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAPER_SCHEDULE } from '../../core/engine/schedule.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { RegisterWorkerRequest } from '../../core/generated/ttsnap/v1/RegisterWorkerRequest.js';
+import { PROTOCOL_VERSION } from '../../core/contract/protocol.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE, MAX_WORKER_MESSAGE, workerProto } from '../../core/grpc/load.js';
 import { CoordinatorGrpcClient } from '../../coordinator/client.js';
 import { resultJson } from '../../coordinator/result.js';
@@ -17,7 +18,7 @@ if (!traces) process.stderr.write(`skipping the bad-request tests: no ${BASE} (p
 
 const GOOD: SubmitJobRequest = { prompts: [0, 1, 2, 3, 4, 5], candidates: 40, schedule: [...PAPER_SCHEDULE], seed: 3 };
 const INFO = { backend: 'trace', steps: 20, max_batch: 4, rewards: ['pic'], cost: { denoise: 1, verify: 1 }, trace_prompts: 100, trace_candidates: 200, renders: false, model: 'm' };
-const REG: RegisterWorkerRequest = { worker: 'rogue-1', address: '127.0.0.1:1', info: INFO };
+const REG: RegisterWorkerRequest = { worker: 'rogue-1', address: '127.0.0.1:1', info: INFO, protocol: PROTOCOL_VERSION };
 
 type Bad = readonly [service: 'Coordinator' | 'Worker', method: string, request: object, field: string];
 
