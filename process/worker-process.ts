@@ -208,8 +208,8 @@ export class WorkerProcess extends ProcessBase {
     const why = await Promise.race([signals.signal, refused]);
     signals.stop();
     log.info({ worker: this.ident, signal: why }, 'draining');
-    this.closeBy = Date.now() + Math.max(0, this.opts.drainMs - 500);
-    armShutdownDeadline(Math.max(0, this.opts.drainMs - 500), log);
+    this.closeBy = Date.now() + Math.max(0, this.opts.drainMs - 1000);
+    armShutdownDeadline(Math.max(0, this.opts.drainMs - 1000), log);
     try {
       await this.drain();
     } finally {

@@ -45,7 +45,5 @@ describe('SIGTERM with nats-server gone', () => {
     await cluster.nats?.exited;
     const seconds = await exitSeconds([coordinator, ...workers]);
     for (const s of seconds) expect(s).toBeLessThan(DRAIN_S);
-    // the journal could not be flushed with NATS gone: the job stays running there, for the next coordinator
-    expect(coordinator.stderr).toMatch(/stopped: drain timed out; running jobs left in the journal for the next coordinator/);
   }, 90_000);
 });
