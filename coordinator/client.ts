@@ -40,7 +40,8 @@ function isServiceError(x: unknown): x is grpc.ServiceError {
   return x instanceof Error && typeof (x as Partial<grpc.ServiceError>).code === 'number';
 }
 
-function translate(err: grpc.ServiceError, address: string): Error {
+/** A failed call as the error class it means (bad input, refusal, or a coordinator call error). */
+export function translate(err: grpc.ServiceError, address: string): Error {
   if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) return new RefusedError(address, `${grpc.status[err.code]}: ${err.details}`, { cause: err });
   if (err.code === grpc.status.INVALID_ARGUMENT) {
     const v = splitValidation(err.details);

@@ -8,6 +8,10 @@ import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
+import type { WorkerCollectSource } from '../core/contract/collect.js';
+import type { CollectRequest__Output } from '../core/generated/ttsnap/v1/CollectRequest.js';
+import { compileCollectRequest } from './collect/request.js';
+import { runCollection } from './collect/run.js';
 import { ValidationError } from '../core/errors.js';
 import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
@@ -264,6 +268,20 @@ export class Coordinator {
     this.scheduler.add(job);
     this.evictOld();
     return job;
+  }
+
+  /** `ttsnap collect --coordinator`: what the workers' values come from (asked of one serving worker). */
+  collectSource(): Promise<WorkerCollectSource> {
+    const slot = this.pool.all().find((s) => !s.draining && !s.fenced);
+    if (!slot) throw new CoordinatorUnavailableError('no worker has registered yet');
+    return slot.client.collectSource();
+  }
+
+  /** Runs a collection on the workers (coordinator/collect/); each prompt's values go to `onPrompt` as it finishes. */
+  async collect(req: CollectRequest__Output, onPrompt: (position: number, values: Float32Array) => void, signal: AbortSignal): Promise<void> {
+    if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');
+    const job = compileCollectRequest(req, await this.collectSource());
+    await runCollection(this.pool, job, onPrompt, { signal, log: this.opts.log });
   }
 
   job(id: string): Job {

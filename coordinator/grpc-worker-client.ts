@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { infoFromProto, type BackendInfo, type RewardSpec } from '../core/contract/backend-info.js';
 import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
+import { collectSourceFromProto, variantStepsToProto, type CollectPlan, type WorkerCollectSource } from '../core/contract/collect.js';
+import type { CollectScoresResponse__Output } from '../core/generated/ttsnap/v1/CollectScoresResponse.js';
+import type { CollectSourceResponse__Output } from '../core/generated/ttsnap/v1/CollectSourceResponse.js';
 import { CandidateMissingError, WorkerDrainingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
 import type { CapacityResponse__Output } from '../core/generated/ttsnap/v1/CapacityResponse.js';
@@ -74,6 +77,21 @@ export class GrpcWorkerClient implements WorkerClient {
   async holdings(): Promise<HeldCandidate[]> {
     const res = await this.call<HoldingsResponse__Output>((o, cb) => this.stub.Holdings({}, o, cb), 10_000);
     return res.held;
+  }
+
+  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
+    const candidates = specs.map((s) => ({ prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    const req = { job, candidates, rewards: [...plan.rewards], variant_steps: variantStepsToProto(plan.variantSteps), fingerprint };
+    // a whole denoise of the batch: allow it the batch watchdog's time, not one call's
+    const res = await this.call<CollectScoresResponse__Output>((o, cb) => this.stub.CollectScores(req, o, cb), 300_000);
+    return Float32Array.from(res.values);
+  }
+
+  async collectSource(): Promise<WorkerCollectSource> {
+    const res = await this.call<CollectSourceResponse__Output>((o, cb) => this.stub.CollectSource({}, o, cb));
+    const source = collectSourceFromProto(res);
+    if (!source) throw new WorkerLostError(this.id, 'reports no backend');
+    return source;
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import { CallerQuota, DEFAULT_MAX_JOBS_PER_CLIENT, QuotaExceededError } from '..
 import { checkBackendInfo, checkWorkerId } from '../core/security/requests.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
 import { checkWorkerProtocol, PROTOCOL_VERSION } from '../core/contract/protocol.js';
+import { collectHandlers } from './collect/serve.js';
 import type { Coordinator } from './coordinator.js';
 import { resultPage } from './result.js';
 import { CoordinatorUnavailableError } from './errors.js';
@@ -104,6 +105,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial), info, { draining: req.draining, remote: true });
       return { ...ok, accepted, reason };
     }),
+    ...collectHandlers(coord, metrics, jobs),
   };
 }
 

@@ -6,6 +6,7 @@ import { Coordinator, type CoordinatorOptions } from '../coordinator/coordinator
 import type { BackendOptions, PreviewSink } from '../worker/backend.js';
 import { createBackend } from '../worker/backends/registry.js';
 import { InProcessWorkerClient } from '../worker/in-process-client.js';
+import { sourceOfBackend } from '../worker/collect/source.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { ProcessBase } from './lifecycle.js';
 
@@ -52,7 +53,7 @@ export class EmbeddedCluster extends ProcessBase {
     const { opts } = this;
     for (let w = 0; w < (opts.workers ?? 1); w++) {
       const backend = await createBackend(opts.backend, opts.backendOptions, opts.previews ? { previews: opts.previews } : {});
-      const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus: this.bus, metrics: opts.workerMetrics ?? NO_METRICS });
+      const runtime = new WorkerRuntime({ id: `local-${w}`, backend, bus: this.bus, metrics: opts.workerMetrics ?? NO_METRICS, collectSource: sourceOfBackend(opts.backend, opts.backendOptions, backend.info) });
       this.workers.push(runtime);
       // workers close after the coordinator and before the bus
       this.steps.splice(this.steps.length - 1, 0, [`worker ${runtime.id}`, () => runtime.close()]);

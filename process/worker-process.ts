@@ -14,6 +14,7 @@ import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import type { BackendOptions, WorkerBackend } from '../worker/backend.js';
 import { createBackend } from '../worker/backends/registry.js';
+import { sourceOfBackend } from '../worker/collect/source.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { startWorkerServer } from '../worker/server.js';
 import { armShutdownDeadline, nextSignal, ProcessBase } from './lifecycle.js';
@@ -119,7 +120,7 @@ export class WorkerProcess extends ProcessBase {
       await bus.close();
     }]);
     // Named once the server has bound (with port 0 the advertised address is known only then).
-    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, log, batchTimeoutMs: opts.batchTimeoutMs });
+    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, log, batchTimeoutMs: opts.batchTimeoutMs, collectSource: sourceOfBackend(opts.backend, opts.backendOptions, backend.info) });
     this.runtime = runtime;
     this.steps.unshift(['runtime', () => runtime.close()]);
     const server = await startWorkerServer(runtime, opts.listen, metrics, { security, ...(opts.healthListen !== undefined ? { healthAddress: opts.healthListen } : {}) });

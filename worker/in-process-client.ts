@@ -1,5 +1,6 @@
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
 import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
+import type { CollectPlan, WorkerCollectSource } from '../core/contract/collect.js';
 import { CandidateMissingError, CandidateNotFoundError, WorkerDrainingError, WorkerDrainingRefusal } from '../core/contract/errors.js';
 import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
 import type { WorkerRuntime } from './runtime.js';
@@ -46,6 +47,14 @@ export class InProcessWorkerClient implements WorkerClient {
 
   async holdings(): Promise<HeldCandidate[]> {
     return this.runtime.holdings();
+  }
+
+  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
+    return this.translate(() => this.runtime.collect(job, specs, plan, fingerprint));
+  }
+
+  async collectSource(): Promise<WorkerCollectSource> {
+    return { ...this.runtime.collectSource(), info: this.runtime.info };
   }
 
   close(): void {}

@@ -3,11 +3,13 @@ import type { Score, ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
 import { candidateKey, parseCandidateKey, type CandidateKey, type CandidateRef, type HeldCandidate, type TakeSpec } from '../core/contract/candidates.js';
+import { CollectSourceMismatchError, type CollectPlan, type CollectSource } from '../core/contract/collect.js';
 import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from '../core/contract/errors.js';
 import type { WorkerStatus } from '../core/contract/worker-client.js';
 import type { WorkerBackend } from './backend.js';
 import { Mutex } from './mutex.js';
 import { Batcher } from './batcher.js';
+import { collectChunk } from './collect/chunk.js';
 import { rewardsId, WorkQueue, type WorkItem } from './queue.js';
 
 export interface WorkerRuntimeOptions {
@@ -20,6 +22,8 @@ export interface WorkerRuntimeOptions {
   readonly batchTimeoutMs?: number;
   /** structured log (default none) */
   readonly log?: Logger;
+  /** what `ttsnap collect` values from this worker come from (the worker process knows its backend's files) */
+  readonly collectSource?: () => CollectSource;
 }
 
 /** The worker's accelerator is stuck in a call (the batch watchdog fired): it answers no status, takes no work. */
@@ -70,6 +74,7 @@ export class WorkerRuntime {
     this.bus = opts.bus;
     this.metrics = opts.metrics ?? NO_METRICS;
     this.log = opts.log ?? NO_LOG;
+    this.sourceOf = opts.collectSource ?? null;
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
@@ -82,6 +87,8 @@ export class WorkerRuntime {
   }
 
   private readonly unwatchBus: (() => void) | null;
+  private readonly sourceOf: (() => CollectSource) | null;
+  private source: CollectSource | null = null;
 
   private republish(): void {
     const out: Score[] = [];
@@ -235,6 +242,29 @@ export class WorkerRuntime {
     if (!render || !this.backend.info.renders) throw new CandidateStateError(`backend ${this.backend.info.backend} does not render images`);
     if (this.backend.stepOf(key) === undefined) throw new CandidateNotFoundError(key);
     return this.mutex.run(() => render(key, this.abort.signal));
+  }
+
+  /** What this worker's collected values come from (computed once: a fingerprint reads the bundle's files). */
+  collectSource(): CollectSource {
+    if (!this.sourceOf) throw new CandidateStateError(`this ${this.backend.info.backend} worker was started without its collect source`);
+    this.source ??= this.sourceOf();
+    return this.source;
+  }
+
+  /**
+   * `ttsnap collect`: one batch of candidates to the end, scored at every step (worker/collect/chunk.ts), its backend
+   * calls taking turns with search work. Refused while draining, and when `fingerprint` is not this worker's source.
+   */
+  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
+    if (this.draining) throw new WorkerDrainingError();
+    const mine = this.collectSource().fingerprint;
+    if (fingerprint !== mine) throw new CollectSourceMismatchError(`worker ${this.id}`, fingerprint, mine);
+    const created = specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    try {
+      return await collectChunk(this.backend, created, plan, { signal: this.abort.signal, serialise: (call) => this.mutex.run(call) });
+    } finally {
+      this.recount();
+    }
   }
 
   /** Stops taking new candidates; queued work continues. */

@@ -5,6 +5,8 @@ import { serve, type ServeOptions, type ServingServer } from '../core/grpc/serve
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { checkJobId as jobId, checkLatentState, checkRef as one, checkRefs as refs, checkRewardRefs, checkStep, checkTakeCandidates } from '../core/security/requests.js';
 import { infoToProto } from '../core/contract/backend-info.js';
+import { collectSourceToProto } from '../core/contract/collect.js';
+import { checkCollectScores } from './collect/check.js';
 import type { WorkerRuntime } from './runtime.js';
 
 /** The Worker gRPC service over a WorkerRuntime. */
@@ -33,6 +35,11 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
       const png = await rt.render(jobId(req.job), one(req.candidate));
       return { png: Buffer.from(png.buffer, png.byteOffset, png.byteLength) };
     }),
+    CollectScores: unary('CollectScores', metrics, null, async (req) => {
+      const c = checkCollectScores(req, rt.info, rt.collectSource());
+      return { values: Array.from(await rt.collect(c.job, c.specs, c.plan, c.fingerprint)) };
+    }),
+    CollectSource: unary('CollectSource', metrics, null, () => collectSourceToProto(rt.collectSource(), rt.info)),
   };
 }
 

@@ -1,16 +1,23 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BadFileError, ValidationError } from '../../core/errors.js';
-import { runCollect, type CollectProgress } from '../../process/collect/collect.js';
-import { bundleSource, traceSource, type CollectSource } from '../../process/collect/source.js';
+import type { BackendInfo } from '../../core/contract/backend-info.js';
+import type { CollectSource } from '../../core/contract/collect.js';
+import { parseHostPort } from '../../core/grpc/address.js';
+import { CoordinatorGrpcClient } from '../../coordinator/client.js';
+import { collectSourceVia } from '../../coordinator/collect/client.js';
+import { runCollect, type CollectDriver, type CollectProgress } from '../../process/collect/collect.js';
+import { embeddedDriver } from '../../process/collect/embedded.js';
+import { remoteDriver } from '../../process/collect/remote.js';
 import type { CollectSpec } from '../../process/collect/spec.js';
 import { CollectStore } from '../../process/collect/store.js';
 import { nextSignal } from '../../process/lifecycle.js';
 import type { WorkerBackend } from '../../worker/backend.js';
-import { defaultBundleDir } from '../../worker/backends/onnx.js';
 import { createBackend } from '../../worker/backends/registry.js';
+import { collectSourceOf } from '../../worker/collect/source.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { parseInteger, parseRange } from '../options.js';
+import { addTlsOptions, securityFrom } from '../security-options.js';
 
 interface CollectFlags {
   promptsFile?: string;
@@ -22,12 +29,13 @@ interface CollectFlags {
   saveTweedie?: string | true;
   backend: string;
   workers: string;
+  coordinator?: string;
   json?: boolean;
   [backendFlag: string]: string | boolean | undefined;
 }
 
 export function registerCollect(program: Command): void {
-  addBackendOptions(
+  addTlsOptions(addBackendOptions(
     program
       .command('collect')
       .description(
@@ -42,23 +50,39 @@ export function registerCollect(program: Command): void {
       .option('--save-tweedie [steps]', 'also save the decoded Tweedie estimates (tweedie/pNNNNN.npy [I, steps, 3*H*W]) at these comma-separated steps (default every step), for NARF training')
       .option('--backend <name>', 'onnx | trace', 'onnx')
       .option('--workers <n>', 'embedded workers, each taking the next unfinished prompt', '1')
+      .option('--coordinator <host:port>', "collect on this coordinator's workers instead of embedded ones (their bundle or trace; backend flags are theirs)")
       .option('--json', 'print the summary as JSON on stdout'),
-  ).action(async (flags: CollectFlags) => {
+  ), 'client').action(async (flags: CollectFlags) => {
     const seeds = parseInteger('--seeds', 1, 100_000)(flags.seeds);
     const seed = parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed);
     const workers = parseInteger('--workers', 1, 256)(flags.workers);
     const prompts = readPrompts(flags);
-    const opts = backendOptionsFrom(flags);
+    if (flags.coordinator && flags.saveTweedie !== undefined) {
+      throw new ValidationError('--save-tweedie', 'given with --coordinator', 'the embedded collect (Tweedie images are not sent over the network)');
+    }
     const backends: WorkerBackend[] = [];
+    let client: CoordinatorGrpcClient | null = null;
     try {
-      for (let w = 0; w < workers; w++) backends.push(await createBackend(flags.backend, opts));
-      const info = (backends[0] as WorkerBackend).info;
-      const spec = compileSpec(flags, info, prompts, seeds, seed, sourceOf(flags, info.steps, info.rewards[0] as string));
+      let info: BackendInfo;
+      let source: CollectSource;
+      if (flags.coordinator) {
+        client = new CoordinatorGrpcClient(parseHostPort(flags.coordinator, '--coordinator'), securityFrom(flags, 'collect'));
+        const remote = await collectSourceVia(client);
+        ({ info } = remote);
+        source = remote;
+      } else {
+        const opts = backendOptionsFrom(flags);
+        for (let w = 0; w < workers; w++) backends.push(await createBackend(flags.backend, opts));
+        ({ info } = backends[0] as WorkerBackend);
+        source = collectSourceOf(flags.backend, opts, info.steps, info.rewards[0] as string);
+      }
+      const spec = compileSpec(flags, info, prompts, seeds, seed, source);
+      const driver: CollectDriver = client ? remoteDriver(client, spec) : embeddedDriver(backends, spec);
       const store = CollectStore.open(flags.out, spec);
       const abort = new AbortController();
       const interrupt = nextSignal(['SIGINT']);
       void interrupt.signal.then(() => abort.abort(new Error('interrupted: rerun the same command to resume')));
-      const summary = await runCollect(backends, store, { signal: abort.signal, onProgress: progressPrinter(flags.json === true) }).finally(() => interrupt.stop());
+      const summary = await runCollect(driver, store, { signal: abort.signal, onProgress: progressPrinter(flags.json === true) }).finally(() => interrupt.stop());
       if (flags.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else {
         process.stdout.write(
@@ -67,6 +91,7 @@ export function registerCollect(program: Command): void {
         );
       }
     } finally {
+      client?.close();
       await Promise.all(backends.map((b) => b.close()));
     }
   });
@@ -98,15 +123,7 @@ function readPrompts(flags: CollectFlags): Prompts {
   return { texts, ids: texts.map((_, i) => i) };
 }
 
-function sourceOf(flags: CollectFlags, steps: number, reward: string): CollectSource {
-  if (flags.backend === 'trace') {
-    if (typeof flags.base !== 'string') throw new ValidationError('--base', 'missing', 'the base trace the trace backend replays');
-    return traceSource(flags.base, typeof flags.narf === 'string' ? flags.narf : undefined, reward, steps);
-  }
-  return bundleSource(typeof flags.model === 'string' ? flags.model : defaultBundleDir(), steps);
-}
-
-function compileSpec(flags: CollectFlags, info: WorkerBackend['info'], prompts: Prompts, candidates: number, seed: number, source: CollectSource): CollectSpec {
+function compileSpec(flags: CollectFlags, info: BackendInfo, prompts: Prompts, candidates: number, seed: number, source: CollectSource): CollectSpec {
   const trace = info.tracePrompts > 0;
   if (trace && flags.promptsFile) throw new ValidationError('--prompts-file', `the ${info.backend} backend replays a trace`, '--prompts a:b (trace rows)');
   if (!trace && flags.prompts) throw new ValidationError('--prompts', `the ${info.backend} backend takes text prompts`, '--prompts-file FILE');

@@ -21,6 +21,8 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Coordinator/ListJobs': CLIENT,
   '/ttsnap.v1.Coordinator/CancelJob': CLIENT,
   '/ttsnap.v1.Coordinator/RegisterWorker': { roles: ['worker'], ownField: 'worker' },
+  '/ttsnap.v1.Coordinator/CollectSource': CLIENT,
+  '/ttsnap.v1.Coordinator/Collect': CLIENT,
   '/ttsnap.v1.Worker/Capacity': COORDINATOR,
   '/ttsnap.v1.Worker/Take': COORDINATOR,
   '/ttsnap.v1.Worker/Advance': COORDINATOR,
@@ -29,6 +31,8 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Worker/ImportLatent': COORDINATOR,
   '/ttsnap.v1.Worker/Render': COORDINATOR,
   '/ttsnap.v1.Worker/Holdings': COORDINATOR,
+  '/ttsnap.v1.Worker/CollectScores': COORDINATOR,
+  '/ttsnap.v1.Worker/CollectSource': COORDINATOR,
 };
 
 /** Services open to anyone who completes the TLS handshake (probes use the plaintext health port). */

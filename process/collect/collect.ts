@@ -1,6 +1,5 @@
 import { mergeLedgers, type Ledger } from '../../core/engine/ledger.js';
-import type { WorkerBackend } from '../../worker/backend.js';
-import { collectPrompt } from './run-prompt.js';
+import { promptLedger } from './spec.js';
 import type { CollectStore } from './store.js';
 
 export interface CollectProgress {
@@ -29,27 +28,37 @@ export interface CollectSummary {
   readonly files: readonly string[];
 }
 
+/** One finished prompt: its values [reward][base, narf][candidate][step] and Tweedie images (empty when none are saved). */
+export type PromptDone = (position: number, values: Float32Array, tweedie: Float32Array) => void;
+
 /**
- * Runs a collection on one or more backends (embedded workers): each takes the next unfinished prompt, so a
- * faster worker takes more. Finished prompts are recorded as they end; a rerun skips them.
+ * Where the work runs: embedded backends (embedded.ts) or a coordinator's workers (remote.ts). `run` collects the
+ * prompts at these positions, reporting each as it finishes (in any order), and resolves when all are done.
+ */
+export interface CollectDriver {
+  run(positions: readonly number[], done: PromptDone, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Runs a collection: the prompts the store does not hold yet go to the driver, each finished one is recorded at
+ * once (so a rerun skips it), and the traces are written at the end.
  */
 export async function runCollect(
-  backends: readonly WorkerBackend[],
+  driver: CollectDriver,
   store: CollectStore,
   opts: { readonly onProgress?: (p: CollectProgress) => void; readonly signal?: AbortSignal; readonly now?: () => number } = {},
 ): Promise<CollectSummary> {
   const now = opts.now ?? (() => performance.now() / 1000);
   const spec = store.spec;
   const finished = store.done();
-  const queue = spec.texts.map((_, p) => p).filter((p) => !finished.has(p));
+  const todo = spec.texts.map((_, p) => p).filter((p) => !finished.has(p));
   const total = spec.texts.length;
-  const ledgers: Ledger[] = [];
+  const perPrompt = promptLedger(spec);
+  let doneHere = 0;
   const t0 = now();
-  let cost = 0;
   const progress = (): CollectProgress => {
     const seconds = now() - t0;
-    const doneHere = ledgers.length;
-    const left = queue.length;
+    const cost = doneHere * perPrompt.cost;
     return {
       done: finished.size + doneHere,
       total,
@@ -58,30 +67,25 @@ export async function runCollect(
       cost,
       costPerSecond: seconds > 0 ? cost / seconds : 0,
       candidatesPerSecond: seconds > 0 ? (doneHere * spec.candidates) / seconds : 0,
-      secondsLeft: doneHere > 0 ? (seconds / doneHere) * left : Number.NaN,
+      secondsLeft: doneHere > 0 ? (seconds / doneHere) * (todo.length - doneHere) : Number.NaN,
     };
   };
-  const work = async (backend: WorkerBackend): Promise<void> => {
-    for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
-      const r = await collectPrompt(backend, spec, p, opts.signal);
-      store.writePrompt(p, r.values, r.tweedie);
-      ledgers.push(r.ledger);
-      cost += r.ledger.cost;
-      opts.onProgress?.(progress());
-    }
-  };
-  await Promise.all(backends.map(work));
+  await driver.run(todo, (position, values, tweedie) => {
+    store.writePrompt(position, values, tweedie);
+    doneHere++;
+    opts.onProgress?.(progress());
+  }, opts.signal ?? new AbortController().signal);
   const seconds = now() - t0;
   const files = store.finish();
-  const ledger = mergeLedgers(ledgers);
+  const ledger = mergeLedgers(Array.from({ length: doneHere }, () => perPrompt));
   return {
     prompts: total,
     skipped: finished.size,
-    candidates: ledgers.length * spec.candidates,
+    candidates: doneHere * spec.candidates,
     seconds,
     ledger,
     cost_per_second: seconds > 0 ? ledger.cost / seconds : 0,
-    candidates_per_second: seconds > 0 ? (ledgers.length * spec.candidates) / seconds : 0,
+    candidates_per_second: seconds > 0 ? (doneHere * spec.candidates) / seconds : 0,
     files,
   };
 }

@@ -1,4 +1,5 @@
-import { candidateSeed, drawCandidates } from '../../coordinator/candidates.js';
+import { promptCandidates } from '../../coordinator/collect/request.js';
+import { LedgerBook, type Ledger } from '../../core/engine/ledger.js';
 import type { CandidateSpec } from '../../worker/backend.js';
 
 /**
@@ -32,13 +33,21 @@ export interface CollectSpec {
 
 /** The CandidateSpecs of prompt `position`, keyed so that two prompts never share a key. */
 export function candidateSpecs(spec: CollectSpec, position: number): CandidateSpec[] {
-  const prompt = spec.promptIds[position] as number;
-  const columns = drawCandidates(spec.pool, spec.candidates, spec.seed, prompt);
-  return Array.from(columns, (candidate) => ({
-    key: `collect/${position}/${candidate}`,
-    prompt,
-    text: spec.texts[position] as string,
-    candidate,
-    seed: candidateSeed(spec.seed, prompt, candidate),
-  }));
+  const takes = promptCandidates(spec.pool, spec.candidates, spec.seed, spec.promptIds[position] as number, spec.texts[position] as string);
+  return takes.map((t) => ({ ...t, key: `collect/${position}/${t.candidate}` }));
+}
+
+/**
+ * The executed work of one prompt, exact accounting: every candidate denoised through every step, and at each step
+ * one call per reward plus one per variant the step has (collect's extra reward calls count).
+ */
+export function promptLedger(spec: CollectSpec): Ledger {
+  const { steps: S, candidates: I } = spec;
+  const book = new LedgerBook({ ...spec.cost, steps: S }, 'exact', []);
+  book.addCandidates(I);
+  for (let s = 0; s < S; s++) {
+    book.addDenoise(s, I);
+    for (const r of spec.rewards) book.addRewardCalls(s, r, s < S - 1 && spec.variantSteps[r]?.includes(s) ? 2 * I : I);
+  }
+  return book.summary();
 }

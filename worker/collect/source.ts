@@ -1,16 +1,14 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import type { BackendInfo } from '../../core/contract/backend-info.js';
+import type { CollectSource } from '../../core/contract/collect.js';
+import { ValidationError } from '../../core/errors.js';
 import { narfStepsOf } from '../../core/trace/trace-meta.js';
-import { bundleFiles } from '../../worker/onnx/bundle.js';
-import { loadManifest, MANIFEST_FILE } from '../../worker/onnx/manifest.js';
-
-/** Where collected values come from, and which steps have noise-aware variants per reward. */
-export interface CollectSource {
-  readonly name: string;
-  readonly fingerprint: string;
-  readonly variantSteps: Readonly<Record<string, readonly number[]>>;
-}
+import type { BackendOptions } from '../backend.js';
+import { defaultBundleDir } from '../backends/onnx.js';
+import { bundleFiles } from '../onnx/bundle.js';
+import { loadManifest, MANIFEST_FILE } from '../onnx/manifest.js';
 
 const EDGE = 1 << 20;
 
@@ -59,4 +57,18 @@ export function traceSource(base: string, narf: string | undefined, reward: stri
   const declared = narf ? narfStepsOf(dirname(narf), name) : undefined;
   const variantSteps = narf ? (declared ?? Array.from({ length: steps - 1 }, (_, s) => s)) : [];
   return { name, fingerprint: fingerprint(dirname(base), narf ? [base, narf] : [base]), variantSteps: { [reward]: variantSteps } };
+}
+
+/** The source of a backend built from these options (as the registry builds it): its trace files, or its bundle. */
+export function collectSourceOf(backend: string, opts: BackendOptions, steps: number, reward: string): CollectSource {
+  if (backend === 'trace') {
+    if (typeof opts.base !== 'string') throw new ValidationError('--base', 'missing', 'the base trace the trace backend replays');
+    return traceSource(opts.base, typeof opts.narf === 'string' ? opts.narf : undefined, reward, steps);
+  }
+  return bundleSource(typeof opts.model === 'string' ? opts.model : defaultBundleDir(), steps);
+}
+
+/** WorkerRuntime's collectSource for a backend built from these options. */
+export function sourceOfBackend(backend: string, opts: BackendOptions, info: BackendInfo): () => CollectSource {
+  return () => collectSourceOf(backend, opts, info.steps, info.rewards[0] as string);
 }

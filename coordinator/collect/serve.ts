@@ -1,0 +1,42 @@
+import * as grpc from '@grpc/grpc-js';
+import { collectSourceToProto } from '../../core/contract/collect.js';
+import type { CollectedPrompt } from '../../core/generated/ttsnap/v1/CollectedPrompt.js';
+import type { CollectRequest__Output } from '../../core/generated/ttsnap/v1/CollectRequest.js';
+import type { CoordinatorHandlers } from '../../core/generated/ttsnap/v1/Coordinator.js';
+import { toServiceError, unary } from '../../core/grpc/status.js';
+import type { MetricsSink } from '../../core/metrics/sink.js';
+import { callerOf } from '../../core/security/authorizer.js';
+import type { CallerQuota } from '../../core/security/quota.js';
+import type { Coordinator } from '../coordinator.js';
+
+/**
+ * The Collect and CollectSource handlers. A collection holds one of the caller's job slots while it runs, and
+ * stops sending work when the client goes away (its --out folder keeps what arrived; a rerun asks for the rest).
+ */
+export function collectHandlers(coord: Coordinator, metrics: MetricsSink, jobs: CallerQuota): Pick<CoordinatorHandlers, 'Collect' | 'CollectSource'> {
+  return {
+    CollectSource: unary('CollectSource', metrics, 'grpcErrors', async () => {
+      const s = await coord.collectSource();
+      return collectSourceToProto(s, s.info);
+    }),
+    Collect: (call: grpc.ServerWritableStream<CollectRequest__Output, CollectedPrompt>) => {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort(new Error('the client went away')));
+      let release = (): void => {};
+      Promise.resolve()
+        .then(() => {
+          release = jobs.acquire(callerOf(call.metadata).name);
+          return coord.collect(call.request, (position, values) => call.write({ position, values: Array.from(values) }), abort.signal);
+        })
+        .then(
+          () => call.end(),
+          (err: unknown) => {
+            const se = toServiceError(err);
+            metrics.inc('grpcErrors', { method: 'Collect', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
+            if (!abort.signal.aborted) call.emit('error', se);
+          },
+        )
+        .finally(() => release());
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// `ttsnap collect --coordinator`: the same collection as the embedded one, run by a coordinator process on two ONNX
+// worker processes (tiny bundle) over a real nats-server, must write the same bytes; the collected final base
+// reward is what `search --coordinator --policy bon` picks; a rerun resumes through the coordinator.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readNpy } from '../../core/trace/npy.js';
+import { runCli, startCli } from '../support/procs.js';
+import { TestCluster } from '../integration/runtime/cluster.js';
+
+const PROMPTS = ['a red circle', 'a blue square above a green triangle', 'a yellow triangle left of a red square'];
+const SEEDS = 6;
+const TRACE_FILES = ['align_base.npy', 'align_narf.npy', 'quality_base.npy', 'quality_narf.npy', 'meta.json', 'collect.json'];
+
+describe('ttsnap collect --coordinator (coordinator, 2 ONNX workers, nats-server)', () => {
+  const cluster = new TestCluster();
+  const dir = mkdtempSync(join(tmpdir(), 'ttsnap-collect-coord-'));
+  const file = join(dir, 'prompts.txt');
+  const args = (out: string, extra: string[] = []): string[] => ['collect', '--prompts-file', file, '--seeds', String(SEEDS), '--seed', '7', '--out', out, '--json', ...extra];
+  let remote = { code: -1, stdout: '', stderr: '' };
+
+  beforeAll(async () => {
+    writeFileSync(file, `${PROMPTS.join('\n')}\n`);
+    await cluster.startNats();
+    await cluster.startCoordinator();
+    // max batch 4 against 6 candidates: each prompt is cut into two batches, which the two workers share
+    for (const id of ['w1', 'w2']) {
+      const p = startCli(id, ['worker', '--backend', 'onnx', '--max-batch', '4', '--listen', '127.0.0.1:0', '--coordinator', cluster.coordinatorAddr, '--nats', cluster.natsUrl, '--nats-prefix', cluster.prefix, '--id', id]);
+      cluster.procs.push(p);
+      await p.waitForStderr(/"msg":"worker serving"/);
+    }
+    await cluster.waitForWorkers(2);
+    remote = await runCli(args(join(dir, 'remote'), ['--coordinator', cluster.coordinatorAddr]));
+  }, 180_000);
+  afterAll(async () => {
+    await cluster.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes exactly the bytes the embedded collect writes for the same prompts and seeds', async () => {
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout)).toMatchObject({ prompts: 3, skipped: 0, candidates: 18, ledger: { denoise_steps: 3 * SEEDS * 20 } });
+    const local = await runCli(args(join(dir, 'local')));
+    expect(local.code, local.stderr).toBe(0);
+    for (const f of TRACE_FILES) expect(readFileSync(join(dir, 'remote', f)).equals(readFileSync(join(dir, 'local', f))), f).toBe(true);
+    const narf = readNpy(join(dir, 'remote', 'align_narf.npy'));
+    expect(narf.shape).toEqual([3, SEEDS, 20]);
+  }, 120_000);
+
+  it('the collected final base reward is what `search --coordinator --policy bon` reports for the same seed', async () => {
+    const align = readNpy(join(dir, 'remote', 'align_base.npy'));
+    const search = await runCli(['search', ...PROMPTS, '--coordinator', cluster.coordinatorAddr, '--policy', 'bon', '--candidates', String(SEEDS), '--seed', '7', '--json', '--out', join(dir, 'search')]);
+    expect(search.code, search.stderr).toBe(0);
+    const doc = JSON.parse(search.stdout) as { prompts: { winner: { candidate: number; rewards: Record<string, number> } }[] };
+    doc.prompts.forEach((p, position) => {
+      const finals = Array.from({ length: SEEDS }, (_, i) => align.data[(position * SEEDS + i) * 20 + 19] as number);
+      expect(Math.fround(p.winner.rewards.align as number)).toBe(Math.max(...finals));
+      expect(p.winner.candidate).toBe(finals.indexOf(Math.max(...finals)));
+    });
+  }, 120_000);
+
+  it('a rerun through the coordinator asks only for the prompts the folder lacks, shows progress, and writes the same files', async () => {
+    const out = join(dir, 'remote');
+    const before = TRACE_FILES.map((f) => readFileSync(join(out, f)));
+    unlinkSync(join(out, 'parts', readdirSync(join(out, 'parts')).sort()[1] as string));
+    const again = await runCli(args(out, ['--coordinator', cluster.coordinatorAddr]).filter((a) => a !== '--json'));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^collected 3 prompts x 6 candidates x 20 steps \(2 from an earlier run\) in [\d.]+ s: [\d.]+ candidates\/s, /);
+    expect(again.stderr).toMatch(/^collect: 3\/3 prompts, [\d.]+ candidates\/s, [\d.e+-]+ cost units\/s, \d+ s left$/m);
+    TRACE_FILES.forEach((f, i) => expect(readFileSync(join(out, f)).equals(before[i] as Buffer), f).toBe(true));
+  }, 120_000);
+
+  it('bad input is refused naming the flag; --save-tweedie stays embedded', async () => {
+    const bad = await runCli(args(join(dir, 'bad'), ['--coordinator', cluster.coordinatorAddr, '--rewards', 'nope']));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--rewards: unknown reward 'nope'; allowed: align \| quality/);
+    const tweedie = await runCli(args(join(dir, 'bad'), ['--coordinator', cluster.coordinatorAddr, '--save-tweedie', '2']));
+    expect(tweedie.code).toBe(2);
+    expect(tweedie.stderr).toMatch(/--save-tweedie: given with --coordinator/);
+  }, 60_000);
+});
