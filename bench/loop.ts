@@ -36,6 +36,8 @@ const { values: o } = parseArgs({
     'max-batch': { type: 'string', default: '32' },
     'tune-seconds': { type: 'string', default: '60' },
     work: { type: 'string' },
+    // skips step 6 (a best-of-N search of every held-out prompt, for the throughput figure only)
+    'skip-throughput': { type: 'boolean', default: false },
   },
 });
 const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -103,8 +105,8 @@ const sim = ttsnap<Sim>(['simulate', ...heldArgs, '--schedule-file', join(work, 
 const agreement = ttsnap<Agreement>(['narf', 'eval', ...heldArgs]);
 // 6: best-of-N on the same held-out candidates, its ledger cost over its makespan
 const texts = readFileSync(prompts.heldOut, 'utf8').split('\n').filter(Boolean);
-const bon = ttsnap<Search>(['search', ...texts, '--model', bundle, '--policy', 'bon', '--candidates', String(seeds), '--seed', '1', '--reward', reward, ...backend, '--out', join(work, 'search')]);
-const bonRate = bon.ledger.cost / bon.timeline.makespan_s;
+const bon = o['skip-throughput'] ? null : ttsnap<Search>(['search', ...texts, '--model', bundle, '--policy', 'bon', '--candidates', String(seeds), '--seed', '1', '--reward', reward, ...backend, '--out', join(work, 'search')]);
+const bonRate = bon ? bon.ledger.cost / bon.timeline.makespan_s : Number.NaN;
 
 const tau = Object.fromEntries(
   agreement.steps.filter((s) => s.variant).map((s) => [String(s.step), { base: round(s.kendall.base.mean), narf: round(s.kendall.narf.mean), base_ci95: s.kendall.base.ci95.map(round), narf_ci95: s.kendall.narf.ci95.map(round) }]),
@@ -118,7 +120,7 @@ const line = {
   seeds,
   schedules: JSON.parse(readFileSync(join(work, 'schedules', `${reward}.json`), 'utf8')) as unknown,
   candidates_per_budget: sim.candidates,
-  throughput_cost_per_s: { collect: Number(held.cost_per_second.toPrecision(4)), search_bon: Number(bonRate.toPrecision(4)), ratio: round(held.cost_per_second / bonRate) },
+  throughput_cost_per_s: bon ? { collect: Number(held.cost_per_second.toPrecision(4)), search_bon: Number(bonRate.toPrecision(4)), ratio: round(held.cost_per_second / bonRate) } : null,
   narf_training_s: Math.round(narf.seconds),
   load_avg_1m_at_end: round(loadavg()[0] as number),
   work,

@@ -1,5 +1,6 @@
 """Runs the recipe's stages in order. With no arguments: every stage whose checkpoint under .work/ is missing,
-then the export. With stage names (`build.py unet narf`): exactly those stages, in pipeline order."""
+then the export. With stage names (`build.py unet narf`): exactly those stages, in pipeline order.
+`build.py from-bundle narf eval export` redoes NARF from the committed models instead of retraining them."""
 import importlib
 import os
 import sys
@@ -9,6 +10,7 @@ from common import setup_torch, work_path
 
 # stage -> (module, checkpoint it writes)
 STAGES = {
+    "from-bundle": ("from_bundle", None),
     "vae": ("train_vae", "vae.pt"),
     "unet": ("train_unet", "unet.pt"),
     "rewards": ("train_rewards", "rewards.pt"),
@@ -16,6 +18,8 @@ STAGES = {
     "eval": ("evaluate", "eval.json"),
     "export": ("bundle", None),
 }
+# run only when named: they stand in for training stages
+NAMED_ONLY = {"from-bundle"}
 
 
 def log(msg: str) -> None:
@@ -29,7 +33,7 @@ def main(argv) -> None:
         sys.exit(f"build.py: unknown stage {unknown[0]!r}; stages are {', '.join(STAGES)}")
     t0 = time.time()
     for name, (mod, ck) in STAGES.items():
-        if argv and name not in argv:
+        if (argv or name in NAMED_ONLY) and name not in argv:
             continue
         if not argv and ck and os.path.exists(work_path(ck)):
             log(f"{name}: cached ({work_path(ck)})")

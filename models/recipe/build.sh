@@ -3,7 +3,9 @@
 # Needs: PyTorch >= 1.13 (CPU) and numpy for $TTSNAP_PYTHON (default /usr/bin/python3, i.e. Debian's
 #   apt-get install python3-torch python3-numpy), and an optimised BLAS for it: Debian's torch calls the
 #   system libblas.so.3, and the reference BLAS makes training ~10x slower (apt-get install libopenblas0-pthread).
-# Stages: vae unet rewards narf eval export (no argument: every stage whose checkpoint is missing, then export).
+# Stages: vae unet rewards narf eval export (no argument: every stage whose checkpoint is missing, then export);
+#   `build.sh from-bundle narf eval export` reads the vae, unet and rewards checkpoints back from the committed
+#   bundle (bit for bit) and redoes only NARF, eval and export (minutes instead of half an hour).
 # Env: TTSNAP_RECIPE_THREADS (torch threads, default 1), TTSNAP_RECIPE_WORK (checkpoints, default
 #      models/recipe/.work; delete it to retrain everything), TTSNAP_BUNDLE_OUT (default models/tiny).
 # `--untrained` writes a random-weight bundle with the same layout in seconds.

@@ -1,16 +1,16 @@
-"""Stage 4: noise-aware reward variants (NARF) by self-distillation.
-The trained diffusion model samples trajectories (DDIM, STEPS steps, CFG); each step's Tweedie estimate x0_hat is
-decoded, and a copy of each base reward is fine-tuned so that its score on the step-s estimate matches the base
-reward's score on the final clean image (MSE). Curriculum: NARF_STEPS from nearly clean to noisy, one epoch per
-level, each level starting from the previous level's weights."""
-import copy
+"""Stage 4: noise-aware reward variants (NARF) by self-distillation, with narf_distill.py's recipe (the one a user
+runs on their own bundle from `ttsnap collect --save-tweedie`). The data comes from here: the trained diffusion model
+samples trajectories (DDIM, STEPS steps, CFG), each step's Tweedie estimate x0_hat is decoded, and the target of each
+reward is its own score on the final clean image. narf_distill.distill then fine-tunes a copy of each reward with MSE
+along the curriculum NARF_STEPS, from nearly clean to noisy, each level starting from the previous level's weights
+with a fresh AdamW whose rate decays linearly to zero over the level's EPOCHS epochs."""
 import os
 import time
 
 import torch
-import torch.nn.functional as F
 
 import data
+import narf_distill
 import sched
 import tokenizer
 import train_rewards
@@ -22,6 +22,7 @@ from nets import ScaledDecoder
 N_TRAIN = 2048
 SAMPLE_BS = 128
 BS = 32
+EPOCHS = 2
 # align scores span about +-20 (the learned logit scale), quality about [0, 1]: one step size for both either
 # wrecked align near the clean end or left quality unchanged at the noisy end
 LR = {"align": 1e-4, "quality": 3e-4}
@@ -90,34 +91,16 @@ def train(log=print) -> dict:
     t0 = time.time()
     sm = samples(log)
     ids, x0s, final = sm["ids"], sm["x0s"], sm["final"]
-    g = torch.Generator()
-    g.set_state(sm["g"])
     text, unet, dec, align, quality = models()
     clean = decode(dec, final)
-    target_a, target_q = score(align, clean, ids), score(quality, clean)
-    log(f"narf: base scores of the final images: align {target_a.mean():.3f} quality {target_q.mean():.3f}")
-    a, q = copy.deepcopy(align).train(), copy.deepcopy(quality).train()
-    opt_a = torch.optim.AdamW(a.parameters(), lr=LR["align"], weight_decay=0.0)
-    opt_q = torch.optim.AdamW(q.parameters(), lr=LR["quality"], weight_decay=0.0)
-    variants = {"align": {}, "quality": {}}
-    for s in NARF_STEPS:
-        imgs = decode(dec, x0s[:, s])
-        perm = torch.randperm(N_TRAIN, generator=g)
-        la = lq = 0.0
-        for i in range(0, N_TRAIN, BS):
-            b = perm[i : i + BS]
-            loss_a = F.mse_loss(a(imgs[b], ids[b]), target_a[b])
-            opt_a.zero_grad()
-            loss_a.backward()
-            opt_a.step()
-            loss_q = F.mse_loss(q(imgs[b]), target_q[b])
-            opt_q.zero_grad()
-            loss_q.backward()
-            opt_q.step()
-            la, lq = la + loss_a.item() * len(b), lq + loss_q.item() * len(b)
-        variants["align"][s] = copy.deepcopy(a.state_dict())
-        variants["quality"][s] = copy.deepcopy(q.state_dict())
-        log(f"narf step {s}: epoch mse align {la / N_TRAIN:.4f} quality {lq / N_TRAIN:.4f} {time.time() - t0:.0f}s")
+    images = {s: decode(dec, x0s[:, s]) for s in NARF_STEPS}
+    variants = {}
+    for k, (name, model, text_ids) in enumerate((("align", align, ids), ("quality", quality, None))):
+        target = score(model, clean, text_ids)
+        log(f"narf {name}: base score of the final images, mean {target.mean():.3f}")
+        collected = narf_distill.Collected(images, target, text_ids)
+        variants[name] = narf_distill.distill(model, collected, list(NARF_STEPS), EPOCHS, LR[name], BS, SEED + 5 + k,
+                                              log=lambda m, name=name: log(f"{name}: {m}"))
     ck = {"variants": variants, "seconds": time.time() - t0 + sm["seconds"], "n": N_TRAIN}
     torch.save(ck, work_path("narf.pt"))
     return ck

@@ -131,19 +131,26 @@ def export_variants(rdef: RewardDef, levels: dict, ship: list, bundle: str, name
 
 
 def load_from_onnx(module: torch.nn.Module, onnx_path: str, example: tuple, inputs: list, output: str) -> None:
-    """Loads trained weights from a reward's ONNX export into its PyTorch definition. Named initializers map to
-    state_dict keys directly; weights the exporter renamed (linear layers folded into MatMul, stored transposed)
-    are found by exporting the untrained module the same way and matching its anonymous initializers to its own
-    parameters by value, which a random initialisation makes unambiguous."""
+    """Loads trained weights from a model's ONNX export into its PyTorch definition. Named initializers map to
+    state_dict keys directly; weights the exporter renamed (linear layers folded into MatMul and stored transposed,
+    norms' scales reshaped) are found by exporting a probe copy the same way, every tensor of it first set to fresh
+    random values so that each initializer matches exactly one state_dict entry by value; the trained initializer of
+    the same name is then read back (transposed or reshaped as the probe's was)."""
     import io
     import onnx
     from onnx import numpy_helper
 
     trained = {i.name: numpy_helper.to_array(i) for i in onnx.load(onnx_path).graph.initializer}
-    state = module.state_dict()
+    probe = copy.deepcopy(module).eval()
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for t in probe.state_dict().values():
+            if t.is_floating_point():
+                t.copy_(torch.randn(t.shape, generator=g))
+    state = probe.state_dict()
     buf = io.BytesIO()
     with torch.no_grad():
-        torch.onnx.export(copy.deepcopy(module).eval(), example, buf, opset_version=OPSET, input_names=inputs, output_names=[output],
+        torch.onnx.export(probe, example, buf, opset_version=OPSET, input_names=inputs, output_names=[output],
                           dynamic_axes={k: {0: "batch"} for k in inputs + [output]}, do_constant_folding=True)
     fresh = {i.name: numpy_helper.to_array(i) for i in onnx.load_from_string(buf.getvalue()).graph.initializer}
     new = {}
@@ -152,12 +159,15 @@ def load_from_onnx(module: torch.nn.Module, onnx_path: str, example: tuple, inpu
         if key in trained:
             new[key] = torch.from_numpy(trained[key].copy()).reshape(value.shape)
             continue
-        match = [n for n, a in fresh.items() if n not in state and a.shape == v.T.shape and np.array_equal(a, v.T)]
-        match += [n for n, a in fresh.items() if n not in state and a.shape == v.shape and np.array_equal(a, v) and v.ndim != 2]
-        if len(match) != 1 or match[0] not in trained:
-            raise SystemExit(f"narf: cannot find the weights of {key} in {onnx_path} ({len(match)} candidates)")
-        a = trained[match[0]]
-        new[key] = torch.from_numpy((a.T if a.shape != v.shape or v.ndim == 2 else a).copy())
+        if not value.is_floating_point():
+            new[key] = module.state_dict()[key]
+            continue
+        same = [n for n, a in fresh.items() if n not in state and a.size == v.size and np.array_equal(a.reshape(v.shape), v)]
+        transposed = [n for n, a in fresh.items() if n not in state and v.ndim == 2 and a.shape == v.T.shape and np.array_equal(a, v.T)]
+        if len(same) + len(transposed) != 1 or (same + transposed)[0] not in trained:
+            raise SystemExit(f"narf: cannot find the weights of {key} in {onnx_path} ({len(same) + len(transposed)} candidates)")
+        a = trained[(same + transposed)[0]]
+        new[key] = torch.from_numpy((a.reshape(v.shape) if same else a.T).copy())
     module.load_state_dict(new)
 
 
