@@ -19,7 +19,7 @@ const LAYERS = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'core/generated/**', 'node_modules/**', 'models/**', 'deploy/tools/**'] },
+  { ignores: ['dist/**', 'core/generated/**', 'node_modules/**', 'models/**', 'deploy/tools/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
