@@ -1,3 +1,4 @@
+import { stepNoise } from '../../core/diffusion/noise.js';
 import { applyStep } from '../../core/diffusion/scheduler.js';
 import { ValidationError } from '../../core/errors.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
@@ -15,10 +16,11 @@ import type { Conditioning } from './text-encoders.js';
 /**
  * One denoise call of B latents, row i at step index steps[i] (a batch may mix steps where the graph takes
  * a [B] timestep). With classifier-free guidance the denoiser sees [uncond x B, cond x B] (diffusers' order),
- * then out = u + g (c - u); FLUX takes the guidance as an input instead. Then each row's scheduler step.
+ * then out = u + g (c - u); FLUX takes the guidance as an input instead. Then each row's scheduler step, with
+ * the row's fresh noise stepNoise(seeds[i], steps[i]) where the sampler is ancestral.
  * Returns the next latents and the Tweedie estimates, both [B, C, h, w] flattened.
  */
-export async function denoiseStep(b: Bundle, steps: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
+export async function denoiseStep(b: Bundle, steps: readonly number[], seeds: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
   const s = b.scheduler;
   const B = cond.length;
   const n = x.length / B;
@@ -61,9 +63,11 @@ export async function denoiseStep(b: Bundle, steps: readonly number[], x: Float3
   }
   const next = new Float32Array(B * n);
   const x0 = new Float32Array(B * n);
+  const z = s.stochastic ? new Float32Array(n) : undefined;
   for (let i = 0; i < B; i++) {
     const r = (a: Float32Array): Float32Array => a.subarray(i * n, (i + 1) * n);
-    applyStep(s.coefficients(steps[i] as number), r(x), r(out), r(next), r(x0));
+    const c = s.coefficients(steps[i] as number);
+    applyStep(c, r(x), r(out), r(next), r(x0), z && c.noise ? stepNoise(seeds[i] as number, steps[i] as number, n, z) : undefined);
   }
   return { next, x0 };
 }

@@ -251,7 +251,7 @@ export class OnnxPipeline {
     batch.forEach((c, i) => x.set(c.latent, i * n));
     const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).cond);
     const steps = batch.map((c) => c.step + 1);
-    const { next, x0 } = await denoiseStep(this.bundle, steps, x, cond, this.uncond as Conditioning, this.guidance);
+    const { next, x0 } = await denoiseStep(this.bundle, steps, batch.map((c) => c.spec.seed), x, cond, this.uncond as Conditioning, this.guidance);
     batch.forEach((c, i) => {
       c.latent = next.slice(i * n, (i + 1) * n);
       c.x0 = x0.slice(i * n, (i + 1) * n);
