@@ -10,7 +10,8 @@ import type { CandidateKey } from '../../core/contract/candidates.js';
 import { InferenceHost } from '../onnx/host.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
-import type { Provider } from '../onnx/session.js';
+import { homedir } from 'node:os';
+import { DEFAULT_RUNTIME, parseGraphOptimization, type ActiveProvider, type OrtRuntime, type Provider } from '../onnx/runtime-options.js';
 
 /**
  * The `onnx` backend: the real diffusion and reward pipeline (worker/onnx) in an inference thread. Steps of
@@ -18,7 +19,7 @@ import type { Provider } from '../onnx/session.js';
  */
 export class OnnxBackend implements WorkerBackend {
   readonly info: BackendInfo;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ActiveProvider;
   private readonly steps = new Map<CandidateKey, number>();
 
   constructor(
@@ -115,7 +116,15 @@ export function defaultBundleDir(): string {
   return join(packageRoot(), 'models', 'tiny');
 }
 
-/** Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S --negative-prompt T. */
+/** The optimised-model cache when --ort-cache is not given: $XDG_CACHE_HOME/ttsnap/onnx, else ~/.cache/ttsnap/onnx. */
+export function defaultOrtCache(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ttsnap', 'onnx');
+}
+
+/**
+ * Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S
+ * --negative-prompt T, and onnxruntime's: --graph-optimization L --ort-cache DIR|off --device-id N --tf32 on|off.
+ */
 export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
   const num = (k: string, flag: string, min: number, max: number, integer: boolean): number | undefined => {
@@ -123,7 +132,16 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     return raw === undefined ? undefined : parseNumberIn(flag, raw, { min, max, integer });
   };
   const provider = str('provider') ?? 'auto';
-  if (!['auto', 'cpu', 'cuda'].includes(provider)) throw new ValidationError('--provider', `got '${provider}'`, 'auto | cpu | cuda');
+  if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(provider)) throw new ValidationError('--provider', `got '${provider}'`, 'auto | cpu | cuda | tensorrt');
+  const tf32 = str('tf32') ?? 'on';
+  if (tf32 !== 'on' && tf32 !== 'off') throw new ValidationError('--tf32', `got '${tf32}'`, 'on | off');
+  const cache = str('ortCache') ?? defaultOrtCache();
+  const runtime: OrtRuntime = {
+    graphOptimization: parseGraphOptimization(str('graphOptimization') ?? DEFAULT_RUNTIME.graphOptimization),
+    cacheDir: cache === 'off' ? null : cache,
+    deviceId: num('deviceId', '--device-id', 0, 64, true) ?? DEFAULT_RUNTIME.deviceId,
+    tf32: tf32 === 'on',
+  };
   const guidance = num('guidance', '--guidance', 0, 100, false);
   const steps = num('steps', '--steps', 2, 1000, true);
   const negativePrompt = str('negativePrompt');
@@ -133,6 +151,7 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     bundle: str('model') ?? defaultBundleDir(),
     provider: provider as Provider,
     threads: num('threads', '--threads', 0, 256, true) ?? 0,
+    runtime,
     maxBatch: num('maxBatch', '--max-batch', 1, 4096, true) ?? 8,
     ...(guidance !== undefined ? { guidance } : {}),
     ...(steps !== undefined ? { steps } : {}),

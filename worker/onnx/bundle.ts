@@ -6,7 +6,7 @@ import { BadFileError } from '../../core/errors.js';
 import { Denoiser, detectLayout, LAYOUTS } from './layout.js';
 import { loadManifest, readJson, type Manifest, type RewardManifest } from './manifest.js';
 import { checkRewardOutput, rewardInputs } from './reward-contract.js';
-import { AdaptedSession, type SessionOptions } from './session.js';
+import { AdaptedSession, type ActiveProvider, type SessionOptions } from './session.js';
 import { TextConditioner } from './text-encoders.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { remapStep } from './variants.js';
@@ -30,7 +30,7 @@ export interface Bundle {
   readonly denoiser: Denoiser;
   readonly decoder: AdaptedSession;
   readonly rewards: ReadonlyMap<string, RewardSessions>;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ActiveProvider;
 }
 
 /** Every session of a bundle (to close them). */

@@ -22,6 +22,8 @@ export class InferenceHost {
 
   /** Loads the bundle in a new inference thread; rejects with the loader's error (BadFileError etc.). */
   static async start(opts: PipelineOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<InferenceHost> {
+    // cuBLAS and cuDNN read it from the process environment when they start; a worker thread's process.env is its own copy
+    if (opts.runtime?.tf32 === false && opts.provider !== 'cpu') process.env.NVIDIA_TF32_OVERRIDE = '0';
     const worker = new Worker(threadScript(), { workerData: opts });
     let host: InferenceHost | null = null;
     const info = await new Promise<PipelineInfo>((resolve, reject) => {

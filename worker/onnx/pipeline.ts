@@ -5,7 +5,7 @@ import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import { bundleSessions, loadBundle, type Bundle } from './bundle.js';
 import { decodeLatents, denoiseStep, rewardScores, type MissingVariant } from './model-calls.js';
-import type { Provider } from './session.js';
+import type { OrtRuntime, Provider } from './runtime-options.js';
 import type { Conditioning } from './text-encoders.js';
 import { decodeState, encodeState } from './state.js';
 
@@ -16,6 +16,8 @@ export interface PipelineOptions {
   readonly provider: Provider;
   /** intra-op threads per session [0 = onnxruntime's default] */
   readonly threads: number;
+  /** graph optimisation level, optimised-model cache, device id, TF32 [DEFAULT_RUNTIME: all, no cache, 0, on] */
+  readonly runtime?: OrtRuntime;
   /** candidates per denoise / reward call [8] */
   readonly maxBatch: number;
   /** classifier-free guidance scale [manifest sampling.guidance_scale]; <= 1 runs the conditional pass only */
@@ -78,7 +80,7 @@ export class OnnxPipeline {
 
   static async load(opts: PipelineOptions, log: (line: string) => void): Promise<OnnxPipeline> {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new ValidationError('--max-batch', `got ${opts.maxBatch}`, 'an integer >= 1');
-    const bundle = await loadBundle(opts.bundle, { provider: opts.provider, threads: opts.threads, log }, opts.steps);
+    const bundle = await loadBundle(opts.bundle, { provider: opts.provider, threads: opts.threads, log, ...(opts.runtime ? { runtime: opts.runtime } : {}) }, opts.steps);
     const d = bundle.denoiser;
     log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}, layout ${d.kind}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps, ${d.mixedSteps ? 'mixed-step batches ([B] timestep)' : 'batches grouped by step (scalar timestep)'}`);
     const p = new OnnxPipeline(bundle, opts);

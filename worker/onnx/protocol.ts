@@ -1,3 +1,4 @@
+import type { ActiveProvider } from './runtime-options.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
 
 /** Messages between the inference host (main thread) and the inference thread. */
@@ -13,7 +14,7 @@ export interface ThreadRequest {
 export interface PipelineInfo {
   readonly model: string;
   readonly dir: string;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ActiveProvider;
   readonly steps: number;
   readonly maxBatch: number;
   readonly rewards: readonly string[];
