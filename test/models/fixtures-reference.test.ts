@@ -18,11 +18,14 @@ import { TINY } from './helpers.js';
  * Differences are max |ts - ref| / max(1, |ref|) over every element.
  * Tolerances: fp32 graphs against PyTorch fp32: 1e-4 (onnxruntime and PyTorch kernels round differently;
  *   measured at most 1.5e-5, on SD 1.5's step-0 Tweedie estimate, after 4-50 steps);
- * fp16 graphs (fp16 weights and I/O) against the same fp32 reference: 3e-2 (half precision, 2^-11 relative
- *   per rounding, compounded over the steps; measured at most 8.5e-3, SD 1.5 fp16 step 0).
+ * fp16 graphs (fp16 weights, I/O and every activation between nodes, as fp16 exports) against the same fp32
+ *   reference: latents and step-0 Tweedie estimates 1e-1, decoded images and scores 3e-2. Half precision rounds
+ *   each activation to 2^-11 relative; guidance 7.5 multiplies the rounding of the two passes' difference and
+ *   the step-0 Tweedie estimate divides by sqrt(abar_951) = 1/14.6 (measured at most 4.5e-2, SD 1.5 fp16 latents
+ *   after 50 guided steps; images 1.1e-2, scores 2.5e-3).
  */
 const FP32_TOL = 1e-4;
-const FP16_TOL = 3e-2;
+const FP16_TOL = { latent: 1e-1, pixels: 3e-2 };
 const table: string[] = [];
 afterAll(() => {
   // the figures quoted in models/README.md
@@ -91,7 +94,7 @@ async function compareRun(p: OnnxPipeline, ref: Reference, run: ReferenceRun): P
   };
   p.release(keys);
   const tol = p.bundle.manifest.name.endsWith('-fp16') ? FP16_TOL : FP32_TOL;
-  for (const [k, v] of Object.entries(diffs)) expect(v, k).toBeLessThan(tol);
+  for (const [k, v] of Object.entries(diffs)) expect(v, k).toBeLessThan(typeof tol === 'number' ? tol : k === 'step0' || k === 'latents' ? tol.latent : tol.pixels);
   return diffs;
 }
 

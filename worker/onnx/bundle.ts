@@ -74,7 +74,8 @@ export async function loadBundle(dirIn: string, opts: SessionOptions, steps?: nu
   const found = detectLayout(session.inputNames, dFile);
   if (found !== manifest.layout) throw new BadFileError(dFile, `has the inputs of layout ${found}, ttsnap.json says layout ${manifest.layout}; expected them to agree (rerun ttsnap models init)`);
   const denoiser = new Denoiser(found, session, manifest);
-  const text = await TextConditioner.open(dir, found, manifest, opts);
+  // conditioning is cached per prompt in the denoiser's own float type (fp16 models: float16, never converted per call)
+  const text = await TextConditioner.open(dir, found, manifest, opts, session.inputType('encoder_hidden_states') === 'float16' ? 'float16' : 'float32');
   const decoder = await AdaptedSession.open(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder', ['latent_sample'], ['sample'], opts);
   // noise-aware variants are keyed by the manifest's step indices; other step counts remap them by noise level
   const trained = steps === undefined || steps === s.steps ? scheduler : schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), s.steps, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });

@@ -1,5 +1,6 @@
 import { stepNoise } from '../../core/diffusion/noise.js';
 import { applyStep } from '../../core/diffusion/scheduler.js';
+import { zerosLike } from './float16.js';
 import { ValidationError } from '../../core/errors.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import type { Bundle } from './bundle.js';
@@ -41,8 +42,9 @@ export async function denoiseStep(b: Bundle, steps: readonly number[], seeds: re
   const first = cond[0] as Conditioning;
   const T = first.seq.length;
   const P = first.pooled.length;
-  const seq = new Float32Array(rows * T);
-  const pooled = new Float32Array(rows * P);
+  // in the conditioning's (the denoiser's) float type: rows are copied, never converted
+  const seq = zerosLike(first.seq, rows * T);
+  const pooled = zerosLike(first.pooled, rows * P);
   cond.forEach((c, i) => {
     const row = cfg ? B + i : i;
     seq.set(c.seq, row * T);

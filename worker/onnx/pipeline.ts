@@ -94,6 +94,11 @@ export class OnnxPipeline {
     return this.bundle.scheduler.steps;
   }
 
+  /** The float type prompt conditioning is cached in (the denoiser's: float16 for fp16 models). */
+  get conditioningType(): 'float32' | 'float16' {
+    return this.bundle.text.type;
+  }
+
   /** Creates candidates at step -1 from their seeds (encoding prompt texts not yet held). */
   async create(specs: readonly CandidateSpec[]): Promise<void> {
     await this.prepareTexts(specs);

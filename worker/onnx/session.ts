@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BadFileError } from '../../core/errors.js';
-import { fromHalfArray, toHalfArray } from './float16.js';
+import { asFloatType, toHalfArray, type FloatData } from './float16.js';
 import { createThroughCache } from './optimised-cache.js';
 import { DEFAULT_RUNTIME, ortSessionOptions, type ActiveProvider, type OrtRuntime, type Provider } from './runtime-options.js';
 
@@ -19,9 +19,9 @@ export interface SessionOptions {
   readonly runtime?: OrtRuntime;
 }
 
-/** A value to feed, before adaptation to what the session declares. */
+/** A value to feed, before adaptation to what the session declares (float data already in the input's type is fed as is). */
 export type Feed =
-  | { readonly kind: 'float'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly kind: 'float'; readonly data: FloatData; readonly dims: readonly number[] }
   | { readonly kind: 'ids'; readonly data: Int32Array; readonly dims: readonly number[] }
   /**
    * one timestep per batch row, shaped as the session wants it: [B] as given, or a scalar / [1] when every
@@ -31,6 +31,12 @@ export type Feed =
 
 export interface Output {
   readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** An output in the type the graph gave it (float16 as its bits). */
+export interface TypedOutput {
+  readonly data: FloatData;
   readonly dims: readonly number[];
 }
 
@@ -104,7 +110,13 @@ export class AdaptedSession {
     return this.meta(name).type;
   }
 
+  /** Runs and returns float32 outputs (float16 ones converted). */
   async run(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Promise<Output[]> {
+    return (await this.runTyped(feeds, outputs)).map((o) => ({ data: asFloatType(o.data, 'float32') as Float32Array, dims: o.dims }));
+  }
+
+  /** Runs and returns float outputs in the graph's own type: float16 stays float16 bits, nothing converted. */
+  async runTyped(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Promise<TypedOutput[]> {
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) tensors[name] = this.adapt(this.meta(name), feed);
     let result: ort.InferenceSession.ReturnType;
@@ -116,7 +128,7 @@ export class AdaptedSession {
     return outputs.map((name) => {
       const t = result[name];
       if (!t) throw new BadFileError(this.file, `run returned no output '${name}'`);
-      const data = t.type === 'float16' ? fromHalfArray(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>);
+      const data = t.type === 'float16' ? (t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>);
       return { data, dims: t.dims };
     });
   }
@@ -133,8 +145,7 @@ export class AdaptedSession {
 
   private adapt(m: Meta, feed: Feed): ort.Tensor {
     if (feed.kind === 'float') {
-      if (m.type === 'float16') return new ort.Tensor('float16', toHalfArray(feed.data), feed.dims);
-      if (m.type === 'float32') return new ort.Tensor('float32', feed.data, feed.dims);
+      if (m.type === 'float16' || m.type === 'float32') return new ort.Tensor(m.type, asFloatType(feed.data, m.type), feed.dims);
       throw this.badType(m, 'float32 or float16');
     }
     if (feed.kind === 'ids') {
