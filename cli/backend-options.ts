@@ -19,6 +19,7 @@ const FLAGS: readonly (readonly [flag: string, key: string, help: string, fallba
   ['--graph-optimization <level>', 'graphOptimization', 'onnx backend: onnxruntime graph optimisation (disabled | basic | extended | all; default all)'],
   ['--ort-cache <dir>', 'ortCache', 'onnx backend: optimised-model cache folder, or off (default $XDG_CACHE_HOME/ttsnap/onnx)'],
   ['--device-id <n>', 'deviceId', 'onnx backend: GPU of the cuda / tensorrt provider (default 0)'],
+  ['--score-thread <mode>', 'scoreThread', 'onnx backend: decode and rewards in a second inference thread beside denoising (on | off | auto: on a GPU, or --threads N with 2N <= cores)'],
   ['--tf32 <on|off>', 'tf32', 'onnx backend: TF32 matmuls and convolutions on the GPU (default on; off sets NVIDIA_TF32_OVERRIDE=0)'],
   ['--threads <n>', 'threads', 'onnx backend: intra-op threads'],
   ['--guidance <g>', 'guidance', "onnx backend: classifier-free guidance scale (default: the bundle's)"],

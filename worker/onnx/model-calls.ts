@@ -3,7 +3,7 @@ import { applyStep } from '../../core/diffusion/scheduler.js';
 import { zerosLike } from './float16.js';
 import { ValidationError } from '../../core/errors.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
-import type { Bundle } from './bundle.js';
+import type { DenoiseSide, ScoreSide } from './bundle.js';
 import { preprocessImages } from './preprocess.js';
 import { scoresOf } from './reward-contract.js';
 import type { Feed, Output } from './session.js';
@@ -21,7 +21,7 @@ import type { Conditioning } from './text-encoders.js';
  * the row's fresh noise stepNoise(seeds[i], steps[i]) where the sampler is ancestral.
  * Returns the next latents and the Tweedie estimates, both [B, C, h, w] flattened.
  */
-export async function denoiseStep(b: Bundle, steps: readonly number[], seeds: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
+export async function denoiseStep(b: DenoiseSide, steps: readonly number[], seeds: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
   const s = b.scheduler;
   const B = cond.length;
   const n = x.length / B;
@@ -75,7 +75,7 @@ export async function denoiseStep(b: Bundle, steps: readonly number[], seeds: re
 }
 
 /** VAE decode of B latents (latent / scaling_factor + shift_factor): [B, 3, H, W] in [-1, 1]. */
-export async function decodeLatents(b: Bundle, latents: Float32Array, B: number): Promise<Float32Array> {
+export async function decodeLatents(b: ScoreSide, latents: Float32Array, B: number): Promise<Float32Array> {
   const l = b.manifest.latent;
   const scaled = latents.map((v) => v / l.scaling_factor + l.shift_factor);
   const [o] = await b.decoder.run({ latent_sample: { kind: 'float', data: scaled, dims: [B, l.channels, l.height, l.width] } }, ['sample']);
@@ -97,7 +97,7 @@ export interface MissingVariant {
  * model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text (image-text
  * rewards tokenise it with their own tokenizer).
  */
-export async function rewardScores(b: Bundle, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
+export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
   const sessions = b.rewards.get(r.name);
   if (!sessions) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
   const spec = sessions.spec;
