@@ -170,19 +170,20 @@ for (let r = 0; r < rounds; r++) {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]): number => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 const fig = (xs: number[]): { mean: number; sd: number } => ({ mean: Number(mean(xs).toFixed(1)), sd: Number(sd(xs).toFixed(1)) });
+const ratios = (xs: number[]): { mean: number; min: number; max: number } => ({ mean: Number(mean(xs).toFixed(3)), min: Number(Math.min(...xs).toFixed(3)), max: Number(Math.max(...xs).toFixed(3)) });
+const show = (x: { mean: number; sd: number }): string => `${x.mean} +- ${x.sd}`;
 const perRound = rates.mixed.map((v, i) => v / (rates.same[i] as number));
 const mixedOut = {
   timestep: tsMeta && tsMeta.isTensor && tsMeta.shape.length === 1 && tsMeta.shape[0] !== 1 ? '[B]: one call per mixed batch' : 'scalar/[1]: mixed batches grouped by step',
   same_step_steps_per_s: fig(rates.same),
   mixed_step_steps_per_s: fig(rates.mixed),
   split_by_step_steps_per_s: fig(rates.split),
-  mixed_over_same: { mean: Number(mean(perRound).toFixed(3)), min: Number(Math.min(...perRound).toFixed(3)), max: Number(Math.max(...perRound).toFixed(3)) },
+  mixed_over_same: ratios(perRound),
   batch,
   rounds,
 };
 if (!o.json) {
-  const f = (x: { mean: number; sd: number }): string => `${x.mean} +- ${x.sd}`;
-  process.stdout.write(`mixed-step batches (${mixedOut.timestep}): same-step ${f(mixedOut.same_step_steps_per_s)}, mixed ${f(mixedOut.mixed_step_steps_per_s)}, split by step ${f(mixedOut.split_by_step_steps_per_s)} candidate-steps/s; mixed/same ${mixedOut.mixed_over_same.mean} (${mixedOut.mixed_over_same.min} to ${mixedOut.mixed_over_same.max})\n`);
+  process.stdout.write(`mixed-step batches (${mixedOut.timestep}): same-step ${show(mixedOut.same_step_steps_per_s)}, mixed ${show(mixedOut.mixed_step_steps_per_s)}, split by step ${show(mixedOut.split_by_step_steps_per_s)} candidate-steps/s; mixed/same ${mixedOut.mixed_over_same.mean} (${mixedOut.mixed_over_same.min} to ${mixedOut.mixed_over_same.max})\n`);
 }
 process.stdout.write(`${JSON.stringify(mixedOut)}\n`);
 await Promise.all(Object.values(backends).map((b) => b.close()));
@@ -258,13 +259,12 @@ const overlapOut = {
   score_thread: `prune points ${prunes.join(',')} and ${steps - 1}, ${groupsPerRound} groups of ${batch} per round, two in flight`,
   one_thread_steps_per_s: fig(stream.one),
   score_thread_steps_per_s: fig(stream.two),
-  score_thread_over_one: { mean: Number(mean(overlapRatio).toFixed(3)), min: Number(Math.min(...overlapRatio).toFixed(3)), max: Number(Math.max(...overlapRatio).toFixed(3)) },
+  score_thread_over_one: ratios(overlapRatio),
   threads,
   provider,
 };
 if (!o.json) {
-  const f = (x: { mean: number; sd: number }): string => `${x.mean} +- ${x.sd}`;
-  process.stdout.write(`score thread (${overlapOut.score_thread}): one thread ${f(overlapOut.one_thread_steps_per_s)}, score thread ${f(overlapOut.score_thread_steps_per_s)} candidate-steps/s; ratio ${overlapOut.score_thread_over_one.mean} (${overlapOut.score_thread_over_one.min} to ${overlapOut.score_thread_over_one.max})\n`);
+  process.stdout.write(`score thread (${overlapOut.score_thread}): one thread ${show(overlapOut.one_thread_steps_per_s)}, score thread ${show(overlapOut.score_thread_steps_per_s)} candidate-steps/s; ratio ${overlapOut.score_thread_over_one.mean} (${overlapOut.score_thread_over_one.min} to ${overlapOut.score_thread_over_one.max})\n`);
 }
 process.stdout.write(`${JSON.stringify(overlapOut)}\n`);
 await Promise.all(Object.values(overlapBackends).map((b) => b.close()));
@@ -295,6 +295,6 @@ if (startupRuns > 0) {
   rmSync(root, { recursive: true, force: true });
   const f3 = (xs: number[]): { mean: number; sd: number } => ({ mean: Number(mean(xs).toFixed(3)), sd: Number(sd(xs).toFixed(3)) });
   const startOut = { startup_s: { no_cache: f3(times.none), cold_cache: f3(times.cold), warm_cache: f3(times.warm) }, runs: startupRuns, model: m.name };
-  if (!o.json) process.stdout.write(`start-up seconds: no cache ${startOut.startup_s.no_cache.mean} +- ${startOut.startup_s.no_cache.sd}, empty cache ${startOut.startup_s.cold_cache.mean} +- ${startOut.startup_s.cold_cache.sd}, filled cache ${startOut.startup_s.warm_cache.mean} +- ${startOut.startup_s.warm_cache.sd}\n`);
+  if (!o.json) process.stdout.write(`start-up seconds: no cache ${show(startOut.startup_s.no_cache)}, empty cache ${show(startOut.startup_s.cold_cache)}, filled cache ${show(startOut.startup_s.warm_cache)}\n`);
   process.stdout.write(`${JSON.stringify(startOut)}\n`);
 }
