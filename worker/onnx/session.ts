@@ -197,7 +197,7 @@ async function createSession(file: string, role: string, opts: SessionOptions): 
   const rt = opts.runtime ?? DEFAULT_RUNTIME;
   const gpu = opts.provider === 'tensorrt' ? 'tensorrt' : 'cuda';
   if (opts.provider !== 'cpu' && !gpuFailed.has(gpu) && !existsSync(providerLibrary(gpu))) {
-    gpuFailed.set(gpu, `${providerLibrary(gpu)} is not installed (onnxruntime-node's GPU build; the image installs it with ONNXRUNTIME_NODE_INSTALL=cuda12)`);
+    gpuFailed.set(gpu, `${providerLibrary(gpu)} is not installed (onnxruntime-node's ${gpu === 'cuda' ? 'CUDA' : 'TensorRT'} build; the image installs it with ONNXRUNTIME_NODE_INSTALL=cuda12)`);
   }
   if (opts.provider !== 'cpu' && !gpuFailed.has(gpu)) {
     try {
