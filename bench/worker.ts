@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
@@ -6,6 +8,9 @@ import { MemoryScoreBus } from '../core/bus/memory.js';
 import { LAYOUTS } from '../worker/onnx/layout.js';
 import { loadManifest } from '../worker/onnx/manifest.js';
 import { createOnnxBackend } from '../worker/backends/onnx.js';
+import type { WorkerBackend } from '../worker/backend.js';
+import { InferenceHost } from '../worker/onnx/host.js';
+import { DEFAULT_RUNTIME } from '../worker/onnx/runtime-options.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 
 /**
@@ -15,7 +20,8 @@ import { WorkerRuntime } from '../worker/runtime.js';
  * session.run on the same UNet with the same input shapes (2B rows with guidance) and session options.
  * Rounds alternate stack / bare so that both see the same machine load. Prints one JSON line
  * { stack_steps_per_s, bare_steps_per_s, ratio, ... } with --json (the bare loop feeds the SD layout's three
- * UNet inputs, so other layouts report the stack alone), then the mixed-step figures below.
+ * UNet inputs, so other layouts report the stack alone), then the mixed-step, score-thread and start-up figures
+ * below, each a JSON line with mean and sd over the rounds.
  */
 const program = new Command('bench:worker')
   .option('--model <dir>', 'model bundle', join(import.meta.dirname, '..', '..', 'models', 'tiny'))
@@ -23,9 +29,11 @@ const program = new Command('bench:worker')
   .option('--rounds <n>', 'timed rounds of each kind (each denoises the batch through every step)', '5')
   .option('--threads <n>', 'intra-op threads per session (0 = onnxruntime default)', '1')
   .option('--provider <p>', 'execution provider: cpu | cuda | auto', 'cpu')
-  .option('--json', 'print only the JSON line')
+  .option('--startup <n>', 'start-up runs of each kind (no cache, cold cache, warm cache); 0 skips', '3')
+  .option('--json', 'print only the JSON lines')
   .parse(process.argv);
 const o = program.opts<Record<string, string | boolean | undefined>>();
+const startupRuns = parseInteger('--startup', 0, 100)(String(o.startup));
 const batch = parseInteger('--batch', 1, 4096)(String(o.batch));
 const rounds = parseInteger('--rounds', 1, 1000)(String(o.rounds));
 const threads = parseInteger('--threads', 0, 256)(String(o.threads));
@@ -162,19 +170,131 @@ for (let r = 0; r < rounds; r++) {
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]): number => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / Math.max(1, xs.length - 1));
 const fig = (xs: number[]): { mean: number; sd: number } => ({ mean: Number(mean(xs).toFixed(1)), sd: Number(sd(xs).toFixed(1)) });
+const ratios = (xs: number[]): { mean: number; min: number; max: number } => ({ mean: Number(mean(xs).toFixed(3)), min: Number(Math.min(...xs).toFixed(3)), max: Number(Math.max(...xs).toFixed(3)) });
+const show = (x: { mean: number; sd: number }): string => `${x.mean} +- ${x.sd}`;
 const perRound = rates.mixed.map((v, i) => v / (rates.same[i] as number));
 const mixedOut = {
   timestep: tsMeta && tsMeta.isTensor && tsMeta.shape.length === 1 && tsMeta.shape[0] !== 1 ? '[B]: one call per mixed batch' : 'scalar/[1]: mixed batches grouped by step',
   same_step_steps_per_s: fig(rates.same),
   mixed_step_steps_per_s: fig(rates.mixed),
   split_by_step_steps_per_s: fig(rates.split),
-  mixed_over_same: { mean: Number(mean(perRound).toFixed(3)), min: Number(Math.min(...perRound).toFixed(3)), max: Number(Math.max(...perRound).toFixed(3)) },
+  mixed_over_same: ratios(perRound),
   batch,
   rounds,
 };
 if (!o.json) {
-  const f = (x: { mean: number; sd: number }): string => `${x.mean} +- ${x.sd}`;
-  process.stdout.write(`mixed-step batches (${mixedOut.timestep}): same-step ${f(mixedOut.same_step_steps_per_s)}, mixed ${f(mixedOut.mixed_step_steps_per_s)}, split by step ${f(mixedOut.split_by_step_steps_per_s)} candidate-steps/s; mixed/same ${mixedOut.mixed_over_same.mean} (${mixedOut.mixed_over_same.min} to ${mixedOut.mixed_over_same.max})\n`);
+  process.stdout.write(`mixed-step batches (${mixedOut.timestep}): same-step ${show(mixedOut.same_step_steps_per_s)}, mixed ${show(mixedOut.mixed_step_steps_per_s)}, split by step ${show(mixedOut.split_by_step_steps_per_s)} candidate-steps/s; mixed/same ${mixedOut.mixed_over_same.mean} (${mixedOut.mixed_over_same.min} to ${mixedOut.mixed_over_same.max})\n`);
 }
 process.stdout.write(`${JSON.stringify(mixedOut)}\n`);
 await Promise.all(Object.values(backends).map((b) => b.close()));
+
+/**
+ * Decode and rewards beside denoising (--score-thread): a stream of candidate groups through WorkerRuntime, as a
+ * worker serving many prompts sees it. Each group of `batch` candidates is scored at the prune points (the
+ * steps where the default reward has noise-aware variants, else the middle step, with the base reward) and at
+ * the last step; a new group starts whenever one finishes, two groups in flight, so one group's scoring can
+ * overlap the other's denoising. `one`: decode and rewards in the pipeline thread (every call serialised);
+ * `two`: in a score thread, the runtime keeping one score call beside the advances. Rounds alternate.
+ */
+const main = m.default_rewards[0] as string;
+const variants = Object.keys(m.rewards[main]?.noise_aware ?? {}).map(Number).filter((v) => v < steps - 1).sort((a, b) => a - b);
+const prunes = variants.length > 0 ? variants : [Math.floor(steps / 2)];
+const overlapBackends = { one: await createOnnxBackend({ ...mixedOpts, scoreThread: 'off' }), two: await createOnnxBackend({ ...mixedOpts, scoreThread: 'on' }) };
+const groupsPerRound = 6;
+async function streamRound(b: WorkerBackend): Promise<number> {
+  const bus = new MemoryScoreBus();
+  const runtime = new WorkerRuntime({ id: 'stream', backend: b, bus });
+  const targets = [...prunes, steps - 1];
+  const done = new Map<string, number>(); // job -> scores seen at its current target
+  let started = 0;
+  let finished = 0;
+  let resolveAll: () => void = () => undefined;
+  const all = new Promise<void>((r) => (resolveAll = r));
+  const refs = Array.from({ length: batch }, (_, i) => ({ prompt: 0, candidate: i }));
+  const stage = new Map<string, number>();
+  const next = (job: string): void => {
+    const k = stage.get(job) as number;
+    const to = targets[k] as number;
+    runtime.advance(job, to, refs, [{ name: main, noiseAware: to < steps - 1 && variants.includes(to) }]);
+  };
+  const launch = async (): Promise<void> => {
+    const job = `s${seq++}`;
+    started++;
+    stage.set(job, 0);
+    done.set(job, 0);
+    await runtime.take(job, refs.map((r) => ({ ...r, seed: 9000 + seq * batch + r.candidate, text: 'a red circle above a blue square' })));
+    next(job);
+  };
+  bus.subscribe((sc) => {
+    const n = (done.get(sc.job) ?? 0) + 1;
+    done.set(sc.job, n);
+    if (n < batch) return;
+    done.set(sc.job, 0);
+    const k = (stage.get(sc.job) as number) + 1;
+    if (k < targets.length) {
+      stage.set(sc.job, k);
+      next(sc.job);
+      return;
+    }
+    runtime.release(sc.job);
+    if (++finished === groupsPerRound) resolveAll();
+    else if (started < groupsPerRound) void launch();
+  });
+  const t0 = performance.now();
+  await Promise.all([launch(), launch()]);
+  await all;
+  const s = (performance.now() - t0) / 1000;
+  await bus.close();
+  return (groupsPerRound * batch * steps) / s;
+}
+const stream: Record<'one' | 'two', number[]> = { one: [], two: [] };
+await streamRound(overlapBackends.one);
+await streamRound(overlapBackends.two);
+for (let r = 0; r < rounds; r++) {
+  stream.one.push(await streamRound(overlapBackends.one));
+  stream.two.push(await streamRound(overlapBackends.two));
+}
+const overlapRatio = stream.two.map((v, i) => v / (stream.one[i] as number));
+const overlapOut = {
+  score_thread: `prune points ${prunes.join(',')} and ${steps - 1}, ${groupsPerRound} groups of ${batch} per round, two in flight`,
+  one_thread_steps_per_s: fig(stream.one),
+  score_thread_steps_per_s: fig(stream.two),
+  score_thread_over_one: ratios(overlapRatio),
+  threads,
+  provider,
+};
+if (!o.json) {
+  process.stdout.write(`score thread (${overlapOut.score_thread}): one thread ${show(overlapOut.one_thread_steps_per_s)}, score thread ${show(overlapOut.score_thread_steps_per_s)} candidate-steps/s; ratio ${overlapOut.score_thread_over_one.mean} (${overlapOut.score_thread_over_one.min} to ${overlapOut.score_thread_over_one.max})\n`);
+}
+process.stdout.write(`${JSON.stringify(overlapOut)}\n`);
+await Promise.all(Object.values(overlapBackends).map((b) => b.close()));
+
+/**
+ * Start-up: seconds from starting the inference thread to a loaded bundle, without the optimised-model cache,
+ * with an empty cache (optimise and write), and with a filled one (load the optimised graphs). Runs alternate.
+ */
+if (startupRuns > 0) {
+  const root = mkdtempSync(join(tmpdir(), 'ttsnap-bench-cache-'));
+  const startOnce = async (cacheDir: string | null): Promise<number> => {
+    const t0 = performance.now();
+    const host = await InferenceHost.start({ bundle: model, provider: provider as 'cpu', threads, maxBatch: batch, runtime: { ...DEFAULT_RUNTIME, cacheDir } }, () => undefined);
+    const s = (performance.now() - t0) / 1000;
+    await host.close();
+    return s;
+  };
+  const times: Record<'none' | 'cold' | 'warm', number[]> = { none: [], cold: [], warm: [] };
+  const warmDir = join(root, 'warm');
+  await startOnce(warmDir);
+  for (let r = 0; r < startupRuns; r++) {
+    times.none.push(await startOnce(null));
+    const cold = join(root, `cold${r}`);
+    times.cold.push(await startOnce(cold));
+    rmSync(cold, { recursive: true, force: true });
+    times.warm.push(await startOnce(warmDir));
+  }
+  rmSync(root, { recursive: true, force: true });
+  const f3 = (xs: number[]): { mean: number; sd: number } => ({ mean: Number(mean(xs).toFixed(3)), sd: Number(sd(xs).toFixed(3)) });
+  const startOut = { startup_s: { no_cache: f3(times.none), cold_cache: f3(times.cold), warm_cache: f3(times.warm) }, runs: startupRuns, model: m.name };
+  if (!o.json) process.stdout.write(`start-up seconds: no cache ${show(startOut.startup_s.no_cache)}, empty cache ${show(startOut.startup_s.cold_cache)}, filled cache ${show(startOut.startup_s.warm_cache)}\n`);
+  process.stdout.write(`${JSON.stringify(startOut)}\n`);
+}

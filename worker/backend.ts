@@ -12,6 +12,7 @@ import type { CandidateKey } from '../core/contract/candidates.js';
  * - advance, score, exportState, importState and render are serialised by the runtime (one in flight per
  *   backend); create, release, stepOf and liveKeys are cheap bookkeeping and may run while one of those is in
  *   flight (a new candidate's noise is drawn lazily or in create, never touching candidates being advanced);
+ *   a backend with `overlapsScoring` also takes one score call beside them (its own candidates only);
  * - `signal` aborts the call (throw the signal's reason); state of candidates not yet touched stays valid;
  * - a candidate's state depends only on (prompt, candidate index, seed) and the steps it went through, never
  *   on the batch it was in: recomputation from seed on another worker gives the same scores (DESIGN §6).
@@ -40,6 +41,12 @@ export interface WorkerBackend {
   readonly info: BackendInfo;
   /** where the model runs ('cpu' | 'cuda', the ONNX execution provider); absent for a simulated accelerator */
   readonly provider?: string;
+  /**
+   * true when a score call may run beside an advance (decode and rewards on their own thread, reading a copy of
+   * the scored candidates' latents taken when the call starts): the runtime then keeps one score call in flight
+   * outside the serialised calls, on candidates no other call touches, so scoring overlaps denoising
+   */
+  readonly overlapsScoring?: boolean;
   /** Creates candidates at step -1 (initial noise drawn from their seeds). Re-creating a live key replaces it. */
   create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void>;
   /**

@@ -14,6 +14,7 @@ export interface BatchHooks {
 }
 
 interface Batch {
+  readonly kind: 'advance' | 'score';
   readonly items: WorkItem[];
   readonly run: Promise<void>;
 }
@@ -27,6 +28,9 @@ export class Batcher {
   private idleWaiters: (() => void)[] = [];
   /** set once a call outlived the watchdog; a stuck accelerator call cannot be taken back, so batching stops */
   stuck = false;
+  /** the score batch running beside advances (backends with overlapsScoring), and its items, which no other batch takes */
+  private scoring: Batch | null = null;
+  private readonly inFlight = new Set<WorkItem>();
 
   constructor(
     private readonly backend: WorkerBackend,
@@ -66,31 +70,60 @@ export class Batcher {
   private async pump(): Promise<void> {
     const max = this.backend.info.maxBatch;
     const stepOf = (it: WorkItem): number => this.backend.stepOf(it.key) ?? Number.POSITIVE_INFINITY;
-    const ready = (it: WorkItem): boolean => stepOf(it) === it.toStep;
-    const behind = (it: WorkItem): boolean => stepOf(it) < it.toStep;
-    while (this.queue.size > 0 && !this.signal.aborted) {
-      const nReady = this.queue.count(ready, max);
-      const nBehind = this.queue.count(behind, max);
-      // Score in full batches while the accelerator has enough to advance; otherwise right away (latency).
-      const batch = nReady > 0 && (nReady >= max || nBehind < max) ? this.score(ready, max) : nBehind > 0 ? this.advance(behind, max) : null;
-      if (!batch) {
-        for (const it of this.queue.take(Infinity, () => true)) this.queue.delete(it.key); // candidates gone
-        continue;
-      }
-      try {
-        if (!(await this.withinWatchdog(batch.run))) {
-          this.stuck = true;
-          for (const it of batch.items) if (this.queue.get(it.key) === it) this.queue.delete(it.key);
-          this.hooks.stuck(batch.items, `a backend call on ${batch.items.length} candidates took longer than the ${this.watchdogMs / 1000} s watchdog`);
-          return;
+    const free = (it: WorkItem): boolean => !this.inFlight.has(it);
+    const ready = (it: WorkItem): boolean => free(it) && stepOf(it) === it.toStep;
+    const behind = (it: WorkItem): boolean => free(it) && stepOf(it) < it.toStep;
+    try {
+      while (this.queue.size > 0 && !this.signal.aborted) {
+        const nReady = this.queue.count(ready, max);
+        const nBehind = this.queue.count(behind, max);
+        // Score in full batches while the accelerator has enough to advance; otherwise right away (latency).
+        const batch = nReady > 0 && (nReady >= max || nBehind < max) ? this.score(ready, max) : nBehind > 0 ? this.advance(behind, max) : null;
+        if (!batch) {
+          // what is left is being scored beside, or its candidates are gone
+          if (this.scoring) {
+            if (!(await this.settle(this.scoring))) return;
+            continue;
+          }
+          for (const it of this.queue.take(Infinity, () => true)) this.queue.delete(it.key);
+          continue;
         }
-      } catch (err) {
-        if (this.signal.aborted) return;
-        // A failing batch must not stall the others: its items leave the queue and the failure is reported.
+        if (batch.kind === 'score' && this.backend.overlapsScoring === true) {
+          // one score call runs beside the advances; the next one waits for it
+          if (this.scoring && !(await this.settle(this.scoring))) return;
+          this.scoring = batch;
+          batch.run.catch(() => undefined); // settle() reports its failure; this keeps it from being unhandled meanwhile
+          for (const it of batch.items) this.inFlight.add(it);
+          continue;
+        }
+        if (!(await this.settle(batch))) return;
+      }
+    } finally {
+      if (this.scoring) await this.settle(this.scoring);
+    }
+  }
+
+  /** Waits for a batch within the watchdog; false when it got stuck (batching stops). */
+  private async settle(batch: Batch): Promise<boolean> {
+    try {
+      if (!(await this.withinWatchdog(batch.run))) {
+        this.stuck = true;
         for (const it of batch.items) if (this.queue.get(it.key) === it) this.queue.delete(it.key);
-        this.hooks.failed(batch.items, err instanceof Error ? err.message : String(err));
+        this.hooks.stuck(batch.items, `a backend call on ${batch.items.length} candidates took longer than the ${this.watchdogMs / 1000} s watchdog`);
+        return false;
+      }
+    } catch (err) {
+      if (this.signal.aborted) return false;
+      // A failing batch must not stall the others: its items leave the queue and the failure is reported.
+      for (const it of batch.items) if (this.queue.get(it.key) === it) this.queue.delete(it.key);
+      this.hooks.failed(batch.items, err instanceof Error ? err.message : String(err));
+    } finally {
+      if (batch === this.scoring) {
+        this.scoring = null;
+        for (const it of batch.items) this.inFlight.delete(it);
       }
     }
+    return true;
   }
 
   /** True when `run` settles within the watchdog (rejections pass through), false when the watchdog fires first. */
@@ -113,15 +146,17 @@ export class Batcher {
       await this.mutex.run(() => this.backend.advance(steps, this.signal));
       this.hooks.advanced(items, (performance.now() - t0) / 1000);
     })();
-    return { items, run };
+    return { kind: 'advance', items, run };
   }
 
   private score(ready: (it: WorkItem) => boolean, max: number): Batch {
     const first = this.queue.take(1, ready)[0] as WorkItem;
     const items = this.queue.take(max, (it) => it.rewardsId === first.rewardsId && ready(it));
+    // beside advances (overlapsScoring) the call skips the mutex; the batcher keeps one such call in flight
+    const call = (): Promise<Float64Array[]> => this.backend.score(items.map((it) => it.key), first.rewards, this.signal);
     const run = (async () => {
       const t0 = performance.now();
-      const values = await this.mutex.run(() => this.backend.score(items.map((it) => it.key), first.rewards, this.signal));
+      const values = await (this.backend.overlapsScoring === true ? call() : this.mutex.run(call));
       const done: WorkItem[] = [];
       const rows: number[][] = [];
       items.forEach((it, j) => {
@@ -132,6 +167,6 @@ export class Batcher {
       });
       this.hooks.scored(done, first.rewards, rows, (performance.now() - t0) / 1000);
     })();
-    return { items, run };
+    return { kind: 'score', items, run };
   }
 }

@@ -50,6 +50,7 @@ export function ddimScheduler(cfg: DdpmConfig, steps: number): DiffusionSchedule
   });
   return {
     kind: 'ddim',
+    stochastic: false,
     prediction: cfg.prediction as Prediction,
     steps,
     timesteps: Float64Array.from(ts),

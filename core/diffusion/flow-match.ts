@@ -38,6 +38,7 @@ export function flowEulerScheduler(cfg: FlowConfig, steps: number): DiffusionSch
   }));
   return {
     kind: 'flow_euler',
+    stochastic: false,
     prediction: 'flow',
     steps,
     timesteps: Float64Array.from(sigmas.slice(0, steps), (s) => s * n),

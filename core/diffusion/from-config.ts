@@ -24,9 +24,13 @@ export const SchedulerConfigSchema = z.looseObject({
 });
 export type SchedulerConfig = z.infer<typeof SchedulerConfigSchema>;
 
-/** Which sampler runs a config: flow-matching classes -> flow_euler, Euler classes -> euler, other DDPM-family classes -> ddim. */
+/**
+ * Which sampler runs a config: flow-matching classes -> flow_euler, EulerAncestral -> euler_ancestral, other
+ * Euler classes -> euler, other DDPM-family classes -> ddim.
+ */
 export function schedulerKind(className: string): DiffusionScheduler['kind'] {
   if (className.startsWith('FlowMatch')) return 'flow_euler';
+  if (className.startsWith('EulerAncestral')) return 'euler_ancestral';
   if (className.startsWith('Euler')) return 'euler';
   return 'ddim';
 }
@@ -66,5 +70,5 @@ export function schedulerFromConfig(raw: unknown, steps: number, opts: { kind?: 
     clipSample: c.clip_sample,
     clipRange: c.clip_sample_range,
   };
-  return kind === 'euler' ? eulerScheduler(ddpm, steps) : ddimScheduler(ddpm, steps);
+  return kind === 'ddim' ? ddimScheduler(ddpm, steps) : eulerScheduler(ddpm, steps, kind === 'euler_ancestral');
 }

@@ -1,19 +1,30 @@
 /**
- * Initial noise as a pure function of (seed, shape): element j of a candidate's latent is a standard normal
+ * Noise as a pure function of (seed, stream, shape): element j of a candidate's latent is a standard normal
  * drawn from Philox4x32-10 (Salmon et al., SC'11; the counter-based generator of Random123, cuRAND and JAX)
- * with key = (seed mod 2^32, floor(seed / 2^32)) and counter = (floor(j / 4), 0, 0, 0), taking lane j mod 4.
+ * with key = (seed mod 2^32, floor(seed / 2^32)) and counter = (floor(j / 4), stream, 0, 0), taking lane j mod 4.
+ * Stream 0 is the initial noise; stream i + 1 is the fresh noise an ancestral sampler adds at step i.
  * Lanes (0,1) and (2,3) of each block are Box-Muller pairs: u = (k + 0.5) / 2^32,
  * z0 = sqrt(-2 ln u0) cos(2 pi u1), z1 = sqrt(-2 ln u0) sin(2 pi u1), rounded to float32.
  * Nothing depends on the batch, the process or the machine (V8's Math.log/cos/sin are fdlibm ports,
  * identical on every platform), so a candidate's noise is the same on every worker and in every batch.
  */
 export function initialNoise(seed: number, length: number, out = new Float32Array(length)): Float32Array {
+  return gaussian(seed, 0, length, out);
+}
+
+/** The noise an ancestral sampler adds at step index `step` (stream step + 1): a pure function of (seed, step, length). */
+export function stepNoise(seed: number, step: number, length: number, out = new Float32Array(length)): Float32Array {
+  if (!Number.isInteger(step) || step < 0 || step >= 0xffff_ffff) throw new RangeError(`step ${step} must be an integer in [0, 2^32 - 1)`);
+  return gaussian(seed, step + 1, length, out);
+}
+
+function gaussian(seed: number, stream: number, length: number, out: Float32Array): Float32Array {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed ${seed} must be an integer in [0, 2^53)`);
   const k0 = seed % 0x1_0000_0000;
   const k1 = Math.floor(seed / 0x1_0000_0000);
   const block = new Uint32Array(4);
   for (let j = 0; j < length; j += 4) {
-    philox4x32(j / 4, 0, 0, 0, k0, k1, block);
+    philox4x32(j / 4, stream, 0, 0, k0, k1, block);
     const r0 = Math.sqrt(-2 * Math.log(((block[0] as number) + 0.5) / 4294967296));
     const a0 = 2 * Math.PI * (((block[1] as number) + 0.5) / 4294967296);
     const r1 = Math.sqrt(-2 * Math.log(((block[2] as number) + 0.5) / 4294967296));

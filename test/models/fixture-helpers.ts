@@ -6,11 +6,23 @@ import { join } from 'node:path';
 export const FIXTURES = join(import.meta.dirname, '..', '..', 'models', 'fixtures');
 
 /** Layouts with a PyTorch reference; every one but the legacy export also has an -fp16 copy. */
-export const LAYOUTS = ['sd15', 'sd15-legacy', 'sd21', 'sd-turbo', 'sdxl', 'sd3', 'flux-schnell', 'flux-dev'] as const;
+export const LAYOUTS = ['sd15', 'sd15-legacy', 'sd21', 'sd-turbo', 'sdxl', 'sdxl-turbo', 'sd3', 'flux-schnell', 'flux-dev'] as const;
 export const FP16 = LAYOUTS.filter((l) => l !== 'sd15-legacy');
 
+/** One sampling run of the reference: what a pipeline run is compared with. */
+export interface ReferenceRun {
+  /** set for ancestral runs: the sampler, and the first 16 values of each seed's step-0 and step-1 noise */
+  readonly scheduler?: 'euler_ancestral';
+  readonly step_noise_head?: readonly number[];
+  readonly latent_step0: readonly number[];
+  readonly x0_step0: readonly number[];
+  readonly latents: readonly number[];
+  readonly images: readonly number[];
+  readonly scores: Readonly<Record<'clip' | 'imagereward' | 'aesthetic', readonly number[]>>;
+}
+
 /** reference/<layout>.json, written by models/fixtures/recipe/build.py. */
-export interface Reference {
+export interface Reference extends ReferenceRun {
   readonly layout: string;
   readonly prompt: string;
   readonly seeds: readonly number[];
@@ -19,12 +31,9 @@ export interface Reference {
   readonly token_ids: Readonly<Record<string, readonly number[]>>;
   readonly noise_head: readonly number[];
   readonly timesteps: readonly number[];
-  readonly latent_step0: readonly number[];
-  readonly x0_step0: readonly number[];
-  readonly latents: readonly number[];
-  readonly images: readonly number[];
   readonly reward_pixels_head: readonly number[];
-  readonly scores: Readonly<Record<'clip' | 'imagereward' | 'aesthetic', readonly number[]>>;
+  /** sd-turbo: the same model sampled with ancestral Euler (a manifest scheduler override) */
+  readonly ancestral?: ReferenceRun;
 }
 
 export function reference(layout: string): Reference {

@@ -7,7 +7,7 @@ import { InferenceHost } from '../../worker/onnx/host.js';
 export const TINY = join(import.meta.dirname, '..', '..', 'models', 'tiny');
 
 /** An onnx backend on the tiny bundle (cpu, logs collected instead of printed). */
-export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; guidance?: number; steps?: number; missingVariant?: 'refuse' | 'base' } = {}): Promise<{ backend: OnnxBackend; logs: string[] }> {
+export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; guidance?: number; steps?: number; missingVariant?: 'refuse' | 'base'; scoreThread?: boolean } = {}): Promise<{ backend: OnnxBackend; logs: string[] }> {
   const logs: string[] = [];
   const host = await InferenceHost.start(
     {
@@ -18,6 +18,7 @@ export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; gu
       ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
       ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
       ...(opts.missingVariant ? { missingVariant: opts.missingVariant } : {}),
+      ...(opts.scoreThread ? { scoreThread: true } : {}),
     },
     (l) => logs.push(l),
   );

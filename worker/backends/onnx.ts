@@ -10,7 +10,9 @@ import type { CandidateKey } from '../../core/contract/candidates.js';
 import { InferenceHost } from '../onnx/host.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
-import type { Provider } from '../onnx/session.js';
+import type { ScoreRows } from '../onnx/scorer.js';
+import { availableParallelism, homedir } from 'node:os';
+import { DEFAULT_RUNTIME, parseGraphOptimization, type ActiveProvider, type OrtRuntime, type Provider } from '../onnx/runtime-options.js';
 
 /**
  * The `onnx` backend: the real diffusion and reward pipeline (worker/onnx) in an inference thread. Steps of
@@ -18,7 +20,9 @@ import type { Provider } from '../onnx/session.js';
  */
 export class OnnxBackend implements WorkerBackend {
   readonly info: BackendInfo;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ActiveProvider;
+  /** decode and rewards run in a score thread, so the runtime may score beside an advance */
+  readonly overlapsScoring: boolean;
   private readonly steps = new Map<CandidateKey, number>();
 
   constructor(
@@ -28,6 +32,7 @@ export class OnnxBackend implements WorkerBackend {
   ) {
     const i = host.info;
     this.provider = i.provider;
+    this.overlapsScoring = host.hasScoreThread;
     const main = i.defaultRewards[0];
     if (main === undefined) throw new ValidationError('--model', `bundle ${i.model} has no reward`, 'a bundle with a reward (ttsnap models add-reward DIR NAME REWARD_DIR)');
     this.info = {
@@ -57,8 +62,8 @@ export class OnnxBackend implements WorkerBackend {
 
   async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]> {
     signal?.throwIfAborted();
-    if (!this.previews) return this.host.call<Float64Array[]>('score', [keys, rewards]);
-    const r = await this.host.call<{ scores: Float64Array[]; previews: Float32Array }>('score', [keys, rewards, true]);
+    if (!this.previews) return this.scoreCall<Float64Array[]>(keys, rewards, false);
+    const r = await this.scoreCall<{ scores: Float64Array[]; previews: Float32Array }>(keys, rewards, true);
     const { height, width } = this.host.info.image;
     const per = 3 * height * width;
     keys.forEach((k, j) => {
@@ -66,6 +71,17 @@ export class OnnxBackend implements WorkerBackend {
       this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width, scores);
     });
     return r.scores;
+  }
+
+  /**
+   * One score call: in the pipeline thread, or with a score thread, the latents to decode are copied out of the
+   * pipeline thread (a quick request, served between denoise calls) and scored in the score thread while the
+   * pipeline thread goes on denoising.
+   */
+  private async scoreCall<T>(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], previews: boolean): Promise<T> {
+    if (!this.host.hasScoreThread) return this.host.call<T>('score', [keys, rewards, previews]);
+    const rows = await this.host.call<ScoreRows>('scoreRows', [keys]);
+    return this.host.callScorer<T>('scoreLatents', [rows, rewards, previews], [rows.latents.buffer as ArrayBuffer]);
   }
 
   stepOf(key: CandidateKey): number | undefined {
@@ -93,9 +109,11 @@ export class OnnxBackend implements WorkerBackend {
   }
 
   /** Decoded images [B, 3, H, W] in [-1, 1] of the candidates at their current step (Tweedie estimate or final). */
-  images(keys: readonly CandidateKey[], signal?: AbortSignal): Promise<Float32Array> {
+  async images(keys: readonly CandidateKey[], signal?: AbortSignal): Promise<Float32Array> {
     signal?.throwIfAborted();
-    return this.host.call<Float32Array>('images', [keys]);
+    if (!this.host.hasScoreThread) return this.host.call<Float32Array>('images', [keys]);
+    const rows = await this.host.call<ScoreRows>('scoreRows', [keys]);
+    return this.host.callScorer<Float32Array>('decodeLatents', [rows.latents, keys.length], [rows.latents.buffer as ArrayBuffer]);
   }
 
   async render(key: CandidateKey, signal?: AbortSignal): Promise<Uint8Array> {
@@ -115,7 +133,16 @@ export function defaultBundleDir(): string {
   return join(packageRoot(), 'models', 'tiny');
 }
 
-/** Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S --negative-prompt T. */
+/** The optimised-model cache when --ort-cache is not given: $XDG_CACHE_HOME/ttsnap/onnx, else ~/.cache/ttsnap/onnx. */
+export function defaultOrtCache(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ttsnap', 'onnx');
+}
+
+/**
+ * Compiles the CLI's backend options: --model DIR --provider P --threads N --max-batch K --guidance G --steps S
+ * --negative-prompt T, and onnxruntime's: --graph-optimization L --ort-cache DIR|off --device-id N --tf32 on|off,
+ * --score-thread on|off|auto.
+ */
 export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   const str = (k: string): string | undefined => (typeof opts[k] === 'string' ? (opts[k] as string) : undefined);
   const num = (k: string, flag: string, min: number, max: number, integer: boolean): number | undefined => {
@@ -123,7 +150,19 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     return raw === undefined ? undefined : parseNumberIn(flag, raw, { min, max, integer });
   };
   const provider = str('provider') ?? 'auto';
-  if (!['auto', 'cpu', 'cuda'].includes(provider)) throw new ValidationError('--provider', `got '${provider}'`, 'auto | cpu | cuda');
+  if (!['auto', 'cpu', 'cuda', 'tensorrt'].includes(provider)) throw new ValidationError('--provider', `got '${provider}'`, 'auto | cpu | cuda | tensorrt');
+  const tf32 = str('tf32') ?? 'on';
+  if (tf32 !== 'on' && tf32 !== 'off') throw new ValidationError('--tf32', `got '${tf32}'`, 'on | off');
+  const cache = str('ortCache') ?? defaultOrtCache();
+  const runtime: OrtRuntime = {
+    graphOptimization: parseGraphOptimization(str('graphOptimization') ?? DEFAULT_RUNTIME.graphOptimization),
+    cacheDir: cache === 'off' ? null : cache,
+    deviceId: num('deviceId', '--device-id', 0, 64, true) ?? DEFAULT_RUNTIME.deviceId,
+    tf32: tf32 === 'on',
+  };
+  const threads = num('threads', '--threads', 0, 256, true) ?? 0;
+  const scoreThread = str('scoreThread') ?? 'auto';
+  if (!['on', 'off', 'auto'].includes(scoreThread)) throw new ValidationError('--score-thread', `got '${scoreThread}'`, 'on | off | auto');
   const guidance = num('guidance', '--guidance', 0, 100, false);
   const steps = num('steps', '--steps', 2, 1000, true);
   const negativePrompt = str('negativePrompt');
@@ -132,7 +171,9 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
   return {
     bundle: str('model') ?? defaultBundleDir(),
     provider: provider as Provider,
-    threads: num('threads', '--threads', 0, 256, true) ?? 0,
+    threads,
+    runtime,
+    scoreThread: scoreThread === 'on' || (scoreThread === 'auto' && scoreThreadHelps(provider, threads)),
     maxBatch: num('maxBatch', '--max-batch', 1, 4096, true) ?? 8,
     ...(guidance !== undefined ? { guidance } : {}),
     ...(steps !== undefined ? { steps } : {}),
@@ -140,6 +181,15 @@ export function compileOnnxOptions(opts: BackendOptions): PipelineOptions {
     missingVariant,
     ...(str('mixedSteps') === 'false' ? { mixedSteps: false } : {}),
   };
+}
+
+/**
+ * `--score-thread auto`: a second inference thread for decode and rewards where it can run beside denoising:
+ * on a GPU (the two threads' kernels and copies overlap), or on the CPU when both threads' intra-op pools fit
+ * the cores (--threads N with 2N <= cores; onnxruntime's default pool already takes every core).
+ */
+export function scoreThreadHelps(provider: string, threads: number): boolean {
+  return provider === 'cuda' || provider === 'tensorrt' || (threads > 0 && 2 * threads <= availableParallelism());
 }
 
 /** Factory for the registry; `hooks.previews` receives the scored images (contact sheets), `hooks.log` the loading lines. */

@@ -6,7 +6,7 @@ import { BadFileError } from '../../core/errors.js';
 import { Denoiser, detectLayout, LAYOUTS } from './layout.js';
 import { loadManifest, readJson, type Manifest, type RewardManifest } from './manifest.js';
 import { checkRewardOutput, rewardInputs } from './reward-contract.js';
-import { AdaptedSession, type SessionOptions } from './session.js';
+import { AdaptedSession, type ActiveProvider, type SessionOptions } from './session.js';
 import { TextConditioner } from './text-encoders.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 import { remapStep } from './variants.js';
@@ -21,21 +21,32 @@ export interface RewardSessions {
   readonly tokenizer?: Tokenizer;
 }
 
-/** Everything a pipeline needs from a bundle, validated: sessions are open and agree with the manifest. */
-export interface Bundle {
+/** What both sides of a bundle share: its folder, manifest and scheduler, and where its sessions run. */
+export interface BundleBase {
   readonly dir: string;
   readonly manifest: Manifest;
   readonly scheduler: DiffusionScheduler;
-  readonly text: TextConditioner;
-  readonly denoiser: Denoiser;
-  readonly decoder: AdaptedSession;
-  readonly rewards: ReadonlyMap<string, RewardSessions>;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ActiveProvider;
 }
 
-/** Every session of a bundle (to close them). */
-export function bundleSessions(b: Bundle): AdaptedSession[] {
-  return [...b.text.sessions, b.denoiser.session, b.decoder, ...[...b.rewards.values()].flatMap((r) => [r.base, ...r.byStep.values()])];
+/** The denoising side: text encoders and the denoiser (the inference thread that holds the latents). */
+export interface DenoiseSide extends BundleBase {
+  readonly text: TextConditioner;
+  readonly denoiser: Denoiser;
+}
+
+/** The scoring side: VAE decoder and rewards (a second inference thread can run it beside denoising). */
+export interface ScoreSide extends BundleBase {
+  readonly decoder: AdaptedSession;
+  readonly rewards: ReadonlyMap<string, RewardSessions>;
+}
+
+/** Everything a pipeline needs from a bundle, validated: sessions are open and agree with the manifest. */
+export type Bundle = DenoiseSide & ScoreSide;
+
+/** Every session of a bundle or of one side (to close them). */
+export function bundleSessions(b: Partial<Bundle>): AdaptedSession[] {
+  return [...(b.text?.sessions ?? []), ...(b.denoiser ? [b.denoiser.session] : []), ...(b.decoder ? [b.decoder] : []), ...[...(b.rewards?.values() ?? [])].flatMap((r) => [r.base, ...r.byStep.values()])];
 }
 
 /** Checks that every file a bundle names exists, before any session opens (so a missing file is reported first). */
@@ -49,9 +60,22 @@ export function bundleFiles(dir: string, m: Manifest): string[] {
  * Loads a bundle: manifest, scheduler config, tokenizers, and one session per model, each checked for its
  * input and output names and for shapes that agree with the manifest; the denoiser's inputs must be those of
  * the manifest's layout. Any problem is a BadFileError naming the file and what was expected. `steps`
- * overrides the manifest's sampling steps.
+ * overrides the manifest's sampling steps. `side` loads one side only (each inference thread its own models).
  */
 export async function loadBundle(dirIn: string, opts: SessionOptions, steps?: number): Promise<Bundle> {
+  const d = await loadSide(dirIn, opts, steps, 'denoise');
+  try {
+    const sc = await loadSide(dirIn, opts, steps, 'score');
+    return { ...d, decoder: sc.decoder, rewards: sc.rewards };
+  } catch (err) {
+    await Promise.all(bundleSessions(d).map((s) => s.close()));
+    throw err;
+  }
+}
+
+export async function loadSide(dirIn: string, opts: SessionOptions, steps: number | undefined, side: 'denoise'): Promise<DenoiseSide>;
+export async function loadSide(dirIn: string, opts: SessionOptions, steps: number | undefined, side: 'score'): Promise<ScoreSide>;
+export async function loadSide(dirIn: string, opts: SessionOptions, steps: number | undefined, side: 'denoise' | 'score'): Promise<DenoiseSide | ScoreSide> {
   const dir = resolve(dirIn);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BadFileError(dir, 'not a directory; expected a model bundle (ttsnap.json, unet/, vae_decoder/, ...)');
   const manifest = loadManifest(dir);
@@ -60,29 +84,32 @@ export async function loadBundle(dirIn: string, opts: SessionOptions, steps?: nu
   }
   const schedFile = join(dir, 'scheduler', 'scheduler_config.json');
   const s = manifest.sampling;
-  const scheduler = schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), steps ?? s.steps, {
-    file: schedFile,
-    ...(s.scheduler ? { kind: s.scheduler } : {}),
-    ...(s.mu !== undefined ? { mu: s.mu } : {}),
-    pipelineSigmas: s.sigmas === 'linspace',
-  });
+  const sched = (n: number): DiffusionScheduler =>
+    schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), n, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
+  const scheduler = sched(steps ?? s.steps);
   if (manifest.prediction !== scheduler.prediction && !(manifest.prediction === 'flow' || scheduler.prediction === 'flow')) {
     throw new BadFileError(schedFile, `prediction_type is ${scheduler.prediction}, expected ${manifest.prediction} as ttsnap.json says`);
   }
-  const dFile = join(dir, LAYOUTS[manifest.layout].folder, 'model.onnx');
-  const session = await AdaptedSession.open(dFile, manifest.layout === 'sd' || manifest.layout === 'sdxl' ? 'UNet' : 'transformer', null, [LAYOUTS[manifest.layout].output], opts);
-  const found = detectLayout(session.inputNames, dFile);
-  if (found !== manifest.layout) throw new BadFileError(dFile, `has the inputs of layout ${found}, ttsnap.json says layout ${manifest.layout}; expected them to agree (rerun ttsnap models init)`);
-  const denoiser = new Denoiser(found, session, manifest);
-  const text = await TextConditioner.open(dir, found, manifest, opts);
+  if (side === 'denoise') {
+    const dFile = join(dir, LAYOUTS[manifest.layout].folder, 'model.onnx');
+    const session = await AdaptedSession.open(dFile, manifest.layout === 'sd' || manifest.layout === 'sdxl' ? 'UNet' : 'transformer', null, [LAYOUTS[manifest.layout].output], opts);
+    const found = detectLayout(session.inputNames, dFile);
+    if (found !== manifest.layout) throw new BadFileError(dFile, `has the inputs of layout ${found}, ttsnap.json says layout ${manifest.layout}; expected them to agree (rerun ttsnap models init)`);
+    const denoiser = new Denoiser(found, session, manifest);
+    // conditioning is cached per prompt in the denoiser's own float type (fp16 models: float16, never converted per call)
+    const text = await TextConditioner.open(dir, found, manifest, opts, session.inputType('encoder_hidden_states') === 'float16' ? 'float16' : 'float32');
+    const d: DenoiseSide = { dir, manifest, scheduler, text, denoiser, provider: session.provider };
+    checkDenoiseShapes(d);
+    return d;
+  }
   const decoder = await AdaptedSession.open(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder', ['latent_sample'], ['sample'], opts);
   // noise-aware variants are keyed by the manifest's step indices; other step counts remap them by noise level
-  const trained = steps === undefined || steps === s.steps ? scheduler : schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), s.steps, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
+  const trained = steps === undefined || steps === s.steps ? scheduler : sched(s.steps);
   const rewards = new Map<string, RewardSessions>();
   for (const [name, r] of Object.entries(manifest.rewards)) rewards.set(name, await openReward(dir, name, r, manifest, opts, (step) => remapStep(step, trained, scheduler, name)));
-  const bundle: Bundle = { dir, manifest, scheduler, text, denoiser, decoder, rewards, provider: session.provider };
-  checkShapes(bundle);
-  return bundle;
+  const sc: ScoreSide = { dir, manifest, scheduler, decoder, rewards, provider: decoder.provider };
+  checkScoreShapes(sc);
+  return sc;
 }
 
 async function openReward(dir: string, name: string, r: RewardManifest, m: Manifest, opts: SessionOptions, remap: (step: number) => number): Promise<RewardSessions> {
@@ -98,13 +125,18 @@ async function openReward(dir: string, name: string, r: RewardManifest, m: Manif
   return { name, spec: r, base, byStep, ...(tokenizer ? { tokenizer } : {}) };
 }
 
-/** The manifest's latent and image sizes against what the sessions declare (symbolic dims pass). */
-function checkShapes(b: Bundle): void {
+/** The manifest's latent size against what the denoiser declares (symbolic dims pass). */
+function checkDenoiseShapes(b: DenoiseSide): void {
   const m = b.manifest;
   const latent = [m.latent.channels, m.latent.height, m.latent.width];
   if (b.denoiser.kind !== 'flux') expectDims(b.denoiser.session, b.denoiser.kind === 'sd3' ? 'hidden_states' : 'sample', latent, 'latent.channels/height/width');
   else expectDims(b.denoiser.session, 'hidden_states', [(m.latent.height / 2) * (m.latent.width / 2), m.latent.channels * 4], 'latent (packed 2x2)');
-  expectDims(b.decoder, 'latent_sample', latent, 'latent.channels/height/width');
+}
+
+/** The manifest's latent and reward input sizes against what the decoder and rewards declare. */
+function checkScoreShapes(b: ScoreSide): void {
+  const m = b.manifest;
+  expectDims(b.decoder, 'latent_sample', [m.latent.channels, m.latent.height, m.latent.width], 'latent.channels/height/width');
   for (const [name, r] of b.rewards) {
     for (const s of [r.base, ...r.byStep.values()]) expectDims(s, r.spec.inputs.image, [3, r.spec.preprocess.crop, r.spec.preprocess.crop], `rewards.${name}.preprocess.crop`);
   }

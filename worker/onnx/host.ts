@@ -4,44 +4,37 @@ import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from './pipeline.js';
 import { deserializeError, type PipelineInfo, type ThreadMessage, type ThreadOp } from './protocol.js';
+import type { ThreadData } from './thread.js';
 
-/**
- * The main-thread side of the inference thread: starts dist/worker/onnx/thread.js, waits until the bundle is
- * loaded, and turns requests into promises. The thread script is found from the package root, so the same code
- * works from the compiled CLI and from vitest running the TypeScript sources (build with tsc first).
- */
-export class InferenceHost {
+/** One inference thread seen from the main thread: requests in, promises out. */
+class ThreadChannel {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
 
-  private constructor(
-    private readonly worker: Worker,
-    readonly info: PipelineInfo,
-  ) {}
+  private constructor(private readonly worker: Worker) {}
 
-  /** Loads the bundle in a new inference thread; rejects with the loader's error (BadFileError etc.). */
-  static async start(opts: PipelineOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<InferenceHost> {
-    const worker = new Worker(threadScript(), { workerData: opts });
-    let host: InferenceHost | null = null;
-    const info = await new Promise<PipelineInfo>((resolve, reject) => {
+  /** Starts dist/worker/onnx/thread.js with `data`; resolves with the channel and the thread's ready info. */
+  static async start(data: ThreadData, log: (line: string) => void): Promise<{ channel: ThreadChannel; info: PipelineInfo | null }> {
+    const worker = new Worker(threadScript(), { workerData: data });
+    let channel: ThreadChannel | null = null;
+    const info = await new Promise<PipelineInfo | null>((resolve, reject) => {
       worker.on('message', (m: ThreadMessage) => {
         if (m.type === 'log') log(m.line);
         else if (m.type === 'ready') resolve(m.info);
-        else if (!host) reject(m.type === 'error' ? deserializeError(m.error) : new Error('inference thread answered before it was ready'));
-        else host.settle(m);
+        else if (!channel) reject(m.type === 'error' ? deserializeError(m.error) : new Error('inference thread answered before it was ready'));
+        else channel.settle(m);
       });
-      worker.once('error', (err) => (host ? host.failAll(err) : reject(err)));
-      worker.once('exit', (code) => (host ? host.failAll(new Error(`inference thread exited with code ${code}`)) : reject(new Error(`inference thread exited with code ${code} while loading`))));
+      worker.once('error', (err) => (channel ? channel.failAll(err) : reject(err)));
+      worker.once('exit', (code) => (channel ? channel.failAll(new Error(`inference thread exited with code ${code}`)) : reject(new Error(`inference thread exited with code ${code} while loading`))));
     }).catch(async (err: unknown) => {
       await worker.terminate();
       throw err;
     });
-    host = new InferenceHost(worker, info);
-    return host;
+    channel = new ThreadChannel(worker);
+    return { channel, info };
   }
 
-  /** Sends one request; `transfer` moves buffers instead of copying them. */
   call<T>(op: ThreadOp, args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.closed) return Promise.reject(new Error('the inference thread is closed'));
     const id = this.nextId++;
@@ -51,7 +44,6 @@ export class InferenceHost {
     });
   }
 
-  /** Releases the sessions and ends the thread; idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.call('close', []).catch(() => undefined);
@@ -72,6 +64,58 @@ export class InferenceHost {
     this.closed = true;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
+  }
+}
+
+/**
+ * The main-thread side of the inference threads: the pipeline thread (latents, text encoders, denoiser) and,
+ * with opts.scoreThread, a score thread (VAE decoder, rewards) whose calls run while the pipeline thread
+ * denoises. Waits until the bundle is loaded and turns requests into promises. The thread script is found from
+ * the package root, so the same code works from the compiled CLI and from vitest running the TypeScript
+ * sources (build with tsc first).
+ */
+export class InferenceHost {
+  private constructor(
+    private readonly pipeline: ThreadChannel,
+    private readonly scorer: ThreadChannel | null,
+    readonly info: PipelineInfo,
+  ) {}
+
+  /** Loads the bundle in new inference threads; rejects with the loader's error (BadFileError etc.). */
+  static async start(opts: PipelineOptions, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<InferenceHost> {
+    // cuBLAS and cuDNN read it from the process environment when they start; a worker thread's process.env is its own copy
+    if (opts.runtime?.tf32 === false && opts.provider !== 'cpu') process.env.NVIDIA_TF32_OVERRIDE = '0';
+    const started = await Promise.allSettled([ThreadChannel.start({ ...opts, role: 'pipeline' }, log), ...(opts.scoreThread ? [ThreadChannel.start({ ...opts, role: 'scorer' }, log)] : [])]);
+    const failure = started.find((s) => s.status === 'rejected');
+    if (failure) {
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.channel.close() : undefined)));
+      throw failure.reason;
+    }
+    const [p, s] = started.map((x) => (x as PromiseFulfilledResult<{ channel: ThreadChannel; info: PipelineInfo | null }>).value);
+    const { channel, info } = p as { channel: ThreadChannel; info: PipelineInfo | null };
+    if (!info) throw new Error('the pipeline thread gave no bundle info');
+    return new InferenceHost(channel, s?.channel ?? null, info);
+  }
+
+  /** True when decode and rewards run in their own thread (callScorer), beside denoising. */
+  get hasScoreThread(): boolean {
+    return this.scorer !== null;
+  }
+
+  /** Sends one request to the pipeline thread; `transfer` moves buffers instead of copying them. */
+  call<T>(op: ThreadOp, args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
+    return this.pipeline.call<T>(op, args, transfer);
+  }
+
+  /** Sends one request to the score thread. */
+  callScorer<T>(op: ThreadOp, args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
+    if (!this.scorer) return Promise.reject(new Error('this inference host has no score thread'));
+    return this.scorer.call<T>(op, args, transfer);
+  }
+
+  /** Releases the sessions and ends the threads; idempotent. */
+  async close(): Promise<void> {
+    await Promise.all([this.pipeline.close(), this.scorer?.close()]);
   }
 }
 

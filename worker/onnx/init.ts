@@ -58,7 +58,7 @@ export function initManifest(dirIn: string, opts: InitOptions = {}): InitResult 
   const schedClass = String(sched._class_name ?? '');
   const kind = schedulerKind(schedClass);
   if (schedClass === 'PNDMScheduler') notes.push('scheduler: PNDMScheduler config sampled with DDIM (eta 0; ttsnap has no PLMS)');
-  else if (schedClass.startsWith('EulerAncestral')) notes.push(`scheduler: ${schedClass} sampled with Euler, deterministic (no ancestral noise)`);
+  else if (kind === 'euler_ancestral') notes.push(`scheduler: ${schedClass}: ancestral Euler; the noise added at step i is Philox stream i + 1 of the candidate's seed, so a candidate is still a pure function of its seed`);
   else if (!['DDIMScheduler', 'EulerDiscreteScheduler', 'FlowMatchEulerDiscreteScheduler'].includes(schedClass)) notes.push(`scheduler: ${schedClass} config sampled with ${kind}`);
   const vaeFile = join(dir, 'vae_decoder', 'config.json');
   const vae = (existsSync(vaeFile) ? readJson(vaeFile, 'the VAE config') : {}) as Json;
@@ -73,7 +73,7 @@ export function initManifest(dirIn: string, opts: InitOptions = {}): InitResult 
   if (layout === 'flux' && lat % 2 !== 0) throw new BadFileError(vaeFile, `a ${size}px image gives a ${lat}x${lat} latent; FLUX packs 2x2 patches, expected an even latent size`);
   const takesGuidance = graph.inputs.has('guidance');
   // distilled few-step models: SD/SDXL Turbo (Euler with trailing spacing), FLUX schnell (no guidance input)
-  const turbo = (layout === 'sd' || layout === 'sdxl') && kind === 'euler' && sched.timestep_spacing === 'trailing';
+  const turbo = (layout === 'sd' || layout === 'sdxl') && (kind === 'euler' || kind === 'euler_ancestral') && sched.timestep_spacing === 'trailing';
   const schnell = layout === 'flux' && !takesGuidance;
   const defaults: Readonly<Record<LayoutKind, readonly [number, number]>> = { sd: [50, 7.5], sdxl: [50, 5.0], sd3: [28, 7.0], flux: [28, 3.5] };
   let [steps, guidance] = defaults[layout];

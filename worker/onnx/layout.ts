@@ -1,4 +1,5 @@
 import { BadFileError } from '../../core/errors.js';
+import { asFloatType, zerosLike, type FloatData } from './float16.js';
 import type { Manifest } from './manifest.js';
 import type { AdaptedSession, Feed } from './session.js';
 
@@ -43,10 +44,10 @@ export function detectLayout(inputs: readonly string[], file: string): LayoutKin
 
 /** Text conditioning of a batch: token states [rows, seqLen, seqDim] and pooled embeddings [rows, pooledDim]. */
 export interface CondBatch {
-  readonly seq: Float32Array;
+  readonly seq: FloatData;
   readonly seqLen: number;
   readonly seqDim: number;
-  readonly pooled: Float32Array;
+  readonly pooled: FloatData;
   readonly pooledDim: number;
 }
 
@@ -79,6 +80,21 @@ export class Denoiser {
     return this.session.inputNames.includes('guidance');
   }
 
+  private readonly constantRows = new Map<string, FloatData>();
+
+  /** `row` repeated `rows` times in the input's float type; the row is converted once per value, then copied. */
+  private repeated(input: string, row: readonly number[], rows: number): FloatData {
+    const key = `${input}:${row.join(',')}`;
+    let one = this.constantRows.get(key);
+    if (!one) {
+      one = asFloatType(Float32Array.from(row), this.session.inputType(input) === 'float16' ? 'float16' : 'float32');
+      this.constantRows.set(key, one);
+    }
+    const out = zerosLike(one, rows * row.length);
+    for (let r = 0; r < rows; r++) out.set(one, r * row.length);
+    return out;
+  }
+
   async run(sample: Float32Array, rows: number, timesteps: Float64Array, cond: CondBatch, guidance: number): Promise<Float32Array> {
     const { channels: C, height: h, width: w } = this.m.latent;
     const ts = this.m.sampling.timestep_scale === 1 ? timesteps : timesteps.map((t) => t * this.m.sampling.timestep_scale);
@@ -89,9 +105,7 @@ export class Denoiser {
     if (this.kind === 'sdxl') {
       // original size, crop top-left (0, 0), target size: diffusers' default add_time_ids
       const { height: H, width: W } = this.m.image;
-      const ids = new Float32Array(rows * 6);
-      for (let r = 0; r < rows; r++) ids.set([H, W, 0, 0, H, W], r * 6);
-      Object.assign(feeds, { text_embeds: pooled, time_ids: { kind: 'float', data: ids, dims: [rows, 6] } satisfies Feed });
+      Object.assign(feeds, { text_embeds: pooled, time_ids: { kind: 'float', data: this.repeated('time_ids', [H, W, 0, 0, H, W], rows), dims: [rows, 6] } satisfies Feed });
     }
     if (this.kind === 'sd3') Object.assign(feeds, { hidden_states: { kind: 'float', data: sample, dims: [rows, C, h, w] } satisfies Feed, pooled_projections: pooled });
     if (this.kind === 'flux') {
@@ -104,7 +118,7 @@ export class Denoiser {
         img_ids: { kind: 'ids', data: img, dims: [n, 3] } satisfies Feed,
         txt_ids: { kind: 'ids', data: new Int32Array(cond.seqLen * 3), dims: [cond.seqLen, 3] } satisfies Feed,
       });
-      if (this.takesGuidance) feeds.guidance = { kind: 'float', data: new Float32Array(rows).fill(guidance), dims: [rows] };
+      if (this.takesGuidance) feeds.guidance = { kind: 'float', data: this.repeated('guidance', [guidance], rows), dims: [rows] };
     }
     const [out] = await this.session.run(feeds, [this.spec.output]);
     const data = (out as { data: Float32Array }).data;

@@ -53,7 +53,7 @@ export const ManifestSchema = z.looseObject({
     guidance_scale: z.number().min(0),
     negative_prompt: z.string().default(''),
     /** overrides the sampler chosen from the scheduler class */
-    scheduler: z.enum(['ddim', 'euler', 'flow_euler']).optional(),
+    scheduler: z.enum(['ddim', 'euler', 'euler_ancestral', 'flow_euler']).optional(),
     /** FLUX's dynamic shift */
     mu: z.number().optional(),
     /** the model's timestep input = scheduler timestep * timestep_scale (FLUX: 0.001) */

@@ -1,7 +1,9 @@
+import { stepNoise } from '../../core/diffusion/noise.js';
 import { applyStep } from '../../core/diffusion/scheduler.js';
+import { zerosLike } from './float16.js';
 import { ValidationError } from '../../core/errors.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
-import type { Bundle } from './bundle.js';
+import type { DenoiseSide, ScoreSide } from './bundle.js';
 import { preprocessImages } from './preprocess.js';
 import { scoresOf } from './reward-contract.js';
 import type { Feed, Output } from './session.js';
@@ -15,10 +17,11 @@ import type { Conditioning } from './text-encoders.js';
 /**
  * One denoise call of B latents, row i at step index steps[i] (a batch may mix steps where the graph takes
  * a [B] timestep). With classifier-free guidance the denoiser sees [uncond x B, cond x B] (diffusers' order),
- * then out = u + g (c - u); FLUX takes the guidance as an input instead. Then each row's scheduler step.
+ * then out = u + g (c - u); FLUX takes the guidance as an input instead. Then each row's scheduler step, with
+ * the row's fresh noise stepNoise(seeds[i], steps[i]) where the sampler is ancestral.
  * Returns the next latents and the Tweedie estimates, both [B, C, h, w] flattened.
  */
-export async function denoiseStep(b: Bundle, steps: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
+export async function denoiseStep(b: DenoiseSide, steps: readonly number[], seeds: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
   const s = b.scheduler;
   const B = cond.length;
   const n = x.length / B;
@@ -39,8 +42,9 @@ export async function denoiseStep(b: Bundle, steps: readonly number[], x: Float3
   const first = cond[0] as Conditioning;
   const T = first.seq.length;
   const P = first.pooled.length;
-  const seq = new Float32Array(rows * T);
-  const pooled = new Float32Array(rows * P);
+  // in the conditioning's (the denoiser's) float type: rows are copied, never converted
+  const seq = zerosLike(first.seq, rows * T);
+  const pooled = zerosLike(first.pooled, rows * P);
   cond.forEach((c, i) => {
     const row = cfg ? B + i : i;
     seq.set(c.seq, row * T);
@@ -61,15 +65,17 @@ export async function denoiseStep(b: Bundle, steps: readonly number[], x: Float3
   }
   const next = new Float32Array(B * n);
   const x0 = new Float32Array(B * n);
+  const z = s.stochastic ? new Float32Array(n) : undefined;
   for (let i = 0; i < B; i++) {
     const r = (a: Float32Array): Float32Array => a.subarray(i * n, (i + 1) * n);
-    applyStep(s.coefficients(steps[i] as number), r(x), r(out), r(next), r(x0));
+    const c = s.coefficients(steps[i] as number);
+    applyStep(c, r(x), r(out), r(next), r(x0), z && c.noise ? stepNoise(seeds[i] as number, steps[i] as number, n, z) : undefined);
   }
   return { next, x0 };
 }
 
 /** VAE decode of B latents (latent / scaling_factor + shift_factor): [B, 3, H, W] in [-1, 1]. */
-export async function decodeLatents(b: Bundle, latents: Float32Array, B: number): Promise<Float32Array> {
+export async function decodeLatents(b: ScoreSide, latents: Float32Array, B: number): Promise<Float32Array> {
   const l = b.manifest.latent;
   const scaled = latents.map((v) => v / l.scaling_factor + l.shift_factor);
   const [o] = await b.decoder.run({ latent_sample: { kind: 'float', data: scaled, dims: [B, l.channels, l.height, l.width] } }, ['sample']);
@@ -91,7 +97,7 @@ export interface MissingVariant {
  * model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text (image-text
  * rewards tokenise it with their own tokenizer).
  */
-export async function rewardScores(b: Bundle, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
+export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
   const sessions = b.rewards.get(r.name);
   if (!sessions) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
   const spec = sessions.spec;

@@ -3,9 +3,10 @@ import { ValidationError } from '../../core/errors.js';
 import type { AdvanceItem, CandidateSpec } from '../backend.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
-import { bundleSessions, loadBundle, type Bundle } from './bundle.js';
-import { decodeLatents, denoiseStep, rewardScores, type MissingVariant } from './model-calls.js';
-import type { Provider } from './session.js';
+import { bundleSessions, loadBundle, loadSide, type DenoiseSide } from './bundle.js';
+import { denoiseStep } from './model-calls.js';
+import { Scorer, type ScoreRows } from './scorer.js';
+import type { OrtRuntime, Provider } from './runtime-options.js';
 import type { Conditioning } from './text-encoders.js';
 import { decodeState, encodeState } from './state.js';
 
@@ -16,6 +17,8 @@ export interface PipelineOptions {
   readonly provider: Provider;
   /** intra-op threads per session [0 = onnxruntime's default] */
   readonly threads: number;
+  /** graph optimisation level, optimised-model cache, device id, TF32 [DEFAULT_RUNTIME: all, no cache, 0, on] */
+  readonly runtime?: OrtRuntime;
   /** candidates per denoise / reward call [8] */
   readonly maxBatch: number;
   /** classifier-free guidance scale [manifest sampling.guidance_scale]; <= 1 runs the conditional pass only */
@@ -28,6 +31,11 @@ export interface PipelineOptions {
   readonly missingVariant?: 'refuse' | 'base';
   /** [true]: one call mixes steps where the denoiser takes a [B] timestep; false splits by step (bench:worker's baseline) */
   readonly mixedSteps?: boolean;
+  /**
+   * [false]: decode and reward calls run in a second inference thread beside denoising (InferenceHost with two
+   * threads); this thread then loads the denoising side only and hands latents out for scoring
+   */
+  readonly scoreThread?: boolean;
 }
 
 interface Candidate {
@@ -51,38 +59,34 @@ export class OnnxPipeline {
   private readonly live = new Map<CandidateKey, Candidate>();
   private readonly texts = new Map<string, PromptText>();
   private uncond: Conditioning | null = null;
-  /** (reward, step) pairs scored with the base reward for want of a variant, each warned once */
-  readonly substitutions = new Set<string>();
-  private log: (line: string) => void = () => undefined;
-  private readonly missingVariant: MissingVariant;
   readonly guidance: number;
   private readonly latentSize: number;
 
   private constructor(
-    readonly bundle: Bundle,
+    readonly bundle: DenoiseSide,
     private readonly opts: PipelineOptions,
+    /** decode and rewards in this thread; null where a score thread has them */
+    readonly scorer: Scorer | null,
   ) {
     this.guidance = opts.guidance ?? bundle.manifest.sampling.guidance_scale;
     const l = bundle.manifest.latent;
     this.latentSize = l.channels * l.height * l.width;
-    this.missingVariant = {
-      mode: opts.missingVariant ?? 'refuse',
-      warn: (reward, step) => {
-        const key = `${reward}@${step}`;
-        if (this.substitutions.has(key)) return;
-        this.substitutions.add(key);
-        this.log(`onnx: warning: reward ${reward} has no noise-aware variant at step ${step}; scored with the base reward (--missing-variant base)`);
-      },
-    };
   }
 
   static async load(opts: PipelineOptions, log: (line: string) => void): Promise<OnnxPipeline> {
     if (!Number.isInteger(opts.maxBatch) || opts.maxBatch < 1) throw new ValidationError('--max-batch', `got ${opts.maxBatch}`, 'an integer >= 1');
-    const bundle = await loadBundle(opts.bundle, { provider: opts.provider, threads: opts.threads, log }, opts.steps);
+    const sessionOpts = { provider: opts.provider, threads: opts.threads, log, ...(opts.runtime ? { runtime: opts.runtime } : {}) };
+    let bundle: DenoiseSide;
+    let scorer: Scorer | null = null;
+    if (opts.scoreThread) bundle = await loadSide(opts.bundle, sessionOpts, opts.steps, 'denoise');
+    else {
+      const full = await loadBundle(opts.bundle, sessionOpts, opts.steps);
+      bundle = full;
+      scorer = new Scorer(full, opts.maxBatch, opts.missingVariant ?? 'refuse', log);
+    }
     const d = bundle.denoiser;
-    log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}, layout ${d.kind}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps, ${d.mixedSteps ? 'mixed-step batches ([B] timestep)' : 'batches grouped by step (scalar timestep)'}`);
-    const p = new OnnxPipeline(bundle, opts);
-    p.log = log;
+    log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}, layout ${d.kind}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps, ${d.mixedSteps ? 'mixed-step batches ([B] timestep)' : 'batches grouped by step (scalar timestep)'}${opts.scoreThread ? ', decode and rewards in a second inference thread' : ''}`);
+    const p = new OnnxPipeline(bundle, opts, scorer);
     // the unconditional pass exists only where guidance doubles the batch
     p.uncond = await bundle.text.negative(d.doublesForGuidance ? (opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt) : '');
     return p;
@@ -90,6 +94,11 @@ export class OnnxPipeline {
 
   get steps(): number {
     return this.bundle.scheduler.steps;
+  }
+
+  /** The float type prompt conditioning is cached in (the denoiser's: float16 for fp16 models). */
+  get conditioningType(): 'float32' | 'float16' {
+    return this.bundle.text.type;
   }
 
   /** Creates candidates at step -1 from their seeds (encoding prompt texts not yet held). */
@@ -151,37 +160,29 @@ export class OnnxPipeline {
    * given, receives the decoded images the rewards saw ([B, 3, H, W] in [-1, 1], one row per keys[j]).
    */
   async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal, previews?: Float32Array): Promise<Float64Array[]> {
-    const out = rewards.map(() => new Float64Array(keys.length));
-    const cands = keys.map((k) => this.get(k));
-    if (rewards.length === 0 && !previews) return out; // nothing to decode for
-    for (const c of cands) if (c.step < 0) throw new RangeError(`${c.spec.key} has not been denoised yet`);
-    for (const r of rewards) if (!this.bundle.rewards.has(r.name)) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...this.bundle.rewards.keys()].join(' | '));
-    // a batch shares the reward session, hence the step; order rows by step to keep batches full
-    const order = keys.map((_, j) => j).sort((a, b) => (cands[a] as Candidate).step - (cands[b] as Candidate).step);
-    for (let i = 0; i < order.length; ) {
-      const step = (cands[order[i] as number] as Candidate).step;
-      const rows: number[] = [];
-      while (i < order.length && rows.length < this.opts.maxBatch && (cands[order[i] as number] as Candidate).step === step) rows.push(order[i++] as number);
-      signal?.throwIfAborted();
-      const images = await this.decode(rows.map((j) => cands[j] as Candidate));
-      if (previews) {
-        const per = images.length / rows.length;
-        rows.forEach((j, b) => previews.set(images.subarray(b * per, (b + 1) * per), j * per));
-      }
-      for (const [ri, r] of rewards.entries()) {
-        const scores = await rewardScores(this.bundle, r, step, images, rows.map((j) => (cands[j] as Candidate).spec.text), this.missingVariant);
-        rows.forEach((j, b) => ((out[ri] as Float64Array)[j] = scores[b] as number));
-      }
-    }
-    return out;
+    return this.localScorer().score(this.scoreRows(keys), rewards, signal, previews);
   }
 
-  /** Decoded images [B, 3, H, W] in [-1, 1]: the Tweedie estimate at the current step, the final sample at S-1. */
-  async decode(cands: readonly Candidate[]): Promise<Float32Array> {
+  /**
+   * What scoring the candidates needs: each one's latent to decode (the Tweedie estimate at its current step, the
+   * final sample at S-1), step and prompt text; copied, so later steps never change them.
+   */
+  scoreRows(keys: readonly CandidateKey[]): ScoreRows {
+    const cands = keys.map((k) => this.get(k));
+    for (const c of cands) if (c.step < 0) throw new RangeError(`${c.spec.key} has not been denoised yet`);
+    return { latents: this.latentsToDecode(cands), steps: cands.map((c) => c.step), texts: cands.map((c) => c.spec.text) };
+  }
+
+  private latentsToDecode(cands: readonly Candidate[]): Float32Array {
     const n = this.latentSize;
     const latents = new Float32Array(cands.length * n);
     cands.forEach((c, b) => latents.set(c.step === this.steps - 1 || !c.x0 ? c.latent : c.x0, b * n));
-    return decodeLatents(this.bundle, latents, cands.length);
+    return latents;
+  }
+
+  private localScorer(): Scorer {
+    if (!this.scorer) throw new Error('decode and rewards run in the score thread here');
+    return this.scorer;
   }
 
   /** Floats of one decoded image (3 * H * W). */
@@ -190,9 +191,10 @@ export class OnnxPipeline {
     return 3 * height * width;
   }
 
-  /** Decoded images of live candidates by key (for renders and contact sheets). */
+  /** Decoded images of live candidates by key (for renders and contact sheets): the Tweedie estimate, or the final sample at S-1. */
   async images(keys: readonly CandidateKey[]): Promise<Float32Array> {
-    return this.decode(keys.map((k) => this.get(k)));
+    const cands = keys.map((k) => this.get(k));
+    return this.localScorer().decode(this.latentsToDecode(cands), cands.length);
   }
 
   stepOf(key: CandidateKey): number | undefined {
@@ -226,7 +228,7 @@ export class OnnxPipeline {
 
   async close(): Promise<void> {
     this.live.clear();
-    await Promise.all(bundleSessions(this.bundle).map((s) => s.close()));
+    await Promise.all([...bundleSessions({ text: this.bundle.text, denoiser: this.bundle.denoiser }).map((s) => s.close()), this.scorer?.close()]);
   }
 
   private put(spec: CandidateSpec, step: number, latent: Float32Array, x0: Float32Array | null): void {
@@ -251,7 +253,7 @@ export class OnnxPipeline {
     batch.forEach((c, i) => x.set(c.latent, i * n));
     const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).cond);
     const steps = batch.map((c) => c.step + 1);
-    const { next, x0 } = await denoiseStep(this.bundle, steps, x, cond, this.uncond as Conditioning, this.guidance);
+    const { next, x0 } = await denoiseStep(this.bundle, steps, batch.map((c) => c.spec.seed), x, cond, this.uncond as Conditioning, this.guidance);
     batch.forEach((c, i) => {
       c.latent = next.slice(i * n, (i + 1) * n);
       c.x0 = x0.slice(i * n, (i + 1) * n);

@@ -1,7 +1,11 @@
+import type { ActiveProvider } from './runtime-options.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
 
-/** Messages between the inference host (main thread) and the inference thread. */
-export type ThreadOp = 'create' | 'advance' | 'score' | 'images' | 'export' | 'import' | 'release' | 'close';
+/**
+ * Messages between the inference host (main thread) and its inference threads: the pipeline thread (all ops
+ * but the last two) and, with a score thread, that one (scoreLatents, decodeLatents, close).
+ */
+export type ThreadOp = 'create' | 'advance' | 'score' | 'scoreRows' | 'images' | 'export' | 'import' | 'release' | 'close' | 'scoreLatents' | 'decodeLatents';
 
 export interface ThreadRequest {
   readonly id: number;
@@ -13,7 +17,7 @@ export interface ThreadRequest {
 export interface PipelineInfo {
   readonly model: string;
   readonly dir: string;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ActiveProvider;
   readonly steps: number;
   readonly maxBatch: number;
   readonly rewards: readonly string[];
@@ -32,7 +36,8 @@ export interface SerializedError {
 }
 
 export type ThreadMessage =
-  | { readonly type: 'ready'; readonly info: PipelineInfo }
+  /** info: the pipeline thread's; null from a score thread */
+  | { readonly type: 'ready'; readonly info: PipelineInfo | null }
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };

@@ -3,10 +3,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BadFileError } from '../../core/errors.js';
-import { fromHalfArray, toHalfArray } from './float16.js';
+import { asFloatType, toHalfArray, type FloatData } from './float16.js';
+import { createThroughCache } from './optimised-cache.js';
+import { DEFAULT_RUNTIME, ortSessionOptions, type ActiveProvider, type OrtRuntime, type Provider } from './runtime-options.js';
 
-/** Execution provider: `cuda` when its libraries load, else `cpu`; `auto` tries cuda first. */
-export type Provider = 'cpu' | 'cuda' | 'auto';
+export type { ActiveProvider, Provider } from './runtime-options.js';
 
 export interface SessionOptions {
   readonly provider: Provider;
@@ -14,11 +15,13 @@ export interface SessionOptions {
   readonly threads: number;
   /** where the provider choice is reported */
   readonly log: (line: string) => void;
+  /** graph optimisation, optimised-model cache, device [DEFAULT_RUNTIME: level all, no cache, device 0] */
+  readonly runtime?: OrtRuntime;
 }
 
-/** A value to feed, before adaptation to what the session declares. */
+/** A value to feed, before adaptation to what the session declares (float data already in the input's type is fed as is). */
 export type Feed =
-  | { readonly kind: 'float'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly kind: 'float'; readonly data: FloatData; readonly dims: readonly number[] }
   | { readonly kind: 'ids'; readonly data: Int32Array; readonly dims: readonly number[] }
   /**
    * one timestep per batch row, shaped as the session wants it: [B] as given, or a scalar / [1] when every
@@ -28,6 +31,12 @@ export type Feed =
 
 export interface Output {
   readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** An output in the type the graph gave it (float16 as its bits). */
+export interface TypedOutput {
+  readonly data: FloatData;
   readonly dims: readonly number[];
 }
 
@@ -43,7 +52,7 @@ export class AdaptedSession {
     private readonly session: ort.InferenceSession,
     private readonly inputs: ReadonlyMap<string, Meta>,
     private readonly outputs: ReadonlyMap<string, Meta>,
-    readonly provider: 'cpu' | 'cuda',
+    readonly provider: ActiveProvider,
   ) {}
 
   /**
@@ -101,7 +110,13 @@ export class AdaptedSession {
     return this.meta(name).type;
   }
 
+  /** Runs and returns float32 outputs (float16 ones converted). */
   async run(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Promise<Output[]> {
+    return (await this.runTyped(feeds, outputs)).map((o) => ({ data: asFloatType(o.data, 'float32') as Float32Array, dims: o.dims }));
+  }
+
+  /** Runs and returns float outputs in the graph's own type: float16 stays float16 bits, nothing converted. */
+  async runTyped(feeds: Readonly<Record<string, Feed>>, outputs: readonly string[]): Promise<TypedOutput[]> {
     const tensors: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) tensors[name] = this.adapt(this.meta(name), feed);
     let result: ort.InferenceSession.ReturnType;
@@ -113,7 +128,7 @@ export class AdaptedSession {
     return outputs.map((name) => {
       const t = result[name];
       if (!t) throw new BadFileError(this.file, `run returned no output '${name}'`);
-      const data = t.type === 'float16' ? fromHalfArray(t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>);
+      const data = t.type === 'float16' ? (t.data as Uint16Array) : t.type === 'float32' ? (t.data as Float32Array) : Float32Array.from(t.data as ArrayLike<number>);
       return { data, dims: t.dims };
     });
   }
@@ -130,8 +145,7 @@ export class AdaptedSession {
 
   private adapt(m: Meta, feed: Feed): ort.Tensor {
     if (feed.kind === 'float') {
-      if (m.type === 'float16') return new ort.Tensor('float16', toHalfArray(feed.data), feed.dims);
-      if (m.type === 'float32') return new ort.Tensor('float32', feed.data, feed.dims);
+      if (m.type === 'float16' || m.type === 'float32') return new ort.Tensor(m.type, asFloatType(feed.data, m.type), feed.dims);
       throw this.badType(m, 'float32 or float16');
     }
     if (feed.kind === 'ids') {
@@ -169,37 +183,40 @@ export class AdaptedSession {
   }
 }
 
-// The provider is decided once per process: after cuda failed to load, asking again only repeats the failure.
-let cudaFailed: string | null = null;
+// The provider is decided once per process: after a GPU provider failed to load, asking again only repeats the failure.
+const gpuFailed = new Map<'cuda' | 'tensorrt', string>();
 let fallbackReported = false;
 
 /**
- * Opens a session on the provider asked for. `cpu` is the CPU. `cuda` is CUDA or an error naming what did not
- * load (a GPU worker that silently computed on the CPU would keep its GPU, stay Ready and run many times slower).
- * `auto` tries CUDA and falls back to the CPU, saying so once.
+ * Opens a session on the provider asked for, with the session options of runtime-options.ts and through the
+ * optimised-model cache. `cpu` is the CPU. `cuda` / `tensorrt` are that provider or an error naming what did not
+ * load (a GPU worker that silently computed on the CPU would keep its GPU, stay Ready and run many times
+ * slower). `auto` tries CUDA and falls back to the CPU, saying so once.
  */
-async function createSession(file: string, role: string, opts: SessionOptions): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda' }> {
-  const base: ort.InferenceSession.SessionOptions = opts.threads > 0 ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
-  if (opts.provider !== 'cpu' && cudaFailed === null && !existsSync(cudaLibrary())) {
-    cudaFailed = `${cudaLibrary()} is not installed (onnxruntime-node's CUDA build; the image installs it with ONNXRUNTIME_NODE_INSTALL=cuda12)`;
+async function createSession(file: string, role: string, opts: SessionOptions): Promise<{ session: ort.InferenceSession; provider: ActiveProvider }> {
+  const rt = opts.runtime ?? DEFAULT_RUNTIME;
+  const gpu = opts.provider === 'tensorrt' ? 'tensorrt' : 'cuda';
+  if (opts.provider !== 'cpu' && !gpuFailed.has(gpu) && !existsSync(providerLibrary(gpu))) {
+    gpuFailed.set(gpu, `${providerLibrary(gpu)} is not installed (onnxruntime-node's ${gpu === 'cuda' ? 'CUDA' : 'TensorRT'} build; the image installs it with ONNXRUNTIME_NODE_INSTALL=cuda12)`);
   }
-  if (opts.provider !== 'cpu' && cudaFailed === null) {
+  if (opts.provider !== 'cpu' && !gpuFailed.has(gpu)) {
     try {
       // fatal-only logging: onnxruntime prints its own error when the CUDA libraries are absent, and we say it in one line
-      const session = await ort.InferenceSession.create(file, { ...base, executionProviders: ['cuda'], logSeverityLevel: 4 });
-      return { session, provider: 'cuda' };
+      const session = await createThroughCache(file, { ...ortSessionOptions(gpu, opts.threads, rt), logSeverityLevel: 4 }, gpu, rt, opts.log);
+      return { session, provider: gpu };
     } catch (err) {
       if (!existsSync(file) || !isProviderError(err)) throw corrupt(file, role, err);
-      cudaFailed = firstLine(err);
+      gpuFailed.set(gpu, firstLine(err));
     }
   }
-  if (opts.provider === 'cuda' && cudaFailed !== null) throw new ProviderUnavailableError('cuda', cudaFailed);
-  if (opts.provider === 'auto' && cudaFailed !== null && !fallbackReported) {
+  const failed = gpuFailed.get(gpu);
+  if ((opts.provider === 'cuda' || opts.provider === 'tensorrt') && failed !== undefined) throw new ProviderUnavailableError(opts.provider, failed);
+  if (opts.provider === 'auto' && failed !== undefined && !fallbackReported) {
     fallbackReported = true;
-    opts.log(`onnx: execution provider cuda is not available (${cudaFailed}); --provider auto falls back to cpu`);
+    opts.log(`onnx: execution provider cuda is not available (${failed}); --provider auto falls back to cpu`);
   }
   try {
-    return { session: await ort.InferenceSession.create(file, { ...base, executionProviders: ['cpu'] }), provider: 'cpu' };
+    return { session: await createThroughCache(file, ortSessionOptions('cpu', opts.threads, rt), 'cpu', rt, opts.log), provider: 'cpu' };
   } catch (err) {
     throw corrupt(file, role, err);
   }
@@ -209,20 +226,21 @@ async function createSession(file: string, role: string, opts: SessionOptions): 
 export class ProviderUnavailableError extends Error {
   override readonly name = 'ProviderUnavailableError';
   constructor(
-    readonly provider: 'cuda',
+    readonly provider: 'cuda' | 'tensorrt',
     readonly reason: string,
   ) {
     super(`execution provider ${provider} cannot load: ${reason}; use --provider auto to fall back to cpu, or --provider cpu`);
   }
 }
 
-/** onnxruntime-node's CUDA provider library, which its install script downloads (skipped offline). */
-function cudaLibrary(): string {
+/** onnxruntime-node's CUDA or TensorRT provider library, which its install script downloads (skipped offline). */
+function providerLibrary(name: 'cuda' | 'tensorrt'): string {
+  const lib = `libonnxruntime_providers_${name}.so`;
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-    return join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+    return join(pkg, 'bin', 'napi-v6', process.platform, process.arch, lib);
   } catch {
-    return 'libonnxruntime_providers_cuda.so';
+    return lib;
   }
 }
 

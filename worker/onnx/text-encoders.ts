@@ -3,14 +3,19 @@ import { join } from 'node:path';
 import { BadFileError } from '../../core/errors.js';
 import type { LayoutKind } from './layout.js';
 import { readJson, type Manifest } from './manifest.js';
-import { AdaptedSession, type Output, type SessionOptions } from './session.js';
+import { asFloatType, zerosLike, type FloatData, type FloatType } from './float16.js';
+import { AdaptedSession, type SessionOptions, type TypedOutput } from './session.js';
 import { loadTokenizer, type Tokenizer } from './tokenizer.js';
 
-/** One prompt's conditioning: token states [seqLen, seqDim] and pooled embedding [pooledDim] (empty for SD). */
+/**
+ * One prompt's conditioning: token states [seqLen, seqDim] and pooled embedding [pooledDim] (empty for SD), in
+ * the denoiser's float type (float16 bits for an fp16 model), so that the pipeline caches them per prompt as the
+ * denoiser takes them and no denoise call converts them.
+ */
 export interface Conditioning {
-  readonly seq: Float32Array;
+  readonly seq: FloatData;
   readonly seqLen: number;
-  readonly pooled: Float32Array;
+  readonly pooled: FloatData;
 }
 
 /** A text encoder with its own tokenizer and padded length (each encoder of SDXL/SD3/FLUX has its own). */
@@ -32,11 +37,13 @@ class Encoder {
     return `hidden_states.${Math.max(...layers) - 1}`;
   }
 
-  async run(texts: readonly string[], outputs: readonly string[]): Promise<Output[]> {
+  /** The outputs for each text, converted (once, here) to `type` where the encoder gives another. */
+  async run(texts: readonly string[], outputs: readonly string[], type: FloatType): Promise<TypedOutput[]> {
     const L = this.tokenizer.maxLength;
     const ids = new Int32Array(texts.length * L);
     texts.forEach((t, i) => ids.set(this.tokenizer.encode(t), i * L));
-    return this.session.run({ input_ids: { kind: 'ids', data: ids, dims: [texts.length, L] } }, outputs);
+    const outs = await this.session.runTyped({ input_ids: { kind: 'ids', data: ids, dims: [texts.length, L] } }, outputs);
+    return outs.map((o) => ({ data: asFloatType(o.data, type), dims: o.dims }));
   }
 }
 
@@ -56,30 +63,32 @@ export class TextConditioner {
     private readonly t5Width: number,
     private readonly t5Length: number,
     private readonly zeroEmptyNegative: boolean,
+    /** the denoiser's float type: conditioning is kept in it */
+    readonly type: FloatType,
   ) {}
 
-  static async open(dir: string, kind: LayoutKind, m: Manifest, opts: SessionOptions): Promise<TextConditioner> {
+  static async open(dir: string, kind: LayoutKind, m: Manifest, opts: SessionOptions, type: FloatType): Promise<TextConditioner> {
     const L = m.text.max_length;
     const S = m.text.t5_max_length ?? 256;
     const zeros = m.sampling.zero_empty_negative;
-    if (kind === 'sd') return new TextConditioner(kind, [await Encoder.open(dir, 'text_encoder', 'tokenizer', L, ['last_hidden_state'], opts)], [['last_hidden_state']], 0, 0, zeros);
+    if (kind === 'sd') return new TextConditioner(kind, [await Encoder.open(dir, 'text_encoder', 'tokenizer', L, ['last_hidden_state'], opts)], [['last_hidden_state']], 0, 0, zeros, type);
     if (kind === 'flux') {
       const clip = await Encoder.open(dir, 'text_encoder', 'tokenizer', L, ['pooler_output'], opts);
       const t5 = await Encoder.open(dir, 'text_encoder_2', 'tokenizer_2', S, ['last_hidden_state'], opts);
-      return new TextConditioner(kind, [clip, t5], [['pooler_output'], ['last_hidden_state']], 0, S, zeros);
+      return new TextConditioner(kind, [clip, t5], [['pooler_output'], ['last_hidden_state']], 0, S, zeros, type);
     }
     const pooledOut = kind === 'sdxl' ? [] : ['text_embeds'];
     const a = await Encoder.open(dir, 'text_encoder', 'tokenizer', L, pooledOut, opts);
     const b = await Encoder.open(dir, 'text_encoder_2', 'tokenizer_2', L, ['text_embeds'], opts);
     const names = [[a.penultimate(), ...pooledOut], [b.penultimate(), 'text_embeds']];
-    if (kind === 'sdxl') return new TextConditioner(kind, [a, b], names, 0, 0, zeros);
+    if (kind === 'sdxl') return new TextConditioner(kind, [a, b], names, 0, 0, zeros, type);
     if (existsSync(join(dir, 'text_encoder_3', 'model.onnx'))) {
       const t5 = await Encoder.open(dir, 'text_encoder_3', 'tokenizer_3', S, ['last_hidden_state'], opts);
-      return new TextConditioner(kind, [a, b, t5], [...names, ['last_hidden_state']], 0, S, zeros);
+      return new TextConditioner(kind, [a, b, t5], [...names, ['last_hidden_state']], 0, S, zeros, type);
     }
     // SD3 without T5 (diffusers: text_encoder_3=None): zeros of the transformer's joint width
     const width = transformerJointWidth(dir);
-    return new TextConditioner(kind, [a, b], names, width, S, zeros);
+    return new TextConditioner(kind, [a, b], names, width, S, zeros, type);
   }
 
   get sessions(): readonly AdaptedSession[] {
@@ -88,23 +97,26 @@ export class TextConditioner {
 
   /** Conditioning of each text. */
   async encode(texts: readonly string[]): Promise<Conditioning[]> {
-    const outs = await Promise.all(this.encoders.map((e, i) => e.run(texts, this.names[i] as string[])));
+    const outs = await Promise.all(this.encoders.map((e, i) => e.run(texts, this.names[i] as string[], this.type)));
     const n = texts.length;
-    const rows = (o: Output, i: number): Float32Array => o.data.subarray((i * o.data.length) / n, ((i + 1) * o.data.length) / n);
-    const at = (e: number, k: number): Output => (outs[e] as Output[])[k] as Output;
+    const rows = (o: TypedOutput, i: number): FloatData => o.data.subarray((i * o.data.length) / n, ((i + 1) * o.data.length) / n);
+    const at = (e: number, k: number): TypedOutput => (outs[e] as TypedOutput[])[k] as TypedOutput;
     return texts.map((_, i) => {
-      if (this.kind === 'sd') return { seq: rows(at(0, 0), i).slice(), seqLen: at(0, 0).dims[1] as number, pooled: new Float32Array(0) };
+      if (this.kind === 'sd') return { seq: rows(at(0, 0), i).slice(), seqLen: at(0, 0).dims[1] as number, pooled: zerosLike(at(0, 0).data, 0) };
       if (this.kind === 'flux') return { seq: rows(at(1, 0), i).slice(), seqLen: at(1, 0).dims[1] as number, pooled: rows(at(0, 0), i).slice() };
       const a = at(0, 0);
       const b = at(1, 0);
       const seq = concatFeatures([rows(a, i), rows(b, i)], [last(a.dims), last(b.dims)], a.dims[1] as number);
       if (this.kind === 'sdxl') return { seq, seqLen: a.dims[1] as number, pooled: rows(at(1, 1), i).slice() };
-      const pooled = new Float32Array([...rows(at(0, 1), i), ...rows(at(1, 1), i)]);
-      const t5 = outs[2] ? rows(at(2, 0), i) : new Float32Array(this.t5Length * this.t5Width);
+      const pa = rows(at(0, 1), i);
+      const pooled = zerosLike(pa, pa.length + rows(at(1, 1), i).length);
+      pooled.set(pa);
+      pooled.set(rows(at(1, 1), i), pa.length);
+      const t5 = outs[2] ? rows(at(2, 0), i) : zerosLike(seq, this.t5Length * this.t5Width);
       const width = outs[2] ? last(at(2, 0).dims) : this.t5Width;
       const clipTokens = a.dims[1] as number;
       if (last(a.dims) + last(b.dims) > width) throw new BadFileError('text_encoder_3', `T5 width ${width} is narrower than the CLIP states ${last(a.dims)} + ${last(b.dims)}; expected SD3's joint width`);
-      const out = new Float32Array((clipTokens + t5.length / width) * width);
+      const out = zerosLike(seq, (clipTokens + t5.length / width) * width);
       const clipWidth = last(a.dims) + last(b.dims);
       for (let t = 0; t < clipTokens; t++) out.set(seq.subarray(t * clipWidth, (t + 1) * clipWidth), t * width);
       out.set(t5, clipTokens * width);
@@ -116,17 +128,17 @@ export class TextConditioner {
   async negative(text: string): Promise<Conditioning> {
     const [c] = await this.encode([text]);
     const cond = c as Conditioning;
-    if (this.zeroEmptyNegative && text === '') return { seq: new Float32Array(cond.seq.length), seqLen: cond.seqLen, pooled: new Float32Array(cond.pooled.length) };
+    if (this.zeroEmptyNegative && text === '') return { seq: zerosLike(cond.seq, cond.seq.length), seqLen: cond.seqLen, pooled: zerosLike(cond.pooled, cond.pooled.length) };
     return cond;
   }
 }
 
 const last = (dims: readonly number[]): number => dims[dims.length - 1] as number;
 
-/** [tokens, a] and [tokens, b] -> [tokens, a + b]. */
-function concatFeatures(parts: readonly Float32Array[], widths: readonly number[], tokens: number): Float32Array {
+/** [tokens, a] and [tokens, b] -> [tokens, a + b] (all in one float type). */
+function concatFeatures(parts: readonly FloatData[], widths: readonly number[], tokens: number): FloatData {
   const total = widths.reduce((s, w) => s + w, 0);
-  const out = new Float32Array(tokens * total);
+  const out = zerosLike(parts[0] as FloatData, tokens * total);
   for (let t = 0; t < tokens; t++) {
     let off = t * total;
     parts.forEach((p, k) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialNoise, philox4x32 } from '../../../core/diffusion/noise.js';
+import { initialNoise, philox4x32, stepNoise } from '../../../core/diffusion/noise.js';
 
 describe('Philox4x32-10', () => {
   it('matches the Random123 known-answer vectors', () => {
@@ -42,5 +42,28 @@ describe('initial noise', () => {
     v /= z.length;
     expect(Math.abs(m)).toBeLessThan(0.01);
     expect(Math.abs(v - 1)).toBeLessThan(0.01);
+  });
+});
+
+describe('per-step noise of ancestral samplers', () => {
+  it('step i is Philox stream i + 1 of the seed: counter (j / 4, i + 1, 0, 0), Box-Muller as the initial noise', () => {
+    const b = philox4x32(0, 3, 0, 0, 7, 0, new Uint32Array(4));
+    const u = Array.from(b, (k) => (k + 0.5) / 4294967296);
+    const r = Math.sqrt(-2 * Math.log(u[2]!));
+    const z = stepNoise(7, 2, 4);
+    expect(z[2]).toBe(Math.fround(r * Math.cos(2 * Math.PI * u[3]!)));
+    expect(z[3]).toBe(Math.fround(r * Math.sin(2 * Math.PI * u[3]!)));
+  });
+  it('is a pure function of (seed, step, length): prefixes agree, and it differs from the initial noise and other steps', () => {
+    const long = stepNoise(42, 3, 1000);
+    expect(Array.from(stepNoise(42, 3, 6))).toEqual(Array.from(long.subarray(0, 6)));
+    expect(Array.from(stepNoise(42, 3, 1000))).toEqual(Array.from(long));
+    expect(stepNoise(42, 3, 6)).not.toEqual(stepNoise(42, 4, 6));
+    expect(stepNoise(42, 0, 6)).not.toEqual(initialNoise(42, 6));
+    expect(stepNoise(43, 3, 6)).not.toEqual(stepNoise(42, 3, 6));
+  });
+  it('refuses a step that is not a non-negative integer', () => {
+    expect(() => stepNoise(1, -1, 4)).toThrow(/step -1 must be an integer/);
+    expect(() => stepNoise(1, 0.5, 4)).toThrow(RangeError);
   });
 });

@@ -91,6 +91,36 @@ describe('Euler discrete', () => {
   });
 });
 
+describe('Euler ancestral', () => {
+  const TURBO: DdpmConfig = { ...SD, spacing: 'trailing' };
+  it('steps down to sigma_down and adds sigma_up z, with sigma_up^2 + sigma_down^2 = sigma_next^2; the last step adds none', () => {
+    const e = eulerScheduler(TURBO, 4);
+    const a = eulerScheduler(TURBO, 4, true);
+    expect([a.kind, a.stochastic, e.stochastic]).toEqual(['euler_ancestral', true, false]);
+    expect(Array.from(a.timesteps)).toEqual(Array.from(e.timesteps));
+    expect(a.initNoiseSigma).toBe(e.initNoiseSigma);
+    const sigma = (i: number): number => 1 / a.inputScale(i) ** 2 - 1; // sigma^2
+    const s0 = Math.sqrt(sigma(0));
+    const s1 = Math.sqrt(sigma(1));
+    const up = Math.sqrt((s1 * s1 * (s0 * s0 - s1 * s1)) / (s0 * s0));
+    const down = Math.sqrt(s1 * s1 - up * up);
+    expect(a.coefficients(0).noise).toBeCloseTo(up, 12);
+    const next = new Float32Array(1);
+    const x0 = new Float32Array(1);
+    applyStep(a.coefficients(0), Float32Array.of(2), Float32Array.of(0.5), next, x0, Float32Array.of(0.3));
+    expect(x0[0]).toBeCloseTo(2 - s0 * 0.5, 5);
+    expect(next[0]).toBeCloseTo(2 + ((2 - (x0[0] as number)) / s0) * (down - s0) + 0.3 * up, 5);
+    expect(a.coefficients(3).noise).toBeUndefined();
+  });
+  it('an ancestral step without its noise is an error, not a silent deterministic step', () => {
+    const a = eulerScheduler(TURBO, 4, true);
+    expect(() => applyStep(a.coefficients(0), Float32Array.of(1), Float32Array.of(1), new Float32Array(1), new Float32Array(1))).toThrow(/ancestral step needs 1 noise values/);
+  });
+  it('EulerAncestralDiscreteScheduler configs run it', () => {
+    expect(schedulerFromConfig({ _class_name: 'EulerAncestralDiscreteScheduler', timestep_spacing: 'trailing' }, 4).kind).toBe('euler_ancestral');
+  });
+});
+
 describe('flow-matching Euler', () => {
   it('shift 3: sigmas shifted at construction and again in set_timesteps, timesteps = sigma * N', () => {
     const s = flowEulerScheduler({ trainSteps: 1000, shift: 3 }, 4);
