@@ -22,6 +22,9 @@ export type JobListener = (event: JobEvent) => void;
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'prompt_done', 'done']);
 
+/** How stale the under-way part of a budget event's cost may be, ms. */
+const ACTIVE_COST_MS = 250;
+
 /** Rough bytes an event holds: a fixed part, plus the ids it lists. */
 function eventBytes(e: JobEvent): number {
   return 160 + 8 * ((e.pruned?.kept?.length ?? 0) + (e.pruned?.pruned?.length ?? 0));
@@ -66,6 +69,8 @@ export class Job {
   error = '';
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
   private finishedCost = 0;
+  /** executed cost of the prompts under way, as last summed (spent()) */
+  private activeCost = { at: Number.NEGATIVE_INFINITY, cost: 0 };
   /** ledger() of the finished prompts, merged again only when more have finished since */
   private merged: { readonly done: number; readonly ledger: Ledger } | null = null;
 
@@ -167,9 +172,16 @@ export class Job {
     return this.merged.ledger;
   }
 
-  /** Executed cost so far, finished prompts and those under way: no pass over the finished prompts. */
-  spent(): number {
-    return this.active.reduce((sum, r) => sum + r.book.spent(), this.finishedCost);
+  /**
+   * Executed cost so far, finished prompts and those under way: no pass over the finished prompts. The part
+   * under way is summed again at most every ACTIVE_COST_MS (`now` given: the budget event of each finished
+   * prompt asked for it, a pass over every active prompt each time); exact once none is under way.
+   */
+  spent(now?: number): number {
+    if (now === undefined || this.active.length === 0 || now - this.activeCost.at >= ACTIVE_COST_MS) {
+      this.activeCost = { at: now ?? 0, cost: this.active.reduce((sum, r) => sum + r.book.spent(), 0) };
+    }
+    return this.finishedCost + this.activeCost.cost;
   }
 
   emit(body: JobEventBody, now: number): void {
