@@ -29,6 +29,7 @@ const o = new Command('bench:scale')
   .option('--step-ms <ms>', 'one denoise step of a batch', '2')
   .option('--max-batch <k>', 'candidates per batch', '8')
   .option('--schedule <spec>', 'prune points', '2:0.4,6:0.4,11:0.5')
+  .option('--cpu-prof <dir>', "write the coordinator's V8 CPU profiles (node --cpu-prof) into this folder")
   .option('--json', 'print only the JSON line')
   .parse(process.argv)
   .opts<Record<string, string | boolean | undefined>>();
@@ -42,6 +43,7 @@ const workers = procs * perProc;
 const CLI = join(import.meta.dirname, '..', 'cli', 'main.js');
 const HOST = join(import.meta.dirname, 'scale-workers.js');
 const TICK_S = 0.01; // /proc stat clock ticks (USER_HZ = 100 on Linux)
+const profile = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', String(o.cpuProf)] : [];
 const say = (line: string): void => void (o.json ? undefined : process.stderr.write(`${line}\n`));
 
 function freePort(): Promise<number> {
@@ -119,7 +121,7 @@ async function run(jobPrompts: number): Promise<Figures> {
     const nats = await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${jobPrompts}`)], /Server is ready/);
     children.push(nats.child);
     const url = `nats://127.0.0.1:${port}`;
-    const coord = await start(process.execPath, [CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000'], /listening on (\S+:\d+)/);
+    const coord = await start(process.execPath, [...profile, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000'], /"listen":"([^"]+:\d+)","msg":"coordinator listening"/);
     children.push(coord.child);
     const address = coord.match[1] as string;
     const hosts = await Promise.all(
