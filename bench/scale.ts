@@ -31,7 +31,7 @@ const o = new Command('bench:scale')
   .option('--schedule <spec>', 'prune points', '2:0.4,6:0.4,11:0.5')
   .option('--cpu-prof <dir>', "write the coordinator's V8 CPU profiles (node --cpu-prof) into this folder")
   .option('--fair-jobs <n>', 'also measure fair share: a huge job (a tenth of --prompts), then a small one behind it, then this many jobs at once from --fair-clients clients (0 = skip)', '0')
-  .option('--fair-clients <k>', 'gRPC clients submitting the --fair-jobs jobs', '4')
+  .option('--fair-clients <k>', 'gRPC clients submitting the --fair-jobs jobs (without TLS the coordinator counts them as one client: its per-client limit is raised to fit)', '4')
   .option('--json', 'print only the JSON line')
   .parse(process.argv)
   .opts<Record<string, string | boolean | undefined>>();
@@ -131,7 +131,7 @@ async function startCluster(tag: string, children: ChildProcess[]): Promise<Clus
   const nats = await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${tag}`)], /Server is ready/);
   children.push(nats.child);
   const url = `nats://127.0.0.1:${port}`;
-  const coord = await start(process.execPath, [...profile, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000'], /"listen":"([^"]+:\d+)","msg":"coordinator listening"/);
+  const coord = await start(process.execPath, [...profile, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000', '--max-jobs-per-client', String(fairJobs + 10)], /"listen":"([^"]+:\d+)","msg":"coordinator listening"/);
   children.push(coord.child);
   const address = coord.match[1] as string;
   const hosts = await Promise.all(
