@@ -29,6 +29,9 @@ const o = new Command('bench:scale')
   .option('--step-ms <ms>', 'one denoise step of a batch', '2')
   .option('--max-batch <k>', 'candidates per batch', '8')
   .option('--schedule <spec>', 'prune points', '2:0.4,6:0.4,11:0.5')
+  .option('--cpu-prof <dir>', "write the coordinator's V8 CPU profiles (node --cpu-prof) into this folder")
+  .option('--fair-jobs <n>', 'also measure fair share: a huge job (a tenth of --prompts), then a small one behind it, then this many jobs at once from --fair-clients clients (0 = skip)', '0')
+  .option('--fair-clients <k>', 'gRPC clients submitting the --fair-jobs jobs (without TLS the coordinator counts them as one client: its per-client limit is raised to fit)', '4')
   .option('--json', 'print only the JSON line')
   .parse(process.argv)
   .opts<Record<string, string | boolean | undefined>>();
@@ -38,10 +41,13 @@ const procs = parseInteger('--worker-processes', 1, 64)(String(o.workerProcesses
 const perProc = parseInteger('--workers-per-process', 1, 256)(String(o.workersPerProcess));
 const stepMs = parseNumberIn('--step-ms', String(o.stepMs), { min: 0, max: 60_000 });
 const maxBatch = parseInteger('--max-batch', 1, 4096)(String(o.maxBatch));
+const fairJobs = parseInteger('--fair-jobs', 0, 1000)(String(o.fairJobs));
+const fairClients = parseInteger('--fair-clients', 1, 64)(String(o.fairClients));
 const workers = procs * perProc;
 const CLI = join(import.meta.dirname, '..', 'cli', 'main.js');
 const HOST = join(import.meta.dirname, 'scale-workers.js');
 const TICK_S = 0.01; // /proc stat clock ticks (USER_HZ = 100 on Linux)
+const profile = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', String(o.cpuProf)] : [];
 const say = (line: string): void => void (o.json ? undefined : process.stderr.write(`${line}\n`));
 
 function freePort(): Promise<number> {
@@ -112,25 +118,37 @@ interface Figures {
   nats_msgs_per_candidate: number;
 }
 
+/** A started cluster: nats-server, the coordinator and the worker hosts, every worker registered. */
+interface Cluster {
+  readonly address: string;
+  readonly monitor: number;
+  readonly coordinatorPid: number;
+  readonly children: ChildProcess[];
+}
+
+async function startCluster(tag: string, children: ChildProcess[]): Promise<Cluster> {
+  const [port, monitor] = [await freePort(), await freePort()];
+  const nats = await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${tag}`)], /Server is ready/);
+  children.push(nats.child);
+  const url = `nats://127.0.0.1:${port}`;
+  const coord = await start(process.execPath, [...profile, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000', '--max-jobs-per-client', String(fairJobs + 10)], /"listen":"([^"]+:\d+)","msg":"coordinator listening"/);
+  children.push(coord.child);
+  const address = coord.match[1] as string;
+  const hosts = await Promise.all(
+    Array.from({ length: procs }, (_, i) =>
+      start(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch)], /workers ready/),
+    ),
+  );
+  children.push(...hosts.map((h) => h.child));
+  await new Promise((r) => setTimeout(r, 2000)); // every worker heartbeats in
+  return { address, monitor, coordinatorPid: coord.child.pid as number, children };
+}
+
 async function run(jobPrompts: number): Promise<Figures> {
   const children: ChildProcess[] = [];
   try {
-    const [port, monitor] = [await freePort(), await freePort()];
-    const nats = await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${jobPrompts}`)], /Server is ready/);
-    children.push(nats.child);
-    const url = `nats://127.0.0.1:${port}`;
-    const coord = await start(process.execPath, [CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000'], /listening on (\S+:\d+)/);
-    children.push(coord.child);
-    const address = coord.match[1] as string;
-    const hosts = await Promise.all(
-      Array.from({ length: procs }, (_, i) =>
-        start(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch)], /workers ready/),
-      ),
-    );
-    children.push(...hosts.map((h) => h.child));
+    const { address, monitor, coordinatorPid: pid } = await startCluster(String(jobPrompts), children);
     const client = new CoordinatorGrpcClient(address);
-    await new Promise((r) => setTimeout(r, 2000)); // every worker heartbeats in
-    const pid = coord.child.pid as number;
     const cpu0 = cpuSeconds(pid);
     const msgs0 = await natsInMsgs(monitor);
     const t0 = performance.now();
@@ -166,13 +184,65 @@ async function run(jobPrompts: number): Promise<Figures> {
   }
 }
 
+/** Spread of a set of seconds. */
+function spread(xs: readonly number[]): { min: number; median: number; max: number } {
+  const v = [...xs].sort((a, b) => a - b);
+  const r = (x: number | undefined): number => Number((x ?? 0).toFixed(2));
+  return { min: r(v[0]), median: r(v[Math.floor(v.length / 2)]), max: r(v[v.length - 1]) };
+}
+
+/** Submits a job and follows it; resolves with its makespan and when its first prompt finished (s after submit). */
+async function timed(client: CoordinatorGrpcClient, jobPrompts: readonly number[], seed: number): Promise<{ makespan: number; firstPrompt: number }> {
+  const t0 = performance.now();
+  const { job } = await client.submit({ prompts: [...jobPrompts], candidates, schedule: [...schedule], seed, label: 'bench:scale fair share' });
+  let firstPrompt = Number.NaN;
+  const end = await client.watch(job, (e) => {
+    if (e.event === 'prompt_done' && Number.isNaN(firstPrompt)) firstPrompt = (performance.now() - t0) / 1000;
+  });
+  if (end.done?.state !== 'done') throw new Error(`a fair-share job ended ${end.done?.state}: ${end.done?.error}`);
+  return { makespan: (performance.now() - t0) / 1000, firstPrompt };
+}
+
+/**
+ * Fair share: a small job alone; the same small job submitted behind a huge one (its share is then half the
+ * workers, so about twice its time alone is fair); then `fairJobs` small jobs at once from `fairClients`
+ * clients while the huge one still runs: each must make progress (time to its first finished prompt).
+ */
+async function fairShare(): Promise<Record<string, unknown>> {
+  const children: ChildProcess[] = [];
+  const smallPrompts = Array.from({ length: 10 }, (_, i) => i);
+  const hugePrompts = Array.from({ length: Math.max(1, Math.round(prompts / 10)) }, (_, i) => i);
+  try {
+    const { address } = await startCluster('fair', children);
+    const clients = Array.from({ length: fairClients }, () => new CoordinatorGrpcClient(address));
+    const [first, second] = [clients[0] as CoordinatorGrpcClient, clients[1 % fairClients] as CoordinatorGrpcClient];
+    const alone = await timed(first, smallPrompts, 2);
+    say(`  small job alone: ${alone.makespan.toFixed(2)} s`);
+    const huge = timed(first, hugePrompts, 1);
+    await new Promise((r) => setTimeout(r, 2000)); // the huge job holds every worker
+    const behind = await timed(second, smallPrompts, 3);
+    say(`  the same behind a huge job: ${behind.makespan.toFixed(2)} s`);
+    const many = await Promise.all(Array.from({ length: fairJobs }, (_, i) => timed(clients[i % fairClients] as CoordinatorGrpcClient, [i % prompts], 100 + i)));
+    const hugeRun = await huge;
+    for (const c of clients) c.close();
+    return {
+      small_job: { prompts: smallPrompts.length, alone_s: Number(alone.makespan.toFixed(2)), behind_huge_s: Number(behind.makespan.toFixed(2)), ratio: Number((behind.makespan / alone.makespan).toFixed(2)) },
+      huge_job: { prompts: hugePrompts.length, makespan_s: Number(hugeRun.makespan.toFixed(2)) },
+      concurrent: { jobs: fairJobs, clients: fairClients, first_prompt_s: spread(many.map((m) => m.firstPrompt)), makespan_s: spread(many.map((m) => m.makespan)) },
+    };
+  } finally {
+    for (const c of children.reverse()) await stop(c);
+  }
+}
+
 try {
   say(`small job: ${prompts / 10} prompts x ${candidates}`);
   const small = await run(Math.max(1, Math.round(prompts / 10)));
   say(JSON.stringify(small));
   say(`large job: ${prompts} prompts x ${candidates}`);
   const large = await run(prompts);
-  const line = { ...large, scaling_ratio: Number((large.coordinator_cpu_us_per_candidate / small.coordinator_cpu_us_per_candidate).toFixed(3)), small };
+  const fair = fairJobs > 0 ? { fair_share: (say('fair share'), await fairShare()) } : {};
+  const line = { ...large, scaling_ratio: Number((large.coordinator_cpu_us_per_candidate / small.coordinator_cpu_us_per_candidate).toFixed(3)), small, ...fair };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -37,8 +37,12 @@ export interface CoordinatorOptions {
   readonly sweepMs?: number;
   /** candidates in flight per worker, as a multiple of its max batch (default 3: bench:cluster packs 97% full batches at 3, 93% at 2) */
   readonly queueFactor?: number;
-  /** ended jobs kept in memory for GetResult (default 1000); older ones only in the result store */
-  readonly keepJobs?: number;
+  /**
+   * bytes the ended jobs kept in memory for GetResult may hold, estimated (default 256 MiB); past it the oldest
+   * are dropped (then only in the result store). A budget in bytes, not jobs: one job of 10,000 prompts holds
+   * as much as a thousand small ones.
+   */
+  readonly keepBytes?: number;
   /** durable copy of finished results (JetStream KV in the coordinator command); none by default */
   readonly results?: ResultStore | null;
   /** job journal (JetStream in the coordinator command): running jobs survive a coordinator restart; none by default */
@@ -57,7 +61,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     workerTimeoutMs: o.workerTimeoutMs ?? 3_000,
     sweepMs: o.sweepMs ?? 250,
     queueFactor: o.queueFactor ?? 3,
-    keepJobs: o.keepJobs ?? 1_000,
+    keepBytes: o.keepBytes ?? 256 * 1024 * 1024,
     results: o.results ?? null,
     journal: o.journal ?? null,
     clock: o.clock ?? (() => performance.timeOrigin + performance.now()),
@@ -400,13 +404,18 @@ export class Coordinator {
     }
     for (const w of this.doneWaiters.get(job.id) ?? []) w();
     this.doneWaiters.delete(job.id);
+    this.evictOld(job);
   }
 
-  private evictOld(): void {
-    if (this.jobs.size <= this.opts.keepJobs) return;
+  /** Drops the oldest ended jobs while those ended hold more than keepBytes; never `newest` (its client may still ask for its result). */
+  private evictOld(newest?: Job): void {
+    let held = 0;
+    for (const job of this.jobs.values()) if (job.ended) held += job.retainedBytes;
     for (const [id, job] of this.jobs) {
-      if (this.jobs.size <= this.opts.keepJobs) break;
-      if (job.ended) this.jobs.delete(id);
+      if (held <= this.opts.keepBytes) break;
+      if (!job.ended || job === newest) continue;
+      held -= job.retainedBytes;
+      this.jobs.delete(id);
     }
   }
 }

@@ -11,6 +11,9 @@ import type { HoldingsResponse__Output } from '../core/generated/ttsnap/v1/Holdi
 import type { ExportLatentResponse__Output } from '../core/generated/ttsnap/v1/ExportLatentResponse.js';
 import type { ImportLatentResponse__Output } from '../core/generated/ttsnap/v1/ImportLatentResponse.js';
 import type { RenderResponse__Output } from '../core/generated/ttsnap/v1/RenderResponse.js';
+import type { WorkerBatchOp } from '../core/generated/ttsnap/v1/WorkerBatchOp.js';
+import type { WorkerBatchRequest } from '../core/generated/ttsnap/v1/WorkerBatchRequest.js';
+import type { WorkerBatchResponse__Output } from '../core/generated/ttsnap/v1/WorkerBatchResponse.js';
 import type { WorkerClient as GrpcStub } from '../core/generated/ttsnap/v1/Worker.js';
 import { channelOptions, MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
 import { errorName } from '../core/grpc/status.js';
@@ -21,9 +24,39 @@ const LOST = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, gr
 /** One unary call on the generated stub, given the call options and the callback (typed by the stub's own overloads). */
 type Invoke<Res> = (opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
 
-/** WorkerClient over gRPC; failures are translated once here into the coordinator's error classes. */
+/** ms a release waits for other calls to ride with (releases are fire and forget: nothing waits on them). */
+const RELEASE_LINGER_MS = 20;
+
+interface Queued {
+  readonly op: WorkerBatchOp;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** A Batch request sent and not yet answered. */
+interface Sent {
+  readonly ops: readonly Queued[];
+  readonly timer: NodeJS.Timeout;
+}
+
+type BatchStream = grpc.ClientDuplexStream<WorkerBatchRequest, WorkerBatchResponse__Output>;
+
+/**
+ * WorkerClient over gRPC; failures are translated once here into the coordinator's error classes. Take, Advance
+ * and Release calls made in one turn of the event loop travel as one request on the worker's Batch stream (the
+ * fill pass places work on many prompts at once: a unary call per segment made the coordinator's cost the
+ * number of small RPCs); each call still settles with its own outcome, or fails with the stream (the worker
+ * lost) or after the deadline. Releases linger a little to ride with the next fill's calls.
+ */
 export class GrpcWorkerClient implements WorkerClient {
   private readonly stub: GrpcStub;
+  private queued: Queued[] = [];
+  private flushing: 'now' | 'later' | null = null;
+  /** false once the worker answered UNIMPLEMENTED to Batch (an older worker): one call per op, as before */
+  private batching = true;
+  private stream: BatchStream | null = null;
+  private readonly sent = new Map<number, Sent>();
+  private nextId = 0;
 
   constructor(
     readonly id: string,
@@ -44,18 +77,18 @@ export class GrpcWorkerClient implements WorkerClient {
     return { info, live: res.live, queued: res.queued, busySeconds: Number(res.busy_s), batches: 0, steps: 0 };
   }
 
-  async take(job: string, specs: readonly TakeSpec[]): Promise<void> {
+  take(job: string, specs: readonly TakeSpec[]): Promise<void> {
     const candidates = specs.map((s) => ({ prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
-    await this.call((o, cb) => this.stub.Take({ job, candidates }, o, cb));
+    return this.enqueue({ take: { job, candidates } }, 'now');
   }
 
-  async advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void> {
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void> {
     const req = { job, to_step: toStep, candidates: [...refs], rewards: rewards.map((r) => ({ name: r.name, noise_aware: r.noiseAware })) };
-    await this.call((o, cb) => this.stub.Advance(req, o, cb));
+    return this.enqueue({ advance: req }, 'now');
   }
 
-  async release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
-    await this.call((o, cb) => this.stub.Release({ job, candidates: [...refs] }, o, cb));
+  release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
+    return this.enqueue({ release: { job, candidates: [...refs] } }, 'later');
   }
 
   async exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {
@@ -95,7 +128,98 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   close(): void {
+    this.stream?.cancel();
     this.stub.close();
+  }
+
+  /** Queues one op for the next Batch call: at once (next turn of the event loop) or, for releases, a little later. */
+  private enqueue(op: WorkerBatchOp, when: 'now' | 'later'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ op, resolve, reject });
+      if (this.flushing === 'now' || (this.flushing === 'later' && when === 'later')) return;
+      this.flushing = when;
+      if (when === 'now') setImmediate(() => this.flush());
+      else setTimeout(() => this.flushing === 'later' && this.flush(), RELEASE_LINGER_MS);
+    });
+  }
+
+  private flush(): void {
+    this.flushing = null;
+    const ops = this.queued;
+    this.queued = [];
+    if (ops.length === 0) return;
+    if (!this.batching) return this.callEach(ops);
+    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
+    this.sent.set(id, { ops, timer });
+    try {
+      this.openStream().write({ id, ops: ops.map((q) => q.op) });
+    } catch (err) {
+      // the channel was closed meanwhile (the worker was dropped from the pool): the worker is lost to us
+      this.settle(id, null, new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
+    }
+  }
+
+  private openStream(): BatchStream {
+    if (this.stream) return this.stream;
+    const stream = this.stub.Batch();
+    this.stream = stream;
+    stream.on('data', (res: WorkerBatchResponse__Output) => this.settle(res.id, res, null));
+    const ended = (err: grpc.ServiceError | null): void => {
+      if (this.stream === stream) this.stream = null;
+      const unanswered = [...this.sent.keys()];
+      if (err?.code === grpc.status.UNIMPLEMENTED) {
+        this.batching = false;
+        for (const id of unanswered) this.callEach(this.forget(id));
+        return;
+      }
+      const lost = err ? this.failure(err.code, errorName(err), err.details, err) : new WorkerLostError(this.id, 'the batch stream ended');
+      for (const id of unanswered) this.settle(id, null, lost);
+    };
+    stream.on('error', ended);
+    stream.on('end', () => ended(null));
+    return stream;
+  }
+
+  /** Forgets a sent request and returns its ops. */
+  private forget(id: number): readonly Queued[] {
+    const s = this.sent.get(id);
+    if (!s) return [];
+    clearTimeout(s.timer);
+    this.sent.delete(id);
+    return s.ops;
+  }
+
+  /** Settles a sent request's ops: each with its outcome, or all with `err`. */
+  private settle(id: number, res: WorkerBatchResponse__Output | null, err: Error | null): void {
+    const ops = this.forget(id);
+    ops.forEach((q, i) => {
+      const out = res?.outcomes[i];
+      if (err) q.reject(err);
+      else if (!out) q.reject(new WorkerLostError(this.id, `answered ${res?.outcomes.length ?? 0} of ${ops.length} ops`));
+      else if (out.code === grpc.status.OK) q.resolve();
+      else q.reject(this.failure(out.code, out.error, out.details, out));
+    });
+  }
+
+  /** One call per op (a worker without Batch). */
+  private callEach(ops: readonly Queued[]): void {
+    for (const { op, resolve, reject } of ops) {
+      const sent = op.take
+        ? this.call((o, cb) => this.stub.Take(op.take ?? {}, o, cb))
+        : op.advance
+          ? this.call((o, cb) => this.stub.Advance(op.advance ?? {}, o, cb))
+          : this.call((o, cb) => this.stub.Release(op.release ?? {}, o, cb));
+      sent.then(() => resolve(), reject);
+    }
+  }
+
+  /** The coordinator's error class for a failed call or op (status code, error class name, details). */
+  private failure(code: number, name: string, details: string, cause: unknown): Error {
+    if (name === WorkerDrainingError.name) return new WorkerDrainingRefusal(this.id, details, { cause });
+    if (code === grpc.status.NOT_FOUND) return new CandidateMissingError(details, { cause });
+    if (LOST.has(code)) return new WorkerLostError(this.id, `${grpc.status[code]}: ${details}`, { cause });
+    return new Error(`worker ${this.id}: ${grpc.status[code]}: ${details}`, { cause });
   }
 
   private call<Res>(invoke: Invoke<Res>, deadlineMs = this.deadlineMs): Promise<Res> {
@@ -103,11 +227,7 @@ export class GrpcWorkerClient implements WorkerClient {
       const answered = (err: grpc.ServiceError | null, res?: Res): void => {
         if (!err && res) return resolve(res);
         if (!err) return reject(new WorkerLostError(this.id, 'empty answer'));
-        const name = errorName(err);
-        if (name === WorkerDrainingError.name) reject(new WorkerDrainingRefusal(this.id, err.details, { cause: err }));
-        else if (err.code === grpc.status.NOT_FOUND) reject(new CandidateMissingError(err.details, { cause: err }));
-        else if (LOST.has(err.code)) reject(new WorkerLostError(this.id, `${grpc.status[err.code]}: ${err.details}`, { cause: err }));
-        else reject(new Error(`worker ${this.id}: ${grpc.status[err.code]}: ${err.details}`, { cause: err }));
+        reject(this.failure(err.code, errorName(err), err.details, err));
       };
       try {
         invoke({ deadline: Date.now() + deadlineMs }, answered);

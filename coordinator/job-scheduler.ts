@@ -132,10 +132,12 @@ export class JobScheduler {
     try {
       if (a.kind === 'new') {
         this.opts.metrics.inc('candidatesExplored', {}, a.candidates.length);
-        await slot.client.take(job.id, a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text })));
-      } else if (a.kind === 'move') {
-        await this.move(job, run, a.source as string, slot, refs);
+        // Both in this turn: the client sends them in one call, and the worker applies them in order.
+        const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text }));
+        await Promise.all([slot.client.take(job.id, specs), slot.client.advance(job.id, run.request.step, refs, run.rewards)]);
+        return;
       }
+      if (a.kind === 'move') await this.move(job, run, a.source as string, slot, refs);
       await slot.client.advance(job.id, run.request.step, refs, run.rewards);
     } catch (err) {
       this.dispatchFailed(slot, a, err);

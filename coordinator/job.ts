@@ -1,4 +1,5 @@
 import { mergeLedgers, type Ledger } from '../core/engine/ledger.js';
+import { FinishedPrompts } from './finished-prompts.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
@@ -15,11 +16,19 @@ export type JobEventBody = Omit<JobEvent, 'job' | 'at_s'>;
 export type JobListener = (event: JobEvent) => void;
 
 /**
- * Cap on events kept for replay to late watchers; beyond it only the per-prompt and final ones are (a
- * prompt_done event shares its PromptResult with `results`, so keeping it costs a reference).
+ * Bytes of events kept for replay to late watchers; beyond them only the per-prompt and final ones are (a
+ * prompt_done event is kept as its position: replay takes the result from `finished`).
  */
-const MAX_EVENTS = 50_000;
+const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'prompt_done', 'done']);
+
+/** How stale the under-way part of a budget event's cost may be, ms. */
+const ACTIVE_COST_MS = 250;
+
+/** Rough bytes an event holds: a fixed part, plus the ids it lists. */
+function eventBytes(e: JobEvent): number {
+  return 160 + 8 * ((e.pruned?.kept?.length ?? 0) + (e.pruned?.pruned?.length ?? 0));
+}
 
 /**
  * One search job: its prompts (admitted lazily so that live candidates stay bounded), their results,
@@ -30,8 +39,8 @@ export class Job {
   readonly active: PromptRun[] = [];
   /** active prompts by prompt index (indices are distinct within a job) */
   readonly byPrompt = new Map<number, PromptRun>();
-  readonly results: (PromptResult | undefined)[];
-  readonly ledgers: (Ledger | undefined)[];
+  /** results of the finished prompts, kept compact */
+  readonly finished: FinishedPrompts;
   /** positions of prompts not yet admitted, in order (a resumed job may have gaps) */
   private readonly toAdmit: number[];
   promptsDone = 0;
@@ -51,6 +60,8 @@ export class Job {
   readonly events: JobEvent[] = [];
   /** watchers, each with what to call if this coordinator hands the job over (see handOver) */
   private readonly listeners = new Map<JobListener, (() => void) | undefined>();
+  /** what `events` holds, estimated (eventBytes) */
+  private eventBytes = 0;
   startedAt = 0;
   /** when the job last received a score (0 = none yet): the stall gauge counts from here */
   lastScoreAt = 0;
@@ -58,6 +69,8 @@ export class Job {
   error = '';
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
   private finishedCost = 0;
+  /** executed cost of the prompts under way, as last summed (spent()) */
+  private activeCost = { at: Number.NEGATIVE_INFINITY, cost: 0 };
   /** ledger() of the finished prompts, merged again only when more have finished since */
   private merged: { readonly done: number; readonly ledger: Ledger } | null = null;
 
@@ -66,8 +79,7 @@ export class Job {
     readonly spec: JobSpec,
     readonly createdAt: number,
   ) {
-    this.results = new Array<PromptResult | undefined>(spec.prompts.length);
-    this.ledgers = new Array<Ledger | undefined>(spec.prompts.length);
+    this.finished = new FinishedPrompts(spec.prompts.length);
     this.toAdmit = spec.prompts.map((_, i) => i);
   }
 
@@ -106,8 +118,7 @@ export class Job {
    */
   restore(j: JobJournal, now: number): void {
     for (const [position, p] of j.prompts) {
-      this.results[position] = p.result as PromptResult;
-      this.ledgers[position] = p.ledger;
+      this.finished.set(position, p.result as PromptResult, p.ledger);
       this.finishedCost += p.ledger.cost;
       this.promptsDone++;
     }
@@ -119,7 +130,7 @@ export class Job {
     }
     const started = new Set([...j.prompts.keys(), ...j.stages.keys()]);
     this.toAdmit.splice(0, this.toAdmit.length, ...this.toAdmit.filter((p) => !started.has(p)));
-    for (const e of j.events) this.events.push({ ...(e.event as JobEvent), job: this.id, seq: e.seq });
+    for (const e of j.events) this.keep({ ...(e.event as JobEvent), job: this.id, seq: e.seq });
     this.seq = j.events.reduce((m, e) => Math.max(m, e.seq), 0);
   }
 
@@ -140,9 +151,8 @@ export class Job {
   }
 
   finishPrompt(run: PromptRun, result: PromptResult): void {
-    this.results[run.position] = result;
     const summary = run.book.summary();
-    this.ledgers[run.position] = summary;
+    this.finished.set(run.position, result, summary);
     this.finishedCost += summary.cost;
     this.journal?.({ v: JOURNAL_SCHEMA, kind: 'prompt', job: this.id, position: run.position, result: result as Record<string, unknown>, ledger: summary });
     this.promptsDone++;
@@ -157,21 +167,42 @@ export class Job {
    */
   ledger(): Ledger {
     if (this.merged?.done !== this.promptsDone) {
-      this.merged = { done: this.promptsDone, ledger: mergeLedgers(this.ledgers.filter((l): l is Ledger => l !== undefined)) };
+      this.merged = { done: this.promptsDone, ledger: mergeLedgers(this.finished.ledgers()) };
     }
     return this.merged.ledger;
   }
 
-  /** Executed cost so far, finished prompts and those under way: no pass over the finished prompts. */
-  spent(): number {
-    return this.active.reduce((sum, r) => sum + r.book.summary().cost, this.finishedCost);
+  /**
+   * Executed cost so far, finished prompts and those under way: no pass over the finished prompts. The part
+   * under way is summed again at most every ACTIVE_COST_MS (`now` given: the budget event of each finished
+   * prompt asked for it, a pass over every active prompt each time); exact once none is under way.
+   */
+  spent(now?: number): number {
+    if (now === undefined || this.active.length === 0 || now - this.activeCost.at >= ACTIVE_COST_MS) {
+      this.activeCost = { at: now ?? 0, cost: this.active.reduce((sum, r) => sum + r.book.spent(), 0) };
+    }
+    return this.finishedCost + this.activeCost.cost;
   }
 
   emit(body: JobEventBody, now: number): void {
     const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body, seq: ++this.seq };
-    if (this.events.length < MAX_EVENTS || KEPT_PAST_CAP.has(body.event ?? '')) this.events.push(event);
+    this.keep(event);
     this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: event as Record<string, unknown> });
     for (const l of this.listeners.keys()) l(event);
+  }
+
+  /** Keeps an event for replay, within the byte budget; a prompt_done event as its position. */
+  private keep(event: JobEvent): void {
+    const bytes = eventBytes(event);
+    if (this.eventBytes + bytes > MAX_EVENT_BYTES && !KEPT_PAST_CAP.has(event.event ?? '')) return;
+    const position = event.prompt_done?.position;
+    this.events.push(position === undefined ? event : { ...event, prompt_done: { position } });
+    this.eventBytes += bytes;
+  }
+
+  /** Bytes this job holds for its result and replay, estimated (the coordinator's memory budget for ended jobs). */
+  get retainedBytes(): number {
+    return this.finished.bytes + this.eventBytes;
   }
 
   /**
@@ -179,7 +210,11 @@ export class Job {
    * `onHandOver` is called instead of an end if this coordinator stops while the job runs (see handOver).
    */
   watch(listener: JobListener, afterSeq = 0, onHandOver?: () => void): () => void {
-    for (const e of this.events) if ((e.seq ?? 0) > afterSeq) listener(e);
+    for (const e of this.events) {
+      if ((e.seq ?? 0) <= afterSeq) continue;
+      const position = e.prompt_done?.position;
+      listener(position === undefined ? e : { ...e, prompt_done: this.finished.result(position) ?? null });
+    }
     if (this.ended) return () => {};
     this.listeners.set(listener, onHandOver);
     return () => this.listeners.delete(listener);

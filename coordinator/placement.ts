@@ -24,31 +24,28 @@ type Kind = Assignment['kind'] | 'evacuate';
  */
 export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[], pool: WorkerPool, now: number): Assignment[] {
   const out: Assignment[] = [];
+  const order = new Map(jobs.map((j, i) => [j, i]));
+  // fewest in flight first, submission order between equals
+  const before = (a: Job, b: Job): boolean => a.inflight < b.inflight || (a.inflight === b.inflight && (order.get(a) as number) < (order.get(b) as number));
   for (const kind of ['home', 'evacuate', 'new', 'move'] as const) {
-    const skip = new Set<Job>();
-    while (free > 0) {
-      const job = fairest(jobs, skip);
-      if (!job) break;
+    // Sorted once per pass; a job with nothing of this kind is passed by, one that got work moves back to its
+    // place: O(jobs log jobs) a pass rather than a scan of every job for each pick and each job passed by.
+    const queue = jobs.filter((j) => j.state === 'running').sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    let at = 0;
+    while (free > 0 && at < queue.length) {
+      const job = queue[at] as Job;
       const a = pickFrom(job, kind, worker, free, pool, now);
       if (!a) {
-        skip.add(job);
+        at++;
         continue;
       }
       out.push(a);
       job.inflight += a.candidates.length;
       free -= a.candidates.length;
+      for (let k = at; k + 1 < queue.length && before(queue[k + 1] as Job, job); k++) [queue[k], queue[k + 1]] = [queue[k + 1] as Job, job];
     }
   }
   return out;
-}
-
-function fairest(jobs: readonly Job[], skip: ReadonlySet<Job>): Job | undefined {
-  let best: Job | undefined;
-  for (const j of jobs) {
-    if (j.state !== 'running' || skip.has(j)) continue;
-    if (!best || j.inflight < best.inflight) best = j;
-  }
-  return best;
 }
 
 function pickFrom(job: Job, kind: Kind, worker: WorkerSlot, free: number, pool: WorkerPool, now: number): Assignment | null {

@@ -30,7 +30,8 @@ export interface JobRecord {
   readonly createdAt: number;
   readonly endedAt: number;
   readonly error: string;
-  readonly results: readonly (PromptResult | undefined)[];
+  /** the finished prompts' results, in request order */
+  readonly finished: { results(): PromptResult[] };
   readonly busy: ReadonlyMap<string, number>;
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
   ledger(): Ledger;
@@ -42,7 +43,7 @@ export function jobResult(job: JobRecord, now: number): JobResult {
   return {
     job: job.id,
     state: job.state,
-    prompts: job.results.filter((r): r is PromptResult => r !== undefined),
+    prompts: job.finished.results(),
     ledger: ledgerToProto(job.ledger()),
     timeline: { makespan_s: (end - job.createdAt) / 1000, worker_busy_s: Object.fromEntries([...job.busy.entries()].sort(([a], [b]) => a.localeCompare(b))) },
     movement: { ...job.movement },
@@ -52,7 +53,7 @@ export function jobResult(job: JobRecord, now: number): JobResult {
 
 /** The job's result without its prompts: what the done event carries, whatever the job's size. */
 export function jobSummary(job: JobRecord, now: number): JobResult {
-  return { ...jobResult({ ...job, results: [], ledger: () => job.ledger() }, now), prompts: [] };
+  return jobResult({ ...job, finished: { results: () => [] }, ledger: () => job.ledger() }, now);
 }
 
 /** One page of the result's prompts (GetResult), with the total to page through. */

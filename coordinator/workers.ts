@@ -15,6 +15,11 @@ export interface WorkerSlot {
   outstanding: number;
   /** most candidates in flight at once (queueFactor x maxBatch): enough for full batches, no more */
   readonly limit: number;
+  /**
+   * free places at which it gets work again: half its limit, so that each fill sends it a batch of work in one
+   * request, not a candidate per score, while the other half keeps it busy meanwhile
+   */
+  readonly refillAt: number;
   draining: boolean;
   /** takes no work yet: it is dropping candidates of resumed jobs that an earlier coordinator gave it */
   fenced: boolean;
@@ -112,13 +117,15 @@ export class WorkerPool {
     }
     const pool = backendPool(info);
     if (!this.pools.has(pool.id)) this.pools.set(pool.id, pool);
+    const limit = Math.max(1, Math.round(this.queueFactor * info.maxBatch));
     const slot: WorkerSlot = {
       id: client.id,
       client,
       info,
       pool: pool.id,
       outstanding: 0,
-      limit: Math.max(1, Math.round(this.queueFactor * info.maxBatch)),
+      limit,
+      refillAt: Math.ceil(limit / 2),
       draining: false,
       fenced: false,
       faults: 0,
@@ -151,10 +158,16 @@ export class WorkerPool {
     return ms;
   }
 
-  /** Workers that take work now (`now` decides which quarantines are over), least loaded first. */
+  /**
+   * Workers that take work now (`now` decides which quarantines are over; at least `refillAt` places free), least
+   * loaded first. One pass over the slots; only those open are sorted (few, past the start: a worker reopens
+   * as each of its batches finishes).
+   */
   open(now: number): WorkerSlot[] {
-    return this.all()
-      .filter((s) => !s.draining && !s.fenced && s.quarantinedUntil <= now && s.outstanding < s.limit)
-      .sort((a, b) => a.outstanding / a.limit - b.outstanding / b.limit);
+    const out: WorkerSlot[] = [];
+    for (const s of this.slots.values()) {
+      if (!s.draining && !s.fenced && s.quarantinedUntil <= now && s.limit - s.outstanding >= s.refillAt) out.push(s);
+    }
+    return out.length > 1 ? out.sort((a, b) => a.outstanding / a.limit - b.outstanding / b.limit) : out;
   }
 }

@@ -7,6 +7,9 @@ import type { WorkerRuntime } from './runtime.js';
 
 /** Calls a WorkerRuntime in this process; errors are translated as the coordinator's gRPC client would. */
 export class InProcessWorkerClient implements WorkerClient {
+  /** the last take, advance or release: the next one starts after it (they apply in the order called) */
+  private tail: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly runtime: WorkerRuntime) {}
 
   get id(): string {
@@ -22,15 +25,15 @@ export class InProcessWorkerClient implements WorkerClient {
   }
 
   take(job: string, specs: readonly TakeSpec[]): Promise<void> {
-    return this.translate(() => this.runtime.take(job, specs));
+    return this.inOrder(() => this.runtime.take(job, specs));
   }
 
   advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void> {
-    return this.translate(async () => void this.runtime.advance(job, toStep, refs, rewards));
+    return this.inOrder(async () => void this.runtime.advance(job, toStep, refs, rewards));
   }
 
   release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
-    return this.translate(async () => void this.runtime.release(job, refs));
+    return this.inOrder(async () => void this.runtime.release(job, refs));
   }
 
   exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {
@@ -58,6 +61,12 @@ export class InProcessWorkerClient implements WorkerClient {
   }
 
   close(): void {}
+
+  private inOrder(fn: () => Promise<void>): Promise<void> {
+    const p = this.tail.then(() => this.translate(fn));
+    this.tail = p.catch(() => undefined);
+    return p;
+  }
 
   private async translate<T>(fn: () => Promise<T>): Promise<T> {
     try {

@@ -1,9 +1,17 @@
+import * as grpc from '@grpc/grpc-js';
+import type { AdvanceRequest__Output } from '../core/generated/ttsnap/v1/AdvanceRequest.js';
+import type { ReleaseRequest__Output } from '../core/generated/ttsnap/v1/ReleaseRequest.js';
+import type { TakeRequest__Output } from '../core/generated/ttsnap/v1/TakeRequest.js';
+import type { WorkerBatchOp__Output } from '../core/generated/ttsnap/v1/WorkerBatchOp.js';
+import type { WorkerBatchRequest__Output } from '../core/generated/ttsnap/v1/WorkerBatchRequest.js';
+import type { WorkerBatchOutcome } from '../core/generated/ttsnap/v1/WorkerBatchOutcome.js';
 import type { WorkerHandlers } from '../core/generated/ttsnap/v1/Worker.js';
 import { MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
-import { unary } from '../core/grpc/status.js';
+import { toServiceError, unary } from '../core/grpc/status.js';
 import { serve, type ServeOptions, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { checkJobId as jobId, checkLatentState, checkRef as one, checkRefs as refs, checkRewardRefs, checkStep, checkTakeCandidates } from '../core/security/requests.js';
+import { ValidationError } from '../core/errors.js';
 import { infoToProto } from '../core/contract/backend-info.js';
 import { collectSourceToProto } from '../core/contract/collect.js';
 import { checkCollectScores } from './collect/check.js';
@@ -16,15 +24,22 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
       const s = rt.status();
       return { worker: rt.id, info: infoToProto(s.info), live: s.live, queued: s.queued, busy_s: s.busySeconds };
     }),
-    Take: unary('Take', metrics, null, async (req) => {
-      await rt.take(jobId(req.job), checkTakeCandidates(req.candidates));
-      return { live: rt.liveCandidates };
-    }),
-    Advance: unary('Advance', metrics, null, (req) => {
-      const rewards = checkRewardRefs(req.rewards);
-      return { queued: rt.advance(jobId(req.job), checkStep(req.to_step), refs(req.candidates), rewards) };
-    }),
-    Release: unary('Release', metrics, null, (req) => ({ released: rt.release(jobId(req.job), refs(req.candidates)) })),
+    Take: unary('Take', metrics, null, async (req) => ({ live: await take(rt, req) })),
+    Advance: unary('Advance', metrics, null, (req) => ({ queued: advance(rt, req) })),
+    Release: unary('Release', metrics, null, (req) => ({ released: release(rt, req) })),
+    Batch: (call) => {
+      // requests apply one after another, in the order they came (a Take before the Advance that follows it)
+      let last: Promise<void> = Promise.resolve();
+      call.on('data', (req: WorkerBatchRequest__Output) => {
+        last = last.then(async () => {
+          const outcomes: WorkerBatchOutcome[] = [];
+          for (const op of req.ops) outcomes.push(await batchOp(rt, op));
+          if (!call.cancelled && !call.destroyed) call.write({ id: req.id, outcomes });
+        });
+      });
+      call.on('end', () => void last.then(() => call.end()));
+      call.on('error', () => undefined); // the coordinator went away: nothing to answer
+    },
     ExportLatent: unary('ExportLatent', metrics, null, async (req) => {
       const { state, step } = await rt.exportLatent(jobId(req.job), one(req.candidate), req.release);
       return { state: Buffer.from(state.buffer, state.byteOffset, state.byteLength), step };
@@ -41,6 +56,34 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
     }),
     CollectSource: unary('CollectSource', metrics, null, () => collectSourceToProto(rt.collectSource(), rt.info)),
   };
+}
+
+async function take(rt: WorkerRuntime, req: TakeRequest__Output): Promise<number> {
+  await rt.take(jobId(req.job), checkTakeCandidates(req.candidates));
+  return rt.liveCandidates;
+}
+
+function advance(rt: WorkerRuntime, req: AdvanceRequest__Output): number {
+  const rewards = checkRewardRefs(req.rewards);
+  return rt.advance(jobId(req.job), checkStep(req.to_step), refs(req.candidates), rewards);
+}
+
+function release(rt: WorkerRuntime, req: ReleaseRequest__Output): number {
+  return rt.release(jobId(req.job), refs(req.candidates));
+}
+
+/** Runs one op of a Batch; a failure is its outcome (the status the op alone would have failed with), not the call's. */
+async function batchOp(rt: WorkerRuntime, op: WorkerBatchOp__Output): Promise<WorkerBatchOutcome> {
+  try {
+    if (op.take) await take(rt, op.take);
+    else if (op.advance) advance(rt, op.advance);
+    else if (op.release) release(rt, op.release);
+    else throw new ValidationError('ops[].op', 'is empty', 'take, advance or release');
+    return { code: grpc.status.OK, error: '', details: '' };
+  } catch (err) {
+    const se = toServiceError(err);
+    return { code: se.code ?? grpc.status.INTERNAL, error: err instanceof Error ? err.name : 'Error', details: se.details ?? '' };
+  }
 }
 
 /** Starts the Worker service and grpc.health.v1 on `address` (HOST:PORT, port 0 = any), with TLS and authorisation when given. */

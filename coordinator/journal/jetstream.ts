@@ -13,6 +13,9 @@ export interface JetStreamJournalOptions {
   readonly onError?: (op: string, err: unknown) => void;
 }
 
+/** Records published at once, their acks awaited together. */
+const WINDOW = 256;
+
 /** Message id of a record: JetStream drops a second copy (a resend after a lost ack) within its window. */
 function msgId(r: JournalRecord): string {
   switch (r.kind) {
@@ -29,8 +32,8 @@ function msgId(r: JournalRecord): string {
 
 /**
  * The journal in a JetStream stream `<prefix>_journal` (file storage): one subject per job and record kind.
- * A single writer loop sends records in order and waits for each ack; while NATS is away it retries the
- * head with back-off (the records wait in memory), and the message ids make a resend harmless.
+ * A single writer loop sends records in windows, oldest first, and waits for their acks; while NATS is away it
+ * retries the failed ones with back-off (the records wait in memory), and the message ids make a resend harmless.
  */
 export class JetStreamJournal implements JournalStore {
   private readonly queue: JournalRecord[] = [];
@@ -107,16 +110,19 @@ export class JetStreamJournal implements JournalStore {
     this.pumping = true;
     let backoff = 50;
     while (this.queue.length > 0 && !this.closed) {
-      const r = this.queue[0] as JournalRecord;
-      try {
-        await this.js.publish(`${this.prefix}.journal.${r.job}.${r.kind}`, encodeRecord(r), { msgID: msgId(r), timeout: 2000 });
-        this.queue.shift();
+      // A window of records in flight at once (one socket write, acks awaited together): one at a time cost a
+      // write and an ack round trip per record. Folding does not depend on the order records are stored in.
+      const window = this.queue.slice(0, WINDOW);
+      const sent = await Promise.allSettled(window.map((r) => this.js.publish(`${this.prefix}.journal.${r.job}.${r.kind}`, encodeRecord(r), { msgID: msgId(r), timeout: 2000 })));
+      const failed = window.filter((_, i) => sent[i]?.status === 'rejected');
+      this.queue.splice(0, window.length, ...failed);
+      if (failed.length === 0) {
         backoff = 50;
-      } catch (err) {
-        this.onError('journal_append', err);
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 1000);
+        continue;
       }
+      this.onError('journal_append', (sent.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason);
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 1000);
     }
     this.pumping = false;
     for (const done of this.idle) done();

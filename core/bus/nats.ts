@@ -2,7 +2,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fromJsonNumber, toJsonNumber } from './json-number.js';
 import { RefusedError } from '../security/errors.js';
 import { natsConnectionOptions, natsRefusalReason, NO_NATS_AUTH, type NatsAuth } from './nats-auth.js';
-import type { BatchFailure, BusErrorHandler, Score, ScoreBus, ScoreHandler } from './score-bus.js';
+import { TOKEN, type BatchFailure, type BusErrorHandler, type Score, type ScoreBus, type ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
 export interface NatsBusOptions {
@@ -21,11 +21,16 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /**
- * Scores on core NATS subjects `<prefix>.scores.<worker>.<job>.<prompt>.<candidate>.<step>.<reward>`, payload
- * `{"v":value,"b":busy_s}` (a non-finite value as the string "NaN", "Infinity" or "-Infinity": JSON has no such
- * numbers, and a broken reward model's NaN must still arrive, to rank last). The worker is part of the subject, not the payload, so that NATS subject
- * permissions bind it: a worker's user may publish only under `<prefix>.scores.<its id>.>` and the
- * coordinator then knows who sent a score (and ignores it unless that worker holds the candidate).
+ * Scores on core NATS subjects `<prefix>.scores.<worker>.<job>`, one message per batch of one job's scores
+ * (a worker publishes each denoise batch's scores together: a message per score made the bus, and the
+ * coordinator reading it, cost more than the scores), payload `{"r":[reward names],"s":[[prompt, candidate,
+ * step, reward index, value, busy_s], ...]}` (a non-finite value as the string "NaN", "Infinity" or
+ * "-Infinity": JSON has no such numbers, and a broken reward model's NaN must still arrive, to rank last).
+ * The coordinator also reads the older one-score form, `<prefix>.scores.<worker>.<job>.<prompt>.<candidate>.
+ * <step>.<reward>` with payload `{"v":value,"b":busy_s}`, from workers not yet upgraded. The worker is part of
+ * the subject, not the payload, so that NATS subject permissions bind it: a worker's user may publish only
+ * under `<prefix>.scores.<its id>.>` and the coordinator then knows who sent a score (and ignores it unless
+ * that worker holds the candidate).
  * Core NATS (not JetStream) on purpose: a score is cheap to recompute and the coordinator re-requests a
  * missing one, so per-message acks would only add latency to every stage.
  */
@@ -65,10 +70,9 @@ export class NatsScoreBus implements ScoreBus {
 
   publish(scores: readonly Score[]): void {
     if (this.closed) return;
-    for (const s of scores) {
+    for (const { subject, data } of encodeScores(this.prefix, scores)) {
       try {
-        const subject = `${this.prefix}.scores.${workerToken(s.worker)}.${s.job}.${s.prompt}.${s.candidate}.${s.step}.${s.reward}`;
-        this.connection.publish(subject, encodeScore(s));
+        this.connection.publish(subject, data);
       } catch (err) {
         this.onError('publish', err);
       }
@@ -107,11 +111,14 @@ export class NatsScoreBus implements ScoreBus {
     const sub = this.connection.subscribe(`${this.prefix}.scores.>`, {
       callback: (err, msg) => {
         if (err) return this.onError('subscribe', err);
-        const score = decodeScore(msg.subject, msg.data, this.prefix);
-        if (score) return handler(score);
+        const scores = decodeScores(msg.subject, msg.data, this.prefix);
+        if (scores) {
+          for (const score of scores) handler(score);
+          return;
+        }
         const failure = decodeFailure(msg.subject, msg.data, this.prefix);
         if (failure) for (const h of this.failureHandlers) h(failure);
-        else this.onError('decode', new Error(`cannot decode a score on ${msg.subject}`));
+        else this.onError('decode', new Error(`cannot decode scores on ${msg.subject}`));
       },
     });
     this.subs.push(sub);
@@ -132,22 +139,72 @@ export class NatsScoreBus implements ScoreBus {
   }
 }
 
-/** The payload of one score message (decodeScore reads it back, non-finite values included). */
-export function encodeScore(s: Score): Uint8Array {
-  return enc.encode(JSON.stringify({ v: toJsonNumber(s.value), b: s.busy_s }));
+/** Scores in one message at most (a republish after a reconnect may hold thousands; each is about 40 bytes). */
+const MAX_SCORES_PER_MESSAGE = 1000;
+
+/** One message per worker and job (and per MAX_SCORES_PER_MESSAGE scores): the subject and its payload. */
+export function encodeScores(prefix: string, scores: readonly Score[]): { subject: string; data: Uint8Array }[] {
+  const groups = new Map<string, Score[]>();
+  for (const s of scores) {
+    const subject = `${prefix}.scores.${workerToken(s.worker)}.${s.job}`;
+    const list = groups.get(subject);
+    if (list) list.push(s);
+    else groups.set(subject, [s]);
+  }
+  const out: { subject: string; data: Uint8Array }[] = [];
+  for (const [subject, list] of groups) {
+    for (let i = 0; i < list.length; i += MAX_SCORES_PER_MESSAGE) {
+      const rewards: string[] = [];
+      const rows = list.slice(i, i + MAX_SCORES_PER_MESSAGE).map((s) => {
+        let r = rewards.indexOf(s.reward);
+        if (r < 0) r = rewards.push(s.reward) - 1;
+        return [s.prompt, s.candidate, s.step, r, toJsonNumber(s.value), s.busy_s];
+      });
+      out.push({ subject, data: enc.encode(JSON.stringify({ r: rewards, s: rows })) });
+    }
+  }
+  return out;
 }
 
-/** Parses one score message; null when the subject or payload is malformed (counted, never thrown). */
-export function decodeScore(subject: string, data: Uint8Array, prefix: string): Score | null {
+/** Parses one message of scores (either form); null when the subject or payload is malformed (counted, never thrown). */
+export function decodeScores(subject: string, data: Uint8Array, prefix: string): Score[] | null {
   const tokens = subject.slice(prefix.length + 1).split('.');
-  if (tokens.length !== 7 || tokens[0] !== 'scores') return null;
+  if (tokens[0] !== 'scores') return null;
+  if (tokens.length === 7) {
+    const one = decodeScore(tokens, data);
+    return one ? [one] : null;
+  }
+  const [, w, job] = tokens;
+  const worker = workerFromToken(w ?? '');
+  if (tokens.length !== 3 || worker === null || !TOKEN.test(job ?? '')) return null;
+  try {
+    const body = JSON.parse(dec.decode(data)) as { r?: unknown; s?: unknown };
+    const rewards = body.r;
+    if (!Array.isArray(rewards) || !rewards.every((r): r is string => typeof r === 'string' && TOKEN.test(r)) || !Array.isArray(body.s)) return null;
+    const out: Score[] = [];
+    for (const row of body.s as unknown[]) {
+      if (!Array.isArray(row) || row.length !== 6) return null;
+      const [prompt, candidate, step, r, v, busy] = row as unknown[];
+      const reward = rewards[r as number];
+      const value = fromJsonNumber(v);
+      if (![prompt, candidate, step].every(isIndex) || !Number.isInteger(r) || reward === undefined || value === null) return null;
+      out.push({ job: job as string, prompt: prompt as number, candidate: candidate as number, step: step as number, reward, value, worker, busy_s: typeof busy === 'number' ? busy : 0 });
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+const isIndex = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0;
+
+/** The older one-score form: subject tokens `scores.<worker>.<job>.<prompt>.<candidate>.<step>.<reward>`, payload `{"v","b"}`. */
+function decodeScore(tokens: readonly string[], data: Uint8Array): Score | null {
   const [, w, job, p, c, s, reward] = tokens as [string, string, string, string, string, string, string];
   const worker = workerFromToken(w);
   if (worker === null) return null;
-  const prompt = Number(p);
-  const candidate = Number(c);
-  const step = Number(s);
-  if (![prompt, candidate, step].every((x) => Number.isInteger(x) && x >= 0)) return null;
+  const [prompt, candidate, step] = [Number(p), Number(c), Number(s)];
+  if (![prompt, candidate, step].every(isIndex)) return null;
   try {
     const body = JSON.parse(dec.decode(data)) as { v?: unknown; b?: unknown };
     const value = fromJsonNumber(body.v);

@@ -17,7 +17,8 @@ export interface WorkerStatus {
  * How the coordinator talks to one worker. Implementations: in-process (worker/in-process-client.ts; embedded
  * mode and the benchmark) and gRPC (coordinator/grpc-worker-client.ts). Both throw WorkerLostError when the
  * worker is gone, and CandidateMissingError when the worker no longer holds a candidate (core/contract/errors.ts);
- * everything else is a bug or bad input.
+ * everything else is a bug or bad input. take, advance and release apply in the order they are called (the gRPC
+ * client sends those of one turn of the event loop as one Batch call), so an advance may follow its take at once.
  */
 export interface WorkerClient {
   readonly id: string;

@@ -62,18 +62,34 @@ export class LedgerBook {
   }
 
   summary(): Ledger {
-    const steps = [...this.tallies.keys()].sort((a, b) => a - b);
-    const firstStep = steps[0];
-    // Steps the paper formula does not charge: one per candidate, taken from the first stage.
-    const discount = chargedSteps(0, this.schedule, this.accounting) === 0 ? this.candidates : 0;
+    const steps = this.steps();
     const stages: StageLedger[] = steps.map((step) => {
       const t = this.tallies.get(step) as StageTally;
-      const charged = t.denoise - (step === firstStep ? discount : 0);
       const calls = Object.fromEntries([...t.calls.entries()].sort(([a], [b]) => a.localeCompare(b)));
-      const nCalls = [...t.calls.values()].reduce((a, b) => a + b, 0);
-      return { step, denoise_steps: t.denoise, reward_calls: calls, cost: charged * this.cost.denoise + nCalls * this.cost.verify };
+      return { step, denoise_steps: t.denoise, reward_calls: calls, cost: this.stageCost(step, steps[0]) };
     });
     return sumStages(this.candidates, stages);
+  }
+
+  /** summary().cost, the same sum, without building the ledger (the job's budget event asks for it per finished prompt). */
+  spent(): number {
+    const steps = this.steps();
+    let cost = 0;
+    for (const step of steps) cost += this.stageCost(step, steps[0]);
+    return cost;
+  }
+
+  private steps(): number[] {
+    return [...this.tallies.keys()].sort((a, b) => a - b);
+  }
+
+  private stageCost(step: number, firstStep: number | undefined): number {
+    const t = this.tallies.get(step) as StageTally;
+    // Steps the paper formula does not charge: one per candidate, taken from the first stage.
+    const discount = step === firstStep && chargedSteps(0, this.schedule, this.accounting) === 0 ? this.candidates : 0;
+    let calls = 0;
+    for (const n of t.calls.values()) calls += n;
+    return (t.denoise - discount) * this.cost.denoise + calls * this.cost.verify;
   }
 
   private tally(step: number): StageTally {

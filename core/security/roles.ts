@@ -33,6 +33,7 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Worker/Holdings': COORDINATOR,
   '/ttsnap.v1.Worker/CollectScores': COORDINATOR,
   '/ttsnap.v1.Worker/CollectSource': COORDINATOR,
+  '/ttsnap.v1.Worker/Batch': COORDINATOR,
 };
 
 /** Services open to anyone who completes the TLS handshake (probes use the plaintext health port). */

@@ -87,7 +87,7 @@ describe('NATS with TLS and a user per role', () => {
 
 describe('score subjects carry the worker', () => {
   it('worker ids become one subject token and back; pod names stay as they are', async () => {
-    const { workerToken, workerFromToken, decodeScore } = await import('../../core/bus/nats.js');
+    const { workerToken, workerFromToken, decodeScores } = await import('../../core/bus/nats.js');
     expect(workerToken('w-0')).toBe('w-0');
     expect(workerToken('127.0.0.1:7000')).toBe('127_2e0_2e0_2e1_3a7000');
     expect(workerToken('a_b')).toBe('a_5fb');
@@ -95,7 +95,11 @@ describe('score subjects carry the worker', () => {
     expect(workerFromToken('a.b')).toBeNull();
     expect(workerFromToken('a_zz')).toBeNull();
     const data = new TextEncoder().encode('{"v":0.25,"b":1.5}');
-    expect(decodeScore('p.scores.w_2d1.j-1.2.3.4.pic', data, 'p')).toEqual({ job: 'j-1', prompt: 2, candidate: 3, step: 4, reward: 'pic', value: 0.25, worker: 'w-1', busy_s: 1.5 });
-    expect(decodeScore('p.scores.j-1.2.3.4.pic', data, 'p')).toBeNull();
+    expect(decodeScores('p.scores.w_2d1.j-1.2.3.4.pic', data, 'p')).toEqual([{ job: 'j-1', prompt: 2, candidate: 3, step: 4, reward: 'pic', value: 0.25, worker: 'w-1', busy_s: 1.5 }]);
+    expect(decodeScores('p.scores.j-1.2.3.4.pic', data, 'p')).toBeNull();
+    const batch = new TextEncoder().encode('{"r":["pic","aes"],"s":[[2,3,4,1,0.25,1.5]]}');
+    expect(decodeScores('p.scores.w_2d1.j-1', batch, 'p')).toEqual([{ job: 'j-1', prompt: 2, candidate: 3, step: 4, reward: 'aes', value: 0.25, worker: 'w-1', busy_s: 1.5 }]);
+    expect(decodeScores('p.scores.w_2d1.j-1', new TextEncoder().encode('{"r":["pic"],"s":[[2,3,4,1,0.25,1.5]]}'), 'p')).toBeNull();
+    expect(decodeScores('p.scores.w_2d1.j>1', batch, 'p')).toBeNull();
   });
 });

@@ -82,3 +82,28 @@ describe('workers joining', () => {
     }
   });
 });
+
+describe('ended jobs kept in memory', () => {
+  it('within a byte budget: past it the oldest ended job goes, never the one that just ended', async () => {
+    const bus = new MemoryScoreBus();
+    // a budget smaller than one job: only the job that just ended stays
+    const coordinator = new Coordinator(bus, undefined, { keepBytes: 1 });
+    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '0' });
+    const rt = new WorkerRuntime({ id: 'w', backend, bus });
+    coordinator.registerWorker(new InProcessWorkerClient(rt), backend.info, { remote: false });
+    try {
+      const first = coordinator.submit({ prompts: range(0, 3), candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 1 });
+      await coordinator.whenEnded(first.id);
+      expect(first.retainedBytes).toBeGreaterThan(1);
+      expect(coordinator.result(first.id).prompts).toHaveLength(3);
+      const second = coordinator.submit({ prompts: range(3, 5), candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 1 });
+      await coordinator.whenEnded(second.id);
+      expect(() => coordinator.result(first.id)).toThrow(first.id);
+      expect(coordinator.result(second.id).prompts?.map((p) => p.winner?.candidate)).toEqual(engineAlone(range(3, 5), 20, PAPER_SCHEDULE, 1).map((e) => e.winner));
+    } finally {
+      await coordinator.close();
+      await rt.close();
+      await bus.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeScore, encodeScore } from '../../../core/bus/nats.js';
+import { decodeScores, encodeScores } from '../../../core/bus/nats.js';
 import { formatNpy } from '../../../core/trace/npy.js';
 import { createTraceBackend, type TraceBackend } from '../../../worker/backends/trace.js';
 import { InjectedFault, parseTraceFaults } from '../../../worker/backends/trace-faults.js';
@@ -37,11 +37,13 @@ describe('trace backend: non-finite rewards', () => {
     expect([...(await b.score(['c0', 'c1', 'c2'], pic))[0]!]).toEqual([Math.fround(0.6), Math.fround(0.1), Number.POSITIVE_INFINITY]);
   });
   it('cross NATS as values, not as a dropped message', () => {
-    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0.25]) {
-      const s = { job: 'j1', prompt: 3, candidate: 7, step: 2, reward: 'pic', value, worker: 'w1', busy_s: 1.5 };
-      expect(decodeScore('tt.scores.w1.j1.3.7.2.pic', encodeScore(s), 'tt')).toEqual(s);
-    }
-    expect(decodeScore('tt.scores.w1.j1.3.7.2.pic', new TextEncoder().encode('{"v":"nan"}'), 'tt')).toBeNull();
+    const scores = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0.25].map((value, i) => ({ job: 'j1', prompt: 3, candidate: i, step: 2, reward: 'pic', value, worker: 'w1', busy_s: 1.5 }));
+    const [msg, ...more] = encodeScores('tt', scores);
+    expect(more).toEqual([]);
+    expect(msg?.subject).toBe('tt.scores.w1.j1');
+    expect(decodeScores(msg?.subject ?? '', msg?.data ?? new Uint8Array(), 'tt')).toEqual(scores);
+    expect(decodeScores('tt.scores.w1.j1.3.7.2.pic', new TextEncoder().encode('{"v":"nan"}'), 'tt')).toBeNull();
+    expect(decodeScores('tt.scores.w1.j1', new TextEncoder().encode('{"r":["pic"],"s":[[3,7,2,0,"nan",0]]}'), 'tt')).toBeNull();
   });
 });
 
