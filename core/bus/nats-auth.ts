@@ -83,6 +83,8 @@ export function natsRefusalReason(auth: NatsAuth, err: unknown): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   const text = err instanceof Error ? err.message : String(err);
   if (code === 'AUTHORIZATION_VIOLATION' || /authorization violation|authentication/i.test(text)) {
+    // a server that maps client certificates to users (tls verify_and_map) refuses one that maps to no user
+    if (auth.method.kind === 'none' && auth.tls?.cert) return "authorization violation (the client certificate maps to no NATS user; the server's auth.conf names each role's certificate)";
     const have = auth.method.kind === 'none' ? 'no credentials were given' : `the ${auth.method.kind} credentials were not accepted`;
     return `authorization violation (${have}; give --nats-creds, --nats-user with --nats-password-file, or --nats-token-file)`;
   }
