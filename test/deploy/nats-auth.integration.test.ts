@@ -4,8 +4,9 @@
 // - the coordinator subscribes to every score, creates and writes the job journal stream and the result bucket;
 // - a worker publishes scores under its own subject and nothing else: not as another worker, not into the journal,
 //   not on the JetStream API, and it cannot read other workers' scores;
-// - a client certificate of the same CA maps to no user and is refused at connect. (A certificate of another CA, or
-//   none, fails the TLS handshake; nats.js then waits for its 20 s connect timeout, so that is not timed here.)
+// - a client certificate of the same CA maps to no user and is refused at connect; a certificate of another CA, or
+//   none, fails the TLS handshake, which nats.js reports only as a connect timeout: the bus then probes the server
+//   itself and says why, in one line.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNatsAuth, type NatsAuth } from '../../core/bus/nats-auth.js';
@@ -47,6 +48,7 @@ beforeAll(async () => {
   secrets.w0 = secretVolume(ca, { name: 'w0', uris: spiffe('worker', 'ttsnap-worker-0') });
   secrets.w1 = secretVolume(ca, { name: 'w1', uris: spiffe('worker', 'ttsnap-worker-1') });
   secrets.client = secretVolume(ca, { name: 'client', uris: spiffe('client', 'ttsnap-search') });
+  secrets.stranger = secretVolume(makeCa(dir, 'other-ca'), { name: 'stranger', uris: spiffe('worker', 'ttsnap-worker-0') });
   nats = await startRenderedNats(renderKustomization('cpu-demo'), join(dir, 'nats'), secrets.nats);
   procs.add(nats.proc);
 }, 60_000);
@@ -113,5 +115,16 @@ describe('the rendered NATS config in a real nats-server', () => {
     expect((client as Error).message).toMatch(
       /^NATS at nats:\/\/127\.0\.0\.1:\d+ refused: authorization violation \(the client certificate maps to no NATS user; the server's auth\.conf names each role's certificate\)$/,
     );
+  });
+
+  it('a certificate of another CA, or none, is refused by TLS and said so (not a bare connect timeout)', async () => {
+    const attempt = (natsTlsCert?: string, natsTlsKey?: string) =>
+      NatsScoreBus.connect({ url: nats.url, connectTimeoutMs: 2_000, auth: compileNatsAuth({ natsTlsCa: join(secrets.ca ?? '', 'ca.crt'), ...(natsTlsCert && natsTlsKey ? { natsTlsCert, natsTlsKey } : {}) }, {}) }).catch((e: unknown) => e);
+    const stranger = await attempt(join(secrets.stranger ?? '', 'tls.crt'), join(secrets.stranger ?? '', 'tls.key'));
+    expect(stranger).toBeInstanceOf(RefusedError);
+    expect((stranger as Error).message).toBe(`NATS at ${nats.url} refused: TLS: the server refused our certificate: it is not signed by a CA the server trusts`);
+    const none = await attempt();
+    expect(none).toBeInstanceOf(RefusedError);
+    expect((none as Error).message).toBe(`NATS at ${nats.url} refused: TLS: the server requires a client certificate: give --nats-tls-cert and --nats-tls-key`);
   });
 });
