@@ -3,8 +3,9 @@
 // loopback, scraping every second.
 // - A clean best-of-N job: both alert expressions (thresholds and all, as the rule file has them) return nothing;
 //   the worst job's budget ratio is at most 1 and nothing was recomputed.
-// - A job of 48 candidates shared by both workers, pruned once late (three steps before the end, keeping 90 %):
-//   once the last stage has begun, worker-1 is killed with SIGKILL while it holds its survivors, whose scored steps
+// - A job of 48 candidates shared by both workers (24 each, one batch), pruned once late (four steps before the end,
+//   keeping 90 %): once the last stage has begun, worker-1 is killed with SIGKILL while it holds its survivors, whose
+//   scored steps
 //   the ledger has charged. The coordinator recomputes them from seed on worker-0, the job ends done and over its
 //   budget, and both alert expressions, unchanged, return a sample above their thresholds. (Steps a lost worker ran
 //   but never scored are not charged, so a best-of-N job, scored only at the end, cannot overrun this way.)
@@ -15,7 +16,7 @@ import { answers200, freePort, httpGet, ProcGroup, promQuery, startNats, startPr
 import { runtimeTraceDir } from '../support/traces.js';
 
 const TRACES = runtimeTraceDir();
-/** 48 candidates: a worker takes at most 3 batches of 8 (24), so each worker holds half of the job */
+/** 48 candidates: a worker holds one batch of 24 (queue factor 1), so each worker holds half of the job */
 const CANDIDATES = 48;
 
 const procs = new ProcGroup();
@@ -65,15 +66,16 @@ beforeAll(async () => {
     procs.add(nats.proc);
     const [grpc, metrics] = [await freePort(), await freePort()];
     coordinator = `127.0.0.1:${grpc}`;
-    procs.ttsnap('coordinator', ['coordinator', '--listen', coordinator, '--nats', nats.url, '--metrics-port', String(metrics)]);
+    procs.ttsnap('coordinator', ['coordinator', '--listen', coordinator, '--nats', nats.url, '--metrics-port', String(metrics), '--queue-factor', '1']);
     await waitFor('coordinator /metrics', () => answers200(`http://127.0.0.1:${metrics}/metrics`), 20_000);
     for (let i = 0; i < 2; i++) {
       const [wg, wm] = [await freePort(), await freePort()];
       workerMetrics.push(`127.0.0.1:${wm}`);
-      // 8 candidates per batch, 250 ms a step: a step is long enough to kill a worker in it
+      // one batch of up to 24 candidates, 800 ms a step: the last stage (3 steps after the first) leaves over 2 s to
+      // kill worker-1 before it finishes its survivors, even on a loaded machine
       procs.ttsnap(`worker-${i}`, [
         'worker', '--listen', `127.0.0.1:${wg}`, '--coordinator', coordinator, '--nats', nats.url, '--id', `ttsnap-worker-${i}`, '--metrics-port', String(wm),
-        '--backend', 'trace', '--base', join(TRACES, 'flux_pic_base.npy'), '--narf', join(TRACES, 'flux_pic_narf.npy'), '--step-ms', '250', '--reward-ms', '5', '--max-batch', '8',
+        '--backend', 'trace', '--base', join(TRACES, 'flux_pic_base.npy'), '--narf', join(TRACES, 'flux_pic_narf.npy'), '--step-ms', '800', '--reward-ms', '5', '--max-batch', '24',
       ]);
       await waitFor(`worker-${i} /metrics`, () => answers200(`http://127.0.0.1:${wm}/metrics`), 20_000);
     }
@@ -112,7 +114,7 @@ describe('budget overrun and recompute ratio alerts against real processes', () 
 
   it('a worker killed while holding candidates: the job ends over budget and both alert expressions return a sample', async () => {
     const S = stepsPerCandidate;
-    const prune = S - 3;
+    const prune = S - 4;
     // steps of the first stage (every candidate up to the prune step), plus the clean job's, run before
     const firstStage = CANDIDATES * (prune + 1) + 2 * S;
     let killedAt = { worker0: 0, worker1: 0 };
