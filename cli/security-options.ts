@@ -18,12 +18,12 @@ export function addTlsOptions(cmd: Command, side: GrpcSide): Command {
   if (side === 'server') {
     cmd
       .option('--tls-client-auth <mode>', 'require | optional (optional: clients may send a bearer token instead of a certificate)', 'require')
-      .option('--client-tokens-file <file>', 'bearer tokens accepted from clients, one "<name> <token>" per line (with --tls-client-auth optional)')
+      .option('--client-tokens-file <file>', 'bearer tokens accepted from clients, one "<name> <token>" per line (with --tls-client-auth optional); re-read when it changes')
       .option('--health-listen <host:port>', 'also serve grpc.health.v1 (only) in plaintext here, for kubelet probes');
   } else {
     cmd.option('--token-file <file>', 'bearer token to send instead of a client certificate (needs --tls-ca)');
   }
-  return cmd.option('--tls-refresh-ms <ms>', 'how often certificate files are checked for a change', '10000');
+  return cmd.option('--tls-refresh-ms <ms>', 'how often certificate files (and the client tokens file) are checked for a change', '10000');
 }
 
 interface TlsFlagValues extends Omit<SecurityFlags, 'tlsRefreshMs'> {
@@ -50,7 +50,7 @@ export function securityFrom(options: object, who: string): SecurityContext {
   const flags = tlsFlagsOf(options);
   const sec = compileSecurity({ ...flags, tlsRefreshMs: parseInteger('--tls-refresh-ms', 50, 3_600_000)(flags.tlsRefreshMs ?? '10000') });
   process.stderr.write(`ttsnap ${who}: ${describeSecurity(sec)}\n`);
-  return new SecurityContext(sec, (err) => process.stderr.write(`ttsnap ${who}: certificate files changed but cannot be used yet (${err instanceof Error ? err.message : String(err)}); keeping the previous ones\n`));
+  return new SecurityContext(sec, (err) => process.stderr.write(`ttsnap ${who}: certificate or tokens files changed but cannot be used yet (${err instanceof Error ? err.message : String(err)}); keeping the previous ones\n`));
 }
 
 /** NATS credential flags: secrets only in files or the environment. */

@@ -63,12 +63,30 @@ function secret(file: string | null, envName: string, env: NodeJS.ProcessEnv): s
   }
 }
 
+const CREDS_JWT = /-{3,}BEGIN NATS USER JWT-{3,}\s*\n\s*[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\s*\n/;
+const CREDS_SEED = /-{3,}BEGIN USER NKEY SEED-{3,}\s*\n\s*SU[A-Z2-7]{56}\s*\n/;
+
+/** The contents of a .creds file, checked for its two blocks (nats.js would only say BAD_CREDS at connect). */
+function readCreds(file: string): Uint8Array {
+  let data: Buffer;
+  try {
+    data = readFileSync(file);
+  } catch (err) {
+    throw new BadFileError(file, 'cannot read it', { cause: err });
+  }
+  const text = data.toString('utf8');
+  if (!CREDS_JWT.test(text) || !CREDS_SEED.test(text)) {
+    throw new BadFileError(file, "not a NATS .creds file: expected a '-----BEGIN NATS USER JWT-----' block holding a JWT and a '-----BEGIN USER NKEY SEED-----' block holding a user seed (SU...)");
+  }
+  return data;
+}
+
 /** nats.js connection options for `auth` (files are read here, at connect time, so a rotated secret is used on restart). */
 export function natsConnectionOptions(auth: NatsAuth, env: NodeJS.ProcessEnv = process.env): Partial<ConnectionOptions> {
   const m = auth.method;
   const creds: Partial<ConnectionOptions> =
     m.kind === 'creds'
-      ? { authenticator: credsAuthenticator(readFileSync(m.file)) }
+      ? { authenticator: credsAuthenticator(readCreds(m.file)) }
       : m.kind === 'user'
         ? { user: m.user, pass: secret(m.passwordFile, NATS_PASSWORD_ENV, env) }
         : m.kind === 'token'
@@ -83,6 +101,8 @@ export function natsRefusalReason(auth: NatsAuth, err: unknown): string | null {
   const code = (err as { code?: unknown } | null)?.code;
   const text = err instanceof Error ? err.message : String(err);
   if (code === 'AUTHORIZATION_VIOLATION' || /authorization violation|authentication/i.test(text)) {
+    // a server that maps client certificates to users (tls verify_and_map) refuses one that maps to no user
+    if (auth.method.kind === 'none' && auth.tls?.cert) return "authorization violation (the client certificate maps to no NATS user; the server's auth.conf names each role's certificate)";
     const have = auth.method.kind === 'none' ? 'no credentials were given' : `the ${auth.method.kind} credentials were not accepted`;
     return `authorization violation (${have}; give --nats-creds, --nats-user with --nats-password-file, or --nats-token-file)`;
   }

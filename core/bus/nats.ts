@@ -2,6 +2,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import { fromJsonNumber, toJsonNumber } from './json-number.js';
 import { RefusedError } from '../security/errors.js';
 import { natsConnectionOptions, natsRefusalReason, NO_NATS_AUTH, type NatsAuth } from './nats-auth.js';
+import { natsTlsRefusal } from './nats-tls-probe.js';
 import { TOKEN, type BatchFailure, type BusErrorHandler, type Score, type ScoreBus, type ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
@@ -15,6 +16,8 @@ export interface NatsBusOptions {
   readonly onError?: BusErrorHandler;
   /** credentials and TLS (default none: a server without authorization) */
   readonly auth?: NatsAuth;
+  /** how long the first connect may take (default nats.js's 20 s) */
+  readonly connectTimeoutMs?: number;
 }
 
 const enc = new TextEncoder();
@@ -49,13 +52,22 @@ export class NatsScoreBus implements ScoreBus {
     const onError = opts.onError ?? (() => {});
     const auth = opts.auth ?? NO_NATS_AUTH;
     try {
-      const nc = await connect({ servers: opts.url.split(','), name: opts.name ?? 'ttsnap', maxReconnectAttempts: -1, reconnectTimeWait: 250, ...natsConnectionOptions(auth) });
+      const nc = await connect({
+        servers: opts.url.split(','),
+        name: opts.name ?? 'ttsnap',
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        ...(opts.connectTimeoutMs !== undefined ? { timeout: opts.connectTimeoutMs } : {}),
+        ...natsConnectionOptions(auth),
+      });
       const bus = new NatsScoreBus(nc, opts.prefix ?? 'ttsnap', onError);
       void bus.watchStatus();
       return bus;
     } catch (err) {
       onError('connect', err);
-      const reason = natsRefusalReason(auth, err);
+      // nats.js reports a TLS refusal (unknown CA, no client certificate) only as a TIMEOUT: ask the server ourselves
+      const tls = auth.tls && (err as { code?: unknown } | null)?.code === 'TIMEOUT' ? await natsTlsRefusal(opts.url, auth.tls) : null;
+      const reason = tls ? `TLS: ${tls}` : natsRefusalReason(auth, err);
       if (reason) throw new RefusedError(`NATS at ${opts.url}`, reason, { cause: err });
       throw err;
     }

@@ -3,7 +3,7 @@ import { PermissionDeniedError, UnauthenticatedError } from './errors.js';
 import { ANONYMOUS, identityFromCertificate, ROLES, type Identity, type Role } from './identity.js';
 import type { TransportSecurity } from './options.js';
 import { methodName, OPEN_SERVICES, ROLE_TABLE } from './roles.js';
-import type { TokenTable } from './tokens.js';
+import type { TokenLookup } from './tokens.js';
 
 /** Metadata key the interceptor sets to the authenticated caller (`<role>/<via>/<name>`); any incoming value is removed. */
 export const CALLER_KEY = 'ttsnap-caller';
@@ -16,7 +16,7 @@ export const CALLER_KEY = 'ttsnap-caller';
 export class Authorizer {
   constructor(
     private readonly sec: TransportSecurity,
-    private readonly tokens: TokenTable | null,
+    private readonly tokens: TokenLookup | null,
   ) {}
 
   get authenticates(): boolean {

@@ -1,8 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { experimental } from '@grpc/grpc-js';
 import { BadFileError } from '../errors.js';
+import { ReloadingFiles } from './reloading.js';
 
 type Provider = experimental.CertificateProvider;
 type CaListener = experimental.CaCertificateUpdateListener;
@@ -19,20 +20,6 @@ export interface CertificateFilePaths {
   readonly cert: string | null;
   readonly key: string | null;
   readonly ca: string | null;
-}
-
-function stamp(paths: CertificateFilePaths): string {
-  return [paths.cert, paths.key, paths.ca]
-    .map((p) => {
-      if (!p) return '-';
-      try {
-        const s = statSync(p);
-        return `${s.ino}:${s.size}:${s.mtimeMs}`;
-      } catch {
-        return 'missing';
-      }
-    })
-    .join('|');
 }
 
 /** Reads the files and checks that they make a TLS context (key matches certificate, PEM parses); throws otherwise. */
@@ -60,62 +47,42 @@ export function readCertificateSet(paths: CertificateFilePaths): CertificateSet 
 }
 
 /**
- * A grpc-js certificate provider over PEM files that cert-manager (or an operator) replaces in place. The files
- * are stat()ed every `refreshMs`; a change is read and applied only when the new set is complete and consistent,
- * so a rotation caught half-way (new certificate, old key) keeps the previous set instead of dropping connections.
- * The first read happens in the constructor, so a bad file fails the process at start.
+ * A grpc-js certificate provider over PEM files that cert-manager (or an operator) replaces in place: a rotation
+ * caught half-way (new certificate, old key) keeps the previous set instead of dropping connections, and a bad
+ * file fails the process at start (ReloadingFiles).
  */
 export class CertificateFiles implements Provider {
-  private current: CertificateSet;
-  private seen: string;
-  private readonly timer: NodeJS.Timeout;
+  private readonly files: ReloadingFiles<CertificateSet>;
   private readonly caListeners = new Set<CaListener>();
   private readonly identityListeners = new Set<IdentityListener>();
-  private rotations = 0;
 
-  constructor(
-    private readonly paths: CertificateFilePaths,
-    refreshMs: number,
-    private readonly onError: (err: unknown) => void = () => {},
-  ) {
-    this.seen = stamp(paths);
-    this.current = readCertificateSet(paths);
-    this.timer = setInterval(() => this.check(), refreshMs).unref();
+  constructor(paths: CertificateFilePaths, refreshMs: number, onError: (err: unknown) => void = () => {}) {
+    this.files = new ReloadingFiles([paths.cert, paths.key, paths.ca], () => readCertificateSet(paths), refreshMs, onError, () => this.emit());
   }
 
   /** The set in use now. */
   get certificates(): CertificateSet {
-    return this.current;
+    return this.files.current;
   }
 
   /** How many times a changed set was applied since start. */
   get rotationCount(): number {
-    return this.rotations;
+    return this.files.reloads;
   }
 
   /** Looks at the files now (the timer calls this; tests may too). */
   check(): void {
-    const now = stamp(this.paths);
-    if (now === this.seen) return;
-    try {
-      this.current = readCertificateSet(this.paths);
-      this.seen = now;
-      this.rotations += 1;
-      this.emit();
-    } catch (err) {
-      // Keep serving with the previous set; the next tick looks again (the writer may not be done).
-      this.onError(err);
-    }
+    this.files.check();
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.files.close();
   }
 
   addCaCertificateListener(listener: CaListener): void {
     this.caListeners.add(listener);
     // Asynchronously, as grpc-js's own provider does: its credentials register their watcher after adding us.
-    setImmediate(() => this.caListeners.has(listener) && listener(this.current.ca ? { caCertificate: this.current.ca } : null));
+    setImmediate(() => this.caListeners.has(listener) && listener(this.certificates.ca ? { caCertificate: this.certificates.ca } : null));
   }
   removeCaCertificateListener(listener: CaListener): void {
     this.caListeners.delete(listener);
@@ -129,12 +96,12 @@ export class CertificateFiles implements Provider {
   }
 
   private identityUpdate(): experimental.IdentityCertificateUpdate | null {
-    const { cert, key } = this.current;
+    const { cert, key } = this.certificates;
     return cert && key ? { certificate: cert, privateKey: key } : null;
   }
 
   private emit(): void {
-    const ca = this.current.ca ? { caCertificate: this.current.ca } : null;
+    const ca = this.certificates.ca ? { caCertificate: this.certificates.ca } : null;
     for (const l of this.caListeners) l(ca);
     const id = this.identityUpdate();
     for (const l of this.identityListeners) l(id);

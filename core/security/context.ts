@@ -3,7 +3,7 @@ import { ValidationError } from '../errors.js';
 import { Authorizer } from './authorizer.js';
 import { CertificateFiles } from './cert-files.js';
 import { PLAINTEXT, type TransportSecurity } from './options.js';
-import { readToken, TokenTable } from './tokens.js';
+import { ClientTokens, readToken } from './tokens.js';
 
 /**
  * The live security state of one process: its certificate files (re-read on change), accepted tokens and
@@ -12,16 +12,18 @@ import { readToken, TokenTable } from './tokens.js';
 export class SecurityContext {
   readonly certs: CertificateFiles | null;
   readonly authorizer: Authorizer;
-  private readonly tokens: TokenTable | null;
+  /** `--client-tokens-file`, re-read when it changes */
+  readonly tokens: ClientTokens | null;
   private readonly token: string | null;
 
   constructor(
     readonly options: TransportSecurity,
+    /** a changed certificate or tokens file that cannot be used (yet): the previous one stays in use */
     onRotationError: (err: unknown) => void = () => {},
   ) {
     const tls = options.tls;
     this.certs = tls ? new CertificateFiles(tls, options.refreshMs, onRotationError) : null;
-    this.tokens = options.clientTokensFile ? new TokenTable(options.clientTokensFile) : null;
+    this.tokens = options.clientTokensFile ? new ClientTokens(options.clientTokensFile, options.refreshMs, onRotationError) : null;
     this.token = options.tokenFile ? readToken(options.tokenFile) : null;
     this.authorizer = new Authorizer(options, this.tokens);
   }
@@ -60,6 +62,7 @@ export class SecurityContext {
 
   close(): void {
     this.certs?.close();
+    this.tokens?.close();
   }
 }
 

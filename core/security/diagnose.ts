@@ -16,7 +16,8 @@ const REASONS: readonly [RegExp, string][] = [
   [/ALTNAME_INVALID|Hostname\/IP does not match/i, "the server's certificate does not name the address dialed"],
 ];
 
-function reasonOf(err: Error & { code?: string }): string | null {
+/** The reason of a TLS error in words (REASONS), or null when it is not one of the known refusals. */
+export function reasonOf(err: Error & { code?: string }): string | null {
   const text = `${err.code ?? ''} ${err.message}`;
   for (const [re, reason] of REASONS) if (re.test(text)) return reason;
   return null;

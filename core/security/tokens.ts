@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { BadFileError } from '../errors.js';
 import type { Identity } from './identity.js';
+import { ReloadingFiles } from './reloading.js';
 
 const NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 const TOKEN = /^[\x21-\x7e]{16,512}$/;
@@ -10,11 +11,16 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
+/** Who a bearer token belongs to: a client identity, or null for a token the server does not know. */
+export interface TokenLookup {
+  lookup(token: string): Identity | null;
+}
+
 /**
  * Bearer tokens a server accepts from clients outside the mesh: a file of `<name> <token>` lines (# comments).
  * Tokens are kept as SHA-256 digests and compared in constant time; a token holder gets the client role.
  */
-export class TokenTable {
+export class TokenTable implements TokenLookup {
   private readonly entries: { name: string; digest: Buffer }[];
 
   constructor(readonly file: string) {
@@ -41,6 +47,37 @@ export class TokenTable {
     const d = digest(token);
     const hit = this.entries.find((e) => timingSafeEqual(e.digest, d));
     return hit ? { role: 'client', name: hit.name, via: 'token' } : null;
+  }
+}
+
+/**
+ * `--client-tokens-file` as a server uses it: re-read when the file changes (checked every `refreshMs`, as the
+ * certificates are), so a token added or revoked takes effect without a restart; a file that no longer parses
+ * keeps the previous table and `onError` says why.
+ */
+export class ClientTokens implements TokenLookup {
+  private readonly table: ReloadingFiles<TokenTable>;
+
+  constructor(file: string, refreshMs: number, onError: (err: unknown) => void = () => {}) {
+    this.table = new ReloadingFiles([file], () => new TokenTable(file), refreshMs, onError);
+  }
+
+  lookup(token: string): Identity | null {
+    return this.table.current.lookup(token);
+  }
+
+  /** How many times a changed file was applied since start. */
+  get reloads(): number {
+    return this.table.reloads;
+  }
+
+  /** Looks at the file now (the timer calls this; tests may too). */
+  check(): void {
+    this.table.check();
+  }
+
+  close(): void {
+    this.table.close();
   }
 }
 

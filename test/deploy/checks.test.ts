@@ -9,6 +9,10 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ICertificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { tlsProblems } from './tls-checks.js';
 import { imageProblems, probeProblems, quantity, resourceProblems, securityProblems } from './pod-checks.js';
 import { renderOverlay, type KubeObject } from './render.js';
 import { schemaErrors, unknownFieldErrors } from './schema.js';
@@ -37,13 +41,23 @@ const coordinator = (edit: (c: IContainer, spec: IPodSpec) => void): KubeObject 
   }).o;
 
 describe('pod template checks', () => {
-  it('probes: missing, not gRPC, wrong port, timeout under 5 s', () => {
+  it('probes: missing, not gRPC, wrong port, on the TLS port, no health port, timeout under 5 s', () => {
     expect(probeProblems(coordinator((c) => delete c.readinessProbe))).toEqual(['Deployment/ttsnap-coordinator coordinator: no readinessProbe']);
-    expect(probeProblems(coordinator((c) => (c.livenessProbe = { tcpSocket: { port: 7070 }, timeoutSeconds: 5 })))).toEqual([
+    expect(probeProblems(coordinator((c) => (c.livenessProbe = { tcpSocket: { port: 8081 }, timeoutSeconds: 5 })))).toEqual([
       'Deployment/ttsnap-coordinator coordinator: livenessProbe is not a grpc.health.v1 (grpc:) probe',
     ]);
-    expect(probeProblems(coordinator((c) => (c.startupProbe!.grpc!.port = 7071)))).toEqual([
-      'Deployment/ttsnap-coordinator coordinator: startupProbe probes port 7071, the server listens on 7070',
+    expect(probeProblems(coordinator((c) => (c.startupProbe!.grpc!.port = 7070)))).toEqual([
+      'Deployment/ttsnap-coordinator coordinator: startupProbe probes port 7070, health answers in plaintext on 8081',
+    ]);
+    const withoutHealth = (c: IContainer) => c.command!.splice(c.command!.indexOf('--health-listen'), 2);
+    expect(probeProblems(coordinator(withoutHealth))).toEqual([
+      "Deployment/ttsnap-coordinator coordinator: serves TLS without --health-listen, and kubelet's gRPC probes cannot speak TLS",
+      'Deployment/ttsnap-coordinator coordinator: startupProbe probes port 8081, health answers in plaintext on 7070',
+      'Deployment/ttsnap-coordinator coordinator: readinessProbe probes port 8081, health answers in plaintext on 7070',
+      'Deployment/ttsnap-coordinator coordinator: livenessProbe probes port 8081, health answers in plaintext on 7070',
+    ]);
+    expect(probeProblems(coordinator((c) => (c.command![c.command!.indexOf('--health-listen') + 1] = '0.0.0.0:7070'))).filter((p) => p.includes('share'))).toEqual([
+      'Deployment/ttsnap-coordinator coordinator: --health-listen and --listen share port 7070',
     ]);
     expect(probeProblems(coordinator((c) => delete c.livenessProbe!.timeoutSeconds))).toEqual([
       'Deployment/ttsnap-coordinator coordinator: livenessProbe timeoutSeconds 1 is under 5 s',
@@ -94,6 +108,51 @@ describe('pod template checks', () => {
   });
 });
 
+describe('mutual TLS checks', () => {
+  const worker = (edit: (s: IStatefulSet) => void) => broken<IStatefulSet>('StatefulSet', 'ttsnap-worker', edit).all;
+  const coordinatorAll = (edit: (d: IDeployment) => void) => broken<IDeployment>('Deployment', 'ttsnap-coordinator', edit).all;
+  const W = 'StatefulSet/ttsnap-worker worker';
+  const C = 'Deployment/ttsnap-coordinator coordinator';
+
+  it('the committed cpu-demo overlay has none of these problems', () => {
+    expect(tlsProblems(base)).toEqual([]);
+  });
+
+  it('certificate volumes: writable mount, mode wider than 0440, a Secret no Certificate makes, a missing flag', () => {
+    expect(tlsProblems(coordinatorAll((d) => delete d.spec!.template.spec!.containers[0]!.volumeMounts!.find((m) => m.name === 'tls')!.readOnly))).toEqual(
+      ['--tls-cert /etc/ttsnap/tls/tls.crt', '--tls-key /etc/ttsnap/tls/tls.key', '--tls-ca /etc/ttsnap/tls/ca.crt', '--nats-tls-ca /etc/ttsnap/tls/ca.crt', '--nats-tls-cert /etc/ttsnap/tls/tls.crt', '--nats-tls-key /etc/ttsnap/tls/tls.key'].map(
+        (f) => `${C}: ${f}: /etc/ttsnap/tls is not mounted readOnly`,
+      ).concat(["StatefulSet/ttsnap-worker worker: dials the coordinator as ttsnap-coordinator, which its certificate does not carry", 'Job/ttsnap-search search: dials the coordinator as ttsnap-coordinator, which its certificate does not carry']),
+    );
+    const mode = tlsProblems(coordinatorAll((d) => (d.spec!.template.spec!.volumes!.find((v) => v.name === 'tls')!.secret!.defaultMode = 0o644)));
+    expect(mode[0]).toBe(`${C}: --tls-cert /etc/ttsnap/tls/tls.crt: volume tls: defaultMode 0644 allows more than 0440`);
+    const secret = tlsProblems(broken<IJob>('Job', 'ttsnap-search', (j) => (j.spec!.template.spec!.volumes!.find((v) => v.name === 'tls')!.secret!.secretName = 'handmade')).all);
+    expect(secret).toEqual(['--tls-cert /etc/ttsnap/tls/tls.crt', '--tls-key /etc/ttsnap/tls/tls.key', '--tls-ca /etc/ttsnap/tls/ca.crt'].map((f) => `Job/ttsnap-search search: ${f}: volume tls: Secret handmade is not a rendered cert-manager Certificate's`));
+    const noCa = tlsProblems(coordinatorAll((d) => d.spec!.template.spec!.containers[0]!.command!.splice(d.spec!.template.spec!.containers[0]!.command!.indexOf('--tls-ca'), 2)));
+    expect(noCa).toEqual([`${C}: no --tls-ca`]);
+  });
+
+  it('workers: a writable CSI volume, advertising the pod IP, a name the certificate lacks, another identity', () => {
+    const csi = (s: IStatefulSet) => s.spec!.template.spec!.volumes!.find((v) => v.name === 'tls')!.csi!;
+    expect(tlsProblems(worker((s) => (csi(s).readOnly = false)))[0]).toBe(`${W}: --tls-cert /etc/ttsnap/tls/tls.crt: volume tls: the CSI volume is not readOnly`);
+    const argv = (s: IStatefulSet) => s.spec!.template.spec!.containers[0]!.command!;
+    expect(tlsProblems(worker((s) => (argv(s)[argv(s).indexOf('--advertise') + 1] = '$(POD_IP):7070')))).toEqual([
+      `${W}: advertises $(POD_IP), which its certificate ($(POD_NAME).ttsnap-worker.$(POD_NAMESPACE).svc, $(POD_NAME).ttsnap-worker.$(POD_NAMESPACE).svc.cluster.local) does not carry`,
+      `${W}: advertises the pod IP, not a name its certificate can carry`,
+    ]);
+    expect(tlsProblems(worker((s) => (csi(s).volumeAttributes!['csi.cert-manager.io/uri-sans'] = 'spiffe://ttsnap/client/${POD_NAME}')))).toEqual([
+      `${W}: the certificate's URI SANs ["spiffe://ttsnap/client/$(POD_NAME)"] lack spiffe://ttsnap/worker/$(POD_NAME)`,
+    ]);
+  });
+
+  it('a Service routing to the plaintext health port; NATS without verify_and_map', () => {
+    const svc = broken<IService>('Service', 'ttsnap-coordinator', (s) => s.spec!.ports!.push({ name: 'health', port: 8081, targetPort: 'health' })).all;
+    expect(tlsProblems(svc)).toEqual(['Service/ttsnap-coordinator: exposes the plaintext health port 8081 of Deployment/ttsnap-coordinator']);
+    const conf = broken<IConfigMap>('ConfigMap', 'nats-config', (c) => (c.data!['nats.conf'] = c.data!['nats.conf']!.replace('verify_and_map: true', 'verify: true'))).all;
+    expect(tlsProblems(conf)).toEqual(['ConfigMap/nats-config: the client tls block does not verify_and_map client certificates']);
+  });
+});
+
 describe('schema and wiring checks', () => {
   it('schema: a wrong type and an API version with no schema', async () => {
     const { o } = broken<IDeployment>('Deployment', 'ttsnap-coordinator', (d) => {
@@ -104,6 +163,11 @@ describe('schema and wiring checks', () => {
     expect(errors[0]).toMatch(/^Deployment\/ttsnap-coordinator: .*replicas must be integer/);
     const pdb = broken<IPodDisruptionBudget>('PodDisruptionBudget', 'ttsnap-worker', (p) => Object.assign(p, { apiVersion: 'policy/v9' })).o;
     expect(await schemaErrors(pdb)).toEqual(['PodDisruptionBudget/ttsnap-worker: no schema for policy/v9 PodDisruptionBudget']);
+    // cert-manager's CRD schema: a key size that is not an integer, a usage outside its enum
+    const cert = broken<ICertificate>('Certificate', 'ttsnap-coordinator', (c) => Object.assign(c.spec.privateKey!, { size: 'large' })).o;
+    expect(await schemaErrors(cert)).toEqual([expect.stringMatching(/^Certificate\/ttsnap-coordinator: .*size must be integer/)]);
+    const usage = broken<ICertificate>('Certificate', 'ttsnap-coordinator', (c) => Object.assign(c.spec, { usages: ['server-auth'] })).o;
+    expect(await schemaErrors(usage)).toEqual([expect.stringMatching(/^Certificate\/ttsnap-coordinator: .*usages.* must be equal to one of the allowed values/)]);
   });
 
   it('unknown fields: a misspelt field at any depth, in core objects and operator CRDs', () => {

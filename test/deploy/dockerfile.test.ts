@@ -102,5 +102,8 @@ describe('deploy/Dockerfile.gpu', () => {
     expect(at[0]).toBeGreaterThan(0);
     expect(at).toEqual([...at].sort((a, b) => a - b)); // download, then check, then unpack
     expect(run).toContain('test -n "${ORT_GPU_NUPKG_SHA256}"');
+    // a value of the wrong shape (a "sha256:" prefix, a SHA-512) fails before the download, saying what is expected
+    expect(run.indexOf("grep -Eqx '[0-9a-f]{64}'")).toBeGreaterThan(run.indexOf('test -n'));
+    expect(run.indexOf("grep -Eqx '[0-9a-f]{64}'")).toBeLessThan(at[0] ?? 0);
   });
 });

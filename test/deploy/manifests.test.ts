@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { flagValue, imageProblems, podTemplate, probeProblems, resourceProblems, securityProblems, TTSNAP_IMAGE } from './pod-checks.js';
 import { OVERLAYS, REPO, ref, renderOverlay, type KubeObject, type Overlay } from './render.js';
 import { schemaErrors, unknownFieldErrors } from './schema.js';
+import { tlsProblems } from './tls-checks.js';
 import { wiringProblems } from './wiring.js';
 
 const release = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
@@ -25,12 +26,12 @@ beforeAll(() => {
 
 describe.each(OVERLAYS)('overlay %s', (name) => {
   it('renders every object the system needs', () => {
-    const common = ['ConfigMap', 'Deployment', 'Job', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet'];
+    const common = ['Certificate', 'ConfigMap', 'Deployment', 'Issuer', 'Job', 'Namespace', 'NetworkPolicy', 'PersistentVolumeClaim', 'PodDisruptionBudget', 'PodMonitor', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet'];
     expect(kinds(name)).toEqual(name === 'gpu' ? [...common, 'HorizontalPodAutoscaler'].sort() : common);
     expect(objects(name).filter((o) => o.kind !== 'Namespace' && o.metadata.namespace !== 'ttsnap').map(ref)).toEqual([]);
   });
 
-  it('every object passes its API schema (kubernetes-models / prometheus-operator validators)', async () => {
+  it('every object passes its API schema (kubernetes-models / prometheus-operator / cert-manager validators)', async () => {
     const errors = (await Promise.all(objects(name).map(schemaErrors))).flat();
     expect(errors).toEqual([]);
   });
@@ -46,19 +47,54 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     expect(wiringProblems(objects(name))).toEqual([]);
   });
 
+  it('mutual TLS by default: cert-manager identities per role on read-only volumes, dialed names in the certificates, NATS mapping certificates to users', () => {
+    expect(tlsProblems(objects(name))).toEqual([]);
+    // self-signed bootstrap -> CA certificate -> CA Issuer -> the identities
+    expect(one(name, 'Issuer', 'ttsnap-selfsigned').spec).toEqual({ selfSigned: {} });
+    expect(one(name, 'Certificate', 'ttsnap-ca').spec).toMatchObject({ isCA: true, secretName: 'ttsnap-ca', issuerRef: { name: 'ttsnap-selfsigned' } });
+    expect(one(name, 'Issuer', 'ttsnap-ca').spec).toEqual({ ca: { secretName: 'ttsnap-ca' } });
+    const certs = objects(name).filter((o) => o.kind === 'Certificate' && o.metadata.name !== 'ttsnap-ca');
+    expect(certs.map((c) => [c.metadata.name, (c.spec as { uris?: string[] }).uris ?? [], (c.spec as { issuerRef: { name: string } }).issuerRef.name])).toEqual([
+      ['nats', [], 'ttsnap-ca'],
+      ['ttsnap-coordinator', ['spiffe://ttsnap/coordinator/ttsnap-coordinator'], 'ttsnap-ca'],
+      ['ttsnap-search', ['spiffe://ttsnap/client/ttsnap-search'], 'ttsnap-ca'],
+    ]);
+    const csi = podTemplate(one(name, 'StatefulSet', 'ttsnap-worker'))?.spec?.volumes?.find((v) => v.name === 'tls')?.csi;
+    expect(csi?.volumeAttributes?.['csi.cert-manager.io/uri-sans']).toBe('spiffe://ttsnap/worker/${POD_NAME}');
+    expect((one(name, 'Service', 'ttsnap-worker').spec as { publishNotReadyAddresses?: boolean }).publishNotReadyAddresses).toBe(true);
+  });
+
+  it('NATS users: the coordinator and one user per worker the overlay can run, each worker publishing only under its own subject', () => {
+    const auth = (one(name, 'ConfigMap', 'nats-auth').data as Record<string, string>)['auth.conf'] ?? '';
+    const users = [...auth.matchAll(/user: "([^"]+)", permissions: \{ publish: \{ allow: \[([^\]]*)\] \}/g)].map((m) => [m[1], m[2]]);
+    const hpa = objects(name).find((o) => o.kind === 'HorizontalPodAutoscaler');
+    const workers = hpa ? (hpa.spec as { maxReplicas: number }).maxReplicas : (one(name, 'StatefulSet', 'ttsnap-worker').spec as { replicas: number }).replicas;
+    expect(users).toEqual([
+      ['spiffe://ttsnap/coordinator/ttsnap-coordinator', '"ttsnap.journal.>", "$JS.>", "$KV.ttsnap_results.>", "_INBOX.>"'],
+      ...Array.from({ length: workers }, (_, i) => [`spiffe://ttsnap/worker/ttsnap-worker-${i}`, `"ttsnap.scores.ttsnap-worker-${i}.>"`]),
+    ]);
+    expect(workers).toBe(name === 'gpu' ? 16 : 3);
+  });
+
   it('runs the coordinator, workers and search client from the ttsnap image with the documented commands', () => {
     const argv = (o: KubeObject) => containers(o).map((c) => [...(c.command ?? []), ...(c.args ?? [])]);
     const [coord] = argv(one(name, 'Deployment', 'ttsnap-coordinator'));
     const [worker] = argv(one(name, 'StatefulSet', 'ttsnap-worker'));
     const [search] = argv(one(name, 'Job', 'ttsnap-search'));
-    expect(coord).toEqual(['node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', '--drain-timeout-s', '300', ...(name === 'gpu' ? ['--nats-replicas', '3'] : [])]);
-    expect(worker?.slice(0, 15)).toEqual([
-      'node', '/app/dist/cli/main.js', 'worker', '--listen', '0.0.0.0:7070', '--advertise', '$(POD_IP):7070', '--id', '$(POD_NAME)',
-      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464',
+    const tls = ['--tls-cert', '/etc/ttsnap/tls/tls.crt', '--tls-key', '/etc/ttsnap/tls/tls.key', '--tls-ca', '/etc/ttsnap/tls/ca.crt'];
+    const natsTls = ['--nats-tls-ca', '/etc/ttsnap/tls/ca.crt', '--nats-tls-cert', '/etc/ttsnap/tls/tls.crt', '--nats-tls-key', '/etc/ttsnap/tls/tls.key'];
+    const health = ['--health-listen', '0.0.0.0:8081'];
+    expect(coord).toEqual([
+      'node', '/app/dist/cli/main.js', 'coordinator', '--listen', '0.0.0.0:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', '--drain-timeout-s', '300',
+      ...tls, ...health, ...natsTls, ...(name === 'gpu' ? ['--nats-replicas', '3'] : []),
     ]);
-    expect(worker?.slice(15, 17)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
+    expect(worker?.slice(0, 29)).toEqual([
+      'node', '/app/dist/cli/main.js', 'worker', '--listen', '0.0.0.0:7070', '--advertise', '$(POD_NAME).ttsnap-worker.$(POD_NAMESPACE).svc:7070', '--id', '$(POD_NAME)',
+      '--coordinator', 'ttsnap-coordinator:7070', '--nats', 'nats://nats:4222', '--metrics-listen', '$(POD_IP):9464', ...tls, ...health, ...natsTls,
+    ]);
+    expect(worker?.slice(29, 31)).toEqual(['--backend', name === 'gpu' ? 'onnx' : 'trace']);
     expect(worker?.slice(-2)).toEqual(['--drain-timeout-s', name === 'gpu' ? '300' : '60']);
-    expect(search?.slice(0, 10)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json', '--request-id', '$(JOB_NAME)', '--out', '/out/$(JOB_NAME)']);
+    expect(search?.slice(0, 16)).toEqual(['node', '/app/dist/cli/main.js', 'search', '--coordinator', 'ttsnap-coordinator:7070', '--json', '--request-id', '$(JOB_NAME)', '--out', '/out/$(JOB_NAME)', ...tls]);
     const images = objects(name).flatMap(containers).map((c) => c.image);
     expect(images.filter((i) => i?.startsWith(TTSNAP_IMAGE)).length).toBe(3);
   });

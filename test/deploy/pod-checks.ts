@@ -29,14 +29,16 @@ export function flagValue(c: IContainer, flag: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined;
 }
 
-const portOf = (hostPort: string | undefined): number | undefined => {
+export const portOf = (hostPort: string | undefined): number | undefined => {
   const m = hostPort?.match(/:(\d+)$/);
   return m ? Number(m[1]) : undefined;
 };
 
 /**
- * Probes: readiness and liveness on long-running pods; ttsnap's are native gRPC probes on the --listen port with
- * timeouts of at least 5 s.
+ * Probes: readiness and liveness on long-running pods; ttsnap's are native gRPC probes with timeouts of at least
+ * 5 s, on the port that answers them in plaintext: the --health-listen port (health only) when the server speaks
+ * TLS (kubelet's gRPC probes cannot), else the --listen port. A health port is a second port only for kubelet: it
+ * must differ from --listen.
  */
 export function probeProblems(o: KubeObject): string[] {
   const t = podTemplate(o);
@@ -48,11 +50,15 @@ export function probeProblems(o: KubeObject): string[] {
     if (!c.livenessProbe) out.push(`${where}: no livenessProbe`);
     if (!c.image?.startsWith(`${TTSNAP_IMAGE}:`)) continue;
     const listen = portOf(flagValue(c, '--listen'));
+    const health = portOf(flagValue(c, '--health-listen'));
     if (listen === undefined) out.push(`${where}: no --listen HOST:PORT`);
+    if (flagValue(c, '--tls-cert') !== undefined && health === undefined) out.push(`${where}: serves TLS without --health-listen, and kubelet's gRPC probes cannot speak TLS`);
+    if (health !== undefined && health === listen) out.push(`${where}: --health-listen and --listen share port ${health}`);
+    const expected = health ?? listen;
     for (const [kind, p] of [['startupProbe', c.startupProbe], ['readinessProbe', c.readinessProbe], ['livenessProbe', c.livenessProbe]] as const) {
       if (!p) continue;
       if (!p.grpc) out.push(`${where}: ${kind} is not a grpc.health.v1 (grpc:) probe`);
-      else if (p.grpc.port !== listen) out.push(`${where}: ${kind} probes port ${p.grpc.port}, the server listens on ${listen}`);
+      else if (p.grpc.port !== expected) out.push(`${where}: ${kind} probes port ${p.grpc.port}, health answers in plaintext on ${expected}`);
       // the default 1 s is less than a GC pause of a busy single-threaded coordinator
       if ((p.timeoutSeconds ?? 1) < MIN_PROBE_TIMEOUT_S) out.push(`${where}: ${kind} timeoutSeconds ${p.timeoutSeconds ?? 1} is under ${MIN_PROBE_TIMEOUT_S} s`);
     }

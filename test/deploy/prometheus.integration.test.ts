@@ -1,6 +1,8 @@
 // A coordinator and trace workers started with the commands of the rendered cpu-demo overlay (cluster addresses
-// and paths mapped to loopback ports and ../shared/traces), a real nats-server and a real Prometheus on loopback
-// scraping them every second, one search through the search Job's command; then:
+// and paths mapped to loopback ports, ../shared/traces and certificates made here in cert-manager's Secret layout,
+// so everything speaks mutual TLS with the SPIFFE identity of its role, as deployed), a real nats-server running the
+// overlay's own NATS config (TLS, a user per certificate), a real Prometheus on loopback scraping them every second,
+// one search through the search Job's command (with its client certificate); then:
 // - `promtool check metrics` on the coordinator's and a worker's /metrics;
 // - every PromQL expression of the Grafana dashboard and of the alert rules, evaluated through Prometheus' HTTP
 //   API, returns data (alerts: the value expression with recording rules expanded, see promql.ts), and no alert
@@ -17,7 +19,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTS_FILE, dashboardExprs, expandRecorded, loadRules, readsExternal, splitThreshold } from './promql.js';
 import { podTemplate } from './pod-checks.js';
-import { answers200, freePort, httpGet, ProcGroup, CLI, promQuery, startNats, startPrometheus, waitFor } from '../support/procs.js';
+import { answers200, freePort, httpGet, ProcGroup, CLI, promQuery, startPrometheus, waitFor } from '../support/procs.js';
+import { makeCa, secretVolume } from '../security/certs.js';
+import { startRenderedNats } from './rendered-nats.js';
 import { REPO, renderOverlay, type KubeObject } from './render.js';
 import { runtimeTraceDir } from '../support/traces.js';
 
@@ -62,21 +66,31 @@ function localize(argv: readonly string[], subst: Record<string, string>, metric
 
 beforeAll(async () => {
   const tmp = procs.tempDir('ttsnap-deploy-');
-  const nats = await startNats(join(tmp, 'nats'));
-  procs.add(nats.proc);
   try {
     const manifests = renderOverlay('cpu-demo');
-    const [grpc, metrics] = [await freePort(), await freePort()];
+    // cert-manager's part: a CA and one identity per process, each where its Secret (or CSI volume) would be mounted
+    const ca = makeCa(tmp, 'ca');
+    const identity = (name: string, role: string, id: string) => secretVolume(ca, { name, uris: [`spiffe://ttsnap/${role}/${id}`], dns: ['localhost'], ips: ['127.0.0.1'] });
+    const nats = await startRenderedNats(manifests, join(tmp, 'nats'), secretVolume(ca, { name: 'nats', dns: ['localhost'], ips: ['127.0.0.1'] }));
+    procs.add(nats.proc);
+    const [grpc, metrics, health] = [await freePort(), await freePort(), await freePort()];
     const coordinator = `127.0.0.1:${grpc}`;
     coordinatorMetrics = `127.0.0.1:${metrics}`;
-    const cluster = { 'nats://nats:4222': nats.url, 'ttsnap-coordinator:7070': coordinator, '/traces/': `${TRACES}/` };
-    procs.ttsnap('coordinator', localize(manifestArgv(manifests, 'Deployment', 'ttsnap-coordinator'), { ...cluster, '0.0.0.0:7070': coordinator }, metrics));
+    // NATS by name, as in the cluster (nats.js would send an IP as the TLS server name, which Node warns about)
+    const cluster = { 'nats://nats:4222': nats.url.replace('127.0.0.1', 'localhost'), 'ttsnap-coordinator:7070': coordinator, '/traces/': `${TRACES}/` };
+    const coordinatorTls = identity('coordinator', 'coordinator', 'ttsnap-coordinator');
+    procs.ttsnap('coordinator', localize(manifestArgv(manifests, 'Deployment', 'ttsnap-coordinator'), { ...cluster, '0.0.0.0:7070': coordinator, '0.0.0.0:8081': `127.0.0.1:${health}`, '/etc/ttsnap/tls/': `${coordinatorTls}/` }, metrics));
     await waitFor('coordinator /metrics', () => answers200(`http://${coordinatorMetrics}/metrics`), 20_000);
     for (let i = 0; i < WORKERS; i++) {
-      const [wg, wm] = [await freePort(), await freePort()];
+      const [wg, wm, wh] = [await freePort(), await freePort(), await freePort()];
       const listen = `127.0.0.1:${wg}`;
       workerMetrics.push(`127.0.0.1:${wm}`);
-      const subst = { ...cluster, '0.0.0.0:7070': listen, '$(POD_IP):7070': listen, '$(POD_NAME)': `ttsnap-worker-${i}` };
+      const name = `ttsnap-worker-${i}`;
+      const subst = {
+        // advertised by name, as in the cluster (the certificate carries localhost here, the pod's DNS names there)
+        ...cluster, '0.0.0.0:7070': listen, '$(POD_NAME).ttsnap-worker.$(POD_NAMESPACE).svc:7070': `localhost:${wg}`, '$(POD_NAME)': name,
+        '0.0.0.0:8081': `127.0.0.1:${wh}`, '/etc/ttsnap/tls/': `${identity(name, 'worker', name)}/`,
+      };
       procs.ttsnap(`worker-${i}`, localize(manifestArgv(manifests, 'StatefulSet', 'ttsnap-worker'), subst, wm));
     }
     for (const w of workerMetrics) await waitFor(`worker /metrics ${w}`, () => answers200(`http://${w}/metrics`), 20_000);
@@ -94,11 +108,13 @@ beforeAll(async () => {
     await waitFor('every target scraped and up', async () => ((await promQuery(promUrl, 'sum(up)'))[0]?.value[1] === String(1 + WORKERS) ? true : undefined), 45_000);
 
     // the Job's command (search --coordinator ... --json) with a search small enough for a test
-    const search = localize(manifestArgv(manifests, 'Job', 'ttsnap-search'), cluster, 0);
+    const search = localize(manifestArgv(manifests, 'Job', 'ttsnap-search'), { ...cluster, '/etc/ttsnap/tls/': `${identity('search', 'client', 'ttsnap-search')}/` }, 0);
+    const tlsFlags = search.slice(search.indexOf('--tls-cert'), search.indexOf('--tls-ca') + 2);
+    expect(tlsFlags.filter((a) => a.startsWith('--'))).toEqual(['--tls-cert', '--tls-key', '--tls-ca']);
     const what = ['--prompts', `0:${PROMPTS}`, '--candidates', String(CANDIDATES), '--schedule', '2:0.4,6:0.4,11:0.5', '--seed', '1'];
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      [CLI, ...search.slice(0, search.indexOf('--json') + 1), ...what],
+      [CLI, ...search.slice(0, search.indexOf('--json') + 1), ...tlsFlags, ...what],
       { cwd: REPO, timeout: 90_000, maxBuffer: 16 << 20 },
     );
     result = JSON.parse(stdout) as SearchResult;
@@ -143,6 +159,12 @@ describe('a coordinator and trace workers scraped by a real Prometheus', () => {
     );
   });
 
+  it('run mutual TLS as deployed: each server says so at start, the workers registered by their certificate names', () => {
+    for (const name of ['coordinator', 'worker-0', 'worker-1']) {
+      expect(procs.get(name)?.stderr ?? '', name).toContain('gRPC over mutual TLS (client certificates required), trust domain ttsnap');
+    }
+  });
+
   it('log JSON lines with level, time, process and the ids of what they are about', () => {
     const lines = (name: string) =>
       (procs.get(name)?.output() ?? '').split('\n').slice(1).filter((l) => l.startsWith('{'));
@@ -150,7 +172,7 @@ describe('a coordinator and trace workers scraped by a real Prometheus', () => {
     const coord = records('coordinator');
     // every line of the coordinator's output is JSON (the tail kept by Proc may cut the first one)
     const all = (procs.get('coordinator')?.output() ?? '').split('\n').slice(2).filter(Boolean);
-    expect(all.every((l) => l.startsWith('{') && l.endsWith('}'))).toBe(true);
+    expect(all.filter((l) => !(l.startsWith('{') && l.endsWith('}')))).toEqual([]);
     for (const r of coord) expect(Object.keys(r).slice(0, 3)).toEqual(['level', 'time', 'process']);
     const accepted = coord.find((r) => r.msg === 'job accepted');
     const ended = coord.find((r) => r.msg === 'job ended');

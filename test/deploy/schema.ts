@@ -1,7 +1,8 @@
 /**
  * Offline schema checks of rendered objects, two ways:
- * - `schemaErrors`: the JSON-schema validators that kubernetes-models (Kubernetes' OpenAPI) and
- *   @kubernetes-models/prometheus-operator (the operator's CRDs) ship: required fields, types, enums, formats.
+ * - `schemaErrors`: the JSON-schema validators that kubernetes-models (Kubernetes' OpenAPI),
+ *   @kubernetes-models/prometheus-operator and @kubernetes-models/cert-manager (generated from those projects'
+ *   CRDs) ship: required fields, types, enums, formats.
  *   Those schemas allow unknown fields, so a misspelt field would pass; hence
  * - `unknownFieldErrors`: every object becomes a typed object literal (`const o: IDeployment = {...}`) and the
  *   TypeScript compiler's excess-property check reports any field the API does not define, at any depth.
@@ -12,9 +13,16 @@ import { REPO, ref, type KubeObject } from './render.js';
 
 /** The npm module holding the model class and type of an object's apiVersion/kind. */
 function modelModule(o: KubeObject): string {
-  const crd = o.apiVersion.startsWith('monitoring.coreos.com/');
-  return `${crd ? '@kubernetes-models/prometheus-operator' : 'kubernetes-models'}/${o.apiVersion}/${o.kind}`;
+  const group = o.apiVersion.split('/')[0] ?? '';
+  const pkg = CRD_PACKAGES[group] ?? 'kubernetes-models';
+  return `${pkg}/${o.apiVersion}/${o.kind}`;
 }
+
+/** API groups of custom resources and the package that holds their models (the rest are Kubernetes' own). */
+const CRD_PACKAGES: Record<string, string> = {
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+  'cert-manager.io': '@kubernetes-models/cert-manager',
+};
 
 interface ModelClass {
   new (data: unknown): { validate(): void };

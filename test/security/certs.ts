@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A test CA made with openssl in a temp folder; issues leaf certificates with SANs and chosen validity. */
@@ -76,4 +76,18 @@ export function issue(ca: TestCa, spec: LeafSpec): Leaf {
 /** A server leaf for loopback: DNS localhost and IP 127.0.0.1, with a SPIFFE identity. */
 export function loopbackLeaf(ca: TestCa, name: string, spiffe: string): Leaf {
   return issue(ca, { name, uris: [spiffe], dns: ['localhost'], ips: ['127.0.0.1'] });
+}
+
+/**
+ * A leaf issued by `ca` laid out as a cert-manager Secret volume is: `tls.crt`, `tls.key` and `ca.crt` in one
+ * folder (`<ca dir>/<name>-secret`), so that manifests' `/etc/.../tls/` paths can point at it.
+ */
+export function secretVolume(ca: TestCa, spec: LeafSpec): string {
+  const leaf = issue(ca, spec);
+  const dir = join(ca.dir, `${spec.name}-secret`);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(leaf.cert, join(dir, 'tls.crt'));
+  copyFileSync(leaf.key, join(dir, 'tls.key'));
+  copyFileSync(ca.cert, join(dir, 'ca.crt'));
+  return dir;
 }

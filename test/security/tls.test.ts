@@ -147,6 +147,50 @@ describe('bearer tokens with --tls-client-auth optional', () => {
   });
 });
 
+describe('the client tokens file is re-read when it changes', () => {
+  it('a revoked token is refused and an added one accepted without a restart; a broken file keeps the last good table', async () => {
+    const tokens = join(pki.dir, 'tokens-reload.txt');
+    const [a, b] = [join(pki.dir, 'a.token'), join(pki.dir, 'b.token')];
+    writeFileSync(tokens, 'ci-bot 0123456789abcdef0123\n');
+    writeFileSync(a, '0123456789abcdef0123\n');
+    writeFileSync(b, 'bbbbbbbbbbbbbbbbbbbbbbbb\n');
+    const errors: string[] = [];
+    // refreshed by hand (check()) rather than by the timer, so the test does not depend on timing
+    const server = new SecurityContext(compileSecurity({ ...tlsFlags(pki, pki.coordinator), tlsClientAuth: 'optional', clientTokensFile: tokens, tlsRefreshMs: 3_600_000 }), (e) => errors.push(String(e)));
+    open.push(server);
+    const callers: string[] = [];
+    const srv = await serveStub(server, callers);
+    servers.push(srv);
+    const client = (file: string) => attempt(srv.port, { tlsCa: pki.ca.cert, tokenFile: file });
+    const unknown = /UNAUTHENTICATED: the bearer token is not known to this server$/;
+    expect([await client(a), await client(b)]).toEqual(['ok', expect.stringMatching(unknown)]);
+
+    writeFileSync(tokens, '# ci-bot revoked\nrelease-bot bbbbbbbbbbbbbbbbbbbbbbbb\n');
+    server.tokens?.check();
+    expect([await client(a), await client(b)]).toEqual([expect.stringMatching(unknown), 'ok']);
+    expect(callers).toEqual(['client/ci-bot', 'client/release-bot']);
+    expect(server.tokens?.reloads).toBe(1);
+
+    writeFileSync(tokens, 'release-bot short\n');
+    server.tokens?.check();
+    expect(errors).toEqual([expect.stringContaining("line 1: expected '<name> <token>'")]);
+    expect(await client(b)).toBe('ok');
+    expect(server.tokens?.reloads).toBe(1);
+  });
+
+  it('the timer picks up a change by itself within a few refresh periods', async () => {
+    const tokens = join(pki.dir, 'tokens-timer.txt');
+    const c = join(pki.dir, 'c.token');
+    writeFileSync(tokens, 'ci-bot 0123456789abcdef0123\n');
+    writeFileSync(c, 'cccccccccccccccccccccccc\n');
+    const server = context({ ...tlsFlags(pki, pki.coordinator), tlsClientAuth: 'optional', clientTokensFile: tokens, tlsRefreshMs: 50 });
+    writeFileSync(tokens, 'later-bot cccccccccccccccccccccccc\n');
+    for (let i = 0; i < 200 && server.tokens?.reloads === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(server.tokens?.reloads).toBe(1);
+    expect(server.tokens?.lookup('cccccccccccccccccccccccc')).toEqual({ role: 'client', name: 'later-bot', via: 'token' });
+  });
+});
+
 /** The certificate a fresh TLS connection to the port is shown. */
 function servedCertificate(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
