@@ -9,7 +9,8 @@ import type { BackendInfo } from '../core/contract/backend-info.js';
 
 /** Request size limits: bounded work per job, checked before anything is queued. */
 export const LIMITS = {
-  prompts: 10_000,
+  // 100k prompts travel in chunks (SubmitJobUpload); one SubmitJob message stays under the 8 MiB cap
+  prompts: 100_000,
   textChars: 2_000,
   candidates: 100_000,
   totalCandidates: 2_000_000,

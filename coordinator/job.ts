@@ -58,6 +58,17 @@ export class Job {
   error = '';
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
   private finishedCost = 0;
+  /**
+   * Stores the ended job's result before its done event goes out, resolving '' or what went wrong (the done
+   * event then reports it); none: the done event goes out at once.
+   */
+  storeResult: ((job: Job) => Promise<string>) | null = null;
+  /** why the result could not be stored durably ('' when it was, or when there is no store) */
+  storeError = '';
+  /** resolves once the done event went out (after the result was stored) */
+  readonly announced: Promise<void>;
+  private announce!: () => void;
+  private isAnnounced = false;
   /** ledger() of the finished prompts, merged again only when more have finished since */
   private merged: { readonly done: number; readonly ledger: Ledger } | null = null;
 
@@ -69,6 +80,7 @@ export class Job {
     this.results = new Array<PromptResult | undefined>(spec.prompts.length);
     this.ledgers = new Array<Ledger | undefined>(spec.prompts.length);
     this.toAdmit = spec.prompts.map((_, i) => i);
+    this.announced = new Promise((resolve) => (this.announce = resolve));
   }
 
   get ended(): boolean {
@@ -180,7 +192,7 @@ export class Job {
    */
   watch(listener: JobListener, afterSeq = 0, onHandOver?: () => void): () => void {
     for (const e of this.events) if ((e.seq ?? 0) > afterSeq) listener(e);
-    if (this.ended) return () => {};
+    if (this.isAnnounced) return () => {};
     this.listeners.set(listener, onHandOver);
     return () => this.listeners.delete(listener);
   }
@@ -205,8 +217,20 @@ export class Job {
     this.state = state;
     this.endedAt = now;
     this.error = error;
-    this.emit({ event: 'done', done: { state, error, result: jobSummary(this, now), prompts: this.promptsDone } }, now);
+    if (!this.storeResult) return this.announceEnd();
+    void this.storeResult(this).then((storeError) => {
+      this.storeError = storeError;
+      this.announceEnd();
+    });
+  }
+
+  /** The done event, stamped with the end time, and the journal's end record. */
+  private announceEnd(): void {
+    const { state, error, endedAt } = this;
+    this.emit({ event: 'done', done: { state, error, result: jobSummary(this, endedAt), prompts: this.promptsDone } }, endedAt);
     this.journal?.({ v: JOURNAL_SCHEMA, kind: 'end', job: this.id, state, error });
     this.listeners.clear();
+    this.isAnnounced = true;
+    this.announce();
   }
 }

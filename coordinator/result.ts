@@ -30,6 +30,8 @@ export interface JobRecord {
   readonly createdAt: number;
   readonly endedAt: number;
   readonly error: string;
+  /** why the result could not be stored durably ('' when stored, or no store) */
+  readonly storeError: string;
   readonly results: readonly (PromptResult | undefined)[];
   readonly busy: ReadonlyMap<string, number>;
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
@@ -47,6 +49,7 @@ export function jobResult(job: JobRecord, now: number): JobResult {
     timeline: { makespan_s: (end - job.createdAt) / 1000, worker_busy_s: Object.fromEntries([...job.busy.entries()].sort(([a], [b]) => a.localeCompare(b))) },
     movement: { ...job.movement },
     error: job.error,
+    store_error: job.storeError,
   };
 }
 
@@ -55,11 +58,44 @@ export function jobSummary(job: JobRecord, now: number): JobResult {
   return { ...jobResult({ ...job, results: [], ledger: () => job.ledger() }, now), prompts: [] };
 }
 
+/** Prompts a GetResult page holds: `limit` (0 = 1000), capped at 10,000. */
+export function pageLimit(limit: number): number {
+  return Math.min(limit || 1000, 10_000);
+}
+
+/** Bytes of prompts one GetResult answer carries at most: well inside the 8 MiB message cap, whatever the prompts' size. */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
+/** A prompt's size on the wire, near enough (its JSON without images, plus the images' bytes). */
+function wireBytes(p: unknown): number {
+  let bytes = 0;
+  const json = JSON.stringify(p, (k, v: unknown) => {
+    if (k === 'image' && v instanceof Uint8Array) {
+      bytes += v.length;
+      return undefined;
+    }
+    return v;
+  });
+  return bytes + (json?.length ?? 0);
+}
+
+/** The first prompts of `page` that fit PAGE_BYTES (at least one): a page never outgrows a gRPC message. */
+export function fitPage<P>(page: readonly P[]): P[] {
+  const out: P[] = [];
+  let bytes = 0;
+  for (const p of page) {
+    const b = wireBytes(p);
+    if (out.length > 0 && bytes + b > PAGE_BYTES) break;
+    out.push(p);
+    bytes += b;
+  }
+  return out;
+}
+
 /** One page of the result's prompts (GetResult), with the total to page through. */
 export function resultPage<R extends { readonly prompts?: readonly unknown[] | null }>(result: R, offset: number, limit: number): { result: R; total_prompts: number } {
   const prompts = result.prompts ?? [];
-  const size = Math.min(limit || 1000, 10_000);
-  return { result: { ...result, prompts: prompts.slice(offset, offset + size) }, total_prompts: prompts.length };
+  return { result: { ...result, prompts: fitPage(prompts.slice(offset, offset + pageLimit(limit))) }, total_prompts: prompts.length };
 }
 
 /**

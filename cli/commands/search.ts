@@ -235,6 +235,7 @@ export function registerSearch(program: Command): void {
           state = watched.state;
           // The result comes with the events (a draining coordinator may be gone right after); else page it.
           raw = watched.result ?? (await session.result(job));
+          if (raw.store_error) process.stderr.write(`warning: job ${job}: ${raw.store_error}\n`);
           for (const p of raw.prompts ?? []) results?.append(asLine(p));
           raw = { ...raw, prompts: (raw.prompts ?? []).map((p) => ({ ...p, prompt: todo[Number(p.position ?? 0)] as number })) };
         }
