@@ -161,11 +161,16 @@ export class CoordinatorGrpcClient {
   async result(job: string, pageSize = 1000): Promise<JobResult__Output> {
     const prompts: JobResult__Output['prompts'] = [];
     for (;;) {
-      const res = await this.unary<GetResultRequest, GetResultResponse__Output>('GetResult', { job, offset: prompts.length, limit: pageSize });
+      const res = await this.resultPage(job, prompts.length, pageSize);
       if (!res.result) throw new CoordinatorCallError(grpc.status.INTERNAL, 'empty result');
       prompts.push(...res.result.prompts);
       if (res.result.prompts.length === 0 || prompts.length >= res.total_prompts) return { ...res.result, prompts };
     }
+  }
+
+  /** One GetResult page: at most `limit` prompts from `offset` (fewer when they would pass 4 MiB), and the total. */
+  resultPage(job: string, offset: number, limit: number): Promise<GetResultResponse__Output> {
+    return this.unary<GetResultRequest, GetResultResponse__Output>('GetResult', { job, offset, limit });
   }
 
   async cancel(job: string): Promise<string> {

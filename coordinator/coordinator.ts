@@ -295,6 +295,11 @@ export class Coordinator {
     return job;
   }
 
+  /** Resolves once every journal record written so far is stored (true), or after timeoutMs (false); true without a journal. */
+  journaled(timeoutMs: number): Promise<boolean> {
+    return this.opts.journal?.flush(timeoutMs) ?? Promise.resolve(true);
+  }
+
   job(id: string): Job {
     const job = this.jobs.get(id);
     if (!job) throw new JobNotFoundError(id);

@@ -21,6 +21,8 @@ import { GrpcWorkerClient } from './grpc-worker-client.js';
 import { JobUpload } from './job-upload.js';
 
 const HEARTBEAT_MS = 500;
+/** how long SubmitJob waits for the new job's spec to be journaled before answering anyway */
+const JOURNAL_WAIT_MS = 5000;
 
 function jobField(job: string): string {
   if (job === '' || job.length > 64) throw new ValidationError('job', job === '' ? 'empty' : `${job.length} characters`, 'a job id from SubmitJob');
@@ -47,7 +49,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     metrics.inc('grpcErrors', { method: 'WatchJob', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
     call.emit('error', se);
   };
-  const submit = (req: SubmitJobRequest, metadata: grpc.Metadata): SubmitJobResponse => {
+  const submit = async (req: SubmitJobRequest, metadata: grpc.Metadata): Promise<SubmitJobResponse> => {
     const release = jobs.acquire(callerOf(metadata).name);
     let job;
     try {
@@ -58,6 +60,9 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     }
     // The slot is the caller's until the job ends (done, failed or cancelled).
     const stop = coord.watch(job.id, (e) => e.event === 'done' && (release(), queueMicrotask(() => stop())));
+    // answered once the job's spec is journaled (a few ms; at most JOURNAL_WAIT_MS): a coordinator that dies
+    // right after the answer still resumes the job
+    await coord.journaled(JOURNAL_WAIT_MS);
     return { job: job.id, candidates_per_prompt: job.spec.n };
   };
   return {
@@ -83,11 +88,9 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       call.on('error', refuse);
       call.on('end', () => {
         if (failed) return;
-        try {
-          callback(null, submit(upload.request(), call.metadata));
-        } catch (err) {
-          refuse(err);
-        }
+        Promise.resolve()
+          .then(() => submit(upload.request(), call.metadata))
+          .then((res) => callback(null, res), refuse);
       });
     },
     DeleteJob: unary('DeleteJob', metrics, 'grpcErrors', (req) => coord.deleteJob(jobField(req.job))),
