@@ -102,8 +102,9 @@ export class Job {
   private open(position: number): PromptRun {
     const s = this.spec;
     const prompt = s.prompts[position] as number;
-    const explored = drawCandidates(s.pool, s.n, s.seed, prompt);
-    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(s.seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
+    const seed = s.promptSeed[position] as number;
+    const explored = drawCandidates(s.pool, s.promptN[position] as number, seed, prompt);
+    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
     run.onPruned = (stage, step, kept, scores, ledger) => this.journal?.(stageRecord(this.id, position, stage, step, kept, scores, ledger));
     this.active.push(run);
     this.byPrompt.set(prompt, run);
@@ -152,6 +153,8 @@ export class Job {
   }
 
   finishPrompt(run: PromptRun, result: PromptResult): void {
+    const settings = this.spec.promptSettings[run.position];
+    if (settings) result.settings = settings;
     this.results[run.position] = result;
     const summary = run.book.summary();
     this.ledgers[run.position] = summary;
@@ -211,7 +214,7 @@ export class Job {
   end(state: JobState, now: number, error = ''): void {
     if (state === 'done') {
       // Work beyond the plan was recomputed (lost workers, a coordinator restart); the done event's result says so.
-      const planned = this.spec.plannedPerPrompt.denoise_steps * this.spec.prompts.length;
+      const planned = this.spec.planned.denoise_steps;
       this.movement.recomputed_steps = Math.max(0, this.ledger().denoise_steps - planned);
     }
     this.state = state;

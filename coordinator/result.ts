@@ -140,6 +140,19 @@ export function ledgerToProto(l: Ledger): ProtoLedger {
   return { ...l, reward_calls: { ...l.reward_calls }, stages: l.stages.map((s) => ({ ...s, reward_calls: { ...s.reward_calls } })) };
 }
 
+/** A prompt's overrides in the report: only what was set. */
+export type PromptSettingsJson = Readonly<Record<string, number | string>>;
+
+function settingsJson(p: PromptResult['settings'] | null | undefined): PromptSettingsJson | null {
+  if (!p) return null;
+  const out: Record<string, number | string> = {};
+  if (p.has_seed) out.seed = Number(p.seed);
+  if (Number(p.candidates ?? 0) > 0) out.candidates = Number(p.candidates);
+  if (Number(p.budget ?? 0) > 0) out.budget = Number(p.budget);
+  for (const [k, v] of Object.entries(p.sampling ?? {})) if (typeof v === 'number' || typeof v === 'string') if (v) out[k] = v;
+  return Object.keys(out).length > 0 ? out : null;
+}
+
 /** A winner or finalist in the search report. */
 export interface WinnerJson {
   readonly candidate: number;
@@ -157,6 +170,8 @@ export interface SearchReport {
     readonly top_k?: readonly WinnerJson[];
     readonly explored: readonly number[];
     readonly ledger: Ledger;
+    /** the prompt's overrides from a JSONL prompts file, as applied */
+    readonly settings?: PromptSettingsJson;
   }[];
   readonly ledger: Ledger;
   readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>> };
@@ -182,7 +197,12 @@ export function promptJson(p: PromptResult | PromptResult__Output, topK: number)
     ...(topK > 0 ? { top_k: (p.top_k ?? []).map(winnerJson) } : {}),
     explored: (p.explored ?? []).map(Number),
     ledger: ledgerFromProto(p.ledger),
+    ...withSettings(settingsJson(p.settings)),
   };
+}
+
+function withSettings(s: PromptSettingsJson | null): { settings?: PromptSettingsJson } {
+  return s ? { settings: s } : {};
 }
 type AnyWinner = NonNullable<PromptResult['winner']>;
 

@@ -7,6 +7,7 @@ import { parseScheduleSpec, type Schedule } from '../../core/engine/schedule.js'
 import { ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { PromptSettings } from '../../core/generated/ttsnap/v1/PromptSettings.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import type { JobResult, JobResult__Output } from '../../core/generated/ttsnap/v1/JobResult.js';
 import type { PromptResult, PromptResult__Output } from '../../core/generated/ttsnap/v1/PromptResult.js';
@@ -92,6 +93,14 @@ function promptIds(list: PromptList): number[] {
   return list.kind === 'trace' ? [...list.indices] : list.texts.map((_, i) => i);
 }
 
+/** The per-prompt overrides of the prompts `ids` (empty when the file gave none), aligned with them. */
+function promptSettingsFor(list: PromptList, ids: readonly number[]): PromptSettings[] {
+  const given = list.settings;
+  if (!given) return [];
+  const at = list.kind === 'trace' ? new Map(list.indices.map((p, i) => [p, i])) : null;
+  return ids.map((id) => given[at ? (at.get(id) as number) : id] ?? {});
+}
+
 /** The job request for the prompts `ids` of `list` (those not done yet). */
 function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number[], steps: number | null): SubmitJobRequest {
   if ((flags.budget === undefined) === (flags.candidates === undefined)) {
@@ -101,6 +110,7 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
   const request: SubmitJobRequest = {
     prompts: list.kind === 'trace' ? [...ids] : [],
     texts: list.kind === 'text' ? ids.map((i) => list.texts[i] as string) : [],
+    prompt_settings: promptSettingsFor(list, ids),
     budget,
     candidates: flags.candidates === undefined ? 0 : parseInteger('--candidates', 1, 100_000)(flags.candidates),
     schedule: [...readSchedule(flags, steps, budget)],
@@ -145,6 +155,7 @@ async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<S
 const FLAG_OF: Readonly<Record<string, string>> = {
   prompts: '--prompts', texts: 'texts', budget: '--budget', candidates: '--candidates', schedule: '--schedule',
   policy: '--policy', rewards: '--rewards', top_k: '--top-k', accounting: '--accounting', seed: '--seed',
+  prompt_settings: '--prompts-file overrides',
 };
 
 function asFlagError(err: unknown): unknown {
