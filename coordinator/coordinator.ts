@@ -18,7 +18,8 @@ import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
 import { grantedBudget } from './job-gauges.js';
-import { fitPage, jobResult, pageLimit, resultPage } from './result.js';
+import { fitPage, jobResult, pageLimit, provenanceOf, resultPage } from './result.js';
+import { ttsnapVersion } from '../core/version.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
@@ -148,7 +149,9 @@ export class Coordinator {
       const pool = poolOf(j) as BackendPool;
       let job: Job;
       try {
-        job = new Job(j.spec.job, compileJobSpec(j.spec.request as SubmitJobRequest, pool.info), j.spec.createdAt);
+        const spec = compileJobSpec(j.spec.request as SubmitJobRequest, pool.info);
+        job = new Job(j.spec.job, spec, j.spec.createdAt);
+        job.provenance = provenanceOf(spec, pool.info, ttsnapVersion());
         job.requestId = j.spec.requestId;
         job.pool = pool.id;
         this.attachSinks(job);
@@ -278,6 +281,7 @@ export class Coordinator {
     const spec = compileJobSpec(req, pool.info);
     const now = this.opts.clock();
     const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
+    job.provenance = provenanceOf(spec, pool.info, ttsnapVersion());
     job.requestId = requestId;
     job.pool = pool.id;
     this.attachSinks(job);

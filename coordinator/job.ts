@@ -4,6 +4,7 @@ import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
 import { jobSummary } from './result.js';
 import type { JobSpec } from './job-spec.js';
+import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
 import { JOURNAL_SCHEMA, stageRecord, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PromptRun } from './prompt-run.js';
 import type { HeldCandidate } from '../core/contract/candidates.js';
@@ -65,6 +66,8 @@ export class Job {
   storeResult: ((job: Job) => Promise<string>) | null = null;
   /** why the result could not be stored durably ('' when it was, or when there is no store) */
   storeError = '';
+  /** what produced the result (set by the coordinator at submission) */
+  provenance: Provenance | null = null;
   /** resolves once the done event went out (after the result was stored) */
   readonly announced: Promise<void>;
   private announce!: () => void;

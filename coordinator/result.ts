@@ -5,6 +5,9 @@ import type { Ledger as ProtoLedger, Ledger__Output } from '../core/generated/tt
 import type { PromptResult, PromptResult__Output } from '../core/generated/ttsnap/v1/PromptResult.js';
 import type { Winner } from '../core/generated/ttsnap/v1/Winner.js';
 import type { PromptRun } from './prompt-run.js';
+import type { JobSpec } from './job-spec.js';
+import type { BackendInfo } from '../core/contract/backend-info.js';
+import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
 
 /** The result of one finished prompt (proto-shaped, snake_case). */
 export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): PromptResult {
@@ -32,6 +35,8 @@ export interface JobRecord {
   readonly error: string;
   /** why the result could not be stored durably ('' when stored, or no store) */
   readonly storeError: string;
+  /** what produced the result: the request as compiled, the workers' model and its fingerprint, the ttsnap version */
+  readonly provenance: Provenance | null;
   readonly results: readonly (PromptResult | undefined)[];
   readonly busy: ReadonlyMap<string, number>;
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
@@ -50,6 +55,26 @@ export function jobResult(job: JobRecord, now: number): JobResult {
     movement: { ...job.movement },
     error: job.error,
     store_error: job.storeError,
+    ...(job.provenance ? { provenance: job.provenance } : {}),
+  };
+}
+
+/** A job's provenance: its request as compiled (N, schedule, seed, policy, rewards...), the backend that ran it. */
+export function provenanceOf(spec: JobSpec, info: BackendInfo, version: string): Provenance {
+  return {
+    version,
+    backend: info.backend,
+    model: info.model,
+    bundle_fingerprint: info.fingerprint ?? '',
+    provider: info.provider ?? '',
+    candidates_per_prompt: spec.n,
+    schedule: spec.schedule.map((p) => ({ step: p.step, alpha: p.alpha })),
+    seed: spec.seed,
+    policy: spec.policy.name,
+    rewards: [...spec.rewards],
+    accounting: spec.accounting,
+    cost: { denoise: spec.cost.denoise, verify: spec.cost.verify },
+    ...(spec.sampling ? { sampling: spec.sampling } : {}),
   };
 }
 
@@ -176,6 +201,45 @@ export interface SearchReport {
   readonly ledger: Ledger;
   readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>> };
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
+  /** what produced the result (absent from results of coordinators before it was recorded) */
+  readonly provenance?: ProvenanceJson;
+}
+
+/** Provenance as plain JSON: the request as compiled, the model and its fingerprint, the provider, the ttsnap version. */
+export interface ProvenanceJson {
+  readonly version: string;
+  readonly backend: string;
+  readonly model: string;
+  readonly bundle_fingerprint: string;
+  readonly provider: string;
+  readonly candidates_per_prompt: number;
+  readonly schedule: readonly { readonly step: number; readonly alpha: number }[];
+  readonly seed: number;
+  readonly policy: string;
+  readonly rewards: readonly string[];
+  readonly accounting: string;
+  readonly cost: { readonly denoise: number; readonly verify: number };
+  readonly sampling?: PromptSettingsJson;
+}
+
+function provenanceJson(p: AnyResult['provenance']): ProvenanceJson | null {
+  if (!p) return null;
+  const sampling = settingsJson({ sampling: p.sampling ?? null });
+  return {
+    version: p.version ?? '',
+    backend: p.backend ?? '',
+    model: p.model ?? '',
+    bundle_fingerprint: p.bundle_fingerprint ?? '',
+    provider: p.provider ?? '',
+    candidates_per_prompt: Number(p.candidates_per_prompt ?? 0),
+    schedule: (p.schedule ?? []).map((s) => ({ step: Number(s.step), alpha: Number(s.alpha) })),
+    seed: Number(p.seed ?? 0),
+    policy: p.policy ?? '',
+    rewards: [...(p.rewards ?? [])],
+    accounting: p.accounting ?? '',
+    cost: { denoise: Number(p.cost?.denoise ?? 0), verify: Number(p.cost?.verify ?? 0) },
+    ...(sampling ? { sampling } : {}),
+  };
 }
 
 /** A proto Ledger back in the engine's shape and key order (so both modes print identical JSON). */
@@ -236,5 +300,10 @@ export function resultJson(r: AnyResult, topK: number): SearchReport {
       recomputed_steps: Number(r.movement?.recomputed_steps ?? 0),
       workers_lost: Number(r.movement?.workers_lost ?? 0),
     },
+    ...withProvenance(provenanceJson(r.provenance)),
   };
+}
+
+function withProvenance(p: ProvenanceJson | null): { provenance?: ProvenanceJson } {
+  return p ? { provenance: p } : {};
 }
