@@ -73,9 +73,9 @@ try {
 
   // the killed client's job (the first submitted) runs to its end; then nothing of it is left in memory
   let client = new CoordinatorGrpcClient(address);
-  const jobs = await client.list(10);
-  const job = jobs.at(-1)?.job as string;
-  await client.watch(job, () => {});
+  const job = (await client.list(10)).find((j) => j.prompts === prompts)?.job as string;
+  const end = (await client.watch(job, () => {})).done;
+  say(`the killed client's job ${job} ended ${end?.state}${end?.error ? `: ${end.error}` : ''}`);
   client.close();
   children.push(coord.child);
   await stopChild(coord.child);
@@ -104,6 +104,8 @@ try {
     lines: written.length,
     distinct_prompts: new Set(ids).size,
     to_complete_s: Number(rerun_s.toFixed(1)),
+    first_job_state: end?.state,
+    first_job_store_error: end?.result?.store_error ?? '',
     stored_result_prompts: total,
     // JSON of the prompts as paged back (proto-shaped: what the store holds)
     stored_result_mib: Number((bytes / 1024 / 1024).toFixed(2)),
