@@ -13,7 +13,7 @@ import type { JobResult, JobResult__Output } from '../../core/generated/ttsnap/v
 import type { PromptResult, PromptResult__Output } from '../../core/generated/ttsnap/v1/PromptResult.js';
 import { promptJson, resultJson } from '../../coordinator/result.js';
 import { readPromptsFile, type PromptList } from '../prompts-file.js';
-import { ResultsFile } from '../results-file.js';
+import { ResultsFile, writePromptImage } from '../results-file.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../process/search-session.js';
 import { nextSignal } from '../../process/lifecycle.js';
 import { summaryText } from '../render/search-summary.js';
@@ -238,6 +238,9 @@ export function registerSearch(program: Command): void {
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
           const watched = await session.watch(job, (e) => {
+            const png = e.prompt_done?.winner?.image;
+            // the picture first: a prompt whose line is written has its picture too
+            if (flags.out && e.prompt_done && png instanceof Uint8Array && png.length > 0) writePromptImage(flags.out, asLine(e.prompt_done).prompt, png);
             if (e.prompt_done) results?.append(asLine(e.prompt_done));
             lineage.onEvent(e);
             progress?.onEvent(e);
