@@ -86,9 +86,11 @@ try {
   let pages = 0;
   let bytes = 0;
   let total = 0;
+  let state = '';
   for (let offset = 0; pages === 0 || offset < total; pages++) {
     const page = await client.resultPage(job, offset, 1000);
     total = page.total_prompts;
+    state = page.result?.state ?? '';
     offset += page.result?.prompts.length ?? 0;
     bytes += JSON.stringify(page.result?.prompts ?? []).length;
     if ((page.result?.prompts.length ?? 0) === 0) break;
@@ -106,6 +108,7 @@ try {
     to_complete_s: Number(rerun_s.toFixed(1)),
     first_job_state: end?.state,
     first_job_store_error: end?.result?.store_error ?? '',
+    stored_result_state: state,
     stored_result_prompts: total,
     // JSON of the prompts as paged back (proto-shaped: what the store holds)
     stored_result_mib: Number((bytes / 1024 / 1024).toFixed(2)),

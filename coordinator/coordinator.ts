@@ -12,7 +12,7 @@ import { ValidationError } from '../core/errors.js';
 import { CoordinatorUnavailableError, JobNotFoundError, JobRunningError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
 import { sortHoldings } from './holdings.js';
-import { specRecords, type JobJournal, type JournalRecord } from './journal/records.js';
+import { JOURNAL_SCHEMA, specRecords, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PendingResumes } from './journal/resume.js';
 import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
@@ -132,8 +132,22 @@ export class Coordinator {
   async resume(): Promise<{ running: string[]; refused: string[] }> {
     if (!this.resumes) return { running: [], refused: [] };
     const found = await this.resumes.load();
+    const running: string[] = [];
+    for (const id of found.running) if (!(await this.endedInStore(id))) running.push(id);
     this.rebuildResumed();
-    return found;
+    return { running, refused: found.refused };
+  }
+
+  /**
+   * A job whose result is stored has ended, even when its journal's end record was not written before the last
+   * coordinator stopped (the journal may lag behind under load): it is not run again, and its journal is ended.
+   */
+  private async endedInStore(id: string): Promise<boolean> {
+    const stored = await this.opts.results?.get(id, 0, 0).catch(() => null);
+    if (!stored || !this.resumes?.drop(id)) return false;
+    const { state, error } = stored.summary as { state?: string; error?: string };
+    this.opts.journal?.append({ v: JOURNAL_SCHEMA, kind: 'end', job: id, state: state ?? 'done', error: error ?? '' });
+    return true;
   }
 
   /** Rebuilds the resumed jobs whose pool has a worker now (a job journaled before pools: the only pool). */
