@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ttsnapVersion } from '../core/version.js';
 
 type Register = (program: Command) => void;
 
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('ttsnap')
     .description('Test-time scaling of text-to-image diffusion with noise-aware pruning')
+    .version(ttsnapVersion(), '--version', 'print the ttsnap version')
     .option('--verbose', 'print stack traces with errors')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')

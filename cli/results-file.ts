@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SearchReport } from '../coordinator/result.js';
 import { BadFileError } from '../core/errors.js';
@@ -55,4 +55,24 @@ export class ResultsFile {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/**
+ * `--out DIR/images/<prompt>.png`: a prompt's winner, written as the prompt finishes. Written to a temporary
+ * name, fsynced, then renamed: a killed process leaves a whole picture or none, never half of one.
+ */
+export function writePromptImage(dir: string, prompt: number, png: Uint8Array): string {
+  const folder = join(dir, 'images');
+  mkdirSync(folder, { recursive: true });
+  const path = join(folder, `${prompt}.png`);
+  const tmp = `${path}.partial`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, png);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return path;
 }

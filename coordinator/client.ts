@@ -8,6 +8,8 @@ import type { GetResultRequest } from '../core/generated/ttsnap/v1/GetResultRequ
 import type { GetResultResponse__Output } from '../core/generated/ttsnap/v1/GetResultResponse.js';
 import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse__Output } from '../core/generated/ttsnap/v1/SubmitJobResponse.js';
+import type { DeleteJobResponse__Output } from '../core/generated/ttsnap/v1/DeleteJobResponse.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import { splitValidation } from '../core/grpc/validation-details.js';
 import { plaintextContext, type SecurityContext } from '../core/security/context.js';
@@ -50,6 +52,25 @@ export function translate(err: grpc.ServiceError, address: string): Error {
   return new CoordinatorCallError(err.code, err.details, { cause: err });
 }
 
+/** Prompts per SubmitJobUpload message; a request with more goes as an upload (1,000 texts of 2,000 characters: 2 MB). */
+export const UPLOAD_CHUNK_PROMPTS = 1000;
+
+function promptCount(req: SubmitJobRequest): number {
+  return Math.max(req.prompts?.length ?? 0, req.texts?.length ?? 0);
+}
+
+/** The messages of an upload: the request with its first chunk of prompts, then a message per further chunk. */
+export function uploadMessages(req: SubmitJobRequest): SubmitJobRequest[] {
+  const out: SubmitJobRequest[] = [];
+  const n = promptCount(req);
+  for (let from = 0; from === 0 || from < n; from += UPLOAD_CHUNK_PROMPTS) {
+    const slice = <T>(list: readonly T[] | undefined): T[] => (list ?? []).slice(from, from + UPLOAD_CHUNK_PROMPTS);
+    const prompts = { prompts: slice(req.prompts), texts: slice(req.texts), prompt_settings: slice(req.prompt_settings) };
+    out.push(from === 0 ? { ...req, ...prompts } : prompts);
+  }
+  return out;
+}
+
 /** Client of the Coordinator service: what `ttsnap search --coordinator` and the tests use. */
 export class CoordinatorGrpcClient {
   readonly stub: Stub;
@@ -70,7 +91,7 @@ export class CoordinatorGrpcClient {
     const until = Date.now() + waitMs;
     for (;;) {
       try {
-        const res = await this.unary<SubmitJobRequest, { job: string; candidates_per_prompt: number }>('SubmitJob', req);
+        const res = promptCount(req) > UPLOAD_CHUNK_PROMPTS ? await this.upload(req) : await this.unary<SubmitJobRequest, SubmitJobResponse__Output>('SubmitJob', req);
         return { job: res.job, candidates: res.candidates_per_prompt };
       } catch (err) {
         const cause = err instanceof CoordinatorCallError ? err.cause : null;
@@ -80,6 +101,15 @@ export class CoordinatorGrpcClient {
         await sleep(250);
       }
     }
+  }
+
+  /** SubmitJobUpload: the request without its prompts, then the prompts UPLOAD_CHUNK_PROMPTS a message. */
+  private upload(req: SubmitJobRequest): Promise<SubmitJobResponse__Output> {
+    return new Promise((resolve, reject) => {
+      const call = this.stub.SubmitJobUpload({ deadline: Date.now() + 120_000 }, (err, res) => (err ? reject(translate(err, this.address)) : resolve(res as SubmitJobResponse__Output)));
+      for (const message of uploadMessages(req)) call.write(message);
+      call.end();
+    });
   }
 
   /** Streams a job's events (those after `afterSeq`) until it ends; resolves with the final `done` event. */
@@ -132,15 +162,25 @@ export class CoordinatorGrpcClient {
   async result(job: string, pageSize = 1000): Promise<JobResult__Output> {
     const prompts: JobResult__Output['prompts'] = [];
     for (;;) {
-      const res = await this.unary<GetResultRequest, GetResultResponse__Output>('GetResult', { job, offset: prompts.length, limit: pageSize });
+      const res = await this.resultPage(job, prompts.length, pageSize);
       if (!res.result) throw new CoordinatorCallError(grpc.status.INTERNAL, 'empty result');
       prompts.push(...res.result.prompts);
       if (res.result.prompts.length === 0 || prompts.length >= res.total_prompts) return { ...res.result, prompts };
     }
   }
 
+  /** One GetResult page: at most `limit` prompts from `offset` (fewer when they would pass 4 MiB), and the total. */
+  resultPage(job: string, offset: number, limit: number): Promise<GetResultResponse__Output> {
+    return this.unary<GetResultRequest, GetResultResponse__Output>('GetResult', { job, offset, limit });
+  }
+
   async cancel(job: string): Promise<string> {
     return (await this.unary<{ job: string }, { state: string }>('CancelJob', { job })).state;
+  }
+
+  /** Forgets an ended job (its stored result and journal too); says what there was to delete. */
+  async delete(job: string): Promise<DeleteJobResponse__Output> {
+    return this.unary<{ job: string }, DeleteJobResponse__Output>('DeleteJob', { job });
   }
 
   async list(limit = 100): Promise<JobSummary__Output[]> {
@@ -151,7 +191,7 @@ export class CoordinatorGrpcClient {
     this.stub.close();
   }
 
-  private unary<Req, Res>(method: 'SubmitJob' | 'GetResult' | 'CancelJob' | 'ListJobs', req: Req, deadlineMs = 30_000): Promise<Res> {
+  private unary<Req, Res>(method: 'SubmitJob' | 'GetResult' | 'CancelJob' | 'ListJobs' | 'DeleteJob', req: Req, deadlineMs = 30_000): Promise<Res> {
     return new Promise((resolve, reject) => {
       const fn = (this.stub[method] as unknown as (r: Req, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void).bind(this.stub);
       fn(req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(translate(err, this.address)) : resolve(res as Res)));

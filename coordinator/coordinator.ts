@@ -13,16 +13,18 @@ import type { CollectRequest__Output } from '../core/generated/ttsnap/v1/Collect
 import { compileCollectRequest } from './collect/request.js';
 import { runCollection } from './collect/run.js';
 import { ValidationError } from '../core/errors.js';
-import { CoordinatorUnavailableError, JobNotFoundError } from './errors.js';
+import { CoordinatorUnavailableError, JobNotFoundError, JobRunningError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
 import { sortHoldings } from './holdings.js';
-import { JOURNAL_SCHEMA, type JobJournal, type JournalRecord } from './journal/records.js';
+import { JOURNAL_SCHEMA, specRecords, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PendingResumes } from './journal/resume.js';
 import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
 import { compileJobSpec } from './job-spec.js';
 import { grantedBudget } from './job-gauges.js';
-import { jobResult } from './result.js';
+import { fitPage, jobResult, pageLimit, provenanceOf, resultPage } from './result.js';
+import { ttsnapVersion } from '../core/version.js';
+import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
 import { WorkerPool, type BackendPool, type WorkerSlot } from './workers.js';
@@ -54,6 +56,9 @@ export interface CoordinatorOptions {
 
 type Compiled = Required<CoordinatorOptions>;
 
+/** How long an ended job's done event waits for its result to be stored; past it, the job reports the store failed. */
+const STORE_TIMEOUT_MS = 60_000;
+
 
 export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled {
   return {
@@ -78,7 +83,6 @@ export class Coordinator {
   private readonly pool: WorkerPool;
   private readonly scheduler: JobScheduler;
   private readonly jobs = new Map<string, Job>();
-  private readonly doneWaiters = new Map<string, (() => void)[]>();
   private readonly unsubscribe: () => void;
   private readonly timer: NodeJS.Timeout;
   private seq = 0;
@@ -136,8 +140,22 @@ export class Coordinator {
   async resume(): Promise<{ running: string[]; refused: string[] }> {
     if (!this.resumes) return { running: [], refused: [] };
     const found = await this.resumes.load();
+    const running: string[] = [];
+    for (const id of found.running) if (!(await this.endedInStore(id))) running.push(id);
     this.rebuildResumed();
-    return found;
+    return { running, refused: found.refused };
+  }
+
+  /**
+   * A job whose result is stored has ended, even when its journal's end record was not written before the last
+   * coordinator stopped (the journal may lag behind under load): it is not run again, and its journal is ended.
+   */
+  private async endedInStore(id: string): Promise<boolean> {
+    const stored = await this.opts.results?.get(id, 0, 0).catch(() => null);
+    if (!stored || !this.resumes?.drop(id)) return false;
+    const { state, error } = stored.summary as { state?: string; error?: string };
+    this.opts.journal?.append({ v: JOURNAL_SCHEMA, kind: 'end', job: id, state: state ?? 'done', error: error ?? '' });
+    return true;
   }
 
   /** Rebuilds the resumed jobs whose pool has a worker now (a job journaled before pools: the only pool). */
@@ -153,10 +171,12 @@ export class Coordinator {
       const pool = poolOf(j) as BackendPool;
       let job: Job;
       try {
-        job = new Job(j.spec.job, compileJobSpec(j.spec.request as SubmitJobRequest, pool.info), j.spec.createdAt);
+        const spec = compileJobSpec(j.spec.request as SubmitJobRequest, pool.info);
+        job = new Job(j.spec.job, spec, j.spec.createdAt);
+        job.provenance = provenanceOf(spec, pool.info, ttsnapVersion());
         job.requestId = j.spec.requestId;
         job.pool = pool.id;
-        job.journal = this.journalSink();
+        this.attachSinks(job);
         job.restore(j, now);
       } catch (err) {
         process.emitWarning(`job ${j.spec.job} cannot be resumed: ${err instanceof Error ? err.message : String(err)}`);
@@ -175,9 +195,35 @@ export class Coordinator {
     }
   }
 
-  private journalSink(): ((r: JournalRecord) => void) | null {
-    const store = this.opts.journal;
-    return store ? (r) => store.append(r) : null;
+  /** Where the job's journal records go, and where its result is stored before its done event goes out. */
+  private attachSinks(job: Job): void {
+    const journal = this.opts.journal;
+    job.journal = journal ? (r: JournalRecord) => journal.append(r) : null;
+    if (this.opts.results) job.storeResult = (j) => this.storeResult(j);
+  }
+
+  /**
+   * Stores an ended job's result; resolves '' or, when that failed, the reason, which the done event, GetResult
+   * and ListJobs then report (besides the error log line and ttsnap_result_store_errors_total{op="put"}).
+   */
+  private storeResult(job: Job): Promise<string> {
+    const store = this.opts.results as ResultStore;
+    const full = jobResult(job, this.opts.clock());
+    const { prompts, ...summary } = full;
+    const put = store.put(job.id, { summary, prompts: prompts ?? [] });
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${STORE_TIMEOUT_MS / 1000} s`)), STORE_TIMEOUT_MS).unref());
+    const stored = Promise.race([put, timeout]).then(
+      () => '',
+      (err: unknown) => {
+        const reason = `the result could not be stored (${err instanceof Error ? err.message : String(err)}); it lives in this coordinator's memory only`;
+        this.metrics.inc('resultStoreErrors', { op: 'put' });
+        this.opts.log.error({ job: job.id, err }, `result store: ${reason}`);
+        return reason;
+      },
+    );
+    this.puts.add(stored);
+    void stored.finally(() => this.puts.delete(stored));
+    return stored;
   }
 
   /** The backend of the first pool serving (the only one in embedded mode; null before a worker registers). */
@@ -257,12 +303,13 @@ export class Coordinator {
     const spec = compileJobSpec(req, pool.info);
     const now = this.opts.clock();
     const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
+    job.provenance = provenanceOf(spec, pool.info, ttsnapVersion());
     job.requestId = requestId;
     job.pool = pool.id;
-    job.journal = this.journalSink();
+    this.attachSinks(job);
     // the pool resolved: a resuming coordinator runs the job on the same pool, however many serve by then
     const request: SubmitJobRequest = { ...req, pool: pool.id };
-    job.journal?.({ v: JOURNAL_SCHEMA, kind: 'spec', job: job.id, requestId, createdAt: now, epoch: this.epoch, request: request as Record<string, unknown> });
+    for (const r of specRecords(job.id, requestId, now, this.epoch, request)) job.journal?.(r);
     if (requestId) this.byRequest.set(requestId, job.id);
     this.jobs.set(job.id, job);
     const granted = grantedBudget(spec);
@@ -288,6 +335,11 @@ export class Coordinator {
     await runCollection(this.pool, job, onPrompt, { signal, log: this.opts.log });
   }
 
+  /** Resolves once every journal record written so far is stored (true), or after timeoutMs (false); true without a journal. */
+  journaled(timeoutMs: number): Promise<boolean> {
+    return this.opts.journal?.flush(timeoutMs) ?? Promise.resolve(true);
+  }
+
   job(id: string): Job {
     const job = this.jobs.get(id);
     if (!job) throw new JobNotFoundError(id);
@@ -307,27 +359,47 @@ export class Coordinator {
     return jobResult(this.job(id), this.opts.clock());
   }
 
-  /** As result(), falling back to the durable store for jobs this process no longer (or never) held. */
-  async storedResult(id: string): Promise<JobResult> {
-    if (this.jobs.has(id) || !this.opts.results) return this.result(id);
-    const stored = await this.opts.results.get(id).catch((err: unknown) => {
+  /**
+   * One page of the job's result (GetResult): from memory, or from the durable store for jobs this process no
+   * longer (or never) held, reading only the stored pages asked for.
+   */
+  async resultPage(id: string, offset: number, limit: number): Promise<{ result: JobResult; total_prompts: number }> {
+    if (this.jobs.has(id) || !this.opts.results) return resultPage(this.result(id), offset, limit);
+    const stored = await this.opts.results.get(id, offset, pageLimit(limit)).catch((err: unknown) => {
       this.metrics.inc('resultStoreErrors', { op: 'get' });
       this.opts.log.error({ job: id, err }, 'result store: get failed');
-      return null;
+      throw new CoordinatorUnavailableError(`the result store cannot be read now (${err instanceof Error ? err.message : String(err)}); try again`);
     });
     if (!stored) throw new JobNotFoundError(id);
-    return stored as JobResult;
+    return { result: { ...(stored.summary as JobResult), prompts: fitPage(stored.prompts as PromptResult[]) }, total_prompts: stored.total };
   }
 
-  /** Resolves when the job has ended (any state). */
+  /** Resolves when the job has ended (any state) and its done event went out (its result stored, if there is a store). */
   whenEnded(id: string): Promise<Job> {
     const job = this.job(id);
-    if (job.ended) return Promise.resolve(job);
-    return new Promise((resolve) => {
-      const list = this.doneWaiters.get(id) ?? [];
-      list.push(() => resolve(job));
-      this.doneWaiters.set(id, list);
-    });
+    return job.announced.then(() => job);
+  }
+
+  /**
+   * Forgets an ended job: the coordinator's copy, its stored result and its journal (a resubmission under its
+   * request id then starts a new job). A running job is refused (JobRunningError); an unknown one is NOT_FOUND.
+   */
+  async deleteJob(id: string): Promise<{ in_memory: boolean; stored: boolean; journal: boolean }> {
+    const job = this.jobs.get(id);
+    if ((job && !job.ended) || this.resumes?.has(id)) throw new JobRunningError(id);
+    await job?.announced;
+    const inMemory = this.jobs.delete(id);
+    for (const requests of [this.byRequest, this.resumes?.byRequest]) for (const [r, j] of requests ?? []) if (j === id) requests?.delete(r);
+    const failed = (op: 'delete', err: unknown): never => {
+      this.metrics.inc('resultStoreErrors', { op });
+      this.opts.log.error({ job: id, err }, `${op} failed`);
+      throw new CoordinatorUnavailableError(`job ${id}: the store cannot be changed now (${err instanceof Error ? err.message : String(err)}); try again`);
+    };
+    const stored = (await this.opts.results?.delete(id).catch((err: unknown) => failed('delete', err))) ?? false;
+    const journal = (await this.opts.journal?.forget(id).catch((err: unknown) => failed('delete', err))) ?? false;
+    if (!inMemory && !stored && !journal) throw new JobNotFoundError(id);
+    this.opts.log.info({ job: id, inMemory, stored, journal }, 'job deleted');
+    return { in_memory: inMemory, stored, journal };
   }
 
   cancel(id: string): string {
@@ -348,13 +420,14 @@ export class Coordinator {
       cost: j.ledger().cost,
       label: j.spec.label,
       pool: j.pool,
+      store_error: j.storeError,
     }));
   }
 
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones to end. Returns true when all ended. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
-    const running = [...this.jobs.values()].filter((j) => !j.ended).map((j) => this.whenEnded(j.id));
+    const running = [...this.jobs.values()].map((j) => j.announced);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const ok = await Promise.race([Promise.all(running).then(() => true as const), timeout]);
@@ -388,22 +461,10 @@ export class Coordinator {
     this.opts.log.info({ job: job.id, state: job.state, prompts: job.promptsDone, cost: job.ledger().cost, ...(job.error ? { error: job.error } : {}) }, 'job ended');
     if (job.state === 'done') this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);
     const journal = this.opts.journal;
-    // Once the result is stored, the journal keeps only the job's spec and end (resubmission still finds it).
-    const put = this.opts.results
-      ?.put(job.id, jobResult(job, this.opts.clock()))
-      .then(async () => {
-        if (journal && (await journal.flush(5000))) await journal.compact(job.id);
-      })
-      .catch((err: unknown) => {
-        this.metrics.inc('resultStoreErrors', { op: 'put' });
-        this.opts.log.error({ job: job.id, err }, 'result store: put failed; the result lives in memory only');
-      });
-    if (put) {
-      this.puts.add(put);
-      void put.finally(() => this.puts.delete(put));
-    }
-    for (const w of this.doneWaiters.get(job.id) ?? []) w();
-    this.doneWaiters.delete(job.id);
+    void job.announced.then(async () => {
+      // Once the result is stored, the journal keeps only the job's spec and end (resubmission still finds it).
+      if (this.opts.results && !job.storeError && journal && (await journal.flush(5000))) await journal.compact(job.id).catch(() => {});
+    });
     this.evictOld(job);
   }
 

@@ -12,3 +12,11 @@ export class JobNotFoundError extends TtsnapError {
 export class CoordinatorUnavailableError extends TtsnapError {
   override readonly grpcStatus: GrpcStatusName = 'UNAVAILABLE';
 }
+
+/** The job still runs: deleting it would pull its result from under it (cancel it first). */
+export class JobRunningError extends TtsnapError {
+  override readonly grpcStatus: GrpcStatusName = 'FAILED_PRECONDITION';
+  constructor(readonly job: string) {
+    super(`job '${job}' is still running; cancel it first, then delete it`);
+  }
+}

@@ -3,12 +3,9 @@ import type { JobSpec } from './job-spec.js';
 
 /** Budget a job is granted at submission, by kind of work, in cost units: its planned work for every prompt. */
 export function grantedBudget(spec: JobSpec): { denoise: number; reward: number } {
-  const planned = spec.plannedPerPrompt;
+  const planned = spec.planned;
   const rewardCalls = Object.values(planned.reward_calls).reduce((a, b) => a + b, 0);
-  return {
-    denoise: planned.denoise_steps * spec.cost.denoise * spec.prompts.length,
-    reward: rewardCalls * spec.cost.verify * spec.prompts.length,
-  };
+  return { denoise: planned.denoise_steps * spec.cost.denoise, reward: rewardCalls * spec.cost.verify };
 }
 
 /**

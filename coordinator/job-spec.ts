@@ -1,15 +1,18 @@
 import { candidatesForBudget, parseAccounting, type Accounting } from '../core/engine/accounting.js';
 import { compileCostModel, type CostModel } from '../core/engine/cost-model.js';
-import { plannedLedger, type Ledger } from '../core/engine/ledger.js';
+import { mergeLedgers, plannedLedger, type Ledger } from '../core/engine/ledger.js';
 import { makePolicy, parsePolicyName, type Policy } from '../core/engine/policy.js';
 import { compileSchedule, PAPER_SCHEDULE, type Schedule } from '../core/engine/schedule.js';
 import { ValidationError } from '../core/errors.js';
+import type { PromptSettings } from '../core/generated/ttsnap/v1/PromptSettings.js';
+import type { SamplingSettings } from '../core/generated/ttsnap/v1/SamplingSettings.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
 
 /** Request size limits: bounded work per job, checked before anything is queued. */
 export const LIMITS = {
-  prompts: 10_000,
+  // 100k prompts travel in chunks (SubmitJobUpload); one SubmitJob message stays under the 8 MiB cap
+  prompts: 100_000,
   textChars: 2_000,
   candidates: 100_000,
   totalCandidates: 2_000_000,
@@ -38,8 +41,14 @@ export interface JobSpec {
   readonly label: string;
   /** trace columns to draw candidates from (0 for model backends) */
   readonly pool: number;
-  /** the ledger of one prompt without failures */
-  readonly plannedPerPrompt: Ledger;
+  /** the ledger of the whole job without failures (every prompt with its own N) */
+  readonly planned: Ledger;
+  /** per prompt position: its N and its seed (the job's, unless its settings override them) */
+  readonly promptN: readonly number[];
+  readonly promptSeed: readonly number[];
+  /** per prompt position: its overrides as given, recorded in its result (null when none) */
+  readonly promptSettings: readonly (PromptSettings | null)[];
+  readonly sampling: SamplingSettings | null;
   /** ms after submission at which a job still running is cancelled (0 = no deadline) */
   readonly deadlineMs: number;
 }
@@ -107,11 +116,24 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     if (n > maxN) throw new ValidationError('budget', `budget ${budget} buys ${n} candidates per prompt`, `a budget that buys at most ${maxN}`);
   }
   const nPrompts = promptIdx.length || texts.length;
-  if (n * nPrompts > LIMITS.totalCandidates) {
-    throw new ValidationError('candidates', `${nPrompts} prompts x ${n} candidates`, `at most ${LIMITS.totalCandidates} candidates per job`);
-  }
+  const perPrompt = promptOverrides(req, nPrompts, trace, (field, got) => {
+    if (got.candidates > 0 && got.budget > 0) throw new ValidationError(`${field}.candidates`, 'given with budget', 'either candidates or budget');
+    if (got.candidates > 0) {
+      if (!Number.isInteger(got.candidates) || got.candidates > maxN) throw new ValidationError(`${field}.candidates`, `got ${got.candidates}`, `an integer in [1, ${maxN}]`);
+      return got.candidates;
+    }
+    if (got.budget > 0) {
+      const own = candidatesForBudget(got.budget, policy.schedule, cost, accounting, rewards.length, `${field}.budget`);
+      if (own > maxN) throw new ValidationError(`${field}.budget`, `budget ${got.budget} buys ${own} candidates`, `a budget that buys at most ${maxN}`);
+      return own;
+    }
+    return n;
+  });
+  const total = perPrompt.n.reduce((a, b) => a + b, 0);
+  if (total > LIMITS.totalCandidates) throw new ValidationError('candidates', `${total} candidates in all`, `at most ${LIMITS.totalCandidates} candidates per job`);
   const topK = Number(req.top_k ?? 0);
-  if (!Number.isInteger(topK) || topK > n) throw new ValidationError('top_k', `got ${topK}`, `an integer in [0, ${n}]`);
+  const smallestN = perPrompt.n.reduce((a, b) => Math.min(a, b), n);
+  if (!Number.isInteger(topK) || topK > smallestN) throw new ValidationError('top_k', `got ${topK}`, `an integer in [0, ${smallestN}] (the smallest N of a prompt)`);
   const label = req.label ?? '';
   if (label.length > LIMITS.label) throw new ValidationError('label', `${label.length} characters`, `at most ${LIMITS.label}`);
 
@@ -119,13 +141,16 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   if (!(deadline >= 0 && deadline <= LIMITS.deadlineS)) throw new ValidationError('deadline_s', `got ${deadline}`, `seconds in [0, ${LIMITS.deadlineS}] (0 = none)`);
 
   const pruneRewards = rewards;
+  const seed = Number(req.seed ?? 0) >>> 0;
+  const plans = new Map<number, Ledger>();
+  const planOf = (k: number): Ledger => plans.get(k) ?? (plans.set(k, plannedLedger(k, policy.schedule, cost, accounting, pruneRewards, rewards)).get(k) as Ledger);
   return {
     prompts: trace ? [...promptIdx] : texts.map((_, i) => i),
     texts: trace ? promptIdx.map(() => '') : [...texts],
     n,
     policy,
     schedule: policy.schedule,
-    seed: Number(req.seed ?? 0) >>> 0,
+    seed,
     rewards,
     topK,
     cost,
@@ -133,9 +158,65 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     images: Boolean(req.images),
     label,
     pool,
-    plannedPerPrompt: plannedLedger(n, policy.schedule, cost, accounting, pruneRewards, rewards),
+    planned: mergeLedgers(perPrompt.n.map(planOf)),
+    promptN: perPrompt.n,
+    promptSeed: perPrompt.settings.map((p) => (p?.has_seed ? Number(p.seed) >>> 0 : seed)),
+    promptSettings: perPrompt.settings,
+    sampling: checkSampling(req.sampling ?? null, 'sampling', trace, info.backend),
     deadlineMs: deadline * 1000,
   };
+}
+
+/** An override's numbers as given (proto defaults are 0). */
+interface Overrides {
+  readonly candidates: number;
+  readonly budget: number;
+}
+
+/**
+ * Per-prompt settings (JSONL overrides): aligned with the prompts, each prompt's N from its own candidates or
+ * budget (else the job's), its sampling settings checked as the job's are.
+ */
+function promptOverrides(req: SubmitJobRequest, count: number, trace: boolean, nOf: (field: string, got: Overrides) => number): { n: number[]; settings: (PromptSettings | null)[] } {
+  const given = req.prompt_settings ?? [];
+  if (given.length > 0 && given.length !== count) throw new ValidationError('prompt_settings', `${given.length} entries for ${count} prompts`, 'none, or one per prompt in the same order');
+  const none = nOf('candidates', { candidates: 0, budget: 0 });
+  if (given.length === 0) return { n: new Array<number>(count).fill(none), settings: new Array<PromptSettings | null>(count).fill(null) };
+  const n: number[] = [];
+  const settings: (PromptSettings | null)[] = [];
+  given.forEach((p, i) => {
+    const field = `prompt_settings[${i}]`;
+    const got = { candidates: Number(p.candidates ?? 0), budget: Number(p.budget ?? 0) };
+    if (!Number.isFinite(got.budget) || got.budget < 0) throw new ValidationError(`${field}.budget`, `got ${got.budget}`, 'a finite number >= 0 (0 = the job\'s)');
+    n.push(got.candidates > 0 || got.budget > 0 ? nOf(field, got) : none);
+    checkSampling(p.sampling ?? null, `${field}.sampling`, trace, '');
+    const seed = Number(p.seed ?? 0);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ValidationError(`${field}.seed`, `got ${seed}`, 'an integer in [0, 4294967295]');
+    settings.push({ ...p, seed, candidates: got.candidates, budget: got.budget });
+  });
+  return { n, settings };
+}
+
+/**
+ * Sampling settings of a job or prompt: ranges checked; the trace backend replays recorded scores and takes
+ * them as labels. Model workers run their bundle's sampling settings (worker flags --guidance, --steps,
+ * --negative-prompt) and do not yet apply settings per job or prompt, so those are refused rather than ignored.
+ */
+function checkSampling(s: SamplingSettings | null, field: string, trace: boolean, backend: string): SamplingSettings | null {
+  if (!s) return null;
+  const guidance = Number(s.guidance ?? 0);
+  const negative = s.negative_prompt ?? '';
+  const [steps, width, height] = [Number(s.steps ?? 0), Number(s.width ?? 0), Number(s.height ?? 0)];
+  if (!Number.isFinite(guidance) || guidance < 0 || guidance > 100) throw new ValidationError(`${field}.guidance`, `got ${guidance}`, 'a number in (0, 100] (0 = not set)');
+  if (negative.length > LIMITS.textChars) throw new ValidationError(`${field}.negative_prompt`, `${negative.length} characters`, `at most ${LIMITS.textChars}`);
+  if (!Number.isInteger(steps) || steps > 1000) throw new ValidationError(`${field}.steps`, `got ${steps}`, 'an integer in [1, 1000] (0 = not set)');
+  for (const [name, v] of [['width', width], ['height', height]] as const) {
+    if (!Number.isInteger(v) || v % 8 !== 0 || v > 4096) throw new ValidationError(`${field}.${name}`, `got ${v}`, 'a multiple of 8 in [8, 4096] (0 = not set)');
+  }
+  const set = guidance > 0 || negative !== '' || steps > 0 || width > 0 || height > 0;
+  if (!set) return null;
+  if (!trace) throw new ValidationError(field, `set for the ${backend || 'model'} backend`, 'none: model workers run their bundle\'s sampling settings (worker flags --guidance, --steps, --negative-prompt)');
+  return { guidance, negative_prompt: negative, steps, width, height };
 }
 
 /** The paper's schedule where it fits the model's steps, else best-of-N. */

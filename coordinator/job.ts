@@ -5,6 +5,7 @@ import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
 import { jobSummary } from './result.js';
 import type { JobSpec } from './job-spec.js';
+import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
 import { JOURNAL_SCHEMA, stageRecord, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PromptRun } from './prompt-run.js';
 import type { HeldCandidate } from '../core/contract/candidates.js';
@@ -71,6 +72,19 @@ export class Job {
   private finishedCost = 0;
   /** executed cost of the prompts under way, as last summed (spent()) */
   private activeCost = { at: Number.NEGATIVE_INFINITY, cost: 0 };
+  /**
+   * Stores the ended job's result before its done event goes out, resolving '' or what went wrong (the done
+   * event then reports it); none: the done event goes out at once.
+   */
+  storeResult: ((job: Job) => Promise<string>) | null = null;
+  /** why the result could not be stored durably ('' when it was, or when there is no store) */
+  storeError = '';
+  /** what produced the result (set by the coordinator at submission) */
+  provenance: Provenance | null = null;
+  /** resolves once the done event went out (after the result was stored) */
+  readonly announced: Promise<void>;
+  private announce!: () => void;
+  private isAnnounced = false;
   /** ledger() of the finished prompts, merged again only when more have finished since */
   private merged: { readonly done: number; readonly ledger: Ledger } | null = null;
 
@@ -81,6 +95,7 @@ export class Job {
   ) {
     this.finished = new FinishedPrompts(spec.prompts.length);
     this.toAdmit = spec.prompts.map((_, i) => i);
+    this.announced = new Promise((resolve) => (this.announce = resolve));
   }
 
   get ended(): boolean {
@@ -102,8 +117,9 @@ export class Job {
   private open(position: number): PromptRun {
     const s = this.spec;
     const prompt = s.prompts[position] as number;
-    const explored = drawCandidates(s.pool, s.n, s.seed, prompt);
-    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(s.seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
+    const seed = s.promptSeed[position] as number;
+    const explored = drawCandidates(s.pool, s.promptN[position] as number, seed, prompt);
+    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
     run.onPruned = (stage, step, kept, scores, ledger) => this.journal?.(stageRecord(this.id, position, stage, step, kept, scores, ledger));
     this.active.push(run);
     this.byPrompt.set(prompt, run);
@@ -151,6 +167,8 @@ export class Job {
   }
 
   finishPrompt(run: PromptRun, result: PromptResult): void {
+    const settings = this.spec.promptSettings[run.position];
+    if (settings) result.settings = settings;
     const summary = run.book.summary();
     this.finished.set(run.position, result, summary);
     this.finishedCost += summary.cost;
@@ -215,7 +233,7 @@ export class Job {
       const position = e.prompt_done?.position;
       listener(position === undefined ? e : { ...e, prompt_done: this.finished.result(position) ?? null });
     }
-    if (this.ended) return () => {};
+    if (this.isAnnounced) return () => {};
     this.listeners.set(listener, onHandOver);
     return () => this.listeners.delete(listener);
   }
@@ -234,14 +252,26 @@ export class Job {
   end(state: JobState, now: number, error = ''): void {
     if (state === 'done') {
       // Work beyond the plan was recomputed (lost workers, a coordinator restart); the done event's result says so.
-      const planned = this.spec.plannedPerPrompt.denoise_steps * this.spec.prompts.length;
+      const planned = this.spec.planned.denoise_steps;
       this.movement.recomputed_steps = Math.max(0, this.ledger().denoise_steps - planned);
     }
     this.state = state;
     this.endedAt = now;
     this.error = error;
-    this.emit({ event: 'done', done: { state, error, result: jobSummary(this, now), prompts: this.promptsDone } }, now);
+    if (!this.storeResult) return this.announceEnd();
+    void this.storeResult(this).then((storeError) => {
+      this.storeError = storeError;
+      this.announceEnd();
+    });
+  }
+
+  /** The done event, stamped with the end time, and the journal's end record. */
+  private announceEnd(): void {
+    const { state, error, endedAt } = this;
+    this.emit({ event: 'done', done: { state, error, result: jobSummary(this, endedAt), prompts: this.promptsDone } }, endedAt);
     this.journal?.({ v: JOURNAL_SCHEMA, kind: 'end', job: this.id, state, error });
     this.listeners.clear();
+    this.isAnnounced = true;
+    this.announce();
   }
 }

@@ -5,6 +5,9 @@ import type { Ledger as ProtoLedger, Ledger__Output } from '../core/generated/tt
 import type { PromptResult, PromptResult__Output } from '../core/generated/ttsnap/v1/PromptResult.js';
 import type { Winner } from '../core/generated/ttsnap/v1/Winner.js';
 import type { PromptRun } from './prompt-run.js';
+import type { JobSpec } from './job-spec.js';
+import type { BackendInfo } from '../core/contract/backend-info.js';
+import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
 
 /** The result of one finished prompt (proto-shaped, snake_case). */
 export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): PromptResult {
@@ -30,6 +33,10 @@ export interface JobRecord {
   readonly createdAt: number;
   readonly endedAt: number;
   readonly error: string;
+  /** why the result could not be stored durably ('' when stored, or no store) */
+  readonly storeError: string;
+  /** what produced the result: the request as compiled, the workers' model and its fingerprint, the ttsnap version */
+  readonly provenance: Provenance | null;
   /** the finished prompts' results, in request order */
   readonly finished: { results(): PromptResult[] };
   readonly busy: ReadonlyMap<string, number>;
@@ -48,6 +55,27 @@ export function jobResult(job: JobRecord, now: number): JobResult {
     timeline: { makespan_s: (end - job.createdAt) / 1000, worker_busy_s: Object.fromEntries([...job.busy.entries()].sort(([a], [b]) => a.localeCompare(b))) },
     movement: { ...job.movement },
     error: job.error,
+    store_error: job.storeError,
+    ...(job.provenance ? { provenance: job.provenance } : {}),
+  };
+}
+
+/** A job's provenance: its request as compiled (N, schedule, seed, policy, rewards...), the backend that ran it. */
+export function provenanceOf(spec: JobSpec, info: BackendInfo, version: string): Provenance {
+  return {
+    version,
+    backend: info.backend,
+    model: info.model,
+    bundle_fingerprint: info.fingerprint ?? '',
+    provider: info.provider ?? '',
+    candidates_per_prompt: spec.n,
+    schedule: spec.schedule.map((p) => ({ step: p.step, alpha: p.alpha })),
+    seed: spec.seed,
+    policy: spec.policy.name,
+    rewards: [...spec.rewards],
+    accounting: spec.accounting,
+    cost: { denoise: spec.cost.denoise, verify: spec.cost.verify },
+    ...(spec.sampling ? { sampling: spec.sampling } : {}),
   };
 }
 
@@ -56,11 +84,44 @@ export function jobSummary(job: JobRecord, now: number): JobResult {
   return jobResult({ ...job, finished: { results: () => [] }, ledger: () => job.ledger() }, now);
 }
 
+/** Prompts a GetResult page holds: `limit` (0 = 1000), capped at 10,000. */
+export function pageLimit(limit: number): number {
+  return Math.min(limit || 1000, 10_000);
+}
+
+/** Bytes of prompts one GetResult answer carries at most: well inside the 8 MiB message cap, whatever the prompts' size. */
+export const PAGE_BYTES = 4 * 1024 * 1024;
+
+/** A prompt's size on the wire, near enough (its JSON without images, plus the images' bytes). */
+function wireBytes(p: unknown): number {
+  let bytes = 0;
+  const json = JSON.stringify(p, (k, v: unknown) => {
+    if (k === 'image' && v instanceof Uint8Array) {
+      bytes += v.length;
+      return undefined;
+    }
+    return v;
+  });
+  return bytes + (json?.length ?? 0);
+}
+
+/** The first prompts of `page` that fit PAGE_BYTES (at least one): a page never outgrows a gRPC message. */
+export function fitPage<P>(page: readonly P[]): P[] {
+  const out: P[] = [];
+  let bytes = 0;
+  for (const p of page) {
+    const b = wireBytes(p);
+    if (out.length > 0 && bytes + b > PAGE_BYTES) break;
+    out.push(p);
+    bytes += b;
+  }
+  return out;
+}
+
 /** One page of the result's prompts (GetResult), with the total to page through. */
 export function resultPage<R extends { readonly prompts?: readonly unknown[] | null }>(result: R, offset: number, limit: number): { result: R; total_prompts: number } {
   const prompts = result.prompts ?? [];
-  const size = Math.min(limit || 1000, 10_000);
-  return { result: { ...result, prompts: prompts.slice(offset, offset + size) }, total_prompts: prompts.length };
+  return { result: { ...result, prompts: fitPage(prompts.slice(offset, offset + pageLimit(limit))) }, total_prompts: prompts.length };
 }
 
 /**
@@ -105,6 +166,19 @@ export function ledgerToProto(l: Ledger): ProtoLedger {
   return { ...l, reward_calls: { ...l.reward_calls }, stages: l.stages.map((s) => ({ ...s, reward_calls: { ...s.reward_calls } })) };
 }
 
+/** A prompt's overrides in the report: only what was set. */
+export type PromptSettingsJson = Readonly<Record<string, number | string>>;
+
+function settingsJson(p: PromptResult['settings'] | null | undefined): PromptSettingsJson | null {
+  if (!p) return null;
+  const out: Record<string, number | string> = {};
+  if (p.has_seed) out.seed = Number(p.seed);
+  if (Number(p.candidates ?? 0) > 0) out.candidates = Number(p.candidates);
+  if (Number(p.budget ?? 0) > 0) out.budget = Number(p.budget);
+  for (const [k, v] of Object.entries(p.sampling ?? {})) if (typeof v === 'number' || typeof v === 'string') if (v) out[k] = v;
+  return Object.keys(out).length > 0 ? out : null;
+}
+
 /** A winner or finalist in the search report. */
 export interface WinnerJson {
   readonly candidate: number;
@@ -122,10 +196,51 @@ export interface SearchReport {
     readonly top_k?: readonly WinnerJson[];
     readonly explored: readonly number[];
     readonly ledger: Ledger;
+    /** the prompt's overrides from a JSONL prompts file, as applied */
+    readonly settings?: PromptSettingsJson;
   }[];
   readonly ledger: Ledger;
   readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>> };
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
+  /** what produced the result (absent from results of coordinators before it was recorded) */
+  readonly provenance?: ProvenanceJson;
+}
+
+/** Provenance as plain JSON: the request as compiled, the model and its fingerprint, the provider, the ttsnap version. */
+export interface ProvenanceJson {
+  readonly version: string;
+  readonly backend: string;
+  readonly model: string;
+  readonly bundle_fingerprint: string;
+  readonly provider: string;
+  readonly candidates_per_prompt: number;
+  readonly schedule: readonly { readonly step: number; readonly alpha: number }[];
+  readonly seed: number;
+  readonly policy: string;
+  readonly rewards: readonly string[];
+  readonly accounting: string;
+  readonly cost: { readonly denoise: number; readonly verify: number };
+  readonly sampling?: PromptSettingsJson;
+}
+
+function provenanceJson(p: AnyResult['provenance']): ProvenanceJson | null {
+  if (!p) return null;
+  const sampling = settingsJson({ sampling: p.sampling ?? null });
+  return {
+    version: p.version ?? '',
+    backend: p.backend ?? '',
+    model: p.model ?? '',
+    bundle_fingerprint: p.bundle_fingerprint ?? '',
+    provider: p.provider ?? '',
+    candidates_per_prompt: Number(p.candidates_per_prompt ?? 0),
+    schedule: (p.schedule ?? []).map((s) => ({ step: Number(s.step), alpha: Number(s.alpha) })),
+    seed: Number(p.seed ?? 0),
+    policy: p.policy ?? '',
+    rewards: [...(p.rewards ?? [])],
+    accounting: p.accounting ?? '',
+    cost: { denoise: Number(p.cost?.denoise ?? 0), verify: Number(p.cost?.verify ?? 0) },
+    ...(sampling ? { sampling } : {}),
+  };
 }
 
 /** A proto Ledger back in the engine's shape and key order (so both modes print identical JSON). */
@@ -147,7 +262,12 @@ export function promptJson(p: PromptResult | PromptResult__Output, topK: number)
     ...(topK > 0 ? { top_k: (p.top_k ?? []).map(winnerJson) } : {}),
     explored: (p.explored ?? []).map(Number),
     ledger: ledgerFromProto(p.ledger),
+    ...withSettings(settingsJson(p.settings)),
   };
+}
+
+function withSettings(s: PromptSettingsJson | null): { settings?: PromptSettingsJson } {
+  return s ? { settings: s } : {};
 }
 type AnyWinner = NonNullable<PromptResult['winner']>;
 
@@ -181,5 +301,10 @@ export function resultJson(r: AnyResult, topK: number): SearchReport {
       recomputed_steps: Number(r.movement?.recomputed_steps ?? 0),
       workers_lost: Number(r.movement?.workers_lost ?? 0),
     },
+    ...withProvenance(provenanceJson(r.provenance)),
   };
+}
+
+function withProvenance(p: ProvenanceJson | null): { provenance?: ProvenanceJson } {
+  return p ? { provenance: p } : {};
 }

@@ -2,6 +2,8 @@ import * as grpc from '@grpc/grpc-js';
 import { ValidationError } from '../core/errors.js';
 import type { CoordinatorHandlers } from '../core/generated/ttsnap/v1/Coordinator.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { SubmitJobRequest, SubmitJobRequest__Output } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse } from '../core/generated/ttsnap/v1/SubmitJobResponse.js';
 import type { WatchJobRequest__Output } from '../core/generated/ttsnap/v1/WatchJobRequest.js';
 import { parseHostPort } from '../core/grpc/address.js';
 import { coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
@@ -15,11 +17,13 @@ import { infoFromProto } from '../core/contract/backend-info.js';
 import { checkWorkerProtocol, PROTOCOL_VERSION } from '../core/contract/protocol.js';
 import { collectHandlers } from './collect/serve.js';
 import type { Coordinator } from './coordinator.js';
-import { resultPage } from './result.js';
 import { CoordinatorUnavailableError } from './errors.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
+import { JobUpload } from './job-upload.js';
 
 const HEARTBEAT_MS = 500;
+/** how long SubmitJob waits for the new job's spec to be journaled before answering anyway */
+const JOURNAL_WAIT_MS = 5000;
 
 function jobField(job: string): string {
   if (job === '' || job.length > 64) throw new ValidationError('job', job === '' ? 'empty' : `${job.length} characters`, 'a job id from SubmitJob');
@@ -46,20 +50,51 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     metrics.inc('grpcErrors', { method: 'WatchJob', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
     call.emit('error', se);
   };
+  const submit = async (req: SubmitJobRequest, metadata: grpc.Metadata): Promise<SubmitJobResponse> => {
+    const release = jobs.acquire(callerOf(metadata).name);
+    let job;
+    try {
+      job = coord.submit(req);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    // The slot is the caller's until the job ends (done, failed or cancelled).
+    const stop = coord.watch(job.id, (e) => e.event === 'done' && (release(), queueMicrotask(() => stop())));
+    // answered once the job's spec is journaled (a few ms; at most JOURNAL_WAIT_MS): a coordinator that dies
+    // right after the answer still resumes the job
+    await coord.journaled(JOURNAL_WAIT_MS);
+    return { job: job.id, candidates_per_prompt: job.spec.n };
+  };
   return {
-    SubmitJob: unary('SubmitJob', metrics, 'grpcErrors', (req, call) => {
-      const release = jobs.acquire(callerOf(call.metadata).name);
-      let job;
-      try {
-        job = coord.submit(req);
-      } catch (err) {
-        release();
-        throw err;
-      }
-      // The slot is the caller's until the job ends (done, failed or cancelled).
-      const stop = coord.watch(job.id, (e) => e.event === 'done' && (release(), queueMicrotask(() => stop())));
-      return { job: job.id, candidates_per_prompt: job.spec.n };
-    }),
+    SubmitJob: unary('SubmitJob', metrics, 'grpcErrors', (req, call) => submit(req, call.metadata)),
+    SubmitJobUpload: (call: grpc.ServerReadableStream<SubmitJobRequest__Output, SubmitJobResponse>, callback: grpc.sendUnaryData<SubmitJobResponse>) => {
+      const upload = new JobUpload();
+      let failed = false;
+      const refuse = (err: unknown): void => {
+        if (failed) return;
+        failed = true;
+        const se = toServiceError(err);
+        metrics.inc('grpcErrors', { method: 'SubmitJobUpload', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
+        callback(se);
+      };
+      call.on('data', (m: SubmitJobRequest__Output) => {
+        if (failed) return;
+        try {
+          upload.add(m);
+        } catch (err) {
+          refuse(err);
+        }
+      });
+      call.on('error', refuse);
+      call.on('end', () => {
+        if (failed) return;
+        Promise.resolve()
+          .then(() => submit(upload.request(), call.metadata))
+          .then((res) => callback(null, res), refuse);
+      });
+    },
+    DeleteJob: unary('DeleteJob', metrics, 'grpcErrors', (req) => coord.deleteJob(jobField(req.job))),
     WatchJob: (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>) => {
       let stop = (): void => {};
       let release = (): void => {};
@@ -91,7 +126,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       call.on('close', end);
       call.on('finish', end);
     },
-    GetResult: unary('GetResult', metrics, 'grpcErrors', async (req) => resultPage(await coord.storedResult(jobField(req.job)), req.offset, req.limit)),
+    GetResult: unary('GetResult', metrics, 'grpcErrors', (req) => coord.resultPage(jobField(req.job), req.offset, req.limit)),
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {

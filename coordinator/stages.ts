@@ -50,7 +50,7 @@ async function finishPrompt(job: Job, run: PromptRun, deps: StageDeps): Promise<
   const result = promptResult(run, job.spec.topK, image);
   job.finishPrompt(run, result);
   job.emit({ event: 'prompt_done', prompt_done: result }, deps.clock());
-  const budget = { cost: job.spent(deps.clock()), planned: job.spec.plannedPerPrompt.cost * job.spec.prompts.length, prompts_done: job.promptsDone, prompts: job.spec.prompts.length };
+  const budget = { cost: job.spent(deps.clock()), planned: job.spec.planned.cost, prompts_done: job.promptsDone, prompts: job.spec.prompts.length };
   job.emit({ event: 'budget', budget }, deps.clock());
   if (job.promptsDone === job.spec.prompts.length) deps.jobDone(job);
 }

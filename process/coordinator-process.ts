@@ -21,6 +21,8 @@ export interface CoordinatorProcessOptions extends SecureProcessOptions {
   readonly natsPrefix: string;
   /** copies of the journal stream and the result bucket in JetStream (default 1; 3 on a 3-server cluster) */
   readonly natsReplicas?: number;
+  /** how long and how much JetStream keeps of finished results and of job journals (defaults: 30 and 7 days, no size cap) */
+  readonly retention?: CoordinatorRetention;
   /** Prometheus /metrics port (0 = any); none when undefined */
   readonly metricsPort?: number;
   readonly scoreTimeoutMs: number;
@@ -32,6 +34,15 @@ export interface CoordinatorProcessOptions extends SecureProcessOptions {
   readonly drainMs: number;
   /** structured log (default JSON lines on stderr, human lines on a terminal) */
   readonly log?: Logger;
+}
+
+export interface CoordinatorRetention {
+  readonly resultsTtlDays?: number;
+  /** bytes all stored results may take; the oldest go first */
+  readonly resultsMaxBytes?: number;
+  readonly journalTtlDays?: number;
+  /** bytes the journal stream may take; JetStream drops the oldest records past it */
+  readonly journalMaxBytes?: number;
 }
 
 /**
@@ -73,7 +84,9 @@ export class CoordinatorProcess extends ProcessBase {
     const security = openSecurity(opts, this.steps);
     const bus = await NatsScoreBus.connect({ url: opts.natsUrl, prefix: opts.natsPrefix, name: 'ttsnap-coordinator', ...(opts.natsAuth ? { auth: opts.natsAuth } : {}), onError: (op) => metrics.inc('natsErrors', { op }) });
     this.steps.push(['score bus', () => bus.close()]);
-    const results = await NatsResultStore.open(bus.connection, opts.natsPrefix, undefined, opts.natsReplicas ?? 1).catch((err: unknown) => {
+    const keep = opts.retention ?? {};
+    const retention = { ...(keep.resultsTtlDays !== undefined ? { ttlDays: keep.resultsTtlDays } : {}), ...(keep.resultsMaxBytes !== undefined ? { maxBytes: keep.resultsMaxBytes } : {}) };
+    const results = await NatsResultStore.open(bus.connection, opts.natsPrefix, retention, opts.natsReplicas ?? 1).catch((err: unknown) => {
       metrics.inc('resultStoreErrors', { op: 'open' });
       log.error({ err }, 'no JetStream result store; results live in memory only');
       return null;
@@ -81,7 +94,16 @@ export class CoordinatorProcess extends ProcessBase {
     this.steps.push(['JetStream watch', watchJetStream(bus.connection, metrics)]);
     // The job journal is on whenever JetStream is: running jobs then survive a restart of this process.
     const journal = results
-      ? await JetStreamJournal.open(bus.connection, { prefix: opts.natsPrefix, replicas: opts.natsReplicas ?? 1, onError: (op) => metrics.inc('natsErrors', { op }) }).catch((err: unknown) => {
+      ? await JetStreamJournal.open(bus.connection, {
+          prefix: opts.natsPrefix,
+          replicas: opts.natsReplicas ?? 1,
+          ...(keep.journalTtlDays !== undefined ? { maxAgeDays: keep.journalTtlDays } : {}),
+          ...(keep.journalMaxBytes !== undefined ? { maxBytes: keep.journalMaxBytes } : {}),
+          onError: (op, err) => {
+            metrics.inc('natsErrors', { op });
+            if (op === 'journal_too_large') log.error({ err }, 'job journal: a record over the NATS max_payload was dropped; the job may not resume after a restart');
+          },
+        }).catch((err: unknown) => {
           log.error({ err }, 'no JetStream job journal; running jobs will not survive a restart');
           return null;
         })

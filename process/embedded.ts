@@ -9,6 +9,7 @@ import { InProcessWorkerClient } from '../worker/in-process-client.js';
 import { sourceOfBackend } from '../worker/collect/source.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { ProcessBase } from './lifecycle.js';
+import { describedInfo } from './backend-identity.js';
 
 export interface EmbeddedOptions {
   readonly backend: string;
@@ -57,7 +58,7 @@ export class EmbeddedCluster extends ProcessBase {
       this.workers.push(runtime);
       // workers close after the coordinator and before the bus
       this.steps.splice(this.steps.length - 1, 0, [`worker ${runtime.id}`, () => runtime.close()]);
-      this.coordinator.registerWorker(new InProcessWorkerClient(runtime), backend.info, { remote: false });
+      this.coordinator.registerWorker(new InProcessWorkerClient(runtime), describedInfo(backend, opts.backend, opts.backendOptions), { remote: false });
     }
   }
 

@@ -1,8 +1,9 @@
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { NatsScoreBus } from '../core/bus/nats.js';
-import { infoToProto } from '../core/contract/backend-info.js';
+import { infoToProto, type BackendInfo } from '../core/contract/backend-info.js';
 import { PROTOCOL_VERSION } from '../core/contract/protocol.js';
+import { describedInfo } from './backend-identity.js';
 import type { CoordinatorClient } from '../core/generated/ttsnap/v1/Coordinator.js';
 import { channelOptions, coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import { stopServing, type ServingServer } from '../core/grpc/serve.js';
@@ -54,6 +55,8 @@ export interface WorkerProcessOptions extends SecureProcessOptions {
  */
 export class WorkerProcess extends ProcessBase {
   private backend: WorkerBackend | null = null;
+  /** the backend's info with its provider and fingerprint, as registered */
+  private info: BackendInfo | null = null;
   private metrics: PromMetricsSink | null = null;
   private runtime: WorkerRuntime | null = null;
   private server: ServingServer | null = null;
@@ -109,6 +112,7 @@ export class WorkerProcess extends ProcessBase {
     this.metrics = metrics;
     const backend = await createBackend(opts.backend, opts.backendOptions, { log: (line) => log.info({ worker: opts.id }, line) });
     this.backend = backend;
+    this.info = describedInfo(backend, opts.backend, opts.backendOptions);
     this.steps.push(['backend', () => backend.close()]);
     const provider = backend.provider ?? 'simulated';
     metrics.set('workerInfo', 1, { backend: backend.info.backend, provider, bundle: backend.info.model });
@@ -146,10 +150,10 @@ export class WorkerProcess extends ProcessBase {
 
   /** Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops. */
   private register(): void {
-    const { coord, runtime, backend } = this;
-    if (!coord || !runtime || !backend || this.current === 'stopped') return;
+    const { coord, runtime, info } = this;
+    if (!coord || !runtime || !info || this.current === 'stopped') return;
     const { log } = this;
-    const req = { worker: this.ident, address: this.address, info: infoToProto(backend.info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION };
+    const req = { worker: this.ident, address: this.address, info: infoToProto(info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       // another protocol version: final, as a refusal is (the reason names both versions)
       if (err?.code === grpc.status.FAILED_PRECONDITION) {

@@ -21,6 +21,10 @@ interface CoordinatorFlags extends NatsAuthFlags {
   workerTimeoutMs: string;
   queueFactor: string;
   drainTimeoutS: string;
+  resultsTtlDays: string;
+  resultsMaxMb: string;
+  journalTtlDays: string;
+  journalMaxMb: string;
 }
 
 export function registerCoordinator(program: Command): void {
@@ -37,6 +41,10 @@ export function registerCoordinator(program: Command): void {
     .option('--worker-timeout-ms <ms>', 'a worker silent this long is lost (its candidates continue elsewhere)', '3000')
     .option('--queue-factor <x>', 'candidates in flight per worker, as a multiple of its max batch', '3')
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for running jobs to finish', '300')
+    .option('--results-ttl-days <d>', 'keep stored job results this long (JetStream)', '30')
+    .option('--results-max-mb <mb>', 'stored results take at most this much; the oldest go first (0 = no cap)', '0')
+    .option('--journal-ttl-days <d>', 'keep job journal records this long (a journal is for resuming, not an archive)', '7')
+    .option('--journal-max-mb <mb>', 'the job journal takes at most this much; JetStream drops the oldest records (0 = no cap)', '0')
     .action(async (flags: CoordinatorFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
       const metricsAt = metricsListenFrom(flags);
@@ -50,6 +58,18 @@ export function registerCoordinator(program: Command): void {
         queueFactor,
       };
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
+      const mb = (flag: string, v: string): number | undefined => {
+        const n = parseNumberIn(flag, v, { min: 0, max: 1e9 });
+        return n > 0 ? Math.round(n * 1024 * 1024) : undefined;
+      };
+      const resultsMaxBytes = mb('--results-max-mb', flags.resultsMaxMb);
+      const journalMaxBytes = mb('--journal-max-mb', flags.journalMaxMb);
+      const retention = {
+        resultsTtlDays: parseNumberIn('--results-ttl-days', flags.resultsTtlDays, { min: 0, max: 36_500, aboveMin: true }),
+        journalTtlDays: parseNumberIn('--journal-ttl-days', flags.journalTtlDays, { min: 0, max: 36_500, aboveMin: true }),
+        ...(resultsMaxBytes !== undefined ? { resultsMaxBytes } : {}),
+        ...(journalMaxBytes !== undefined ? { journalMaxBytes } : {}),
+      };
       const security = securityFrom(flags, 'coordinator');
       const proc = await CoordinatorProcess.start({
         listen,
@@ -60,6 +80,7 @@ export function registerCoordinator(program: Command): void {
         ...(healthListen ? { healthListen } : {}),
         ...opts,
         drainMs,
+        retention,
         maxJobsPerClient,
         natsAuth,
         security,

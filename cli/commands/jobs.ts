@@ -54,7 +54,7 @@ function watchProgress(stream: NodeJS.WriteStream): ProgressReporter {
  * codes as in cli/exit-codes.ts (watch: the job's final state; 4 past --reconnect-timeout-s).
  */
 export function registerJobs(program: Command): void {
-  const jobs = program.command('jobs').description('list, follow, read and cancel the jobs of a running coordinator');
+  const jobs = program.command('jobs').description('list, follow, read, cancel and delete the jobs of a running coordinator');
   const common = (cmd: Command): Command =>
     addTlsOptions(cmd, 'client').requiredOption('--coordinator <host:port>', 'the coordinator to ask').option('--json', 'print JSON on stdout');
 
@@ -65,8 +65,9 @@ export function registerJobs(program: Command): void {
       await withClient(flags, async (client) => {
         const list = await client.list(limit);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
-        const rows = list.map((j) => [j.job, j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.label]);
+        const rows = list.map((j) => [j.job, j.store_error ? `${j.state} (not stored)` : j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.label]);
         process.stdout.write(`${formatTable(['job', 'state', 'prompts', 'N', 'cost', 'label'], rows, { labels: true })}\n`);
+        for (const j of list) if (j.store_error) process.stderr.write(`warning: job ${j.job}: ${j.store_error}\n`);
       });
     });
 
@@ -84,6 +85,8 @@ export function registerJobs(program: Command): void {
           .finally(() => progress?.stop());
         const state = done.done?.state ?? 'done';
         if (!flags.json) process.stderr.write(`job ${job} ${state}${done.done?.error ? `: ${done.done.error}` : ''}\n`);
+        const storeError = done.done?.result?.store_error;
+        if (storeError) process.stderr.write(`warning: job ${job}: ${storeError}\n`);
         process.exitCode = exitCodeForJobState(state);
       });
     });
@@ -93,6 +96,15 @@ export function registerJobs(program: Command): void {
       await withClient(flags, async (client) => {
         const doc = resultJson(await client.result(job), 0);
         process.stdout.write(flags.json ? `${JSON.stringify(doc)}\n` : summaryText(doc));
+      });
+    });
+
+  common(jobs.command('delete').description('forget an ended job: its stored result, its journal and the coordinator\'s copy').argument('<job>', 'job id'))
+    .action(async (job: string, flags: JobsFlags) => {
+      await withClient(flags, async (client) => {
+        const gone = await client.delete(job);
+        const what = [gone.in_memory && 'in memory', gone.stored && 'stored result', gone.journal && 'journal'].filter(Boolean).join(', ');
+        process.stdout.write(flags.json ? `${JSON.stringify({ job, ...gone })}\n` : `job ${job} deleted (${what})\n`);
       });
     });
 

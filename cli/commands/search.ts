@@ -7,12 +7,13 @@ import { parseScheduleSpec, type Schedule } from '../../core/engine/schedule.js'
 import { ValidationError } from '../../core/errors.js';
 import { parseNumberIn } from '../../core/number-range.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { PromptSettings } from '../../core/generated/ttsnap/v1/PromptSettings.js';
 import { parseHostPort } from '../../core/grpc/address.js';
 import type { JobResult, JobResult__Output } from '../../core/generated/ttsnap/v1/JobResult.js';
 import type { PromptResult, PromptResult__Output } from '../../core/generated/ttsnap/v1/PromptResult.js';
 import { promptJson, resultJson } from '../../coordinator/result.js';
 import { readPromptsFile, type PromptList } from '../prompts-file.js';
-import { ResultsFile } from '../results-file.js';
+import { ResultsFile, writePromptImage } from '../results-file.js';
 import { embeddedSession, remoteSession, type SearchSession } from '../../process/search-session.js';
 import { nextSignal } from '../../process/lifecycle.js';
 import { summaryText } from '../render/search-summary.js';
@@ -92,6 +93,14 @@ function promptIds(list: PromptList): number[] {
   return list.kind === 'trace' ? [...list.indices] : list.texts.map((_, i) => i);
 }
 
+/** The per-prompt overrides of the prompts `ids` (empty when the file gave none), aligned with them. */
+function promptSettingsFor(list: PromptList, ids: readonly number[]): PromptSettings[] {
+  const given = list.settings;
+  if (!given) return [];
+  const at = list.kind === 'trace' ? new Map(list.indices.map((p, i) => [p, i])) : null;
+  return ids.map((id) => given[at ? (at.get(id) as number) : id] ?? {});
+}
+
 /** The job request for the prompts `ids` of `list` (those not done yet). */
 function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number[], steps: number | null): SubmitJobRequest {
   if ((flags.budget === undefined) === (flags.candidates === undefined)) {
@@ -101,6 +110,7 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
   const request: SubmitJobRequest = {
     prompts: list.kind === 'trace' ? [...ids] : [],
     texts: list.kind === 'text' ? ids.map((i) => list.texts[i] as string) : [],
+    prompt_settings: promptSettingsFor(list, ids),
     budget,
     candidates: flags.candidates === undefined ? 0 : parseInteger('--candidates', 1, 100_000)(flags.candidates),
     schedule: [...readSchedule(flags, steps, budget)],
@@ -145,6 +155,7 @@ async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<S
 const FLAG_OF: Readonly<Record<string, string>> = {
   prompts: '--prompts', texts: 'texts', budget: '--budget', candidates: '--candidates', schedule: '--schedule',
   policy: '--policy', rewards: '--rewards', top_k: '--top-k', accounting: '--accounting', seed: '--seed',
+  prompt_settings: '--prompts-file overrides',
 };
 
 function asFlagError(err: unknown): unknown {
@@ -227,6 +238,9 @@ export function registerSearch(program: Command): void {
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
           const watched = await session.watch(job, (e) => {
+            const png = e.prompt_done?.winner?.image;
+            // the picture first: a prompt whose line is written has its picture too
+            if (flags.out && e.prompt_done && png instanceof Uint8Array && png.length > 0) writePromptImage(flags.out, asLine(e.prompt_done).prompt, png);
             if (e.prompt_done) results?.append(asLine(e.prompt_done));
             lineage.onEvent(e);
             progress?.onEvent(e);
@@ -235,6 +249,7 @@ export function registerSearch(program: Command): void {
           state = watched.state;
           // The result comes with the events (a draining coordinator may be gone right after); else page it.
           raw = watched.result ?? (await session.result(job));
+          if (raw.store_error) process.stderr.write(`warning: job ${job}: ${raw.store_error}\n`);
           for (const p of raw.prompts ?? []) results?.append(asLine(p));
           raw = { ...raw, prompts: (raw.prompts ?? []).map((p) => ({ ...p, prompt: todo[Number(p.position ?? 0)] as number })) };
         }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { ErrorCode, nanos, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { decodeRecord, encodeRecord, JournalVersionError, type JournalRecord } from './records.js';
 import { foldAll, type JournalStore, type LoadedJournal } from './store.js';
 
@@ -8,6 +8,8 @@ export interface JetStreamJournalOptions {
   readonly prefix?: string;
   /** how long records are kept at most (default 7 days): a journal is for resuming, not an archive */
   readonly maxAgeDays?: number;
+  /** bytes the stream may hold (default unbounded); past it JetStream drops the oldest records */
+  readonly maxBytes?: number;
   /** copies JetStream keeps of the stream (default 1); 3 on a 3-server cluster, so losing one server loses nothing */
   readonly replicas?: number;
   readonly onError?: (op: string, err: unknown) => void;
@@ -25,9 +27,16 @@ function msgId(r: JournalRecord): string {
       return `${r.job}.prompt.${r.position}`;
     case 'event':
       return `${r.job}.event.${r.seq}`;
+    case 'specpart':
+      return `${r.job}.specpart.${r.part}`;
     default:
       return `${r.job}.${r.kind}`;
   }
+}
+
+/** A record over the server's max_payload: resending it cannot help. */
+function isTooLarge(err: unknown): boolean {
+  return err instanceof NatsError && err.code === ErrorCode.MaxPayloadExceeded;
 }
 
 /**
@@ -53,7 +62,7 @@ export class JetStreamJournal implements JournalStore {
     const prefix = o.prefix ?? 'ttsnap';
     const stream = `${prefix}_journal`;
     const jsm = await nc.jetstreamManager();
-    const config = { name: stream, subjects: [`${prefix}.journal.>`], storage: StorageType.File, max_age: nanos((o.maxAgeDays ?? 7) * 86_400_000), duplicate_window: nanos(120_000), num_replicas: o.replicas ?? 1 };
+    const config = { name: stream, subjects: [`${prefix}.journal.>`], storage: StorageType.File, max_age: nanos((o.maxAgeDays ?? 7) * 86_400_000), duplicate_window: nanos(120_000), num_replicas: o.replicas ?? 1, max_bytes: o.maxBytes ?? -1 };
     await jsm.streams.info(stream).then(
       () => jsm.streams.update(stream, config),
       () => jsm.streams.add(config),
@@ -99,7 +108,12 @@ export class JetStreamJournal implements JournalStore {
   }
 
   async compact(job: string): Promise<void> {
-    for (const kind of ['stage', 'prompt', 'event']) await this.jsm.streams.purge(this.stream, { filter: `${this.prefix}.journal.${job}.${kind}` });
+    for (const kind of ['specpart', 'stage', 'prompt', 'event']) await this.jsm.streams.purge(this.stream, { filter: `${this.prefix}.journal.${job}.${kind}` });
+  }
+
+  async forget(job: string): Promise<boolean> {
+    const { purged } = await this.jsm.streams.purge(this.stream, { filter: `${this.prefix}.journal.${job}.>` });
+    return purged > 0;
   }
 
   close(): void {
@@ -114,13 +128,25 @@ export class JetStreamJournal implements JournalStore {
       // write and an ack round trip per record. Folding does not depend on the order records are stored in.
       const window = this.queue.slice(0, WINDOW);
       const sent = await Promise.allSettled(window.map((r) => this.js.publish(`${this.prefix}.journal.${r.job}.${r.kind}`, encodeRecord(r), { msgID: msgId(r), timeout: 2000 })));
-      const failed = window.filter((_, i) => sent[i]?.status === 'rejected');
+      const failed: JournalRecord[] = [];
+      let retryErr: unknown = null;
+      window.forEach((r, i) => {
+        const s = sent[i];
+        if (s?.status !== 'rejected') return;
+        // a record over the server's max_payload: no retry can send it, so say so and go on rather than hold
+        // every later record behind it
+        if (isTooLarge(s.reason)) this.onError('journal_too_large', s.reason);
+        else {
+          failed.push(r);
+          retryErr ??= s.reason;
+        }
+      });
       this.queue.splice(0, window.length, ...failed);
       if (failed.length === 0) {
         backoff = 50;
         continue;
       }
-      this.onError('journal_append', (sent.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason);
+      this.onError('journal_append', retryErr);
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 1000);
     }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { fromJsonNumber, toJsonNumber, type JsonNumber } from '../../core/bus/json-number.js';
 import type { Ledger } from '../../core/engine/ledger.js';
 import { TtsnapError } from '../../core/errors.js';
+import type { PromptSettings } from '../../core/generated/ttsnap/v1/PromptSettings.js';
+import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 
 /**
  * The job journal: what a coordinator writes as a job runs, so that another coordinator on the same NATS can
@@ -35,7 +37,25 @@ const jsonNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])
 const base = { v: z.literal(JOURNAL_SCHEMA), job: z.string().min(1) };
 
 const schemas = {
-  spec: z.object({ ...base, kind: z.literal('spec'), requestId: z.string(), createdAt: z.number(), epoch: z.string(), request: z.record(z.string(), z.unknown()) }),
+  spec: z.object({
+    ...base,
+    kind: z.literal('spec'),
+    requestId: z.string(),
+    createdAt: z.number(),
+    epoch: z.string(),
+    request: z.record(z.string(), z.unknown()),
+    /** specpart records that carry the request's prompts (0: the request holds them) */
+    parts: z.number().int().min(0).optional(),
+  }),
+  /** a slice of a large request's prompts, texts and per-prompt settings (in part order), so no record outgrows a message */
+  specpart: z.object({
+    ...base,
+    kind: z.literal('specpart'),
+    part: z.number().int().min(0),
+    prompts: z.array(z.number()),
+    texts: z.array(z.string()),
+    prompt_settings: z.array(z.record(z.string(), z.unknown())),
+  }),
   stage: z.object({
     ...base,
     kind: z.literal('stage'),
@@ -54,11 +74,12 @@ const schemas = {
 } as const;
 
 export type SpecRecord = z.infer<typeof schemas.spec>;
+export type SpecPartRecord = z.infer<typeof schemas.specpart>;
 export type StageRecord = z.infer<typeof schemas.stage>;
 export type PromptRecord = z.infer<typeof schemas.prompt>;
 export type EventRecord = z.infer<typeof schemas.event>;
 export type EndRecord = z.infer<typeof schemas.end>;
-export type JournalRecord = SpecRecord | StageRecord | PromptRecord | EventRecord | EndRecord;
+export type JournalRecord = SpecRecord | SpecPartRecord | StageRecord | PromptRecord | EventRecord | EndRecord;
 export type JournalKind = JournalRecord['kind'];
 export const JOURNAL_KINDS = Object.keys(schemas) as JournalKind[];
 
@@ -88,6 +109,42 @@ export function decodeRecord(data: Uint8Array): JournalRecord | null {
   if (head.data.v !== JOURNAL_SCHEMA) throw new JournalVersionError(head.data.job, head.data.v);
   const parsed = schemas[head.data.kind].safeParse(raw);
   return parsed.success ? parsed.data : null;
+}
+
+/** Prompts per specpart record: 2,000 texts of at most 2,000 characters stay far below a NATS message's 1 MiB. */
+const SPEC_PART_PROMPTS = 250;
+
+type PromptLists = Pick<SubmitJobRequest, 'prompts' | 'texts' | 'prompt_settings'>;
+
+/**
+ * The records that start a job's journal: its spec, and when the request has more prompts than one record
+ * should carry, the request without them and its prompts in specpart records.
+ */
+export function specRecords(job: string, requestId: string, createdAt: number, epoch: string, request: SubmitJobRequest): JournalRecord[] {
+  const { prompts = [], texts = [], prompt_settings: settings = [], ...rest } = request;
+  const count = Math.max(prompts.length, texts.length, settings.length);
+  const head = { v: JOURNAL_SCHEMA, kind: 'spec', job, requestId, createdAt, epoch } as const;
+  if (count <= SPEC_PART_PROMPTS) return [{ ...head, request: request as Record<string, unknown>, parts: 0 }];
+  const parts: SpecPartRecord[] = [];
+  for (let from = 0, part = 0; from < count; from += SPEC_PART_PROMPTS, part++) {
+    const slice = <T>(list: readonly T[]): T[] => list.slice(from, from + SPEC_PART_PROMPTS);
+    parts.push({ v: JOURNAL_SCHEMA, kind: 'specpart', job, part, prompts: slice(prompts).map(Number), texts: slice(texts), prompt_settings: slice(settings) as Record<string, unknown>[] });
+  }
+  return [{ ...head, request: rest as Record<string, unknown>, parts: parts.length }, ...parts];
+}
+
+/** The request of a spec whose prompts came in specpart records (null while a part is missing). */
+function joinSpec(spec: SpecRecord, parts: ReadonlyMap<number, SpecPartRecord>): SpecRecord | null {
+  if (!spec.parts) return spec;
+  const lists: Required<PromptLists> = { prompts: [], texts: [], prompt_settings: [] };
+  for (let i = 0; i < spec.parts; i++) {
+    const p = parts.get(i);
+    if (!p) return null;
+    lists.prompts.push(...p.prompts);
+    lists.texts.push(...p.texts);
+    lists.prompt_settings.push(...(p.prompt_settings as PromptSettings[]));
+  }
+  return { ...spec, request: { ...spec.request, ...lists }, parts: 0 };
 }
 
 /** The stage record of a prune outcome: kept ids and, per reward, their scores (non-finite ones included). */
@@ -122,12 +179,14 @@ export interface JobJournal {
  */
 export function foldJournal(records: Iterable<JournalRecord>): JobJournal | null {
   let spec: SpecRecord | null = null;
+  const specParts = new Map<number, SpecPartRecord>();
   const stages = new Map<number, StageRecord>();
   const prompts = new Map<number, PromptRecord>();
   const events = new Map<number, EventRecord>();
   let end: EndRecord | null = null;
   for (const r of records) {
     if (r.kind === 'spec') spec ??= r;
+    else if (r.kind === 'specpart') specParts.set(r.part, r);
     else if (r.kind === 'stage') {
       const prev = stages.get(r.position);
       if (!prev || r.stage > prev.stage) stages.set(r.position, r);
@@ -136,6 +195,9 @@ export function foldJournal(records: Iterable<JournalRecord>): JobJournal | null
     else end = r;
   }
   if (!spec) return null;
+  // an ended job's parts may be compacted away: its request id is all that is still read
+  const whole = joinSpec(spec, specParts) ?? (end ? spec : null);
+  if (!whole) return null;
   for (const p of prompts.keys()) stages.delete(p);
-  return { spec, stages, prompts, events: [...events.values()].sort((a, b) => a.seq - b.seq), end };
+  return { spec: whole, stages, prompts, events: [...events.values()].sort((a, b) => a.seq - b.seq), end };
 }

@@ -36,6 +36,11 @@ export class PendingResumes {
     return { running: [...this.pending.keys()], refused: loaded.refused.map((e) => e.message) };
   }
 
+  /** Forgets a pending job that turned out to have ended (its result is stored); false if it was not pending. */
+  drop(job: string): boolean {
+    return this.pending.delete(job);
+  }
+
   has(job: string): boolean {
     return this.pending.has(job);
   }

@@ -20,6 +20,8 @@ export interface JournalStore {
   load(): Promise<LoadedJournal>;
   /** Drops an ended job's stage, prompt and event records; its spec and end stay (resubmission finds the job). */
   compact(job: string): Promise<void>;
+  /** Drops every record of the job (`jobs delete`); false when there was none. */
+  forget(job: string): Promise<boolean>;
   /** Stops writing (after flush, if the caller wants what is pending stored). */
   close(): void;
 }
@@ -67,6 +69,13 @@ export class MemoryJournalStore implements JournalStore {
   async compact(job: string): Promise<void> {
     const keep = this.records.filter((r) => r.job !== job || r.kind === 'spec' || r.kind === 'end');
     this.records.splice(0, this.records.length, ...keep);
+  }
+
+  async forget(job: string): Promise<boolean> {
+    const keep = this.records.filter((r) => r.job !== job);
+    const had = keep.length < this.records.length;
+    this.records.splice(0, this.records.length, ...keep);
+    return had;
   }
 
   close(): void {}

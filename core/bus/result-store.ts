@@ -1,43 +1,156 @@
-import type { NatsConnection, KV } from 'nats';
+import { nanos, StorageType, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
+
+/** A stored job result: the summary (the result without its prompts) and its prompts in request order. */
+export interface StoredResult<P = unknown> {
+  readonly summary: Record<string, unknown>;
+  readonly prompts: readonly P[];
+}
+
+/** One page of a stored result's prompts, with the total to page through. */
+export interface StoredPage {
+  readonly summary: Record<string, unknown>;
+  readonly prompts: unknown[];
+  readonly total: number;
+}
 
 /**
- * Where finished jobs' results outlive the coordinator process: a JetStream key-value bucket. This is the
- * place durability pays: a result stands for hours of accelerator time, whereas a lost score is simply
- * asked for again (so scores stay on core NATS).
+ * Where finished jobs' results outlive the coordinator process. This is the place durability pays: a result
+ * stands for hours of accelerator time, whereas a lost score is simply asked for again (scores stay on core NATS).
+ * Results of any size: the prompts are stored in pages, each page an object cut into chunks below the server's
+ * max_payload, so no message carries a whole large job and a reader fetches only the pages it asks for.
  */
 export interface ResultStore {
-  put(job: string, result: unknown): Promise<void>;
-  /** null when the store does not know the job */
-  get(job: string): Promise<unknown>;
+  /** Stores the whole result; rejects (with the cause) when it cannot, leaving no half-written result readable. */
+  put(job: string, result: StoredResult): Promise<void>;
+  /** Prompts [offset, offset + limit) of a stored result; null when the store does not know the job. */
+  get(job: string, offset: number, limit: number): Promise<StoredPage | null>;
+  /** Forgets a stored result; false when there was none. */
+  delete(job: string): Promise<boolean>;
 }
+
+/** How long and how much the store keeps (oldest results go first once `maxBytes` would be passed). */
+export interface ResultRetention {
+  /** days a result is kept (default 30) */
+  readonly ttlDays?: number;
+  /** bytes all stored results may take (default: unbounded) */
+  readonly maxBytes?: number;
+}
+
+/** Prompts per stored page: a page of typical prompts is a few hundred KiB, a few chunks. */
+export const RESULT_PAGE_PROMPTS = 500;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Result documents are JSON; images (bytes) stay out of the store to keep entries small. */
-function encode(result: unknown): Uint8Array {
-  return enc.encode(JSON.stringify(result, (k, v: unknown) => (k === 'image' ? undefined : v)));
+/** JSON without bytes: rendered images stay out of the store to keep entries small. */
+function json(value: unknown): string {
+  return JSON.stringify(value, (k, v: unknown) => (k === 'image' ? undefined : v));
 }
 
+const summaryName = (job: string): string => `${job}/summary`;
+const pageName = (job: string, page: number): string => `${job}/page-${page}`;
+
+interface SummaryDoc {
+  readonly summary: Record<string, unknown>;
+  readonly total: number;
+  readonly pageSize: number;
+}
+
+/** Result store in a JetStream object store bucket `<prefix>_results` (file-backed). */
 export class NatsResultStore implements ResultStore {
-  private constructor(private readonly kv: KV) {}
+  private constructor(
+    private readonly os: ObjectStore,
+    private readonly maxBytes: number,
+  ) {}
 
   /**
-   * Opens (or creates) bucket `<prefix>_results`, file-backed, one revision per key, entries kept `ttlDays`,
+   * Opens (or creates) bucket `<prefix>_results`: objects kept `ttlDays`, at most `maxBytes` in all,
    * `replicas` copies across the JetStream cluster.
    */
-  static async open(nc: NatsConnection, prefix: string, ttlDays = 30, replicas = 1): Promise<NatsResultStore> {
-    const kv = await nc.jetstream().views.kv(`${prefix}_results`, { history: 1, ttl: ttlDays * 86_400_000, replicas, description: 'ttsnap job results' });
-    return new NatsResultStore(kv);
+  static async open(nc: NatsConnection, prefix: string, retention: ResultRetention = {}, replicas = 1): Promise<NatsResultStore> {
+    const maxBytes = retention.maxBytes ?? -1;
+    const ttl = nanos((retention.ttlDays ?? 30) * 86_400_000);
+    const os = await nc.jetstream().views.os(`${prefix}_results`, { description: 'ttsnap job results', storage: StorageType.File, ttl, max_bytes: maxBytes, replicas });
+    // an existing bucket takes the retention given now (opening alone keeps the bucket's old settings)
+    const jsm = await nc.jetstreamManager();
+    const stream = (await os.status()).streamInfo;
+    const { config } = stream;
+    if (config.max_age !== ttl || config.max_bytes !== maxBytes || config.num_replicas !== replicas) {
+      await jsm.streams.update(config.name, { ...config, max_age: ttl, max_bytes: maxBytes, num_replicas: replicas });
+    }
+    return new NatsResultStore(os, maxBytes);
   }
 
-  async put(job: string, result: unknown): Promise<void> {
-    await this.kv.put(job, encode(result));
+  async put(job: string, result: StoredResult): Promise<void> {
+    const pages: Uint8Array[] = [];
+    for (let i = 0; i < result.prompts.length; i += RESULT_PAGE_PROMPTS) {
+      pages.push(enc.encode(result.prompts.slice(i, i + RESULT_PAGE_PROMPTS).map(json).join('\n')));
+    }
+    const head = enc.encode(json({ summary: result.summary, total: result.prompts.length, pageSize: RESULT_PAGE_PROMPTS } satisfies SummaryDoc));
+    await this.makeRoom(pages.reduce((n, p) => n + p.length, head.length), job);
+    // Pages first, the summary last: a reader finds a result only once every page of it is stored.
+    try {
+      for (const [i, page] of pages.entries()) await this.os.putBlob({ name: pageName(job, i) }, page);
+      await this.os.putBlob({ name: summaryName(job) }, head);
+    } catch (err) {
+      await this.deleteObjects(job, pages.length).catch(() => {});
+      throw err;
+    }
   }
 
-  async get(job: string): Promise<unknown> {
-    const entry = await this.kv.get(job);
-    if (!entry || entry.operation !== 'PUT') return null;
-    return JSON.parse(dec.decode(entry.value)) as unknown;
+  async get(job: string, offset: number, limit: number): Promise<StoredPage | null> {
+    const head = await this.os.getBlob(summaryName(job));
+    if (!head) return null;
+    const doc = JSON.parse(dec.decode(head)) as SummaryDoc;
+    const end = Math.min(doc.total, offset + limit);
+    const prompts: unknown[] = [];
+    for (let page = Math.floor(offset / doc.pageSize); page * doc.pageSize < end; page++) {
+      const data = await this.os.getBlob(pageName(job, page));
+      if (!data) throw new Error(`stored result of job ${job}: page ${page} is missing`);
+      const first = page * doc.pageSize;
+      const lines = dec.decode(data).split('\n');
+      for (let i = Math.max(offset - first, 0); i < lines.length && first + i < end; i++) prompts.push(JSON.parse(lines[i] as string));
+    }
+    return { summary: doc.summary, prompts, total: doc.total };
   }
+
+  async delete(job: string): Promise<boolean> {
+    const head = await this.os.getBlob(summaryName(job));
+    if (!head) return false;
+    const doc = JSON.parse(dec.decode(head)) as SummaryDoc;
+    await this.deleteObjects(job, Math.ceil(doc.total / doc.pageSize));
+    return true;
+  }
+
+  private async deleteObjects(job: string, pages: number): Promise<void> {
+    await this.os.delete(summaryName(job)).catch(() => {});
+    for (let i = 0; i < pages; i++) await this.os.delete(pageName(job, i)).catch(() => {});
+  }
+
+  /**
+   * Under a size limit, the oldest results go (whole, summary first) until `bytes` more fit; a result larger than
+   * the limit itself is refused before anything is dropped for it.
+   */
+  private async makeRoom(bytes: number, job: string): Promise<void> {
+    if (this.maxBytes <= 0) return;
+    if (bytes > this.maxBytes) throw new Error(`the result takes ${bytes} bytes, more than the store keeps in all (${this.maxBytes}; raise --results-max-mb)`);
+    const objects = (await this.os.list()).filter((o) => !o.deleted);
+    let used = objects.reduce((n, o) => n + o.size, 0);
+    if (used + bytes <= this.maxBytes) return;
+    const byJob = new Map<string, ObjectInfo[]>();
+    for (const o of objects) {
+      const owner = o.name.slice(0, o.name.lastIndexOf('/'));
+      if (owner !== job) byJob.set(owner, [...(byJob.get(owner) ?? []), o]);
+    }
+    const oldestFirst = [...byJob.entries()].sort(([, a], [, b]) => oldest(a) - oldest(b));
+    for (const [owner, parts] of oldestFirst) {
+      if (used + bytes <= this.maxBytes) break;
+      await this.deleteObjects(owner, parts.filter((p) => p.name !== summaryName(owner)).length);
+      used -= parts.reduce((n, p) => n + p.size, 0);
+    }
+  }
+}
+
+function oldest(parts: readonly ObjectInfo[]): number {
+  return Math.min(...parts.map((p) => Date.parse(p.mtime)));
 }

@@ -25,6 +25,9 @@ export interface BackendInfo {
   readonly renders: boolean;
   /** model bundle or trace name, for people */
   readonly model: string;
+  /** where the model runs (cpu | cuda | simulated) and a fingerprint of its files: the worker process adds them */
+  readonly provider?: string;
+  readonly fingerprint?: string;
 }
 
 
@@ -40,6 +43,8 @@ export function infoToProto(i: BackendInfo): ProtoInfo {
     trace_candidates: i.traceCandidates,
     renders: i.renders,
     model: i.model,
+    provider: i.provider ?? '',
+    fingerprint: i.fingerprint ?? '',
   };
 }
 
@@ -55,5 +60,7 @@ export function infoFromProto(p: BackendInfo__Output | null): BackendInfo | null
     traceCandidates: p.trace_candidates,
     renders: p.renders,
     model: p.model,
+    ...(p.provider ? { provider: p.provider } : {}),
+    ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
   };
 }

@@ -63,7 +63,10 @@ function finiteNonNegative(x: number, field: string): void {
 export function checkBackendInfo(info: BackendInfo__Output | null, field = 'info'): BackendInfo__Output {
   if (!info) throw new ValidationError(field, 'missing', 'the backend info of the worker');
   if (info.backend === '' || info.backend.length > REQUEST_BOUNDS.name) throw new ValidationError(`${field}.backend`, `${info.backend.length} characters`, `1 to ${REQUEST_BOUNDS.name} characters`);
-  if (info.model.length > REQUEST_BOUNDS.name) throw new ValidationError(`${field}.model`, `${info.model.length} characters`, `at most ${REQUEST_BOUNDS.name}`);
+  for (const key of ['model', 'provider', 'fingerprint'] as const) {
+    const v = info[key] ?? '';
+    if (v.length > REQUEST_BOUNDS.name) throw new ValidationError(`${field}.${key}`, `${v.length} characters`, `at most ${REQUEST_BOUNDS.name}`);
+  }
   intIn(info.steps, `${field}.steps`, 2, REQUEST_BOUNDS.steps);
   intIn(info.max_batch, `${field}.max_batch`, 1, REQUEST_BOUNDS.maxBatch);
   if (info.rewards.length === 0 || info.rewards.length > REQUEST_BOUNDS.rewards) throw new ValidationError(`${field}.rewards`, `${info.rewards.length} entries`, `1 to ${REQUEST_BOUNDS.rewards} reward names`);

@@ -20,6 +20,8 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Coordinator/GetResult': CLIENT,
   '/ttsnap.v1.Coordinator/ListJobs': CLIENT,
   '/ttsnap.v1.Coordinator/CancelJob': CLIENT,
+  '/ttsnap.v1.Coordinator/SubmitJobUpload': CLIENT,
+  '/ttsnap.v1.Coordinator/DeleteJob': CLIENT,
   '/ttsnap.v1.Coordinator/RegisterWorker': { roles: ['worker'], ownField: 'worker' },
   '/ttsnap.v1.Coordinator/CollectSource': CLIENT,
   '/ttsnap.v1.Coordinator/Collect': CLIENT,

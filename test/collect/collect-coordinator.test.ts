@@ -18,7 +18,7 @@ describe('ttsnap collect --coordinator (coordinator, 2 ONNX workers, nats-server
   const dir = mkdtempSync(join(tmpdir(), 'ttsnap-collect-coord-'));
   const file = join(dir, 'prompts.txt');
   const args = (out: string, extra: string[] = []): string[] => ['collect', '--prompts-file', file, '--seeds', String(SEEDS), '--seed', '7', '--out', out, '--json', ...extra];
-  let remote = { code: -1, stdout: '', stderr: '' };
+  let remote: { code: number | null; stdout: string; stderr: string } = { code: -1, stdout: '', stderr: '' };
 
   beforeAll(async () => {
     writeFileSync(file, `${PROMPTS.join('\n')}\n`);

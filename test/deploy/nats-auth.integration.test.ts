@@ -66,8 +66,8 @@ describe('the rendered NATS config in a real nats-server', () => {
     const nc = coordinator.connection;
     const journal = await JetStreamJournal.open(nc);
     const store = await NatsResultStore.open(nc, 'ttsnap');
-    await store.put('j-1', { ok: true });
-    expect(await store.get('j-1')).toEqual({ ok: true });
+    await store.put('j-1', { summary: { ok: true }, prompts: [{ p: 0 }] });
+    expect(await store.get('j-1', 0, 10)).toMatchObject({ summary: { ok: true }, prompts: [{ p: 0 }], total: 1 });
     const ack = await nc.jetstream().publish('ttsnap.journal.j-1.event', new TextEncoder().encode('{}'));
     expect(ack.stream).toBe(journal.stream);
     journal.close();

@@ -55,6 +55,8 @@ const info = fc.record({
   trace_candidates: u32,
   renders: fc.boolean(),
   model: str,
+  provider: fc.oneof(fc.constantFrom('cpu', 'cuda', 'simulated', ''), str),
+  fingerprint: fc.oneof(fc.constant(''), str),
 });
 
 const ref = fc.record({ prompt: u32, candidate: u32 });

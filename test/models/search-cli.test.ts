@@ -21,6 +21,9 @@ describe('ttsnap search "<text>" (embedded default: onnx backend, tiny bundle)',
     expect(Object.keys(doc.prompts[0]?.winner.rewards ?? {})).toEqual(['align']);
     for (const f of ['report.json', 'report.html', 'winner.png', 'winner_large.png', 'contact_sheet.png', 'contact_sheet.svg', 'budget.png', 'budget.svg']) expect(existsSync(join(out, f))).toBe(true);
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toEqual(doc);
+    // the prompt's own picture, written as it finished, beside its results.jsonl line
+    expect(readFileSync(join(out, 'images', '0.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
   it('prints stage-level progress on stderr, a line as each stage is passed; --quiet prints none', { timeout: 90_000 }, async () => {

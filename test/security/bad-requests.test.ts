@@ -27,7 +27,7 @@ const BAD: readonly Bad[] = [
   ['Coordinator', 'SubmitJob', { ...GOOD, prompts: [] }, 'prompts'],
   ['Coordinator', 'SubmitJob', { ...GOOD, prompts: [0, 100] }, 'prompts[1]'],
   ['Coordinator', 'SubmitJob', { ...GOOD, prompts: [3, 3] }, 'prompts[1]'],
-  ['Coordinator', 'SubmitJob', { ...GOOD, prompts: Array.from({ length: 20_000 }, (_, i) => i % 100) }, 'prompts'],
+  ['Coordinator', 'SubmitJob', { ...GOOD, prompts: Array.from({ length: 100_001 }, (_, i) => i % 100) }, 'prompts'],
   ['Coordinator', 'SubmitJob', { ...GOOD, texts: ['a cat'] }, 'texts'],
   ['Coordinator', 'SubmitJob', { ...GOOD, prompts: [], texts: ['a cat'] }, 'texts'],
   ['Coordinator', 'SubmitJob', { ...GOOD, candidates: 0, budget: -5 }, 'budget'],

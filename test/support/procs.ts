@@ -156,11 +156,14 @@ async function readyOrStop(proc: Proc, ready: () => Promise<unknown>): Promise<v
  * nats-server on a free port (or `port`: a restart on the same address), with JetStream (store in `dir`) unless
  * `jetstream` is false; resolves once its monitor says healthy.
  */
-export async function startNats(dir: string, o: { jetstream?: boolean; name?: string; port?: number } = {}): Promise<{ proc: Proc; url: string }> {
+export async function startNats(dir: string, o: { jetstream?: boolean; name?: string; port?: number; maxPayload?: number } = {}): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
   const [port, monitor] = [o.port ?? (await freePort()), await freePort()];
   const js = o.jetstream ?? true;
-  const proc = new Proc(o.name ?? 'nats-server', 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...(js ? ['-js', '-sd', dir] : [])]);
+  // max_payload has no command-line flag: a lowered one (tests of chunked storage) goes in a config file
+  const conf = join(dir, 'nats.conf');
+  if (o.maxPayload !== undefined) writeFileSync(conf, `max_payload: ${o.maxPayload}\n`);
+  const proc = new Proc(o.name ?? 'nats-server', 'nats-server', [...(o.maxPayload !== undefined ? ['-c', conf] : []), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...(js ? ['-js', '-sd', dir] : [])]);
   const health = `http://127.0.0.1:${monitor}/healthz${js ? '?js-enabled-only=true' : ''}`;
   await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(health))?.status === 200 ? true : undefined), 15_000));
   return { proc, url: `nats://127.0.0.1:${port}` };

@@ -19,7 +19,7 @@ const BAD: [string, SubmitJobRequest, string][] = [
   ['prune step past the end', { ...GOOD, schedule: [{ step: 19, alpha: 0.5 }] }, 'schedule[0].step'],
   ['budget below one candidate', { ...GOOD, candidates: 0, budget: 1 }, 'budget'],
   ['absurd N', { ...GOOD, candidates: 1_000_000 }, 'candidates'],
-  ['oversized prompt list', { ...GOOD, prompts: Array.from({ length: 20_000 }, (_, i) => i % 100) }, 'prompts'],
+  ['oversized prompt list', { ...GOOD, prompts: Array.from({ length: 100_001 }, (_, i) => i % 100) }, 'prompts'],
   ['oversized label', { ...GOOD, label: 'x'.repeat(5000) }, 'label'],
   ['unknown policy', { ...GOOD, policy: 'greedy' }, 'policy'],
   ['unknown reward', { ...GOOD, rewards: ['hps'] }, 'rewards[0]'],

@@ -19,10 +19,11 @@ export class TestCluster {
   nats: Proc | null = null;
   private natsStore = '';
 
-  async startNats(): Promise<void> {
+  /** nats-server with JetStream; `maxPayload` lowers its message cap (tests of chunked storage) */
+  async startNats(o: { maxPayload?: number } = {}): Promise<void> {
     this.natsStore = mkdtempSync(join(tmpdir(), 'ttsnap-nats-'));
     this.dirs.push(this.natsStore);
-    const { proc, url } = await startNats(this.natsStore);
+    const { proc, url } = await startNats(this.natsStore, o);
     this.procs.push(proc);
     this.nats = proc;
     this.natsUrl = url;

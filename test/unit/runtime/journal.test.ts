@@ -63,3 +63,27 @@ describe('MemoryJournalStore', () => {
     expect(store.records.map((r) => `${r.job}:${r.kind}`)).toEqual(['j2:spec', 'j1:spec', 'j1:end']);
   });
 });
+
+describe('resuming a job whose result is already stored', () => {
+  it('does not run it again and ends its journal (the end record was lost, the result was not)', async () => {
+    const { Coordinator } = await import('../../../coordinator/coordinator.js');
+    const { MemoryScoreBus } = await import('../../../core/bus/memory.js');
+    const journal = new MemoryJournalStore();
+    journal.append(spec);
+    journal.append({ v, kind: 'spec', job: 'j2', requestId: 'r-8', createdAt: 1001, epoch: 'e1', request: { prompts: [5], candidates: 4 } });
+    const stored = new Map([['j1', { summary: { job: 'j1', state: 'done', error: '' }, prompts: [{ prompt: 3 }, { prompt: 4 }], total: 2 }]]);
+    const results = {
+      put: async () => {},
+      get: async (job: string) => stored.get(job) ?? null,
+      delete: async () => false,
+    };
+    const coordinator = new Coordinator(new MemoryScoreBus(), undefined, { journal, results });
+    try {
+      expect(await coordinator.resume()).toEqual({ running: ['j2'], refused: [] });
+      expect(journal.records.filter((r) => r.kind === 'end')).toEqual([{ v, kind: 'end', job: 'j1', state: 'done', error: '' }]);
+      expect((await coordinator.resultPage('j1', 0, 10)).total_prompts).toBe(2);
+    } finally {
+      await coordinator.close();
+    }
+  });
+});

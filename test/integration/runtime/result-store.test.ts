@@ -1,0 +1,68 @@
+// The result store on a real nats-server whose max_payload is lowered to 16 KiB, so a result of a few hundred
+// KiB takes the same paths (pages, chunks below max_payload) a 20 MiB one takes under the default 1 MiB.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NatsResultStore, RESULT_PAGE_PROMPTS } from '../../../core/bus/result-store.js';
+import { startNats, type Proc } from '../../support/procs.js';
+
+const MAX_PAYLOAD = 16 * 1024;
+const prompt = (i: number) => ({ prompt: i, position: i, winner: { candidate: i % 97, seed: i * 7, rewards: { pic: i / 3 } }, explored: Array.from({ length: 60 }, (_, c) => c * 3 + (i % 3)) });
+const result = (job: string, n: number) => ({ summary: { job, state: 'done', error: '' }, prompts: Array.from({ length: n }, (_, i) => prompt(i)) });
+
+describe('NatsResultStore (nats-server with max_payload 16 KiB)', () => {
+  let dir = '';
+  let nats: Proc;
+  let nc: NatsConnection;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ttsnap-store-'));
+    const started = await startNats(dir, { maxPayload: MAX_PAYLOAD });
+    nats = started.proc;
+    nc = await connect({ servers: started.url });
+  });
+  afterAll(async () => {
+    await nc?.close();
+    nats?.child.kill('SIGKILL');
+    await nats?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stores a result many times max_payload and reads any page of it back exactly', async () => {
+    const store = await NatsResultStore.open(nc, 'big');
+    const r = result('j-big', 1234);
+    expect(JSON.stringify(r).length).toBeGreaterThan(20 * MAX_PAYLOAD);
+    await store.put('j-big', r);
+    const all = await store.get('j-big', 0, 10_000);
+    expect(all?.total).toBe(1234);
+    expect(all?.summary).toEqual(r.summary);
+    expect(all?.prompts).toEqual(r.prompts);
+    // a page straddling two stored pages, and the tail
+    const mid = await store.get('j-big', RESULT_PAGE_PROMPTS - 3, 10);
+    expect(mid?.prompts).toEqual(r.prompts.slice(RESULT_PAGE_PROMPTS - 3, RESULT_PAGE_PROMPTS + 7));
+    expect((await store.get('j-big', 1230, 1000))?.prompts).toEqual(r.prompts.slice(1230));
+    expect(await store.get('nope', 0, 10)).toBeNull();
+  });
+
+  it('deletes a result whole, and says when there was none', async () => {
+    const store = await NatsResultStore.open(nc, 'del');
+    await store.put('j1', result('j1', 700));
+    expect(await store.delete('j1')).toBe(true);
+    expect(await store.get('j1', 0, 10)).toBeNull();
+    expect(await store.delete('j1')).toBe(false);
+  });
+
+  it('under a size cap drops the oldest results first; a result larger than the cap is an error', async () => {
+    const one = JSON.stringify(result('x', 300).prompts).length;
+    const store = await NatsResultStore.open(nc, 'cap', { maxBytes: Math.round(2.5 * one) });
+    for (const job of ['a', 'b', 'c']) await store.put(job, result(job, 300));
+    expect(await store.get('a', 0, 1)).toBeNull();
+    expect((await store.get('b', 0, 1))?.total).toBe(300);
+    expect((await store.get('c', 0, 1))?.total).toBe(300);
+    await expect(store.put('huge', result('huge', 1000))).rejects.toThrow();
+    // the refused put left nothing half-written behind
+    expect(await store.get('huge', 0, 1)).toBeNull();
+    expect((await store.get('c', 0, 1))?.total).toBe(300);
+  });
+});
