@@ -223,7 +223,7 @@ export const ROWS = [
         title: 'Result-store errors',
         unit: 'short',
         w: 6,
-        description: 'JetStream key-value operations on job results that failed, by operation, in the time range.',
+        description: 'JetStream object-store operations on job results that failed, by operation, in the time range.',
         targets: [{ expr: `sum by (op) (increase(ttsnap_result_store_errors_total${ns}[$__range]))`, legend: '{{op}}' }],
       },
     ],

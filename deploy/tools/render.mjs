@@ -116,7 +116,7 @@ function maxWorkers(overlay) {
 /**
  * NATS users for one overlay, keyed by the SPIFFE URI SAN of the client certificate (tls verify_and_map):
  * - the coordinator subscribes to every score, writes the job journal and the result bucket (JetStream API,
- *   `<prefix>.journal.>`, `$KV.<prefix>_results.>`), and gets replies on its inbox;
+ *   `<prefix>.journal.>`, `$O.<prefix>_results.>`), and gets replies on its inbox;
  * - worker ttsnap-worker-<i> publishes scores only under `<prefix>.scores.ttsnap-worker-<i>.>` (the subject's
  *   worker token, which for a pod name is the name itself) and subscribes to nothing: it cannot read others'
  *   scores, touch JetStream, or write the journal.
@@ -127,7 +127,7 @@ function natsAuth(overlay) {
   const list = (xs) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
   const user = (id, publish, subscribe) => `    { user: ${JSON.stringify(id)}, permissions: { publish: ${publish}, subscribe: ${subscribe} } }`;
   const users = [
-    user(`spiffe://${TRUST_DOMAIN}/coordinator/ttsnap-coordinator`, `{ allow: ${list([`${PREFIX}.journal.>`, '$JS.>', `$KV.${PREFIX}_results.>`, '_INBOX.>'])} }`, `{ allow: ${list([`${PREFIX}.scores.>`, '_INBOX.>'])} }`),
+    user(`spiffe://${TRUST_DOMAIN}/coordinator/ttsnap-coordinator`, `{ allow: ${list([`${PREFIX}.journal.>`, '$JS.>', `$O.${PREFIX}_results.>`, '_INBOX.>'])} }`, `{ allow: ${list([`${PREFIX}.scores.>`, '_INBOX.>'])} }`),
     ...Array.from({ length: n }, (_, i) => user(`spiffe://${TRUST_DOMAIN}/worker/ttsnap-worker-${i}`, `{ allow: ${list([`${PREFIX}.scores.ttsnap-worker-${i}.>`])} }`, `{ deny: ${list(['>'])} }`)),
   ];
   const conf = `authorization {\n  users = [\n${users.join('\n')}\n  ]\n}\n`;

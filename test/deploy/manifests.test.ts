@@ -70,7 +70,7 @@ describe.each(OVERLAYS)('overlay %s', (name) => {
     const hpa = objects(name).find((o) => o.kind === 'HorizontalPodAutoscaler');
     const workers = hpa ? (hpa.spec as { maxReplicas: number }).maxReplicas : (one(name, 'StatefulSet', 'ttsnap-worker').spec as { replicas: number }).replicas;
     expect(users).toEqual([
-      ['spiffe://ttsnap/coordinator/ttsnap-coordinator', '"ttsnap.journal.>", "$JS.>", "$KV.ttsnap_results.>", "_INBOX.>"'],
+      ['spiffe://ttsnap/coordinator/ttsnap-coordinator', '"ttsnap.journal.>", "$JS.>", "$O.ttsnap_results.>", "_INBOX.>"'],
       ...Array.from({ length: workers }, (_, i) => [`spiffe://ttsnap/worker/ttsnap-worker-${i}`, `"ttsnap.scores.ttsnap-worker-${i}.>"`]),
     ]);
     expect(workers).toBe(name === 'gpu' ? 16 : 3);
