@@ -65,8 +65,8 @@ export function registerJobs(program: Command): void {
       await withClient(flags, async (client) => {
         const list = await client.list(limit);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
-        const rows = list.map((j) => [j.job, j.store_error ? `${j.state} (not stored)` : j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.label]);
-        process.stdout.write(`${formatTable(['job', 'state', 'prompts', 'N', 'cost', 'label'], rows, { labels: true })}\n`);
+        const rows = list.map((j) => [j.job, j.store_error ? `${j.state} (not stored)` : j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.pool || '-', j.label]);
+        process.stdout.write(`${formatTable(['job', 'state', 'prompts', 'N', 'cost', 'pool', 'label'], rows, { labels: true })}\n`);
         for (const j of list) if (j.store_error) process.stderr.write(`warning: job ${j.job}: ${j.store_error}\n`);
       });
     });

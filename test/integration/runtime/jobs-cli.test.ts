@@ -13,14 +13,19 @@ describe('ttsnap jobs', () => {
     const search = startCli('search', ['search', '--coordinator', cluster.coordinatorAddr, '--prompts', '0:50', '--candidates', '40', '--schedule', formatSchedule(PAPER_SCHEDULE), '--json']);
     cluster.procs.push(search);
     const at = ['--coordinator', cluster.coordinatorAddr];
-    const job = await waitFor('the job listed', async () => {
+    const listed = await waitFor('the job listed', async () => {
       const r = await runCli(['jobs', 'list', ...at, '--json']);
-      const [first] = JSON.parse(r.stdout || '[]') as { job: string; state: string }[];
-      return first?.state === 'running' ? first.job : undefined;
+      const [first] = JSON.parse(r.stdout || '[]') as { job: string; state: string; pool: string }[];
+      return first?.state === 'running' ? first : undefined;
     }, 30_000, 200);
+    const job = listed.job;
     const table = await runCli(['jobs', 'list', ...at]);
     expect(table.code).toBe(0);
+    // the pool column names the workers' pool the job runs on (its backend's name and a hash of its fingerprint)
+    expect(listed.pool).toMatch(/^\S+@[0-9a-f]{8}$/);
     expect(table.stdout).toMatch(new RegExp(`${job}\\s+running\\s+\\d+/50`));
+    const row = table.stdout.split('\n').find((l) => l.startsWith(job))?.split(/\s+/);
+    expect([row?.[3], row?.[5]]).toEqual(['40', listed.pool]); // N, then the pool after the cost
     const cancel = await runCli(['jobs', 'cancel', job, ...at]);
     expect([cancel.code, cancel.stdout]).toEqual([0, `job ${job} cancelled\n`]);
     expect(await search.exited).toBe(3);
