@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { freePort, startChild, stopChild } from './child-procs.js';
 import { parseInteger } from '../cli/options.js';
 import { CoordinatorGrpcClient } from '../coordinator/client.js';
 import { ResultCollector } from '../coordinator/result.js';
@@ -50,31 +50,6 @@ const TICK_S = 0.01; // /proc stat clock ticks (USER_HZ = 100 on Linux)
 const profile = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', String(o.cpuProf)] : [];
 const say = (line: string): void => void (o.json ? undefined : process.stderr.write(`${line}\n`));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Spawns and resolves once `ready` matches its stderr (rejects if it exits first). */
-function start(cmd: string, args: readonly string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr?.on('data', (b: Buffer) => {
-      err = (err + b.toString()).slice(-20_000);
-      const m = ready.exec(err);
-      if (m) resolve({ child, match: m });
-    });
-    child.once('exit', (code) => reject(new Error(`${cmd} ${args[1] ?? ''} exited ${code}: ${err}`)));
-  });
-}
-
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(f[11]) + Number(f[12])) * TICK_S;
@@ -88,15 +63,6 @@ function peakRssMb(pid: number): number {
 async function natsInMsgs(monitor: number): Promise<number> {
   const v = (await (await fetch(`http://127.0.0.1:${monitor}/varz`)).json()) as { in_msgs: number };
   return v.in_msgs;
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(t);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ttsnap-scale-'));
@@ -128,15 +94,15 @@ interface Cluster {
 
 async function startCluster(tag: string, children: ChildProcess[]): Promise<Cluster> {
   const [port, monitor] = [await freePort(), await freePort()];
-  const nats = await start('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${tag}`)], /Server is ready/);
+  const nats = await startChild('nats-server', ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), '-js', '-sd', join(dir, `js-${tag}`)], /Server is ready/);
   children.push(nats.child);
   const url = `nats://127.0.0.1:${port}`;
-  const coord = await start(process.execPath, [...profile, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000', '--max-jobs-per-client', String(fairJobs + 10)], /"listen":"([^"]+:\d+)","msg":"coordinator listening"/);
+  const coord = await startChild(process.execPath, [...profile, CLI, 'coordinator', '--listen', '127.0.0.1:0', '--nats', url, '--worker-timeout-ms', '10000', '--score-timeout-ms', '60000', '--max-jobs-per-client', String(fairJobs + 10)], /"listen":"([^"]+:\d+)","msg":"coordinator listening"/);
   children.push(coord.child);
   const address = coord.match[1] as string;
   const hosts = await Promise.all(
     Array.from({ length: procs }, (_, i) =>
-      start(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch)], /workers ready/),
+      startChild(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch)], /workers ready/),
     ),
   );
   children.push(...hosts.map((h) => h.child));
@@ -180,7 +146,7 @@ async function run(jobPrompts: number): Promise<Figures> {
       nats_msgs_per_candidate: Number((msgs / n).toFixed(2)),
     };
   } finally {
-    for (const c of children.reverse()) await stop(c);
+    for (const c of children.reverse()) await stopChild(c);
   }
 }
 
@@ -231,7 +197,7 @@ async function fairShare(): Promise<Record<string, unknown>> {
       concurrent: { jobs: fairJobs, clients: fairClients, first_prompt_s: spread(many.map((m) => m.firstPrompt)), makespan_s: spread(many.map((m) => m.makespan)) },
     };
   } finally {
-    for (const c of children.reverse()) await stop(c);
+    for (const c of children.reverse()) await stopChild(c);
   }
 }
 
