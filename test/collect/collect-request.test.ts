@@ -18,7 +18,7 @@ describe('a Collect request', () => {
   });
 
   it.each([
-    [{ prompts: [] }, /^prompts: 0 entries; allowed: 1 to 10000$/],
+    [{ prompts: [] }, /^prompts: 0 entries; allowed: 1 to 100000$/],
     [{ prompts: [0, 0] }, /^prompts\[1\]: 0 appears twice/],
     [{ texts: ['a'] }, /^texts: 1 entries for 2 prompts/],
     [{ texts: ['a', ' '] }, /^texts\[1\]: 1 characters/],
