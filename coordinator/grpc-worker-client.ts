@@ -12,6 +12,7 @@ import type { ExportLatentResponse__Output } from '../core/generated/ttsnap/v1/E
 import type { ImportLatentResponse__Output } from '../core/generated/ttsnap/v1/ImportLatentResponse.js';
 import type { RenderResponse__Output } from '../core/generated/ttsnap/v1/RenderResponse.js';
 import type { WorkerBatchOp } from '../core/generated/ttsnap/v1/WorkerBatchOp.js';
+import type { TakeCandidate } from '../core/generated/ttsnap/v1/TakeCandidate.js';
 import type { WorkerBatchRequest } from '../core/generated/ttsnap/v1/WorkerBatchRequest.js';
 import type { WorkerBatchResponse__Output } from '../core/generated/ttsnap/v1/WorkerBatchResponse.js';
 import type { WorkerClient as GrpcStub } from '../core/generated/ttsnap/v1/Worker.js';
@@ -78,7 +79,7 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   take(job: string, specs: readonly TakeSpec[]): Promise<void> {
-    const candidates = specs.map((s) => ({ prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    const candidates = specs.map(takeCandidate);
     return this.enqueue({ take: { job, candidates } }, 'now');
   }
 
@@ -113,7 +114,7 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
-    const candidates = specs.map((s) => ({ prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    const candidates = specs.map(takeCandidate);
     const req = { job, candidates, rewards: [...plan.rewards], variant_steps: variantStepsToProto(plan.variantSteps), fingerprint };
     // a whole denoise of the batch: allow it the batch watchdog's time, not one call's
     const res = await this.call<CollectScoresResponse__Output>((o, cb) => this.stub.CollectScores(req, o, cb), 300_000);
@@ -237,4 +238,9 @@ export class GrpcWorkerClient implements WorkerClient {
       }
     });
   }
+}
+
+/** A TakeSpec on the wire (its sampling settings only where it has them). */
+function takeCandidate(s: TakeSpec): TakeCandidate {
+  return { prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text, ...(s.sampling ? { sampling: s.sampling } : {}) };
 }

@@ -133,7 +133,8 @@ export class JobScheduler {
       if (a.kind === 'new') {
         this.opts.metrics.inc('candidatesExplored', {}, a.candidates.length);
         // Both in this turn: the client sends them in one call, and the worker applies them in order.
-        const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text }));
+        const sampling = job.spec.promptSampling[run.position] ?? null;
+        const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text, sampling }));
         await Promise.all([slot.client.take(job.id, specs), slot.client.advance(job.id, run.request.step, refs, run.rewards)]);
         return;
       }

@@ -5,9 +5,9 @@ import { makePolicy, parsePolicyName, type Policy } from '../core/engine/policy.
 import { compileSchedule, PAPER_SCHEDULE, type Schedule } from '../core/engine/schedule.js';
 import { ValidationError } from '../core/errors.js';
 import type { PromptSettings } from '../core/generated/ttsnap/v1/PromptSettings.js';
-import type { SamplingSettings } from '../core/generated/ttsnap/v1/SamplingSettings.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
+import { checkSampling, mergeSampling, resolvedSampling, stepsFor, type Sampling } from './sampling-spec.js';
 
 /** Request size limits: bounded work per job, checked before anything is queued. */
 export const LIMITS = {
@@ -48,7 +48,12 @@ export interface JobSpec {
   readonly promptSeed: readonly number[];
   /** per prompt position: its overrides as given, recorded in its result (null when none) */
   readonly promptSettings: readonly (PromptSettings | null)[];
-  readonly sampling: SamplingSettings | null;
+  /** the job's sampling settings as the workers run them (unset fields filled from what they report) */
+  readonly sampling: Sampling | null;
+  /** per prompt position: the job's and the prompt's settings merged, as its candidates carry them (null = none) */
+  readonly promptSampling: readonly (Sampling | null)[];
+  /** per prompt position: its candidates' sampling steps (the workers' unless its settings change them) */
+  readonly promptSteps: readonly number[];
   /** ms after submission at which a job still running is cancelled (0 = no deadline) */
   readonly deadlineMs: number;
 }
@@ -84,7 +89,10 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   const policyName = parsePolicyName(req.policy || 'ttsnap', 'policy');
   const points = req.schedule ?? [];
   limit('schedule', points.length, LIMITS.schedulePoints);
-  const schedule = points.length > 0 ? compileSchedule(points.map((p) => ({ step: Number(p.step), alpha: Number(p.alpha) })), info.steps, 'schedule') : defaultSchedule(info.steps);
+  const jobSampling = checkSampling(req.sampling, 'sampling', info);
+  // the job's steps, where its workers take them, are what its schedule and costs are for
+  const jobSteps = stepsFor(jobSampling, 'sampling', [], info);
+  const schedule = points.length > 0 ? compileSchedule(points.map((p) => ({ step: Number(p.step), alpha: Number(p.alpha) })), jobSteps, 'schedule') : defaultSchedule(jobSteps);
   const policy = makePolicy(policyName, schedule);
 
   const rewards = (req.rewards ?? []).length > 0 ? [...(req.rewards as string[])] : info.rewards.slice(0, 1);
@@ -95,7 +103,7 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   });
 
   const costIn = req.cost ?? null;
-  const cost = compileCostModel(costIn ? { denoise: Number(costIn.denoise ?? 0), verify: Number(costIn.verify ?? 0), steps: info.steps } : { ...info.cost, steps: info.steps }, 'cost');
+  const cost = compileCostModel(costIn ? { denoise: Number(costIn.denoise ?? 0), verify: Number(costIn.verify ?? 0), steps: jobSteps } : { ...info.cost, steps: jobSteps }, 'cost');
   const accounting = parseAccounting(req.accounting || 'exact', 'accounting');
 
   const budget = Number(req.budget ?? 0);
@@ -116,14 +124,14 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     if (n > maxN) throw new ValidationError('budget', `budget ${budget} buys ${n} candidates per prompt`, `a budget that buys at most ${maxN}`);
   }
   const nPrompts = promptIdx.length || texts.length;
-  const perPrompt = promptOverrides(req, nPrompts, trace, (field, got) => {
+  const perPrompt = promptOverrides(req, nPrompts, info, jobSampling, policy.schedule, (field, got, steps) => {
     if (got.candidates > 0 && got.budget > 0) throw new ValidationError(`${field}.candidates`, 'given with budget', 'either candidates or budget');
     if (got.candidates > 0) {
       if (!Number.isInteger(got.candidates) || got.candidates > maxN) throw new ValidationError(`${field}.candidates`, `got ${got.candidates}`, `an integer in [1, ${maxN}]`);
       return got.candidates;
     }
     if (got.budget > 0) {
-      const own = candidatesForBudget(got.budget, policy.schedule, cost, accounting, rewards.length, `${field}.budget`);
+      const own = candidatesForBudget(got.budget, policy.schedule, { ...cost, steps }, accounting, rewards.length, `${field}.budget`);
       if (own > maxN) throw new ValidationError(`${field}.budget`, `budget ${got.budget} buys ${own} candidates`, `a budget that buys at most ${maxN}`);
       return own;
     }
@@ -142,8 +150,11 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
 
   const pruneRewards = rewards;
   const seed = Number(req.seed ?? 0) >>> 0;
-  const plans = new Map<number, Ledger>();
-  const planOf = (k: number): Ledger => plans.get(k) ?? (plans.set(k, plannedLedger(k, policy.schedule, cost, accounting, pruneRewards, rewards)).get(k) as Ledger);
+  const plans = new Map<string, Ledger>();
+  const planOf = (k: number, steps: number): Ledger => {
+    const id = `${k}/${steps}`;
+    return plans.get(id) ?? (plans.set(id, plannedLedger(k, policy.schedule, { ...cost, steps }, accounting, pruneRewards, rewards)).get(id) as Ledger);
+  };
   return {
     prompts: trace ? [...promptIdx] : texts.map((_, i) => i),
     texts: trace ? promptIdx.map(() => '') : [...texts],
@@ -158,11 +169,13 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     images: Boolean(req.images),
     label,
     pool,
-    planned: mergeLedgers(perPrompt.n.map(planOf)),
+    planned: mergeLedgers(perPrompt.n.map((k, i) => planOf(k, perPrompt.steps[i] as number))),
     promptN: perPrompt.n,
     promptSeed: perPrompt.settings.map((p) => (p?.has_seed ? Number(p.seed) >>> 0 : seed)),
     promptSettings: perPrompt.settings,
-    sampling: checkSampling(req.sampling ?? null, 'sampling', trace, info.backend),
+    sampling: resolvedSampling(jobSampling, info),
+    promptSampling: perPrompt.sampling,
+    promptSteps: perPrompt.steps,
     deadlineMs: deadline * 1000,
   };
 }
@@ -173,50 +186,41 @@ interface Overrides {
   readonly budget: number;
 }
 
+/** Each prompt's overrides: N, settings as given, sampling merged over the job's, and its steps. */
+interface PerPrompt {
+  readonly n: number[];
+  readonly settings: (PromptSettings | null)[];
+  readonly sampling: (Sampling | null)[];
+  readonly steps: number[];
+}
+
 /**
  * Per-prompt settings (JSONL overrides): aligned with the prompts, each prompt's N from its own candidates or
- * budget (else the job's), its sampling settings checked as the job's are.
+ * budget (else the job's, under its own steps), its sampling settings checked as the job's are and merged over
+ * them; the schedule's prune steps checked against each prompt's steps.
  */
-function promptOverrides(req: SubmitJobRequest, count: number, trace: boolean, nOf: (field: string, got: Overrides) => number): { n: number[]; settings: (PromptSettings | null)[] } {
+function promptOverrides(req: SubmitJobRequest, count: number, info: BackendInfo, job: Sampling | null, schedule: Schedule, nOf: (field: string, got: Overrides, steps: number) => number): PerPrompt {
   const given = req.prompt_settings ?? [];
   if (given.length > 0 && given.length !== count) throw new ValidationError('prompt_settings', `${given.length} entries for ${count} prompts`, 'none, or one per prompt in the same order');
-  const none = nOf('candidates', { candidates: 0, budget: 0 });
-  if (given.length === 0) return { n: new Array<number>(count).fill(none), settings: new Array<PromptSettings | null>(count).fill(null) };
-  const n: number[] = [];
-  const settings: (PromptSettings | null)[] = [];
+  const jobSteps = stepsFor(job, 'sampling', schedule, info);
+  const none = nOf('candidates', { candidates: 0, budget: 0 }, jobSteps);
+  if (given.length === 0) return { n: new Array<number>(count).fill(none), settings: new Array<PromptSettings | null>(count).fill(null), sampling: new Array<Sampling | null>(count).fill(job), steps: new Array<number>(count).fill(jobSteps) };
+  const out: PerPrompt = { n: [], settings: [], sampling: [], steps: [] };
   given.forEach((p, i) => {
     const field = `prompt_settings[${i}]`;
     const got = { candidates: Number(p.candidates ?? 0), budget: Number(p.budget ?? 0) };
     if (!Number.isFinite(got.budget) || got.budget < 0) throw new ValidationError(`${field}.budget`, `got ${got.budget}`, 'a finite number >= 0 (0 = the job\'s)');
-    n.push(got.candidates > 0 || got.budget > 0 ? nOf(field, got) : none);
-    checkSampling(p.sampling ?? null, `${field}.sampling`, trace, '');
+    const own = checkSampling(p.sampling, `${field}.sampling`, info);
+    const merged = mergeSampling(job, own);
+    const steps = own?.steps ? stepsFor(merged, `${field}.sampling`, schedule, info) : jobSteps;
+    out.n.push(got.candidates > 0 || got.budget > 0 ? nOf(field, got, steps) : none);
+    out.sampling.push(merged);
+    out.steps.push(steps);
     const seed = Number(p.seed ?? 0);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ValidationError(`${field}.seed`, `got ${seed}`, 'an integer in [0, 4294967295]');
-    settings.push({ ...p, seed, candidates: got.candidates, budget: got.budget });
+    out.settings.push({ ...p, seed, candidates: got.candidates, budget: got.budget });
   });
-  return { n, settings };
-}
-
-/**
- * Sampling settings of a job or prompt: ranges checked; the trace backend replays recorded scores and takes
- * them as labels. Model workers run their bundle's sampling settings (worker flags --guidance, --steps,
- * --negative-prompt) and do not yet apply settings per job or prompt, so those are refused rather than ignored.
- */
-function checkSampling(s: SamplingSettings | null, field: string, trace: boolean, backend: string): SamplingSettings | null {
-  if (!s) return null;
-  const guidance = Number(s.guidance ?? 0);
-  const negative = s.negative_prompt ?? '';
-  const [steps, width, height] = [Number(s.steps ?? 0), Number(s.width ?? 0), Number(s.height ?? 0)];
-  if (!Number.isFinite(guidance) || guidance < 0 || guidance > 100) throw new ValidationError(`${field}.guidance`, `got ${guidance}`, 'a number in (0, 100] (0 = not set)');
-  if (negative.length > LIMITS.textChars) throw new ValidationError(`${field}.negative_prompt`, `${negative.length} characters`, `at most ${LIMITS.textChars}`);
-  if (!Number.isInteger(steps) || steps > 1000) throw new ValidationError(`${field}.steps`, `got ${steps}`, 'an integer in [1, 1000] (0 = not set)');
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
-    if (!Number.isInteger(v) || v % 8 !== 0 || v > 4096) throw new ValidationError(`${field}.${name}`, `got ${v}`, 'a multiple of 8 in [8, 4096] (0 = not set)');
-  }
-  const set = guidance > 0 || negative !== '' || steps > 0 || width > 0 || height > 0;
-  if (!set) return null;
-  if (!trace) throw new ValidationError(field, `set for the ${backend || 'model'} backend`, 'none: model workers run their bundle\'s sampling settings (worker flags --guidance, --steps, --negative-prompt)');
-  return { guidance, negative_prompt: negative, steps, width, height };
+  return out;
 }
 
 /** The paper's schedule where it fits the model's steps, else best-of-N. */

@@ -119,7 +119,9 @@ export class Job {
     const prompt = s.prompts[position] as number;
     const seed = s.promptSeed[position] as number;
     const explored = drawCandidates(s.pool, s.promptN[position] as number, seed, prompt);
-    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, s.cost, s.accounting);
+    // a prompt's own sampling steps set where its candidates end and what their steps cost
+    const cost = { ...s.cost, steps: s.promptSteps[position] ?? s.cost.steps };
+    const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, cost, s.accounting);
     run.onPruned = (stage, step, kept, scores, ledger) => this.journal?.(stageRecord(this.id, position, stage, step, kept, scores, ledger));
     this.active.push(run);
     this.byPrompt.set(prompt, run);

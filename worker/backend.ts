@@ -1,5 +1,6 @@
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
 import type { CandidateKey } from '../core/contract/candidates.js';
+import type { SamplingSettings__Output } from '../core/generated/ttsnap/v1/SamplingSettings.js';
 
 /**
  * The worker backend: what owns the accelerator and the candidates' latent state. The worker runtime
@@ -29,6 +30,8 @@ export interface CandidateSpec {
   readonly candidate: number;
   /** seed of the candidate's initial noise (uint32) */
   readonly seed: number;
+  /** its prompt's sampling settings (absent, 0 or '' = the backend's own; the trace backend ignores them) */
+  readonly sampling?: SamplingSettings__Output | null;
 }
 
 /** Advance one candidate from its current step to `toStep` (step indices are 0-based; a new candidate is at -1). */
@@ -60,6 +63,8 @@ export interface WorkerBackend {
    * rewards score the Tweedie estimate at prune points; the base reward scores the clean image at S-1.
    */
   score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]>;
+  /** Sampling steps of a live candidate when they are its own (per-candidate settings); absent = info.steps. */
+  stepCountOf?(key: CandidateKey): number | undefined;
   /** Current step of a live candidate, or undefined when this backend does not hold it. */
   stepOf(key: CandidateKey): number | undefined;
   /** Keys of every candidate this backend holds. */

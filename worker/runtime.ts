@@ -6,7 +6,7 @@ import { candidateKey, parseCandidateKey, type CandidateKey, type CandidateRef, 
 import { CollectSourceMismatchError, type CollectPlan, type CollectSource } from '../core/contract/collect.js';
 import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from '../core/contract/errors.js';
 import type { WorkerStatus } from '../core/contract/worker-client.js';
-import type { WorkerBackend } from './backend.js';
+import type { CandidateSpec, WorkerBackend } from './backend.js';
 import { Mutex } from './mutex.js';
 import { Batcher } from './batcher.js';
 import { collectChunk } from './collect/chunk.js';
@@ -141,7 +141,7 @@ export class WorkerRuntime {
   /** Creates candidates at step -1. Refused while draining. */
   async take(job: string, specs: readonly TakeSpec[]): Promise<void> {
     if (this.draining) throw new WorkerDrainingError();
-    const created = specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    const created = specs.map((s) => candidateSpec(job, s));
     // A candidate taken again starts afresh: nothing of an earlier life here (a failure, a score, queued work
     // from before this worker was counted lost) may answer for it.
     for (const { key } of created) {
@@ -173,7 +173,10 @@ export class WorkerRuntime {
       if (step > toStep) throw new CandidateStateError(`candidate ${k} is at step ${step}, past ${toStep}`);
       return step;
     });
-    if (toStep >= this.backend.info.steps) throw new CandidateStateError(`step ${toStep} is past the last step ${this.backend.info.steps - 1}`);
+    for (const k of keys) {
+      const last = (this.backend.stepCountOf?.(k) ?? this.backend.info.steps) - 1;
+      if (toStep > last) throw new CandidateStateError(`step ${toStep} is past the last step ${last}${last === this.backend.info.steps - 1 ? '' : ` of ${k}`}`);
+    }
     const id = rewardsId(rewards);
     let queued = 0;
     keys.forEach((key, j) => {
@@ -259,7 +262,7 @@ export class WorkerRuntime {
     if (this.draining) throw new WorkerDrainingError();
     const mine = this.collectSource().fingerprint;
     if (fingerprint !== mine) throw new CollectSourceMismatchError(`worker ${this.id}`, fingerprint, mine);
-    const created = specs.map((s) => ({ key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text }));
+    const created = specs.map((s) => candidateSpec(job, s));
     try {
       return await collectChunk(this.backend, created, plan, { signal: this.abort.signal, serialise: (call) => this.mutex.run(call) });
     } finally {
@@ -368,4 +371,9 @@ export class WorkerRuntime {
   private wakeIdle(): void {
     this.batcher.wakeIdle();
   }
+}
+
+/** The backend's spec of a taken candidate (its sampling settings only where it has them). */
+function candidateSpec(job: string, s: TakeSpec): CandidateSpec {
+  return { key: candidateKey(job, s), prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text, ...(s.sampling ? { sampling: s.sampling } : {}) };
 }

@@ -1,4 +1,5 @@
 import type { BackendInfo as ProtoInfo, BackendInfo__Output } from '../generated/ttsnap/v1/BackendInfo.js';
+import type { SamplingLimits__Output } from '../generated/ttsnap/v1/SamplingLimits.js';
 
 /** One reward to score with; `noiseAware` picks the NARF variant for the candidate's current step. */
 export interface RewardSpec {
@@ -28,6 +29,8 @@ export interface BackendInfo {
   /** where the model runs (cpu | cuda | simulated) and a fingerprint of its files: the worker process adds them */
   readonly provider?: string;
   readonly fingerprint?: string;
+  /** the sampling settings the backend applies per candidate (absent: none; the trace backend) */
+  readonly sampling?: SamplingLimits__Output;
 }
 
 
@@ -45,6 +48,7 @@ export function infoToProto(i: BackendInfo): ProtoInfo {
     model: i.model,
     provider: i.provider ?? '',
     fingerprint: i.fingerprint ?? '',
+    ...(i.sampling ? { sampling: i.sampling } : {}),
   };
 }
 
@@ -62,5 +66,6 @@ export function infoFromProto(p: BackendInfo__Output | null): BackendInfo | null
     model: p.model,
     ...(p.provider ? { provider: p.provider } : {}),
     ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
+    ...(p.sampling?.per_candidate ? { sampling: p.sampling } : {}),
   };
 }

@@ -1,3 +1,5 @@
+import type { SamplingSettings__Output } from '../generated/ttsnap/v1/SamplingSettings.js';
+
 /** Identifies a candidate on one worker: unique per (job, prompt, candidate index). */
 export type CandidateKey = string;
 
@@ -11,6 +13,8 @@ export interface CandidateRef {
 export interface TakeSpec extends CandidateRef {
   readonly seed: number;
   readonly text: string;
+  /** the prompt's sampling settings, job and prompt merged (absent, 0 or '' = the worker's own) */
+  readonly sampling?: SamplingSettings__Output | null;
 }
 
 /**

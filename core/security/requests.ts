@@ -4,6 +4,7 @@ import type { BackendInfo__Output } from '../generated/ttsnap/v1/BackendInfo.js'
 import type { CandidateRef__Output } from '../generated/ttsnap/v1/CandidateRef.js';
 import type { TakeCandidate__Output } from '../generated/ttsnap/v1/TakeCandidate.js';
 import type { RewardRef__Output } from '../generated/ttsnap/v1/RewardRef.js';
+import type { TakeSpec } from '../contract/candidates.js';
 
 /**
  * Bounds on what a caller may ask of a worker or advertise to the coordinator. Each is far above any real
@@ -90,11 +91,13 @@ export function checkRef(ref: CandidateRef__Output | null, field = 'candidate'):
   return { prompt: ref.prompt, candidate: ref.candidate };
 }
 
-export function checkTakeCandidates(list: readonly TakeCandidate__Output[], field = 'candidates'): { prompt: number; candidate: number; seed: number; text: string }[] {
+export function checkTakeCandidates(list: readonly TakeCandidate__Output[], field = 'candidates'): TakeSpec[] {
   if (list.length > REQUEST_BOUNDS.refs) throw new ValidationError(field, `${list.length} entries`, `at most ${REQUEST_BOUNDS.refs}`);
   return list.map((c, i) => {
     if (c.text.length > REQUEST_BOUNDS.textChars) throw new ValidationError(`${field}[${i}].text`, `${c.text.length} characters`, `at most ${REQUEST_BOUNDS.textChars}`);
-    return { prompt: c.prompt, candidate: c.candidate, seed: c.seed, text: c.text };
+    const neg = c.sampling?.negative_prompt ?? '';
+    if (neg.length > REQUEST_BOUNDS.textChars) throw new ValidationError(`${field}[${i}].sampling.negative_prompt`, `${neg.length} characters`, `at most ${REQUEST_BOUNDS.textChars}`);
+    return { prompt: c.prompt, candidate: c.candidate, seed: c.seed, text: c.text, ...(c.sampling ? { sampling: c.sampling } : {}) };
   });
 }
 

@@ -7,7 +7,7 @@ import { InferenceHost } from '../../worker/onnx/host.js';
 export const TINY = join(import.meta.dirname, '..', '..', 'models', 'tiny');
 
 /** An onnx backend on the tiny bundle (cpu, logs collected instead of printed). */
-export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; guidance?: number; steps?: number; missingVariant?: 'refuse' | 'base'; scoreThread?: boolean } = {}): Promise<{ backend: OnnxBackend; logs: string[] }> {
+export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; guidance?: number; steps?: number; negativePrompt?: string; missingVariant?: 'refuse' | 'base'; scoreThread?: boolean } = {}): Promise<{ backend: OnnxBackend; logs: string[] }> {
   const logs: string[] = [];
   const host = await InferenceHost.start(
     {
@@ -17,6 +17,7 @@ export async function tinyBackend(opts: { maxBatch?: number; bundle?: string; gu
       maxBatch: opts.maxBatch ?? 8,
       ...(opts.guidance !== undefined ? { guidance: opts.guidance } : {}),
       ...(opts.steps !== undefined ? { steps: opts.steps } : {}),
+      ...(opts.negativePrompt !== undefined ? { negativePrompt: opts.negativePrompt } : {}),
       ...(opts.missingVariant ? { missingVariant: opts.missingVariant } : {}),
       ...(opts.scoreThread ? { scoreThread: true } : {}),
     },

@@ -24,6 +24,8 @@ export class OnnxBackend implements WorkerBackend {
   /** decode and rewards run in a score thread, so the runtime may score beside an advance */
   readonly overlapsScoring: boolean;
   private readonly steps = new Map<CandidateKey, number>();
+  /** sampling steps of candidates whose settings give them their own (others run info.steps) */
+  private readonly stepCounts = new Map<CandidateKey, number>();
 
   constructor(
     readonly host: InferenceHost,
@@ -45,13 +47,26 @@ export class OnnxBackend implements WorkerBackend {
       traceCandidates: 0,
       renders: true,
       model: i.model,
+      sampling: i.sampling,
     };
   }
 
   async create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     await this.host.call('create', [specs]);
-    for (const s of specs) this.steps.set(s.key, -1);
+    for (const s of specs) {
+      this.steps.set(s.key, -1);
+      this.countSteps(s.key, s.sampling?.steps || this.info.steps);
+    }
+  }
+
+  private countSteps(key: CandidateKey, steps: number): void {
+    if (steps === this.info.steps) this.stepCounts.delete(key);
+    else this.stepCounts.set(key, steps);
+  }
+
+  stepCountOf(key: CandidateKey): number | undefined {
+    return this.stepCounts.get(key) ?? (this.steps.has(key) ? this.info.steps : undefined);
   }
 
   async advance(items: readonly AdvanceItem[], signal?: AbortSignal): Promise<void> {
@@ -97,13 +112,17 @@ export class OnnxBackend implements WorkerBackend {
   }
 
   async importState(key: CandidateKey, state: Uint8Array): Promise<number> {
-    const step = await this.host.call<number>('import', [key, state]);
+    const { step, steps } = await this.host.call<{ step: number; steps: number }>('import', [key, state]);
     this.steps.set(key, step);
+    this.countSteps(key, steps);
     return step;
   }
 
   release(keys: readonly CandidateKey[]): void {
-    for (const k of keys) this.steps.delete(k);
+    for (const k of keys) {
+      this.steps.delete(k);
+      this.stepCounts.delete(k);
+    }
     // fire and forget: the thread serves requests in order, so later calls never see released keys
     void this.host.call('release', [keys]).catch(() => undefined);
   }
@@ -124,6 +143,7 @@ export class OnnxBackend implements WorkerBackend {
 
   async close(): Promise<void> {
     this.steps.clear();
+    this.stepCounts.clear();
     await this.host.close();
   }
 }

@@ -17,6 +17,8 @@ export interface RewardSessions {
   readonly spec: RewardManifest;
   readonly base: AdaptedSession;
   readonly byStep: ReadonlyMap<number, AdaptedSession>;
+  /** the same variants by the manifest's step index (the steps they were trained on), for other step counts */
+  readonly trained: ReadonlyMap<number, AdaptedSession>;
   /** image-text rewards: the reward's own tokenizer (its folder, or the bundle's) */
   readonly tokenizer?: Tokenizer;
 }
@@ -27,6 +29,10 @@ export interface BundleBase {
   readonly manifest: Manifest;
   readonly scheduler: DiffusionScheduler;
   readonly provider: ActiveProvider;
+  /** the bundle's scheduler for another step count (a candidate's own steps); `scheduler` for its own */
+  schedulerFor(steps: number): DiffusionScheduler;
+  /** the scheduler of the manifest's steps (the steps noise-aware variants were trained on) */
+  readonly trainedScheduler: DiffusionScheduler;
 }
 
 /** The denoising side: text encoders and the denoiser (the inference thread that holds the latents). */
@@ -87,6 +93,10 @@ export async function loadSide(dirIn: string, opts: SessionOptions, steps: numbe
   const sched = (n: number): DiffusionScheduler =>
     schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), n, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
   const scheduler = sched(steps ?? s.steps);
+  const trainedScheduler = steps === undefined || steps === s.steps ? scheduler : sched(s.steps);
+  const others = new Map<number, DiffusionScheduler>([[scheduler.steps, scheduler], [trainedScheduler.steps, trainedScheduler]]);
+  const schedulerFor = (n: number): DiffusionScheduler => others.get(n) ?? (others.set(n, sched(n)).get(n) as DiffusionScheduler);
+  const base = { dir, manifest, scheduler, schedulerFor, trainedScheduler };
   if (manifest.prediction !== scheduler.prediction && !(manifest.prediction === 'flow' || scheduler.prediction === 'flow')) {
     throw new BadFileError(schedFile, `prediction_type is ${scheduler.prediction}, expected ${manifest.prediction} as ttsnap.json says`);
   }
@@ -98,16 +108,15 @@ export async function loadSide(dirIn: string, opts: SessionOptions, steps: numbe
     const denoiser = new Denoiser(found, session, manifest);
     // conditioning is cached per prompt in the denoiser's own float type (fp16 models: float16, never converted per call)
     const text = await TextConditioner.open(dir, found, manifest, opts, session.inputType('encoder_hidden_states') === 'float16' ? 'float16' : 'float32');
-    const d: DenoiseSide = { dir, manifest, scheduler, text, denoiser, provider: session.provider };
+    const d: DenoiseSide = { ...base, text, denoiser, provider: session.provider };
     checkDenoiseShapes(d);
     return d;
   }
   const decoder = await AdaptedSession.open(join(dir, 'vae_decoder', 'model.onnx'), 'VAE decoder', ['latent_sample'], ['sample'], opts);
   // noise-aware variants are keyed by the manifest's step indices; other step counts remap them by noise level
-  const trained = steps === undefined || steps === s.steps ? scheduler : sched(s.steps);
   const rewards = new Map<string, RewardSessions>();
-  for (const [name, r] of Object.entries(manifest.rewards)) rewards.set(name, await openReward(dir, name, r, manifest, opts, (step) => remapStep(step, trained, scheduler, name)));
-  const sc: ScoreSide = { dir, manifest, scheduler, decoder, rewards, provider: decoder.provider };
+  for (const [name, r] of Object.entries(manifest.rewards)) rewards.set(name, await openReward(dir, name, r, manifest, opts, (step) => remapStep(step, trainedScheduler, scheduler, name)));
+  const sc: ScoreSide = { ...base, decoder, rewards, provider: decoder.provider };
   checkScoreShapes(sc);
   return sc;
 }
@@ -120,9 +129,14 @@ async function openReward(dir: string, name: string, r: RewardManifest, m: Manif
   };
   const base = await open(r.file, `reward model '${name}'`);
   const byStep = new Map<number, AdaptedSession>();
-  for (const [step, f] of Object.entries(r.noise_aware)) byStep.set(remap(Number(step)), await open(f, `noise-aware reward '${name}' for step ${step}`));
+  const trained = new Map<number, AdaptedSession>();
+  for (const [step, f] of Object.entries(r.noise_aware)) {
+    const session = await open(f, `noise-aware reward '${name}' for step ${step}`);
+    byStep.set(remap(Number(step)), session);
+    trained.set(Number(step), session);
+  }
   const tokenizer = r.kind === 'image_text' ? loadTokenizer(join(dir, r.tokenizer ?? 'tokenizer'), r.max_length ?? m.text.max_length) : undefined;
-  return { name, spec: r, base, byStep, ...(tokenizer ? { tokenizer } : {}) };
+  return { name, spec: r, base, byStep, trained, ...(tokenizer ? { tokenizer } : {}) };
 }
 
 /** The manifest's latent size against what the denoiser declares (symbolic dims pass). */

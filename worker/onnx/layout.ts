@@ -95,7 +95,14 @@ export class Denoiser {
     return out;
   }
 
-  async run(sample: Float32Array, rows: number, timesteps: Float64Array, cond: CondBatch, guidance: number): Promise<Float32Array> {
+  /** `guidance`: per candidate row (FLUX dev takes it as an input; other layouts combine guided passes outside). */
+  /** One value per row in the input's float type (repeated() where every row has the same value). */
+  private perRow(input: string, values: readonly number[]): FloatData {
+    if (values.every((v) => v === values[0])) return this.repeated(input, [values[0] ?? 0], values.length);
+    return asFloatType(Float32Array.from(values), this.session.inputType(input) === 'float16' ? 'float16' : 'float32');
+  }
+
+  async run(sample: Float32Array, rows: number, timesteps: Float64Array, cond: CondBatch, guidance: readonly number[]): Promise<Float32Array> {
     const { channels: C, height: h, width: w } = this.m.latent;
     const ts = this.m.sampling.timestep_scale === 1 ? timesteps : timesteps.map((t) => t * this.m.sampling.timestep_scale);
     const text: Feed = { kind: 'float', data: cond.seq, dims: [rows, cond.seqLen, cond.seqDim] };
@@ -118,7 +125,7 @@ export class Denoiser {
         img_ids: { kind: 'ids', data: img, dims: [n, 3] } satisfies Feed,
         txt_ids: { kind: 'ids', data: new Int32Array(cond.seqLen * 3), dims: [cond.seqLen, 3] } satisfies Feed,
       });
-      if (this.takesGuidance) feeds.guidance = { kind: 'float', data: this.repeated('guidance', [guidance], rows), dims: [rows] };
+      if (this.takesGuidance) feeds.guidance = { kind: 'float', data: this.perRow('guidance', guidance), dims: [rows] };
     }
     const [out] = await this.session.run(feeds, [this.spec.output]);
     const data = (out as { data: Float32Array }).data;

@@ -1,11 +1,12 @@
 import { stepNoise } from '../../core/diffusion/noise.js';
-import { applyStep } from '../../core/diffusion/scheduler.js';
+import { applyStep, type DiffusionScheduler } from '../../core/diffusion/scheduler.js';
 import { zerosLike } from './float16.js';
 import { ValidationError } from '../../core/errors.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import type { DenoiseSide, ScoreSide } from './bundle.js';
 import { preprocessImages } from './preprocess.js';
 import { scoresOf } from './reward-contract.js';
+import { variantsAt } from './variants.js';
 import type { Feed, Output } from './session.js';
 import type { Conditioning } from './text-encoders.js';
 
@@ -14,23 +15,33 @@ import type { Conditioning } from './text-encoders.js';
  * candidate i). Pure functions of the bundle and their inputs: candidate state lives in pipeline.ts.
  */
 
+/** One row of a denoise call: the step it takes, its seed, and what it samples with (its own scheduler, guidance, negative prompt). */
+export interface DenoiseRow {
+  readonly step: number;
+  readonly seed: number;
+  readonly scheduler: DiffusionScheduler;
+  readonly guidance: number;
+  /** the negative prompt's conditioning; used where classifier-free guidance doubles the rows */
+  readonly uncond: Conditioning;
+}
+
 /**
- * One denoise call of B latents, row i at step index steps[i] (a batch may mix steps where the graph takes
- * a [B] timestep). With classifier-free guidance the denoiser sees [uncond x B, cond x B] (diffusers' order),
- * then out = u + g (c - u); FLUX takes the guidance as an input instead. Then each row's scheduler step, with
- * the row's fresh noise stepNoise(seeds[i], steps[i]) where the sampler is ancestral.
+ * One denoise call of B latents, row i at step index rows[i].step of its own scheduler (a batch may mix steps
+ * and step counts where the graph takes a [B] timestep). With classifier-free guidance the denoiser sees
+ * [uncond x B, cond x B] (diffusers' order), then out = u + g_i (c - u), each row with its own negative prompt
+ * and guidance; FLUX takes the guidance as an input instead. `cfg` says whether the rows are doubled: all rows
+ * of a call agree (a row's result must not depend on the call it is in). Then each row's scheduler step, with
+ * the row's fresh noise stepNoise(seed, step) where the sampler is ancestral.
  * Returns the next latents and the Tweedie estimates, both [B, C, h, w] flattened.
  */
-export async function denoiseStep(b: DenoiseSide, steps: readonly number[], seeds: readonly number[], x: Float32Array, cond: readonly Conditioning[], uncond: Conditioning, guidance: number): Promise<{ next: Float32Array; x0: Float32Array }> {
-  const s = b.scheduler;
+export async function denoiseStep(b: DenoiseSide, batch: readonly DenoiseRow[], x: Float32Array, cond: readonly Conditioning[], cfg: boolean): Promise<{ next: Float32Array; x0: Float32Array }> {
   const B = cond.length;
   const n = x.length / B;
-  const cfg = guidance > 1 && b.denoiser.doublesForGuidance;
   const rows = cfg ? 2 * B : B;
   const sample = new Float32Array(rows * n);
   const timesteps = new Float64Array(rows);
   for (let i = 0; i < B; i++) {
-    const step = steps[i] as number;
+    const { step, scheduler: s } = batch[i] as DenoiseRow;
     const scale = s.inputScale(step);
     for (let k = i * n; k < (i + 1) * n; k++) sample[k] = (x[k] as number) * scale;
     timesteps[i] = s.timesteps[step] as number;
@@ -50,26 +61,32 @@ export async function denoiseStep(b: DenoiseSide, steps: readonly number[], seed
     seq.set(c.seq, row * T);
     pooled.set(c.pooled, row * P);
     if (cfg) {
+      const uncond = (batch[i] as DenoiseRow).uncond;
       seq.set(uncond.seq, i * T);
       pooled.set(uncond.pooled, i * P);
     }
   });
+  const guidance = batch.map((r) => r.guidance);
   const raw = await b.denoiser.run(sample, rows, timesteps, { seq, seqLen: first.seqLen, seqDim: T / first.seqLen, pooled, pooledDim: P }, guidance);
   let out = raw;
   if (cfg) {
     out = new Float32Array(B * n);
-    for (let i = 0; i < B * n; i++) {
-      const u = raw[i] as number;
-      out[i] = u + guidance * ((raw[B * n + i] as number) - u);
+    for (let i = 0; i < B; i++) {
+      const g = guidance[i] as number;
+      for (let k = i * n; k < (i + 1) * n; k++) {
+        const u = raw[k] as number;
+        out[k] = u + g * ((raw[B * n + k] as number) - u);
+      }
     }
   }
   const next = new Float32Array(B * n);
   const x0 = new Float32Array(B * n);
-  const z = s.stochastic ? new Float32Array(n) : undefined;
+  const z = new Float32Array(n);
   for (let i = 0; i < B; i++) {
+    const { step, seed, scheduler: s } = batch[i] as DenoiseRow;
     const r = (a: Float32Array): Float32Array => a.subarray(i * n, (i + 1) * n);
-    const c = s.coefficients(steps[i] as number);
-    applyStep(c, r(x), r(out), r(next), r(x0), z && c.noise ? stepNoise(seeds[i] as number, steps[i] as number, n, z) : undefined);
+    const c = s.coefficients(step);
+    applyStep(c, r(x), r(out), r(next), r(x0), s.stochastic && c.noise ? stepNoise(seed, step, n, z) : undefined);
   }
   return { next, x0 };
 }
@@ -92,19 +109,20 @@ export interface MissingVariant {
 }
 
 /**
- * One reward on B decoded images of candidates at `step`: the noise-aware variant trained on this step's
- * Tweedie estimate when asked for (never at the last step, which scores the clean image with the base
- * model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text (image-text
- * rewards tokenise it with their own tokenizer).
+ * One reward on B decoded images of candidates at `step` of `total` sampling steps: the noise-aware variant
+ * trained on this step's Tweedie estimate when asked for (never at the last step, which scores the clean image
+ * with the base model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text
+ * (image-text rewards tokenise it with their own tokenizer).
  */
-export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
+export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, total: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
   const sessions = b.rewards.get(r.name);
   if (!sessions) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
   const spec = sessions.spec;
-  const wantVariant = r.noiseAware && step < b.scheduler.steps - 1;
-  const variant = wantVariant ? sessions.byStep.get(step) : undefined;
-  if (wantVariant && !variant) {
-    const have = [...sessions.byStep.keys()].sort((x, y) => x - y).join(', ') || 'none';
+  const wantVariant = r.noiseAware && step < total - 1;
+  const variants = wantVariant ? variantsAt(sessions, b, total) : null;
+  const variant = variants?.get(step);
+  if (variants && !variant) {
+    const have = [...variants.keys()].sort((x, y) => x - y).join(', ') || 'none';
     if (missing.mode === 'refuse') throw new ValidationError('schedule', `prunes at step ${step}, where reward ${r.name} has no noise-aware variant (variants at steps: ${have})`, 'prune points at steps with a variant, policy ttsp (base reward at prune points), or --missing-variant base (scores with the base reward, warned and recorded)');
     missing.warn(r.name, step);
   }

@@ -9,6 +9,7 @@ import { Scorer, type ScoreRows } from './scorer.js';
 import type { OrtRuntime, Provider } from './runtime-options.js';
 import type { Conditioning } from './text-encoders.js';
 import { decodeState, encodeState } from './state.js';
+import { candidateSampler, samplerSettings, type CandidateSampler, type SamplerDefaults } from './candidate-sampling.js';
 
 /** How a pipeline runs; the CLI and the backend factory fill it (defaults in brackets). */
 export interface PipelineOptions {
@@ -40,6 +41,7 @@ export interface PipelineOptions {
 
 interface Candidate {
   readonly spec: CandidateSpec;
+  readonly sampler: CandidateSampler;
   step: number;
   latent: Float32Array;
   x0: Float32Array | null;
@@ -53,13 +55,17 @@ interface PromptText {
 /**
  * The diffusion and reward pipeline over one bundle, with candidates' latents held here. Runs inside the
  * inference thread (worker/onnx/thread.ts); the operations mirror WorkerBackend. A candidate's result depends
- * only on its seed, prompt and steps: every per-candidate computation is elementwise or per batch row.
+ * only on its seed, prompt, steps and sampling settings (guidance, negative prompt, step count): every
+ * per-candidate computation is elementwise or per batch row, and a denoise call only holds candidates that
+ * agree on whether guidance doubles their rows.
  */
 export class OnnxPipeline {
   private readonly live = new Map<CandidateKey, Candidate>();
   private readonly texts = new Map<string, PromptText>();
-  private uncond: Conditioning | null = null;
+  /** negative prompts' conditioning, by text, while a guided candidate uses it */
+  private readonly negatives = new Map<string, PromptText>();
   readonly guidance: number;
+  readonly defaults: SamplerDefaults;
   private readonly latentSize: number;
 
   private constructor(
@@ -69,6 +75,7 @@ export class OnnxPipeline {
     readonly scorer: Scorer | null,
   ) {
     this.guidance = opts.guidance ?? bundle.manifest.sampling.guidance_scale;
+    this.defaults = { guidance: this.guidance, negativePrompt: opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt };
     const l = bundle.manifest.latent;
     this.latentSize = l.channels * l.height * l.width;
   }
@@ -86,10 +93,7 @@ export class OnnxPipeline {
     }
     const d = bundle.denoiser;
     log(`onnx: bundle ${bundle.manifest.name} (${bundle.dir}, layout ${d.kind}) on execution provider ${bundle.provider}, ${bundle.scheduler.kind} ${bundle.scheduler.steps} steps, ${d.mixedSteps ? 'mixed-step batches ([B] timestep)' : 'batches grouped by step (scalar timestep)'}${opts.scoreThread ? ', decode and rewards in a second inference thread' : ''}`);
-    const p = new OnnxPipeline(bundle, opts, scorer);
-    // the unconditional pass exists only where guidance doubles the batch
-    p.uncond = await bundle.text.negative(d.doublesForGuidance ? (opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt) : '');
-    return p;
+    return new OnnxPipeline(bundle, opts, scorer);
   }
 
   get steps(): number {
@@ -101,24 +105,29 @@ export class OnnxPipeline {
     return this.bundle.text.type;
   }
 
-  /** Creates candidates at step -1 from their seeds (encoding prompt texts not yet held). */
+  /** Creates candidates at step -1 from their seeds (encoding prompt texts not yet held). Settings are checked before any is created. */
   async create(specs: readonly CandidateSpec[]): Promise<void> {
-    await this.prepareTexts(specs);
-    const s = this.bundle.scheduler;
-    for (const spec of specs) {
+    const samplers = specs.map((spec) => candidateSampler(this.bundle, spec.sampling, this.defaults));
+    await this.prepareTexts(specs, samplers);
+    specs.forEach((spec, j) => {
+      const sampler = samplers[j] as CandidateSampler;
+      const sigma = sampler.scheduler.initNoiseSigma;
       const latent = initialNoise(spec.seed, this.latentSize);
-      if (s.initNoiseSigma !== 1) for (let i = 0; i < latent.length; i++) latent[i] = (latent[i] as number) * s.initNoiseSigma;
-      this.put(spec, -1, latent, null);
-    }
+      if (sigma !== 1) for (let i = 0; i < latent.length; i++) latent[i] = (latent[i] as number) * sigma;
+      this.put(spec, sampler, -1, latent, null);
+    });
   }
 
-  /** Text embeddings of the prompts the candidates need (cached by text while a candidate uses it). */
-  async prepareTexts(specs: readonly CandidateSpec[]): Promise<void> {
+  /** Text embeddings of the prompts and negative prompts the candidates need (cached by text while a candidate uses it). */
+  async prepareTexts(specs: readonly CandidateSpec[], samplers: readonly CandidateSampler[]): Promise<void> {
     const missing = [...new Set(specs.map((s) => s.text))].filter((t) => !this.texts.has(t));
     for (let i = 0; i < missing.length; i += this.opts.maxBatch) {
       const chunk = missing.slice(i, i + this.opts.maxBatch);
       const conds = await this.bundle.text.encode(chunk);
       chunk.forEach((t, j) => this.texts.set(t, { cond: conds[j] as Conditioning, refs: 0 }));
+    }
+    for (const s of samplers) {
+      if (s.cfg && !this.negatives.has(s.negativePrompt)) this.negatives.set(s.negativePrompt, { cond: await this.bundle.text.negative(s.negativePrompt), refs: 0 });
     }
   }
 
@@ -130,8 +139,9 @@ export class OnnxPipeline {
     const target = new Map<CandidateKey, number>();
     for (const it of items) {
       const c = this.get(it.key);
-      if (!Number.isInteger(it.toStep) || it.toStep <= c.step || it.toStep >= this.steps) {
-        throw new ValidationError('toStep', `${it.key} is at step ${c.step}, asked for ${it.toStep}`, `an integer in [${c.step + 1}, ${this.steps - 1}]`);
+      const last = c.sampler.scheduler.steps - 1;
+      if (!Number.isInteger(it.toStep) || it.toStep <= c.step || it.toStep > last) {
+        throw new ValidationError('toStep', `${it.key} is at step ${c.step}, asked for ${it.toStep}`, `an integer in [${c.step + 1}, ${last}]`);
       }
       target.set(it.key, it.toStep);
     }
@@ -140,13 +150,13 @@ export class OnnxPipeline {
       const due = [...target].map(([key, to]) => [this.get(key), to] as const).filter(([c, to]) => c.step < to).map(([c]) => c);
       if (due.length === 0) return;
       due.sort((a, b) => a.step - b.step);
-      const groups: Candidate[][] = [];
+      // a call holds rows that agree on doubling for guidance and, with a scalar timestep, share the timestep
+      const groups = new Map<string, Candidate[]>();
       for (const c of due) {
-        const g = groups[groups.length - 1];
-        if (g && (mixed || (g[0] as Candidate).step === c.step)) g.push(c);
-        else groups.push([c]);
+        const key = mixed ? `${c.sampler.cfg}` : `${c.sampler.cfg}/${c.sampler.scheduler.timesteps[c.step + 1]}`;
+        groups.set(key, [...(groups.get(key) ?? []), c]);
       }
-      for (const group of groups) {
+      for (const group of groups.values()) {
         for (let i = 0; i < group.length; i += this.opts.maxBatch) {
           signal?.throwIfAborted();
           await this.denoise(group.slice(i, i + this.opts.maxBatch));
@@ -170,13 +180,13 @@ export class OnnxPipeline {
   scoreRows(keys: readonly CandidateKey[]): ScoreRows {
     const cands = keys.map((k) => this.get(k));
     for (const c of cands) if (c.step < 0) throw new RangeError(`${c.spec.key} has not been denoised yet`);
-    return { latents: this.latentsToDecode(cands), steps: cands.map((c) => c.step), texts: cands.map((c) => c.spec.text) };
+    return { latents: this.latentsToDecode(cands), steps: cands.map((c) => c.step), totals: cands.map((c) => c.sampler.scheduler.steps), texts: cands.map((c) => c.spec.text) };
   }
 
   private latentsToDecode(cands: readonly Candidate[]): Float32Array {
     const n = this.latentSize;
     const latents = new Float32Array(cands.length * n);
-    cands.forEach((c, b) => latents.set(c.step === this.steps - 1 || !c.x0 ? c.latent : c.x0, b * n));
+    cands.forEach((c, b) => latents.set(c.step === c.sampler.scheduler.steps - 1 || !c.x0 ? c.latent : c.x0, b * n));
     return latents;
   }
 
@@ -201,19 +211,29 @@ export class OnnxPipeline {
     return this.live.get(key)?.step;
   }
 
+  /** The candidate's sampling steps (its own, or the worker's). */
+  stepCountOf(key: CandidateKey): number | undefined {
+    return this.live.get(key)?.sampler.scheduler.steps;
+  }
+
+  /** The state names the settings the candidate ran with, all set: another worker resumes it with the same ones whatever its own. */
   exportState(key: CandidateKey): Uint8Array {
     const c = this.get(key);
     const s = c.spec;
-    return encodeState({ model: this.bundle.manifest.name, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, step: c.step, latent: c.latent, x0: c.x0 });
+    return encodeState({ model: this.bundle.manifest.name, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, step: c.step, latent: c.latent, x0: c.x0, sampling: samplerSettings(c.sampler) });
   }
 
-  async importState(key: CandidateKey, bytes: Uint8Array): Promise<number> {
+  /** Resumes an exported candidate; returns its step and its sampling steps. */
+  async importState(key: CandidateKey, bytes: Uint8Array): Promise<{ step: number; steps: number }> {
     const s = decodeState(bytes, this.bundle.manifest.name);
-    if (s.latent.length !== this.latentSize || s.step >= this.steps) throw new ValidationError('state', `latent of ${s.latent.length} at step ${s.step}`, `${this.latentSize} floats at a step < ${this.steps}`);
-    const spec: CandidateSpec = { key, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed };
-    await this.prepareTexts([spec]);
-    this.put(spec, s.step, s.latent, s.x0);
-    return s.step;
+    const spec: CandidateSpec = { key, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, ...(s.sampling ? { sampling: s.sampling } : {}) };
+    // the state's settings are all set (an empty negative prompt is one): they stand in for this worker's defaults
+    const sampler = candidateSampler(this.bundle, spec.sampling, s.sampling ? { guidance: s.sampling.guidance, negativePrompt: s.sampling.negative_prompt } : this.defaults);
+    const steps = sampler.scheduler.steps;
+    if (s.latent.length !== this.latentSize || s.step >= steps) throw new ValidationError('state', `latent of ${s.latent.length} at step ${s.step}`, `${this.latentSize} floats at a step < ${steps}`);
+    await this.prepareTexts([spec], [sampler]);
+    this.put(spec, sampler, s.step, s.latent, s.x0);
+    return { step: s.step, steps };
   }
 
   release(keys: readonly CandidateKey[]): void {
@@ -221,8 +241,8 @@ export class OnnxPipeline {
       const c = this.live.get(k);
       if (!c) continue;
       this.live.delete(k);
-      const t = this.texts.get(c.spec.text);
-      if (t && --t.refs <= 0) this.texts.delete(c.spec.text);
+      unref(this.texts, c.spec.text);
+      if (c.sampler.cfg) unref(this.negatives, c.sampler.negativePrompt);
     }
   }
 
@@ -231,13 +251,18 @@ export class OnnxPipeline {
     await Promise.all([...bundleSessions({ text: this.bundle.text, denoiser: this.bundle.denoiser }).map((s) => s.close()), this.scorer?.close()]);
   }
 
-  private put(spec: CandidateSpec, step: number, latent: Float32Array, x0: Float32Array | null): void {
+  private put(spec: CandidateSpec, sampler: CandidateSampler, step: number, latent: Float32Array, x0: Float32Array | null): void {
     const text = this.texts.get(spec.text);
-    if (!text) throw new Error(`prompt text of ${spec.key} was not prepared`);
+    const negative = sampler.cfg ? this.negatives.get(sampler.negativePrompt) : null;
+    if (!text || negative === undefined) throw new Error(`prompt text of ${spec.key} was not prepared`);
     this.release([spec.key]);
     text.refs++;
     this.texts.set(spec.text, text);
-    this.live.set(spec.key, { spec, step, latent, x0 });
+    if (negative) {
+      negative.refs++;
+      this.negatives.set(sampler.negativePrompt, negative);
+    }
+    this.live.set(spec.key, { spec, sampler, step, latent, x0 });
   }
 
   private get(key: CandidateKey): Candidate {
@@ -252,12 +277,25 @@ export class OnnxPipeline {
     const x = new Float32Array(batch.length * n);
     batch.forEach((c, i) => x.set(c.latent, i * n));
     const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).cond);
-    const steps = batch.map((c) => c.step + 1);
-    const { next, x0 } = await denoiseStep(this.bundle, steps, batch.map((c) => c.spec.seed), x, cond, this.uncond as Conditioning, this.guidance);
+    const cfg = (batch[0] as Candidate).sampler.cfg;
+    const rows = batch.map((c) => ({
+      step: c.step + 1,
+      seed: c.spec.seed,
+      scheduler: c.sampler.scheduler,
+      guidance: c.sampler.guidance,
+      uncond: cfg ? (this.negatives.get(c.sampler.negativePrompt) as PromptText).cond : (cond[0] as Conditioning),
+    }));
+    const { next, x0 } = await denoiseStep(this.bundle, rows, x, cond, cfg);
     batch.forEach((c, i) => {
       c.latent = next.slice(i * n, (i + 1) * n);
       c.x0 = x0.slice(i * n, (i + 1) * n);
-      c.step = steps[i] as number;
+      c.step = (rows[i] as { step: number }).step;
     });
   }
+}
+
+/** Drops one use of a cached conditioning; the last use frees it. */
+function unref(cache: Map<string, PromptText>, text: string): void {
+  const t = cache.get(text);
+  if (t && --t.refs <= 0) cache.delete(text);
 }

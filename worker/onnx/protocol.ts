@@ -1,4 +1,5 @@
 import type { ActiveProvider } from './runtime-options.js';
+import type { SamplingLimits__Output } from '../../core/generated/ttsnap/v1/SamplingLimits.js';
 import { BadFileError, ValidationError } from '../../core/errors.js';
 
 /**
@@ -25,6 +26,8 @@ export interface PipelineInfo {
   readonly guidance: number;
   readonly cost: { readonly unit: string; readonly denoise: number; readonly verify: Readonly<Record<string, number>> };
   readonly image: { readonly height: number; readonly width: number };
+  /** what a candidate's own sampling settings may ask of this pipeline */
+  readonly sampling: SamplingLimits__Output;
 }
 
 export interface SerializedError {

@@ -4,10 +4,14 @@ import { loadSide, bundleSessions, type ScoreSide } from './bundle.js';
 import { decodeLatents, rewardScores, type MissingVariant } from './model-calls.js';
 import type { PipelineOptions } from './pipeline.js';
 
-/** Candidates to score, row j back to back: the latent to decode (Tweedie estimate, or the sample at S-1), its step and prompt text. */
+/**
+ * Candidates to score, row j back to back: the latent to decode (Tweedie estimate, or the sample at S-1), its
+ * step, its sampling steps S (its own, or the worker's) and its prompt text.
+ */
 export interface ScoreRows {
   readonly latents: Float32Array;
   readonly steps: readonly number[];
+  readonly totals: readonly number[];
   readonly texts: readonly string[];
 }
 
@@ -51,8 +55,8 @@ export class Scorer {
   }
 
   /**
-   * One Float64Array per reward, aligned with the rows. A reward call shares its session, hence its step: rows
-   * are ordered by step and cut into batches of at most maxBatch. `previews`, when given, receives the decoded
+   * One Float64Array per reward, aligned with the rows. A reward call shares its session, hence its step (and
+   * step count): rows are ordered by both and cut into batches of at most maxBatch. `previews`, when given, receives the decoded
    * images the rewards saw ([B, 3, H, W] in [-1, 1], one per row).
    */
   async score(rows: ScoreRows, rewards: readonly RewardSpec[], signal?: AbortSignal, previews?: Float32Array): Promise<Float64Array[]> {
@@ -61,11 +65,12 @@ export class Scorer {
     for (const r of rewards) if (!this.side.rewards.has(r.name)) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...this.side.rewards.keys()].join(' | '));
     const n = rows.latents.length / Math.max(1, rows.steps.length);
     const stepOf = (j: number): number => rows.steps[j] as number;
-    const order = rows.steps.map((_, j) => j).sort((a, b) => stepOf(a) - stepOf(b));
+    const totalOf = (j: number): number => rows.totals[j] as number;
+    const order = rows.steps.map((_, j) => j).sort((a, b) => totalOf(a) - totalOf(b) || stepOf(a) - stepOf(b));
     for (let i = 0; i < order.length; ) {
-      const step = stepOf(order[i] as number);
+      const [step, total] = [stepOf(order[i] as number), totalOf(order[i] as number)];
       const batch: number[] = [];
-      while (i < order.length && batch.length < this.maxBatch && stepOf(order[i] as number) === step) batch.push(order[i++] as number);
+      while (i < order.length && batch.length < this.maxBatch && stepOf(order[i] as number) === step && totalOf(order[i] as number) === total) batch.push(order[i++] as number);
       signal?.throwIfAborted();
       const latents = new Float32Array(batch.length * n);
       batch.forEach((j, b) => latents.set(rows.latents.subarray(j * n, (j + 1) * n), b * n));
@@ -75,7 +80,7 @@ export class Scorer {
         batch.forEach((j, b) => previews.set(images.subarray(b * per, (b + 1) * per), j * per));
       }
       for (const [ri, r] of rewards.entries()) {
-        const scores = await rewardScores(this.side, r, step, images, batch.map((j) => rows.texts[j] as string), this.missing);
+        const scores = await rewardScores(this.side, r, step, total, images, batch.map((j) => rows.texts[j] as string), this.missing);
         batch.forEach((j, b) => ((out[ri] as Float64Array)[j] = scores[b] as number));
       }
     }

@@ -1,4 +1,5 @@
 import { ValidationError } from '../../core/errors.js';
+import type { SamplingSettings__Output } from '../../core/generated/ttsnap/v1/SamplingSettings.js';
 
 /** What travels when a candidate moves between workers: its spec, its step and its latents. */
 export interface CandidateState {
@@ -11,6 +12,8 @@ export interface CandidateState {
   readonly latent: Float32Array;
   /** Tweedie estimate of the last step taken (absent at step -1) */
   readonly x0: Float32Array | null;
+  /** the sampling settings it ran with (absent in states of workers before per-candidate settings: the worker's own) */
+  readonly sampling?: SamplingSettings__Output;
 }
 
 const MAGIC = 0x4c535454; // 'TTSL' little-endian
@@ -21,7 +24,7 @@ const MAGIC = 0x4c535454; // 'TTSL' little-endian
  */
 export function encodeState(s: CandidateState): Uint8Array {
   const header = new TextEncoder().encode(
-    JSON.stringify({ model: s.model, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, step: s.step, n: s.latent.length, x0: s.x0 !== null }),
+    JSON.stringify({ model: s.model, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, step: s.step, n: s.latent.length, x0: s.x0 !== null, ...(s.sampling ? { sampling: s.sampling } : {}) }),
   );
   const hlen = (header.length + 3) & ~3;
   const floats = s.latent.length * (s.x0 ? 2 : 1);
@@ -44,7 +47,7 @@ export function decodeState(bytes: Uint8Array, model: string): CandidateState {
   if (view.getUint32(0, true) !== MAGIC) throw bad('wrong magic');
   const len = view.getUint32(4, true);
   const hlen = (len + 3) & ~3;
-  let h: { model: string; prompt: number; text: string; candidate: number; seed: number; step: number; n: number; x0: boolean };
+  let h: { model: string; prompt: number; text: string; candidate: number; seed: number; step: number; n: number; x0: boolean; sampling?: SamplingSettings__Output };
   try {
     h = JSON.parse(new TextDecoder().decode(copy.subarray(8, 8 + len))) as typeof h;
   } catch {

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { samplingLimits } from './candidate-sampling.js';
 import type { AdvanceItem, CandidateSpec } from '../backend.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
@@ -49,6 +50,7 @@ if (data.role === 'scorer') {
       guidance: pipeline.guidance,
       cost: costOf(pipeline),
       image: m.image,
+      sampling: samplingLimits(pipeline.bundle, pipeline.defaults),
     };
     post({ type: 'ready', info });
     listen((req) => servePipeline(pipeline, req));

@@ -3,6 +3,8 @@ import { schedulerFromConfig } from '../../core/diffusion/from-config.js';
 import type { DiffusionScheduler } from '../../core/diffusion/scheduler.js';
 import { ValidationError } from '../../core/errors.js';
 import { loadManifest, readJson, type Manifest } from './manifest.js';
+import type { AdaptedSession } from './session.js';
+import type { BundleBase, RewardSessions } from './bundle.js';
 
 /** What `search` needs to know of a bundle before it submits: its default schedule and where its noise-aware variants are. */
 export interface BundleSearchInfo {
@@ -48,4 +50,32 @@ export function remapStep(step: number, from: DiffusionScheduler, to: DiffusionS
     throw new ValidationError('--steps', `${to.steps} has no step at the noise level of reward ${reward}'s noise-aware variant for step ${step} of ${from.steps} (timestep ${t}; nearest ${to.timesteps[best]} at step ${best})`, `the bundle's ${from.steps} steps, or a step count whose schedule has each variant's timestep`);
   }
   return best;
+}
+
+const remapped = new WeakMap<RewardSessions, Map<number, ReadonlyMap<number, AdaptedSession>>>();
+
+/**
+ * A reward's noise-aware variants by step index under `total` sampling steps (a candidate's own steps): remapped
+ * from the steps they were trained on by noise level; one without a step at its noise level is left out, so a
+ * prune there is a missing variant (refused, or the base reward with --missing-variant base).
+ */
+export function variantsAt(r: RewardSessions, b: BundleBase, total: number): ReadonlyMap<number, AdaptedSession> {
+  if (total === b.scheduler.steps) return r.byStep;
+  const cache = remapped.get(r) ?? new Map<number, ReadonlyMap<number, AdaptedSession>>();
+  remapped.set(r, cache);
+  let out = cache.get(total);
+  if (!out) {
+    const to = b.schedulerFor(total);
+    const map = new Map<number, AdaptedSession>();
+    for (const [step, session] of r.trained) {
+      try {
+        map.set(remapStep(step, b.trainedScheduler, to, r.name), session);
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+      }
+    }
+    out = map;
+    cache.set(total, out);
+  }
+  return out;
 }

@@ -34,9 +34,11 @@ describe('compileJobSpec with overrides', () => {
     bad({ top_k: 5, prompt_settings: [{ candidates: 4 }, {}] }, 'top_k: got 5; allowed: an integer in [0, 4]');
   });
 
-  it('model workers refuse sampling settings they would not apply, rather than ignore them', () => {
+  it('model workers that do not report SamplingLimits (older workers) refuse sampling settings rather than ignore them', () => {
     expect(() => compileJobSpec({ texts: ['a cat'], candidates: 4, sampling: { guidance: 3 } }, onnx)).toThrow(ValidationError);
-    expect(() => compileJobSpec({ texts: ['a cat'], candidates: 4, prompt_settings: [{ sampling: { negative_prompt: 'blurry' } }] }, onnx)).toThrow('prompt_settings[0].sampling: set for the model backend');
+    expect(() => compileJobSpec({ texts: ['a cat'], candidates: 4, prompt_settings: [{ sampling: { negative_prompt: 'blurry' } }] }, onnx)).toThrow(
+      'prompt_settings[0].sampling: set for the onnx backend, whose workers do not apply sampling settings per job or prompt; allowed: none: these workers run their own sampling settings (worker flags --guidance, --steps, --negative-prompt)',
+    );
     // seeds and N per prompt need nothing from the workers
     expect(compileJobSpec({ texts: ['a cat', 'a dog'], candidates: 4, prompt_settings: [{ candidates: 6 }, {}] }, onnx).promptN).toEqual([6, 4]);
   });
