@@ -58,13 +58,14 @@ export class ResultsFile {
 }
 
 /**
- * `--out DIR/images/<prompt>.png`: a prompt's winner, written as the prompt finishes. Written to a temporary
- * name, fsynced, then renamed: a killed process leaves a whole picture or none, never half of one.
+ * `--out DIR/images/<prompt>.png`: a prompt's winner, written as the prompt finishes (`-sheet` suffix: its
+ * contact sheet, with --contact-sheets). Written to a temporary name, fsynced, then renamed: a killed process
+ * leaves a whole picture or none, never half of one.
  */
-export function writePromptImage(dir: string, prompt: number, png: Uint8Array): string {
+export function writePromptImage(dir: string, prompt: number, png: Uint8Array, suffix = ''): string {
   const folder = join(dir, 'images');
   mkdirSync(folder, { recursive: true });
-  const path = join(folder, `${prompt}.png`);
+  const path = join(folder, `${prompt}${suffix}.png`);
   const tmp = `${path}.partial`;
   const fd = openSync(tmp, 'w');
   try {

@@ -21,6 +21,7 @@ import { SearchArtifacts } from '../render/search-artifacts.js';
 import { defaultBundleDir } from '../../worker/backends/onnx.js';
 import { bundleSearchInfo } from '../../worker/onnx/variants.js';
 import { PruneLineage } from '../render/search-report/lineage.js';
+import type { PreviewSource } from '../render/search-report/stages.js';
 import { planPerPrompt } from '../render/search-progress/plan.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { exitCodeForJobState } from '../exit-codes.js';
@@ -50,7 +51,13 @@ interface SearchFlags {
   requestId?: string;
   pool?: string;
   deadlineS?: string;
+  contactSheets?: boolean;
   [backendFlag: string]: string | boolean | undefined;
+}
+
+/** The pictures of a search's candidates by the prompt ids of the user's list (the job numbers text prompts by position in it). */
+function userPreviews(art: SearchArtifacts, list: PromptList, todo: readonly number[]): PreviewSource {
+  return { preview: (id, c, step) => art.preview(list.kind === 'text' ? todo.indexOf(id) : id, c, step) };
 }
 
 /** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
@@ -192,6 +199,7 @@ export function registerSearch(program: Command): void {
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
     .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json, report.html, charts and images here')
+    .option('--contact-sheets', 'with --out, embedded model backend: also write images/<prompt>-sheet.png, each prompt\'s candidates at every prune step, as it finishes')
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1'),
   )
@@ -208,6 +216,7 @@ export function registerSearch(program: Command): void {
         // an empty default schedule is the bundle's best-of-N (the coordinator reads an empty one as its own default)
         if (flags.schedule === '' && cmd.getOptionValueSource('policy') === 'default') flags.policy = 'bon';
       }
+      if (flags.contactSheets && !pictures) throw new ValidationError('--contact-sheets', flags.coordinator ? 'given with --coordinator' : `given for the ${flags.backend} backend`, 'the embedded onnx backend, whose in-process workers keep every candidate\'s pictures');
       const ids = promptIds(list);
       const results = flags.out === undefined ? null : ResultsFile.open(flags.out);
       const todo = results ? ids.filter((id) => !results.has(id)) : ids;
@@ -237,14 +246,26 @@ export function registerSearch(program: Command): void {
           const progress = flags.json || flags.quiet ? undefined : progressReporter(process.stderr, { prompts: todo.length, planPerPrompt: planPerPrompt(req, session.backend, candidates) });
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
+          const sheets = flags.contactSheets && flags.out && art ? { dir: flags.out, previews: userPreviews(art, list, todo) } : null;
+          // with contact sheets, pictures are drawn off the event loop's turn: lines wait for them, in order
+          let written = Promise.resolve();
           const watched = await session.watch(job, (e) => {
-            const png = e.prompt_done?.winner?.image;
-            // the picture first: a prompt whose line is written has its picture too
-            if (flags.out && e.prompt_done && png instanceof Uint8Array && png.length > 0) writePromptImage(flags.out, asLine(e.prompt_done).prompt, png);
-            if (e.prompt_done) results?.append(asLine(e.prompt_done));
             lineage.onEvent(e);
             progress?.onEvent(e);
+            if (!e.prompt_done) return;
+            const line = asLine(e.prompt_done);
+            const png = e.prompt_done.winner?.image;
+            // the pictures first: a prompt whose line is written has its pictures too
+            if (flags.out && png instanceof Uint8Array && png.length > 0) writePromptImage(flags.out, line.prompt, png);
+            if (!sheets) results?.append(line);
+            else written = written.then(async () => {
+              // resvg loads only when a sheet is asked for: `search --help` stays fast
+              const { writePromptSheet } = await import('../render/search-report/prompt-sheet-file.js');
+              await writePromptSheet(sheets.dir, line, lineage, sheets.previews);
+              results?.append(line);
+            });
           });
+          await written;
           progress?.stop();
           state = watched.state;
           // The result comes with the events (a draining coordinator may be gone right after); else page it.
@@ -257,7 +278,7 @@ export function registerSearch(program: Command): void {
         // prompts in the user's order, those of earlier runs (same --out) included; the variant warnings recorded
         const doc = { ...(results ? { ...report, prompts: ids.map((id) => results.get(id)).filter((p) => p !== undefined) } : report), ...(warnings.length ? { warnings } : {}) };
         if (flags.out) {
-          const previews = art ? { preview: (id: number, c: number, step: number) => art.preview(list.kind === 'text' ? todo.indexOf(id) : id, c, step) } : null;
+          const previews = art ? userPreviews(art, list, todo) : null;
           // vega, resvg and sharp load only when there is something to draw: `search --help` stays fast
           const { writeSearchOutputs } = await import('../render/search-report/write-outputs.js');
           const files = await writeSearchOutputs(flags.out, { report: doc, lineage, previews, cost: session.backend?.cost ?? null });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { decodePng } from '../../core/image/png.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,6 +25,31 @@ describe('ttsnap search "<text>" (embedded default: onnx backend, tiny bundle)',
     // the prompt's own picture, written as it finished, beside its results.jsonl line
     expect(readFileSync(join(out, 'images', '0.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    // contact sheets per prompt only on request
+    expect(existsSync(join(out, 'images', '0-sheet.png'))).toBe(false);
+  });
+
+  it('--contact-sheets writes images/<prompt>-sheet.png as each prompt finishes; model workers take a JSONL prompt\'s guidance', { timeout: 90_000 }, async () => {
+    const out = join(dir, 'sheets');
+    const file = join(dir, 'prompts.jsonl');
+    writeFileSync(file, `${JSON.stringify({ text: PROMPT })}\n${JSON.stringify({ text: PROMPT, guidance: 8 })}\n`);
+    const { stdout } = await run(process.execPath, [CLI, 'search', '--prompts-file', file, '--candidates', '5', '--schedule', '2:0.6', '--seed', '3', '--provider', 'cpu', '--json', '--contact-sheets', '--out', out]);
+    const doc = JSON.parse(stdout) as { prompts: { settings?: unknown }[] };
+    for (const p of [0, 1]) {
+      const sheet = decodePng(readFileSync(join(out, 'images', `${p}-sheet.png`)));
+      // 5 candidate columns and 2 rows (steps 2 and 19) of 96 px thumbnails, plus labels
+      expect(sheet.width).toBeGreaterThan(5 * 96);
+      expect(sheet.height).toBeGreaterThan(2 * 96);
+    }
+    expect(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    // taken and recorded (that it changes the image as --guidance 8 would: models/sampling.test.ts)
+    expect(doc.prompts[1]?.settings).toMatchObject({ guidance: 8 });
+    const err = await run(process.execPath, [CLI, 'search', '--prompts', '0:2', '--base', file, '--candidates', '4', '--contact-sheets', '--out', join(dir, 'trace')]).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(err?.code).toBe(2);
+    expect(err?.stderr.trim().split('\n').pop()).toBe("ttsnap: --contact-sheets: given for the trace backend; allowed: the embedded onnx backend, whose in-process workers keep every candidate's pictures");
   });
 
   it('prints stage-level progress on stderr, a line as each stage is passed; --quiet prints none', { timeout: 90_000 }, async () => {
