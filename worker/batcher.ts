@@ -20,8 +20,9 @@ interface Batch {
 }
 
 /**
- * Continuous batching on one backend: each pass advances the oldest candidates that are behind their
- * target by one step (at most maxBatch, mixing prompts and jobs), or scores candidates that reached it.
+ * Continuous batching on one backend: each pass advances candidates that are behind their target by one step
+ * (at most maxBatch, mixing prompts and jobs: jobs take turns, each job's oldest first), or scores candidates
+ * that reached it.
  */
 export class Batcher {
   private pumping = false;
@@ -139,7 +140,7 @@ export class Batcher {
   }
 
   private advance(behind: (it: WorkItem) => boolean, max: number): Batch {
-    const items = this.queue.take(max, behind);
+    const items = this.queue.takeByJobTurns(max, behind);
     const run = (async () => {
       const t0 = performance.now();
       const steps = items.map((it) => ({ key: it.key, toStep: (this.backend.stepOf(it.key) as number) + 1 }));

@@ -18,11 +18,15 @@ export function rewardsId(rewards: readonly RewardSpec[]): string {
 }
 
 /**
- * FIFO of work items with at most one item per candidate. Advancing always takes the oldest items first so
+ * FIFO of work items with at most one item per candidate. Advancing takes each job's oldest items first so
  * that a segment, once started, finishes soon: the coordinator's barrier for that prompt closes early.
+ * Between jobs a batch is shared (takeByJobTurns): a job that arrives behind another's queued batches gets
+ * its share of the next batch instead of waiting for them to drain.
  */
 export class WorkQueue {
   private readonly items = new Map<CandidateKey, WorkItem>();
+  /** the job whose item led the last batch taken by turns: the next batch starts with the job after it */
+  private lastLead: string | undefined;
 
   get size(): number {
     return this.items.size;
@@ -58,6 +62,39 @@ export class WorkQueue {
     for (const it of this.items.values()) {
       if (out.length >= limit) break;
       if (pred(it)) out.push(it);
+    }
+    return out;
+  }
+
+  /**
+   * At most `limit` items for which `pred` holds, jobs taking turns: one item of each job per round, each
+   * job's oldest first, jobs in the order of their oldest queued item, the round starting with the job after
+   * the one that led the previous batch (so that with more jobs than places in a batch every job gets its
+   * turn). Two jobs with work behind each get half of every batch, however deep the other's queue.
+   */
+  takeByJobTurns(limit: number, pred: (it: WorkItem) => boolean): WorkItem[] {
+    const byJob = new Map<string, WorkItem[]>();
+    for (const it of this.items.values()) {
+      if (!pred(it)) continue;
+      const own = byJob.get(it.job);
+      if (!own) byJob.set(it.job, [it]);
+      else if (own.length < limit) own.push(it);
+    }
+    const jobs = [...byJob.keys()];
+    if (jobs.length === 0) return [];
+    const start = (jobs.indexOf(this.lastLead ?? '') + 1) % jobs.length;
+    this.lastLead = jobs[start];
+    const out: WorkItem[] = [];
+    for (let round = 0; out.length < limit; round++) {
+      let took = false;
+      for (let j = 0; j < jobs.length && out.length < limit; j++) {
+        const it = byJob.get(jobs[(start + j) % jobs.length] as string)?.[round];
+        if (it) {
+          out.push(it);
+          took = true;
+        }
+      }
+      if (!took) break;
     }
     return out;
   }
