@@ -32,6 +32,7 @@ const o = new Command('bench:scale')
   .option('--cpu-prof <dir>', "write the coordinator's V8 CPU profiles (node --cpu-prof) into this folder")
   .option('--fair-jobs <n>', 'also measure fair share: a huge job (a tenth of --prompts), then a small one behind it, then this many jobs at once from --fair-clients clients (0 = skip)', '0')
   .option('--fair-clients <k>', 'gRPC clients submitting the --fair-jobs jobs (without TLS the coordinator counts them as one client: its per-client limit is raised to fit)', '4')
+  .option('--fair-only', 'measure only fair share (--fair-jobs), skipping the two scaling runs')
   .option('--json', 'print only the JSON line')
   .parse(process.argv)
   .opts<Record<string, string | boolean | undefined>>();
@@ -202,14 +203,19 @@ async function fairShare(): Promise<Record<string, unknown>> {
 }
 
 try {
-  say(`small job: ${prompts / 10} prompts x ${candidates}`);
-  const small = await run(Math.max(1, Math.round(prompts / 10)));
-  say(JSON.stringify(small));
-  say(`large job: ${prompts} prompts x ${candidates}`);
-  const large = await run(prompts);
-  const fair = fairJobs > 0 ? { fair_share: (say('fair share'), await fairShare()) } : {};
-  const line = { ...large, scaling_ratio: Number((large.coordinator_cpu_us_per_candidate / small.coordinator_cpu_us_per_candidate).toFixed(3)), small, ...fair };
-  process.stdout.write(`${JSON.stringify(line)}\n`);
+  if (o.fairOnly) {
+    if (fairJobs === 0) throw new Error('--fair-only needs --fair-jobs N (N >= 1)');
+    process.stdout.write(`${JSON.stringify({ fair_share: await fairShare() })}\n`);
+  } else {
+    say(`small job: ${prompts / 10} prompts x ${candidates}`);
+    const small = await run(Math.max(1, Math.round(prompts / 10)));
+    say(JSON.stringify(small));
+    say(`large job: ${prompts} prompts x ${candidates}`);
+    const large = await run(prompts);
+    const fair = fairJobs > 0 ? { fair_share: (say('fair share'), await fairShare()) } : {};
+    const line = { ...large, scaling_ratio: Number((large.coordinator_cpu_us_per_candidate / small.coordinator_cpu_us_per_candidate).toFixed(3)), small, ...fair };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
