@@ -328,11 +328,11 @@ export class Coordinator {
     return slot.client.collectSource();
   }
 
-  /** Runs a collection on the workers (coordinator/collect/); each prompt's values go to `onPrompt` as it finishes. */
-  async collect(req: CollectRequest__Output, onPrompt: (position: number, values: Float32Array) => void, signal: AbortSignal): Promise<void> {
+  /** Runs a collection on the workers (coordinator/collect/); each prompt's Tweedie pieces and values go to `out` as they come. */
+  async collect(req: CollectRequest__Output, out: Parameters<typeof runCollection>[2], signal: AbortSignal): Promise<void> {
     if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');
     const job = compileCollectRequest(req, await this.collectSource());
-    await runCollection(this.pool, job, onPrompt, { signal, log: this.opts.log });
+    await runCollection(this.pool, job, out, { signal, log: this.opts.log });
   }
 
   /** Resolves once every journal record written so far is stored (true), or after timeoutMs (false); true without a journal. */

@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { infoFromProto, type BackendInfo, type RewardSpec } from '../core/contract/backend-info.js';
 import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
-import { collectSourceFromProto, variantStepsToProto, type CollectPlan, type WorkerCollectSource } from '../core/contract/collect.js';
+import { collectSourceFromProto, tweedieChunkFromProto, variantStepsToProto, type CollectPlan, type TweedieChunk, type WorkerCollectSource } from '../core/contract/collect.js';
+import type { CollectScoresPart__Output } from '../core/generated/ttsnap/v1/CollectScoresPart.js';
+import type { CollectScoresRequest } from '../core/generated/ttsnap/v1/CollectScoresRequest.js';
 import type { CollectScoresResponse__Output } from '../core/generated/ttsnap/v1/CollectScoresResponse.js';
 import type { CollectSourceResponse__Output } from '../core/generated/ttsnap/v1/CollectSourceResponse.js';
 import { CandidateMissingError, WorkerDrainingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
@@ -24,6 +26,9 @@ const LOST = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, gr
 
 /** One unary call on the generated stub, given the call options and the callback (typed by the stub's own overloads). */
 type Invoke<Res> = (opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+/** A whole denoise of a collect batch: the batch watchdog's time, not one call's. */
+const COLLECT_DEADLINE_MS = 300_000;
 
 /** ms a release waits for other calls to ride with (releases are fire and forget: nothing waits on them). */
 const RELEASE_LINGER_MS = 20;
@@ -113,12 +118,38 @@ export class GrpcWorkerClient implements WorkerClient {
     return res.held;
   }
 
-  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
+  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => void): Promise<Float32Array> {
     const candidates = specs.map(takeCandidate);
-    const req = { job, candidates, rewards: [...plan.rewards], variant_steps: variantStepsToProto(plan.variantSteps), fingerprint };
+    const req = { job, candidates, rewards: [...plan.rewards], variant_steps: variantStepsToProto(plan.variantSteps), fingerprint, save_tweedie: [...plan.saveTweedie] };
+    if (plan.saveTweedie.length > 0) return this.collectStream(req, (chunk) => onTweedie?.(chunk));
     // a whole denoise of the batch: allow it the batch watchdog's time, not one call's
-    const res = await this.call<CollectScoresResponse__Output>((o, cb) => this.stub.CollectScores(req, o, cb), 300_000);
+    const res = await this.call<CollectScoresResponse__Output>((o, cb) => this.stub.CollectScores(req, o, cb), COLLECT_DEADLINE_MS);
     return Float32Array.from(res.values);
+  }
+
+  /** CollectScoresStream: the image pieces to `onTweedie` as they come, the values from the last message. */
+  private collectStream(req: CollectScoresRequest, onTweedie: (chunk: TweedieChunk) => void): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      let values: Float32Array | null = null;
+      let failed: Error | null = null;
+      let call: grpc.ClientReadableStream<CollectScoresPart__Output>;
+      try {
+        call = this.stub.CollectScoresStream(req, { deadline: Date.now() + COLLECT_DEADLINE_MS });
+      } catch (err) {
+        return reject(new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
+      }
+      call.on('data', (m: CollectScoresPart__Output) => {
+        try {
+          if (m.tweedie) onTweedie(tweedieChunkFromProto(m.tweedie));
+          else if (m.values) values = Float32Array.from(m.values.values);
+        } catch (err) {
+          failed ??= new Error(`worker ${this.id}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          call.cancel();
+        }
+      });
+      call.on('error', (err: grpc.ServiceError) => reject(failed ?? this.failure(err.code, errorName(err), err.details, err)));
+      call.on('end', () => (values ? resolve(values) : reject(failed ?? new WorkerLostError(this.id, 'CollectScoresStream ended without values'))));
+    });
   }
 
   async collectSource(): Promise<WorkerCollectSource> {

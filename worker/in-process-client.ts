@@ -1,6 +1,6 @@
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
 import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
-import type { CollectPlan, WorkerCollectSource } from '../core/contract/collect.js';
+import type { CollectPlan, TweedieChunk, WorkerCollectSource } from '../core/contract/collect.js';
 import { CandidateMissingError, CandidateNotFoundError, WorkerDrainingError, WorkerDrainingRefusal } from '../core/contract/errors.js';
 import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
 import type { WorkerRuntime } from './runtime.js';
@@ -52,8 +52,8 @@ export class InProcessWorkerClient implements WorkerClient {
     return this.runtime.holdings();
   }
 
-  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
-    return this.translate(() => this.runtime.collect(job, specs, plan, fingerprint));
+  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => void): Promise<Float32Array> {
+    return this.translate(() => this.runtime.collect(job, specs, plan, fingerprint, onTweedie));
   }
 
   async collectSource(): Promise<WorkerCollectSource> {

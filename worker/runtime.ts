@@ -3,7 +3,7 @@ import type { Score, ScoreBus } from '../core/bus/score-bus.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
 import { candidateKey, parseCandidateKey, type CandidateKey, type CandidateRef, type HeldCandidate, type TakeSpec } from '../core/contract/candidates.js';
-import { CollectSourceMismatchError, type CollectPlan, type CollectSource } from '../core/contract/collect.js';
+import { CollectSourceMismatchError, type CollectPlan, type CollectSource, type TweedieChunk } from '../core/contract/collect.js';
 import { CandidateNotFoundError, CandidateStateError, WorkerDrainingError } from '../core/contract/errors.js';
 import type { WorkerStatus } from '../core/contract/worker-client.js';
 import type { CandidateSpec, WorkerBackend } from './backend.js';
@@ -256,15 +256,16 @@ export class WorkerRuntime {
 
   /**
    * `ttsnap collect`: one batch of candidates to the end, scored at every step (worker/collect/chunk.ts), its backend
-   * calls taking turns with search work. Refused while draining, and when `fingerprint` is not this worker's source.
+   * calls taking turns with search work; the decoded Tweedie images at the plan's saved steps go to `onTweedie`
+   * (awaited). Refused while draining, and when `fingerprint` is not this worker's source.
    */
-  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array> {
+  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => Promise<void> | void): Promise<Float32Array> {
     if (this.draining) throw new WorkerDrainingError();
     const mine = this.collectSource().fingerprint;
     if (fingerprint !== mine) throw new CollectSourceMismatchError(`worker ${this.id}`, fingerprint, mine);
     const created = specs.map((s) => candidateSpec(job, s));
     try {
-      return await collectChunk(this.backend, created, plan, { signal: this.abort.signal, serialise: (call) => this.mutex.run(call) });
+      return await collectChunk(this.backend, created, plan, { signal: this.abort.signal, serialise: (call) => this.mutex.run(call), ...(onTweedie ? { onTweedie } : {}) });
     } finally {
       this.recount();
     }

@@ -13,7 +13,9 @@ import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { checkJobId as jobId, checkLatentState, checkRef as one, checkRefs as refs, checkRewardRefs, checkStep, checkTakeCandidates } from '../core/security/requests.js';
 import { ValidationError } from '../core/errors.js';
 import { infoToProto } from '../core/contract/backend-info.js';
-import { collectSourceToProto } from '../core/contract/collect.js';
+import { collectSourceToProto, tweedieChunkToProto } from '../core/contract/collect.js';
+import type { CollectScoresPart } from '../core/generated/ttsnap/v1/CollectScoresPart.js';
+import type { CollectScoresRequest__Output } from '../core/generated/ttsnap/v1/CollectScoresRequest.js';
 import { checkCollectScores } from './collect/check.js';
 import type { WorkerRuntime } from './runtime.js';
 
@@ -52,10 +54,35 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
     }),
     CollectScores: unary('CollectScores', metrics, null, async (req) => {
       const c = checkCollectScores(req, rt.info, rt.collectSource());
+      if (c.plan.saveTweedie.length > 0) throw new ValidationError('save_tweedie', `${c.plan.saveTweedie.length} steps in CollectScores`, 'none (CollectScoresStream sends images)');
       return { values: Array.from(await rt.collect(c.job, c.specs, c.plan, c.fingerprint)) };
     }),
+    CollectScoresStream: (call) => collectScoresStream(rt, call),
     CollectSource: unary('CollectSource', metrics, null, () => collectSourceToProto(rt.collectSource(), rt.info)),
   };
+}
+
+/**
+ * CollectScores with the Tweedie images: each piece written as it is decoded, the next one after the stream has
+ * drained (a slow coordinator holds the batch back instead of piling images up here), the values last.
+ */
+function collectScoresStream(rt: WorkerRuntime, call: grpc.ServerWritableStream<CollectScoresRequest__Output, CollectScoresPart>): void {
+  let gone = false;
+  call.on('cancelled', () => (gone = true));
+  const send = (part: CollectScoresPart): Promise<void> => {
+    if (gone) return Promise.reject(new Error('the coordinator went away'));
+    return call.write(part) ? Promise.resolve() : new Promise((resolve) => call.once('drain', resolve));
+  };
+  Promise.resolve()
+    .then(async () => {
+      const c = checkCollectScores(call.request, rt.info, rt.collectSource());
+      const values = await rt.collect(c.job, c.specs, c.plan, c.fingerprint, (chunk) => send({ tweedie: tweedieChunkToProto(chunk) }));
+      await send({ values: { values: Array.from(values) } });
+      call.end();
+    })
+    .catch((err: unknown) => {
+      if (!gone) call.emit('error', toServiceError(err));
+    });
 }
 
 async function take(rt: WorkerRuntime, req: TakeRequest__Output): Promise<number> {

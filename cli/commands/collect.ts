@@ -57,9 +57,6 @@ export function registerCollect(program: Command): void {
     const seed = parseInteger('--seed', 0, 2 ** 32 - 1)(flags.seed);
     const workers = parseInteger('--workers', 1, 256)(flags.workers);
     const prompts = readPrompts(flags);
-    if (flags.coordinator && flags.saveTweedie !== undefined) {
-      throw new ValidationError('--save-tweedie', 'given with --coordinator', 'the embedded collect (Tweedie images are not sent over the network)');
-    }
     const backends: WorkerBackend[] = [];
     let client: CoordinatorGrpcClient | null = null;
     try {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectSourceFromProto, type WorkerCollectSource } from '../../core/contract/collect.js';
+import { collectSourceFromProto, tweedieChunkFromProto, type TweedieChunk, type WorkerCollectSource } from '../../core/contract/collect.js';
 import type { CollectedPrompt__Output } from '../../core/generated/ttsnap/v1/CollectedPrompt.js';
 import type { CollectRequest } from '../../core/generated/ttsnap/v1/CollectRequest.js';
 import type { CollectSourceResponse__Output } from '../../core/generated/ttsnap/v1/CollectSourceResponse.js';
@@ -24,8 +24,14 @@ export async function collectSourceVia(client: CoordinatorGrpcClient, waitMs = 3
   }
 }
 
-/** Streams a collection: `onPrompt` gets each prompt's position in `req` and its values; resolves after the last. */
-export function streamCollect(client: CoordinatorGrpcClient, req: CollectRequest, onPrompt: (position: number, values: Float32Array) => void, signal: AbortSignal): Promise<void> {
+/** What a Collect stream brings: pieces of a prompt's Tweedie images, then its values (position: index in the request). */
+export interface CollectReceiver {
+  tweedie(position: number, chunk: TweedieChunk): void;
+  done(position: number, values: Float32Array): void;
+}
+
+/** Streams a collection into `to`; resolves after the last prompt. A message `to` cannot take ends the call with its error. */
+export function streamCollect(client: CoordinatorGrpcClient, req: CollectRequest, to: CollectReceiver, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const call = client.stub.Collect(req);
     const stop = (): void => call.cancel();
@@ -38,7 +44,15 @@ export function streamCollect(client: CoordinatorGrpcClient, req: CollectRequest
       if (err) reject(err);
       else resolve();
     };
-    call.on('data', (m: CollectedPrompt__Output) => onPrompt(m.position, Float32Array.from(m.values)));
+    call.on('data', (m: CollectedPrompt__Output) => {
+      try {
+        if (m.tweedie) to.tweedie(m.position, tweedieChunkFromProto(m.tweedie));
+        else to.done(m.position, Float32Array.from(m.values));
+      } catch (err) {
+        call.cancel();
+        settle(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
     call.on('error', (err: grpc.ServiceError) => settle(signal.aborted ? (signal.reason as Error) : translate(err, client.address)));
     call.on('end', () => settle());
   });

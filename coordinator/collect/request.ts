@@ -45,7 +45,7 @@ export function compileCollectRequest(req: CollectRequest__Output, source: Worke
   const n = req.candidates;
   if (!Number.isInteger(n) || n < 1 || n > maxN) throw new ValidationError('candidates', `got ${n}`, `an integer in [1, ${maxN}]`);
   if (n * ids.length > LIMITS.totalCandidates) throw new ValidationError('candidates', `${ids.length} prompts x ${n} candidates`, `at most ${LIMITS.totalCandidates} candidates per collection`);
-  const plan = checkCollectPlan(req.rewards, req.variant_steps, info, source);
+  const plan = checkCollectPlan(req.rewards, req.variant_steps, info, source, req.save_tweedie);
   // one prompt's values travel in one message
   const bytes = plan.rewards.length * 2 * n * info.steps * 4;
   if (bytes > MAX_COORDINATOR_MESSAGE * 0.9) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { placeBatch } from '../../core/contract/collect.js';
+import { placeBatch, type TweedieChunk } from '../../core/contract/collect.js';
 import type { TakeSpec } from '../../core/contract/candidates.js';
 import { WorkerLostError } from '../../core/contract/errors.js';
 import type { Logger } from '../../core/log/logger.js';
@@ -24,13 +24,15 @@ interface Batch {
 /**
  * Runs a collection over the coordinator's workers: each prompt's candidates cut into batches of the workers' max
  * batch, each batch denoised to the end and scored at every step by one worker (CollectScores), a batch whose
- * worker is lost sent again elsewhere. `onPrompt` gets each prompt's values once all its batches are back.
+ * worker is lost sent again elsewhere. `out.done` gets each prompt's values once all its batches are back; with
+ * saved Tweedie steps, `out.tweedie` gets the images' pieces as the workers send them (candidate: index in the
+ * prompt; a batch sent again sends its pieces again), all of a prompt's before its values.
  * Beside search jobs, not through the job scheduler: the worker's runtime lets the two take turns on the backend.
  */
 export async function runCollection(
   pool: WorkerPool,
   job: CollectJob,
-  onPrompt: (position: number, values: Float32Array) => void,
+  out: { readonly done: (position: number, values: Float32Array) => void; readonly tweedie: (position: number, chunk: TweedieChunk) => void },
   o: { readonly signal: AbortSignal; readonly log: Logger },
 ): Promise<void> {
   const id = `collect-${randomUUID()}`;
@@ -56,13 +58,13 @@ export async function runCollection(
     running++;
     busy.set(slot.id, (busy.get(slot.id) ?? 0) + 1);
     slot.client
-      .collect(id, batch.specs, job.plan, job.fingerprint)
+      .collect(id, batch.specs, job.plan, job.fingerprint, (c) => out.tweedie(batch.position, { ...c, candidate: batch.b0 + c.candidate }))
       .then((data) => {
         const p = values.get(batch.position) as { data: Float32Array; left: number };
         placeBatch(p.data, data, batch.b0, I, S, R);
         if (--p.left === 0) {
           values.delete(batch.position);
-          onPrompt(batch.position, p.data);
+          out.done(batch.position, p.data);
         }
       })
       .catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { collectSourceToProto } from '../../core/contract/collect.js';
+import { collectSourceToProto, tweedieChunkToProto } from '../../core/contract/collect.js';
 import type { CollectedPrompt } from '../../core/generated/ttsnap/v1/CollectedPrompt.js';
 import type { CollectRequest__Output } from '../../core/generated/ttsnap/v1/CollectRequest.js';
 import type { CoordinatorHandlers } from '../../core/generated/ttsnap/v1/Coordinator.js';
@@ -26,7 +26,14 @@ export function collectHandlers(coord: Coordinator, metrics: MetricsSink, jobs: 
       Promise.resolve()
         .then(() => {
           release = jobs.acquire(callerOf(call.metadata).name);
-          return coord.collect(call.request, (position, values) => call.write({ position, values: Array.from(values) }), abort.signal);
+          return coord.collect(
+            call.request,
+            {
+              done: (position, values) => call.write({ position, values: Array.from(values) }),
+              tweedie: (position, chunk) => call.write({ position, tweedie: tweedieChunkToProto(chunk) }),
+            },
+            abort.signal,
+          );
         })
         .then(
           () => call.end(),

@@ -1,6 +1,6 @@
 import type { BackendInfo, RewardSpec } from './backend-info.js';
 import type { CandidateRef, HeldCandidate, TakeSpec } from './candidates.js';
-import type { CollectPlan, WorkerCollectSource } from './collect.js';
+import type { CollectPlan, TweedieChunk, WorkerCollectSource } from './collect.js';
 
 /** What a worker reports about itself (Capacity RPC; the in-process client reads it directly). */
 export interface WorkerStatus {
@@ -31,8 +31,11 @@ export interface WorkerClient {
   render(job: string, ref: CandidateRef): Promise<Uint8Array>;
   /** Every candidate the worker holds (asked when it registers: a coordinator restart may have left it some). */
   holdings(): Promise<HeldCandidate[]>;
-  /** `ttsnap collect`: a batch to the end, its values [reward][base, narf][candidate][step] (worker/collect/chunk.ts) */
-  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string): Promise<Float32Array>;
+  /**
+   * `ttsnap collect`: a batch to the end, its values [reward][base, narf][candidate][step] (worker/collect/chunk.ts);
+   * the Tweedie images at the plan's saveTweedie steps go to `onTweedie` in pieces (candidate: index in the batch)
+   */
+  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => void): Promise<Float32Array>;
   collectSource(): Promise<WorkerCollectSource>;
   close(): void;
 }

@@ -51,7 +51,12 @@ export function readNpy(file: string): NpyArray {
 
 /** Serialises a float32 C-order array as .npy version 1.0 (header padded to a multiple of 64 bytes). */
 export function formatNpy(array: NpyArray): Buffer {
-  const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`;
+  return Buffer.concat([npyHeader(array.shape), Buffer.from(array.data.buffer, array.data.byteOffset, array.data.byteLength)]);
+}
+
+/** The header formatNpy writes before the data of a float32 array of this shape (for files written in pieces). */
+export function npyHeader(dims: readonly number[]): Buffer {
+  const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
   const pad = 64 - ((10 + header.length + 1) % 64);
   header += ' '.repeat(pad % 64) + '\n';
@@ -60,7 +65,7 @@ export function formatNpy(array: NpyArray): Buffer {
   prefix[6] = 1;
   prefix[7] = 0;
   prefix.writeUInt16LE(header.length, 8);
-  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), Buffer.from(array.data.buffer, array.data.byteOffset, array.data.byteLength)]);
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1')]);
 }
 
 export function writeNpy(file: string, array: NpyArray): void {

@@ -1,3 +1,4 @@
+import type { TweedieChunk } from '../../core/contract/collect.js';
 import { mergeLedgers, type Ledger } from '../../core/engine/ledger.js';
 import { promptLedger } from './spec.js';
 import type { CollectStore } from './store.js';
@@ -28,15 +29,20 @@ export interface CollectSummary {
   readonly files: readonly string[];
 }
 
-/** One finished prompt: its values [reward][base, narf][candidate][step] and Tweedie images (empty when none are saved). */
-export type PromptDone = (position: number, values: Float32Array, tweedie: Float32Array) => void;
+/** Where a driver hands what it collects: each prompt's Tweedie image chunks (when saved), then its values. */
+export interface CollectSink {
+  /** a piece of a Tweedie image of the prompt at `position` (candidate: index in the prompt) */
+  tweedie(position: number, chunk: TweedieChunk): void;
+  /** the prompt's values [reward][base, narf][candidate][step], after all its chunks: the prompt is done */
+  done(position: number, values: Float32Array): void;
+}
 
 /**
  * Where the work runs: embedded backends (embedded.ts) or a coordinator's workers (remote.ts). `run` collects the
  * prompts at these positions, reporting each as it finishes (in any order), and resolves when all are done.
  */
 export interface CollectDriver {
-  run(positions: readonly number[], done: PromptDone, signal: AbortSignal): Promise<void>;
+  run(positions: readonly number[], sink: CollectSink, signal: AbortSignal): Promise<void>;
 }
 
 /**
@@ -70,11 +76,15 @@ export async function runCollect(
       secondsLeft: doneHere > 0 ? (seconds / doneHere) * (todo.length - doneHere) : Number.NaN,
     };
   };
-  await driver.run(todo, (position, values, tweedie) => {
-    store.writePrompt(position, values, tweedie);
-    doneHere++;
-    opts.onProgress?.(progress());
-  }, opts.signal ?? new AbortController().signal);
+  const sink: CollectSink = {
+    tweedie: (position, chunk) => store.writeTweedie(position, chunk),
+    done: (position, values) => {
+      store.writePrompt(position, values);
+      doneHere++;
+      opts.onProgress?.(progress());
+    },
+  };
+  await driver.run(todo, sink, opts.signal ?? new AbortController().signal).finally(() => store.dropPartial());
   const seconds = now() - t0;
   const files = store.finish();
   const ledger = mergeLedgers(Array.from({ length: doneHere }, () => perPrompt));

@@ -6,12 +6,12 @@ import type { CollectSpec } from './spec.js';
 /** The embedded collect: each backend takes the next unfinished prompt, so a faster one takes more. */
 export function embeddedDriver(backends: readonly WorkerBackend[], spec: CollectSpec): CollectDriver {
   return {
-    async run(positions, done, signal) {
+    async run(positions, sink, signal) {
       const queue = [...positions];
       const work = async (backend: WorkerBackend): Promise<void> => {
         for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
-          const r = await collectPrompt(backend, spec, p, signal);
-          done(p, r.values, r.tweedie);
+          const position = p;
+          sink.done(position, await collectPrompt(backend, spec, position, (c) => sink.tweedie(position, c), signal));
         }
       };
       await Promise.all(backends.map(work));

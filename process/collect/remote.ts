@@ -6,9 +6,8 @@ import type { CollectSpec } from './spec.js';
 
 /** `collect --coordinator`: the prompts go to the coordinator as one Collect call; its workers do the work. */
 export function remoteDriver(client: CoordinatorGrpcClient, spec: CollectSpec): CollectDriver {
-  const none = new Float32Array(0);
   return {
-    run(positions, done, signal) {
+    run(positions, sink, signal) {
       if (positions.length === 0) return Promise.resolve();
       const req = {
         prompts: positions.map((p) => spec.promptIds[p] as number),
@@ -18,8 +17,14 @@ export function remoteDriver(client: CoordinatorGrpcClient, spec: CollectSpec): 
         rewards: [...spec.rewards],
         variant_steps: variantStepsToProto(spec.variantSteps),
         fingerprint: spec.source.fingerprint,
+        save_tweedie: [...spec.saveTweedie],
       };
-      return streamCollect(client, req, (i, values) => done(positions[i] as number, values, none), signal);
+      const at = (i: number): number => {
+        const p = positions[i];
+        if (p === undefined) throw new RangeError(`the coordinator sent prompt position ${i} of a request of ${positions.length}`);
+        return p;
+      };
+      return streamCollect(client, req, { done: (i, values) => sink.done(at(i), values), tweedie: (i, chunk) => sink.tweedie(at(i), chunk) }, signal);
     },
   };
 }

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ValidationError } from '../../core/errors.js';
-import { writeNpy } from '../../core/trace/npy.js';
+import type { TweedieChunk } from '../../core/contract/collect.js';
+import { npyHeader, writeNpy } from '../../core/trace/npy.js';
 import { writeTraceMeta } from '../../core/trace/trace-meta.js';
 import type { CollectSpec } from './spec.js';
 
@@ -11,6 +12,16 @@ const TWEEDIE = 'tweedie';
 
 const partName = (position: number): string => `p${String(position).padStart(5, '0')}`;
 
+/** A prompt's Tweedie file being written piece by piece (as `<name>.npy.tmp`), and how much of each image has come. */
+interface OpenTweedie {
+  readonly fd: number;
+  readonly file: string;
+  readonly imageValues: number;
+  readonly header: number;
+  /** values received per [candidate][saved step] (a batch sent again writes its pieces again) */
+  readonly got: Uint32Array;
+}
+
 /**
  * The --out folder of a collection. Each finished prompt is written as a part (atomically, after its Tweedie
  * images), so a rerun of the same command skips finished prompts; collect.json holds the spec, and a rerun
@@ -18,6 +29,8 @@ const partName = (position: number): string => `p${String(position).padStart(5, 
  * (`<reward>_base.npy`, `<reward>_narf.npy`, [P, I, S]) and meta.json.
  */
 export class CollectStore {
+  private readonly open = new Map<number, OpenTweedie>();
+
   private constructor(
     readonly dir: string,
     readonly spec: CollectSpec,
@@ -47,14 +60,50 @@ export class CollectStore {
     return new Set(this.spec.texts.map((_, p) => p).filter((p) => names.has(`${partName(p)}.f32`)));
   }
 
-  /** Records one prompt: its Tweedie images (when saved) first, then its values part, which marks it done. */
-  writePrompt(position: number, values: Float32Array, tweedie: Float32Array): void {
-    if (this.spec.saveTweedie.length > 0 && tweedie.length > 0) {
-      const per = tweedie.length / (this.spec.candidates * this.spec.saveTweedie.length);
-      // [candidate, saved step, 3 * H * W]: the decoder's output in [-1, 1], as the rewards see it
-      writeNpyAtomic(join(this.dir, TWEEDIE, `${partName(position)}.npy`), [this.spec.candidates, this.spec.saveTweedie.length, per], tweedie);
+  /**
+   * Writes a piece of one of the prompt's Tweedie images into `tweedie/<part>.npy.tmp`
+   * ([candidate, saved step, 3 * H * W]: the decoder's output in [-1, 1], as the rewards see it), at its place, so
+   * that no more than a piece is held in memory whatever the image size.
+   */
+  writeTweedie(position: number, c: TweedieChunk): void {
+    const { candidates: I, saveTweedie } = this.spec;
+    const saved = saveTweedie.length;
+    if (c.candidate >= I || c.slot >= saved) throw new RangeError(`a Tweedie piece for candidate ${c.candidate}, saved step ${c.slot} of a collection of ${I} candidates x ${saved} saved steps`);
+    let t = this.open.get(position);
+    if (!t) {
+      const file = join(this.dir, TWEEDIE, `${partName(position)}.npy`);
+      const header = npyHeader([I, saved, c.imageValues]);
+      const fd = openSync(`${file}.tmp`, 'w');
+      writeSync(fd, header, 0, header.length, 0);
+      t = { fd, file, imageValues: c.imageValues, header: header.length, got: new Uint32Array(I * saved) };
+      this.open.set(position, t);
+    }
+    if (c.imageValues !== t.imageValues) throw new RangeError(`a Tweedie piece of an image of ${c.imageValues} values; this prompt's have ${t.imageValues}`);
+    const image = c.candidate * saved + c.slot;
+    writeSync(t.fd, Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength), 0, c.data.byteLength, t.header + (image * t.imageValues + c.offset) * 4);
+    t.got[image] = (t.got[image] as number) + c.data.length;
+  }
+
+  /** Records one prompt: its Tweedie file (when saved, complete) is moved into place first, then its values part, which marks it done. */
+  writePrompt(position: number, values: Float32Array): void {
+    if (this.spec.saveTweedie.length > 0) {
+      const t = this.open.get(position);
+      const missing = t ? t.got.findIndex((n) => n < t.imageValues) : 0;
+      if (!t || missing >= 0) throw new RangeError(`prompt ${position} is done but Tweedie image ${missing} (candidate x saved step) has not come whole`);
+      closeSync(t.fd);
+      this.open.delete(position);
+      renameSync(`${t.file}.tmp`, t.file);
     }
     writeAtomic(join(this.dir, PARTS, `${partName(position)}.f32`), Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+  }
+
+  /** Closes and removes the Tweedie files of prompts that did not finish (a rerun collects them again). */
+  dropPartial(): void {
+    for (const t of this.open.values()) {
+      closeSync(t.fd);
+      rmSync(`${t.file}.tmp`, { force: true });
+    }
+    this.open.clear();
   }
 
   /** Writes the traces and meta.json from the parts; every prompt must be done. */

@@ -7,7 +7,7 @@ import { checkCollectScores } from '../../worker/collect/check.js';
 const info = { backend: 'onnx', steps: 20, maxBatch: 4, rewards: ['align', 'quality'], cost: { denoise: 1, verify: 2 }, tracePrompts: 0, traceCandidates: 0, renders: true, model: 'tiny' };
 const source: WorkerCollectSource = { name: 'tiny', fingerprint: 'f'.repeat(64), variantSteps: { align: [2, 6, 11], quality: [2, 6, 11] }, info };
 const req = (o: Partial<CollectRequest__Output> = {}): CollectRequest__Output => ({
-  prompts: [0, 1], texts: ['a red circle', 'a blue square'], candidates: 6, seed: 7, rewards: ['align'], variant_steps: [{ reward: 'align', steps: [2, 6] }], fingerprint: source.fingerprint, ...o,
+  prompts: [0, 1], texts: ['a red circle', 'a blue square'], candidates: 6, seed: 7, rewards: ['align'], variant_steps: [{ reward: 'align', steps: [2, 6] }], fingerprint: source.fingerprint, save_tweedie: [], ...o,
 });
 
 describe('a Collect request', () => {
@@ -15,6 +15,14 @@ describe('a Collect request', () => {
     const job = compileCollectRequest(req(), source);
     expect(job).toMatchObject({ prompts: [{ id: 0, text: 'a red circle' }, { id: 1, text: 'a blue square' }], candidates: 6, seed: 7, steps: 20, pool: 0, plan: { rewards: ['align'], variantSteps: { align: [2, 6] } } });
     expect(promptCandidates(0, 3, 7, 1, 'x').map((c) => c.candidate)).toEqual([0, 1, 2]);
+    expect(compileCollectRequest(req({ save_tweedie: [2, 19] }), source).plan.saveTweedie).toEqual([2, 19]);
+  });
+
+  it('Tweedie images are asked only of a backend that has images', () => {
+    const trace = { ...source, info: { ...info, backend: 'trace', renders: false } };
+    expect(() => compileCollectRequest(req({ save_tweedie: [2] }), trace)).toThrow(/^save_tweedie: the trace backend has no images; allowed: none/);
+    const candidates = [{ prompt: 0, candidate: 0, seed: 0, text: 'a' }];
+    expect(() => checkCollectScores({ job: 'c1', candidates, rewards: ['align'], variant_steps: [], fingerprint: '', save_tweedie: [2] }, trace.info, trace)).toThrow(/^save_tweedie: the trace backend/);
   });
 
   it.each([
@@ -28,6 +36,8 @@ describe('a Collect request', () => {
     [{ rewards: [] }, /^rewards: 0 entries/],
     [{ variant_steps: [{ reward: 'align', steps: [3] }] }, /^variant_steps\[0\]\.steps: no noise-aware align at step 3; allowed: steps of \[2, 6, 11\]$/],
     [{ variant_steps: [{ reward: 'quality', steps: [2] }] }, /^variant_steps\[0\]\.reward: 'quality' is not asked for/],
+    [{ save_tweedie: [2, 20] }, /^save_tweedie\[1\]: got 20; allowed: a step in \[0, 19\]$/],
+    [{ save_tweedie: [6, 2] }, /^save_tweedie\[1\]: 2 after 6; allowed: distinct steps in ascending order$/],
     [{ fingerprint: 'other' }, /^the workers serve\(s\) a bundle or trace with fingerprint ffffffffffff\.\.\., not the collection's other\.\.\.$/],
   ] as const)('%j is refused naming the field', (o, message) => {
     expect(() => compileCollectRequest(req(o as Partial<CollectRequest__Output>), source)).toThrow(message);
@@ -35,8 +45,8 @@ describe('a Collect request', () => {
 
   it('a worker takes at most one batch of its max batch', () => {
     const candidates = Array.from({ length: 5 }, (_, i) => ({ prompt: 0, candidate: i, seed: i, text: 'a' }));
-    expect(() => checkCollectScores({ job: 'c1', candidates, rewards: ['align'], variant_steps: [], fingerprint: '' }, info, source)).toThrow(/^candidates: 5 entries; allowed: 1 to 4 \(the worker's max batch\)$/);
-    expect(() => checkCollectScores({ job: 'a.b', candidates: candidates.slice(0, 2), rewards: ['align'], variant_steps: [], fingerprint: '' }, info, source)).toThrow(/^job: /);
+    expect(() => checkCollectScores({ job: 'c1', candidates, rewards: ['align'], variant_steps: [], fingerprint: '', save_tweedie: [] }, info, source)).toThrow(/^candidates: 5 entries; allowed: 1 to 4 \(the worker's max batch\)$/);
+    expect(() => checkCollectScores({ job: 'a.b', candidates: candidates.slice(0, 2), rewards: ['align'], variant_steps: [], fingerprint: '', save_tweedie: [] }, info, source)).toThrow(/^job: /);
   });
 });
 

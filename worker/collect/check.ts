@@ -9,5 +9,5 @@ import { checkJobId, checkTakeCandidates } from '../../core/security/requests.js
 export function checkCollectScores(req: CollectScoresRequest__Output, info: BackendInfo, source: CollectSource): { job: string; specs: TakeSpec[]; plan: CollectPlan; fingerprint: string } {
   const specs = checkTakeCandidates(req.candidates);
   if (specs.length === 0 || specs.length > info.maxBatch) throw new ValidationError('candidates', `${specs.length} entries`, `1 to ${info.maxBatch} (the worker's max batch)`);
-  return { job: checkJobId(req.job), specs, plan: checkCollectPlan(req.rewards, req.variant_steps, info, source), fingerprint: req.fingerprint };
+  return { job: checkJobId(req.job), specs, plan: checkCollectPlan(req.rewards, req.variant_steps, info, source, req.save_tweedie), fingerprint: req.fingerprint };
 }

@@ -1,7 +1,17 @@
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
-import { valueOffset, type CollectPlan } from '../../core/contract/collect.js';
+import { tweedieChunks, valueOffset, type CollectPlan, type TweedieChunk } from '../../core/contract/collect.js';
+import { ValidationError } from '../../core/errors.js';
 import type { CandidateSpec, WorkerBackend } from '../backend.js';
+
+/** A backend that can hand back the decoded images its rewards saw (the ONNX backend). */
+export interface ImageBackend extends WorkerBackend {
+  images(keys: readonly CandidateKey[], signal?: AbortSignal): Promise<Float32Array>;
+}
+
+export function canDecode(b: WorkerBackend): b is ImageBackend {
+  return typeof (b as Partial<ImageBackend>).images === 'function';
+}
 
 /** Runs one backend call at a time: the worker runtime's mutex (search jobs share the backend); direct when embedded. */
 export type Serialise = <T>(call: () => Promise<T>) => Promise<T>;
@@ -11,8 +21,11 @@ const direct: Serialise = (call) => call();
 export interface ChunkOptions {
   readonly signal?: AbortSignal;
   readonly serialise?: Serialise;
-  /** called after each step's scores, with the batch still at that step (the embedded collect saves Tweedie images here) */
-  readonly afterStep?: (step: number, keys: readonly CandidateKey[]) => Promise<void>;
+  /**
+   * gets the decoded Tweedie images at the plan's saveTweedie steps, in chunks (candidate: index in this batch);
+   * awaited, so a slow receiver holds the batch back. Without it no image is decoded.
+   */
+  readonly onTweedie?: (chunk: TweedieChunk) => Promise<void> | void;
 }
 
 /**
@@ -29,6 +42,7 @@ export async function collectChunk(backend: WorkerBackend, specs: readonly Candi
   const serialise = o.serialise ?? direct;
   const values = new Float32Array(R * 2 * n * S);
   const keys = specs.map((c) => c.key);
+  const decoder = o.onTweedie && plan.saveTweedie.length > 0 ? imagesOf(backend) : undefined;
   await backend.create(specs, o.signal);
   try {
     for (let s = 0; s < S; s++) {
@@ -45,10 +59,19 @@ export async function collectChunk(backend: WorkerBackend, specs: readonly Candi
           values[valueOffset(ri, 1, j, n, S) + s] = narf[j] as number;
         }
       });
-      await o.afterStep?.(s, keys);
+      const slot = decoder ? plan.saveTweedie.indexOf(s) : -1;
+      if (decoder && slot >= 0) {
+        const img = await serialise(() => decoder.images(keys, o.signal));
+        for (const chunk of tweedieChunks(img, n, slot)) await o.onTweedie?.(chunk);
+      }
     }
   } finally {
     backend.release(keys);
   }
   return values;
+}
+
+function imagesOf(backend: WorkerBackend): ImageBackend {
+  if (!canDecode(backend)) throw new ValidationError('save_tweedie', `the ${backend.info.backend} backend cannot decode images`, 'none (a model backend keeps images)');
+  return backend;
 }
