@@ -13,9 +13,11 @@ import { tinyPrompts } from './loop/prompts.js';
  *   2. train NARF on them (models/recipe/narf_distill.py) into a copy of the bundle;
  *   3. collect on the training prompts again and on the held-out prompts with the new variants;
  *   4. tune on the training traces (the tuner prunes only at variant steps);
- *   5. simulate the tuned schedules on the held-out traces, and `narf eval` them;
+ *   5. simulate the tuned schedules on the held-out traces, and `narf eval` them; the tuner chose them for TTSnap,
+ *      and TTSp runs them too, so TTSp is also tuned for itself on the base reward alone (any step) and simulated;
  *   6. throughput: `search --policy bon` on the held-out prompts and seeds, against collect's, in cost units/s.
- * Prints one JSON line (reward, tau per variant step, relative increase of TTSnap and TTSp over best-of-N, held-out
+ * Prints one JSON line (reward, tau per variant step, relative increase of TTSnap and TTSp over best-of-N (and of TTSp
+ * with its own schedule), held-out
  * prompts, seeds, the tuned schedules, throughput). Defaults: the tiny bundle and prompts drawn from its grammar
  * (--prompt-seed picks another draw, for the spread of the figures over prompt sets).
  */
@@ -97,12 +99,17 @@ const budgets = '2:8:0.5';
 const cost = `denoise=${meta.cost.denoise / unit},verify=${meta.cost.verify / unit}`;
 const nTrain = readFileSync(prompts.train, 'utf8').split('\n').filter(Boolean).length;
 const split = Math.round(nTrain * 0.75);
-ttsnap(['tune', '--trace-dir', join(work, 'train'), '--prompts-train', `0:${split}`, '--prompts-val', `${split}:${nTrain}`, '--budgets', budgets, '--cost', cost,
-  '--max-seconds', o['tune-seconds'] as string, '--threads', '1', '--out', join(work, 'schedules')]);
+const grid = ['--budgets', budgets, '--cost', cost];
+const tune = (trace: string[], out: string): unknown =>
+  ttsnap(['tune', ...trace, '--prompts-train', `0:${split}`, '--prompts-val', `${split}:${nTrain}`, ...grid, '--max-seconds', o['tune-seconds'] as string, '--threads', '1', '--out', out]);
+tune(['--trace-dir', join(work, 'train')], join(work, 'schedules'));
 // 5: held-out figures
 const heldArgs = ['--base', join(work, 'held-out', `${reward}_base.npy`), '--narf', join(work, 'held-out', `${reward}_narf.npy`)];
-const sim = ttsnap<Sim>(['simulate', ...heldArgs, '--schedule-file', join(work, 'schedules', `${reward}.json`), '--budgets', budgets, '--cost', cost, '--draws', '200']);
+const sim = ttsnap<Sim>(['simulate', ...heldArgs, '--schedule-file', join(work, 'schedules', `${reward}.json`), ...grid, '--draws', '200']);
 const agreement = ttsnap<Agreement>(['narf', 'eval', ...heldArgs]);
+// TTSp with a schedule tuned for it: the base reward exists at every step, so its tuner may prune anywhere
+tune(['--base', join(work, 'train', `${reward}_base.npy`)], join(work, 'schedules', `${reward}-ttsp.json`));
+const ttspOwn = ttsnap<Sim>(['simulate', '--base', join(work, 'held-out', `${reward}_base.npy`), '--schedule-file', join(work, 'schedules', `${reward}-ttsp.json`), ...grid, '--draws', '200']);
 // 6: best-of-N on the same held-out candidates, its ledger cost over its makespan
 const texts = readFileSync(prompts.heldOut, 'utf8').split('\n').filter(Boolean);
 const bon = o['skip-throughput'] ? null : ttsnap<Search>(['search', ...texts, '--model', bundle, '--policy', 'bon', '--candidates', String(seeds), '--seed', '1', '--reward', reward, ...backend, '--out', join(work, 'search')]);
@@ -116,6 +123,9 @@ const line = {
   reward,
   tau,
   relative_increase_pct: { ttsnap: round(sim.relative_increase_pct.ttsnap), ttsp: round(sim.relative_increase_pct.ttsp) },
+  // on the base trace alone TTSnap's figure is TTSp's
+  ttsp_own_schedule_pct: round(ttspOwn.relative_increase_pct.ttsnap),
+  ttsp_own_plans: (JSON.parse(readFileSync(join(work, 'schedules', `${reward}-ttsp.json`), 'utf8')) as { tuned: { plans: unknown } }).tuned.plans,
   held_out_prompts: texts.length,
   seeds,
   schedules: JSON.parse(readFileSync(join(work, 'schedules', `${reward}.json`), 'utf8')) as unknown,
