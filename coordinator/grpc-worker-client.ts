@@ -118,7 +118,7 @@ export class GrpcWorkerClient implements WorkerClient {
     return res.held;
   }
 
-  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => void): Promise<Float32Array> {
+  async collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => Promise<void> | void): Promise<Float32Array> {
     const candidates = specs.map(takeCandidate);
     const req = { job, candidates, rewards: [...plan.rewards], variant_steps: variantStepsToProto(plan.variantSteps), fingerprint, save_tweedie: [...plan.saveTweedie] };
     if (plan.saveTweedie.length > 0) return this.collectStream(req, (chunk) => onTweedie?.(chunk));
@@ -128,7 +128,7 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   /** CollectScoresStream: the image pieces to `onTweedie` as they come, the values from the last message. */
-  private collectStream(req: CollectScoresRequest, onTweedie: (chunk: TweedieChunk) => void): Promise<Float32Array> {
+  private collectStream(req: CollectScoresRequest, onTweedie: (chunk: TweedieChunk) => Promise<void> | void): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       let values: Float32Array | null = null;
       let failed: Error | null = null;
@@ -138,13 +138,21 @@ export class GrpcWorkerClient implements WorkerClient {
       } catch (err) {
         return reject(new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
       }
+      const fail = (err: unknown): void => {
+        failed ??= new Error(`worker ${this.id}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        call.cancel();
+      };
       call.on('data', (m: CollectScoresPart__Output) => {
         try {
-          if (m.tweedie) onTweedie(tweedieChunkFromProto(m.tweedie));
-          else if (m.values) values = Float32Array.from(m.values.values);
+          if (m.values) values = Float32Array.from(m.values.values);
+          if (!m.tweedie) return;
+          const taken = onTweedie(tweedieChunkFromProto(m.tweedie));
+          if (!taken) return;
+          // the receiver is slow: read no more until it has taken this piece (the worker waits for the stream to drain)
+          call.pause();
+          taken.then(() => call.resume(), fail);
         } catch (err) {
-          failed ??= new Error(`worker ${this.id}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-          call.cancel();
+          fail(err);
         }
       });
       call.on('error', (err: grpc.ServiceError) => reject(failed ?? this.failure(err.code, errorName(err), err.details, err)));

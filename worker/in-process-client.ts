@@ -52,7 +52,7 @@ export class InProcessWorkerClient implements WorkerClient {
     return this.runtime.holdings();
   }
 
-  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => void): Promise<Float32Array> {
+  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => Promise<void> | void): Promise<Float32Array> {
     return this.translate(() => this.runtime.collect(job, specs, plan, fingerprint, onTweedie));
   }
 

@@ -68,10 +68,22 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
  */
 function collectScoresStream(rt: WorkerRuntime, call: grpc.ServerWritableStream<CollectScoresRequest__Output, CollectScoresPart>): void {
   let gone = false;
-  call.on('cancelled', () => (gone = true));
+  // a write waiting for drain when the coordinator goes away fails, so that the batch is released
+  let stalled: ((err: Error) => void) | null = null;
+  call.on('cancelled', () => {
+    gone = true;
+    stalled?.(new Error('the coordinator went away'));
+  });
   const send = (part: CollectScoresPart): Promise<void> => {
     if (gone) return Promise.reject(new Error('the coordinator went away'));
-    return call.write(part) ? Promise.resolve() : new Promise((resolve) => call.once('drain', resolve));
+    if (call.write(part)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      stalled = reject;
+      call.once('drain', () => {
+        stalled = null;
+        resolve();
+      });
+    });
   };
   Promise.resolve()
     .then(async () => {

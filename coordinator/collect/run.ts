@@ -26,13 +26,14 @@ interface Batch {
  * batch, each batch denoised to the end and scored at every step by one worker (CollectScores), a batch whose
  * worker is lost sent again elsewhere. `out.done` gets each prompt's values once all its batches are back; with
  * saved Tweedie steps, `out.tweedie` gets the images' pieces as the workers send them (candidate: index in the
- * prompt; a batch sent again sends its pieces again), all of a prompt's before its values.
+ * prompt; a batch sent again sends its pieces again), all of a prompt's before its values; a promise it returns
+ * holds that worker's stream until it settles.
  * Beside search jobs, not through the job scheduler: the worker's runtime lets the two take turns on the backend.
  */
 export async function runCollection(
   pool: WorkerPool,
   job: CollectJob,
-  out: { readonly done: (position: number, values: Float32Array) => void; readonly tweedie: (position: number, chunk: TweedieChunk) => void },
+  out: { readonly done: (position: number, values: Float32Array) => void; readonly tweedie: (position: number, chunk: TweedieChunk) => Promise<void> | void },
   o: { readonly signal: AbortSignal; readonly log: Logger },
 ): Promise<void> {
   const id = `collect-${randomUUID()}`;

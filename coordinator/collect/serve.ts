@@ -30,7 +30,8 @@ export function collectHandlers(coord: Coordinator, metrics: MetricsSink, jobs: 
             call.request,
             {
               done: (position, values) => call.write({ position, values: Array.from(values) }),
-              tweedie: (position, chunk) => call.write({ position, tweedie: tweedieChunkToProto(chunk) }),
+              // a slow client holds the workers' streams back instead of piling images up here
+              tweedie: (position, chunk) => (call.write({ position, tweedie: tweedieChunkToProto(chunk) }) ? undefined : drained(call, abort.signal)),
             },
             abort.signal,
           );
@@ -46,4 +47,17 @@ export function collectHandlers(coord: Coordinator, metrics: MetricsSink, jobs: 
         .finally(() => release());
     },
   };
+}
+
+/** Resolves when the stream to the client has drained, or fails when the client has gone. */
+function drained(call: grpc.ServerWritableStream<CollectRequest__Output, CollectedPrompt>, gone: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = (): void => reject(gone.reason as Error);
+    if (gone.aborted) return stop();
+    gone.addEventListener('abort', stop, { once: true });
+    call.once('drain', () => {
+      gone.removeEventListener('abort', stop);
+      resolve();
+    });
+  });
 }

@@ -33,9 +33,10 @@ export interface WorkerClient {
   holdings(): Promise<HeldCandidate[]>;
   /**
    * `ttsnap collect`: a batch to the end, its values [reward][base, narf][candidate][step] (worker/collect/chunk.ts);
-   * the Tweedie images at the plan's saveTweedie steps go to `onTweedie` in pieces (candidate: index in the batch)
+   * the Tweedie images at the plan's saveTweedie steps go to `onTweedie` in pieces (candidate: index in the batch);
+   * while a promise it returns is pending no further piece comes (a slow receiver holds the worker back)
    */
-  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => void): Promise<Float32Array>;
+  collect(job: string, specs: readonly TakeSpec[], plan: CollectPlan, fingerprint: string, onTweedie?: (chunk: TweedieChunk) => Promise<void> | void): Promise<Float32Array>;
   collectSource(): Promise<WorkerCollectSource>;
   close(): void;
 }
