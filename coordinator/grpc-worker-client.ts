@@ -155,7 +155,10 @@ export class GrpcWorkerClient implements WorkerClient {
           fail(err);
         }
       });
-      call.on('error', (err: grpc.ServiceError) => reject(failed ?? this.failure(err.code, errorName(err), err.details, err)));
+      call.on('error', (err: grpc.ServiceError) => {
+        if (err.code === grpc.status.UNIMPLEMENTED) failed ??= new Error(`worker ${this.id} does not send Tweedie images (an older version): upgrade it to collect with --save-tweedie`, { cause: err });
+        reject(failed ?? this.failure(err.code, errorName(err), err.details, err));
+      });
       call.on('end', () => (values ? resolve(values) : reject(failed ?? new WorkerLostError(this.id, 'CollectScoresStream ended without values'))));
     });
   }

@@ -34,6 +34,7 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Worker/Render': COORDINATOR,
   '/ttsnap.v1.Worker/Holdings': COORDINATOR,
   '/ttsnap.v1.Worker/CollectScores': COORDINATOR,
+  '/ttsnap.v1.Worker/CollectScoresStream': COORDINATOR,
   '/ttsnap.v1.Worker/CollectSource': COORDINATOR,
   '/ttsnap.v1.Worker/Batch': COORDINATOR,
 };

@@ -32,7 +32,7 @@ describe('the role table', () => {
     expect(allowed(worker, '/ttsnap.v1.Coordinator/RegisterWorker', { worker: 'w1' })).toBe(true);
     expect(allowed(worker, '/ttsnap.v1.Coordinator/RegisterWorker', { worker: 'w2' })).toBe(false);
     expect(allowed(coord, '/ttsnap.v1.Coordinator/RegisterWorker', { worker: 'c' })).toBe(false);
-    for (const m of ['Capacity', 'Take', 'Advance', 'Release', 'ExportLatent', 'ImportLatent', 'Render', 'Holdings', 'CollectScores', 'CollectSource', 'Batch']) {
+    for (const m of ['Capacity', 'Take', 'Advance', 'Release', 'ExportLatent', 'ImportLatent', 'Render', 'Holdings', 'CollectScores', 'CollectScoresStream', 'CollectSource', 'Batch']) {
       expect([allowed(client, `/ttsnap.v1.Worker/${m}`), allowed(worker, `/ttsnap.v1.Worker/${m}`), allowed(coord, `/ttsnap.v1.Worker/${m}`)]).toEqual([false, false, true]);
     }
     expect(allowed(client, '/grpc.health.v1.Health/Check')).toBe(true);
