@@ -21,7 +21,7 @@ describe('a Collect request', () => {
   it('Tweedie images are asked only of a backend that has images', () => {
     const trace = { ...source, info: { ...info, backend: 'trace', renders: false } };
     expect(() => compileCollectRequest(req({ save_tweedie: [2] }), trace)).toThrow(/^save_tweedie: the trace backend has no images; allowed: none/);
-    const candidates = [{ prompt: 0, candidate: 0, seed: 0, text: 'a' }];
+    const candidates = [{ prompt: 0, candidate: 0, seed: 0, text: 'a', sampling: null }];
     expect(() => checkCollectScores({ job: 'c1', candidates, rewards: ['align'], variant_steps: [], fingerprint: '', save_tweedie: [2] }, trace.info, trace)).toThrow(/^save_tweedie: the trace backend/);
   });
 
@@ -44,7 +44,7 @@ describe('a Collect request', () => {
   });
 
   it('a worker takes at most one batch of its max batch', () => {
-    const candidates = Array.from({ length: 5 }, (_, i) => ({ prompt: 0, candidate: i, seed: i, text: 'a' }));
+    const candidates = Array.from({ length: 5 }, (_, i) => ({ prompt: 0, candidate: i, seed: i, text: 'a', sampling: null }));
     expect(() => checkCollectScores({ job: 'c1', candidates, rewards: ['align'], variant_steps: [], fingerprint: '', save_tweedie: [] }, info, source)).toThrow(/^candidates: 5 entries; allowed: 1 to 4 \(the worker's max batch\)$/);
     expect(() => checkCollectScores({ job: 'a.b', candidates: candidates.slice(0, 2), rewards: ['align'], variant_steps: [], fingerprint: '', save_tweedie: [] }, info, source)).toThrow(/^job: /);
   });

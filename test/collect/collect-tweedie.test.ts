@@ -25,7 +25,8 @@ describe('Tweedie chunks', () => {
   it('cut each image of a batch into pieces of at most maxValues, and survive the wire', () => {
     const chunks = [...tweedieChunks(images(1), I, 1, 4)];
     expect(chunks.map((c) => [c.candidate, c.offset, c.data.length])).toEqual([[0, 0, 4], [0, 4, 4], [0, 8, 2], [1, 0, 4], [1, 4, 4], [1, 8, 2], [2, 0, 4], [2, 4, 4], [2, 8, 2]]);
-    const back = tweedieChunkFromProto({ ...tweedieChunkToProto(chunks[4] as TweedieChunk), data: Buffer.from(tweedieChunkToProto(chunks[4] as TweedieChunk).data as Buffer) });
+    const wire = tweedieChunkToProto(chunks[4] as TweedieChunk);
+    const back = tweedieChunkFromProto({ candidate: wire.candidate ?? 0, slot: wire.slot ?? 0, offset: wire.offset ?? 0, image_values: wire.image_values ?? 0, data: Buffer.from(wire.data as Buffer) });
     expect(back).toMatchObject({ candidate: 1, slot: 1, offset: 4, imageValues: PER });
     expect(Array.from(back.data)).toEqual([114, 115, 116, 117]);
   });

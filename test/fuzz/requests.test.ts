@@ -45,6 +45,7 @@ function nearlyValid(valid: Record<string, unknown>): fc.Arbitrary<Record<string
 const traceJob = { prompts: [0, 1, 2], candidates: 16, schedule: [{ step: 5, alpha: 0.5 }], rewards: ['pic'], top_k: 2 };
 const modelJob = { texts: ['a cat'], budget: 500, schedule: [{ step: 5, alpha: 0.5 }], rewards: ['pic', 'hps'] };
 
+const sampling = fc.record({ guidance: dbl, steps: u32, negative_prompt: str, width: u32, height: u32 });
 const info = fc.record({
   backend: fc.oneof(fc.constantFrom('trace', 'onnx'), str),
   steps: u32,
@@ -57,6 +58,7 @@ const info = fc.record({
   model: str,
   provider: fc.oneof(fc.constantFrom('cpu', 'cuda', 'simulated', ''), str),
   fingerprint: fc.oneof(fc.constant(''), str),
+  sampling: fc.option(fc.record({ per_candidate: fc.boolean(), width: u32, height: u32, size_step: u32, min_size: u32, max_size: u32, max_steps: u32, guidance: dbl, negative_prompt: str })),
 });
 
 const ref = fc.record({ prompt: u32, candidate: u32 });
@@ -78,7 +80,7 @@ describe('fuzz: gRPC request validators', () => {
 
   it('the Worker service: Take, Advance, Release, ExportLatent, ImportLatent, Render', () => {
     const job = fc.oneof(fc.constantFrom('j-1', 'job_2'), token);
-    fuzz('Worker.Take', fc.record({ job, candidates: fc.array(fc.record({ prompt: u32, candidate: u32, seed: u32, text: str }), { maxLength: 4 }) }), (r) => (checkJobId(r.job), checkTakeCandidates(r.candidates)));
+    fuzz('Worker.Take', fc.record({ job, candidates: fc.array(fc.record({ prompt: u32, candidate: u32, seed: u32, text: str, sampling: fc.option(sampling) }), { maxLength: 4 }) }), (r) => (checkJobId(r.job), checkTakeCandidates(r.candidates)));
     fuzz('Worker.Advance', fc.record({ job, to_step: u32, candidates: refs, rewards: fc.array(fc.record({ name: token, noise_aware: fc.boolean() }), { maxLength: 18 }) }), (r) => {
       checkJobId(r.job);
       checkStep(r.to_step);
