@@ -3,6 +3,8 @@ import type { MetricsSink } from '../core/metrics/sink.js';
 
 /** Sweep lateness that is ordinary scheduling noise on a loaded machine, not a pause. */
 const PAUSE_TOLERANCE_MS = 250;
+/** Status polls of a worker that answers batches and sends scores: for the busy-ratio gauge only, so seldom. */
+const ANSWERING_POLL_FACTOR = 10;
 import { JOB_STATES, type Job } from './job.js';
 import type { JobScheduler } from './job-scheduler.js';
 import { worstJobs } from './job-gauges.js';
@@ -13,7 +15,11 @@ export interface HousekeepingOptions {
   /** ms between sweeps (a sweep later than this by much means the coordinator itself was paused) */
   readonly sweepMs: number;
   readonly log: Logger;
-  /** ms between status polls of every worker (busy ratio, liveness) */
+  /**
+   * ms between status polls of a worker that has not answered meanwhile (liveness, busy ratio); one that answers
+   * batches and sends scores is polled ANSWERING_POLL_FACTOR times less often (busy ratio only): a poll of
+   * every worker every second was a fixed cost per worker, whatever it did
+   */
   readonly pollMs: number;
   /** ended jobs count towards the budget gauge this long after they end */
   readonly recentMs: number;
@@ -56,7 +62,10 @@ export class Housekeeping {
     this.metrics.set('workersUp', slots.filter((s) => s.draining).length, { state: 'draining' });
     if (now - this.lastPoll >= this.opts.pollMs) {
       this.lastPoll = now;
-      for (const slot of slots) this.poll(slot.id, now);
+      const { pollMs } = this.opts;
+      for (const slot of slots) {
+        if (now - slot.answeredAt >= pollMs || now - slot.busyTicks >= pollMs * ANSWERING_POLL_FACTOR) this.poll(slot.id, now);
+      }
       // once per poll, not per sweep: the budget ratio merges each job's prompt ledgers
       const worst = worstJobs(this.jobs(), now, this.opts.recentMs);
       this.metrics.set('jobBudgetRatioMax', worst.budgetRatio);

@@ -7,7 +7,7 @@ import { planFill, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
-import type { WorkerPool, WorkerSlot } from './workers.js';
+import { heardFrom, type WorkerPool, type WorkerSlot } from './workers.js';
 
 /** Failed calls in a row after which a worker is quarantined. */
 const MAX_FAULTS = 3;
@@ -79,6 +79,7 @@ export class JobScheduler {
     if (slot) {
       slot.outstanding--;
       slot.faults = 0;
+      heardFrom(slot, now);
     }
     if (run.stageComplete) completeStage(job, run, this.stages);
     this.kick();
@@ -136,10 +137,11 @@ export class JobScheduler {
         const sampling = job.spec.promptSampling[run.position] ?? null;
         const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text, sampling }));
         await Promise.all([slot.client.take(job.id, specs), slot.client.advance(job.id, run.request.step, refs, run.rewards)]);
-        return;
+      } else {
+        if (a.kind === 'move') await this.move(job, run, a.source as string, slot, refs);
+        await slot.client.advance(job.id, run.request.step, refs, run.rewards);
       }
-      if (a.kind === 'move') await this.move(job, run, a.source as string, slot, refs);
-      await slot.client.advance(job.id, run.request.step, refs, run.rewards);
+      heardFrom(slot, this.opts.clock());
     } catch (err) {
       this.dispatchFailed(slot, a, err);
     }

@@ -21,7 +21,6 @@ import { CoordinatorUnavailableError } from './errors.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 import { JobUpload } from './job-upload.js';
 
-const HEARTBEAT_MS = 500;
 /** how long SubmitJob waits for the new job's spec to be journaled before answering anyway */
 const JOURNAL_WAIT_MS = 5000;
 
@@ -132,7 +131,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {
       checkWorkerId(req.worker);
       checkWorkerProtocol(req.protocol);
-      const ok = { heartbeat_ms: HEARTBEAT_MS, accepted: true, reason: '', epoch: coord.epoch, protocol: PROTOCOL_VERSION };
+      const ok = { heartbeat_ms: coord.heartbeatMs, accepted: true, reason: '', epoch: coord.epoch, protocol: PROTOCOL_VERSION };
       if (coord.heartbeat(req.worker, req.draining)) return ok;
       const address = parseHostPort(req.address, 'address');
       const info = infoFromProto(checkBackendInfo(req.info));

@@ -27,11 +27,25 @@ export interface WorkerSlot {
   faults: number;
   /** ms timestamp before which it takes no work (quarantine); 0 = none */
   quarantinedUntil: number;
-  /** ms timestamp of the last heartbeat (remote workers); Infinity for in-process ones */
+  /** ms timestamp of the last sign of life: a heartbeat, a batch answered, a score (remote workers); Infinity for in-process ones */
   lastSeen: number;
+  /**
+   * ms timestamp of the worker's last answer to the coordinator (a batch answered, a score): a worker that
+   * answers proves it serves, so it needs no status poll for that (0 = none yet)
+   */
+  answeredAt: number;
   /** busy seconds and outstanding samples for the busy-ratio gauge */
   busySamples: number;
   busyTicks: number;
+}
+
+/**
+ * The worker answered (a batch call, a score): it is alive and serving. Counted as a heartbeat, so a busy
+ * worker is never lost for a late heartbeat, and its status poll can wait (housekeeping.ts).
+ */
+export function heardFrom(slot: WorkerSlot, now: number): void {
+  if (now > slot.lastSeen) slot.lastSeen = now;
+  slot.answeredAt = now;
 }
 
 /**
@@ -131,6 +145,7 @@ export class WorkerPool {
       faults: 0,
       quarantinedUntil: this.quarantined.get(client.id)?.until ?? 0,
       lastSeen: now,
+      answeredAt: 0,
       busySamples: 0,
       busyTicks: 0,
     };
