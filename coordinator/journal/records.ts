@@ -9,9 +9,15 @@ import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobR
  * The job journal: what a coordinator writes as a job runs, so that another coordinator on the same NATS can
  * resume it. One job's records, in order: its spec (the request as submitted), each prompt's stage outcomes
  * (the candidates kept, with their scores, and the prompt's ledger so far), each finished prompt's result,
- * every event WatchJob streams (numbered), and how the job ended. Records are JSON; `v` is the schema version.
+ * every event WatchJob streams (numbered), and how the job ended. Records are JSON; `v` is the schema version
+ * of the records this coordinator writes. Schema 2: a stored message may carry several records of one job and
+ * kind, one JSON a line (a message per record cost the coordinator more than the records). It reads schema 1
+ * (a record a message) too; a coordinator of schema 1 refuses a job written with 2 (its spec says 2) instead
+ * of reading the several-record messages as malformed.
  */
-export const JOURNAL_SCHEMA = 1;
+export const JOURNAL_SCHEMA = 2;
+/** The oldest schema this coordinator reads. */
+export const MIN_JOURNAL_SCHEMA = 1;
 
 /** A journal written by a newer coordinator (or not a journal at all): resuming it could mis-run the job. */
 export class JournalVersionError extends TtsnapError {
@@ -20,7 +26,7 @@ export class JournalVersionError extends TtsnapError {
     readonly found: unknown,
   ) {
     super(
-      `job ${job}: journal record schema ${String(found)}, this coordinator reads schema ${JOURNAL_SCHEMA}; ` +
+      `job ${job}: journal record schema ${String(found)}, this coordinator reads schema ${MIN_JOURNAL_SCHEMA} to ${JOURNAL_SCHEMA}; ` +
         'upgrade the coordinator before resuming it (README: upgrade order)',
     );
   }
@@ -34,7 +40,7 @@ const ledger = z.object({
   stages: z.array(z.object({ step: z.number(), denoise_steps: z.number(), reward_calls: z.record(z.string(), z.number()).readonly(), cost: z.number() }).readonly()).readonly(),
 }).readonly();
 const jsonNumber = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity'])]);
-const base = { v: z.literal(JOURNAL_SCHEMA), job: z.string().min(1) };
+const base = { v: z.number().int().min(MIN_JOURNAL_SCHEMA).max(JOURNAL_SCHEMA), job: z.string().min(1) };
 
 const schemas = {
   spec: z.object({
@@ -88,27 +94,54 @@ const envelope = z.object({ v: z.unknown(), kind: z.enum(JOURNAL_KINDS as [Journ
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** JSON of a record; bytes (rendered images) stay out, as in the result store. */
+/** JSON of a record, on one line; bytes (rendered images) stay out, as in the result store. */
+export function recordJson(r: JournalRecord): string {
+  return JSON.stringify(r, (k, v: unknown) => (k === 'image' ? undefined : v));
+}
+
+/** One stored message of records (recordJson each), one a line: JSON escapes every newline inside a string. */
+export function encodeRecords(json: readonly string[]): Uint8Array {
+  return enc.encode(json.join('\n'));
+}
+
 export function encodeRecord(r: JournalRecord): Uint8Array {
-  return enc.encode(JSON.stringify(r, (k, v: unknown) => (k === 'image' ? undefined : v)));
+  return encodeRecords([recordJson(r)]);
 }
 
 /**
- * Parses one stored record. A record of another schema version throws JournalVersionError (with the job, so
- * the coordinator says which job it cannot resume); a malformed one returns null (counted by the caller).
+ * Parses one record. A record of another schema version throws JournalVersionError (with the job, so the
+ * coordinator says which job it cannot resume); a malformed one returns null (counted by the caller).
  */
-export function decodeRecord(data: Uint8Array): JournalRecord | null {
+function parseRecord(text: string): JournalRecord | null {
   let raw: unknown;
   try {
-    raw = JSON.parse(dec.decode(data));
+    raw = JSON.parse(text);
   } catch {
     return null;
   }
   const head = envelope.safeParse(raw);
   if (!head.success) return null;
-  if (head.data.v !== JOURNAL_SCHEMA) throw new JournalVersionError(head.data.job, head.data.v);
+  const version = head.data.v;
+  if (typeof version !== 'number' || version < MIN_JOURNAL_SCHEMA || version > JOURNAL_SCHEMA) throw new JournalVersionError(head.data.job, version);
   const parsed = schemas[head.data.kind].safeParse(raw);
   return parsed.success ? parsed.data : null;
+}
+
+/** Parses a stored message of one record (throws JournalVersionError for another schema; null when malformed). */
+export function decodeRecord(data: Uint8Array): JournalRecord | null {
+  return parseRecord(dec.decode(data));
+}
+
+/** Parses a stored message, each of its records on its own: a record of another schema as its JournalVersionError, a malformed one as null. */
+export function decodeRecords(data: Uint8Array): (JournalRecord | JournalVersionError | null)[] {
+  return dec.decode(data).split('\n').map((line) => {
+    try {
+      return parseRecord(line);
+    } catch (err) {
+      if (err instanceof JournalVersionError) return err;
+      throw err;
+    }
+  });
 }
 
 /** Prompts per specpart record: 2,000 texts of at most 2,000 characters stay far below a NATS message's 1 MiB. */

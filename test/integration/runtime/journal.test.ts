@@ -72,7 +72,19 @@ describe('JetStream journal', () => {
     await nc.jetstream().publish(`${cluster.prefix}.journal.jc.spec`, new TextEncoder().encode(JSON.stringify({ ...spec('jc', 3), v: JOURNAL_SCHEMA + 1 })));
     const loaded = await (await open()).load();
     expect(loaded.jobs.map((j) => j.spec.job)).toEqual(['ja', 'jb']);
-    expect(loaded.refused.map((e) => e.message)).toEqual([`job jc: journal record schema ${JOURNAL_SCHEMA + 1}, this coordinator reads schema ${JOURNAL_SCHEMA}; upgrade the coordinator before resuming it (README: upgrade order)`]);
+    expect(loaded.refused.map((e) => e.message)).toEqual([`job jc: journal record schema ${JOURNAL_SCHEMA + 1}, this coordinator reads schema 1 to ${JOURNAL_SCHEMA}; upgrade the coordinator before resuming it (README: upgrade order)`]);
+  });
+
+  it('stores records of one job and kind together, a few messages for many records, and reads back each', async () => {
+    const journal = await open();
+    const before = (await conns[0]!.jetstreamManager()).streams.info(journal.stream);
+    journal.append(spec('jd', 4));
+    for (let seq = 1; seq <= 300; seq++) journal.append(event('jd', seq));
+    expect(await journal.flush(5000)).toBe(true);
+    const after = await (await conns[0]!.jetstreamManager()).streams.info(journal.stream);
+    expect(after.state.messages - (await before).state.messages).toBeLessThanOrEqual(3);
+    const jd = (await (await open()).load()).jobs.find((j) => j.spec.job === 'jd')!;
+    expect(jd.events.map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
   });
 
   it('compaction keeps an ended job\'s spec and end only', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UPLOAD_CHUNK_PROMPTS, uploadMessages } from '../../../coordinator/client.js';
 import { JobUpload } from '../../../coordinator/job-upload.js';
 import { LIMITS } from '../../../coordinator/job-spec.js';
-import { encodeRecord, foldJournal, specRecords } from '../../../coordinator/journal/records.js';
+import { encodeRecord, foldJournal, JOURNAL_SCHEMA, specRecords } from '../../../coordinator/journal/records.js';
 import { ValidationError } from '../../../core/errors.js';
 import type { SubmitJobRequest__Output } from '../../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 
@@ -54,6 +54,6 @@ describe('the journal of a large request', () => {
 
   it('a small request stays one spec record, as before', () => {
     const records = specRecords('j1', 'r1', 1000, 'e1', { prompts: [3, 4], candidates: 4 });
-    expect(records).toEqual([{ v: 1, kind: 'spec', job: 'j1', requestId: 'r1', createdAt: 1000, epoch: 'e1', request: { prompts: [3, 4], candidates: 4 }, parts: 0 }]);
+    expect(records).toEqual([{ v: JOURNAL_SCHEMA, kind: 'spec', job: 'j1', requestId: 'r1', createdAt: 1000, epoch: 'e1', request: { prompts: [3, 4], candidates: 4 }, parts: 0 }]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, encodeRecord, foldJournal, JOURNAL_SCHEMA, JournalVersionError, stageRecord, stageScores, type JournalRecord } from '../../../coordinator/journal/records.js';
+import { decodeRecord, decodeRecords, encodeRecord, encodeRecords, foldJournal, JOURNAL_SCHEMA, JournalVersionError, recordJson, stageRecord, stageScores, type JournalRecord } from '../../../coordinator/journal/records.js';
 import { MemoryJournalStore } from '../../../coordinator/journal/store.js';
 import type { Ledger } from '../../../core/engine/ledger.js';
 
@@ -16,12 +16,27 @@ describe('journal records', () => {
     expect(decodeRecord(encodeRecord(prompt))).toEqual({ ...prompt, result: { prompt: 4, winner: { candidate: 2 } } });
   });
   it('refuses another schema version with the job and the reason; malformed records are null', () => {
-    const newer = new TextEncoder().encode(JSON.stringify({ ...spec, v: 2 }));
+    const newer = new TextEncoder().encode(JSON.stringify({ ...spec, v: 3 }));
     expect(() => decodeRecord(newer)).toThrow(JournalVersionError);
-    expect(() => decodeRecord(newer)).toThrow('job j1: journal record schema 2, this coordinator reads schema 1; upgrade the coordinator before resuming it');
+    expect(() => decodeRecord(newer)).toThrow('job j1: journal record schema 3, this coordinator reads schema 1 to 2; upgrade the coordinator before resuming it');
+    // schema 1 (a record a message, written before several records shared one) is read as it was
+    expect(decodeRecord(new TextEncoder().encode(JSON.stringify({ ...spec, v: 1 })))).toEqual({ ...spec, v: 1 });
     expect(decodeRecord(new TextEncoder().encode('{"v":1,"kind":"stage","job":"j1"}'))).toBeNull();
     expect(decodeRecord(new TextEncoder().encode('not json'))).toBeNull();
     expect(decodeRecord(new TextEncoder().encode('{"v":1,"kind":"mystery","job":"j1"}'))).toBeNull();
+  });
+});
+
+describe('a message of several records', () => {
+  it('carries them one a line, newlines inside strings escaped; each is parsed, or refused, on its own', () => {
+    const text: JournalRecord = { v, kind: 'prompt', job: 'j1', position: 0, result: { prompt: 3, text: 'two\nlines' }, ledger: ledger(30) };
+    const event: JournalRecord = { v, kind: 'event', job: 'j1', seq: 4, event: { budget: { prompts_done: 1 } } };
+    const newer = JSON.stringify({ ...event, seq: 5, v: 3 });
+    const data = encodeRecords([recordJson(text), recordJson(event), newer, 'not json']);
+    const [a, b, c, d] = decodeRecords(data);
+    expect([a, b]).toEqual([text, event]);
+    expect(c).toBeInstanceOf(JournalVersionError);
+    expect(d).toBeNull();
   });
 });
 
