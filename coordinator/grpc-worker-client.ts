@@ -30,8 +30,12 @@ type Invoke<Res> = (opts: grpc.CallOptions, cb: grpc.requestCallback<Res>) => gr
 /** A whole denoise of a collect batch: the batch watchdog's time, not one call's. */
 const COLLECT_DEADLINE_MS = 300_000;
 
-/** ms a release waits for other calls to ride with (releases are fire and forget: nothing waits on them). */
-const RELEASE_LINGER_MS = 20;
+/**
+ * ms a release waits for other calls to ride with (releases are fire and forget: nothing waits on them). A busy
+ * worker is refilled every couple of batches, so most releases ride with a fill; at 20 ms most of those of
+ * pruned candidates went alone, a Batch request each.
+ */
+const RELEASE_LINGER_MS = 500;
 
 interface Queued {
   readonly op: WorkerBatchOp;
