@@ -34,6 +34,8 @@ export interface Reference extends ReferenceRun {
   readonly reward_pixels_head: readonly number[];
   /** sd-turbo: the same model sampled with ancestral Euler (a manifest scheduler override) */
   readonly ancestral?: ReferenceRun;
+  /** sd15, sdxl, sd3, flux-dev: the same seeds at a second image size (the exports' spatial dims are dynamic) */
+  readonly other_size?: ReferenceRun & { readonly height: number; readonly width: number };
 }
 
 export function reference(layout: string): Reference {

@@ -42,9 +42,11 @@ describe.each([...LAYOUTS, ...FP16.map((l) => `${l}-fp16`)])('%s against the PyT
       let m = initManifest(fx.dir).manifest;
       for (const r of REWARDS) m = addReward(fx.dir, m, r.name, join(FIXTURES, 'rewards', r.name), r.opts).manifest;
       writeManifest(fx.dir, m);
-      const runs: [string, ReferenceRun][] = [[name, ref]];
+      const runs: [string, ReferenceRun, Size?][] = [[name, ref]];
       if (ref.ancestral) runs.push([`${name} ancestral`, ref.ancestral]);
-      for (const [label, run] of runs) {
+      // a candidate's own size (its settings' width and height), where the exports' spatial dims are dynamic
+      if (ref.other_size) runs.push([`${name} ${ref.other_size.width}x${ref.other_size.height}`, ref.other_size, { width: ref.other_size.width, height: ref.other_size.height }]);
+      for (const [label, run, size] of runs) {
         // the ancestral run of a non-ancestral config: the manifest's scheduler override, as a user would write it
         if (run.scheduler && m.sampling.scheduler !== run.scheduler) writeManifest(fx.dir, { ...m, sampling: { ...m.sampling, scheduler: run.scheduler } });
         const p = await OnnxPipeline.load({ bundle: fx.dir, provider: 'cpu', threads: 1, maxBatch: 8 }, noLog);
@@ -60,7 +62,7 @@ describe.each([...LAYOUTS, ...FP16.map((l) => `${l}-fp16`)])('%s against the PyT
             const stepHeads = [0, 1].flatMap((i) => ref.seeds.flatMap((s) => Array.from(stepNoise(s, i, n).subarray(0, 16))));
             expect(maxRelDiff(stepHeads, run.step_noise_head)).toBeLessThan(1e-6);
           }
-          table.push(`${label.padEnd(22)} ${Object.entries(await compareRun(p, ref, run)).map(([k, v]) => `${k} ${v.toExponential(1)}`).join('  ')}`);
+          table.push(`${label.padEnd(22)} ${Object.entries(await compareRun(p, ref, run, size)).map(([k, v]) => `${k} ${v.toExponential(1)}`).join('  ')}`);
         } finally {
           await p.close();
         }
@@ -71,9 +73,12 @@ describe.each([...LAYOUTS, ...FP16.map((l) => `${l}-fp16`)])('%s against the PyT
   });
 });
 
-/** Samples the reference's seeds to the end and returns the largest differences, each checked against its tolerance. */
-async function compareRun(p: OnnxPipeline, ref: Reference, run: ReferenceRun): Promise<Record<string, number>> {
-  const specs = ref.seeds.map((seed, i) => ({ key: `c${i}`, prompt: 0, text: ref.prompt, candidate: i, seed }));
+type Size = { readonly width: number; readonly height: number };
+
+/** Samples the reference's seeds to the end (at `size`, else the bundle's) and returns the largest differences, each checked against its tolerance. */
+async function compareRun(p: OnnxPipeline, ref: Reference, run: ReferenceRun, size?: Size): Promise<Record<string, number>> {
+  const sampling = size && { guidance: 0, steps: 0, negative_prompt: '', ...size };
+  const specs = ref.seeds.map((seed, i) => ({ key: `c${i}`, prompt: 0, text: ref.prompt, candidate: i, seed, ...(sampling ? { sampling } : {}) }));
   const keys = specs.map((s) => s.key);
   const states = (): { latent: number[]; x0: number[] } => {
     const st = keys.map((k) => decodeState(p.exportState(k), p.bundle.manifest.name));

@@ -127,7 +127,7 @@ describe('per-candidate sampling settings (tiny bundle)', () => {
 
   it('refuses another size and bad settings before creating anything, naming the field', async () => {
     const size = { ...spec(0), sampling: { guidance: 0, steps: 0, negative_prompt: '', width: 64, height: 0 } };
-    await expect(plain.create([spec(1), size])).rejects.toThrow("sampling.width: got 64; allowed: 32 (0 = not set): this worker samples at the bundle's 32x32");
+    await expect(plain.create([spec(1), size])).rejects.toThrow("sampling.width: got 64; allowed: 32 (0 = not set): this worker samples at the bundle's 32x32 (its exports have fixed spatial dims)");
     await expect(plain.create([withSettings(0, { steps: 1001 })])).rejects.toThrow('sampling.steps: got 1001; allowed: an integer in [2, 1000] (0 = not set)');
     expect(plain.liveKeys()).toEqual([]);
   });

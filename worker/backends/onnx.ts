@@ -11,6 +11,7 @@ import { InferenceHost } from '../onnx/host.js';
 import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from '../onnx/pipeline.js';
 import type { ScoreRows } from '../onnx/scorer.js';
+import type { ImageSize } from '../onnx/model-calls.js';
 import { availableParallelism, homedir } from 'node:os';
 import { DEFAULT_RUNTIME, parseGraphOptimization, type ActiveProvider, type OrtRuntime, type Provider } from '../onnx/runtime-options.js';
 
@@ -26,6 +27,8 @@ export class OnnxBackend implements WorkerBackend {
   private readonly steps = new Map<CandidateKey, number>();
   /** sampling steps of candidates whose settings give them their own (others run info.steps) */
   private readonly stepCounts = new Map<CandidateKey, number>();
+  /** image sizes of candidates whose settings give them their own (others sample at the bundle's) */
+  private readonly sizes = new Map<CandidateKey, ImageSize>();
 
   constructor(
     readonly host: InferenceHost,
@@ -54,10 +57,23 @@ export class OnnxBackend implements WorkerBackend {
   async create(specs: readonly CandidateSpec[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     await this.host.call('create', [specs]);
+    const own = this.host.info.image;
     for (const s of specs) {
       this.steps.set(s.key, -1);
       this.countSteps(s.key, s.sampling?.steps || this.info.steps);
+      this.noteSize(s.key, { height: s.sampling?.height || own.height, width: s.sampling?.width || own.width });
     }
+  }
+
+  private noteSize(key: CandidateKey, size: ImageSize): void {
+    const own = this.host.info.image;
+    if (size.height === own.height && size.width === own.width) this.sizes.delete(key);
+    else this.sizes.set(key, size);
+  }
+
+  /** A live candidate's image size (its own, or the bundle's). */
+  sizeOf(key: CandidateKey): ImageSize {
+    return this.sizes.get(key) ?? this.host.info.image;
   }
 
   private countSteps(key: CandidateKey, steps: number): void {
@@ -79,11 +95,11 @@ export class OnnxBackend implements WorkerBackend {
     signal?.throwIfAborted();
     if (!this.previews) return this.scoreCall<Float64Array[]>(keys, rewards, false);
     const r = await this.scoreCall<{ scores: Float64Array[]; previews: Float32Array }>(keys, rewards, true);
-    const { height, width } = this.host.info.image;
-    const per = 3 * height * width;
+    let at = 0;
     keys.forEach((k, j) => {
       const scores = Object.fromEntries(rewards.map((rw, i) => [rw.name, r.scores[i]?.[j] ?? Number.NaN]));
-      this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(j * per, (j + 1) * per), height, width, scores);
+      const { height, width } = this.sizeOf(k);
+      this.previews?.add(k, this.steps.get(k) ?? -1, r.previews.slice(at, (at += 3 * height * width)), height, width, scores);
     });
     return r.scores;
   }
@@ -112,9 +128,10 @@ export class OnnxBackend implements WorkerBackend {
   }
 
   async importState(key: CandidateKey, state: Uint8Array): Promise<number> {
-    const { step, steps } = await this.host.call<{ step: number; steps: number }>('import', [key, state]);
+    const { step, steps, height, width } = await this.host.call<{ step: number; steps: number; height: number; width: number }>('import', [key, state]);
     this.steps.set(key, step);
     this.countSteps(key, steps);
+    this.noteSize(key, { height, width });
     return step;
   }
 
@@ -122,28 +139,33 @@ export class OnnxBackend implements WorkerBackend {
     for (const k of keys) {
       this.steps.delete(k);
       this.stepCounts.delete(k);
+      this.sizes.delete(k);
     }
     // fire and forget: the thread serves requests in order, so later calls never see released keys
     void this.host.call('release', [keys]).catch(() => undefined);
   }
 
-  /** Decoded images [B, 3, H, W] in [-1, 1] of the candidates at their current step (Tweedie estimate or final). */
+  /**
+   * Decoded images in [-1, 1] of the candidates at their current step (Tweedie estimate or final): [3, H, W] per
+   * key at its own size (sizeOf), back to back; [B, 3, H, W] where all have the bundle's size.
+   */
   async images(keys: readonly CandidateKey[], signal?: AbortSignal): Promise<Float32Array> {
     signal?.throwIfAborted();
     if (!this.host.hasScoreThread) return this.host.call<Float32Array>('images', [keys]);
     const rows = await this.host.call<ScoreRows>('scoreRows', [keys]);
-    return this.host.callScorer<Float32Array>('decodeLatents', [rows.latents, keys.length], [rows.latents.buffer as ArrayBuffer]);
+    return this.host.callScorer<Float32Array>('decodeLatents', [rows], [rows.latents.buffer as ArrayBuffer]);
   }
 
   async render(key: CandidateKey, signal?: AbortSignal): Promise<Uint8Array> {
     const img = await this.images([key], signal);
-    const { height, width } = this.host.info.image;
+    const { height, width } = this.sizeOf(key);
     return encodePng(tensorToRaster(img, 0, height, width));
   }
 
   async close(): Promise<void> {
     this.steps.clear();
     this.stepCounts.clear();
+    this.sizes.clear();
     await this.host.close();
   }
 }

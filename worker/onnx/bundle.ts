@@ -4,6 +4,7 @@ import { schedulerFromConfig } from '../../core/diffusion/from-config.js';
 import type { DiffusionScheduler } from '../../core/diffusion/scheduler.js';
 import { BadFileError } from '../../core/errors.js';
 import { Denoiser, detectLayout, LAYOUTS } from './layout.js';
+import { dynamicShiftMu } from './dynamic-shift.js';
 import { loadManifest, readJson, type Manifest, type RewardManifest } from './manifest.js';
 import { checkRewardOutput, rewardInputs } from './reward-contract.js';
 import { AdaptedSession, type ActiveProvider, type SessionOptions } from './session.js';
@@ -29,8 +30,11 @@ export interface BundleBase {
   readonly manifest: Manifest;
   readonly scheduler: DiffusionScheduler;
   readonly provider: ActiveProvider;
-  /** the bundle's scheduler for another step count (a candidate's own steps); `scheduler` for its own */
-  schedulerFor(steps: number): DiffusionScheduler;
+  /**
+   * the bundle's scheduler for another step count (a candidate's own steps) and, where the config shifts by
+   * resolution (FLUX dev), another image token count; `scheduler` for its own
+   */
+  schedulerFor(steps: number, imageSeqLen?: number): DiffusionScheduler;
   /** the scheduler of the manifest's steps (the steps noise-aware variants were trained on) */
   readonly trainedScheduler: DiffusionScheduler;
 }
@@ -90,12 +94,19 @@ export async function loadSide(dirIn: string, opts: SessionOptions, steps: numbe
   }
   const schedFile = join(dir, 'scheduler', 'scheduler_config.json');
   const s = manifest.sampling;
-  const sched = (n: number): DiffusionScheduler =>
-    schedulerFromConfig(readJson(schedFile, 'a diffusers scheduler config'), n, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(s.mu !== undefined ? { mu: s.mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
+  const config = readJson(schedFile, 'a diffusers scheduler config');
+  const sched = (n: number, mu = s.mu): DiffusionScheduler =>
+    schedulerFromConfig(config, n, { file: schedFile, ...(s.scheduler ? { kind: s.scheduler } : {}), ...(mu !== undefined ? { mu } : {}), pipelineSigmas: s.sigmas === 'linspace' });
   const scheduler = sched(steps ?? s.steps);
   const trainedScheduler = steps === undefined || steps === s.steps ? scheduler : sched(s.steps);
-  const others = new Map<number, DiffusionScheduler>([[scheduler.steps, scheduler], [trainedScheduler.steps, trainedScheduler]]);
-  const schedulerFor = (n: number): DiffusionScheduler => others.get(n) ?? (others.set(n, sched(n)).get(n) as DiffusionScheduler);
+  const others = new Map<string, DiffusionScheduler>([[`${scheduler.steps}`, scheduler], [`${trainedScheduler.steps}`, trainedScheduler]]);
+  // the manifest's mu holds at the bundle's own size; another size's follows the config's line (as diffusers' FluxPipeline)
+  const ownSeqLen = (manifest.latent.height / 2) * (manifest.latent.width / 2);
+  const schedulerFor = (n: number, seqLen = ownSeqLen): DiffusionScheduler => {
+    const mu = s.mu !== undefined && seqLen !== ownSeqLen ? dynamicShiftMu(config, seqLen) : s.mu;
+    const key = mu === s.mu ? `${n}` : `${n}@${seqLen}`;
+    return others.get(key) ?? (others.set(key, sched(n, mu)).get(key) as DiffusionScheduler);
+  };
   const base = { dir, manifest, scheduler, schedulerFor, trainedScheduler };
   if (manifest.prediction !== scheduler.prediction && !(manifest.prediction === 'flow' || scheduler.prediction === 'flow')) {
     throw new BadFileError(schedFile, `prediction_type is ${scheduler.prediction}, expected ${manifest.prediction} as ttsnap.json says`);

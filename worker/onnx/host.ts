@@ -5,6 +5,7 @@ import { packageRoot } from '../../core/package-root.js';
 import type { PipelineOptions } from './pipeline.js';
 import { deserializeError, type PipelineInfo, type ThreadMessage, type ThreadOp } from './protocol.js';
 import type { ThreadData } from './thread.js';
+import { sizeLimits } from './candidate-sampling.js';
 
 /** One inference thread seen from the main thread: requests in, promises out. */
 class ThreadChannel {
@@ -15,13 +16,13 @@ class ThreadChannel {
   private constructor(private readonly worker: Worker) {}
 
   /** Starts dist/worker/onnx/thread.js with `data`; resolves with the channel and the thread's ready info. */
-  static async start(data: ThreadData, log: (line: string) => void): Promise<{ channel: ThreadChannel; info: PipelineInfo | null }> {
+  static async start(data: ThreadData, log: (line: string) => void): Promise<{ channel: ThreadChannel; info: PipelineInfo | null; decoderTakesSizes: boolean }> {
     const worker = new Worker(threadScript(), { workerData: data });
     let channel: ThreadChannel | null = null;
-    const info = await new Promise<PipelineInfo | null>((resolve, reject) => {
+    const ready = await new Promise<Extract<ThreadMessage, { type: 'ready' }>>((resolve, reject) => {
       worker.on('message', (m: ThreadMessage) => {
         if (m.type === 'log') log(m.line);
-        else if (m.type === 'ready') resolve(m.info);
+        else if (m.type === 'ready') resolve(m);
         else if (!channel) reject(m.type === 'error' ? deserializeError(m.error) : new Error('inference thread answered before it was ready'));
         else channel.settle(m);
       });
@@ -32,7 +33,7 @@ class ThreadChannel {
       throw err;
     });
     channel = new ThreadChannel(worker);
-    return { channel, info };
+    return { channel, info: ready.info, decoderTakesSizes: ready.decoderTakesSizes !== false };
   }
 
   call<T>(op: ThreadOp, args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
@@ -91,10 +92,12 @@ export class InferenceHost {
       await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.channel.close() : undefined)));
       throw failure.reason;
     }
-    const [p, s] = started.map((x) => (x as PromiseFulfilledResult<{ channel: ThreadChannel; info: PipelineInfo | null }>).value);
-    const { channel, info } = p as { channel: ThreadChannel; info: PipelineInfo | null };
+    const [p, s] = started.map((x) => (x as PromiseFulfilledResult<Awaited<ReturnType<typeof ThreadChannel.start>>>).value);
+    const { channel, info } = p as Awaited<ReturnType<typeof ThreadChannel.start>>;
     if (!info) throw new Error('the pipeline thread gave no bundle info');
-    return new InferenceHost(channel, s?.channel ?? null, info);
+    // the pipeline thread reports the denoiser's sizes; a score thread's decoder with fixed dims takes only the bundle's
+    const sampling = s && !s.decoderTakesSizes ? { ...info.sampling, ...sizeLimits(null) } : info.sampling;
+    return new InferenceHost(channel, s?.channel ?? null, { ...info, sampling });
   }
 
   /** True when decode and rewards run in their own thread (callScorer), beside denoising. */

@@ -6,6 +6,7 @@ import { readOnnxGraph } from './graph.js';
 import { detectLayout, type LayoutKind } from './layout.js';
 import { bundleSessions, loadBundle } from './bundle.js';
 import { bundleCost, withCost } from './bundle-cost.js';
+import { dynamicShiftMu } from './dynamic-shift.js';
 import { loadManifest, MANIFEST_FILE, readJson, type Manifest } from './manifest.js';
 import { addReward, type AddRewardOptions } from './reward-folder.js';
 import type { SessionOptions } from './session.js';
@@ -89,10 +90,7 @@ export function initManifest(dirIn: string, opts: InitOptions = {}): InitResult 
   const t5 = layout === 'sd3' ? 256 : layout === 'flux' ? (schnell ? 256 : 512) : undefined;
   let mu: number | undefined;
   if (layout === 'flux' && sched.use_dynamic_shifting === true) {
-    const seqLen = (lat / 2) ** 2;
-    const [bs, ms, bl, ml] = [num(sched.base_shift) ?? 0.5, num(sched.max_shift) ?? 1.15, num(sched.base_image_seq_len) ?? 256, num(sched.max_image_seq_len) ?? 4096];
-    const m = (ms - bs) / (ml - bl);
-    mu = seqLen * m + bs - m * bl;
+    mu = dynamicShiftMu(sched, (lat / 2) ** 2);
   }
   const manifest: Manifest = {
     format: 'ttsnap-bundle/1',

@@ -2,6 +2,7 @@ import { BadFileError } from '../../core/errors.js';
 import { asFloatType, zerosLike, type FloatData } from './float16.js';
 import type { Manifest } from './manifest.js';
 import type { AdaptedSession, Feed } from './session.js';
+import type { CandidateSize } from './candidate-sampling.js';
 
 /**
  * The denoiser signatures ttsnap feeds, as `optimum-cli export onnx` names them (../shared/EXPORTS.md):
@@ -95,6 +96,20 @@ export class Denoiser {
     return out;
   }
 
+  private readonly imageIdsBySize = new Map<string, Int32Array>();
+
+  /** FLUX's img_ids of a latent h x w: (0, row, column) per 2x2 patch, row-major (diffusers _prepare_latent_image_ids). */
+  private imageIds(h: number, w: number): Int32Array {
+    const key = `${h}x${w}`;
+    let ids = this.imageIdsBySize.get(key);
+    if (!ids) {
+      ids = new Int32Array((h / 2) * (w / 2) * 3);
+      for (let i = 0; i < h / 2; i++) for (let j = 0; j < w / 2; j++) ids.set([0, i, j], (i * (w / 2) + j) * 3);
+      this.imageIdsBySize.set(key, ids);
+    }
+    return ids;
+  }
+
   /** `guidance`: per candidate row (FLUX dev takes it as an input; other layouts combine guided passes outside). */
   /** One value per row in the input's float type (repeated() where every row has the same value). */
   private perRow(input: string, values: readonly number[]): FloatData {
@@ -102,27 +117,27 @@ export class Denoiser {
     return asFloatType(Float32Array.from(values), this.session.inputType(input) === 'float16' ? 'float16' : 'float32');
   }
 
-  async run(sample: Float32Array, rows: number, timesteps: Float64Array, cond: CondBatch, guidance: readonly number[]): Promise<Float32Array> {
-    const { channels: C, height: h, width: w } = this.m.latent;
+  /** One call at one size: every row's latent is size.latentHeight x size.latentWidth (a call never mixes sizes). */
+  async run(sample: Float32Array, rows: number, timesteps: Float64Array, cond: CondBatch, guidance: readonly number[], size: CandidateSize): Promise<Float32Array> {
+    const C = this.m.latent.channels;
+    const [h, w] = [size.latentHeight, size.latentWidth];
     const ts = this.m.sampling.timestep_scale === 1 ? timesteps : timesteps.map((t) => t * this.m.sampling.timestep_scale);
     const text: Feed = { kind: 'float', data: cond.seq, dims: [rows, cond.seqLen, cond.seqDim] };
     const pooled: Feed = { kind: 'float', data: cond.pooled, dims: [rows, cond.pooledDim] };
     const feeds: Record<string, Feed> = { timestep: { kind: 'timestep', values: ts }, encoder_hidden_states: text };
     if (this.kind === 'sd' || this.kind === 'sdxl') feeds.sample = { kind: 'float', data: sample, dims: [rows, C, h, w] };
     if (this.kind === 'sdxl') {
-      // original size, crop top-left (0, 0), target size: diffusers' default add_time_ids
-      const { height: H, width: W } = this.m.image;
+      // original size, crop top-left (0, 0), target size: diffusers' default add_time_ids, at the candidate's size
+      const { height: H, width: W } = size;
       Object.assign(feeds, { text_embeds: pooled, time_ids: { kind: 'float', data: this.repeated('time_ids', [H, W, 0, 0, H, W], rows), dims: [rows, 6] } satisfies Feed });
     }
     if (this.kind === 'sd3') Object.assign(feeds, { hidden_states: { kind: 'float', data: sample, dims: [rows, C, h, w] } satisfies Feed, pooled_projections: pooled });
     if (this.kind === 'flux') {
       const n = (h / 2) * (w / 2);
-      const img = new Int32Array(n * 3);
-      for (let i = 0; i < h / 2; i++) for (let j = 0; j < w / 2; j++) img.set([0, i, j], (i * (w / 2) + j) * 3);
       Object.assign(feeds, {
         hidden_states: { kind: 'float', data: pack(sample, rows, C, h, w), dims: [rows, n, C * 4] } satisfies Feed,
         pooled_projections: pooled,
-        img_ids: { kind: 'ids', data: img, dims: [n, 3] } satisfies Feed,
+        img_ids: { kind: 'ids', data: this.imageIds(h, w), dims: [n, 3] } satisfies Feed,
         txt_ids: { kind: 'ids', data: new Int32Array(cond.seqLen * 3), dims: [cond.seqLen, 3] } satisfies Feed,
       });
       if (this.takesGuidance) feeds.guidance = { kind: 'float', data: this.perRow('guidance', guidance), dims: [rows] };

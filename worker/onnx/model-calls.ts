@@ -9,6 +9,13 @@ import { scoresOf } from './reward-contract.js';
 import { variantsAt } from './variants.js';
 import type { Feed, Output } from './session.js';
 import type { Conditioning } from './text-encoders.js';
+import type { CandidateSize } from './candidate-sampling.js';
+
+/** An image's size in pixels. */
+export interface ImageSize {
+  readonly height: number;
+  readonly width: number;
+}
 
 /**
  * The model calls of the pipeline, on batches laid out back to back (row i of every array belongs to
@@ -29,12 +36,12 @@ export interface DenoiseRow {
  * One denoise call of B latents, row i at step index rows[i].step of its own scheduler (a batch may mix steps
  * and step counts where the graph takes a [B] timestep). With classifier-free guidance the denoiser sees
  * [uncond x B, cond x B] (diffusers' order), then out = u + g_i (c - u), each row with its own negative prompt
- * and guidance; FLUX takes the guidance as an input instead. `cfg` says whether the rows are doubled: all rows
- * of a call agree (a row's result must not depend on the call it is in). Then each row's scheduler step, with
+ * and guidance; FLUX takes the guidance as an input instead. `cfg` says whether the rows are doubled and `size`
+ * what size every row's latent is: all rows of a call agree on both (a row's result must not depend on the call it is in). Then each row's scheduler step, with
  * the row's fresh noise stepNoise(seed, step) where the sampler is ancestral.
  * Returns the next latents and the Tweedie estimates, both [B, C, h, w] flattened.
  */
-export async function denoiseStep(b: DenoiseSide, batch: readonly DenoiseRow[], x: Float32Array, cond: readonly Conditioning[], cfg: boolean): Promise<{ next: Float32Array; x0: Float32Array }> {
+export async function denoiseStep(b: DenoiseSide, batch: readonly DenoiseRow[], x: Float32Array, cond: readonly Conditioning[], cfg: boolean, size: CandidateSize): Promise<{ next: Float32Array; x0: Float32Array }> {
   const B = cond.length;
   const n = x.length / B;
   const rows = cfg ? 2 * B : B;
@@ -67,7 +74,7 @@ export async function denoiseStep(b: DenoiseSide, batch: readonly DenoiseRow[], 
     }
   });
   const guidance = batch.map((r) => r.guidance);
-  const raw = await b.denoiser.run(sample, rows, timesteps, { seq, seqLen: first.seqLen, seqDim: T / first.seqLen, pooled, pooledDim: P }, guidance);
+  const raw = await b.denoiser.run(sample, rows, timesteps, { seq, seqLen: first.seqLen, seqDim: T / first.seqLen, pooled, pooledDim: P }, guidance, size);
   let out = raw;
   if (cfg) {
     out = new Float32Array(B * n);
@@ -91,11 +98,11 @@ export async function denoiseStep(b: DenoiseSide, batch: readonly DenoiseRow[], 
   return { next, x0 };
 }
 
-/** VAE decode of B latents (latent / scaling_factor + shift_factor): [B, 3, H, W] in [-1, 1]. */
-export async function decodeLatents(b: ScoreSide, latents: Float32Array, B: number): Promise<Float32Array> {
+/** VAE decode of B latents of one latent size h x w (latent / scaling_factor + shift_factor): [B, 3, H, W] in [-1, 1]. */
+export async function decodeLatents(b: ScoreSide, latents: Float32Array, B: number, h: number, w: number): Promise<Float32Array> {
   const l = b.manifest.latent;
   const scaled = latents.map((v) => v / l.scaling_factor + l.shift_factor);
-  const [o] = await b.decoder.run({ latent_sample: { kind: 'float', data: scaled, dims: [B, l.channels, l.height, l.width] } }, ['sample']);
+  const [o] = await b.decoder.run({ latent_sample: { kind: 'float', data: scaled, dims: [B, l.channels, h, w] } }, ['sample']);
   return (o as Output).data;
 }
 
@@ -112,9 +119,10 @@ export interface MissingVariant {
  * One reward on B decoded images of candidates at `step` of `total` sampling steps: the noise-aware variant
  * trained on this step's Tweedie estimate when asked for (never at the last step, which scores the clean image
  * with the base model); without a variant at `step`, as `missing` says. `texts` holds each row's prompt text
- * (image-text rewards tokenise it with their own tokenizer).
+ * (image-text rewards tokenise it with their own tokenizer); `size` the images' size (the rewards' preprocessing
+ * resizes any size to their input).
  */
-export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, total: number, images: Float32Array, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
+export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, total: number, images: Float32Array, size: ImageSize, texts: readonly string[], missing: MissingVariant): Promise<Float32Array> {
   const sessions = b.rewards.get(r.name);
   if (!sessions) throw new ValidationError('reward', `unknown reward '${r.name}'`, [...b.rewards.keys()].join(' | '));
   const spec = sessions.spec;
@@ -127,7 +135,7 @@ export async function rewardScores(b: ScoreSide, r: RewardSpec, step: number, to
     missing.warn(r.name, step);
   }
   const session = variant ?? sessions.base;
-  const { height, width } = b.manifest.image;
+  const { height, width } = size;
   const B = texts.length;
   const p = spec.preprocess;
   const feeds: Record<string, Feed> = {

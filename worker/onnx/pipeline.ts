@@ -5,11 +5,11 @@ import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import { bundleSessions, loadBundle, loadSide, type DenoiseSide } from './bundle.js';
 import { denoiseStep } from './model-calls.js';
-import { Scorer, type ScoreRows } from './scorer.js';
+import { imageFloats, Scorer, type ScoreRows } from './scorer.js';
 import type { OrtRuntime, Provider } from './runtime-options.js';
 import type { Conditioning } from './text-encoders.js';
 import { decodeState, encodeState } from './state.js';
-import { candidateSampler, samplerSettings, type CandidateSampler, type SamplerDefaults } from './candidate-sampling.js';
+import { candidateSampler, decoderTakesSizes, denoiserSizeRule, samplerSettings, type CandidateSampler, type CandidateSize, type SamplerDefaults, type SizeRule } from './candidate-sampling.js';
 
 /** How a pipeline runs; the CLI and the backend factory fill it (defaults in brackets). */
 export interface PipelineOptions {
@@ -55,9 +55,9 @@ interface PromptText {
 /**
  * The diffusion and reward pipeline over one bundle, with candidates' latents held here. Runs inside the
  * inference thread (worker/onnx/thread.ts); the operations mirror WorkerBackend. A candidate's result depends
- * only on its seed, prompt, steps and sampling settings (guidance, negative prompt, step count): every
- * per-candidate computation is elementwise or per batch row, and a denoise call only holds candidates that
- * agree on whether guidance doubles their rows.
+ * only on its seed, prompt, steps and sampling settings (guidance, negative prompt, step count, size): every
+ * per-candidate computation is elementwise or per batch row, and a denoise, decode or reward call only holds
+ * candidates that agree on whether guidance doubles their rows and on their size.
  */
 export class OnnxPipeline {
   private readonly live = new Map<CandidateKey, Candidate>();
@@ -66,7 +66,8 @@ export class OnnxPipeline {
   private readonly negatives = new Map<string, PromptText>();
   readonly guidance: number;
   readonly defaults: SamplerDefaults;
-  private readonly latentSize: number;
+  /** the sizes candidates may ask for besides the bundle's (null: only its own); with a score thread, the denoiser's alone */
+  readonly sizes: SizeRule | null;
 
   private constructor(
     readonly bundle: DenoiseSide,
@@ -76,8 +77,13 @@ export class OnnxPipeline {
   ) {
     this.guidance = opts.guidance ?? bundle.manifest.sampling.guidance_scale;
     this.defaults = { guidance: this.guidance, negativePrompt: opts.negativePrompt ?? bundle.manifest.sampling.negative_prompt };
-    const l = bundle.manifest.latent;
-    this.latentSize = l.channels * l.height * l.width;
+    const rule = denoiserSizeRule(bundle);
+    this.sizes = rule && (!scorer || decoderTakesSizes(scorer.side.decoder)) ? rule : null;
+  }
+
+  /** Floats of a latent of this size. */
+  private latentFloats(s: CandidateSize): number {
+    return this.bundle.manifest.latent.channels * s.latentHeight * s.latentWidth;
   }
 
   static async load(opts: PipelineOptions, log: (line: string) => void): Promise<OnnxPipeline> {
@@ -107,12 +113,13 @@ export class OnnxPipeline {
 
   /** Creates candidates at step -1 from their seeds (encoding prompt texts not yet held). Settings are checked before any is created. */
   async create(specs: readonly CandidateSpec[]): Promise<void> {
-    const samplers = specs.map((spec) => candidateSampler(this.bundle, spec.sampling, this.defaults));
+    const samplers = specs.map((spec) => candidateSampler(this.bundle, spec.sampling, this.defaults, this.sizes));
     await this.prepareTexts(specs, samplers);
     specs.forEach((spec, j) => {
       const sampler = samplers[j] as CandidateSampler;
       const sigma = sampler.scheduler.initNoiseSigma;
-      const latent = initialNoise(spec.seed, this.latentSize);
+      // a pure function of the seed and the latent's shape
+      const latent = initialNoise(spec.seed, this.latentFloats(sampler.size));
       if (sigma !== 1) for (let i = 0; i < latent.length; i++) latent[i] = (latent[i] as number) * sigma;
       this.put(spec, sampler, -1, latent, null);
     });
@@ -150,10 +157,11 @@ export class OnnxPipeline {
       const due = [...target].map(([key, to]) => [this.get(key), to] as const).filter(([c, to]) => c.step < to).map(([c]) => c);
       if (due.length === 0) return;
       due.sort((a, b) => a.step - b.step);
-      // a call holds rows that agree on doubling for guidance and, with a scalar timestep, share the timestep
+      // a call holds rows that agree on doubling for guidance and on size and, with a scalar timestep, share the timestep
       const groups = new Map<string, Candidate[]>();
       for (const c of due) {
-        const key = mixed ? `${c.sampler.cfg}` : `${c.sampler.cfg}/${c.sampler.scheduler.timesteps[c.step + 1]}`;
+        const common = `${c.sampler.cfg}/${c.sampler.size.latentHeight}x${c.sampler.size.latentWidth}`;
+        const key = mixed ? common : `${common}/${c.sampler.scheduler.timesteps[c.step + 1]}`;
         groups.set(key, [...(groups.get(key) ?? []), c]);
       }
       for (const group of groups.values()) {
@@ -180,13 +188,16 @@ export class OnnxPipeline {
   scoreRows(keys: readonly CandidateKey[]): ScoreRows {
     const cands = keys.map((k) => this.get(k));
     for (const c of cands) if (c.step < 0) throw new RangeError(`${c.spec.key} has not been denoised yet`);
-    return { latents: this.latentsToDecode(cands), steps: cands.map((c) => c.step), totals: cands.map((c) => c.sampler.scheduler.steps), texts: cands.map((c) => c.spec.text) };
+    return { latents: this.latentsToDecode(cands), steps: cands.map((c) => c.step), totals: cands.map((c) => c.sampler.scheduler.steps), texts: cands.map((c) => c.spec.text), sizes: cands.map((c) => c.sampler.size) };
   }
 
   private latentsToDecode(cands: readonly Candidate[]): Float32Array {
-    const n = this.latentSize;
-    const latents = new Float32Array(cands.length * n);
-    cands.forEach((c, b) => latents.set(c.step === c.sampler.scheduler.steps - 1 || !c.x0 ? c.latent : c.x0, b * n));
+    const latents = new Float32Array(cands.reduce((a, c) => a + c.latent.length, 0));
+    let at = 0;
+    for (const c of cands) {
+      latents.set(c.step === c.sampler.scheduler.steps - 1 || !c.x0 ? c.latent : c.x0, at);
+      at += c.latent.length;
+    }
     return latents;
   }
 
@@ -195,16 +206,18 @@ export class OnnxPipeline {
     return this.scorer;
   }
 
-  /** Floats of one decoded image (3 * H * W). */
-  get imageSize(): number {
-    const { height, width } = this.bundle.manifest.image;
-    return 3 * height * width;
+  /** Floats of the candidates' decoded images, back to back ([3, H, W] each, at each one's size). */
+  imageFloats(keys: readonly CandidateKey[]): number {
+    return imageFloats(keys.map((k) => this.get(k).sampler.size));
   }
 
-  /** Decoded images of live candidates by key (for renders and contact sheets): the Tweedie estimate, or the final sample at S-1. */
+  /**
+   * Decoded images of live candidates by key (for renders and contact sheets): the Tweedie estimate, or the final
+   * sample at S-1; [3, H, W] per key at its own size, back to back.
+   */
   async images(keys: readonly CandidateKey[]): Promise<Float32Array> {
     const cands = keys.map((k) => this.get(k));
-    return this.localScorer().decode(this.latentsToDecode(cands), cands.length);
+    return this.localScorer().decode(this.latentsToDecode(cands), cands.map((c) => c.sampler.size));
   }
 
   stepOf(key: CandidateKey): number | undefined {
@@ -223,17 +236,18 @@ export class OnnxPipeline {
     return encodeState({ model: this.bundle.manifest.name, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, step: c.step, latent: c.latent, x0: c.x0, sampling: samplerSettings(c.sampler) });
   }
 
-  /** Resumes an exported candidate; returns its step and its sampling steps. */
-  async importState(key: CandidateKey, bytes: Uint8Array): Promise<{ step: number; steps: number }> {
+  /** Resumes an exported candidate; returns its step, its sampling steps and its image size. */
+  async importState(key: CandidateKey, bytes: Uint8Array): Promise<{ step: number; steps: number; height: number; width: number }> {
     const s = decodeState(bytes, this.bundle.manifest.name);
     const spec: CandidateSpec = { key, prompt: s.prompt, text: s.text, candidate: s.candidate, seed: s.seed, ...(s.sampling ? { sampling: s.sampling } : {}) };
     // the state's settings are all set (an empty negative prompt is one): they stand in for this worker's defaults
-    const sampler = candidateSampler(this.bundle, spec.sampling, s.sampling ? { guidance: s.sampling.guidance, negativePrompt: s.sampling.negative_prompt } : this.defaults);
+    const sampler = candidateSampler(this.bundle, spec.sampling, s.sampling ? { guidance: s.sampling.guidance, negativePrompt: s.sampling.negative_prompt } : this.defaults, this.sizes);
     const steps = sampler.scheduler.steps;
-    if (s.latent.length !== this.latentSize || s.step >= steps) throw new ValidationError('state', `latent of ${s.latent.length} at step ${s.step}`, `${this.latentSize} floats at a step < ${steps}`);
+    const n = this.latentFloats(sampler.size);
+    if (s.latent.length !== n || s.step >= steps) throw new ValidationError('state', `latent of ${s.latent.length} at step ${s.step}`, `${n} floats at a step < ${steps}`);
     await this.prepareTexts([spec], [sampler]);
     this.put(spec, sampler, s.step, s.latent, s.x0);
-    return { step: s.step, steps };
+    return { step: s.step, steps, height: sampler.size.height, width: sampler.size.width };
   }
 
   release(keys: readonly CandidateKey[]): void {
@@ -273,7 +287,8 @@ export class OnnxPipeline {
 
   /** One step of each candidate in the batch (each from its own current step). */
   private async denoise(batch: readonly Candidate[]): Promise<void> {
-    const n = this.latentSize;
+    const size = (batch[0] as Candidate).sampler.size;
+    const n = this.latentFloats(size);
     const x = new Float32Array(batch.length * n);
     batch.forEach((c, i) => x.set(c.latent, i * n));
     const cond = batch.map((c) => (this.texts.get(c.spec.text) as PromptText).cond);
@@ -285,7 +300,7 @@ export class OnnxPipeline {
       guidance: c.sampler.guidance,
       uncond: cfg ? (this.negatives.get(c.sampler.negativePrompt) as PromptText).cond : (cond[0] as Conditioning),
     }));
-    const { next, x0 } = await denoiseStep(this.bundle, rows, x, cond, cfg);
+    const { next, x0 } = await denoiseStep(this.bundle, rows, x, cond, cfg, size);
     batch.forEach((c, i) => {
       c.latent = next.slice(i * n, (i + 1) * n);
       c.x0 = x0.slice(i * n, (i + 1) * n);

@@ -39,8 +39,8 @@ export interface SerializedError {
 }
 
 export type ThreadMessage =
-  /** info: the pipeline thread's; null from a score thread */
-  | { readonly type: 'ready'; readonly info: PipelineInfo | null }
+  /** info: the pipeline thread's; null from a score thread, which says whether its decoder takes other sizes */
+  | { readonly type: 'ready'; readonly info: PipelineInfo | null; readonly decoderTakesSizes?: boolean }
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'result'; readonly id: number; readonly value: unknown }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };

@@ -1,12 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { samplingLimits } from './candidate-sampling.js';
+import { decoderTakesSizes, samplingLimits } from './candidate-sampling.js';
 import type { AdvanceItem, CandidateSpec } from '../backend.js';
 import type { CandidateKey } from '../../core/contract/candidates.js';
 import type { RewardSpec } from '../../core/contract/backend-info.js';
 import { bundleCost } from './bundle-cost.js';
 import { OnnxPipeline, type PipelineOptions } from './pipeline.js';
 import { serializeError, type PipelineInfo, type ThreadMessage, type ThreadRequest } from './protocol.js';
-import { Scorer, type ScoreRows } from './scorer.js';
+import { imageFloats, Scorer, type ScoreRows } from './scorer.js';
 
 /**
  * An inference thread: onnxruntime-node's session.run blocks the thread it runs on, so the models live here
@@ -32,7 +32,7 @@ const failed = (err: unknown): null => {
 if (data.role === 'scorer') {
   const scorer = await Scorer.load(data, log).catch(failed);
   if (scorer) {
-    post({ type: 'ready', info: null });
+    post({ type: 'ready', info: null, decoderTakesSizes: decoderTakesSizes(scorer.side.decoder) });
     listen((req) => serveScorer(scorer, req));
   }
 } else {
@@ -50,7 +50,7 @@ if (data.role === 'scorer') {
       guidance: pipeline.guidance,
       cost: costOf(pipeline),
       image: m.image,
-      sampling: samplingLimits(pipeline.bundle, pipeline.defaults),
+      sampling: samplingLimits(pipeline.bundle, pipeline.defaults, pipeline.sizes),
     };
     post({ type: 'ready', info });
     listen((req) => servePipeline(pipeline, req));
@@ -81,8 +81,8 @@ function costOf(p: OnnxPipeline): PipelineInfo['cost'] {
 }
 
 /** Scores, and with `withPreviews` the decoded images the rewards saw, moved (not copied) to the host. */
-async function scored(run: (previews?: Float32Array) => Promise<Float64Array[]>, rows: number, imageSize: number, withPreviews: boolean): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
-  const previews = withPreviews ? new Float32Array(rows * imageSize) : undefined;
+async function scored(run: (previews?: Float32Array) => Promise<Float64Array[]>, imageFloats: number, withPreviews: boolean): Promise<{ value: unknown; transfer: ArrayBuffer[] }> {
+  const previews = withPreviews ? new Float32Array(imageFloats) : undefined;
   const scores = await run(previews);
   const transfer = scores.map((s) => s.buffer as ArrayBuffer);
   if (previews) transfer.push(previews.buffer);
@@ -99,7 +99,7 @@ async function servePipeline(p: OnnxPipeline, req: ThreadRequest): Promise<{ val
     case 'score': {
       const keys = a[0] as CandidateKey[];
       // a[2]: also return the decoded images the rewards saw (contact sheet previews)
-      return scored((previews) => p.score(keys, a[1] as RewardSpec[], undefined, previews), keys.length, p.imageSize, a[2] === true);
+      return scored((previews) => p.score(keys, a[1] as RewardSpec[], undefined, previews), p.imageFloats(keys), a[2] === true);
     }
     case 'scoreRows': {
       const rows = p.scoreRows(a[0] as CandidateKey[]);
@@ -127,10 +127,11 @@ async function serveScorer(s: Scorer, req: ThreadRequest): Promise<{ value: unkn
   switch (req.op) {
     case 'scoreLatents': {
       const rows = a[0] as ScoreRows;
-      return scored((previews) => s.score(rows, a[1] as RewardSpec[], undefined, previews), rows.steps.length, s.imageSize, a[2] === true);
+      return scored((previews) => s.score(rows, a[1] as RewardSpec[], undefined, previews), imageFloats(rows.sizes), a[2] === true);
     }
     case 'decodeLatents': {
-      const img = (await s.decode(a[0] as Float32Array, a[1] as number)).slice();
+      const rows = a[0] as ScoreRows;
+      const img = (await s.decode(rows.latents, rows.sizes)).slice();
       return { value: img, transfer: [img.buffer] };
     }
     case 'close':
