@@ -2,11 +2,13 @@
 // the exact refusals, and a candidate at its own size staying a pure function of (seed, settings) when it shares
 // denoise, decode and reward calls with candidates of other sizes, and after moving. The PyTorch reference at
 // the second size is checked in fixtures-reference.test.ts.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxBackend } from '../../worker/backends/onnx.js';
 import type { CandidateSpec, PreviewSink } from '../../worker/backend.js';
 import { InferenceHost } from '../../worker/onnx/host.js';
+import { OnnxPipeline } from '../../worker/onnx/pipeline.js';
 import { initManifest, writeManifest } from '../../worker/onnx/init.js';
 import { addReward } from '../../worker/onnx/reward-folder.js';
 import { decodeState } from '../../worker/onnx/state.js';
@@ -111,5 +113,30 @@ describe.each([
     await expect(b.create([sized('ok', 1), sized('bad', 2, off, 0)])).rejects.toThrow(`sampling.width: got ${off}; allowed: a multiple of ${step} in [${step}, 64] (0 = not set)`);
     await expect(b.create([sized('bad', 2, 0, 80)])).rejects.toThrow(`sampling.height: got 80; allowed: a multiple of ${step} in [${step}, 64] (0 = not set)`);
     expect(b.liveKeys()).toEqual([]);
+  });
+});
+
+describe('the size step follows what the denoiser needs per side (its config.json)', () => {
+  const sizesOf = async (dir: string): Promise<OnnxPipeline['sizes']> => {
+    const p = await OnnxPipeline.load({ bundle: dir, provider: 'cpu', threads: 1, maxBatch: 8 }, () => undefined);
+    try {
+      return p.sizes;
+    } finally {
+      await p.close();
+    }
+  };
+
+  it("SD3: the VAE factor times its patch_size (2); a UNet with 4 blocks: times 2^3, its skip connections' multiple", { timeout: 60_000 }, async () => {
+    const sd3 = prepared('sd3');
+    const sd15 = prepared('sd15');
+    try {
+      expect(await sizesOf(sd3.dir)).toEqual({ step: 16, min: 16, max: 64 });
+      const file = join(sd15.dir, 'unet', 'config.json');
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), block_out_channels: [16, 32, 64, 64] }));
+      expect(await sizesOf(sd15.dir)).toEqual({ step: 64, min: 64, max: 64 });
+    } finally {
+      sd3.cleanup();
+      sd15.cleanup();
+    }
   });
 });

@@ -2,7 +2,11 @@ import type { DiffusionScheduler } from '../../core/diffusion/scheduler.js';
 import { ValidationError } from '../../core/errors.js';
 import type { SamplingLimits__Output } from '../../core/generated/ttsnap/v1/SamplingLimits.js';
 import type { SamplingSettings__Output } from '../../core/generated/ttsnap/v1/SamplingSettings.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DenoiseSide } from './bundle.js';
+import { LAYOUTS } from './layout.js';
+import { readJson } from './manifest.js';
 import type { AdaptedSession } from './session.js';
 
 /** The most sampling steps a candidate may ask for (a schedule's timesteps are computed per step count). */
@@ -28,8 +32,9 @@ export interface CandidateSize {
 
 /**
  * The image sizes a bundle samples at besides its own, where its exports have dynamic spatial dims: multiples of
- * `step` (the VAE factor, x2 where the denoiser packs 2x2 patches) in [min, max]; max is twice the bundle's larger
- * side (its memory per candidate grows with the area, so a job cannot ask a bundle for many times its own by accident).
+ * `step` in [min, max]. The step is the VAE factor times the latent cells the denoiser needs per side (FLUX's 2x2
+ * packing, SD3's patch size, a UNet's 2^downsamplings); max is twice the bundle's larger side (its memory per
+ * candidate grows with the area, so a job cannot ask a bundle for many times its own by accident).
  */
 export interface SizeRule {
   readonly step: number;
@@ -50,8 +55,23 @@ export function denoiserSizeRule(b: DenoiseSide): SizeRule | null {
     d.kind === 'flux' ? dynamicAxes(d.session, 'hidden_states', [1]) && dynamicAxes(d.session, 'img_ids', [0]) : dynamicAxes(d.session, d.kind === 'sd3' ? 'hidden_states' : 'sample', [2, 3]);
   if (!dynamic) return null;
   const { image, latent } = b.manifest;
-  const step = (image.height / latent.height) * (d.kind === 'flux' ? 2 : 1);
+  const step = (image.height / latent.height) * latentMultiple(b);
   return { step, min: step, max: 2 * Math.max(image.height, image.width) };
+}
+
+/**
+ * Latent cells per side the denoiser needs, from its config.json (diffusers' names): FLUX packs 2x2 patches; SD3
+ * patchifies by patch_size; a UNet's skip connections meet again only at multiples of 2^(len(block_out_channels)-1),
+ * the export having traced its upsampling at such a size. A config without the field (the test fixtures'
+ * single-level nets) needs none.
+ */
+function latentMultiple(b: DenoiseSide): number {
+  const kind = b.denoiser.kind;
+  if (kind === 'flux') return 2;
+  const file = join(b.dir, LAYOUTS[kind].folder, 'config.json');
+  const c = (existsSync(file) ? readJson(file, 'a diffusers model config') : {}) as Record<string, unknown>;
+  if (kind === 'sd3') return typeof c.patch_size === 'number' ? c.patch_size : 1;
+  return Array.isArray(c.block_out_channels) && c.block_out_channels.length > 1 ? 2 ** (c.block_out_channels.length - 1) : 1;
 }
 
 /** The VAE decoder takes latents of any spatial size. */
