@@ -2,7 +2,10 @@
 // the exact refusals, and a candidate at its own size staying a pure function of (seed, settings) when it shares
 // denoise, decode and reward calls with candidates of other sizes, and after moving. The PyTorch reference at
 // the second size is checked in fixtures-reference.test.ts.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { decodePng } from '../../core/image/png.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxBackend } from '../../worker/backends/onnx.js';
@@ -137,6 +140,35 @@ describe('the size step follows what the denoiser needs per side (its config.jso
     } finally {
       sd3.cleanup();
       sd15.cleanup();
+    }
+  });
+});
+
+describe('ttsnap search with per-prompt sizes (embedded, sd15 fixture)', () => {
+  const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+  const run = promisify(execFile);
+
+  it("a JSONL prompt's width and height give its pictures that size; a size off the step exits 2 naming the field", { timeout: 120_000 }, async () => {
+    const fx = prepared('sd15');
+    try {
+      const file = join(fx.dir, 'prompts.jsonl');
+      const out = join(fx.dir, 'out');
+      writeFileSync(file, `${JSON.stringify({ text: PROMPT })}\n${JSON.stringify({ text: PROMPT, width: 32, height: 48 })}\n`);
+      const args = ['search', '--model', fx.dir, '--prompts-file', file, '--candidates', '4', '--schedule', '10:0.5', '--policy', 'ttsp', '--seed', '3', '--provider', 'cpu', '--json', '--contact-sheets', '--out', out];
+      const { stdout } = await run(process.execPath, [CLI, ...args]);
+      const doc = JSON.parse(stdout) as { prompts: { settings?: unknown }[] };
+      expect(doc.prompts[1]?.settings).toMatchObject({ width: 32, height: 48 });
+      for (const [p, [w, h]] of [[0, [32, 32]], [1, [32, 48]]] as const) expect(decodePng(readFileSync(join(out, 'images', `${p}.png`))), `prompt ${p}`).toMatchObject({ width: w, height: h });
+      expect(existsSync(join(out, 'images', '1-sheet.png'))).toBe(true);
+      writeFileSync(file, `${JSON.stringify({ text: PROMPT, width: 36 })}\n`);
+      const err = await run(process.execPath, [CLI, ...args.slice(0, -1), join(fx.dir, 'bad')]).then(
+        () => null,
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(err?.code).toBe(2);
+      expect(err?.stderr.trim().split('\n').pop()).toBe('ttsnap: --prompts-file overrides[0].sampling.width: got 36; allowed: a multiple of 8 in [8, 64] (0 = not set)');
+    } finally {
+      fx.cleanup();
     }
   });
 });
