@@ -56,7 +56,9 @@ type BatchStream = grpc.ClientDuplexStream<WorkerBatchRequest, WorkerBatchRespon
  * and Release calls made in one turn of the event loop travel as one request on the worker's Batch stream (the
  * fill pass places work on many prompts at once: a unary call per segment made the coordinator's cost the
  * number of small RPCs); each call still settles with its own outcome, or fails with the stream (the worker
- * lost) or after the deadline. Releases linger a little to ride with the next fill's calls.
+ * lost) or after the deadline. Releases linger a little to ride with the next fill's calls. The worker answers
+ * at once only requests with a failed op and acknowledges the others together (an answer each cost about as much
+ * as the request): a success settles up to a second late, which only the deadline watches.
  */
 export class GrpcWorkerClient implements WorkerClient {
   private readonly stub: GrpcStub;
@@ -200,7 +202,7 @@ export class GrpcWorkerClient implements WorkerClient {
     const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
     this.sent.set(id, { ops, timer });
     try {
-      this.openStream().write({ id, ops: ops.map((q) => q.op) });
+      this.openStream().write({ id, ops: ops.map((q) => q.op), answer_failures: true });
     } catch (err) {
       // the channel was closed meanwhile (the worker was dropped from the pool): the worker is lost to us
       this.settle(id, null, new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
@@ -211,7 +213,7 @@ export class GrpcWorkerClient implements WorkerClient {
     if (this.stream) return this.stream;
     const stream = this.stub.Batch();
     this.stream = stream;
-    stream.on('data', (res: WorkerBatchResponse__Output) => this.settle(res.id, res, null));
+    stream.on('data', (res: WorkerBatchResponse__Output) => this.answered(res));
     const ended = (err: grpc.ServiceError | null): void => {
       if (this.stream === stream) this.stream = null;
       const unanswered = [...this.sent.keys()];
@@ -228,6 +230,19 @@ export class GrpcWorkerClient implements WorkerClient {
     return stream;
   }
 
+  /**
+   * An answer settles its request and, the worker applying requests in order, every earlier one still
+   * unanswered: the worker acknowledges requests whose ops all succeeded by answering the last of them.
+   */
+  private answered(res: WorkerBatchResponse__Output): void {
+    if (!this.sent.has(res.id)) return;
+    for (const id of this.sent.keys()) {
+      if (id === res.id) break;
+      this.settle(id, null, null);
+    }
+    this.settle(res.id, res, null);
+  }
+
   /** Forgets a sent request and returns its ops. */
   private forget(id: number): readonly Queued[] {
     const s = this.sent.get(id);
@@ -237,12 +252,13 @@ export class GrpcWorkerClient implements WorkerClient {
     return s.ops;
   }
 
-  /** Settles a sent request's ops: each with its outcome, or all with `err`. */
+  /** Settles a sent request's ops: each with its outcome, all with `err`, or (neither given) all done. */
   private settle(id: number, res: WorkerBatchResponse__Output | null, err: Error | null): void {
     const ops = this.forget(id);
     ops.forEach((q, i) => {
       const out = res?.outcomes[i];
       if (err) q.reject(err);
+      else if (!res) q.resolve();
       else if (!out) q.reject(new WorkerLostError(this.id, `answered ${res?.outcomes.length ?? 0} of ${ops.length} ops`));
       else if (out.code === grpc.status.OK) q.resolve();
       else q.reject(this.failure(out.code, out.error, out.details, out));

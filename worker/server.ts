@@ -18,6 +18,7 @@ import type { CollectScoresPart } from '../core/generated/ttsnap/v1/CollectScore
 import type { CollectScoresRequest__Output } from '../core/generated/ttsnap/v1/CollectScoresRequest.js';
 import { checkCollectScores } from './collect/check.js';
 import type { WorkerRuntime } from './runtime.js';
+import { BatchAnswers } from './batch-answers.js';
 
 /** The Worker gRPC service over a WorkerRuntime. */
 export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METRICS): WorkerHandlers {
@@ -32,14 +33,16 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
     Batch: (call) => {
       // requests apply one after another, in the order they came (a Take before the Advance that follows it)
       let last: Promise<void> = Promise.resolve();
+      const answers = new BatchAnswers((res) => void (!call.cancelled && !call.destroyed && call.write(res)));
       call.on('data', (req: WorkerBatchRequest__Output) => {
         last = last.then(async () => {
           const outcomes: WorkerBatchOutcome[] = [];
           for (const op of req.ops) outcomes.push(await batchOp(rt, op));
-          if (!call.cancelled && !call.destroyed) call.write({ id: req.id, outcomes });
+          answers.answer(req.id, outcomes, req.answer_failures);
         });
       });
-      call.on('end', () => void last.then(() => call.end()));
+      call.on('end', () => void last.then(() => (answers.flush(), call.end())));
+      call.on('close', () => answers.stop());
       call.on('error', () => undefined); // the coordinator went away: nothing to answer
     },
     ExportLatent: unary('ExportLatent', metrics, null, async (req) => {

@@ -1,6 +1,6 @@
 // The coordinator's worker client sends the Take, Advance and Release calls of one turn as one request on the
 // worker's Batch stream: each call still settles with its own outcome, and a worker that goes away fails what
-// was in flight as a lost worker.
+// was in flight as a lost worker. Requests whose ops all succeed are acknowledged together.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryScoreBus } from '../../../core/bus/memory.js';
 import type { Score } from '../../../core/bus/score-bus.js';
@@ -51,6 +51,25 @@ describe('worker Batch stream', () => {
     // candidate 2 was released before its segment ran; 0 and 1 were scored at step 3
     expect(scores.map((s) => [s.candidate, s.step]).sort()).toEqual([[0, 3], [1, 3]]);
     expect(rt.liveCandidates).toBe(2);
+  });
+
+  it('calls of several turns that succeed settle together; a failure settles at once with every call before it', async () => {
+    const { rt } = await start();
+    const c = client as GrpcWorkerClient;
+    const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    const settled: string[] = [];
+    const track = (name: string, p: Promise<void>): Promise<void> => p.then(() => void settled.push(`${name} done`), () => void settled.push(`${name} failed`));
+    const calls = [track('take 0', c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]))];
+    await turn();
+    calls.push(track('take 1', c.take('j1', [{ prompt: 5, candidate: 1, seed: 1, text: '' }])));
+    await turn();
+    calls.push(track('advance 9', c.advance('j1', 3, [{ prompt: 5, candidate: 9 }], rewards)));
+    await Promise.all(calls);
+    expect(settled).toEqual(['take 0 done', 'take 1 done', 'advance 9 failed']);
+    // then successes alone: acknowledged together, and applied
+    await Promise.all([c.advance('j1', 3, [{ prompt: 5, candidate: 0 }], rewards), turn().then(() => c.release('j1', [{ prompt: 5, candidate: 1 }]))]);
+    await rt.idle();
+    expect(rt.liveCandidates).toBe(1);
   });
 
   it('a worker that goes away fails the calls in flight as a lost worker', async () => {

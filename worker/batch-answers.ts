@@ -1,0 +1,51 @@
+import * as grpc from '@grpc/grpc-js';
+import type { WorkerBatchOutcome } from '../core/generated/ttsnap/v1/WorkerBatchOutcome.js';
+import type { WorkerBatchResponse } from '../core/generated/ttsnap/v1/WorkerBatchResponse.js';
+
+/**
+ * ms a Batch request whose ops all succeeded waits to be acknowledged together with the requests after it (when
+ * the coordinator asks for failures only). Each answer cost the coordinator about as much as the request it
+ * answers; nothing waits on a success but the coordinator's deadline (30 s), while a failure goes at once.
+ */
+export const ACK_LINGER_MS = 1_000;
+
+/**
+ * The answers of one Batch stream. A request is answered at once unless it asked for failures only and all its
+ * ops succeeded; those are acknowledged by answering the last of them within ACK_LINGER_MS, or with the next
+ * answer sent (an answer also answers every earlier request still unanswered).
+ */
+export class BatchAnswers {
+  /** the last succeeded request not yet acknowledged */
+  private pending: WorkerBatchResponse | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly write: (res: WorkerBatchResponse) => void) {}
+
+  answer(id: number, outcomes: WorkerBatchOutcome[], failuresOnly: boolean): void {
+    if (failuresOnly && outcomes.every((o) => o.code === grpc.status.OK)) {
+      this.pending = { id, outcomes };
+      this.timer ??= setTimeout(() => this.flush(), ACK_LINGER_MS);
+      return;
+    }
+    this.clear();
+    this.write({ id, outcomes });
+  }
+
+  /** Sends the pending acknowledgement now (the stream ends). */
+  flush(): void {
+    const p = this.pending;
+    this.clear();
+    if (p) this.write(p);
+  }
+
+  /** Forgets the pending acknowledgement (the coordinator went away: nobody to answer). */
+  stop(): void {
+    this.clear();
+  }
+
+  private clear(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = null;
+  }
+}
