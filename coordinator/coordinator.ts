@@ -58,6 +58,8 @@ type Compiled = Required<CoordinatorOptions>;
 
 /** Heartbeats never come more often than this, ms. */
 const MIN_HEARTBEAT_MS = 500;
+/** ms after the bus came back: scores asked for then and still missing are asked for again (see the constructor) */
+const REREQUEST_AGAIN_MS = 2000;
 
 /** How long an ended job's done event waits for its result to be stored; past it, the job reports the store failed. */
 const STORE_TIMEOUT_MS = 60_000;
@@ -114,14 +116,22 @@ export class Coordinator {
     const unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
     const unfailure = bus.onFailure((f) => this.scheduler.onFailure(f));
     // Scores published while the bus was away may be lost: ask for every missing one now, not after the timeout.
+    // And once more a little later for those still missing: a worker whose own connection comes back after this
+    // one republishes into a bus this coordinator may not be subscribed to yet, and an answer to the first
+    // re-request can race the subscription being restored on the server. Asking twice is harmless (a worker
+    // ignores work it has queued and republishes a score it has).
+    let again: NodeJS.Timeout | null = null;
     const unwatch = bus.onReconnect?.(() => {
       this.metrics.inc('natsErrors', { op: 'reconnect' });
       this.scheduler.rerequest(this.opts.clock(), 0);
+      if (again) clearTimeout(again);
+      again = setTimeout(() => this.closed || this.scheduler.rerequest(this.opts.clock(), REREQUEST_AGAIN_MS / 2), REREQUEST_AGAIN_MS).unref();
     });
     this.unsubscribe = () => {
       unsubscribe();
       unfailure();
       unwatch?.();
+      if (again) clearTimeout(again);
     };
     const housekeeping = new Housekeeping(this.pool, this.scheduler, () => this.jobs.values(), metrics, {
       recentMs: 15 * 60_000,

@@ -5,7 +5,7 @@
  * (SIGTERM, then SIGKILL after a grace period) by `stop`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -16,17 +16,43 @@ export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.u
 /** The paper's traces, read in place (never copied into the repository). */
 export const TRACES = fileURLToPath(new URL('../../../shared/traces', import.meta.url));
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether 127.0.0.1:`port` can be bound right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
+
+/** The kernel's range for the local ports of outgoing connections (Linux default when unreadable). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    // not Linux
+  }
+  return [32768, 60999];
+}
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, chosen below the kernel's ephemeral range: a port the
+ * kernel handed out (listen on port 0) can be handed out again as the local port of any test's outgoing
+ * connection before the server that was meant to have it binds it (a nats-server once failed so in CI).
+ */
+export async function freePort(): Promise<number> {
+  const [lo] = ephemeralRange();
+  const floor = Math.min(10_000, lo - 1000);
+  for (let i = 0; i < 200; i++) {
+    const port = floor + Math.floor(Math.random() * (lo - floor));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in [${floor}, ${lo})`);
+}
+
+/** Whether a process's output says its port was taken (another process bound it between freePort and now). */
+export const portTaken = (output: string): boolean => /address already in use|EADDRINUSE/i.test(output);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -158,15 +184,33 @@ async function readyOrStop(proc: Proc, ready: () => Promise<unknown>): Promise<v
  */
 export async function startNats(dir: string, o: { jetstream?: boolean; name?: string; port?: number; maxPayload?: number } = {}): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
-  const [port, monitor] = [o.port ?? (await freePort()), await freePort()];
   const js = o.jetstream ?? true;
   // max_payload has no command-line flag: a lowered one (tests of chunked storage) goes in a config file
   const conf = join(dir, 'nats.conf');
   if (o.maxPayload !== undefined) writeFileSync(conf, `max_payload: ${o.maxPayload}\n`);
-  const proc = new Proc(o.name ?? 'nats-server', 'nats-server', [...(o.maxPayload !== undefined ? ['-c', conf] : []), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...(js ? ['-js', '-sd', dir] : [])]);
-  const health = `http://127.0.0.1:${monitor}/healthz${js ? '?js-enabled-only=true' : ''}`;
-  await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => ((await httpGet(health))?.status === 200 ? true : undefined), 15_000));
-  return { proc, url: `nats://127.0.0.1:${port}` };
+  return retryIfPortTaken(async () => {
+    const [port, monitor] = [o.port ?? (await freePort()), await freePort()];
+    const proc = new Proc(o.name ?? 'nats-server', 'nats-server', [...(o.maxPayload !== undefined ? ['-c', conf] : []), '-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...(js ? ['-js', '-sd', dir] : [])]);
+    const health = `http://127.0.0.1:${monitor}/healthz${js ? '?js-enabled-only=true' : ''}`;
+    await readyOrStop(proc, () => waitFor('nats-server /healthz', async () => (!proc.running || (await httpGet(health))?.status === 200 ? true : undefined), 15_000));
+    if (!proc.running) throw new Error(`nats-server exited at start\n${proc.output()}`);
+    return { proc, url: `nats://127.0.0.1:${port}` };
+  });
+}
+
+/**
+ * Runs `start` again (new ports, a moment later) while it fails because a port was taken: freePort's port can
+ * still be bound by someone else before the server binds it, and a restart on the same port can find it busy.
+ */
+export async function retryIfPortTaken<T>(start: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (i >= attempts || !portTaken((err as Error).message)) throw err;
+      await sleep(200 * i);
+    }
+  }
 }
 
 export interface ScrapeJob {
@@ -182,7 +226,6 @@ export interface ScrapeJob {
  */
 export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], ruleFiles: readonly string[]): Promise<{ proc: Proc; url: string }> {
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
   const config = {
     global: { scrape_interval: '1s', scrape_timeout: '900ms', evaluation_interval: '1s' },
     rule_files: ruleFiles,
@@ -193,15 +236,19 @@ export async function startPrometheus(dir: string, jobs: readonly ScrapeJob[], r
   };
   const file = join(dir, 'prometheus.yml');
   writeFileSync(file, JSON.stringify(config, null, 2)); // JSON is YAML
-  const proc = new Proc('prometheus', 'prometheus', [
-    `--config.file=${file}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    '--log.level=warn',
-  ]);
-  const url = `http://127.0.0.1:${port}`;
-  await readyOrStop(proc, () => waitFor('prometheus /-/ready', async () => ((await httpGet(`${url}/-/ready`))?.status === 200 ? true : undefined), 30_000));
-  return { proc, url };
+  return retryIfPortTaken(async () => {
+    const port = await freePort();
+    const proc = new Proc('prometheus', 'prometheus', [
+      `--config.file=${file}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ]);
+    const url = `http://127.0.0.1:${port}`;
+    await readyOrStop(proc, () => waitFor('prometheus /-/ready', async () => (!proc.running || (await httpGet(`${url}/-/ready`))?.status === 200 ? true : undefined), 30_000));
+    if (!proc.running) throw new Error(`prometheus exited at start\n${proc.output()}`);
+    return { proc, url };
+  });
 }
 
 export interface PromSample {

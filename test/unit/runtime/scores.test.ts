@@ -9,30 +9,11 @@ import { startEmbedded, type EmbeddedCluster } from '../../../process/embedded.j
 import { worstJobs } from '../../../coordinator/job-gauges.js';
 import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
 
-/**
- * A bus that loses the first copy of every 4th score, delivers every other score twice, and adds a score from a
- * worker that does not hold the candidate and one for a step nobody asked for.
- */
-class UnreliableBus implements ScoreBus {
+/** A MemoryScoreBus behind a publish that subclasses change. */
+abstract class RelayBus implements ScoreBus {
   readonly inner = new MemoryScoreBus();
-  private n = 0;
-  dropped = 0;
-  private readonly seen = new Set<string>();
 
-  publish(scores: readonly Score[]): void {
-    const out: Score[] = [];
-    for (const s of scores) {
-      const key = `${s.job}/${s.prompt}/${s.candidate}/${s.step}/${s.reward}`;
-      if (!this.seen.has(key) && this.n++ % 4 === 0) {
-        this.seen.add(key);
-        this.dropped++;
-        continue;
-      }
-      this.seen.add(key);
-      out.push(s, s, { ...s, worker: 'ghost', value: 1e9 }, { ...s, step: s.step + 1, value: 1e9 });
-    }
-    this.inner.publish(out);
-  }
+  abstract publish(scores: readonly Score[]): void;
 
   subscribe(h: ScoreHandler): () => void {
     return this.inner.subscribe(h);
@@ -52,6 +33,70 @@ class UnreliableBus implements ScoreBus {
 
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/**
+ * A bus that loses the first copy of every 4th score, delivers every other score twice, and adds a score from a
+ * worker that does not hold the candidate and one for a step nobody asked for.
+ */
+class UnreliableBus extends RelayBus {
+  private n = 0;
+  dropped = 0;
+  private readonly seen = new Set<string>();
+
+  publish(scores: readonly Score[]): void {
+    const out: Score[] = [];
+    for (const s of scores) {
+      const key = `${s.job}/${s.prompt}/${s.candidate}/${s.step}/${s.reward}`;
+      if (!this.seen.has(key) && this.n++ % 4 === 0) {
+        this.seen.add(key);
+        this.dropped++;
+        continue;
+      }
+      this.seen.add(key);
+      out.push(s, s, { ...s, worker: 'ghost', value: 1e9 }, { ...s, step: s.step + 1, value: 1e9 });
+    }
+    this.inner.publish(out);
+  }
+}
+
+/**
+ * A bus that goes away after `downAfter` scores and comes back `downMs` later, but still loses every score for
+ * `deafMs` after saying it is back: what a subscriber sees when other clients reconnect (and republish) before
+ * its own subscription is restored on the server.
+ */
+class OutageBus extends RelayBus {
+  private state: 'up' | 'down' | 'deaf' = 'up';
+  private published = 0;
+  private outages = 0;
+  dropped = 0;
+  private readonly reconnectHandlers = new Set<() => void>();
+
+  constructor(private readonly o: { downAfter: number; downMs: number; deafMs: number }) {
+    super();
+  }
+
+  publish(scores: readonly Score[]): void {
+    if (this.outages === 0 && (this.published += scores.length) >= this.o.downAfter) {
+      this.outages++;
+      this.state = 'down';
+      setTimeout(() => {
+        this.state = this.o.deafMs > 0 ? 'deaf' : 'up';
+        for (const h of this.reconnectHandlers) h();
+        setTimeout(() => (this.state = 'up'), this.o.deafMs);
+      }, this.o.downMs);
+    }
+    if (this.state !== 'up') {
+      this.dropped += scores.length;
+      return;
+    }
+    this.inner.publish(scores);
+  }
+
+  onReconnect(h: () => void): () => void {
+    this.reconnectHandlers.add(h);
+    return () => this.reconnectHandlers.delete(h);
   }
 }
 
@@ -95,4 +140,24 @@ describe('scores on the bus', () => {
     expect(ended.budgetRatio).toBeCloseTo(1, 12);
     expect(worstJobs([job], job.endedAt + 15 * 60_000 + 1, 15 * 60_000)).toEqual({ budgetRatio: 0, idleSeconds: 0 });
   });
+
+  it('after a bus outage, scores lost even to the first re-request are asked for again within seconds, not after the score timeout', async () => {
+    const bus = new OutageBus({ downAfter: 40, downMs: 100, deafMs: 300 });
+    cluster = await startEmbedded({
+      backend: 'trace',
+      backendOptions: { base: BASE, narf: NARF, maxBatch: '4', stepMs: '2' },
+      workers: 2,
+      bus,
+      coordinator: { scoreTimeoutMs: 600_000, sweepMs: 25 },
+    });
+    const prompts = [5, 6];
+    const job = cluster.coordinator.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 9 });
+    const started = Date.now();
+    const ended = await Promise.race([cluster.coordinator.whenEnded(job.id).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 20_000))]);
+    expect(bus.dropped).toBeGreaterThan(0);
+    expect(ended, `still running ${(Date.now() - started) / 1000} s after submission (score timeout 600 s)`).toBe(true);
+    const expected = engineAlone(prompts, 20, PAPER_SCHEDULE, 9);
+    expect(cluster.coordinator.result(job.id).prompts?.map((p) => p.winner?.candidate)).toEqual(expected.map((e) => e.winner));
+    expect(job.ledger()).toEqual(mergeLedgers(expected.map((e) => e.ledger)));
+  }, 30_000);
 });
