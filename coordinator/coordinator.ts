@@ -58,6 +58,8 @@ type Compiled = Required<CoordinatorOptions>;
 
 /** Heartbeats never come more often than this, ms. */
 const MIN_HEARTBEAT_MS = 500;
+/** The shortest worker timeout: three heartbeats at the shortest interval, so that one late heartbeat is not a loss. */
+export const MIN_WORKER_TIMEOUT_MS = 3 * MIN_HEARTBEAT_MS;
 /** ms after the bus came back: scores asked for then and still missing are asked for again (see the constructor) */
 const REREQUEST_AGAIN_MS = 2000;
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseNumberIn } from '../../core/number-range.js';
 import { parseHostPort } from '../../core/grpc/address.js';
+import { MIN_WORKER_TIMEOUT_MS } from '../../coordinator/coordinator.js';
 import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
 import { exitSoon } from '../exit-soon.js';
@@ -38,7 +39,7 @@ export function registerCoordinator(program: Command): void {
     .option('--nats-replicas <n>', 'copies JetStream keeps of the job journal and the results (3 on a 3-server NATS cluster)', '1')
     .option('--max-jobs-per-client <n>', 'concurrent jobs (and watchers) per client identity; without TLS every caller is one client', String(DEFAULT_MAX_JOBS_PER_CLIENT))
     .option('--score-timeout-ms <ms>', 'ask a worker again for a score missing this long', '10000')
-    .option('--worker-timeout-ms <ms>', 'a worker silent this long is lost (its candidates continue elsewhere)', '3000')
+    .option('--worker-timeout-ms <ms>', `a worker silent this long is lost (its candidates continue elsewhere); at least ${MIN_WORKER_TIMEOUT_MS}, three heartbeats`, '3000')
     .option('--queue-factor <x>', 'candidates in flight per worker, as a multiple of its max batch', '3')
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for running jobs to finish', '300')
     .option('--results-ttl-days <d>', 'keep stored job results this long (JetStream)', '30')
@@ -54,7 +55,8 @@ export function registerCoordinator(program: Command): void {
       const queueFactor = parseNumberIn('--queue-factor', flags.queueFactor, { min: 1, max: 64 });
       const opts = {
         scoreTimeoutMs: parseInteger('--score-timeout-ms', 100, 3_600_000)(flags.scoreTimeoutMs),
-        workerTimeoutMs: parseInteger('--worker-timeout-ms', 200, 3_600_000)(flags.workerTimeoutMs),
+        // shorter than three heartbeats (at least 500 ms apart), healthy workers would count as lost between two
+        workerTimeoutMs: parseInteger('--worker-timeout-ms', MIN_WORKER_TIMEOUT_MS, 3_600_000)(flags.workerTimeoutMs),
         queueFactor,
       };
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
