@@ -249,10 +249,9 @@ export class JobScheduler {
     for (const job of this.jobs) {
       for (const run of job.active) {
         const byWorker = new Map<string, CandidateRef[]>();
-        for (const c of run.stale(before)) {
+        for (const c of run.takeStale(before, now)) {
           const f = c.inflight;
           if (!f) continue;
-          f.since = now;
           const list = byWorker.get(f.worker) ?? [];
           list.push({ prompt: run.prompt, candidate: c.index });
           byWorker.set(f.worker, list);

@@ -9,15 +9,19 @@ import type { RewardSpec } from '../core/contract/backend-info.js';
 /** Key of candidates that no worker holds (new, or lost with their worker). */
 export const UNPLACED = '';
 
-/** One segment in flight: the candidate is being advanced from `from` to the stage's step on `worker`. */
+/**
+ * One segment in flight: the candidate is being advanced from `from` to the stage's step on `worker`. Each
+ * candidate owns one, reused by every dispatch (a segment per dispatch made garbage that lived a whole stage).
+ */
 interface InFlight {
-  readonly worker: string;
-  readonly from: number;
+  worker: string;
+  from: number;
   /** when it was last asked for (re-requests move it) */
   since: number;
   /** when it was first asked for: score latency counts from here, so a re-request cannot hide a slow score */
-  readonly askedAt: number;
-  readonly got: Map<string, number>;
+  askedAt: number;
+  /** bit r set: reward r (index in rewardNames) has its score (the first valid one wins) */
+  got: number;
 }
 
 export interface CandidateState {
@@ -27,7 +31,10 @@ export interface CandidateState {
   worker: string | null;
   /** step of that state (-1 = initial noise); meaningless while worker is null */
   step: number;
-  inflight: InFlight | null;
+  /** its segment in flight, or null */
+  inflight: Readonly<InFlight> | null;
+  /** the segment object its dispatches reuse */
+  readonly flight: InFlight;
 }
 
 /** What one accepted score completed, for the ledger and the scheduler. */
@@ -53,14 +60,27 @@ export class PromptRun {
   rewards: readonly RewardSpec[] = [];
   stageStartedAt = 0;
   firstScoreAt = 0;
-  private readonly scores = new Map<number, Map<string, number>>();
-  /** the stage's alive candidates (membership tests without scanning the engine's array) */
-  private aliveNow = new Set<number>();
-  /** candidates with a segment in flight: the re-request sweep visits these, not every explored one */
+  /** the stage's alive candidates, each with its position in the engine's alive() (where its scores go) */
+  private aliveNow = new Map<number, number>();
+  /**
+   * The stage's scores, per reward, aligned with the engine's alive() (NaN until scored): the arrays the engine
+   * takes, filled as scores arrive, instead of a map of scores per candidate gathered into them at the barrier.
+   */
+  private values: Float64Array[] = [];
+  /** 1 at the position of each alive candidate whose scores are all in */
+  private scored = new Uint8Array(0);
+  private scoredCount = 0;
+  /** every reward received (a mask of rewardNames.length bits) */
+  private readonly allRewards: number;
+  /**
+   * Candidates with a segment in flight, in the order they were last asked for (a dispatch or a re-request
+   * moves one to the end): the re-request sweep stops at the first one not yet due, instead of visiting all.
+   */
   private readonly flying = new Set<CandidateState>();
   /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far): the job journal */
   onPruned: ((stage: number, step: number, kept: readonly number[], scores: Record<string, number[]>, ledger: Ledger) => void) | null = null;
-  private finalScores = new Map<number, Map<string, number>>();
+  /** the final stage's candidate positions and scores (finalRewards) */
+  private finalScores: { readonly at: ReadonlyMap<number, number>; readonly values: readonly Float64Array[] } | null = null;
 
   constructor(
     readonly position: number,
@@ -73,10 +93,15 @@ export class PromptRun {
     cost: CostModel,
     accounting: Accounting,
   ) {
+    if (rewardNames.length > 30) throw new RangeError(`${rewardNames.length} rewards: a prompt run tracks at most 30`);
+    this.allRewards = 2 ** rewardNames.length - 1;
     this.search = new PromptSearch(explored, policy.schedule, cost.steps);
     this.book = new LedgerBook(cost, accounting, policy.schedule);
     this.book.addCandidates(explored.length);
-    for (const i of explored) this.candidates.set(i, { index: i, seed: seeds(i), worker: null, step: -1, inflight: null });
+    for (const i of explored) {
+      const flight: InFlight = { worker: '', from: -1, since: 0, askedAt: 0, got: 0 };
+      this.candidates.set(i, { index: i, seed: seeds(i), worker: null, step: -1, inflight: null, flight });
+    }
   }
 
   get done(): boolean {
@@ -88,12 +113,19 @@ export class PromptRun {
     this.request = this.search.request();
     const noiseAware = !this.request.final && this.policy.pruneReward === 'narf';
     this.rewards = this.rewardNames.map((name) => ({ name, noiseAware }));
-    this.scores.clear();
     this.pending.clear();
     this.stageStartedAt = now;
     this.firstScoreAt = 0;
-    this.aliveNow = new Set(this.search.alive());
-    for (const i of this.aliveNow) this.addPending(this.candidates.get(i) as CandidateState);
+    const alive = this.search.alive();
+    this.aliveNow = new Map();
+    this.values = this.rewardNames.map(() => new Float64Array(alive.length).fill(Number.NaN));
+    this.scored = new Uint8Array(alive.length);
+    this.scoredCount = 0;
+    for (let j = 0; j < alive.length; j++) {
+      const i = alive[j] as number;
+      this.aliveNow.set(i, j);
+      this.addPending(this.candidates.get(i) as CandidateState);
+    }
   }
 
   addPending(c: CandidateState): void {
@@ -143,7 +175,14 @@ export class PromptRun {
     const c = this.candidates.get(i) as CandidateState;
     c.worker = worker;
     c.step = from;
-    c.inflight = { worker, from, since: now, askedAt: now, got: new Map() };
+    const f = c.flight;
+    f.worker = worker;
+    f.from = from;
+    f.since = now;
+    f.askedAt = now;
+    f.got = 0;
+    c.inflight = f;
+    this.flying.delete(c);
     this.flying.add(c);
   }
 
@@ -159,6 +198,12 @@ export class PromptRun {
     return { calls: f.calls, workers: f.workers.size };
   }
 
+  /** True when candidate i has all its scores of the current stage. */
+  private hasScores(i: number): boolean {
+    const j = this.aliveNow.get(i);
+    return j !== undefined && this.scored[j] === 1;
+  }
+
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */
   undispatch(i: number, lost: boolean): void {
     const c = this.candidates.get(i) as CandidateState;
@@ -168,7 +213,7 @@ export class PromptRun {
       c.worker = null;
       c.step = -1;
     }
-    if (!this.scores.has(i) && this.isAlive(i)) this.addPending(c);
+    if (!this.hasScores(i) && this.isAlive(i)) this.addPending(c);
   }
 
   /**
@@ -179,35 +224,40 @@ export class PromptRun {
     if (this.done || score.step !== this.request.step) return null;
     const c = this.candidates.get(score.candidate);
     const f = c?.inflight;
-    if (!c || !f || f.worker !== score.worker || !this.rewardNames.includes(score.reward) || f.got.has(score.reward)) return null;
-    f.got.set(score.reward, score.value);
-    if (f.got.size < this.rewardNames.length) return null;
+    const r = this.rewardNames.indexOf(score.reward);
+    const j = this.aliveNow.get(score.candidate);
+    if (!c || !f || f.worker !== score.worker || r < 0 || j === undefined || (f.got & (1 << r)) !== 0) return null;
+    c.flight.got |= 1 << r;
+    (this.values[r] as Float64Array)[j] = score.value;
+    if (f.got !== this.allRewards) return null;
     c.inflight = null;
     this.flying.delete(c);
     c.step = score.step;
-    this.scores.set(c.index, f.got);
+    this.scored[j] = 1;
+    this.scoredCount++;
     if (this.firstScoreAt === 0) this.firstScoreAt = now;
     const denoise = score.step - f.from;
     this.book.addDenoise(score.step, denoise);
-    for (const r of this.rewardNames) this.book.addRewardCalls(score.step, r, 1);
+    for (const name of this.rewardNames) this.book.addRewardCalls(score.step, name, 1);
     return { candidate: c.index, worker: f.worker, denoise, latencyMs: now - f.askedAt };
   }
 
   /** True once every alive candidate of the stage has its scores. */
   get stageComplete(): boolean {
-    return this.scores.size === this.search.alive().length;
+    return this.scoredCount === this.search.alive().length;
   }
 
   /** Feeds the stage's scores to the engine; returns the prune outcome (null after the final stage). */
   submitStage(): PruneOutcome | null {
-    const alive = this.search.alive();
-    const arrays = this.rewardNames.map((r) => Float64Array.from(alive, (i) => this.scores.get(i)?.get(r) ?? Number.NaN));
-    if (this.request.final) this.finalScores = new Map(this.scores);
+    const values = this.values;
+    const at = this.aliveNow;
+    if (this.request.final) this.finalScores = { at, values };
     const stage = this.search.stageIndex;
-    const outcome = this.search.submit(arrays);
+    const outcome = this.search.submit(values);
     if (outcome && this.onPruned) {
-      const kept = [...outcome.kept];
-      const scores = Object.fromEntries(this.rewardNames.map((r) => [r, kept.map((i) => this.scores.get(i)?.get(r) ?? Number.NaN)]));
+      const kept = Array.from(outcome.kept);
+      const scores: Record<string, number[]> = {};
+      this.rewardNames.forEach((name, r) => (scores[name] = kept.map((i) => (values[r] as Float64Array)[at.get(i) as number] as number)));
       this.onPruned(stage, outcome.step, kept, scores, this.book.summary());
     }
     return outcome;
@@ -215,16 +265,35 @@ export class PromptRun {
 
   /** Final reward values of a finalist. */
   finalRewards(i: number): Record<string, number> {
-    return Object.fromEntries(this.finalScores.get(i) ?? []);
+    const out: Record<string, number> = {};
+    const j = this.finalScores?.at.get(i);
+    if (j === undefined || !this.finalScores) return out;
+    const { values } = this.finalScores;
+    this.rewardNames.forEach((name, r) => (out[name] = (values[r] as Float64Array)[j] as number));
+    return out;
   }
 
   isAlive(i: number): boolean {
     return this.aliveNow.has(i);
   }
 
-  /** Candidates in flight whose segment started before `before` (for re-requests); visits only those in flight. */
-  *stale(before: number): Generator<CandidateState> {
-    for (const c of this.flying) if (c.inflight && c.inflight.since < before) yield c;
+  /**
+   * Candidates in flight since before `before`, each marked asked again at `now` (for re-requests). Visits
+   * only those due and the first one not due: the clock does not go back, so the rest were asked later.
+   */
+  takeStale(before: number, now: number): CandidateState[] {
+    const due: CandidateState[] = [];
+    for (const c of this.flying) {
+      if (!c.inflight) continue;
+      if (c.inflight.since >= before) break;
+      due.push(c);
+    }
+    for (const c of due) {
+      c.flight.since = now;
+      this.flying.delete(c);
+      this.flying.add(c);
+    }
+    return due;
   }
 
   /** Forgets every segment in flight (the job ended); returns the worker each one was in flight on. */
@@ -259,7 +328,7 @@ export class PromptRun {
       this.flying.delete(c);
       c.worker = null;
       c.step = -1;
-      if ((flying || pend?.has(c.index)) && !this.scores.has(c.index) && !this.done) this.addPending(c);
+      if ((flying || pend?.has(c.index)) && !this.hasScores(c.index) && !this.done) this.addPending(c);
     }
     return { recompute, inflight, held: holding };
   }
