@@ -77,8 +77,8 @@ export class PromptRun {
    * moves one to the end): the re-request sweep stops at the first one not yet due, instead of visiting all.
    */
   private readonly flying = new Set<CandidateState>();
-  /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far): the job journal */
-  onPruned: ((stage: number, step: number, kept: readonly number[], scores: Record<string, number[]>, ledger: Ledger) => void) | null = null;
+  /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far; each its own to keep): the job journal */
+  onPruned: ((stage: number, step: number, kept: number[], scores: Record<string, number[]>, ledger: Ledger) => void) | null = null;
   /** the final stage's candidate positions and scores (finalRewards) */
   private finalScores: { readonly at: ReadonlyMap<number, number>; readonly values: readonly Float64Array[] } | null = null;
 

@@ -94,9 +94,23 @@ const envelope = z.object({ v: z.unknown(), kind: z.enum(JOURNAL_KINDS as [Journ
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** JSON of a record, on one line; bytes (rendered images) stay out, as in the result store. */
+/** Events that never carry a rendered image (no winner inside). */
+const IMAGELESS_EVENTS = new Set(['pruned', 'stage', 'budget', 'moved', 'worker_lost']);
+
+/** True when a record may carry a rendered image (a prompt's winner, an event with results). */
+function mayHoldImage(r: JournalRecord): boolean {
+  if (r.kind === 'prompt' || r.kind === 'spec' || r.kind === 'specpart') return true;
+  return r.kind === 'event' && !IMAGELESS_EVENTS.has(String(r.event.event));
+}
+
+const noImage = (k: string, v: unknown): unknown => (k === 'image' ? undefined : v);
+
+/**
+ * JSON of a record, on one line; bytes (rendered images) stay out, as in the result store. Only records that
+ * may hold an image go through the replacer: it is called for every value, each id of a stage's lists too.
+ */
 export function recordJson(r: JournalRecord): string {
-  return JSON.stringify(r, (k, v: unknown) => (k === 'image' ? undefined : v));
+  return mayHoldImage(r) ? JSON.stringify(r, noImage) : JSON.stringify(r);
 }
 
 /** One stored message of records (recordJson each), one a line: JSON escapes every newline inside a string. */
@@ -180,11 +194,15 @@ function joinSpec(spec: SpecRecord, parts: ReadonlyMap<number, SpecPartRecord>):
   return { ...spec, request: { ...spec.request, ...lists }, parts: 0 };
 }
 
-/** The stage record of a prune outcome: kept ids and, per reward, their scores (non-finite ones included). */
-export function stageRecord(job: string, position: number, stage: number, step: number, kept: readonly number[], scores: Readonly<Record<string, readonly number[]>>, l: Ledger): StageRecord {
+/**
+ * The stage record of a prune outcome: kept ids and, per reward, their scores (non-finite ones included). It
+ * takes the lists and the ledger as they are (the caller's own, built for it: a copy of each cost a clone per
+ * prune), and copies a score list only when it holds a non-finite value.
+ */
+export function stageRecord(job: string, position: number, stage: number, step: number, kept: number[], scores: Readonly<Record<string, number[]>>, l: Ledger): StageRecord {
   const json: Record<string, JsonNumber[]> = {};
-  for (const [name, values] of Object.entries(scores)) json[name] = values.map(toJsonNumber);
-  return { v: JOURNAL_SCHEMA, kind: 'stage', job, position, stage, step, kept: [...kept], scores: json, ledger: structuredClone(l) };
+  for (const [name, values] of Object.entries(scores)) json[name] = values.every(Number.isFinite) ? values : values.map(toJsonNumber);
+  return { v: JOURNAL_SCHEMA, kind: 'stage', job, position, stage, step, kept, scores: json, ledger: l };
 }
 
 /** Scores of a stage record as numbers (NaN and infinities restored). */
