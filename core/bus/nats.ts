@@ -187,25 +187,48 @@ export function decodeScores(subject: string, data: Uint8Array, prefix: string):
     return one ? [one] : null;
   }
   const [, w, job] = tokens;
-  const worker = workerFromToken(w ?? '');
-  if (tokens.length !== 3 || worker === null || !TOKEN.test(job ?? '')) return null;
+  if (tokens.length !== 3 || !w || !job) return null;
+  const worker = senderOf(w);
+  if (worker === null || !TOKEN.test(job)) return null;
   try {
     const body = JSON.parse(dec.decode(data)) as { r?: unknown; s?: unknown };
     const rewards = body.r;
     if (!Array.isArray(rewards) || !rewards.every((r): r is string => typeof r === 'string' && TOKEN.test(r)) || !Array.isArray(body.s)) return null;
-    const out: Score[] = [];
-    for (const row of body.s as unknown[]) {
+    const rows = body.s as unknown[];
+    const out: Score[] = new Array<Score>(rows.length);
+    // a plain loop over the rows, no destructuring or lists per row: a batch of 128 scores is decoded per message
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k];
       if (!Array.isArray(row) || row.length !== 6) return null;
-      const [prompt, candidate, step, r, v, busy] = row as unknown[];
-      const reward = rewards[r as number];
-      const value = fromJsonNumber(v);
-      if (![prompt, candidate, step].every(isIndex) || !Number.isInteger(r) || reward === undefined || value === null) return null;
-      out.push({ job: job as string, prompt: prompt as number, candidate: candidate as number, step: step as number, reward, value, worker, busy_s: typeof busy === 'number' ? busy : 0 });
+      const prompt: unknown = row[0];
+      const candidate: unknown = row[1];
+      const step: unknown = row[2];
+      const r: unknown = row[3];
+      const busy: unknown = row[5];
+      const reward = Number.isInteger(r) ? (rewards[r as number] as string | undefined) : undefined;
+      const value = fromJsonNumber(row[4]);
+      if (!isIndex(prompt) || !isIndex(candidate) || !isIndex(step) || reward === undefined || value === null) return null;
+      out[k] = { job, prompt: prompt as number, candidate: candidate as number, step: step as number, reward, value, worker, busy_s: typeof busy === 'number' ? busy : 0 };
     }
     return out;
   } catch {
     return null;
   }
+}
+
+/** Worker ids of the subject tokens seen lately: every score message names its sender, always one of a few. */
+const senders = new Map<string, string | null>();
+const MAX_SENDERS = 4096;
+
+/** workerFromToken, remembered for the tokens seen lately. */
+function senderOf(token: string): string | null {
+  let worker = senders.get(token);
+  if (worker === undefined) {
+    if (senders.size >= MAX_SENDERS) senders.clear();
+    worker = workerFromToken(token);
+    senders.set(token, worker);
+  }
+  return worker;
 }
 
 const isIndex = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 0;
