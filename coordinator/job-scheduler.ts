@@ -8,6 +8,7 @@ import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import { heardFrom, type WorkerPool, type WorkerSlot } from './workers.js';
+import { ScoreMetrics } from './score-metrics.js';
 
 /** Failed calls in a row after which a worker is quarantined. */
 const MAX_FAULTS = 3;
@@ -32,12 +33,15 @@ export class JobScheduler {
   private readonly byId = new Map<string, Job>();
   private kicked = false;
   private readonly stages: StageDeps;
+  /** metrics of the scores applied in this turn of the event loop (a message's), reported together */
+  private readonly scoreMetrics: ScoreMetrics;
 
   constructor(
     private readonly pool: WorkerPool,
     private readonly opts: JobSchedulerOptions,
   ) {
     this.stages = { pool, metrics: opts.metrics, clock: opts.clock, jobDone: (job) => this.end(job, 'done') };
+    this.scoreMetrics = new ScoreMetrics(opts.metrics);
   }
 
   add(job: Job): void {
@@ -69,11 +73,8 @@ export class JobScheduler {
     }
     const done = run.accept(score, now);
     if (!done) return;
-    const m = this.opts.metrics;
     job.lastScoreAt = now;
-    m.observe('scoreLatency', done.latencyMs / 1000);
-    m.inc('budgetSpent', { kind: 'denoise' }, done.denoise * job.spec.cost.denoise);
-    m.inc('budgetSpent', { kind: 'reward' }, job.spec.rewards.length * job.spec.cost.verify);
+    this.scoreMetrics.add(done.latencyMs / 1000, done.denoise * job.spec.cost.denoise, job.spec.rewards.length * job.spec.cost.verify);
     job.inflight--;
     const slot = this.pool.get(done.worker);
     if (slot) {
