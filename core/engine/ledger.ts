@@ -30,6 +30,9 @@ interface StageTally {
  * Under `paper` accounting the first stage is charged one step short per candidate, as the published
  * simulator does; `exact` charges every executed step.
  */
+/** localeCompare's order, with one collator made once (localeCompare sets one up per call: a prune's ledger cost more than its scores). */
+const byName = new Intl.Collator().compare;
+
 export class LedgerBook {
   private readonly tallies = new Map<number, StageTally>();
   private candidates = 0;
@@ -65,7 +68,7 @@ export class LedgerBook {
     const steps = this.steps();
     const stages: StageLedger[] = steps.map((step) => {
       const t = this.tallies.get(step) as StageTally;
-      const calls = Object.fromEntries([...t.calls.entries()].sort(([a], [b]) => a.localeCompare(b)));
+      const calls = Object.fromEntries(t.calls.size < 2 ? t.calls : [...t.calls.entries()].sort(([a], [b]) => byName(a, b)));
       return { step, denoise_steps: t.denoise, reward_calls: calls, cost: this.stageCost(step, steps[0]) };
     });
     return sumStages(this.candidates, stages);
