@@ -33,6 +33,8 @@ export interface CandidateState {
   step: number;
   /** its segment in flight, or null */
   inflight: Readonly<InFlight> | null;
+  /** its position in the current stage's alive() (where its scores go), -1 when not alive in it */
+  at: number;
   /** the segment object its dispatches reuse */
   readonly flight: InFlight;
 }
@@ -60,8 +62,8 @@ export class PromptRun {
   rewards: readonly RewardSpec[] = [];
   stageStartedAt = 0;
   firstScoreAt = 0;
-  /** the stage's alive candidates, each with its position in the engine's alive() (where its scores go) */
-  private aliveNow = new Map<number, number>();
+  /** the stage's alive candidates, as the engine listed them at its start (their `at` is set) */
+  private aliveNow: CandidateState[] = [];
   /**
    * The stage's scores, per reward, aligned with the engine's alive() (NaN until scored): the arrays the engine
    * takes, filled as scores arrive, instead of a map of scores per candidate gathered into them at the barrier.
@@ -79,8 +81,6 @@ export class PromptRun {
   private readonly flying = new Set<CandidateState>();
   /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far; each its own to keep): the job journal */
   onPruned: ((stage: number, step: number, kept: number[], scores: Record<string, number[]>, ledger: Ledger) => void) | null = null;
-  /** the final stage's candidate positions and scores (finalRewards) */
-  private finalScores: { readonly at: ReadonlyMap<number, number>; readonly values: readonly Float64Array[] } | null = null;
 
   constructor(
     readonly position: number,
@@ -100,7 +100,7 @@ export class PromptRun {
     this.book.addCandidates(explored.length);
     for (const i of explored) {
       const flight: InFlight = { worker: '', from: -1, since: 0, askedAt: 0, got: 0 };
-      this.candidates.set(i, { index: i, seed: seeds(i), worker: null, step: -1, inflight: null, flight });
+      this.candidates.set(i, { index: i, seed: seeds(i), worker: null, step: -1, inflight: null, at: -1, flight });
     }
   }
 
@@ -117,14 +117,16 @@ export class PromptRun {
     this.stageStartedAt = now;
     this.firstScoreAt = 0;
     const alive = this.search.alive();
-    this.aliveNow = new Map();
+    for (const c of this.aliveNow) c.at = -1;
+    this.aliveNow = new Array<CandidateState>(alive.length);
     this.values = this.rewardNames.map(() => new Float64Array(alive.length).fill(Number.NaN));
     this.scored = new Uint8Array(alive.length);
     this.scoredCount = 0;
     for (let j = 0; j < alive.length; j++) {
-      const i = alive[j] as number;
-      this.aliveNow.set(i, j);
-      this.addPending(this.candidates.get(i) as CandidateState);
+      const c = this.candidates.get(alive[j] as number) as CandidateState;
+      c.at = j;
+      this.aliveNow[j] = c;
+      this.addPending(c);
     }
   }
 
@@ -200,8 +202,8 @@ export class PromptRun {
 
   /** True when candidate i has all its scores of the current stage. */
   private hasScores(i: number): boolean {
-    const j = this.aliveNow.get(i);
-    return j !== undefined && this.scored[j] === 1;
+    const j = this.candidates.get(i)?.at ?? -1;
+    return j >= 0 && this.scored[j] === 1;
   }
 
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */
@@ -225,8 +227,8 @@ export class PromptRun {
     const c = this.candidates.get(score.candidate);
     const f = c?.inflight;
     const r = this.rewardNames.indexOf(score.reward);
-    const j = this.aliveNow.get(score.candidate);
-    if (!c || !f || f.worker !== score.worker || r < 0 || j === undefined || (f.got & (1 << r)) !== 0) return null;
+    if (!c || !f || f.worker !== score.worker || r < 0 || c.at < 0 || (f.got & (1 << r)) !== 0) return null;
+    const j = c.at;
     c.flight.got |= 1 << r;
     (this.values[r] as Float64Array)[j] = score.value;
     if (f.got !== this.allRewards) return null;
@@ -244,37 +246,35 @@ export class PromptRun {
 
   /** True once every alive candidate of the stage has its scores. */
   get stageComplete(): boolean {
-    return this.scoredCount === this.search.alive().length;
+    return this.scoredCount === this.search.aliveCount;
   }
 
   /** Feeds the stage's scores to the engine; returns the prune outcome (null after the final stage). */
   submitStage(): PruneOutcome | null {
     const values = this.values;
-    const at = this.aliveNow;
-    if (this.request.final) this.finalScores = { at, values };
     const stage = this.search.stageIndex;
     const outcome = this.search.submit(values);
     if (outcome && this.onPruned) {
       const kept = Array.from(outcome.kept);
       const scores: Record<string, number[]> = {};
-      this.rewardNames.forEach((name, r) => (scores[name] = kept.map((i) => (values[r] as Float64Array)[at.get(i) as number] as number)));
+      const at = kept.map((i) => (this.candidates.get(i) as CandidateState).at);
+      this.rewardNames.forEach((name, r) => (scores[name] = at.map((j) => (values[r] as Float64Array)[j] as number)));
       this.onPruned(stage, outcome.step, kept, scores, this.book.summary());
     }
     return outcome;
   }
 
-  /** Final reward values of a finalist. */
+  /** Final reward values of a finalist (the final stage's scores stay, no stage follows it). */
   finalRewards(i: number): Record<string, number> {
     const out: Record<string, number> = {};
-    const j = this.finalScores?.at.get(i);
-    if (j === undefined || !this.finalScores) return out;
-    const { values } = this.finalScores;
-    this.rewardNames.forEach((name, r) => (out[name] = (values[r] as Float64Array)[j] as number));
+    const j = this.candidates.get(i)?.at ?? -1;
+    if (!this.done || j < 0) return out;
+    this.rewardNames.forEach((name, r) => (out[name] = (this.values[r] as Float64Array)[j] as number));
     return out;
   }
 
   isAlive(i: number): boolean {
-    return this.aliveNow.has(i);
+    return (this.candidates.get(i)?.at ?? -1) >= 0;
   }
 
   /**

@@ -30,10 +30,10 @@ export function completeStage(job: Job, run: PromptRun, deps: StageDeps): void {
     job.emit({ event: 'pruned', pruned: { prompt: run.prompt, step: outcome.step, kept: [...outcome.kept], pruned: [...outcome.pruned] } }, now);
     releaseCandidates(job, run, outcome.pruned, deps.pool);
     run.beginStage(now);
-    job.emit({ event: 'stage', stage: { prompt: run.prompt, step: run.request.step, alive: run.search.alive().length, final: run.request.final } }, now);
+    job.emit({ event: 'stage', stage: { prompt: run.prompt, step: run.request.step, alive: run.search.aliveCount, final: run.request.final } }, now);
     return;
   }
-  m.inc('candidatesFinished', {}, run.search.alive().length);
+  m.inc('candidatesFinished', {}, run.search.aliveCount);
   void finishPrompt(job, run, deps);
 }
 
