@@ -1,0 +1,56 @@
+// PromptRun's bookkeeping of one stage: scores land in the engine's arrays (first valid score per reward wins),
+// and the re-request sweep returns exactly the candidates due, oldest ask first, without visiting the rest.
+import { describe, expect, it } from 'vitest';
+import { PAPER_COST } from '../../../core/engine/cost-model.js';
+import { makePolicy } from '../../../core/engine/policy.js';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import type { Score } from '../../../core/bus/score-bus.js';
+import { PromptRun } from '../../../coordinator/prompt-run.js';
+
+function run(rewards: readonly string[] = ['pic']): PromptRun {
+  const explored = Int32Array.from([10, 11, 12, 13, 14]);
+  const r = new PromptRun(0, 3, '', explored, (i) => 100 + i, makePolicy('ttsnap', PAPER_SCHEDULE), rewards, PAPER_COST, 'exact');
+  r.beginStage(0);
+  return r;
+}
+
+const score = (candidate: number, reward: string, value: number, worker = 'w1', step = 2): Score => ({ job: 'j', prompt: 3, candidate, step, reward, value, worker, busy_s: 0 });
+
+describe('PromptRun', () => {
+  it('re-requests only the candidates asked for before the cut-off, and moves them behind the others', () => {
+    const r = run();
+    r.dispatch(10, 'w1', -1, 100);
+    r.dispatch(11, 'w1', -1, 200);
+    r.dispatch(12, 'w2', -1, 300);
+    expect(r.takeStale(250, 1000).map((c) => c.index)).toEqual([10, 11]);
+    // 12 is now the oldest ask; 10 and 11 were asked again at 1000
+    expect(r.takeStale(500, 1100).map((c) => c.index)).toEqual([12]);
+    expect(r.takeStale(1050, 1200).map((c) => c.index)).toEqual([10, 11]);
+    // a scored candidate leaves the sweep; a dispatch again moves it to the end with its new time
+    expect(r.accept(score(10, 'pic', 0.5), 1300)?.latencyMs).toBe(1200);
+    r.dispatch(12, 'w1', -1, 1400);
+    expect(r.takeStale(Number.POSITIVE_INFINITY, 1500).map((c) => c.index)).toEqual([11, 12]);
+  });
+
+  it('completes a candidate once every reward has its first score from the worker it is in flight on', () => {
+    const r = run(['pic', 'aes']);
+    for (const i of [10, 11, 12, 13, 14]) r.dispatch(i, 'w1', -1, 0);
+    expect(r.accept(score(10, 'pic', 0.1, 'w2'), 5)).toBeNull(); // a stranger
+    expect(r.accept(score(10, 'pic', 0.2), 5)).toBeNull(); // one reward of two
+    expect(r.accept(score(10, 'pic', 0.9), 6)).toBeNull(); // a duplicate: the first one stays
+    expect(r.accept(score(10, 'aes', Number.NaN), 7)).toEqual({ candidate: 10, worker: 'w1', denoise: 3, latencyMs: 7 });
+    expect(r.accept(score(10, 'aes', 0.3), 8)).toBeNull(); // late: no longer in flight
+    expect(r.stageComplete).toBe(false);
+    for (const i of [11, 12, 13, 14]) {
+      r.accept(score(i, 'pic', i / 100), 9);
+      r.accept(score(i, 'aes', i / 10), 9);
+    }
+    expect(r.stageComplete).toBe(true);
+    const kept: number[][] = [];
+    const scores: Record<string, number[]>[] = [];
+    r.onPruned = (_stage, _step, k, s) => void (kept.push(k), scores.push(s));
+    const outcome = r.submitStage();
+    expect(kept[0]).toEqual(Array.from(outcome?.kept ?? []));
+    expect(kept[0]?.map((i, k) => [i, scores[0]?.pic?.[k], scores[0]?.aes?.[k]])).toEqual(kept[0]?.map((i) => (i === 10 ? [i, 0.2, Number.NaN] : [i, i / 100, i / 10])));
+  });
+});
