@@ -4,6 +4,7 @@ import { CallError, ValidationError } from '../core/errors.js';
 import type { CoordinatorClient as Stub } from '../core/generated/ttsnap/v1/Coordinator.js';
 import type { JobEvent__Output } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
+import type { CandidatePreview__Output } from '../core/generated/ttsnap/v1/CandidatePreview.js';
 import type { GetResultRequest } from '../core/generated/ttsnap/v1/GetResultRequest.js';
 import type { GetResultResponse__Output } from '../core/generated/ttsnap/v1/GetResultResponse.js';
 import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.js';
@@ -87,12 +88,12 @@ export class CoordinatorGrpcClient {
    * Submits a job; while the coordinator has no worker yet (UNAVAILABLE), retries for up to `waitMs`. A refusal
    * (TLS, identity, role) is never retried: it fails at once as a RefusedError.
    */
-  async submit(req: SubmitJobRequest, waitMs = 30_000): Promise<{ job: string; candidates: number }> {
+  async submit(req: SubmitJobRequest, waitMs = 30_000): Promise<{ job: string; candidates: number; previews: boolean }> {
     const until = Date.now() + waitMs;
     for (;;) {
       try {
         const res = promptCount(req) > UPLOAD_CHUNK_PROMPTS ? await this.upload(req) : await this.unary<SubmitJobRequest, SubmitJobResponse__Output>('SubmitJob', req);
-        return { job: res.job, candidates: res.candidates_per_prompt };
+        return { job: res.job, candidates: res.candidates_per_prompt, previews: res.previews };
       } catch (err) {
         const cause = err instanceof CoordinatorCallError ? err.cause : null;
         const refusal = isServiceError(cause) ? await refusalOf(cause, this.address, this.security) : null;
@@ -181,6 +182,17 @@ export class CoordinatorGrpcClient {
   /** Forgets an ended job (its stored result and journal too); says what there was to delete. */
   async delete(job: string): Promise<DeleteJobResponse__Output> {
     return this.unary<{ job: string }, DeleteJobResponse__Output>('DeleteJob', { job });
+  }
+
+  /** search --contact-sheets: the previews of a finished prompt of the job (its number in the job), which the coordinator then forgets. */
+  promptPreviews(job: string, prompt: number, deadlineMs = 60_000): Promise<CandidatePreview__Output[]> {
+    return new Promise((resolve, reject) => {
+      const out: CandidatePreview__Output[] = [];
+      const call = this.stub.GetPromptPreviews({ job, prompt }, { deadline: Date.now() + deadlineMs });
+      call.on('data', (p: CandidatePreview__Output) => out.push(p));
+      call.on('error', (err: grpc.ServiceError) => reject(translate(err, this.address)));
+      call.on('end', () => resolve(out));
+    });
   }
 
   async list(limit = 100): Promise<JobSummary__Output[]> {

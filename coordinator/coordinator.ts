@@ -24,6 +24,8 @@ import { compileJobSpec } from './job-spec.js';
 import { grantedBudget } from './job-gauges.js';
 import { fitPage, jobResult, pageLimit, provenanceOf, resultPage } from './result.js';
 import { ttsnapVersion } from '../core/version.js';
+import type { CandidatePreview } from '../core/generated/ttsnap/v1/CandidatePreview.js';
+import { checkPreviewWorkers, ENDED_JOB_PREVIEWS_MS, PromptPreviews } from './prompt-previews.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
@@ -96,6 +98,8 @@ export class Coordinator {
   /** this coordinator's life: written with each job it starts, and workers hold candidates under it (a restarted coordinator has another) */
   readonly epoch = randomUUID();
   private readonly byRequest = new Map<string, string>();
+  /** search --contact-sheets: the previews of prompts not yet fetched */
+  private readonly previews = new PromptPreviews();
   private draining = false;
   private readonly puts = new Set<Promise<unknown>>();
   private readonly resumes: PendingResumes | null;
@@ -117,6 +121,10 @@ export class Coordinator {
     });
     const unsubscribe = bus.subscribe((s) => this.scheduler.onScore(s));
     const unfailure = bus.onFailure((f) => this.scheduler.onFailure(f));
+    const unpreview = bus.onPreview?.((p) => this.previews.add(p, (id) => {
+      const job = this.jobs.get(id);
+      return job !== undefined && job.spec.previews && !job.ended;
+    }));
     // Scores published while the bus was away may be lost: ask for every missing one now, not after the timeout.
     // And once more a little later for those still missing: a worker whose own connection comes back after this
     // one republishes into a bus this coordinator may not be subscribed to yet, and an answer to the first
@@ -132,6 +140,7 @@ export class Coordinator {
     this.unsubscribe = () => {
       unsubscribe();
       unfailure();
+      unpreview?.();
       unwatch?.();
       if (again) clearTimeout(again);
     };
@@ -326,6 +335,7 @@ export class Coordinator {
     if (existing) return existing;
     const pool = this.pool.resolve(req.pool ?? '');
     const spec = compileJobSpec(req, pool.info);
+    if (spec.previews) checkPreviewWorkers(pool, this.pool.all().filter((s) => s.pool === pool.id));
     const now = this.opts.clock();
     const job = new Job(`j${(++this.seq).toString(36)}-${Math.floor(now).toString(36)}`, spec, now);
     job.provenance = provenanceOf(spec, pool.info, ttsnapVersion());
@@ -363,6 +373,20 @@ export class Coordinator {
   /** Resolves once every journal record written so far is stored (true), or after timeoutMs (false); true without a journal. */
   journaled(timeoutMs: number): Promise<boolean> {
     return this.opts.journal?.flush(timeoutMs) ?? Promise.resolve(true);
+  }
+
+  /**
+   * search --contact-sheets: the previews of one prompt of the job (its number in the job, as events give it), once;
+   * empty when the job did not ask for them, or they were fetched or dropped already.
+   */
+  takePromptPreviews(id: string, prompt: number): CandidatePreview[] {
+    if (!this.jobs.has(id)) throw new JobNotFoundError(id);
+    return this.previews.take(id, prompt);
+  }
+
+  /** PNG bytes of previews held (a bound the tests check). */
+  get previewBytes(): number {
+    return this.previews.bytes;
   }
 
   job(id: string): Job {
@@ -414,6 +438,7 @@ export class Coordinator {
     if ((job && !job.ended) || this.resumes?.has(id)) throw new JobRunningError(id);
     await job?.announced;
     const inMemory = this.jobs.delete(id);
+    this.previews.drop(id);
     for (const requests of [this.byRequest, this.resumes?.byRequest]) for (const [r, j] of requests ?? []) if (j === id) requests?.delete(r);
     const failed = (op: 'delete', err: unknown): never => {
       this.metrics.inc('resultStoreErrors', { op });
@@ -482,6 +507,7 @@ export class Coordinator {
   }
 
   private jobEnded(job: Job): void {
+    if (job.spec.previews) setTimeout(() => this.previews.drop(job.id), ENDED_JOB_PREVIEWS_MS).unref();
     this.metrics.inc('jobsCompleted', { state: job.state });
     this.opts.log.info({ job: job.id, state: job.state, prompts: job.promptsDone, cost: job.ledger().cost, ...(job.error ? { error: job.error } : {}) }, 'job ended');
     if (job.state === 'done') this.metrics.inc('recomputedSteps', {}, job.movement.recomputed_steps);

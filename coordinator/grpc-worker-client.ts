@@ -94,8 +94,8 @@ export class GrpcWorkerClient implements WorkerClient {
     return this.enqueue({ take: { job, candidates } }, 'now');
   }
 
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void> {
-    const req = { job, to_step: toStep, candidates: [...refs], rewards: rewards.map((r) => ({ name: r.name, noise_aware: r.noiseAware })) };
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
+    const req = { job, to_step: toStep, candidates: [...refs], rewards: rewards.map((r) => ({ name: r.name, noise_aware: r.noiseAware })), previews };
     return this.enqueue({ advance: req }, 'now');
   }
 

@@ -137,10 +137,10 @@ export class JobScheduler {
         // Both in this turn: the client sends them in one call, and the worker applies them in order.
         const sampling = job.spec.promptSampling[run.position] ?? null;
         const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text, sampling }));
-        await Promise.all([slot.client.take(job.id, specs), slot.client.advance(job.id, run.request.step, refs, run.rewards)]);
+        await Promise.all([slot.client.take(job.id, specs), slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews)]);
       } else {
         if (a.kind === 'move') await this.move(job, run, a.source as string, slot, refs);
-        await slot.client.advance(job.id, run.request.step, refs, run.rewards);
+        await slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews);
       }
       heardFrom(slot, this.opts.clock());
     } catch (err) {
@@ -259,7 +259,7 @@ export class JobScheduler {
         }
         for (const [w, refs] of byWorker) {
           const slot = this.pool.get(w);
-          if (slot) void slot.client.advance(job.id, run.request.step, refs, run.rewards).catch((err: unknown) => this.dispatchFailed(slot, { job, run, kind: 'home', source: null, candidates: refs.map((r) => r.candidate) }, err));
+          if (slot) void slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews).catch((err: unknown) => this.dispatchFailed(slot, { job, run, kind: 'home', source: null, candidates: refs.map((r) => r.candidate) }, err));
         }
       }
     }

@@ -38,6 +38,8 @@ export interface JobSpec {
   readonly cost: CostModel;
   readonly accounting: Accounting;
   readonly images: boolean;
+  /** search --contact-sheets: the workers publish a thumbnail of each scored candidate (kept per prompt for GetPromptPreviews) */
+  readonly previews: boolean;
   readonly label: string;
   /** trace columns to draw candidates from (0 for model backends) */
   readonly pool: number;
@@ -167,6 +169,7 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     cost,
     accounting,
     images: Boolean(req.images),
+    previews: Boolean(req.previews),
     label,
     pool,
     planned: mergeLedgers(perPrompt.n.map((k, i) => planOf(k, perPrompt.steps[i] as number))),

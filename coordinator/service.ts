@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { ValidationError } from '../core/errors.js';
 import type { CoordinatorHandlers } from '../core/generated/ttsnap/v1/Coordinator.js';
+import type { CandidatePreview } from '../core/generated/ttsnap/v1/CandidatePreview.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { PromptPreviewsRequest__Output } from '../core/generated/ttsnap/v1/PromptPreviewsRequest.js';
 import type { SubmitJobRequest, SubmitJobRequest__Output } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { SubmitJobResponse } from '../core/generated/ttsnap/v1/SubmitJobResponse.js';
 import type { WatchJobRequest__Output } from '../core/generated/ttsnap/v1/WatchJobRequest.js';
@@ -63,7 +65,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     // answered once the job's spec is journaled (a few ms; at most JOURNAL_WAIT_MS): a coordinator that dies
     // right after the answer still resumes the job
     await coord.journaled(JOURNAL_WAIT_MS);
-    return { job: job.id, candidates_per_prompt: job.spec.n };
+    return { job: job.id, candidates_per_prompt: job.spec.n, previews: job.spec.previews };
   };
   return {
     SubmitJob: unary('SubmitJob', metrics, 'grpcErrors', (req, call) => submit(req, call.metadata)),
@@ -124,6 +126,17 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       call.on('cancelled', end);
       call.on('close', end);
       call.on('finish', end);
+    },
+    // one message per preview (a thumbnail each): no message grows with the prompt or the job
+    GetPromptPreviews: (call: grpc.ServerWritableStream<PromptPreviewsRequest__Output, CandidatePreview>) => {
+      try {
+        for (const p of coord.takePromptPreviews(jobField(call.request.job), call.request.prompt)) call.write(p);
+        call.end();
+      } catch (err) {
+        const se = toServiceError(err);
+        metrics.inc('grpcErrors', { method: 'GetPromptPreviews', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
+        call.emit('error', se);
+      }
     },
     GetResult: unary('GetResult', metrics, 'grpcErrors', (req) => coord.resultPage(jobField(req.job), req.offset, req.limit)),
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),

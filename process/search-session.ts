@@ -1,3 +1,4 @@
+import type { CandidatePreview__Output } from '../core/generated/ttsnap/v1/CandidatePreview.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobResult__Output } from '../core/generated/ttsnap/v1/JobResult.js';
@@ -15,13 +16,16 @@ export type AnyJobEvent = JobEvent;
 export interface SearchSession {
   /** the workers' backend when known here (embedded), else null (the coordinator validates) */
   readonly backend: BackendInfo | null;
-  submit(req: SubmitJobRequest): Promise<{ job: string; candidates: number }>;
+  /** `previews`: the job was accepted with SubmitJobRequest.previews (false from a coordinator too old to know it) */
+  submit(req: SubmitJobRequest): Promise<{ job: string; candidates: number; previews: boolean }>;
   /**
    * Follows the job's events until it ends; resolves with its final state and its result gathered from the
    * events (prompt_done events and the done summary), or null when some prompt did not come as an event.
    */
   watch(job: string, onEvent: (e: AnyJobEvent) => void): Promise<{ state: string; result: JobResult | JobResult__Output | null }>;
   result(job: string): Promise<JobResult | JobResult__Output>;
+  /** search --contact-sheets with a coordinator: the previews of a finished prompt (its number in the job), once */
+  promptPreviews?(job: string, prompt: number): Promise<CandidatePreview__Output[]>;
   cancel(job: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,7 +38,7 @@ export async function embeddedSession(opts: EmbeddedOptions): Promise<SearchSess
     backend: c.backend,
     async submit(req) {
       const job = c.submit(req);
-      return { job: job.id, candidates: job.spec.n };
+      return { job: job.id, candidates: job.spec.n, previews: job.spec.previews };
     },
     watch(job, onEvent) {
       const collect = new ResultCollector();
@@ -87,6 +91,7 @@ export function remoteSession(
       return { state: done.done?.state ?? 'done', result: collect.complete ? collect.result() : null };
     },
     result: (job) => client.result(job),
+    promptPreviews: (job, prompt) => client.promptPreviews(job, prompt),
     async cancel(job) {
       await client.cancel(job);
     },

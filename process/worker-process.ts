@@ -15,6 +15,7 @@ import { serveMetrics, type MetricsServer } from '../core/metrics/server.js';
 import { PromMetricsSink } from '../core/metrics/sink.js';
 import type { BackendOptions, WorkerBackend } from '../worker/backend.js';
 import { createBackend } from '../worker/backends/registry.js';
+import { WorkerPreviews } from '../worker/previews.js';
 import { sourceOfBackend } from '../worker/collect/source.js';
 import { WorkerRuntime } from '../worker/runtime.js';
 import { startWorkerServer } from '../worker/server.js';
@@ -110,9 +111,11 @@ export class WorkerProcess extends ProcessBase {
       this.steps.push(['metrics server', () => ms.close()]);
     }
     this.metrics = metrics;
-    const backend = await createBackend(opts.backend, opts.backendOptions, { log: (line) => log.info({ worker: opts.id }, line) });
+    // the images a backend decodes for its rewards, kept for jobs that ask for previews (search --contact-sheets)
+    const previews = new WorkerPreviews();
+    const backend = await createBackend(opts.backend, opts.backendOptions, { log: (line) => log.info({ worker: opts.id }, line), previews });
     this.backend = backend;
-    this.info = describedInfo(backend, opts.backend, opts.backendOptions);
+    this.info = { ...describedInfo(backend, opts.backend, opts.backendOptions), previews: backend.info.renders };
     this.steps.push(['backend', () => backend.close()]);
     const provider = backend.provider ?? 'simulated';
     metrics.set('workerInfo', 1, { backend: backend.info.backend, provider, bundle: backend.info.model });
@@ -124,7 +127,7 @@ export class WorkerProcess extends ProcessBase {
       await bus.close();
     }]);
     // Named once the server has bound (with port 0 the advertised address is known only then).
-    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, log, batchTimeoutMs: opts.batchTimeoutMs, collectSource: sourceOfBackend(opts.backend, opts.backendOptions, backend.info) });
+    const runtime = new WorkerRuntime({ id: opts.id ?? 'pending', backend, bus, metrics, log, batchTimeoutMs: opts.batchTimeoutMs, collectSource: sourceOfBackend(opts.backend, opts.backendOptions, backend.info), previews });
     this.runtime = runtime;
     this.steps.unshift(['runtime', () => runtime.close()]);
     const server = await startWorkerServer(runtime, opts.listen, metrics, { security, ...(opts.healthListen !== undefined ? { healthAddress: opts.healthListen } : {}) });

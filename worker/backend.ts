@@ -94,6 +94,8 @@ export type BackendOptions = Readonly<Record<string, string | boolean | undefine
 export interface PreviewSink {
   /** image: [3, H, W] in [-1, 1] (a copy the sink may keep); scores: what each reward said of it, by name */
   add(key: CandidateKey, step: number, image: Float32Array, height: number, width: number, scores: Readonly<Record<string, number>>): void;
+  /** false when the candidate's image is not wanted (absent: every one is): a score call none of whose candidates is wanted returns no images */
+  wants?(key: CandidateKey): boolean;
 }
 
 /** What a backend is given besides its string options: objects of the process that built it. */

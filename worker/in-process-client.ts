@@ -28,8 +28,8 @@ export class InProcessWorkerClient implements WorkerClient {
     return this.inOrder(() => this.runtime.take(job, specs));
   }
 
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void> {
-    return this.inOrder(async () => void this.runtime.advance(job, toStep, refs, rewards));
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
+    return this.inOrder(async () => void this.runtime.advance(job, toStep, refs, rewards, previews));
   }
 
   release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {

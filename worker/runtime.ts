@@ -11,6 +11,7 @@ import { Mutex } from './mutex.js';
 import { Batcher } from './batcher.js';
 import { collectChunk } from './collect/chunk.js';
 import { rewardsId, WorkQueue, type WorkItem } from './queue.js';
+import { previewPng, type PendingPreview, type WorkerPreviews } from './previews.js';
 
 export interface WorkerRuntimeOptions {
   /** worker id published with every score */
@@ -24,6 +25,8 @@ export interface WorkerRuntimeOptions {
   readonly log?: Logger;
   /** what `ttsnap collect` values from this worker come from (the worker process knows its backend's files) */
   readonly collectSource?: () => CollectSource;
+  /** the preview sink its backend feeds (search --contact-sheets); absent: Advance's `previews` is ignored */
+  readonly previews?: WorkerPreviews;
 }
 
 /** The worker's accelerator is stuck in a call (the batch watchdog fired): it answers no status, takes no work. */
@@ -75,6 +78,7 @@ export class WorkerRuntime {
     this.metrics = opts.metrics ?? NO_METRICS;
     this.log = opts.log ?? NO_LOG;
     this.sourceOf = opts.collectSource ?? null;
+    this.previews = opts.previews && this.backend.info.renders ? opts.previews : null;
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
@@ -87,6 +91,7 @@ export class WorkerRuntime {
   }
 
   private readonly unwatchBus: (() => void) | null;
+  private readonly previews: WorkerPreviews | null;
   private readonly sourceOf: (() => CollectSource) | null;
   private source: CollectSource | null = null;
 
@@ -110,8 +115,9 @@ export class WorkerRuntime {
     this.ident = id;
   }
 
+  /** The backend's info; `previews` says whether this worker publishes previews when asked. */
   get info(): BackendInfo {
-    return this.backend.info;
+    return this.previews ? { ...this.backend.info, previews: true } : this.backend.info;
   }
 
   /** The coordinator's epoch, from its answer to each heartbeat: candidates created from now on are held under it. */
@@ -135,7 +141,7 @@ export class WorkerRuntime {
    */
   status(): WorkerStatus {
     if (this.stuckReason) throw new WorkerStuckError(this.stuckReason);
-    return { info: this.backend.info, live: this.live, queued: this.queue.size, busySeconds: this.busy, batches: this.batches, steps: this.steps };
+    return { info: this.info, live: this.live, queued: this.queue.size, busySeconds: this.busy, batches: this.batches, steps: this.steps };
   }
 
   /** Creates candidates at step -1. Refused while draining. */
@@ -158,9 +164,10 @@ export class WorkerRuntime {
   /**
    * Queues: advance each candidate to `toStep` and score it. A candidate already at `toStep` with cached scores
    * has them published again (the coordinator's re-request); a duplicate of a queued item is ignored.
-   * Checks every candidate before queueing any. Returns how many were queued.
+   * Checks every candidate before queueing any. Returns how many were queued. With `previews` (and a backend
+   * that renders) each queued candidate's scores are published after a thumbnail of the image they scored.
    */
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): number {
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): number {
     const keys = refs.map((r) => candidateKey(job, r));
     const steps = keys.map((k) => {
       const failed = this.failures.get(k);
@@ -187,6 +194,7 @@ export class WorkerRuntime {
         return;
       }
       if (this.queue.get(key)?.toStep === toStep) return;
+      this.previews?.ask(key, previews);
       this.queue.push({ key, job, prompt: ref.prompt, candidate: ref.candidate, toStep, rewards, rewardsId: id });
       queued++;
     });
@@ -210,6 +218,7 @@ export class WorkerRuntime {
     }
     const before = this.live;
     this.backend.release(keys);
+    this.previews?.forget(keys);
     for (const k of keys) {
       this.cache.delete(k);
       this.failures.delete(k);
@@ -324,8 +333,30 @@ export class WorkerRuntime {
       out.push(...scores);
     });
     for (const r of rewards) this.metrics.inc('workerRewardCalls', { reward: r.name }, items.length);
+    const shown = this.previews ? items.map((it) => ({ it, p: this.previews?.take(it.key, it.toStep) })) : [];
+    if (shown.some((s) => s.p)) void this.publishPreviews(shown).finally(() => this.publishScores(out));
+    else this.publishScores(out);
+  }
+
+  private publishScores(out: readonly Score[]): void {
     this.bus.publish(out);
     this.metrics.inc('workerScoresPublished', {}, out.length);
+  }
+
+  /**
+   * The thumbnails first, then (the caller) the scores, on the same connection: the coordinator has a candidate's
+   * preview before the score that may finish its prompt. One that fails to encode is logged and left out.
+   */
+  private async publishPreviews(shown: readonly { it: WorkItem; p: PendingPreview | undefined }[]): Promise<void> {
+    for (const { it, p } of shown) {
+      if (!p) continue;
+      try {
+        const png = await previewPng(p.image);
+        this.bus.publishPreview?.({ job: it.job, worker: this.id, prompt: it.prompt, candidate: it.candidate, step: it.toStep, png, scores: p.scores });
+      } catch (err) {
+        this.log.error({ worker: this.id, job: it.job, prompt: it.prompt, candidate: it.candidate }, `preview failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   private stuckReason = '';

@@ -107,7 +107,7 @@ async function take(rt: WorkerRuntime, req: TakeRequest__Output): Promise<number
 
 function advance(rt: WorkerRuntime, req: AdvanceRequest__Output): number {
   const rewards = checkRewardRefs(req.rewards);
-  return rt.advance(jobId(req.job), checkStep(req.to_step), refs(req.candidates), rewards);
+  return rt.advance(jobId(req.job), checkStep(req.to_step), refs(req.candidates), rewards, req.previews);
 }
 
 function release(rt: WorkerRuntime, req: ReleaseRequest__Output): number {

@@ -21,7 +21,8 @@ import { SearchArtifacts } from '../render/search-artifacts.js';
 import { defaultBundleDir } from '../../worker/backends/onnx.js';
 import { bundleSearchInfo } from '../../worker/onnx/variants.js';
 import { PruneLineage } from '../render/search-report/lineage.js';
-import type { PreviewSource } from '../render/search-report/stages.js';
+import { finalStepOf, promptStages, type PreviewSource, type PromptDoc } from '../render/search-report/stages.js';
+import { ReceivedPreviews } from '../render/received-previews.js';
 import { planPerPrompt } from '../render/search-progress/plan.js';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { exitCodeForJobState } from '../exit-codes.js';
@@ -58,6 +59,49 @@ interface SearchFlags {
 /** The pictures of a search's candidates by the prompt ids of the user's list (the job numbers text prompts by position in it). */
 function userPreviews(art: SearchArtifacts, list: PromptList, todo: readonly number[]): PreviewSource {
   return { preview: (id, c, step) => art.preview(list.kind === 'text' ? todo.indexOf(id) : id, c, step) };
+}
+
+/** Where a prompt's contact sheet gets its pictures, and (remote) how they are fetched before it and let go after it. */
+interface SheetSource {
+  readonly dir: string;
+  readonly previews: PreviewSource;
+  /** fetches the prompt's previews (its number in the job, its id in the user's list) before its sheet is drawn */
+  readonly fetch?: (jobPrompt: number, id: number) => Promise<void>;
+  /** after the sheet: forgets the prompt's previews, and warns of pictures that did not come */
+  readonly done?: (line: PromptDoc) => void;
+}
+
+/**
+ * Embedded: the in-process workers' images. With --coordinator: each prompt's previews fetched from the
+ * coordinator when the prompt finishes (GetPromptPreviews; it forgets them then), held until its sheet is written.
+ */
+function sheetSource(dir: string, art: SearchArtifacts | undefined, list: PromptList, todo: readonly number[], session: SearchSession, job: string, lineage: PruneLineage): SheetSource {
+  if (art) return { dir, previews: userPreviews(art, list, todo) };
+  const received = new ReceivedPreviews();
+  const fetchPreviews = session.promptPreviews?.bind(session);
+  return {
+    dir,
+    previews: received,
+    fetch: async (jobPrompt, id) => received.put(id, fetchPreviews ? await fetchPreviews(job, jobPrompt) : []),
+    done: (p) => {
+      const missing = missingPictures(p, lineage, received);
+      received.drop(p.prompt);
+      if (missing) process.stderr.write(`warning: prompt ${p.prompt}: its contact sheet lacks ${missing} (grey boxes): previews lost on the bus or with a restarted coordinator\n`);
+    },
+  };
+}
+
+/** "K of M pictures" when K cells of the prompt's sheet (candidates alive at a step) have no preview, else ''. */
+function missingPictures(p: PromptDoc, lineage: PruneLineage, previews: PreviewSource): string {
+  let cells = 0;
+  let missing = 0;
+  for (const s of promptStages(p, lineage.of(p.prompt), finalStepOf(p))) {
+    for (const c of s.alive) {
+      cells++;
+      if (!previews.preview(p.prompt, c, s.step)) missing++;
+    }
+  }
+  return missing > 0 ? `${missing} of ${cells} pictures` : '';
 }
 
 /** --schedule-file F (its per-budget entry when it has one) or --schedule SPEC; steps checked by the coordinator. */
@@ -128,6 +172,8 @@ function buildRequest(flags: SearchFlags, list: PromptList, ids: readonly number
     top_k: parseInteger('--top-k', 0, 100_000)(flags.topK),
     accounting: flags.accounting,
     images: flags.out !== undefined,
+    // remote workers send thumbnails of what they scored; embedded ones hand the CLI their images in process
+    previews: flags.contactSheets === true && flags.coordinator !== undefined,
     pool: flags.pool ?? '',
     deadline_s: flags.deadlineS === undefined ? 0 : parseNumberIn('--deadline-s', flags.deadlineS, { min: 0, max: 30 * 86_400, aboveMin: true }),
   };
@@ -162,7 +208,7 @@ async function openSession(flags: SearchFlags, art?: SearchArtifacts): Promise<S
 const FLAG_OF: Readonly<Record<string, string>> = {
   prompts: '--prompts', texts: 'texts', budget: '--budget', candidates: '--candidates', schedule: '--schedule',
   policy: '--policy', rewards: '--rewards', top_k: '--top-k', accounting: '--accounting', seed: '--seed',
-  prompt_settings: '--prompts-file overrides',
+  prompt_settings: '--prompts-file overrides', previews: '--contact-sheets',
 };
 
 function asFlagError(err: unknown): unknown {
@@ -216,7 +262,8 @@ export function registerSearch(program: Command): void {
         // an empty default schedule is the bundle's best-of-N (the coordinator reads an empty one as its own default)
         if (flags.schedule === '' && cmd.getOptionValueSource('policy') === 'default') flags.policy = 'bon';
       }
-      if (flags.contactSheets && !pictures) throw new ValidationError('--contact-sheets', flags.coordinator ? 'given with --coordinator' : `given for the ${flags.backend} backend`, 'the embedded onnx backend, whose in-process workers keep every candidate\'s pictures');
+      if (flags.contactSheets && !pictures && !flags.coordinator) throw new ValidationError('--contact-sheets', `given for the ${flags.backend} backend`, 'the embedded onnx backend, or --coordinator with model (onnx) workers');
+      if (flags.contactSheets && flags.out === undefined) throw new ValidationError('--contact-sheets', 'given without --out', 'with --out DIR (the sheets are written to DIR/images)');
       const ids = promptIds(list);
       const results = flags.out === undefined ? null : ResultsFile.open(flags.out);
       const todo = results ? ids.filter((id) => !results.has(id)) : ids;
@@ -237,16 +284,20 @@ export function registerSearch(program: Command): void {
         const idOf = (jobPrompt: number): number => (list.kind === 'text' ? (todo[jobPrompt] as number) : jobPrompt);
         const lineage = new PruneLineage(idOf);
         if (todo.length > 0) {
-          const { job, candidates } = await session.submit(req).catch((err: unknown) => {
+          const { job, candidates, previews } = await session.submit(req).catch((err: unknown) => {
             throw asFlagError(err);
           });
+          if (req.previews && !previews) {
+            await session.cancel(job);
+            throw new ValidationError('--contact-sheets', `the coordinator at ${flags.coordinator ?? ''} does not send previews (an older ttsnap); job ${job} was cancelled`, 'a coordinator of this ttsnap or later (upgrade it), or search without --contact-sheets');
+          }
           const cancelOnSignal = nextSignal(['SIGINT']).signal.then(() => session.cancel(job));
           void cancelOnSignal;
           const { progressReporter } = await import('../render/search-progress/reporter.js'); // cli-progress: not for --help
           const progress = flags.json || flags.quiet ? undefined : progressReporter(process.stderr, { prompts: todo.length, planPerPrompt: planPerPrompt(req, session.backend, candidates) });
           // Each prompt is written (and fsynced) as it finishes, under its id in the user's list.
           const asLine = (p: PromptResult | PromptResult__Output) => ({ ...promptJson(p, topK), prompt: todo[Number(p.position ?? 0)] as number });
-          const sheets = flags.contactSheets && flags.out && art ? { dir: flags.out, previews: userPreviews(art, list, todo) } : null;
+          const sheets = flags.contactSheets && flags.out ? sheetSource(flags.out, art, list, todo, session, job, lineage) : null;
           // with contact sheets, pictures are drawn off the event loop's turn: lines wait for them, in order
           let written = Promise.resolve();
           const watched = await session.watch(job, (e) => {
@@ -254,6 +305,7 @@ export function registerSearch(program: Command): void {
             progress?.onEvent(e);
             if (!e.prompt_done) return;
             const line = asLine(e.prompt_done);
+            const jobPrompt = Number(e.prompt_done.prompt ?? 0);
             const png = e.prompt_done.winner?.image;
             // the pictures first: a prompt whose line is written has its pictures too
             if (flags.out && png instanceof Uint8Array && png.length > 0) writePromptImage(flags.out, line.prompt, png);
@@ -261,7 +313,9 @@ export function registerSearch(program: Command): void {
             else written = written.then(async () => {
               // resvg loads only when a sheet is asked for: `search --help` stays fast
               const { writePromptSheet } = await import('../render/search-report/prompt-sheet-file.js');
+              await sheets.fetch?.(jobPrompt, line.prompt);
               await writePromptSheet(sheets.dir, line, lineage, sheets.previews);
+              sheets.done?.(line);
               results?.append(line);
             });
           });

@@ -1,4 +1,4 @@
-import type { BatchFailure, Score, ScoreBus, ScoreHandler } from './score-bus.js';
+import type { BatchFailure, PreviewMessage, Score, ScoreBus, ScoreHandler } from './score-bus.js';
 
 /**
  * In-process bus for the embedded mode and tests. Delivery is deferred to a microtask so that publishers
@@ -7,6 +7,7 @@ import type { BatchFailure, Score, ScoreBus, ScoreHandler } from './score-bus.js
 export class MemoryScoreBus implements ScoreBus {
   private readonly handlers = new Set<ScoreHandler>();
   private readonly failureHandlers = new Set<(f: BatchFailure) => void>();
+  private readonly previewHandlers = new Set<(p: PreviewMessage) => void>();
   private closed = false;
 
   publish(scores: readonly Score[]): void {
@@ -29,6 +30,18 @@ export class MemoryScoreBus implements ScoreBus {
     return () => this.failureHandlers.delete(handler);
   }
 
+  publishPreview(preview: PreviewMessage): void {
+    if (this.closed) return;
+    queueMicrotask(() => {
+      for (const h of this.previewHandlers) h(preview);
+    });
+  }
+
+  onPreview(handler: (p: PreviewMessage) => void): () => void {
+    this.previewHandlers.add(handler);
+    return () => this.previewHandlers.delete(handler);
+  }
+
   subscribe(handler: ScoreHandler): () => void {
     this.handlers.add(handler);
     return () => this.handlers.delete(handler);
@@ -42,5 +55,6 @@ export class MemoryScoreBus implements ScoreBus {
     this.closed = true;
     this.handlers.clear();
     this.failureHandlers.clear();
+    this.previewHandlers.clear();
   }
 }

@@ -3,7 +3,7 @@ import { fromJsonNumber, toJsonNumber } from './json-number.js';
 import { RefusedError } from '../security/errors.js';
 import { natsConnectionOptions, natsRefusalReason, NO_NATS_AUTH, type NatsAuth } from './nats-auth.js';
 import { natsTlsRefusal } from './nats-tls-probe.js';
-import { TOKEN, type BatchFailure, type BusErrorHandler, type Score, type ScoreBus, type ScoreHandler } from './score-bus.js';
+import { TOKEN, type BatchFailure, type BusErrorHandler, type PreviewMessage, type Score, type ScoreBus, type ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
 export interface NatsBusOptions {
@@ -40,6 +40,7 @@ const dec = new TextDecoder();
 export class NatsScoreBus implements ScoreBus {
   private readonly subs: Subscription[] = [];
   private readonly failureHandlers = new Set<(f: BatchFailure) => void>();
+  private readonly previewHandlers = new Set<(p: PreviewMessage) => void>();
   private closed = false;
 
   private constructor(
@@ -106,6 +107,21 @@ export class NatsScoreBus implements ScoreBus {
     return () => this.failureHandlers.delete(handler);
   }
 
+  /** On `<prefix>.scores.<worker>.<job>.preview`, one message per preview (a thumbnail: tens of KiB, far below max_payload). */
+  publishPreview(p: PreviewMessage): void {
+    if (this.closed) return;
+    try {
+      this.connection.publish(`${this.prefix}.scores.${workerToken(p.worker)}.${p.job}.preview`, encodePreview(p));
+    } catch (err) {
+      this.onError('publish', err);
+    }
+  }
+
+  onPreview(handler: (p: PreviewMessage) => void): () => void {
+    this.previewHandlers.add(handler);
+    return () => this.previewHandlers.delete(handler);
+  }
+
   onReconnect(handler: () => void): () => void {
     let stopped = false;
     void (async () => {
@@ -129,7 +145,12 @@ export class NatsScoreBus implements ScoreBus {
           return;
         }
         const failure = decodeFailure(msg.subject, msg.data, this.prefix);
-        if (failure) for (const h of this.failureHandlers) h(failure);
+        if (failure) {
+          for (const h of this.failureHandlers) h(failure);
+          return;
+        }
+        const preview = decodePreview(msg.subject, msg.data, this.prefix);
+        if (preview) for (const h of this.previewHandlers) h(preview);
         else this.onError('decode', new Error(`cannot decode scores on ${msg.subject}`));
       },
     });
@@ -266,6 +287,38 @@ export function decodeFailure(subject: string, data: Uint8Array, prefix: string)
     const candidates = body.c.map((t: unknown) => (Array.isArray(t) && t.length === 3 && t.every((x) => Number.isInteger(x) && (x as number) >= 0) ? { prompt: t[0] as number, candidate: t[1] as number, step: t[2] as number } : null));
     if (candidates.some((c) => c === null)) return null;
     return { job: tokens[2] as string, worker, candidates: candidates as BatchFailure['candidates'], error: body.e.slice(0, 2000) };
+  } catch {
+    return null;
+  }
+}
+
+/** A preview's payload: a JSON header line `{"p","c","s","r":{reward: value}}`, a newline, then the PNG's bytes. */
+export function encodePreview(p: PreviewMessage): Uint8Array {
+  const scores = Object.fromEntries(Object.entries(p.scores).map(([k, v]) => [k, toJsonNumber(v)]));
+  const head = enc.encode(`${JSON.stringify({ p: p.prompt, c: p.candidate, s: p.step, r: scores })}\n`);
+  const out = new Uint8Array(head.length + p.png.length);
+  out.set(head);
+  out.set(p.png, head.length);
+  return out;
+}
+
+/** Parses one preview message; null when malformed (counted, never thrown). */
+export function decodePreview(subject: string, data: Uint8Array, prefix: string): PreviewMessage | null {
+  const tokens = subject.slice(prefix.length + 1).split('.');
+  if (tokens.length !== 4 || tokens[0] !== 'scores' || tokens[3] !== 'preview') return null;
+  const worker = workerFromToken(tokens[1] as string);
+  const nl = data.indexOf(10);
+  if (worker === null || nl < 0) return null;
+  try {
+    const head = JSON.parse(dec.decode(data.subarray(0, nl))) as { p?: unknown; c?: unknown; s?: unknown; r?: unknown };
+    if (![head.p, head.c, head.s].every(isIndex) || typeof head.r !== 'object' || head.r === null) return null;
+    const scores: Record<string, number> = {};
+    for (const [k, v] of Object.entries(head.r)) {
+      const value = fromJsonNumber(v);
+      if (value === null) return null;
+      scores[k] = value;
+    }
+    return { job: tokens[2] as string, worker, prompt: head.p as number, candidate: head.c as number, step: head.s as number, png: data.slice(nl + 1), scores };
   } catch {
     return null;
   }

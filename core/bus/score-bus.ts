@@ -33,6 +33,21 @@ export interface BatchFailure {
   readonly error: string;
 }
 
+/**
+ * search --contact-sheets: what a reward call saw of one candidate at one step, as a PNG thumbnail, with what each
+ * reward said of it. A worker publishes it just before the candidate's scores, so the coordinator has it once the
+ * prompt can finish. At most once, as scores (a lost one is a picture missing from the sheet, which says so).
+ */
+export interface PreviewMessage {
+  readonly job: string;
+  readonly worker: string;
+  readonly prompt: number;
+  readonly candidate: number;
+  readonly step: number;
+  readonly png: Uint8Array;
+  readonly scores: Readonly<Record<string, number>>;
+}
+
 export interface ScoreBus {
   /** Fire and forget; failures are counted through the bus's error callback. */
   publish(scores: readonly Score[]): void;
@@ -42,6 +57,10 @@ export interface ScoreBus {
   publishFailure(failure: BatchFailure): void;
   /** Receives failures published after the call, once subscribe() has been called; returns an unsubscribe function. */
   onFailure(handler: (failure: BatchFailure) => void): () => void;
+  /** Fire and forget, as publish (buses without previews lack these two). */
+  publishPreview?(preview: PreviewMessage): void;
+  /** Receives previews published after the call, once subscribe() has been called; returns an unsubscribe function. */
+  onPreview?(handler: (preview: PreviewMessage) => void): () => void;
   /** Resolves once everything published so far has left this process. */
   flush(): Promise<void>;
   /**

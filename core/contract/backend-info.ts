@@ -31,6 +31,8 @@ export interface BackendInfo {
   readonly fingerprint?: string;
   /** the sampling settings the backend applies per candidate (absent: none; the trace backend) */
   readonly sampling?: SamplingLimits__Output;
+  /** true when the worker publishes previews where an Advance asks (search --contact-sheets): the worker process adds it */
+  readonly previews?: boolean;
 }
 
 
@@ -49,6 +51,7 @@ export function infoToProto(i: BackendInfo): ProtoInfo {
     provider: i.provider ?? '',
     fingerprint: i.fingerprint ?? '',
     ...(i.sampling ? { sampling: i.sampling } : {}),
+    previews: i.previews ?? false,
   };
 }
 
@@ -67,5 +70,6 @@ export function infoFromProto(p: BackendInfo__Output | null): BackendInfo | null
     ...(p.provider ? { provider: p.provider } : {}),
     ...(p.fingerprint ? { fingerprint: p.fingerprint } : {}),
     ...(p.sampling?.per_candidate ? { sampling: p.sampling } : {}),
+    ...(p.previews ? { previews: true } : {}),
   };
 }

@@ -24,7 +24,7 @@ export interface WorkerClient {
   readonly id: string;
   status(): Promise<WorkerStatus>;
   take(job: string, specs: readonly TakeSpec[]): Promise<void>;
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[]): Promise<void>;
+  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews?: boolean): Promise<void>;
   release(job: string, refs?: readonly CandidateRef[]): Promise<void>;
   exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }>;
   importLatent(job: string, ref: CandidateRef, state: Uint8Array): Promise<number>;

@@ -55,6 +55,7 @@ const info = fc.record({
   trace_prompts: u32,
   trace_candidates: u32,
   renders: fc.boolean(),
+  previews: fc.boolean(),
   model: str,
   provider: fc.oneof(fc.constantFrom('cpu', 'cuda', 'simulated', ''), str),
   fingerprint: fc.oneof(fc.constant(''), str),

@@ -49,7 +49,7 @@ describe('ttsnap search "<text>" (embedded default: onnx backend, tiny bundle)',
       (e: { code: number; stderr: string }) => e,
     );
     expect(err?.code).toBe(2);
-    expect(err?.stderr.trim().split('\n').pop()).toBe("ttsnap: --contact-sheets: given for the trace backend; allowed: the embedded onnx backend, whose in-process workers keep every candidate's pictures");
+    expect(err?.stderr.trim().split('\n').pop()).toBe("ttsnap: --contact-sheets: given for the trace backend; allowed: the embedded onnx backend, or --coordinator with model (onnx) workers");
   });
 
   it('prints stage-level progress on stderr, a line as each stage is passed; --quiet prints none', { timeout: 90_000 }, async () => {

@@ -93,7 +93,8 @@ export class OnnxBackend implements WorkerBackend {
 
   async score(keys: readonly CandidateKey[], rewards: readonly RewardSpec[], signal?: AbortSignal): Promise<Float64Array[]> {
     signal?.throwIfAborted();
-    if (!this.previews) return this.scoreCall<Float64Array[]>(keys, rewards, false);
+    const sink = this.previews;
+    if (!sink || (sink.wants && !keys.some((k) => sink.wants?.(k)))) return this.scoreCall<Float64Array[]>(keys, rewards, false);
     const r = await this.scoreCall<{ scores: Float64Array[]; previews: Float32Array }>(keys, rewards, true);
     let at = 0;
     keys.forEach((k, j) => {
