@@ -62,7 +62,7 @@ export class PromptPreviews {
  * pictures, and a worker of an older ttsnap ignores the request (its candidates would be blank on the sheet).
  * Throws ValidationError on `previews`, naming the workers and what to do.
  */
-export function checkPreviewWorkers(pool: BackendPool, workers: readonly WorkerSlot[]): void {
+export function checkPreviewWorkers(pool: BackendPool, workers: readonly Pick<WorkerSlot, 'id' | 'info'>[]): void {
   if (!pool.info.renders) throw new ValidationError('previews', `the ${pool.info.backend} workers of pool ${pool.id} have no pictures`, 'a pool of model (onnx) workers, or search without contact sheets');
   const old = workers.filter((w) => !w.info.previews).map((w) => w.id);
   if (old.length === 0) return;

@@ -245,7 +245,7 @@ export function registerSearch(program: Command): void {
     .option('--json', 'print the result as JSON on stdout')
     .option('--quiet', 'no progress on stderr')
     .option('--out <dir>', 'write results.jsonl (one line per prompt as it finishes; a rerun resumes), report.json, report.html, charts and images here')
-    .option('--contact-sheets', 'with --out, embedded model backend: also write images/<prompt>-sheet.png, each prompt\'s candidates at every prune step, as it finishes')
+    .option('--contact-sheets', 'with --out, model backends (embedded, or --coordinator with onnx workers, which then send a thumbnail of each candidate at each prune step): also write images/<prompt>-sheet.png, each prompt\'s candidates at every prune step, as it finishes')
     .option('--backend <name>', 'embedded: worker backend (default: onnx for text prompts, trace for --prompts)')
     .option('--workers <n>', 'embedded: in-process workers', '1'),
   )
