@@ -3,11 +3,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoordinatorGrpcClient } from '../../coordinator/client.js';
 import { CLI } from '../support/procs.js';
 import { TestCluster } from '../integration/runtime/cluster.js';
 import { PROMPT, TINY } from './helpers.js';
+import { onnxClusterForSuite } from './onnx-cluster.js';
 
-const ONNX = ['--backend', 'onnx', '--model', TINY, '--provider', 'cpu', '--threads', '1'];
 const dir = mkdtempSync(join(tmpdir(), 'ttsnap-sheets-remote-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -41,16 +42,7 @@ function sheetsBehindLines(out: string, late: Set<number>): () => void {
 }
 
 describe('search --coordinator --contact-sheets: 2 onnx worker processes over gRPC and NATS', () => {
-  const cluster = new TestCluster();
-  beforeAll(async () => {
-    await cluster.startNats();
-    await cluster.startCoordinator();
-    // the harness starts trace workers; the later --backend wins, and the trace flags are ignored by onnx
-    await cluster.startWorker('w1', 0, 4, ONNX);
-    await cluster.startWorker('w2', 0, 4, ONNX);
-    await cluster.waitForWorkers(2);
-  }, 90_000);
-  afterAll(() => cluster.close());
+  const cluster = onnxClusterForSuite();
 
   it('writes images/<prompt>-sheet.png for every prompt before its results.jsonl line, equal to the embedded search\'s', { timeout: 180_000 }, async () => {
     const file = join(dir, 'prompts.txt');
@@ -74,6 +66,14 @@ describe('search --coordinator --contact-sheets: 2 onnx worker processes over gR
       // and a candidate's images and scores do not depend on its batch or worker
       expect(Buffer.compare(r, l), `sheet of prompt ${p}`).toBe(0);
     }
+    // delivered once: the coordinator holds none of the job's previews any more
+    const client = new CoordinatorGrpcClient(cluster.coordinatorAddr);
+    try {
+      const [job] = await client.list(1);
+      for (const p of [0, 1, 2]) expect(await client.promptPreviews(job?.job ?? '', p)).toEqual([]);
+    } finally {
+      client.close();
+    }
   });
 
   it('refuses --contact-sheets without --out, naming the flag (exit 2)', async () => {
@@ -90,7 +90,7 @@ describe('search --coordinator --contact-sheets on trace workers', () => {
   }, 60_000);
   afterAll(() => cluster.close());
 
-  it('is refused by the coordinator, naming the flag and why (exit 2); no sheet, no job left running', { timeout: 60_000 }, async () => {
+  it('is refused by the coordinator, naming the flag and why (exit 2); no sheet written', { timeout: 60_000 }, async () => {
     const out = join(dir, 'trace');
     const r = await cli(['search', '--coordinator', cluster.coordinatorAddr, '--prompts', '0:2', '--candidates', '4', '--contact-sheets', '--out', out]);
     expect(r.code).toBe(2);

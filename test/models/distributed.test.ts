@@ -3,15 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startEmbedded } from '../../process/embedded.js';
 import { resultJson } from '../../coordinator/result.js';
 import { CLI } from '../support/procs.js';
-import { TestCluster } from '../integration/runtime/cluster.js';
+import { onnxClusterForSuite } from './onnx-cluster.js';
 import { PROMPT, TINY } from './helpers.js';
 
 const run = promisify(execFile);
-const ONNX = ['--backend', 'onnx', '--model', TINY, '--provider', 'cpu', '--threads', '1'];
 
 interface Doc {
   prompts: { winner: { candidate: number; seed: number; rewards: Record<string, number> }; explored: number[]; ledger: unknown; settings?: unknown }[];
@@ -30,16 +29,7 @@ async function embeddedSearch(texts: string[], flags: Record<string, string>, re
 }
 
 describe('real models across processes: 2 onnx workers over gRPC and NATS pick what the embedded mode picks', () => {
-  const cluster = new TestCluster();
-  beforeAll(async () => {
-    await cluster.startNats();
-    await cluster.startCoordinator();
-    // the harness starts trace workers; the later --backend wins, and the trace flags are ignored by onnx
-    await cluster.startWorker('w1', 0, 4, ONNX);
-    await cluster.startWorker('w2', 0, 4, ONNX);
-    await cluster.waitForWorkers(2);
-  }, 90_000);
-  afterAll(() => cluster.close());
+  const cluster = onnxClusterForSuite();
 
   it('same winner, seed, rewards and ledger', { timeout: 120_000 }, async () => {
     const args = [PROMPT, '--candidates', '10', '--seed', '11', '--schedule', '2:0.4,6:0.5', '--json'];
