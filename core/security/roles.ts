@@ -22,6 +22,7 @@ export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Coordinator/CancelJob': CLIENT,
   '/ttsnap.v1.Coordinator/SubmitJobUpload': CLIENT,
   '/ttsnap.v1.Coordinator/DeleteJob': CLIENT,
+  '/ttsnap.v1.Coordinator/GetPromptPreviews': CLIENT,
   '/ttsnap.v1.Coordinator/RegisterWorker': { roles: ['worker'], ownField: 'worker' },
   '/ttsnap.v1.Coordinator/CollectSource': CLIENT,
   '/ttsnap.v1.Coordinator/Collect': CLIENT,
