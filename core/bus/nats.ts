@@ -94,9 +94,14 @@ export class NatsScoreBus implements ScoreBus {
 
   /** On `<prefix>.scores.<worker>.<job>.failed` (under the worker's own subjects, as its permissions allow). */
   publishFailure(f: BatchFailure): void {
+    this.publishBeside(f.worker, f.job, 'failed', () => encodeFailure(f));
+  }
+
+  /** On `<prefix>.scores.<worker>.<job>.<kind>`: beside the worker's scores, under the subjects it may publish on. */
+  private publishBeside(worker: string, job: string, kind: 'failed' | 'preview', data: () => Uint8Array): void {
     if (this.closed) return;
     try {
-      this.connection.publish(`${this.prefix}.scores.${workerToken(f.worker)}.${f.job}.failed`, encodeFailure(f));
+      this.connection.publish(`${this.prefix}.scores.${workerToken(worker)}.${job}.${kind}`, data());
     } catch (err) {
       this.onError('publish', err);
     }
@@ -109,12 +114,7 @@ export class NatsScoreBus implements ScoreBus {
 
   /** On `<prefix>.scores.<worker>.<job>.preview`, one message per preview (a thumbnail: tens of KiB, far below max_payload). */
   publishPreview(p: PreviewMessage): void {
-    if (this.closed) return;
-    try {
-      this.connection.publish(`${this.prefix}.scores.${workerToken(p.worker)}.${p.job}.preview`, encodePreview(p));
-    } catch (err) {
-      this.onError('publish', err);
-    }
+    this.publishBeside(p.worker, p.job, 'preview', () => encodePreview(p));
   }
 
   onPreview(handler: (p: PreviewMessage) => void): () => void {
