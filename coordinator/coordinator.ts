@@ -29,7 +29,7 @@ import { checkPreviewWorkers, ENDED_JOB_PREVIEWS_MS, PromptPreviews } from './pr
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { JobScheduler } from './job-scheduler.js';
 import type { WorkerClient } from '../core/contract/worker-client.js';
-import { WorkerPool, type BackendPool, type WorkerSlot } from './workers.js';
+import { heardFrom, WorkerPool, type BackendPool, type WorkerSlot } from './workers.js';
 
 /** Loose options; compileCoordinatorOptions fills the defaults. */
 export interface CoordinatorOptions {
@@ -149,7 +149,7 @@ export class Coordinator {
       workerTimeoutMs: this.opts.workerTimeoutMs,
       sweepMs: this.opts.sweepMs,
       log: this.opts.log,
-      pollMs: 1000,
+      gaugeMs: 1000,
       clock: this.opts.clock,
     });
     this.timer = setInterval(() => housekeeping.sweep(), this.opts.sweepMs);
@@ -313,16 +313,27 @@ export class Coordinator {
     });
   }
 
-  /** Refreshes a known worker's heartbeat; false when the worker is unknown (then register it). */
-  heartbeat(id: string, draining: boolean): boolean {
+  /**
+   * Refreshes a known worker's heartbeat and busy seconds (0 = not reported: an older worker); false when the
+   * worker is unknown (then register it).
+   */
+  heartbeat(id: string, draining: boolean, busySeconds = 0): boolean {
     const slot = this.pool.get(id);
     if (!slot) return false;
-    slot.lastSeen = Math.max(slot.lastSeen, this.opts.clock());
+    heardFrom(slot, this.opts.clock());
+    // the worker's own figure, not the highest seen: a restarted worker counts from 0 again
+    if (busySeconds > 0) slot.busySeconds = busySeconds;
     if (draining !== slot.draining) {
       slot.draining = draining;
       this.scheduler.kick();
     }
     return true;
+  }
+
+  /** A worker answered on its Batch stream: a sign of life, as a heartbeat is (it may skip heartbeats meanwhile). */
+  answered(id: string): void {
+    const slot = this.pool.get(id);
+    if (slot) heardFrom(slot, this.opts.clock());
   }
 
   /** Validates and queues a job; throws ValidationError (bad request) or CoordinatorUnavailableError. */

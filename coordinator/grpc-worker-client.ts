@@ -77,6 +77,8 @@ export class GrpcWorkerClient implements WorkerClient {
     private readonly deadlineMs = 30_000,
     /** the coordinator's TLS identity when the cluster runs mutual TLS */
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    /** called on every answer on the Batch stream: the worker is alive (it skips heartbeats while it answers) */
+    private readonly onAnswer: () => void = () => undefined,
   ) {
     const Ctor = workerProto().ttsnap.v1.Worker;
     this.stub = new Ctor(address, credentials, channelOptions(MAX_WORKER_MESSAGE));
@@ -235,6 +237,7 @@ export class GrpcWorkerClient implements WorkerClient {
    * unanswered: the worker acknowledges requests whose ops all succeeded by answering the last of them.
    */
   private answered(res: WorkerBatchResponse__Output): void {
+    this.onAnswer();
     if (!this.sent.has(res.id)) return;
     for (const id of this.sent.keys()) {
       if (id === res.id) break;

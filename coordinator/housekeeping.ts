@@ -1,14 +1,13 @@
 import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
 
-/** Sweep lateness that is ordinary scheduling noise on a loaded machine, not a pause. */
-const PAUSE_TOLERANCE_MS = 250;
-/** Status polls of a worker that answers batches and sends scores: for the busy-ratio gauge only, so seldom. */
-const ANSWERING_POLL_FACTOR = 10;
 import { JOB_STATES, type Job } from './job.js';
 import type { JobScheduler } from './job-scheduler.js';
 import { worstJobs } from './job-gauges.js';
 import type { WorkerPool } from './workers.js';
+
+/** Sweep lateness that is ordinary scheduling noise on a loaded machine, not a pause. */
+const PAUSE_TOLERANCE_MS = 250;
 
 export interface HousekeepingOptions {
   readonly workerTimeoutMs: number;
@@ -16,26 +15,24 @@ export interface HousekeepingOptions {
   readonly sweepMs: number;
   readonly log: Logger;
   /**
-   * ms between status polls of a worker that has not answered meanwhile (liveness, busy ratio); one that answers
-   * batches and sends scores is polled ANSWERING_POLL_FACTOR times less often (busy ratio only): a poll of
-   * every worker every second was a fixed cost per worker, whatever it did
+   * ms between samples of the slower gauges: busy ratio per worker (from the busy seconds its heartbeats and
+   * scores report: no call to the worker; a status poll of every worker was a fixed cost per worker-second, 1 ms
+   * of coordinator CPU each), the worst job's budget ratio and idle time
    */
-  readonly pollMs: number;
+  readonly gaugeMs: number;
   /** ended jobs count towards the budget gauge this long after they end */
   readonly recentMs: number;
   readonly clock: () => number;
 }
 
 /**
- * The coordinator's periodic pass: asks again for overdue scores, drops workers that stopped heartbeating or
+ * The coordinator's periodic pass: asks again for overdue scores, drops workers that stopped heartbeating and
  * answering, and refreshes the gauges (queue depth, jobs and workers by state, busy ratio per worker, the
  * worst job's budget ratio and idle time).
  */
 export class Housekeeping {
-  private lastPoll = 0;
+  private lastGauges = 0;
   private lastSweep = 0;
-  /** when the last pause of this process ended (see sweep) */
-  private pauseEndedAt = 0;
 
   constructor(
     private readonly pool: WorkerPool,
@@ -60,13 +57,14 @@ export class Housekeeping {
     const slots = this.pool.all();
     this.metrics.set('workersUp', slots.filter((s) => !s.draining).length, { state: 'ready' });
     this.metrics.set('workersUp', slots.filter((s) => s.draining).length, { state: 'draining' });
-    if (now - this.lastPoll >= this.opts.pollMs) {
-      this.lastPoll = now;
-      const { pollMs } = this.opts;
+    if (now - this.lastGauges >= this.opts.gaugeMs) {
+      this.lastGauges = now;
       for (const slot of slots) {
-        if (now - slot.answeredAt >= pollMs || now - slot.busyTicks >= pollMs * ANSWERING_POLL_FACTOR) this.poll(slot.id, now);
+        if (slot.busySampledAt > 0) this.metrics.set('workerBusyRatio', busyRatio(slot.busySeconds - slot.busySampledSeconds, now - slot.busySampledAt), { worker: slot.id });
+        slot.busySampledAt = now;
+        slot.busySampledSeconds = slot.busySeconds;
       }
-      // once per poll, not per sweep: the budget ratio merges each job's prompt ledgers
+      // not every sweep: the budget ratio asks each job for its spent cost
       const worst = worstJobs(this.jobs(), now, this.opts.recentMs);
       this.metrics.set('jobBudgetRatioMax', worst.budgetRatio);
       this.metrics.set('jobIdleSecondsMax', worst.idleSeconds);
@@ -83,26 +81,11 @@ export class Housekeeping {
     this.lastSweep = now;
     if (lag <= PAUSE_TOLERANCE_MS) return;
     for (const slot of this.pool.all()) slot.lastSeen += lag;
-    this.pauseEndedAt = now;
     this.opts.log.warn({ pausedMs: Math.round(lag) }, 'the coordinator was paused; workers get that time back before counting as lost');
   }
+}
 
-  /** True when this process was (or still is) paused since `since`: a call that failed meanwhile says nothing of its worker. */
-  private pausedSince(since: number, now: number): boolean {
-    return this.pauseEndedAt >= since || now - this.lastSweep > this.opts.sweepMs + PAUSE_TOLERANCE_MS;
-  }
-
-  /** Busy-ratio gauge from the worker's own busy seconds; a worker that cannot answer is lost (unless this process was paused meanwhile). */
-  private poll(id: string, now: number): void {
-    const slot = this.pool.get(id);
-    if (!slot) return;
-    slot.client.status().then(
-      (st) => {
-        if (slot.busyTicks > 0) this.metrics.set('workerBusyRatio', Math.min(1, (st.busySeconds - slot.busySamples) / ((now - slot.busyTicks) / 1000)), { worker: id });
-        slot.busySamples = st.busySeconds;
-        slot.busyTicks = now;
-      },
-      (err: unknown) => this.pausedSince(now, this.opts.clock()) || this.scheduler.loseWorker(id, err instanceof Error ? err.message : String(err)),
-    );
-  }
+/** Busy seconds over elapsed ms, within [0, 1] (a worker restarted meanwhile reports fewer seconds: 0). */
+export function busyRatio(busySeconds: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? Math.min(1, Math.max(0, busySeconds / (elapsedMs / 1000))) : 0;
 }

@@ -81,6 +81,8 @@ export class JobScheduler {
       slot.outstanding--;
       slot.faults = 0;
       heardFrom(slot, now);
+      // scores may come out of order: the highest is the worker's latest figure
+      if (score.busy_s > slot.busySeconds) slot.busySeconds = score.busy_s;
     }
     if (run.stageComplete) completeStage(job, run, this.stages);
     this.kick();

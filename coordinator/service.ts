@@ -145,11 +145,11 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       checkWorkerId(req.worker);
       checkWorkerProtocol(req.protocol);
       const ok = { heartbeat_ms: coord.heartbeatMs, accepted: true, reason: '', epoch: coord.epoch, protocol: PROTOCOL_VERSION };
-      if (coord.heartbeat(req.worker, req.draining)) return ok;
+      if (coord.heartbeat(req.worker, req.draining, Number(req.busy_s))) return ok;
       const address = parseHostPort(req.address, 'address');
       const info = infoFromProto(checkBackendInfo(req.info));
       if (!info) throw new ValidationError('info', 'missing or incomplete', 'the backend info of the worker (backend, steps >= 2, max_batch >= 1)');
-      const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial), info, { draining: req.draining, remote: true });
+      const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial, () => coord.answered(req.worker)), info, { draining: req.draining, remote: true });
       return { ...ok, accepted, reason };
     }),
     ...collectHandlers(coord, metrics, jobs),

@@ -27,25 +27,24 @@ export interface WorkerSlot {
   faults: number;
   /** ms timestamp before which it takes no work (quarantine); 0 = none */
   quarantinedUntil: number;
-  /** ms timestamp of the last sign of life: a heartbeat, a batch answered, a score (remote workers); Infinity for in-process ones */
-  lastSeen: number;
   /**
-   * ms timestamp of the worker's last answer to the coordinator (a batch answered, a score): a worker that
-   * answers proves it serves, so it needs no status poll for that (0 = none yet)
+   * ms timestamp of the last sign of life: a heartbeat, an answer on its Batch stream, a score (remote workers);
+   * Infinity for in-process ones
    */
-  answeredAt: number;
-  /** busy seconds and outstanding samples for the busy-ratio gauge */
-  busySamples: number;
-  busyTicks: number;
+  lastSeen: number;
+  /** the worker's busy seconds since it started, as it last reported them (heartbeat or score) */
+  busySeconds: number;
+  /** busySeconds and the time when the busy-ratio gauge last sampled them (at 0 = never) */
+  busySampledAt: number;
+  busySampledSeconds: number;
 }
 
 /**
- * The worker answered (a batch call, a score): it is alive and serving. Counted as a heartbeat, so a busy
- * worker is never lost for a late heartbeat, and its status poll can wait (housekeeping.ts).
+ * The worker answered (its Batch stream, a score): it is alive and serving. Counted as a heartbeat, so a busy
+ * worker is never lost for a late heartbeat, and it may skip heartbeats while it answers (worker-process.ts).
  */
 export function heardFrom(slot: WorkerSlot, now: number): void {
   if (now > slot.lastSeen) slot.lastSeen = now;
-  slot.answeredAt = now;
 }
 
 /**
@@ -145,9 +144,9 @@ export class WorkerPool {
       faults: 0,
       quarantinedUntil: this.quarantined.get(client.id)?.until ?? 0,
       lastSeen: now,
-      answeredAt: 0,
-      busySamples: 0,
-      busyTicks: 0,
+      busySeconds: 0,
+      busySampledAt: 0,
+      busySampledSeconds: 0,
     };
     this.slots.set(client.id, slot);
     return slot;

@@ -72,6 +72,11 @@ export class WorkerProcess extends ProcessBase {
   private readonly refusedSignal = new AbortController();
   /** ms timestamp by which shutdown must be over (0 = not shutting down) */
   private closeBy = 0;
+  /** the coordinator's heartbeat interval (its last answer says) */
+  private heartbeatMs = 500;
+  /** whether the coordinator accepted a heartbeat of this process, and the draining flag it then said */
+  private heard: { draining: boolean } | null = null;
+  private saidStuck = false;
 
   private constructor(private readonly opts: WorkerProcessOptions) {
     super('worker', opts.log);
@@ -151,12 +156,26 @@ export class WorkerProcess extends ProcessBase {
     log.info({ worker: this.ident, listen: `${host}:${server.port}`, backend: info.backend, provider, bundle: info.model, metricsPort: metricsServer?.port }, 'worker serving');
   }
 
-  /** Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops. */
+  /**
+   * Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops.
+   * A heartbeat is skipped while the worker answers on its Batch stream (the coordinator counts each answer as
+   * one; a change of draining still goes at once): with 64 workers heartbeats were most of what an idle
+   * coordinator spent. A stuck worker stops heartbeating, so that the coordinator counts it lost.
+   */
   private register(): void {
     const { coord, runtime, info } = this;
     if (!coord || !runtime || !info || this.current === 'stopped') return;
     const { log } = this;
-    const req = { worker: this.ident, address: this.address, info: infoToProto(info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION };
+    if (runtime.isStuck) {
+      if (!this.saidStuck) log.error({ worker: this.ident }, 'the backend is stuck: no more heartbeats, the coordinator will count this worker lost');
+      this.saidStuck = true;
+      return;
+    }
+    if (this.heard?.draining === runtime.isDraining && Date.now() - runtime.lastAnswerAt < this.heartbeatMs) {
+      this.timer = setTimeout(() => this.register(), this.heartbeatMs);
+      return;
+    }
+    const req = { worker: this.ident, address: this.address, info: infoToProto(info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION, busy_s: runtime.status().busySeconds };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       // another protocol version: final, as a refusal is (the reason names both versions)
       if (err?.code === grpc.status.FAILED_PRECONDITION) {
@@ -181,7 +200,9 @@ export class WorkerProcess extends ProcessBase {
         this.refusedSignal.abort();
         return;
       }
-      if (this.current !== 'stopped' && !this.securityRefusal) this.timer = setTimeout(() => this.register(), res?.heartbeat_ms || 500);
+      this.heard = res ? { draining: req.draining } : null;
+      if (res?.heartbeat_ms) this.heartbeatMs = res.heartbeat_ms;
+      if (this.current !== 'stopped' && !this.securityRefusal) this.timer = setTimeout(() => this.register(), this.heartbeatMs);
     });
   }
 

@@ -66,6 +66,7 @@ export class WorkerRuntime {
   private batches = 0;
   private steps = 0;
   private draining = false;
+  private answerAt = 0;
   /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
   private lease = '';
   /** the epoch each held candidate was created or imported under */
@@ -136,8 +137,8 @@ export class WorkerRuntime {
   }
 
   /**
-   * Throws once the worker is stuck: the coordinator's status poll then counts it lost and recomputes its
-   * candidates elsewhere, while its heartbeat (as draining) keeps new work away.
+   * Throws once the worker is stuck (it stops heartbeating then: the coordinator counts it lost and recomputes
+   * its candidates elsewhere).
    */
   status(): WorkerStatus {
     if (this.stuckReason) throw new WorkerStuckError(this.stuckReason);
@@ -287,6 +288,21 @@ export class WorkerRuntime {
 
   get isDraining(): boolean {
     return this.draining;
+  }
+
+  /** A backend call outlived the watchdog: nothing more runs here (the process stops heartbeating, so it counts lost). */
+  get isStuck(): boolean {
+    return this.stuckReason !== '';
+  }
+
+  /** ms timestamp (Date.now) of this worker's last answer on a Batch stream: the coordinator counts it as a heartbeat */
+  get lastAnswerAt(): number {
+    return this.answerAt;
+  }
+
+  /** The worker answered on a Batch stream (worker/server.ts). */
+  noteAnswer(): void {
+    this.answerAt = Date.now();
   }
 
   /** Resolves when no work is queued and nothing runs. */

@@ -33,7 +33,11 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
     Batch: (call) => {
       // requests apply one after another, in the order they came (a Take before the Advance that follows it)
       let last: Promise<void> = Promise.resolve();
-      const answers = new BatchAnswers((res) => void (!call.cancelled && !call.destroyed && call.write(res)));
+      const answers = new BatchAnswers((res) => {
+        if (call.cancelled || call.destroyed) return;
+        call.write(res);
+        rt.noteAnswer();
+      });
       call.on('data', (req: WorkerBatchRequest__Output) => {
         last = last.then(async () => {
           const outcomes: WorkerBatchOutcome[] = [];
