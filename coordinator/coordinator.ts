@@ -99,7 +99,7 @@ export class Coordinator {
   readonly epoch = randomUUID();
   private readonly byRequest = new Map<string, string>();
   /** search --contact-sheets: the previews of prompts not yet fetched */
-  private readonly previews = new PromptPreviews();
+  private readonly previews: PromptPreviews;
   private draining = false;
   private readonly puts = new Set<Promise<unknown>>();
   private readonly resumes: PendingResumes | null;
@@ -111,6 +111,7 @@ export class Coordinator {
     options: CoordinatorOptions = {},
   ) {
     this.opts = compileCoordinatorOptions(options);
+    this.previews = new PromptPreviews(metrics);
     this.pool = new WorkerPool(this.opts.queueFactor);
     this.scheduler = new JobScheduler(this.pool, {
       scoreTimeoutMs: this.opts.scoreTimeoutMs,

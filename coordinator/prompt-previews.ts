@@ -1,6 +1,7 @@
 import type { PreviewMessage } from '../core/bus/score-bus.js';
 import { ValidationError } from '../core/errors.js';
 import type { CandidatePreview } from '../core/generated/ttsnap/v1/CandidatePreview.js';
+import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { ttsnapVersion } from '../core/version.js';
 import type { BackendPool, WorkerSlot } from './workers.js';
 
@@ -14,11 +15,14 @@ export const ENDED_JOB_PREVIEWS_MS = 120_000;
  * (its candidates times the steps they were scored at, a few KiB to tens of KiB apiece), never the whole job's.
  * A job that ends keeps its unfetched ones ENDED_JOB_PREVIEWS_MS more (a client reconnecting), then drops them.
  * In memory only: a restarted coordinator has none (the sheet then says which pictures are missing).
+ * What it holds is the gauge ttsnap_preview_bytes, set after every change (a client that never fetches shows there).
  */
 export class PromptPreviews {
   // job -> prompt -> "candidate/step" -> preview
   private readonly byJob = new Map<string, Map<number, Map<string, PreviewMessage>>>();
   private held = 0;
+
+  constructor(private readonly metrics: MetricsSink = NO_METRICS) {}
 
   /** Keeps one preview; `wanted` says whether its job exists and asked for previews (others are ignored). */
   add(p: PreviewMessage, wanted: (job: string) => boolean): void {
@@ -28,10 +32,10 @@ export class PromptPreviews {
     let byKey = prompts.get(p.prompt);
     if (!byKey) prompts.set(p.prompt, (byKey = new Map()));
     const key = `${p.candidate}/${p.step}`;
-    this.held -= byKey.get(key)?.png.length ?? 0;
     // a recomputed candidate (its worker lost) sends it again: the last one is kept
+    const replaced = byKey.get(key)?.png.length ?? 0;
     byKey.set(key, p);
-    this.held += p.png.length;
+    this.count(p.png.length - replaced);
   }
 
   /** The prompt's previews, candidates and steps ascending, forgotten here. */
@@ -41,19 +45,26 @@ export class PromptPreviews {
     if (!prompts || !byKey) return [];
     prompts.delete(prompt);
     const out = [...byKey.values()].sort((a, b) => a.candidate - b.candidate || a.step - b.step);
-    for (const p of out) this.held -= p.png.length;
+    this.count(-out.reduce((sum, p) => sum + p.png.length, 0));
     return out.map((p) => ({ candidate: p.candidate, step: p.step, png: p.png, scores: { ...p.scores } }));
   }
 
   /** Drops every preview of the job. */
   drop(job: string): void {
-    for (const byKey of this.byJob.get(job)?.values() ?? []) for (const p of byKey.values()) this.held -= p.png.length;
+    let bytes = 0;
+    for (const byKey of this.byJob.get(job)?.values() ?? []) for (const p of byKey.values()) bytes += p.png.length;
     this.byJob.delete(job);
+    if (bytes > 0) this.count(-bytes);
   }
 
   /** PNG bytes held (what a test of the bound reads). */
   get bytes(): number {
     return this.held;
+  }
+
+  private count(delta: number): void {
+    this.held += delta;
+    this.metrics.set('previewBytes', this.held);
   }
 }
 

@@ -51,6 +51,7 @@ export const METRICS = {
   latentBytesMoved: m('coordinator', 'counter', 'ttsnap_latent_bytes_moved_total', 'Bytes of latent state moved between workers'),
   recomputedSteps: m('coordinator', 'counter', 'ttsnap_recomputed_steps_total', 'Denoise steps executed again after a worker was lost'),
   jobs: m('coordinator', 'gauge', 'ttsnap_jobs', 'Jobs by state', ['state']),
+  previewBytes: m('coordinator', 'gauge', 'ttsnap_preview_bytes', 'PNG bytes of contact-sheet previews the coordinator holds: those of prompts running or finished and not yet fetched (GetPromptPreviews)'),
   jobsCompleted: m('coordinator', 'counter', 'ttsnap_jobs_completed_total', 'Jobs that ended, by final state', ['state'], ['done', 'cancelled', 'failed']),
   grpcErrors: m('coordinator', 'counter', 'ttsnap_grpc_errors_total', 'gRPC calls that failed, by method and status code', ['method', 'code']),
   natsErrors: m('coordinator', 'counter', 'ttsnap_nats_errors_total', 'NATS operations that failed, by operation', ['op']),

@@ -3,6 +3,7 @@ import type { BackendInfo } from '../../../core/contract/backend-info.js';
 import { decodePreview, encodePreview } from '../../../core/bus/nats.js';
 import type { PreviewMessage } from '../../../core/bus/score-bus.js';
 import { ValidationError } from '../../../core/errors.js';
+import { PromMetricsSink } from '../../../core/metrics/sink.js';
 import { ttsnapVersion } from '../../../core/version.js';
 import { checkPreviewWorkers, PromptPreviews } from '../../../coordinator/prompt-previews.js';
 import { backendPool } from '../../../coordinator/workers.js';
@@ -23,6 +24,11 @@ describe('previews on the bus', () => {
   });
 });
 
+/** The value ttsnap_preview_bytes exports now (undefined when it has no sample). */
+async function exported(sink: PromMetricsSink): Promise<number | undefined> {
+  return (await sink.registry.getSingleMetric('ttsnap_preview_bytes')?.get())?.values[0]?.value;
+}
+
 describe('the coordinator\'s previews of unfetched prompts', () => {
   it('keeps those of jobs that asked, hands a prompt\'s over once (candidates and steps ascending) and holds nothing after', () => {
     const store = new PromptPreviews();
@@ -41,6 +47,33 @@ describe('the coordinator\'s previews of unfetched prompts', () => {
     store.drop('j1');
     expect(store.bytes).toBe(0);
     expect(store.take('j1', 1)).toEqual([]);
+  });
+
+  it('exports the bytes held as ttsnap_preview_bytes, exact after each add, replacement, fetch and drop', async () => {
+    const sink = new PromMetricsSink('coordinator', { processMetrics: false });
+    const store = new PromptPreviews(sink);
+    const wanted = (job: string): boolean => job !== 'none';
+    const seen: (number | undefined)[] = [await exported(sink)];
+    const step = async (change: () => void): Promise<void> => {
+      change();
+      seen.push(await exported(sink));
+    };
+    await step(() => store.add(preview(0, 0, 2, 100), wanted));
+    await step(() => store.add(preview(0, 1, 2, 40), wanted));
+    await step(() => store.add(preview(1, 0, 2, 7), wanted));
+    await step(() => store.add({ ...preview(0, 0, 2, 3), job: 'j2' }, wanted));
+    // not wanted: nothing held, the gauge unchanged
+    await step(() => store.add({ ...preview(0, 0, 2, 999), job: 'none' }, wanted));
+    // the same candidate and step again (recomputed): 40 replaced by 25
+    await step(() => store.add(preview(0, 1, 2, 25), wanted));
+    await step(() => void store.take('j1', 0));
+    // fetched already: nothing changes
+    await step(() => void store.take('j1', 0));
+    await step(() => store.drop('j1'));
+    await step(() => store.drop('j1'));
+    await step(() => store.drop('j2'));
+    expect(seen).toEqual([0, 100, 140, 147, 150, 150, 135, 10, 10, 3, 3, 0]);
+    expect(store.bytes).toBe(0);
   });
 
   it('refuses a job asking for previews on trace workers or where a worker is too old, naming the field and what to upgrade', () => {
