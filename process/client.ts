@@ -1,7 +1,7 @@
 /**
  * The typed TypeScript client of a ttsnap coordinator, exported by the package as `ttsnap/client`:
- * submit, watch, result, cancel, list and delete, with the semantics of `ttsnap jobs` and `ttsnap search
- * --coordinator` (they use the same calls). A narrow surface: the gRPC stubs and the process internals stay
+ * submit, watch, result, cancel, list, delete and promptPreviews, with the semantics of `ttsnap jobs` and `ttsnap
+ * search --coordinator` (they use the same calls). A narrow surface: the gRPC stubs and the process internals stay
  * private, and what crosses it are the proto's generated types and plain JSON reports.
  *
  * Stability: the gRPC API (proto/ttsnap/v1) only grows within v1 (new fields and RPCs, never a renumbered or
@@ -9,6 +9,7 @@
  */
 import { CoordinatorGrpcClient } from '../coordinator/client.js';
 import { resultJson, type SearchReport } from '../coordinator/result.js';
+import type { CandidatePreview__Output } from '../core/generated/ttsnap/v1/CandidatePreview.js';
 import type { DeleteJobResponse__Output } from '../core/generated/ttsnap/v1/DeleteJobResponse.js';
 import type { JobEvent__Output } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobSummary__Output } from '../core/generated/ttsnap/v1/JobSummary.js';
@@ -19,6 +20,7 @@ import { compileSecurity } from '../core/security/options.js';
 export type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 export type { JobEvent__Output as JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 export type { JobSummary__Output as JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
+export type { CandidatePreview__Output as CandidatePreview } from '../core/generated/ttsnap/v1/CandidatePreview.js';
 export type { PromptSettings } from '../core/generated/ttsnap/v1/PromptSettings.js';
 export type { SamplingSettings } from '../core/generated/ttsnap/v1/SamplingSettings.js';
 export type { SearchReport, ProvenanceJson } from '../coordinator/result.js';
@@ -99,6 +101,18 @@ export class TtsnapClient {
   /** Forgets an ended job: its stored result, its journal and the coordinator's copy. */
   delete(job: string): Promise<DeleteJobResponse__Output> {
     return this.grpc.delete(job);
+  }
+
+  /**
+   * The contact-sheet previews of one finished prompt of a job submitted with `previews: true` (`prompt`: its
+   * number in the job, as its prompt_done event gives it): one per candidate and step it was scored at (a PNG
+   * thumbnail and each reward's score), candidates then steps ascending. The coordinator hands them over once and
+   * forgets them, so fetch each prompt's after its prompt_done (or within 2 minutes of the job's end): a second
+   * call, or one for a job without previews, resolves with none. An unknown job rejects with a
+   * CoordinatorCallError (NOT_FOUND) naming it.
+   */
+  promptPreviews(job: string, prompt: number): Promise<CandidatePreview__Output[]> {
+    return this.grpc.promptPreviews(job, prompt);
   }
 
   close(): void {
