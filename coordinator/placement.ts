@@ -28,6 +28,9 @@ export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[],
   // fewest in flight first, submission order between equals
   const before = (a: Job, b: Job): boolean => a.inflight < b.inflight || (a.inflight === b.inflight && (order.get(a) as number) < (order.get(b) as number));
   for (const kind of ['home', 'evacuate', 'new', 'move'] as const) {
+    // A pass that moves survivors needs a source (a draining worker; for move, also a full one): without one it
+    // would visit every active prompt's holders for nothing, and it ran on each fill of each worker.
+    if ((kind === 'evacuate' || kind === 'move') && !pool.hasSource(kind)) continue;
     // Sorted once per pass; a job with nothing of this kind is passed by, one that got work moves back to its
     // place: O(jobs log jobs) a pass rather than a scan of every job for each pick and each job passed by.
     const queue = jobs.filter((j) => j.state === 'running').sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));

@@ -152,6 +152,12 @@ export class WorkerPool {
     return slot;
   }
 
+  /** Whether some worker can give up survivors: one draining (evacuate), or draining or full (move; placement.ts). */
+  hasSource(kind: 'evacuate' | 'move'): boolean {
+    for (const s of this.slots.values()) if (s.draining || (kind === 'move' && s.outstanding >= s.limit)) return true;
+    return false;
+  }
+
   remove(id: string): WorkerSlot | undefined {
     const slot = this.slots.get(id);
     this.slots.delete(id);
