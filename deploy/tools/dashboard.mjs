@@ -117,6 +117,13 @@ export const ROWS = [
         description: 'Candidate segments waiting for a worker (the autoscaling signal).',
         targets: [{ expr: `sum(ttsnap_queue_depth${ns})`, legend: 'queued segments' }],
       },
+      {
+        title: 'Preview bytes held',
+        unit: 'bytes',
+        w: 6,
+        description: 'PNG bytes of contact-sheet previews the coordinator holds until the client fetches them (search --contact-sheets).',
+        targets: [{ expr: `sum(ttsnap_preview_bytes${ns})`, legend: 'held' }],
+      },
     ],
   },
   {
