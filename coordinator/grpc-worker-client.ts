@@ -20,6 +20,7 @@ import type { WorkerBatchResponse__Output } from '../core/generated/ttsnap/v1/Wo
 import type { WorkerClient as GrpcStub } from '../core/generated/ttsnap/v1/Worker.js';
 import { channelOptions, MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
 import { errorName } from '../core/grpc/status.js';
+import { gridDelay, LINGER_GRID_MS } from '../core/grid-delay.js';
 
 /** Codes that mean the worker process is gone or unreachable (not that the request was wrong). */
 const LOST = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.CANCELLED, grpc.status.UNKNOWN]);
@@ -190,7 +191,7 @@ export class GrpcWorkerClient implements WorkerClient {
       if (this.flushing === 'now' || (this.flushing === 'later' && when === 'later')) return;
       this.flushing = when;
       if (when === 'now') setImmediate(() => this.flush());
-      else setTimeout(() => this.flushing === 'later' && this.flush(), RELEASE_LINGER_MS);
+      else setTimeout(() => this.flushing === 'later' && this.flush(), gridDelay(RELEASE_LINGER_MS, LINGER_GRID_MS));
     });
   }
 

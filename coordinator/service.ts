@@ -22,6 +22,7 @@ import type { Coordinator } from './coordinator.js';
 import { CoordinatorUnavailableError } from './errors.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 import { JobUpload } from './job-upload.js';
+import { WatchWriter } from './watch-writer.js';
 
 /** how long SubmitJob waits for the new job's spec to be journaled before answering anyway */
 const JOURNAL_WAIT_MS = 5000;
@@ -99,19 +100,23 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     WatchJob: (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>) => {
       let stop = (): void => {};
       let release = (): void => {};
+      const writer = new WatchWriter<JobEvent>((e) => call.write(e));
       try {
         release = watchers.acquire(callerOf(call.metadata).name);
         stop = coord.watch(jobField(call.request.job), (e) => {
-          if (call.writableLength > MAX_UNREAD_EVENTS) {
+          const unread = call.writableLength + writer.holding;
+          if (unread > MAX_UNREAD_EVENTS) {
             stop();
             release();
-            fail(call, new QuotaExceededError(`the watcher left ${call.writableLength} events unread; allowed: at most ${MAX_UNREAD_EVENTS} (read faster, or watch again later)`));
+            writer.close();
+            fail(call, new QuotaExceededError(`the watcher left ${unread} events unread; allowed: at most ${MAX_UNREAD_EVENTS} (read faster, or watch again later)`));
             return;
           }
-          call.write(e);
+          writer.push(e, e.event === 'done');
           if (e.event === 'done') call.end();
         }, call.request.after_seq, () => {
           release();
+          writer.flush();
           fail(call, new CoordinatorUnavailableError(`the coordinator is shutting down; job ${call.request.job} continues when a coordinator starts on the same NATS (watch it again there)`));
         });
       } catch (err) {
@@ -122,6 +127,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       const end = (): void => {
         stop();
         release();
+        writer.close();
       };
       call.on('cancelled', end);
       call.on('close', end);

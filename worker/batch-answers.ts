@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { WorkerBatchOutcome } from '../core/generated/ttsnap/v1/WorkerBatchOutcome.js';
 import type { WorkerBatchResponse } from '../core/generated/ttsnap/v1/WorkerBatchResponse.js';
+import { gridDelay } from '../core/grid-delay.js';
 
 /**
  * ms a Batch request whose ops all succeeded waits to be acknowledged together with the requests after it (when
@@ -8,10 +9,13 @@ import type { WorkerBatchResponse } from '../core/generated/ttsnap/v1/WorkerBatc
  * answers; nothing waits on a success but the coordinator's deadline (30 s), while a failure goes at once.
  */
 export const ACK_LINGER_MS = 1_000;
+/** Acknowledgements go out on this grid of the wall clock (gridDelay): every worker's arrive at the coordinator together. */
+export const ACK_GRID_MS = 250;
 
 /**
  * The answers of one Batch stream. A request is answered at once unless it asked for failures only and all its
- * ops succeeded; those are acknowledged by answering the last of them within ACK_LINGER_MS, or with the next
+ * ops succeeded; those are acknowledged by answering the last of them after ACK_LINGER_MS (up to ACK_GRID_MS
+ * more, to the grid), or with the next
  * answer sent (an answer also answers every earlier request still unanswered).
  */
 export class BatchAnswers {
@@ -24,7 +28,7 @@ export class BatchAnswers {
   answer(id: number, outcomes: WorkerBatchOutcome[], failuresOnly: boolean): void {
     if (failuresOnly && outcomes.every((o) => o.code === grpc.status.OK)) {
       this.pending = { id, outcomes };
-      this.timer ??= setTimeout(() => this.flush(), ACK_LINGER_MS);
+      this.timer ??= setTimeout(() => this.flush(), gridDelay(ACK_LINGER_MS, ACK_GRID_MS));
       return;
     }
     this.clear();

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gridDelay, LINGER_GRID_MS } from '../../core/grid-delay.js';
 import { ErrorCode, nanos, NatsError, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { decodeRecords, encodeRecords, recordJson, type JournalRecord, type JournalVersionError } from './records.js';
 import { foldAll, type JournalStore, type LoadedJournal } from './store.js';
@@ -174,7 +175,8 @@ export class JetStreamJournal implements JournalStore {
   /** Waits lingerMs for more records to join those queued (a flush or close ends the wait). */
   private linger(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => this.wake?.(), this.lingerMs);
+      // to the wall clock's grid: the pump wakes with the coordinator's other lingering timers (gridDelay)
+      const timer = setTimeout(() => this.wake?.(), gridDelay(this.lingerMs, LINGER_GRID_MS));
       this.wake = () => {
         clearTimeout(timer);
         this.wake = null;

@@ -2,7 +2,7 @@
 // whose ops all succeeded together: the last of them, ACK_LINGER_MS after the first, or with the next answer.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { WorkerBatchResponse } from '../../../core/generated/ttsnap/v1/WorkerBatchResponse.js';
-import { ACK_LINGER_MS, BatchAnswers } from '../../../worker/batch-answers.js';
+import { ACK_GRID_MS, ACK_LINGER_MS, BatchAnswers } from '../../../worker/batch-answers.js';
 
 const ok = { code: 0, error: '', details: '' };
 const missing = { code: 5, error: 'CandidateMissingError', details: 'no candidate 9' };
@@ -12,6 +12,7 @@ describe('BatchAnswers', () => {
   let answers: BatchAnswers;
   beforeEach(() => {
     vi.useFakeTimers();
+    vi.setSystemTime(0); // on the acknowledgement grid: the linger alone
     written = [];
     answers = new BatchAnswers((res) => written.push(res));
   });
@@ -27,6 +28,16 @@ describe('BatchAnswers', () => {
     expect(written).toEqual([{ id: 3, outcomes: [ok, ok, ok] }]);
     vi.advanceTimersByTime(ACK_LINGER_MS * 3);
     expect(written).toHaveLength(1);
+  });
+
+  it('sends the acknowledgement on the wall clock grid: at least the linger, then to the next grid point', () => {
+    vi.setSystemTime(37);
+    answers.answer(1, [ok], true);
+    vi.advanceTimersByTime(ACK_LINGER_MS + ACK_GRID_MS - 37 - 1);
+    expect(written).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(written).toEqual([{ id: 1, outcomes: [ok] }]);
+    expect(Date.now()).toBe(ACK_LINGER_MS + ACK_GRID_MS);
   });
 
   it('answers a request with a failed op at once, which acknowledges the succeeded ones before it', () => {

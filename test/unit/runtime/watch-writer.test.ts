@@ -1,0 +1,64 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WatchWriter } from '../../../coordinator/watch-writer.js';
+
+describe('WatchWriter', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.setSystemTime(0);
+  });
+  afterEach(() => void vi.useRealTimers());
+
+  it('holds events until the next point of the linger grid and then writes them together, in order', () => {
+    const written: Array<[number, string]> = [];
+    const w = new WatchWriter<string>((e) => written.push([Date.now(), e]), 50);
+    const t0 = Date.now();
+    w.push('a');
+    vi.advanceTimersByTime(20);
+    w.push('b');
+    w.push('c');
+    expect(w.holding).toBe(3);
+    expect(written).toEqual([]);
+    vi.advanceTimersByTime(29);
+    expect(written).toEqual([]);
+    vi.advanceTimersByTime(1);
+    // the grid point after the first held event, not a linger after the last
+    expect(written).toEqual([[t0 + 50, 'a'], [t0 + 50, 'b'], [t0 + 50, 'c']]);
+    expect(w.holding).toBe(0);
+    w.push('d');
+    vi.advanceTimersByTime(50);
+    expect(written.map(([, e]) => e)).toEqual(['a', 'b', 'c', 'd']);
+    expect(written[3]?.[0]).toBe(t0 + 100);
+  });
+
+  it('holds an event pushed between grid points only until the next one', () => {
+    const written: number[] = [];
+    const w = new WatchWriter<string>(() => written.push(Date.now()), 50);
+    vi.setSystemTime(130);
+    w.push('a');
+    vi.advanceTimersByTime(19);
+    expect(written).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(written).toEqual([150]);
+  });
+
+  it('writes at once, after what it holds, an event pushed with now (the done event)', () => {
+    const written: string[] = [];
+    const w = new WatchWriter<string>((e) => written.push(e), 50);
+    w.push('stage');
+    w.push('done', true);
+    expect(written).toEqual(['stage', 'done']);
+    vi.advanceTimersByTime(100);
+    expect(written).toEqual(['stage', 'done']);
+  });
+
+  it('drops what it holds when closed, and writes nothing later', () => {
+    const written: string[] = [];
+    const w = new WatchWriter<string>((e) => written.push(e), 50);
+    w.push('a');
+    w.push('b');
+    w.close();
+    expect(w.holding).toBe(0);
+    vi.advanceTimersByTime(100);
+    expect(written).toEqual([]);
+  });
+});
