@@ -1,7 +1,7 @@
 import { NO_LOG } from '../core/log/logger.js';
 import { Command } from 'commander';
 import { parseInteger } from '../cli/options.js';
-import { WorkerProcess } from '../process/worker-process.js';
+import { DEFAULT_SCORE_GRID_MS, WorkerProcess } from '../process/worker-process.js';
 
 /**
  * bench:scale's worker host: K trace workers in one process, each a full WorkerProcess (its own gRPC server,
@@ -17,9 +17,11 @@ const o = new Command('bench:scale-workers')
   .option('--count <k>', 'workers in this process', '16')
   .option('--step-ms <ms>', 'one denoise step of a batch', '2')
   .option('--max-batch <k>', 'candidates per batch', '8')
+  .option('--score-grid-ms <ms>', "the workers' --score-grid-ms", String(DEFAULT_SCORE_GRID_MS))
   .parse(process.argv)
   .opts<Record<string, string>>();
 const count = parseInteger('--count', 1, 256)(String(o.count));
+const scoreGridMs = parseInteger('--score-grid-ms', 0, 1000)(String(o.scoreGridMs));
 const workers: WorkerProcess[] = [];
 for (let i = 0; i < count; i++) {
   workers.push(
@@ -32,6 +34,7 @@ for (let i = 0; i < count; i++) {
       natsPrefix: String(o.natsPrefix),
       id: `${o.id}-${i}`,
       drainMs: 0,
+      scoreGridMs,
       log: NO_LOG,
     }),
   );

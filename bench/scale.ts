@@ -28,6 +28,7 @@ const o = new Command('bench:scale')
   .option('--workers-per-process <k>', 'simulated workers in each', '16')
   .option('--step-ms <ms>', 'one denoise step of a batch', '2')
   .option('--max-batch <k>', 'candidates per batch', '8')
+  .option('--score-grid-ms <ms>', "the workers' --score-grid-ms (ttsnap worker's default unless given)")
   .option('--schedule <spec>', 'prune points', '2:0.4,6:0.4,11:0.5')
   .option('--cpu-prof <dir>', "write the coordinator's V8 CPU profiles (node --cpu-prof) into this folder")
   .option('--fair-jobs <n>', 'also measure fair share: a huge job (a tenth of --prompts), then a small one behind it, then this many jobs at once from --fair-clients clients (0 = skip)', '0')
@@ -42,6 +43,7 @@ const procs = parseInteger('--worker-processes', 1, 64)(String(o.workerProcesses
 const perProc = parseInteger('--workers-per-process', 1, 256)(String(o.workersPerProcess));
 const stepMs = parseNumberIn('--step-ms', String(o.stepMs), { min: 0, max: 60_000 });
 const maxBatch = parseInteger('--max-batch', 1, 4096)(String(o.maxBatch));
+const scoreGrid = o.scoreGridMs === undefined ? [] : ['--score-grid-ms', String(parseInteger('--score-grid-ms', 0, 1000)(String(o.scoreGridMs)))];
 const fairJobs = parseInteger('--fair-jobs', 0, 1000)(String(o.fairJobs));
 const fairClients = parseInteger('--fair-clients', 1, 64)(String(o.fairClients));
 const workers = procs * perProc;
@@ -103,7 +105,7 @@ async function startCluster(tag: string, children: ChildProcess[]): Promise<Clus
   const address = coord.match[1] as string;
   const hosts = await Promise.all(
     Array.from({ length: procs }, (_, i) =>
-      startChild(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch)], /workers ready/),
+      startChild(process.execPath, [HOST, '--coordinator', address, '--nats', url, '--nats-prefix', 'ttsnap', '--base', base, '--narf', narf, '--id', `h${i}`, '--count', String(perProc), '--step-ms', String(stepMs), '--max-batch', String(maxBatch), ...scoreGrid], /workers ready/),
     ),
   );
   children.push(...hosts.map((h) => h.child));

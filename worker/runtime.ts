@@ -12,6 +12,7 @@ import { Batcher } from './batcher.js';
 import { collectChunk } from './collect/chunk.js';
 import { rewardsId, WorkQueue, type WorkItem } from './queue.js';
 import { previewPng, type PendingPreview, type WorkerPreviews } from './previews.js';
+import { gridDelay } from '../core/grid-delay.js';
 
 export interface WorkerRuntimeOptions {
   /** worker id published with every score */
@@ -27,6 +28,11 @@ export interface WorkerRuntimeOptions {
   readonly collectSource?: () => CollectSource;
   /** the preview sink its backend feeds (search --contact-sheets); absent: Advance's `previews` is ignored */
   readonly previews?: WorkerPreviews;
+  /**
+   * ms grid of the wall clock on which scores are published (gridDelay; default 0: at once). A remote worker's
+   * scores wait for the next grid point, so that those of many workers reach the coordinator together.
+   */
+  readonly scoreGridMs?: number;
 }
 
 /** The worker's accelerator is stuck in a call (the batch watchdog fired): it answers no status, takes no work. */
@@ -67,6 +73,10 @@ export class WorkerRuntime {
   private steps = 0;
   private draining = false;
   private answerAt = 0;
+  private readonly scoreGridMs: number;
+  /** scores waiting for the next grid point */
+  private held: Score[] = [];
+  private heldTimer: NodeJS.Timeout | null = null;
   /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
   private lease = '';
   /** the epoch each held candidate was created or imported under */
@@ -80,6 +90,7 @@ export class WorkerRuntime {
     this.log = opts.log ?? NO_LOG;
     this.sourceOf = opts.collectSource ?? null;
     this.previews = opts.previews && this.backend.info.renders ? opts.previews : null;
+    this.scoreGridMs = opts.scoreGridMs ?? 0;
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
@@ -316,6 +327,7 @@ export class WorkerRuntime {
 
   /** Aborts running work and frees the backend; idempotent. */
   async close(): Promise<void> {
+    this.flushScores();
     this.unwatchBus?.();
     this.draining = true;
     this.abort.abort(new WorkerDrainingError());
@@ -355,6 +367,21 @@ export class WorkerRuntime {
   }
 
   private publishScores(out: readonly Score[]): void {
+    if (this.scoreGridMs <= 0) return this.sendScores(out);
+    for (const sc of out) this.held.push(sc);
+    this.heldTimer ??= setTimeout(() => this.flushScores(), gridDelay(0, this.scoreGridMs));
+  }
+
+  /** Publishes the scores waiting for the grid now (the runtime closes: nothing scored is left unsent). */
+  private flushScores(): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
+    const out = this.held;
+    this.held = [];
+    if (out.length > 0) this.sendScores(out);
+  }
+
+  private sendScores(out: readonly Score[]): void {
     this.bus.publish(out);
     this.metrics.inc('workerScoresPublished', {}, out.length);
   }

@@ -57,4 +57,32 @@ describe('trace backend', () => {
     expect(rt.liveCandidates).toBe(2);
     await rt.close();
   });
+
+  it('with a score grid, publishes the scores of every batch done between two grid points together, on the grid', async () => {
+    const backend = (await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '3' })) as TraceBackend;
+    const calls: Array<{ at: number; n: number }> = [];
+    const bus = new MemoryScoreBus();
+    const publish = bus.publish.bind(bus);
+    bus.publish = (scores) => {
+      calls.push({ at: Date.now(), n: scores.length });
+      publish(scores);
+    };
+    const grid = 200;
+    // start just past a grid point, so that both batches are done long before the next one
+    await new Promise((r) => setTimeout(r, grid - (Date.now() % grid) + 5));
+    const rt = new WorkerRuntime({ id: 'w', backend, bus, scoreGridMs: grid });
+    await rt.take('j', [0, 1, 2, 3, 4, 5].map((c) => ({ prompt: 0, candidate: c, seed: c, text: '' })));
+    rt.advance('j', 2, [0, 1, 2, 3, 4, 5].map((c) => ({ prompt: 0, candidate: c })), [{ name: 'pic', noiseAware: true }]);
+    await rt.idle();
+    expect(calls).toEqual([]);
+    await new Promise((r) => setTimeout(r, grid));
+    expect(calls.map((c) => c.n)).toEqual([6]); // two batches of 3, one message
+    expect((calls[0]?.at ?? 0) % grid).toBeLessThan(50); // on the grid point (a timer may fire a little late)
+    // scores still held when the runtime closes go out then
+    rt.advance('j', 3, [{ prompt: 0, candidate: 0 }], [{ name: 'pic', noiseAware: true }]);
+    await rt.idle();
+    expect(calls).toHaveLength(1);
+    await rt.close();
+    expect(calls.map((c) => c.n)).toEqual([6, 1]);
+  });
 });
