@@ -12,7 +12,7 @@ import { Batcher } from './batcher.js';
 import { collectChunk } from './collect/chunk.js';
 import { rewardsId, WorkQueue, type WorkItem } from './queue.js';
 import { previewPng, type PendingPreview, type WorkerPreviews } from './previews.js';
-import { gridDelay } from '../core/grid-delay.js';
+import { GridBuffer } from '../core/grid-buffer.js';
 
 export interface WorkerRuntimeOptions {
   /** worker id published with every score */
@@ -73,10 +73,8 @@ export class WorkerRuntime {
   private steps = 0;
   private draining = false;
   private answerAt = 0;
-  private readonly scoreGridMs: number;
-  /** scores waiting for the next grid point */
-  private held: Score[] = [];
-  private heldTimer: NodeJS.Timeout | null = null;
+  /** scores waiting for the next point of the score grid (or none: sent at once) */
+  private readonly scores: GridBuffer<Score>;
   /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
   private lease = '';
   /** the epoch each held candidate was created or imported under */
@@ -90,7 +88,7 @@ export class WorkerRuntime {
     this.log = opts.log ?? NO_LOG;
     this.sourceOf = opts.collectSource ?? null;
     this.previews = opts.previews && this.backend.info.renders ? opts.previews : null;
-    this.scoreGridMs = opts.scoreGridMs ?? 0;
+    this.scores = new GridBuffer<Score>((out) => this.sendScores(out), opts.scoreGridMs ?? 0);
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
@@ -327,7 +325,7 @@ export class WorkerRuntime {
 
   /** Aborts running work and frees the backend; idempotent. */
   async close(): Promise<void> {
-    this.flushScores();
+    this.scores.flush(); // nothing scored is left unsent
     this.unwatchBus?.();
     this.draining = true;
     this.abort.abort(new WorkerDrainingError());
@@ -367,18 +365,7 @@ export class WorkerRuntime {
   }
 
   private publishScores(out: readonly Score[]): void {
-    if (this.scoreGridMs <= 0) return this.sendScores(out);
-    for (const sc of out) this.held.push(sc);
-    this.heldTimer ??= setTimeout(() => this.flushScores(), gridDelay(0, this.scoreGridMs));
-  }
-
-  /** Publishes the scores waiting for the grid now (the runtime closes: nothing scored is left unsent). */
-  private flushScores(): void {
-    if (this.heldTimer) clearTimeout(this.heldTimer);
-    this.heldTimer = null;
-    const out = this.held;
-    this.held = [];
-    if (out.length > 0) this.sendScores(out);
+    this.scores.pushAll(out);
   }
 
   private sendScores(out: readonly Score[]): void {

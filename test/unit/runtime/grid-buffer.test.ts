@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WatchWriter } from '../../../coordinator/watch-writer.js';
+import { GridBuffer } from '../../../core/grid-buffer.js';
 
-describe('WatchWriter', () => {
+describe('GridBuffer (a watcher\'s events)', () => {
   beforeEach(() => {
     vi.useFakeTimers();
     vi.setSystemTime(0);
@@ -10,7 +10,7 @@ describe('WatchWriter', () => {
 
   it('holds events until the next point of the linger grid and then writes them together, in order', () => {
     const written: Array<[number, string]> = [];
-    const w = new WatchWriter<string>((e) => written.push([Date.now(), e]), 50);
+    const w = new GridBuffer<string>((es) => es.forEach((e) => written.push([Date.now(), e])), 50, 1);
     const t0 = Date.now();
     w.push('a');
     vi.advanceTimersByTime(20);
@@ -32,7 +32,7 @@ describe('WatchWriter', () => {
 
   it('holds an event pushed between grid points only until the next one', () => {
     const written: number[] = [];
-    const w = new WatchWriter<string>(() => written.push(Date.now()), 50);
+    const w = new GridBuffer<string>((es) => es.forEach(() => written.push(Date.now())), 50, 1);
     vi.setSystemTime(130);
     w.push('a');
     vi.advanceTimersByTime(19);
@@ -43,7 +43,7 @@ describe('WatchWriter', () => {
 
   it('writes at once, after what it holds, an event pushed with now (the done event)', () => {
     const written: string[] = [];
-    const w = new WatchWriter<string>((e) => written.push(e), 50);
+    const w = new GridBuffer<string>((es) => es.forEach((e) => written.push(e)), 50, 1);
     w.push('stage');
     w.push('done', true);
     expect(written).toEqual(['stage', 'done']);
@@ -53,7 +53,7 @@ describe('WatchWriter', () => {
 
   it('drops what it holds when closed, and writes nothing later', () => {
     const written: string[] = [];
-    const w = new WatchWriter<string>((e) => written.push(e), 50);
+    const w = new GridBuffer<string>((es) => es.forEach((e) => written.push(e)), 50, 1);
     w.push('a');
     w.push('b');
     w.close();

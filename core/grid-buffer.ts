@@ -1,0 +1,52 @@
+import { gridDelay } from './grid-delay.js';
+
+/**
+ * Holds items until the next point of a grid of the wall clock (at least `minMs` on; gridDelay) and then sends
+ * every held one together, in order: a watcher's events in one turn of the event loop (HTTP/2 then sends them in
+ * one socket write), a worker's scores in one message that reaches the coordinator with the other workers'. With
+ * gridMs 0 items go at once. `push(item, true)` sends at once, after what is held (a watch's done event).
+ */
+export class GridBuffer<T> {
+  private held: T[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly send: (items: readonly T[]) => void,
+    private readonly gridMs: number,
+    private readonly minMs = 0,
+  ) {}
+
+  /** items held, not yet sent */
+  get holding(): number {
+    return this.held.length;
+  }
+
+  push(item: T, now = false): void {
+    this.pushAll([item], now);
+  }
+
+  pushAll(items: readonly T[], now = false): void {
+    for (const it of items) this.held.push(it);
+    if (now || this.gridMs <= 0) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), gridDelay(this.minMs, this.gridMs));
+  }
+
+  /** Sends everything held now, in order. */
+  flush(): void {
+    this.cancelTimer();
+    const out = this.held;
+    this.held = [];
+    if (out.length > 0) this.send(out);
+  }
+
+  /** Drops what is held (its stream ended). */
+  close(): void {
+    this.cancelTimer();
+    this.held = [];
+  }
+
+  private cancelTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
