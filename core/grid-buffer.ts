@@ -4,11 +4,14 @@ import { gridDelay } from './grid-delay.js';
  * Holds items until the next point of a grid of the wall clock (at least `minMs` on; gridDelay) and then sends
  * every held one together, in order: a watcher's events in one turn of the event loop (HTTP/2 then sends them in
  * one socket write), a worker's scores in one message that reaches the coordinator with the other workers'. With
- * gridMs 0 items go at once. `push(item, true)` sends at once, after what is held (a watch's done event).
+ * gridMs 0 items go at once. `push(item, true)` sends at once, after what is held (a watch's done event);
+ * `pushSoon` on the next turn of the event loop, with what is held then (a worker client's calls: the releases
+ * held for the grid ride with them). Any send cancels the timer: it never sends later items early and alone.
  */
 export class GridBuffer<T> {
   private held: T[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private soon = false;
 
   constructor(
     private readonly send: (items: readonly T[]) => void,
@@ -29,6 +32,17 @@ export class GridBuffer<T> {
     for (const it of items) this.held.push(it);
     if (now || this.gridMs <= 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), gridDelay(this.minMs, this.gridMs));
+  }
+
+  /** Holds `item` and sends it, with everything held then, on the next turn of the event loop. */
+  pushSoon(item: T): void {
+    this.held.push(item);
+    if (this.soon) return;
+    this.soon = true;
+    setImmediate(() => {
+      this.soon = false;
+      this.flush();
+    });
   }
 
   /** Sends everything held now, in order. */

@@ -61,4 +61,24 @@ describe('GridBuffer (a watcher\'s events)', () => {
     vi.advanceTimersByTime(100);
     expect(written).toEqual([]);
   });
+
+  it('sends an item pushed soon on the next turn with those held, and the held ones\' timer never sends a later item early', () => {
+    // a worker client's calls: releases held for 500 ms on the 50 ms grid, a fill's calls on the next turn
+    const sent: Array<[number, string[]]> = [];
+    const w = new GridBuffer<string>((es) => sent.push([Date.now(), [...es]]), 50, 500);
+    w.push('release 1');
+    vi.advanceTimersByTime(100);
+    w.pushSoon('take');
+    w.pushSoon('advance');
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(0);
+    expect(sent).toEqual([[100, ['release 1', 'take', 'advance']]]);
+    // a release held after that send waits its own 500 ms: the first release's timer (due at 500) is gone
+    vi.advanceTimersByTime(200);
+    w.push('release 2');
+    vi.advanceTimersByTime(499);
+    expect(sent).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sent).toEqual([[100, ['release 1', 'take', 'advance']], [800, ['release 2']]]);
+  });
 });
