@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseNumberIn } from '../../core/number-range.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { MIN_WORKER_TIMEOUT_MS } from '../../coordinator/coordinator.js';
+import { MIN_WORKER_TIMEOUT_MS, REMOTE_QUEUE_FACTOR } from '../../coordinator/coordinator.js';
 import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
 import { exitSoon } from '../exit-soon.js';
@@ -40,7 +40,7 @@ export function registerCoordinator(program: Command): void {
     .option('--max-jobs-per-client <n>', 'concurrent jobs (and watchers) per client identity; without TLS every caller is one client', String(DEFAULT_MAX_JOBS_PER_CLIENT))
     .option('--score-timeout-ms <ms>', 'ask a worker again for a score missing this long', '10000')
     .option('--worker-timeout-ms <ms>', `a worker silent this long is lost (its candidates continue elsewhere); at least ${MIN_WORKER_TIMEOUT_MS}, three heartbeats`, '3000')
-    .option('--queue-factor <x>', 'candidates in flight per worker, as a multiple of its max batch', '3')
+    .option('--queue-factor <x>', 'candidates in flight per worker, as a multiple of its max batch', String(REMOTE_QUEUE_FACTOR))
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for running jobs to finish', '300')
     .option('--results-ttl-days <d>', 'keep stored job results this long (JetStream)', '30')
     .option('--results-max-mb <mb>', 'stored results take at most this much; the oldest go first (0 = no cap)', '0')
