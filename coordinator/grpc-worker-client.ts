@@ -37,7 +37,7 @@ const COLLECT_DEADLINE_MS = 300_000;
  * worker is refilled every couple of batches, so most releases ride with a fill; at 20 ms most of those of
  * pruned candidates went alone, a Batch request each. A fill's send cancels the wait (GridBuffer): a timer left
  * from releases that rode with a fill used to send the next ones early and alone, half of all Batch requests
- * in bench:scale (9,116 of 18,580 for 100k candidates; 139 of 9,651 since).
+ * in bench:scale (9,116 of 18,580 for 100k candidates; 98 of 10,265 since).
  */
 const RELEASE_LINGER_MS = 500;
 
