@@ -196,7 +196,6 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   private send(ops: readonly Queued[]): void {
-    if (ops.length === 0) return;
     if (!this.batching) return this.callEach(ops);
     const id = (this.nextId = (this.nextId + 1) >>> 0);
     const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
