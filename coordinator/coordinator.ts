@@ -329,11 +329,8 @@ export class Coordinator {
    * worker is unknown (then register it).
    */
   heartbeat(id: string, draining: boolean, busySeconds = 0): boolean {
-    const slot = this.pool.get(id);
+    const slot = this.signOfLife(id, busySeconds);
     if (!slot) return false;
-    heardFrom(slot, this.opts.clock());
-    // the worker's own figure, not the highest seen: a restarted worker counts from 0 again
-    if (busySeconds > 0) slot.busySeconds = busySeconds;
     if (draining !== slot.draining) {
       slot.draining = draining;
       this.scheduler.kick();
@@ -341,10 +338,22 @@ export class Coordinator {
     return true;
   }
 
-  /** A worker answered on its Batch stream: a sign of life, as a heartbeat is (it may skip heartbeats meanwhile). */
-  answered(id: string): void {
+  /**
+   * A worker answered on its Batch stream, or sent a keepalive there: a sign of life, as a heartbeat is (it sends
+   * none meanwhile), with the busy seconds a keepalive carries (0 = not said).
+   */
+  answered(id: string, busySeconds = 0): void {
+    this.signOfLife(id, busySeconds);
+  }
+
+  /** The worker is alive; its busy seconds (0 = not said) as it reported them. Its slot, if it has one. */
+  private signOfLife(id: string, busySeconds: number): WorkerSlot | undefined {
     const slot = this.pool.get(id);
-    if (slot) heardFrom(slot, this.opts.clock());
+    if (!slot) return undefined;
+    heardFrom(slot, this.opts.clock());
+    // the worker's own figure, not the highest seen: a restarted worker counts from 0 again
+    if (busySeconds > 0) slot.busySeconds = busySeconds;
+    return slot;
   }
 
   /** Validates and queues a job; throws ValidationError (bad request) or CoordinatorUnavailableError. */

@@ -81,8 +81,11 @@ export class GrpcWorkerClient implements WorkerClient {
     private readonly deadlineMs = 30_000,
     /** the coordinator's TLS identity when the cluster runs mutual TLS */
     credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
-    /** called on every answer on the Batch stream: the worker is alive (it skips heartbeats while it answers) */
-    private readonly onAnswer: () => void = () => undefined,
+    /**
+     * called on every answer on the Batch stream, keepalives included, with the busy seconds a keepalive carries
+     * (0 = not said): the worker is alive (it sends no heartbeats while the stream is open)
+     */
+    private readonly onAnswer: (busySeconds: number) => void = () => undefined,
   ) {
     const Ctor = workerProto().ttsnap.v1.Worker;
     this.stub = new Ctor(address, credentials, channelOptions(MAX_WORKER_MESSAGE));
@@ -197,7 +200,8 @@ export class GrpcWorkerClient implements WorkerClient {
 
   private send(ops: readonly Queued[]): void {
     if (!this.batching) return this.callEach(ops);
-    const id = (this.nextId = (this.nextId + 1) >>> 0);
+    // never 0: that is a keepalive's id
+    const id = (this.nextId = (this.nextId + 1) >>> 0 || 1);
     const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
     this.sent.set(id, { ops, timer });
     try {
@@ -234,8 +238,8 @@ export class GrpcWorkerClient implements WorkerClient {
    * unanswered: the worker acknowledges requests whose ops all succeeded by answering the last of them.
    */
   private answered(res: WorkerBatchResponse__Output): void {
-    this.onAnswer();
-    if (!this.sent.has(res.id)) return;
+    this.onAnswer(res.busy_s);
+    if (res.id === 0 || !this.sent.has(res.id)) return;
     for (const id of this.sent.keys()) {
       if (id === res.id) break;
       this.settle(id, null, null);

@@ -161,7 +161,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       const address = parseHostPort(req.address, 'address');
       const info = infoFromProto(checkBackendInfo(req.info));
       if (!info) throw new ValidationError('info', 'missing or incomplete', 'the backend info of the worker (backend, steps >= 2, max_batch >= 1)');
-      const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial, () => coord.answered(req.worker)), info, { draining: req.draining, remote: true });
+      const { accepted, reason } = coord.registerWorker(new GrpcWorkerClient(req.worker, address, undefined, opts.dial, (busy) => coord.answered(req.worker, busy)), info, { draining: req.draining, remote: true });
       return { ...ok, accepted, reason };
     }),
     ...collectHandlers(coord, metrics, jobs),

@@ -170,8 +170,9 @@ export class WorkerProcess extends ProcessBase {
   /**
    * Registers (first call) or heartbeats; reschedules itself at the coordinator's pace until the process stops.
    * A heartbeat is skipped while the worker answers on its Batch stream (the coordinator counts each answer as
-   * one; a change of draining still goes at once): with 64 workers heartbeats were most of what an idle
-   * coordinator spent. A stuck worker stops heartbeating, so that the coordinator counts it lost.
+   * one; a change of draining still goes at once), and sent as a keepalive on that stream while it is open: with
+   * 64 workers heartbeats were most of what an idle coordinator spent. A stuck worker stops heartbeating, so that
+   * the coordinator counts it lost.
    */
   private register(): void {
     const { coord, runtime, info } = this;
@@ -182,7 +183,10 @@ export class WorkerProcess extends ProcessBase {
       this.saidStuck = true;
       return;
     }
-    if (this.heard?.draining === runtime.isDraining && Date.now() - runtime.lastAnswerAt < this.heartbeatMs) {
+    // Nothing else answered within the interval: a keepalive on an open Batch stream, where there is one, serves
+    // as the heartbeat (a message on a stream, not a call: workers whose batches outlast the interval heartbeated
+    // all the time, each heartbeat about 1 ms of the coordinator's CPU).
+    if (this.heard?.draining === runtime.isDraining && (Date.now() - runtime.lastAnswerAt < this.heartbeatMs || runtime.keepalive())) {
       this.nextBeat();
       return;
     }

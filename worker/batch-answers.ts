@@ -35,6 +35,15 @@ export class BatchAnswers {
     this.write({ id, outcomes });
   }
 
+  /**
+   * A sign of life instead of a RegisterWorker heartbeat: the pending acknowledgement, sent now, or else a
+   * keepalive (id 0, no outcomes) carrying the busy seconds a heartbeat would have.
+   */
+  keepalive(busySeconds: number): void {
+    if (this.pending) return this.flush();
+    this.write({ id: 0, outcomes: [], busy_s: busySeconds });
+  }
+
   /** Sends the pending acknowledgement now (the stream ends). */
   flush(): void {
     const p = this.pending;

@@ -73,6 +73,8 @@ export class WorkerRuntime {
   private steps = 0;
   private draining = false;
   private answerAt = 0;
+  /** the open Batch streams' keepalive senders, the latest opened last (worker/server.ts) */
+  private readonly keepalives = new Set<() => boolean>();
   /** scores waiting for the next point of the score grid (or none: sent at once) */
   private readonly scores: GridBuffer<Score>;
   /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
@@ -312,6 +314,27 @@ export class WorkerRuntime {
   /** The worker answered on a Batch stream (worker/server.ts). */
   noteAnswer(): void {
     this.answerAt = Date.now();
+  }
+
+  /** Busy seconds since the worker started (what heartbeats and keepalives report). */
+  get busySeconds(): number {
+    return this.busy;
+  }
+
+  /**
+   * Adds an open Batch stream's keepalive sender (false once its stream is gone); returns its removal. A
+   * keepalive goes to the coordinator that opened the stream, so a coordinator that restarted (its streams gone)
+   * gets a RegisterWorker heartbeat again, and with it the epoch.
+   */
+  addKeepalive(send: () => boolean): () => void {
+    this.keepalives.add(send);
+    return () => this.keepalives.delete(send);
+  }
+
+  /** Sends a keepalive on the latest open Batch stream instead of a heartbeat; false when none is open. */
+  keepalive(): boolean {
+    for (const send of [...this.keepalives].reverse()) if (send()) return true;
+    return false;
   }
 
   /** Resolves when no work is queued and nothing runs. */

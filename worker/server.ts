@@ -45,8 +45,17 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
           answers.answer(req.id, outcomes, req.answer_failures);
         });
       });
+      // while this stream is open the worker's heartbeats travel on it (process/worker-process.ts)
+      const forget = rt.addKeepalive(() => {
+        if (call.cancelled || call.destroyed) return false;
+        answers.keepalive(rt.busySeconds);
+        return true;
+      });
       call.on('end', () => void last.then(() => (answers.flush(), call.end())));
-      call.on('close', () => answers.stop());
+      call.on('close', () => {
+        forget();
+        answers.stop();
+      });
       call.on('error', () => undefined); // the coordinator went away: nothing to answer
     },
     ExportLatent: unary('ExportLatent', metrics, null, async (req) => {

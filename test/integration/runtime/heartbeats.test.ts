@@ -1,5 +1,6 @@
 // A worker skips its heartbeat while it answers on its Batch stream (the coordinator counts each answer as one),
-// heartbeats again as soon as it stops answering, tells a change of draining at once, and reports its busy seconds.
+// sends it as a keepalive on that stream while the stream is open and nothing else was answered, heartbeats again
+// once the stream is gone, tells a change of draining at once, and reports its busy seconds.
 import * as grpc from '@grpc/grpc-js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ describe('worker heartbeats', () => {
   let stub: ServingServer;
   let worker: WorkerProcess;
   let stream: grpc.ClientDuplexStream<WorkerBatchRequest, WorkerBatchResponse__Output>;
-  const answers: number[] = [];
+  const answers: { id: number; busy: number; at: number }[] = [];
 
   beforeAll(async () => {
     const started = await startNats(dir);
@@ -55,7 +56,7 @@ describe('worker heartbeats', () => {
     const Ctor = workerProto().ttsnap.v1.Worker;
     const client = new Ctor((beats[0] as Beat).address, grpc.credentials.createInsecure(), channelOptions(MAX_WORKER_MESSAGE));
     stream = client.Batch();
-    stream.on('data', (res: WorkerBatchResponse__Output) => answers.push(res.id));
+    stream.on('data', (res: WorkerBatchResponse__Output) => answers.push({ id: res.id, busy: res.busy_s, at: Date.now() }));
   }, 30_000);
 
   afterAll(async () => {
@@ -66,7 +67,7 @@ describe('worker heartbeats', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('skips heartbeats while answering the Batch stream, and heartbeats again once it stops', async () => {
+  it('skips heartbeats while answering the Batch stream, and sends them on it as keepalives once it stops', async () => {
     // a request every 50 ms, answered at once (answer_failures off): the worker answers all the time
     let id = 0;
     const send = setInterval(() => stream.write({ id: ++id, ops: [{ release: { job: 'j1', candidates: [] } }], answer_failures: false }), 50);
@@ -81,10 +82,12 @@ describe('worker heartbeats', () => {
 
     const quietFrom = Date.now();
     await new Promise((r) => setTimeout(r, 1500));
-    const after = beats.filter((b) => b.at >= quietFrom);
-    // silent for 1.5 s: heartbeats again, one each 200 ms once an interval without answers has passed
-    expect(after.length).toBeGreaterThanOrEqual(4);
-    expect(after.every((b) => !b.draining && b.busy >= 0 && Number.isFinite(b.busy))).toBe(true);
+    // no requests for 1.5 s, the stream still open: a keepalive on it each 200 ms once an interval without
+    // answers has passed (id 0, with the busy seconds), and still no heartbeat call
+    const keepalives = answers.filter((a) => a.at >= quietFrom && a.id === 0);
+    expect(keepalives.length).toBeGreaterThanOrEqual(4);
+    expect(keepalives.every((a) => a.busy >= 0 && Number.isFinite(a.busy))).toBe(true);
+    expect(beats.filter((b) => b.at >= quietFrom)).toEqual([]);
   }, 20_000);
 
   it('tells the coordinator of a drain at once, even while answering', async () => {
@@ -97,5 +100,16 @@ describe('worker heartbeats', () => {
     clearInterval(send);
     const drained = await waitFor('a heartbeat saying draining', async () => beats.slice(before).find((b) => b.draining), 5000, 10);
     expect(drained.at - t0).toBeLessThan(HEARTBEAT_MS);
+  }, 20_000);
+
+  it('heartbeats again once the Batch stream is gone (a coordinator that restarted has no stream to it)', async () => {
+    stream.end();
+    await new Promise((r) => setTimeout(r, 300)); // the stream closes at the worker
+    const from = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = beats.filter((b) => b.at >= from);
+    // one each 200 ms; draining since the test before
+    expect(after.length).toBeGreaterThanOrEqual(4);
+    expect(after.every((b) => b.draining && b.busy >= 0 && Number.isFinite(b.busy))).toBe(true);
   }, 20_000);
 });

@@ -54,6 +54,19 @@ describe('BatchAnswers', () => {
     expect(written.map((r) => r.id)).toEqual([1, 2]);
   });
 
+  it('a keepalive sends the pending acknowledgement at once, or else id 0 with the busy seconds', () => {
+    answers.answer(6, [ok], true);
+    answers.keepalive(2.5);
+    expect(written).toEqual([{ id: 6, outcomes: [ok] }]);
+    vi.advanceTimersByTime(ACK_LINGER_MS * 2);
+    expect(written).toHaveLength(1);
+    answers.keepalive(2.5);
+    expect(written).toEqual([
+      { id: 6, outcomes: [ok] },
+      { id: 0, outcomes: [], busy_s: 2.5 },
+    ]);
+  });
+
   it('sends the pending acknowledgement when the stream ends, and nothing once the coordinator went away', () => {
     answers.answer(4, [ok], true);
     answers.flush();

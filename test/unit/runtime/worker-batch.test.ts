@@ -24,13 +24,17 @@ describe('worker Batch stream', () => {
     served = client = undefined;
   });
 
+  /** busy seconds each answer reported to the client (0 = not said) */
+  let heard: number[] = [];
+
   async function start(): Promise<{ rt: WorkerRuntime; scores: Score[] }> {
     const bus = new MemoryScoreBus();
     const scores: Score[] = [];
     bus.subscribe((s) => scores.push(s));
     const rt = new WorkerRuntime({ id: 'w1', backend: await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '0' }), bus });
     served = await startWorkerServer(rt, '127.0.0.1:0');
-    client = new GrpcWorkerClient('w1', `127.0.0.1:${served.port}`);
+    heard = [];
+    client = new GrpcWorkerClient('w1', `127.0.0.1:${served.port}`, 30_000, undefined, (busy) => heard.push(busy));
     return { rt, scores };
   }
 
@@ -70,6 +74,39 @@ describe('worker Batch stream', () => {
     await Promise.all([c.advance('j1', 3, [{ prompt: 5, candidate: 0 }], rewards), turn().then(() => c.release('j1', [{ prompt: 5, candidate: 1 }]))]);
     await rt.idle();
     expect(rt.liveCandidates).toBe(1);
+  });
+
+  it("keepalives travel on the open stream: the pending acknowledgement first, then id 0 with the worker's busy seconds", async () => {
+    const { rt } = await start();
+    const c = client as GrpcWorkerClient;
+    expect(rt.keepalive()).toBe(false); // no stream open yet: the worker heartbeats
+    let acked = false;
+    const take = c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]).then(() => (acked = true));
+    const until = async (what: () => boolean): Promise<void> => {
+      for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(what()).toBe(true);
+    };
+    await until(() => rt.liveCandidates === 1);
+    expect(acked).toBe(false); // a success lingers up to a second
+    const t0 = Date.now();
+    expect(rt.keepalive()).toBe(true);
+    await take;
+    expect(Date.now() - t0).toBeLessThan(500);
+    expect(heard).toEqual([0]);
+    // a segment run (busy seconds > 0), acknowledged; then nothing pending: id 0, which settles nothing and
+    // carries the busy seconds
+    await c.advance('j1', 2, [{ prompt: 5, candidate: 0 }], rewards);
+    await rt.idle();
+    await until(() => heard.length === 2);
+    expect(rt.keepalive()).toBe(true);
+    await until(() => heard.length === 3);
+    expect(heard[2]).toBe(rt.busySeconds);
+    expect(rt.busySeconds).toBeGreaterThan(0);
+    // calls still work, and a closed stream sends no keepalives: the worker heartbeats again
+    await c.release('j1', [{ prompt: 5, candidate: 0 }]);
+    c.close();
+    client = undefined;
+    await until(() => !rt.keepalive());
   });
 
   it('a worker that goes away fails the calls in flight as a lost worker', async () => {
