@@ -31,6 +31,13 @@ import { gridDelay } from '../core/grid-delay.js';
  */
 export const DEFAULT_SCORE_GRID_MS = 50;
 
+/**
+ * Heartbeats in a row that may go as keepalives on a Batch stream; the next is a RegisterWorker call all the
+ * same. A stream can outlive its coordinator unnoticed (its host gone without closing the connection): the
+ * worker then still reaches the coordinator now behind the address within this many intervals.
+ */
+export const KEEPALIVES_IN_ROW = 9;
+
 export interface WorkerProcessOptions extends SecureProcessOptions {
   /** backend name in the registry (worker/backends/registry.ts) and its options */
   readonly backend: string;
@@ -85,6 +92,8 @@ export class WorkerProcess extends ProcessBase {
   private closeBy = 0;
   /** the coordinator's heartbeat interval (its last answer says) */
   private heartbeatMs = 500;
+  /** heartbeats sent as keepalives since the last call or answer */
+  private keepalivesInRow = 0;
   /** whether the coordinator accepted a heartbeat of this process, and the draining flag it then said */
   private heard: { draining: boolean } | null = null;
   private saidStuck = false;
@@ -183,13 +192,21 @@ export class WorkerProcess extends ProcessBase {
       this.saidStuck = true;
       return;
     }
-    // Nothing else answered within the interval: a keepalive on an open Batch stream, where there is one, serves
-    // as the heartbeat (a message on a stream, not a call: workers whose batches outlast the interval heartbeated
-    // all the time, each heartbeat about 1 ms of the coordinator's CPU).
-    if (this.heard?.draining === runtime.isDraining && (Date.now() - runtime.lastAnswerAt < this.heartbeatMs || runtime.keepalive())) {
-      this.nextBeat();
-      return;
+    if (this.heard?.draining === runtime.isDraining) {
+      // An answer within the interval: the coordinator that sent the request is there.
+      if (Date.now() - runtime.lastAnswerAt < this.heartbeatMs) {
+        this.keepalivesInRow = 0;
+        return this.nextBeat();
+      }
+      // Nothing answered: a keepalive on an open Batch stream, where there is one, serves as the heartbeat (a
+      // message on a stream, not a call: workers whose batches outlast the interval heartbeated all the time,
+      // each heartbeat about 1 ms of the coordinator's CPU).
+      if (this.keepalivesInRow < KEEPALIVES_IN_ROW && runtime.keepalive()) {
+        this.keepalivesInRow++;
+        return this.nextBeat();
+      }
     }
+    this.keepalivesInRow = 0;
     const req = { worker: this.ident, address: this.address, info: infoToProto(info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION, busy_s: runtime.status().busySeconds };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       // another protocol version: final, as a refusal is (the reason names both versions)

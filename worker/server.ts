@@ -36,7 +36,8 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
       const answers = new BatchAnswers((res) => {
         if (call.cancelled || call.destroyed) return;
         call.write(res);
-        rt.noteAnswer();
+        // a keepalive answers no request: it says nothing of the coordinator being there (worker-process.ts)
+        if (res.id !== 0) rt.noteAnswer();
       });
       call.on('data', (req: WorkerBatchRequest__Output) => {
         last = last.then(async () => {

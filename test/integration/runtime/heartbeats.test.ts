@@ -14,7 +14,7 @@ import { serve, stopServing, type ServingServer } from '../../../core/grpc/serve
 import { NO_LOG } from '../../../core/log/logger.js';
 import { writeNpy } from '../../../core/trace/npy.js';
 import { syntheticTrace } from '../../../core/trace/synthetic.js';
-import { WorkerProcess } from '../../../process/worker-process.js';
+import { KEEPALIVES_IN_ROW, WorkerProcess } from '../../../process/worker-process.js';
 import { startNats, waitFor, type Proc } from '../../support/procs.js';
 
 /** the heartbeat interval the stub coordinator asks for */
@@ -88,6 +88,10 @@ describe('worker heartbeats', () => {
     expect(keepalives.length).toBeGreaterThanOrEqual(4);
     expect(keepalives.every((a) => a.busy >= 0 && Number.isFinite(a.busy))).toBe(true);
     expect(beats.filter((b) => b.at >= quietFrom)).toEqual([]);
+    // after KEEPALIVES_IN_ROW of them, a call all the same (a stream may outlive its coordinator unnoticed)
+    await waitFor('a heartbeat call after the keepalives in a row', async () => beats.find((b) => b.at >= quietFrom), (KEEPALIVES_IN_ROW + 3) * HEARTBEAT_MS, 20);
+    const inRow = answers.filter((a) => a.id === 0 && a.at >= quietFrom && a.at < (beats.find((b) => b.at >= quietFrom) as Beat).at);
+    expect(inRow.length).toBeLessThanOrEqual(KEEPALIVES_IN_ROW);
   }, 20_000);
 
   it('tells the coordinator of a drain at once, even while answering', async () => {
