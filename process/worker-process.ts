@@ -207,7 +207,7 @@ export class WorkerProcess extends ProcessBase {
       }
     }
     this.keepalivesInRow = 0;
-    const req = { worker: this.ident, address: this.address, info: infoToProto(info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION, busy_s: runtime.status().busySeconds };
+    const req = { worker: this.ident, address: this.address, info: infoToProto(info), draining: runtime.isDraining, live: runtime.liveCandidates, protocol: PROTOCOL_VERSION, busy_s: runtime.busySeconds };
     coord.RegisterWorker(req, { deadline: Date.now() + 3000 }, (err, res) => {
       // another protocol version: final, as a refusal is (the reason names both versions)
       if (err?.code === grpc.status.FAILED_PRECONDITION) {

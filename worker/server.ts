@@ -33,8 +33,9 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
     Batch: (call) => {
       // requests apply one after another, in the order they came (a Take before the Advance that follows it)
       let last: Promise<void> = Promise.resolve();
+      const open = (): boolean => !call.cancelled && !call.destroyed;
       const answers = new BatchAnswers((res) => {
-        if (call.cancelled || call.destroyed) return;
+        if (!open()) return;
         call.write(res);
         // a keepalive answers no request: it says nothing of the coordinator being there (worker-process.ts)
         if (res.id !== 0) rt.noteAnswer();
@@ -47,11 +48,7 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
         });
       });
       // while this stream is open the worker's heartbeats travel on it (process/worker-process.ts)
-      const forget = rt.addKeepalive(() => {
-        if (call.cancelled || call.destroyed) return false;
-        answers.keepalive(rt.busySeconds);
-        return true;
-      });
+      const forget = rt.addKeepalive(() => open() && (answers.keepalive(rt.busySeconds), true));
       call.on('end', () => void last.then(() => (answers.flush(), call.end())));
       call.on('close', () => {
         forget();
