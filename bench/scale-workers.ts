@@ -1,7 +1,7 @@
 import { NO_LOG } from '../core/log/logger.js';
 import { Command } from 'commander';
 import { parseInteger } from '../cli/options.js';
-import { DEFAULT_SCORE_GRID_MS, WorkerProcess } from '../process/worker-process.js';
+import { DEFAULT_BUSY_SCORE_GRID_MS, DEFAULT_SCORE_GRID_MS, WorkerProcess } from '../process/worker-process.js';
 
 /**
  * bench:scale's worker host: K trace workers in one process, each a full WorkerProcess (its own gRPC server,
@@ -18,10 +18,12 @@ const o = new Command('bench:scale-workers')
   .option('--step-ms <ms>', 'one denoise step of a batch', '2')
   .option('--max-batch <k>', 'candidates per batch', '8')
   .option('--score-grid-ms <ms>', "the workers' --score-grid-ms", String(DEFAULT_SCORE_GRID_MS))
+  .option('--busy-score-grid-ms <ms>', "the workers' --busy-score-grid-ms", String(DEFAULT_BUSY_SCORE_GRID_MS))
   .parse(process.argv)
   .opts<Record<string, string>>();
 const count = parseInteger('--count', 1, 256)(String(o.count));
 const scoreGridMs = parseInteger('--score-grid-ms', 0, 1000)(String(o.scoreGridMs));
+const busyScoreGridMs = parseInteger('--busy-score-grid-ms', 0, 1000)(String(o.busyScoreGridMs));
 const workers: WorkerProcess[] = [];
 for (let i = 0; i < count; i++) {
   workers.push(
@@ -35,6 +37,7 @@ for (let i = 0; i < count; i++) {
       id: `${o.id}-${i}`,
       drainMs: 0,
       scoreGridMs,
+      busyScoreGridMs,
       log: NO_LOG,
     }),
   );

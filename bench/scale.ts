@@ -29,6 +29,7 @@ const o = new Command('bench:scale')
   .option('--step-ms <ms>', 'one denoise step of a batch', '2')
   .option('--max-batch <k>', 'candidates per batch', '8')
   .option('--score-grid-ms <ms>', "the workers' --score-grid-ms (ttsnap worker's default unless given)")
+  .option('--busy-score-grid-ms <ms>', "the workers' --busy-score-grid-ms (ttsnap worker's default unless given)")
   .option('--schedule <spec>', 'prune points', '2:0.4,6:0.4,11:0.5')
   .option('--cpu-prof <dir>', "write the coordinator's V8 CPU profiles (node --cpu-prof) into this folder")
   .option('--fair-jobs <n>', 'also measure fair share: a huge job (a tenth of --prompts), then a small one behind it, then this many jobs at once from --fair-clients clients (0 = skip)', '0')
@@ -43,7 +44,10 @@ const procs = parseInteger('--worker-processes', 1, 64)(String(o.workerProcesses
 const perProc = parseInteger('--workers-per-process', 1, 256)(String(o.workersPerProcess));
 const stepMs = parseNumberIn('--step-ms', String(o.stepMs), { min: 0, max: 60_000 });
 const maxBatch = parseInteger('--max-batch', 1, 4096)(String(o.maxBatch));
-const scoreGrid = o.scoreGridMs === undefined ? [] : ['--score-grid-ms', String(parseInteger('--score-grid-ms', 0, 1000)(String(o.scoreGridMs)))];
+const scoreGrid = [
+  ...(o.scoreGridMs === undefined ? [] : ['--score-grid-ms', String(parseInteger('--score-grid-ms', 0, 1000)(String(o.scoreGridMs)))]),
+  ...(o.busyScoreGridMs === undefined ? [] : ['--busy-score-grid-ms', String(parseInteger('--busy-score-grid-ms', 0, 1000)(String(o.busyScoreGridMs)))]),
+];
 const fairJobs = parseInteger('--fair-jobs', 0, 1000)(String(o.fairJobs));
 const fairClients = parseInteger('--fair-clients', 1, 64)(String(o.fairClients));
 const workers = procs * perProc;

@@ -7,10 +7,16 @@ import { gridDelay } from './grid-delay.js';
  * gridMs 0 items go at once. `push(item, true)` sends at once, after what is held (a watch's done event);
  * `pushSoon` on the next turn of the event loop, with what is held then (a worker client's calls: the releases
  * held for the grid ride with them). Any send cancels the timer: it never sends later items early and alone.
+ * `pushAll(items, false, gridMs)` holds items on another grid than the default (a busy worker's scores on a
+ * coarser one; grids that are multiples of each other): whatever is held goes at the earliest point any push
+ * asked for.
  */
 export class GridBuffer<T> {
   private held: T[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** the grid the timer was set on, and when it fires (Date.now() ms) */
+  private timerGridMs = 0;
+  private due = 0;
   private soon = false;
 
   constructor(
@@ -28,10 +34,18 @@ export class GridBuffer<T> {
     this.pushAll([item], now);
   }
 
-  pushAll(items: readonly T[], now = false): void {
+  pushAll(items: readonly T[], now = false, gridMs = this.gridMs): void {
     for (const it of items) this.held.push(it);
-    if (now || this.gridMs <= 0) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), gridDelay(this.minMs, this.gridMs));
+    if (now || gridMs <= 0) return this.flush();
+    // a timer set on this grid or a finer one fires no later than this grid's next point would
+    if (this.timer && this.timerGridMs <= gridMs) return;
+    const t = Date.now();
+    const due = t + gridDelay(this.minMs, gridMs, t);
+    if (this.timer && this.due <= due) return;
+    this.cancelTimer();
+    this.timerGridMs = gridMs;
+    this.due = due;
+    this.timer = setTimeout(() => this.flush(), due - t);
   }
 
   /** Holds `item` and sends it, with everything held then, on the next turn of the event loop. */

@@ -33,6 +33,13 @@ export interface WorkerRuntimeOptions {
    * scores wait for the next grid point, so that those of many workers reach the coordinator together.
    */
   readonly scoreGridMs?: number;
+  /**
+   * the grid scores wait for while more work is queued here (default scoreGridMs): the accelerator stays busy
+   * meanwhile, so holding them costs no accelerator time, and the coordinator gets fewer, larger bursts. Scores
+   * published once nothing is queued go on scoreGridMs, and take those held with them: a worker about to idle
+   * never waits on the coarser grid for the coordinator's next work.
+   */
+  readonly busyScoreGridMs?: number;
 }
 
 /** The worker's accelerator is stuck in a call (the batch watchdog fired): it answers no status, takes no work. */
@@ -77,6 +84,7 @@ export class WorkerRuntime {
   private readonly keepalives = new Set<() => boolean>();
   /** scores waiting for the next point of the score grid (or none: sent at once) */
   private readonly scores: GridBuffer<Score>;
+  private readonly busyScoreGridMs: number;
   /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
   private lease = '';
   /** the epoch each held candidate was created or imported under */
@@ -91,6 +99,7 @@ export class WorkerRuntime {
     this.sourceOf = opts.collectSource ?? null;
     this.previews = opts.previews && this.backend.info.renders ? opts.previews : null;
     this.scores = new GridBuffer<Score>((out) => this.sendScores(out), opts.scoreGridMs ?? 0);
+    this.busyScoreGridMs = Math.max(opts.busyScoreGridMs ?? 0, opts.scoreGridMs ?? 0);
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
       scored: (items, rewards, values, seconds) => this.onScored(items, rewards, values, seconds),
@@ -388,7 +397,8 @@ export class WorkerRuntime {
   }
 
   private publishScores(out: readonly Score[]): void {
-    this.scores.pushAll(out);
+    if (this.queue.size > 0) this.scores.pushAll(out, false, this.busyScoreGridMs);
+    else this.scores.pushAll(out);
   }
 
   private sendScores(out: readonly Score[]): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { addBackendOptions, backendOptionsFrom } from '../backend-options.js';
 import { ValidationError } from '../../core/errors.js';
 import { parseHostPort } from '../../core/grpc/address.js';
-import { DEFAULT_SCORE_GRID_MS, WorkerProcess } from '../../process/worker-process.js';
+import { DEFAULT_BUSY_SCORE_GRID_MS, DEFAULT_SCORE_GRID_MS, WorkerProcess } from '../../process/worker-process.js';
 import { BACKENDS } from '../../worker/backends/registry.js';
 import { parseInteger } from '../options.js';
 import { exitSoon } from '../exit-soon.js';
@@ -23,6 +23,7 @@ interface WorkerFlags extends NatsAuthFlags {
   drainTimeoutS: string;
   batchTimeoutS: string;
   scoreGridMs: string;
+  busyScoreGridMs: string;
   set: string[];
   [backendFlag: string]: string | string[] | boolean | undefined;
 }
@@ -42,12 +43,14 @@ export function registerWorker(program: Command): void {
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for the coordinator to move candidates away', '60')
     .option('--batch-timeout-s <s>', 'batch watchdog: a backend call taking longer marks this worker stuck (its candidates continue elsewhere)', '300')
     .option('--score-grid-ms <ms>', 'publish scores on this grid of the wall clock, so that many workers\' reach the coordinator together (0 = at once)', String(DEFAULT_SCORE_GRID_MS))
+    .option('--busy-score-grid-ms <ms>', 'while more work is queued, scores wait for this coarser grid (fewer, larger bursts for the coordinator; the accelerator stays busy meanwhile); once nothing is queued they go on --score-grid-ms (at most --score-grid-ms = no coarser grid)', String(DEFAULT_BUSY_SCORE_GRID_MS))
     .action(async (flags: WorkerFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
       const coordinatorAddr = parseHostPort(flags.coordinator, '--coordinator');
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
       const batchTimeoutMs = parseInteger('--batch-timeout-s', 1, 86_400)(flags.batchTimeoutS) * 1000;
       const scoreGridMs = parseInteger('--score-grid-ms', 0, 1000)(flags.scoreGridMs);
+      const busyScoreGridMs = parseInteger('--busy-score-grid-ms', 0, 1000)(flags.busyScoreGridMs);
       const metricsAt = metricsListenFrom(flags);
       const healthListen = flags.healthListen === undefined ? undefined : parseHostPort(flags.healthListen, '--health-listen', true);
       const natsAuth = natsAuthFrom(flags);
@@ -73,6 +76,7 @@ export function registerWorker(program: Command): void {
         drainMs,
         batchTimeoutMs,
         scoreGridMs,
+        busyScoreGridMs,
         natsAuth,
         security,
       }).catch((err: unknown) => {

@@ -81,4 +81,35 @@ describe('GridBuffer (a watcher\'s events)', () => {
     vi.advanceTimersByTime(1);
     expect(sent).toEqual([[100, ['release 1', 'take', 'advance']], [800, ['release 2']]]);
   });
+
+  it('holds items pushed on a coarser grid until its point, and sends them earlier when a push asks for the finer one', () => {
+    // a worker's scores: on the 200 ms grid while it has more work queued, on the 50 ms grid once it has none
+    const sent: Array<[number, string[]]> = [];
+    const w = new GridBuffer<string>((es) => sent.push([Date.now(), [...es]]), 50);
+    vi.setSystemTime(10);
+    w.pushAll(['a'], false, 200);
+    vi.advanceTimersByTime(60);
+    w.pushAll(['b'], false, 200);
+    vi.advanceTimersByTime(129);
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(sent).toEqual([[200, ['a', 'b']]]);
+    vi.advanceTimersByTime(20);
+    w.pushAll(['c'], false, 200);
+    vi.advanceTimersByTime(40);
+    w.pushAll(['d']);
+    vi.advanceTimersByTime(39);
+    expect(sent).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    // the finer grid's next point (300), not the coarser one's (400)
+    expect(sent).toEqual([[200, ['a', 'b']], [300, ['c', 'd']]]);
+    // a coarser push while a finer timer is set changes nothing: it goes with that timer
+    vi.advanceTimersByTime(10);
+    w.pushAll(['e']);
+    w.pushAll(['f'], false, 200);
+    vi.advanceTimersByTime(40);
+    expect(sent).toEqual([[200, ['a', 'b']], [300, ['c', 'd']], [350, ['e', 'f']]]);
+    vi.advanceTimersByTime(500);
+    expect(sent).toHaveLength(3);
+  });
 });
