@@ -34,10 +34,11 @@ export interface WorkerRuntimeOptions {
    */
   readonly scoreGridMs?: number;
   /**
-   * the grid scores wait for while more work is queued here (default scoreGridMs): the accelerator stays busy
-   * meanwhile, so holding them costs no accelerator time, and the coordinator gets fewer, larger bursts. Scores
-   * published once nothing is queued go on scoreGridMs, and take those held with them: a worker about to idle
-   * never waits on the coarser grid for the coordinator's next work.
+   * the grid scores wait for while at least a full batch more is queued here (default scoreGridMs): the
+   * accelerator stays busy meanwhile, so holding them costs no accelerator time, and the coordinator gets fewer,
+   * larger bursts. Scores published with less queued go on scoreGridMs and take those held with them: the
+   * coordinator, which refills a worker as its scores come in, hears in time to refill it before it idles
+   * (bench:scale at 100k: utilisation 0.969 twice against 0.962 and 0.963 when any queued work held them).
    */
   readonly busyScoreGridMs?: number;
 }
@@ -397,7 +398,7 @@ export class WorkerRuntime {
   }
 
   private publishScores(out: readonly Score[]): void {
-    if (this.queue.size > 0) this.scores.pushAll(out, false, this.busyScoreGridMs);
+    if (this.queue.size >= this.backend.info.maxBatch) this.scores.pushAll(out, false, this.busyScoreGridMs);
     else this.scores.pushAll(out);
   }
 
