@@ -49,6 +49,14 @@ export class WorkQueue {
     return this.items.delete(key);
   }
 
+  /** True when at least `n` items of `job` are queued (stops counting there). */
+  holdsAtLeast(job: string, n: number): boolean {
+    if (n <= 0) return true;
+    let k = 0;
+    for (const it of this.items.values()) if (it.job === job && ++k >= n) return true;
+    return false;
+  }
+
   /** Removes every item of a job (or the given keys). */
   dropJob(job: string): number {
     let n = 0;
