@@ -7,6 +7,18 @@ import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';
 import { BASE, NARF, trace } from '../../integration/runtime/engine-alone.js';
 
+/** A memory bus that records when each publish call came and how many scores it carried. */
+function timedBus(): { bus: MemoryScoreBus; calls: Array<{ at: number; n: number }> } {
+  const calls: Array<{ at: number; n: number }> = [];
+  const bus = new MemoryScoreBus();
+  const publish = bus.publish.bind(bus);
+  bus.publish = (scores) => {
+    calls.push({ at: Date.now(), n: scores.length });
+    publish(scores);
+  };
+  return { bus, calls };
+}
+
 describe('trace backend', () => {
   it('scores value[p, i, s] from the narf trace when noise-aware and the base trace otherwise', async () => {
     const b = (await createTraceBackend({ base: BASE, narf: NARF })) as TraceBackend;
@@ -60,13 +72,7 @@ describe('trace backend', () => {
 
   it('with a score grid, publishes the scores of every batch done between two grid points together, on the grid', async () => {
     const backend = (await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '3' })) as TraceBackend;
-    const calls: Array<{ at: number; n: number }> = [];
-    const bus = new MemoryScoreBus();
-    const publish = bus.publish.bind(bus);
-    bus.publish = (scores) => {
-      calls.push({ at: Date.now(), n: scores.length });
-      publish(scores);
-    };
+    const { bus, calls } = timedBus();
     const grid = 200;
     // start just past a grid point, so that both batches are done long before the next one
     await new Promise((r) => setTimeout(r, grid - (Date.now() % grid) + 5));
@@ -91,13 +97,7 @@ describe('trace backend', () => {
     // alone they went in two messages (150 and 350 ms in); held on the busy grid they go with 3-5's, on the 50 ms
     // grid once nothing is queued, not on the busy grid's next point a second later
     const backend = (await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '3', stepMs: '60' })) as TraceBackend;
-    const calls: Array<{ at: number; n: number }> = [];
-    const bus = new MemoryScoreBus();
-    const publish = bus.publish.bind(bus);
-    bus.publish = (scores) => {
-      calls.push({ at: Date.now(), n: scores.length });
-      publish(scores);
-    };
+    const { bus, calls } = timedBus();
     await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 5));
     const t0 = Date.now();
     const rt = new WorkerRuntime({ id: 'w', backend, bus, scoreGridMs: 50, busyScoreGridMs: 1000 });
