@@ -31,9 +31,9 @@ import { gridDelay } from '../core/grid-delay.js';
  */
 export const DEFAULT_SCORE_GRID_MS = 50;
 /**
- * The grid a worker's scores wait for while it has more work queued (WorkerRuntime's busyScoreGridMs): at 64
- * workers a quarter as many bursts reach the coordinator (bench:scale at 100k: 62 to 73 us of coordinator CPU
- * per candidate against 81 to 90 on the 50 ms grid alone).
+ * The grid a job's scores wait for while a batch more of it is queued (WorkerRuntime's busyScoreGridMs): at 64
+ * workers a quarter as many bursts reach the coordinator (bench:scale at 100k: 61.4 to 66.0 us of coordinator CPU
+ * per candidate against 81.2 to 100.3 on the 50 ms grid alone).
  */
 export const DEFAULT_BUSY_SCORE_GRID_MS = 200;
 
