@@ -44,10 +44,9 @@ const procs = parseInteger('--worker-processes', 1, 64)(String(o.workerProcesses
 const perProc = parseInteger('--workers-per-process', 1, 256)(String(o.workersPerProcess));
 const stepMs = parseNumberIn('--step-ms', String(o.stepMs), { min: 0, max: 60_000 });
 const maxBatch = parseInteger('--max-batch', 1, 4096)(String(o.maxBatch));
-const scoreGrid = [
-  ...(o.scoreGridMs === undefined ? [] : ['--score-grid-ms', String(parseInteger('--score-grid-ms', 0, 1000)(String(o.scoreGridMs)))]),
-  ...(o.busyScoreGridMs === undefined ? [] : ['--busy-score-grid-ms', String(parseInteger('--busy-score-grid-ms', 0, 1000)(String(o.busyScoreGridMs)))]),
-];
+/** A grid flag passed through to the worker hosts when given (ttsnap worker's default otherwise). */
+const gridFlag = (flag: string, value: string | boolean | undefined): string[] => (value === undefined ? [] : [flag, String(parseInteger(flag, 0, 1000)(String(value)))]);
+const scoreGrid = [...gridFlag('--score-grid-ms', o.scoreGridMs), ...gridFlag('--busy-score-grid-ms', o.busyScoreGridMs)];
 const fairJobs = parseInteger('--fair-jobs', 0, 1000)(String(o.fairJobs));
 const fairClients = parseInteger('--fair-clients', 1, 64)(String(o.fairClients));
 const workers = procs * perProc;

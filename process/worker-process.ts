@@ -68,7 +68,7 @@ export interface WorkerProcessOptions extends SecureProcessOptions {
   readonly batchTimeoutMs?: number;
   /** ms grid of the wall clock on which scores are published (default DEFAULT_SCORE_GRID_MS; 0 = at once) */
   readonly scoreGridMs?: number;
-  /** the grid while more work is queued (default DEFAULT_BUSY_SCORE_GRID_MS; at most scoreGridMs = none coarser) */
+  /** the grid a job's scores wait for while a batch more of it is queued (default DEFAULT_BUSY_SCORE_GRID_MS; at most scoreGridMs = none coarser) */
   readonly busyScoreGridMs?: number;
   /** structured log (default JSON lines on stderr, human lines on a terminal) */
   readonly log?: Logger;

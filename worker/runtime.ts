@@ -400,9 +400,8 @@ export class WorkerRuntime {
 
   private publishScores(out: readonly Score[]): void {
     const max = this.backend.info.maxBatch;
-    const jobs = new Set(out.map((s) => s.job));
-    if ([...jobs].every((job) => this.queue.holdsAtLeast(job, max))) this.scores.pushAll(out, false, this.busyScoreGridMs);
-    else this.scores.pushAll(out);
+    const busy = out.every((s, i) => (i > 0 && s.job === out[i - 1]?.job) || this.queue.holdsAtLeast(s.job, max));
+    this.scores.pushAll(out, false, busy ? this.busyScoreGridMs : undefined);
   }
 
   private sendScores(out: readonly Score[]): void {
