@@ -102,8 +102,9 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       let stop = (): void => {};
       let release = (): void => {};
       // events held until the next point of the linger grid (at most 50 ms, below what a person watching progress
-      // notices) and written in one turn: one by one, a large job's events were a third of the coordinator's
-      // socket writes, and on loopback each write also pays the receiver's TCP processing
+      // notices) and written in one turn. grpc-js still writes each message in a socket write of its own (strace,
+      // bench:scale at 100k: 132 of the coordinator's 282 writes a second), but they cost it little: sending only
+      // the prompt_done and done events changed its CPU at 1M by less than the noise (53.0 against 53.2 and 54.7 us)
       const writer = new GridBuffer<JobEvent>((events) => {
         for (const e of events) call.write(e);
       }, LINGER_GRID_MS, 1);

@@ -2,8 +2,8 @@ import { gridDelay } from './grid-delay.js';
 
 /**
  * Holds items until the next point of a grid of the wall clock (at least `minMs` on; gridDelay) and then sends
- * every held one together, in order: a watcher's events in one turn of the event loop (HTTP/2 then sends them in
- * one socket write), a worker's scores in one message that reaches the coordinator with the other workers'. With
+ * every held one together, in order: a watcher's events in one turn of the event loop, a worker's scores in one
+ * message that reaches the coordinator with the other workers'. With
  * gridMs 0 items go at once. `push(item, true)` sends at once, after what is held (a watch's done event);
  * `pushSoon` on the next turn of the event loop, with what is held then (a worker client's calls: the releases
  * held for the grid ride with them). Any send cancels the timer: it never sends later items early and alone.
