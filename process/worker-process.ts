@@ -31,7 +31,7 @@ import { gridDelay } from '../core/grid-delay.js';
  */
 export const DEFAULT_SCORE_GRID_MS = 50;
 /**
- * The grid a job's scores wait for while a batch more of it is queued (WorkerRuntime's busyScoreGridMs): at 64
+ * The grid a job's scores wait for while its queued work lasts past that grid's next point (WorkerRuntime's busyScoreGridMs): at 64
  * workers a quarter as many bursts reach the coordinator (bench:scale at 100k: 61.4 to 66.0 us of coordinator CPU
  * per candidate against 81.2 to 100.3 on the 50 ms grid alone).
  */
@@ -68,7 +68,7 @@ export interface WorkerProcessOptions extends SecureProcessOptions {
   readonly batchTimeoutMs?: number;
   /** ms grid of the wall clock on which scores are published (default DEFAULT_SCORE_GRID_MS; 0 = at once) */
   readonly scoreGridMs?: number;
-  /** the grid a job's scores wait for while a batch more of it is queued (default DEFAULT_BUSY_SCORE_GRID_MS; at most scoreGridMs = none coarser) */
+  /** the grid a job's scores wait for while its queued work lasts past that grid's next point (default DEFAULT_BUSY_SCORE_GRID_MS; at most scoreGridMs = none coarser) */
   readonly busyScoreGridMs?: number;
   /** structured log (default JSON lines on stderr, human lines on a terminal) */
   readonly log?: Logger;

@@ -49,11 +49,18 @@ export class WorkQueue {
     return this.items.delete(key);
   }
 
-  /** True when at least `n` items of `job` are queued (stops counting there). */
-  holdsAtLeast(job: string, n: number): boolean {
-    if (n <= 0) return true;
+  /**
+   * True when `job`'s queued items are behind their targets by at least `steps` denoise steps in all (stops
+   * counting there); `stepOf` says where each candidate is (unknown: not counted).
+   */
+  behindAtLeast(job: string, steps: number, stepOf: (key: CandidateKey) => number | undefined): boolean {
+    if (steps <= 0) return true;
     let k = 0;
-    for (const it of this.items.values()) if (it.job === job && ++k >= n) return true;
+    for (const it of this.items.values()) {
+      if (it.job !== job) continue;
+      const at = stepOf(it.key);
+      if (at !== undefined && at < it.toStep && (k += it.toStep - at) >= steps) return true;
+    }
     return false;
   }
 

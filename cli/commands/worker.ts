@@ -43,7 +43,7 @@ export function registerWorker(program: Command): void {
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for the coordinator to move candidates away', '60')
     .option('--batch-timeout-s <s>', 'batch watchdog: a backend call taking longer marks this worker stuck (its candidates continue elsewhere)', '300')
     .option('--score-grid-ms <ms>', 'publish scores on this grid of the wall clock, so that many workers\' reach the coordinator together (0 = at once)', String(DEFAULT_SCORE_GRID_MS))
-    .option('--busy-score-grid-ms <ms>', 'a job\'s scores wait for this coarser grid while a batch more of that job is queued here (fewer, larger bursts for the coordinator; the job\'s work goes on meanwhile); with less queued they go on --score-grid-ms (at most --score-grid-ms = no coarser grid)', String(DEFAULT_BUSY_SCORE_GRID_MS))
+    .option('--busy-score-grid-ms <ms>', 'a job\'s scores wait for this coarser grid while that job\'s work queued here lasts past its next point (fewer, larger bursts for the coordinator; the job\'s work goes on meanwhile); with less queued they go on --score-grid-ms (at most --score-grid-ms = no coarser grid)', String(DEFAULT_BUSY_SCORE_GRID_MS))
     .action(async (flags: WorkerFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
       const coordinatorAddr = parseHostPort(flags.coordinator, '--coordinator');

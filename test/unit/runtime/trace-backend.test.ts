@@ -92,10 +92,28 @@ describe('trace backend', () => {
     expect(calls.map((c) => c.n)).toEqual([6, 1]);
   });
 
-  it('with a busy grid, holds scores while more work is queued and sends them with the last batch\'s on the score grid', async () => {
-    // 0-2 reach step 1 and are scored while 3-5 are still queued for step 2 (3 steps of 60 ms): on the 50 ms grid
-    // alone they went in two messages (150 and 350 ms in); held on the busy grid they go with 3-5's, on the 50 ms
-    // grid once nothing is queued, not on the busy grid's next point two seconds later
+  it('with a busy grid, holds scores while the job\'s queued work lasts past its next point, and sends them with later ones', async () => {
+    // 0-2 go to step 1 and 3-17 to step 3 (batches of 3, 20 ms a step): when 0-2 are scored, 45 steps of the
+    // job are queued, 15 passes (300 ms), past the 200 ms grid's next point and one 50 ms grid more: their scores
+    // wait and go with later ones, not alone on the 50 ms grid
+    const backend = (await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '3', stepMs: '20' })) as TraceBackend;
+    const { bus, calls } = timedBus();
+    const rt = new WorkerRuntime({ id: 'w', backend, bus, scoreGridMs: 50, busyScoreGridMs: 200 });
+    const all = Array.from({ length: 18 }, (_, c) => c);
+    await rt.take('j', all.map((c) => ({ prompt: 0, candidate: c, seed: c, text: '' })));
+    rt.advance('j', 1, [0, 1, 2].map((c) => ({ prompt: 0, candidate: c })), [{ name: 'pic', noiseAware: true }]);
+    rt.advance('j', 3, all.slice(3).map((c) => ({ prompt: 0, candidate: c })), [{ name: 'pic', noiseAware: true }]);
+    await rt.idle();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(calls.reduce((n, c) => n + c.n, 0)).toBe(18);
+    expect(calls[0]?.n).toBeGreaterThan(3);
+    await rt.close();
+  });
+
+  it('with a busy grid, sends scores on the score grid when the job\'s queued work ends before the busy grid\'s point', async () => {
+    // 0-2 reach step 1 and are scored while 3-5 are queued for step 2 (3 steps of 60 ms): 6 steps, 2 passes
+    // (120 ms), end long before the 2 s grid's next point, so 0-2's scores go on the 50 ms grid at once, and the
+    // coordinator could refill the worker before it runs dry; 3-5's about 120 ms later, in a message of their own
     const backend = (await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '3', stepMs: '60' })) as TraceBackend;
     const { bus, calls } = timedBus();
     await new Promise((r) => setTimeout(r, 2000 - (Date.now() % 2000) + 5));
@@ -106,9 +124,9 @@ describe('trace backend', () => {
     rt.advance('j', 2, [3, 4, 5].map((c) => ({ prompt: 0, candidate: c })), [{ name: 'pic', noiseAware: true }]);
     await rt.idle();
     await new Promise((r) => setTimeout(r, 100));
-    expect(calls.map((c) => c.n)).toEqual([6]);
+    expect(calls.map((c) => c.n)).toEqual([3, 3]);
     // well before the busy grid's point (about 350 ms in on a quiet machine; the suite's load may delay it)
-    expect((calls[0]?.at ?? 0) - t0).toBeLessThan(1800);
+    expect((calls[1]?.at ?? 0) - t0).toBeLessThan(1800);
     await rt.close();
   });
 });
