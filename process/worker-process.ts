@@ -31,9 +31,10 @@ import { gridDelay } from '../core/grid-delay.js';
  */
 export const DEFAULT_SCORE_GRID_MS = 50;
 /**
- * The grid a job's scores wait for while its queued work lasts past that grid's next point (WorkerRuntime's busyScoreGridMs): at 64
- * workers a quarter as many bursts reach the coordinator (bench:scale at 100k: 61.4 to 66.0 us of coordinator CPU
- * per candidate against 81.2 to 100.3 on the 50 ms grid alone).
+ * The grid a job's scores wait for while its queued work lasts past that grid's next point (WorkerRuntime's
+ * busyScoreGridMs): at 64 workers fewer, larger bursts reach the coordinator (bench:scale at 1M, 50 ms steps:
+ * 60.2 and 61.5 us of coordinator CPU per candidate, utilisation 0.997 and 0.998; held on a batch's worth of
+ * queued work instead, 53.2 and 54.7 us at 0.988 and 0.989; at 100k on the 50 ms grid alone 81.2 to 100.3 us).
  */
 export const DEFAULT_BUSY_SCORE_GRID_MS = 200;
 

@@ -90,6 +90,8 @@ export class WorkerRuntime {
   private readonly busyScoreGridMs: number;
   /** seconds an advance pass took lately (a moving average; 0 = none yet): how long queued work lasts */
   private passSeconds = 0;
+  /** where a held candidate is (the backend's step), for the queue's count of work left */
+  private readonly stepOf = (key: CandidateKey): number | undefined => this.backend.stepOf(key);
   /** epoch of the coordinator this worker is registered with (its heartbeat answer says) */
   private lease = '';
   /** the epoch each held candidate was created or imported under */
@@ -103,8 +105,8 @@ export class WorkerRuntime {
     this.log = opts.log ?? NO_LOG;
     this.sourceOf = opts.collectSource ?? null;
     this.previews = opts.previews && this.backend.info.renders ? opts.previews : null;
-    this.scores = new GridBuffer<Score>((out) => this.sendScores(out), opts.scoreGridMs ?? 0);
     this.scoreGridMs = opts.scoreGridMs ?? 0;
+    this.scores = new GridBuffer<Score>((out) => this.sendScores(out), this.scoreGridMs);
     this.busyScoreGridMs = Math.max(opts.busyScoreGridMs ?? 0, this.scoreGridMs);
     this.batcher = new Batcher(this.backend, this.queue, this.mutex, this.abort.signal, {
       advanced: (batch, seconds) => this.onAdvanced(batch, seconds),
@@ -418,8 +420,7 @@ export class WorkerRuntime {
     if (this.busyScoreGridMs <= this.scoreGridMs || this.passSeconds <= 0) return false;
     const holdMs = gridDelay(0, this.busyScoreGridMs) + this.scoreGridMs;
     const steps = Math.ceil(holdMs / (this.passSeconds * 1000)) * this.backend.info.maxBatch;
-    const stepOf = (key: CandidateKey): number | undefined => this.backend.stepOf(key);
-    return out.every((s, i) => (i > 0 && s.job === out[i - 1]?.job) || this.queue.behindAtLeast(s.job, steps, stepOf));
+    return out.every((s, i) => (i > 0 && s.job === out[i - 1]?.job) || this.queue.behindAtLeast(s.job, steps, this.stepOf));
   }
 
   private sendScores(out: readonly Score[]): void {
