@@ -21,6 +21,7 @@ import type { WorkerClient as GrpcStub } from '../core/generated/ttsnap/v1/Worke
 import { channelOptions, MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
 import { errorName } from '../core/grpc/status.js';
 import { GridBuffer } from '../core/grid-buffer.js';
+import { promptGroups, takePrompts } from '../core/contract/candidate-groups.js';
 import { LINGER_GRID_MS } from '../core/grid-delay.js';
 
 /** Codes that mean the worker process is gone or unreachable (not that the request was wrong). */
@@ -42,7 +43,8 @@ const COLLECT_DEADLINE_MS = 300_000;
 const RELEASE_LINGER_MS = 500;
 
 interface Queued {
-  readonly op: WorkerBatchOp;
+  /** the op in the grouped wire form (candidate-groups.ts) or the ungrouped one, chosen when it is sent */
+  readonly op: (grouped: boolean) => WorkerBatchOp;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -71,6 +73,8 @@ export class GrpcWorkerClient implements WorkerClient {
   /** false once the worker answered UNIMPLEMENTED to Batch (an older worker): one call per op, as before */
   private batching = true;
   private stream: BatchStream | null = null;
+  /** the worker on the open stream said it reads grouped candidates (a worker of either kind may come back on a new one) */
+  private grouped = false;
   private readonly sent = new Map<number, Sent>();
   private nextId = 0;
 
@@ -99,17 +103,19 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   take(job: string, specs: readonly TakeSpec[]): Promise<void> {
-    const candidates = specs.map(takeCandidate);
-    return this.enqueue({ take: { job, candidates } }, 'now');
+    const list = [...specs];
+    return this.enqueue((grouped) => ({ take: grouped ? { job, prompts: takePrompts(list) } : { job, candidates: list.map(takeCandidate) } }), 'now');
   }
 
   advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
-    const req = { job, to_step: toStep, candidates: [...refs], rewards: rewards.map((r) => ({ name: r.name, noise_aware: r.noiseAware })), previews };
-    return this.enqueue({ advance: req }, 'now');
+    const list = [...refs];
+    const req = { job, to_step: toStep, rewards: rewards.map((r) => ({ name: r.name, noise_aware: r.noiseAware })), previews };
+    return this.enqueue((grouped) => ({ advance: grouped ? { ...req, groups: promptGroups(list) } : { ...req, candidates: list } }), 'now');
   }
 
   release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
-    return this.enqueue({ release: { job, candidates: [...refs] } }, 'later');
+    const list = [...refs];
+    return this.enqueue((grouped) => ({ release: grouped ? { job, groups: promptGroups(list) } : { job, candidates: list } }), 'later');
   }
 
   async exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {
@@ -191,7 +197,7 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   /** Queues one op for the next Batch call: at once (next turn of the event loop) or, for releases, a little later. */
-  private enqueue(op: WorkerBatchOp, when: 'now' | 'later'): Promise<void> {
+  private enqueue(op: (grouped: boolean) => WorkerBatchOp, when: 'now' | 'later'): Promise<void> {
     return new Promise((resolve, reject) => {
       if (when === 'now') this.outbox.pushSoon({ op, resolve, reject });
       else this.outbox.push({ op, resolve, reject });
@@ -205,7 +211,8 @@ export class GrpcWorkerClient implements WorkerClient {
     const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
     this.sent.set(id, { ops, timer });
     try {
-      this.openStream().write({ id, ops: ops.map((q) => q.op), answer_failures: true });
+      const stream = this.openStream();
+      stream.write({ id, ops: ops.map((q) => q.op(this.grouped)), answer_failures: true });
     } catch (err) {
       // the channel was closed meanwhile (the worker was dropped from the pool): the worker is lost to us
       this.settle(id, null, new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
@@ -216,6 +223,7 @@ export class GrpcWorkerClient implements WorkerClient {
     if (this.stream) return this.stream;
     const stream = this.stub.Batch();
     this.stream = stream;
+    this.grouped = false;
     stream.on('data', (res: WorkerBatchResponse__Output) => this.answered(res));
     const ended = (err: grpc.ServiceError | null): void => {
       if (this.stream === stream) this.stream = null;
@@ -238,6 +246,7 @@ export class GrpcWorkerClient implements WorkerClient {
    * unanswered: the worker acknowledges requests whose ops all succeeded by answering the last of them.
    */
   private answered(res: WorkerBatchResponse__Output): void {
+    if (res.grouped) this.grouped = true;
     this.onAnswer(res.busy_s);
     if (res.id === 0 || !this.sent.has(res.id)) return;
     for (const id of this.sent.keys()) {
@@ -271,7 +280,10 @@ export class GrpcWorkerClient implements WorkerClient {
 
   /** One call per op (a worker without Batch). */
   private callEach(ops: readonly Queued[]): void {
-    for (const { op, resolve, reject } of ops) {
+    for (const q of ops) {
+      // a worker without Batch predates grouped candidates
+      const op = q.op(false);
+      const { resolve, reject } = q;
       const sent = op.take
         ? this.call((o, cb) => this.stub.Take(op.take ?? {}, o, cb))
         : op.advance

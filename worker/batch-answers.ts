@@ -37,11 +37,12 @@ export class BatchAnswers {
 
   /**
    * A sign of life instead of a RegisterWorker heartbeat: the pending acknowledgement, sent now, or else a
-   * keepalive (id 0, no outcomes) carrying the busy seconds a heartbeat would have.
+   * keepalive (id 0, no outcomes) carrying the busy seconds a heartbeat would have. Every keepalive says that
+   * this worker reads grouped candidates (the first goes as the stream opens: the coordinator groups from then on).
    */
   keepalive(busySeconds: number): void {
     if (this.pending) return this.flush();
-    this.write({ id: 0, outcomes: [], busy_s: busySeconds });
+    this.write({ id: 0, outcomes: [], busy_s: busySeconds, grouped: true });
   }
 
   /** Sends the pending acknowledgement now (the stream ends). */

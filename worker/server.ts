@@ -49,6 +49,8 @@ export function workerHandlers(rt: WorkerRuntime, metrics: MetricsSink = NO_METR
       });
       // while this stream is open the worker's heartbeats travel on it (process/worker-process.ts)
       const forget = rt.addKeepalive(() => open() && (answers.keepalive(rt.busySeconds), true));
+      // at once: the coordinator learns that it may send candidates grouped by prompt
+      answers.keepalive(rt.busySeconds);
       call.on('end', () => void last.then(() => (answers.flush(), call.end())));
       call.on('close', () => {
         forget();
@@ -112,17 +114,17 @@ function collectScoresStream(rt: WorkerRuntime, call: grpc.ServerWritableStream<
 }
 
 async function take(rt: WorkerRuntime, req: TakeRequest__Output): Promise<number> {
-  await rt.take(jobId(req.job), checkTakeCandidates(req.candidates));
+  await rt.take(jobId(req.job), checkTakeCandidates(req.candidates, req.prompts));
   return rt.liveCandidates;
 }
 
 function advance(rt: WorkerRuntime, req: AdvanceRequest__Output): number {
   const rewards = checkRewardRefs(req.rewards);
-  return rt.advance(jobId(req.job), checkStep(req.to_step), refs(req.candidates), rewards, req.previews);
+  return rt.advance(jobId(req.job), checkStep(req.to_step), refs(req.candidates, req.groups), rewards, req.previews);
 }
 
 function release(rt: WorkerRuntime, req: ReleaseRequest__Output): number {
-  return rt.release(jobId(req.job), refs(req.candidates));
+  return rt.release(jobId(req.job), refs(req.candidates, req.groups));
 }
 
 /** Runs one op of a Batch; a failure is its outcome (the status the op alone would have failed with), not the call's. */

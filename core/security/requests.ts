@@ -2,7 +2,9 @@ import { TOKEN } from '../bus/score-bus.js';
 import { ValidationError } from '../errors.js';
 import type { BackendInfo__Output } from '../generated/ttsnap/v1/BackendInfo.js';
 import type { CandidateRef__Output } from '../generated/ttsnap/v1/CandidateRef.js';
+import type { PromptCandidates__Output } from '../generated/ttsnap/v1/PromptCandidates.js';
 import type { TakeCandidate__Output } from '../generated/ttsnap/v1/TakeCandidate.js';
+import type { TakePrompt__Output } from '../generated/ttsnap/v1/TakePrompt.js';
 import type { RewardRef__Output } from '../generated/ttsnap/v1/RewardRef.js';
 import type { TakeSpec } from '../contract/candidates.js';
 
@@ -81,9 +83,23 @@ export function checkBackendInfo(info: BackendInfo__Output | null, field = 'info
   return info;
 }
 
-export function checkRefs(list: readonly CandidateRef__Output[], field = 'candidates'): { prompt: number; candidate: number }[] {
-  if (list.length > REQUEST_BOUNDS.refs) throw new ValidationError(field, `${list.length} entries`, `at most ${REQUEST_BOUNDS.refs}`);
-  return list.map((r) => ({ prompt: r.prompt, candidate: r.candidate }));
+/** An Advance's or Release's candidates: the ungrouped list, then the groups (one prompt's packed indices each). */
+export function checkRefs(list: readonly CandidateRef__Output[], groups: readonly PromptCandidates__Output[] = [], field = 'candidates'): { prompt: number; candidate: number }[] {
+  checkCount(list.length, groups, field, 'groups');
+  const out = list.map((r) => ({ prompt: r.prompt, candidate: r.candidate }));
+  for (const g of groups) for (const candidate of g.candidates) out.push({ prompt: g.prompt, candidate });
+  return out;
+}
+
+/** At most REQUEST_BOUNDS.refs candidates in one call, counting the ungrouped list and the groups together. */
+function checkCount(listed: number, groups: readonly { readonly candidates: readonly number[] }[], field: string, groupField: string): void {
+  let n = listed;
+  for (const g of groups) n += g.candidates.length;
+  if (n > REQUEST_BOUNDS.refs) throw new ValidationError(groups.length > 0 ? `${field} + ${groupField}[].candidates` : field, `${n} entries`, `at most ${REQUEST_BOUNDS.refs}`);
+}
+
+function checkText(text: string, field: string): void {
+  if (text.length > REQUEST_BOUNDS.textChars) throw new ValidationError(field, `${text.length} characters`, `at most ${REQUEST_BOUNDS.textChars}`);
 }
 
 export function checkRef(ref: CandidateRef__Output | null, field = 'candidate'): { prompt: number; candidate: number } {
@@ -91,14 +107,22 @@ export function checkRef(ref: CandidateRef__Output | null, field = 'candidate'):
   return { prompt: ref.prompt, candidate: ref.candidate };
 }
 
-export function checkTakeCandidates(list: readonly TakeCandidate__Output[], field = 'candidates'): TakeSpec[] {
-  if (list.length > REQUEST_BOUNDS.refs) throw new ValidationError(field, `${list.length} entries`, `at most ${REQUEST_BOUNDS.refs}`);
-  return list.map((c, i) => {
-    if (c.text.length > REQUEST_BOUNDS.textChars) throw new ValidationError(`${field}[${i}].text`, `${c.text.length} characters`, `at most ${REQUEST_BOUNDS.textChars}`);
-    const neg = c.sampling?.negative_prompt ?? '';
-    if (neg.length > REQUEST_BOUNDS.textChars) throw new ValidationError(`${field}[${i}].sampling.negative_prompt`, `${neg.length} characters`, `at most ${REQUEST_BOUNDS.textChars}`);
+/** A Take's candidates: the ungrouped list, then the prompts (text and settings once, packed indices and seeds). */
+export function checkTakeCandidates(list: readonly TakeCandidate__Output[], prompts: readonly TakePrompt__Output[] = [], field = 'candidates'): TakeSpec[] {
+  checkCount(list.length, prompts, field, 'prompts');
+  const out: TakeSpec[] = list.map((c, i) => {
+    checkText(c.text, `${field}[${i}].text`);
+    checkText(c.sampling?.negative_prompt ?? '', `${field}[${i}].sampling.negative_prompt`);
     return { prompt: c.prompt, candidate: c.candidate, seed: c.seed, text: c.text, ...(c.sampling ? { sampling: c.sampling } : {}) };
   });
+  prompts.forEach((p, i) => {
+    checkText(p.text, `prompts[${i}].text`);
+    checkText(p.sampling?.negative_prompt ?? '', `prompts[${i}].sampling.negative_prompt`);
+    if (p.seeds.length !== p.candidates.length) throw new ValidationError(`prompts[${i}].seeds`, `${p.seeds.length} seeds for ${p.candidates.length} candidates`, 'one seed per candidate, in the order of candidates');
+    const sampling = p.sampling ? { sampling: p.sampling } : {};
+    p.candidates.forEach((candidate, j) => out.push({ prompt: p.prompt, candidate, seed: p.seeds[j] as number, text: p.text, ...sampling }));
+  });
+  return out;
 }
 
 export function checkRewardRefs(list: readonly RewardRef__Output[], field = 'rewards'): { name: string; noiseAware: boolean }[] {

@@ -81,14 +81,18 @@ describe('fuzz: gRPC request validators', () => {
 
   it('the Worker service: Take, Advance, Release, ExportLatent, ImportLatent, Render', () => {
     const job = fc.oneof(fc.constantFrom('j-1', 'job_2'), token);
-    fuzz('Worker.Take', fc.record({ job, candidates: fc.array(fc.record({ prompt: u32, candidate: u32, seed: u32, text: str, sampling: fc.option(sampling) }), { maxLength: 4 }) }), (r) => (checkJobId(r.job), checkTakeCandidates(r.candidates)));
-    fuzz('Worker.Advance', fc.record({ job, to_step: u32, candidates: refs, rewards: fc.array(fc.record({ name: token, noise_aware: fc.boolean() }), { maxLength: 18 }) }), (r) => {
+    // grouped candidates (protocol 3): one prompt's packed indices, and for Take its text, settings and seeds
+    const ids = fc.array(u32, { maxLength: 6 });
+    const groups = fc.array(fc.record({ prompt: u32, candidates: ids }), { maxLength: 3 });
+    const prompts = fc.array(fc.record({ prompt: u32, text: str, sampling: fc.option(sampling), candidates: ids, seeds: ids }), { maxLength: 3 });
+    fuzz('Worker.Take', fc.record({ job, candidates: fc.array(fc.record({ prompt: u32, candidate: u32, seed: u32, text: str, sampling: fc.option(sampling) }), { maxLength: 4 }), prompts }), (r) => (checkJobId(r.job), checkTakeCandidates(r.candidates, r.prompts)));
+    fuzz('Worker.Advance', fc.record({ job, to_step: u32, candidates: refs, groups, rewards: fc.array(fc.record({ name: token, noise_aware: fc.boolean() }), { maxLength: 18 }) }), (r) => {
       checkJobId(r.job);
       checkStep(r.to_step);
-      checkRefs(r.candidates);
+      checkRefs(r.candidates, r.groups);
       checkRewardRefs(r.rewards);
     });
-    fuzz('Worker.Release/ExportLatent/Render', fc.record({ job, candidates: refs, candidate: fc.option(ref) }), (r) => (checkJobId(r.job), checkRefs(r.candidates), checkRef(r.candidate)));
+    fuzz('Worker.Release/ExportLatent/Render', fc.record({ job, candidates: refs, groups, candidate: fc.option(ref) }), (r) => (checkJobId(r.job), checkRefs(r.candidates, r.groups), checkRef(r.candidate)));
     fuzz('Worker.ImportLatent', fc.record({ job, candidate: fc.option(ref), state: fc.uint8Array({ maxLength: 32 }) }), (r) => (checkJobId(r.job), checkRef(r.candidate), checkLatentState(r.state)));
   });
 });

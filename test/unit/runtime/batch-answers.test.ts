@@ -54,7 +54,7 @@ describe('BatchAnswers', () => {
     expect(written.map((r) => r.id)).toEqual([1, 2]);
   });
 
-  it('a keepalive sends the pending acknowledgement at once, or else id 0 with the busy seconds', () => {
+  it('a keepalive sends the pending acknowledgement at once, or else id 0 with the busy seconds (and that this worker reads grouped candidates)', () => {
     answers.answer(6, [ok], true);
     answers.keepalive(2.5);
     expect(written).toEqual([{ id: 6, outcomes: [ok] }]);
@@ -63,7 +63,7 @@ describe('BatchAnswers', () => {
     answers.keepalive(2.5);
     expect(written).toEqual([
       { id: 6, outcomes: [ok] },
-      { id: 0, outcomes: [], busy_s: 2.5 },
+      { id: 0, outcomes: [], busy_s: 2.5, grouped: true },
     ]);
   });
 

@@ -92,21 +92,41 @@ describe('worker Batch stream', () => {
     expect(rt.keepalive()).toBe(true);
     await take;
     expect(Date.now() - t0).toBeLessThan(500);
-    expect(heard).toEqual([0]);
+    // the keepalive the worker sends as the stream opens (it reads grouped candidates), then the acknowledgement
+    expect(heard).toEqual([0, 0]);
     // a segment run (busy seconds > 0), acknowledged; then nothing pending: id 0, which settles nothing and
     // carries the busy seconds
     await c.advance('j1', 2, [{ prompt: 5, candidate: 0 }], rewards);
     await rt.idle();
-    await until(() => heard.length === 2);
-    expect(rt.keepalive()).toBe(true);
     await until(() => heard.length === 3);
-    expect(heard[2]).toBe(rt.busySeconds);
+    expect(rt.keepalive()).toBe(true);
+    await until(() => heard.length === 4);
+    expect(heard[3]).toBe(rt.busySeconds);
     expect(rt.busySeconds).toBeGreaterThan(0);
     // calls still work, and a closed stream sends no keepalives: the worker heartbeats again
     await c.release('j1', [{ prompt: 5, candidate: 0 }]);
     c.close();
     client = undefined;
     await until(() => !rt.keepalive());
+  });
+
+  it('grouped candidates (sent once the worker has said it reads them) apply as ungrouped ones do', async () => {
+    const { rt, scores } = await start();
+    const c = client as GrpcWorkerClient;
+    // opens the stream; the worker's first keepalive says it reads grouped candidates
+    await c.take('j1', [{ prompt: 4, candidate: 0, seed: 0, text: 'first' }]);
+    const specs = [0, 1, 2].map((candidate) => ({ prompt: 5, candidate, seed: candidate, text: 'a fox', sampling: { guidance: 3, steps: 0, negative_prompt: '', width: 0, height: 0 } }));
+    const outcomes = await Promise.allSettled([
+      c.take('j1', specs),
+      c.advance('j1', 3, [...specs, { prompt: 4, candidate: 0 }].map(({ prompt, candidate }) => ({ prompt, candidate })), rewards),
+      c.advance('j1', 3, [{ prompt: 5, candidate: 9 }], rewards),
+      c.release('j1', [{ prompt: 5, candidate: 2 }]),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(CandidateMissingError);
+    await rt.idle();
+    expect(scores.map((s) => [s.prompt, s.candidate, s.step]).sort()).toEqual([[4, 0, 3], [5, 0, 3], [5, 1, 3]]);
+    expect(rt.liveCandidates).toBe(3);
   });
 
   it('a worker that goes away fails the calls in flight as a lost worker', async () => {
