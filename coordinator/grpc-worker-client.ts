@@ -192,6 +192,8 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   close(): void {
+    // held releases fail now, as the worker lost; their timer used to fire after close and send them to nobody
+    for (const q of this.outbox.close()) q.reject(new WorkerLostError(this.id, 'its client was closed'));
     this.stream?.cancel();
     this.stub.close();
   }

@@ -67,10 +67,12 @@ export class GridBuffer<T> {
     if (out.length > 0) this.send(out);
   }
 
-  /** Drops what is held (its stream ended). */
-  close(): void {
+  /** Drops what is held (its stream ended) and returns it: nothing is sent later. */
+  close(): T[] {
     this.cancelTimer();
+    const dropped = this.held;
     this.held = [];
+    return dropped;
   }
 
   private cancelTimer(): void {

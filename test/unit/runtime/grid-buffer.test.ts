@@ -51,12 +51,12 @@ describe('GridBuffer (a watcher\'s events)', () => {
     expect(written).toEqual(['stage', 'done']);
   });
 
-  it('drops what it holds when closed, and writes nothing later', () => {
+  it('drops what it holds when closed, returning it, and writes nothing later', () => {
     const written: string[] = [];
     const w = new GridBuffer<string>((es) => es.forEach((e) => written.push(e)), 50, 1);
     w.push('a');
     w.push('b');
-    w.close();
+    expect(w.close()).toEqual(['a', 'b']);
     expect(w.holding).toBe(0);
     vi.advanceTimersByTime(100);
     expect(written).toEqual([]);

@@ -129,6 +129,18 @@ describe('worker Batch stream', () => {
     expect(rt.liveCandidates).toBe(3);
   });
 
+  it('closing the client fails the releases it held at once; nothing is sent after', async () => {
+    const { rt } = await start();
+    const c = client as GrpcWorkerClient;
+    await c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]);
+    const held = c.release('j1', [{ prompt: 5, candidate: 0 }]); // waits up to 500 ms for a fill to ride with
+    c.close();
+    client = undefined;
+    await expect(held).rejects.toThrow('its client was closed');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(rt.liveCandidates).toBe(1);
+  });
+
   it('a worker that goes away fails the calls in flight as a lost worker', async () => {
     await start();
     const c = client as GrpcWorkerClient;
