@@ -1,16 +1,40 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A free loopback TCP port (benchmarks start their own servers). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
+/** Whether 127.0.0.1:`port` can be bound right now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** The kernel's range for the local ports of outgoing connections (Linux default when unreadable). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    // not Linux
+  }
+  return [32768, 60999];
+}
+
+/**
+ * A TCP port that was free a moment ago on 127.0.0.1, chosen below the kernel's ephemeral range: a port the
+ * kernel handed out (listen on port 0) can be handed out again as the local port of any test's outgoing
+ * connection before the server that was meant to have it binds it (a nats-server once failed so in CI).
+ */
+export async function freePort(): Promise<number> {
+  const [lo] = ephemeralRange();
+  const floor = Math.min(10_000, lo - 1000);
+  for (let i = 0; i < 200; i++) {
+    const port = floor + Math.floor(Math.random() * (lo - floor));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in [${floor}, ${lo})`);
 }
 
 /** Spawns and resolves once `ready` matches its stderr (rejects if it exits first). */

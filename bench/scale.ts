@@ -19,7 +19,9 @@ import { writeNpy } from '../core/trace/npy.js';
  * (utime + stime from /proc, submit to done) per candidate, its peak RSS (VmHWM), NATS messages per candidate
  * (nats-server /varz), makespan and the ideal makespan (executed denoise steps in full batches spread evenly
  * over the workers). Prints one JSON line with --json: the large job's figures and
- * scaling_ratio = per-candidate coordinator CPU of the large job / that of the small one.
+ * scaling_ratio = per-candidate coordinator CPU of the large job / that of the small one. With --runs N each job
+ * runs N times (small and large alternated, each on a fresh cluster): every figure is then the median over the
+ * runs, and `spread` gives min, median and max of each (the 100k job's CPU varies 10 to 20 % between runs).
  */
 const o = new Command('bench:scale')
   .option('--prompts <n>', 'prompts of the large job (the small one has a tenth)', '10000')
@@ -35,6 +37,7 @@ const o = new Command('bench:scale')
   .option('--fair-jobs <n>', 'also measure fair share: a huge job (a tenth of --prompts), then a small one behind it, then this many jobs at once from --fair-clients clients (0 = skip)', '0')
   .option('--fair-clients <k>', 'gRPC clients submitting the --fair-jobs jobs (without TLS the coordinator counts them as one client: its per-client limit is raised to fit)', '4')
   .option('--fair-only', 'measure only fair share (--fair-jobs), skipping the two scaling runs')
+  .option('--runs <n>', 'runs of each job (small and large alternated): figures are medians, with their spread', '1')
   .option('--json', 'print only the JSON line')
   .parse(process.argv)
   .opts<Record<string, string | boolean | undefined>>();
@@ -49,6 +52,7 @@ const gridFlag = (flag: string, value: string | boolean | undefined): string[] =
 const scoreGrid = [...gridFlag('--score-grid-ms', o.scoreGridMs), ...gridFlag('--busy-score-grid-ms', o.busyScoreGridMs)];
 const fairJobs = parseInteger('--fair-jobs', 0, 1000)(String(o.fairJobs));
 const fairClients = parseInteger('--fair-clients', 1, 64)(String(o.fairClients));
+const runs = parseInteger('--runs', 1, 20)(String(o.runs));
 const workers = procs * perProc;
 const CLI = join(import.meta.dirname, '..', 'cli', 'main.js');
 const HOST = join(import.meta.dirname, 'scale-workers.js');
@@ -156,12 +160,39 @@ async function run(jobPrompts: number): Promise<Figures> {
   }
 }
 
-/** Spread of a set of seconds. */
-function spread(xs: readonly number[]): { min: number; median: number; max: number } {
-  const v = [...xs].sort((a, b) => a - b);
-  const r = (x: number | undefined): number => Number((x ?? 0).toFixed(2));
-  return { min: r(v[0]), median: r(v[Math.floor(v.length / 2)]), max: r(v[v.length - 1]) };
+interface Spread {
+  min: number;
+  median: number;
+  max: number;
 }
+
+/** Spread of a set of figures (the median of an even count is the mean of the middle two). */
+function spread(xs: readonly number[], digits = 2): Spread {
+  const v = [...xs].sort((a, b) => a - b);
+  const r = (x: number | undefined): number => Number((x ?? 0).toFixed(digits));
+  const mid = ((v[Math.floor((v.length - 1) / 2)] ?? 0) + (v[Math.floor(v.length / 2)] ?? 0)) / 2;
+  return { min: r(v[0]), median: r(mid), max: r(v[v.length - 1]) };
+}
+
+type Figure = keyof Figures;
+const FIGURES: readonly Figure[] = ['candidates', 'workers', 'makespan_s', 'ideal_makespan_s', 'utilization', 'coordinator_cpu_us_per_candidate', 'coordinator_peak_rss_mb', 'nats_msgs_per_candidate'];
+
+type Spreads = Partial<Record<Figure | 'scaling_ratio', Spread>>;
+
+/** Several runs of one job: each figure's median, and the spread of those that varied between runs. */
+function summarize(list: readonly Figures[]): { figures: Figures; varied: Spreads } {
+  const figures = { ...(list[0] as Figures) };
+  const varied: Spreads = {};
+  for (const f of FIGURES) {
+    const s = spread(list.map((x) => x[f]), 3);
+    figures[f] = s.median;
+    if (s.min !== s.max) varied[f] = s;
+  }
+  return { figures, varied };
+}
+
+/** The figures, with their spread when there were several runs. */
+const withSpread = (s: { figures: Figures; varied: Spreads }): Figures & { spread?: Spreads } => (runs > 1 ? { ...s.figures, spread: s.varied } : s.figures);
 
 /** Submits a job and follows it; resolves with its makespan and when its first prompt finished (s after submit). */
 async function timed(client: CoordinatorGrpcClient, jobPrompts: readonly number[], seed: number): Promise<{ makespan: number; firstPrompt: number }> {
@@ -212,13 +243,25 @@ try {
     if (fairJobs === 0) throw new Error('--fair-only needs --fair-jobs N (N >= 1)');
     process.stdout.write(`${JSON.stringify({ fair_share: await fairShare() })}\n`);
   } else {
-    say(`small job: ${prompts / 10} prompts x ${candidates}`);
-    const small = await run(Math.max(1, Math.round(prompts / 10)));
-    say(JSON.stringify(small));
-    say(`large job: ${prompts} prompts x ${candidates}`);
-    const large = await run(prompts);
+    const smalls: Figures[] = [];
+    const larges: Figures[] = [];
+    for (let i = 1; i <= runs; i++) {
+      const of = runs > 1 ? ` (run ${i} of ${runs})` : '';
+      say(`small job: ${prompts / 10} prompts x ${candidates}${of}`);
+      smalls.push(await run(Math.max(1, Math.round(prompts / 10))));
+      say(JSON.stringify(smalls[smalls.length - 1]));
+      say(`large job: ${prompts} prompts x ${candidates}${of}`);
+      larges.push(await run(prompts));
+      say(JSON.stringify(larges[larges.length - 1]));
+    }
     const fair = fairJobs > 0 ? { fair_share: (say('fair share'), await fairShare()) } : {};
-    const line = { ...large, scaling_ratio: Number((large.coordinator_cpu_us_per_candidate / small.coordinator_cpu_us_per_candidate).toFixed(3)), small, ...fair };
+    // the ratio of each run's pair (run i large / run i small), then its median and spread like the rest
+    const ratios = spread(larges.map((l, i) => l.coordinator_cpu_us_per_candidate / (smalls[i] as Figures).coordinator_cpu_us_per_candidate), 3);
+    const large = summarize(larges);
+    if (ratios.min !== ratios.max) large.varied.scaling_ratio = ratios;
+    const { spread: spreads, ...figures } = withSpread(large);
+    const several = runs > 1 ? { runs, spread: spreads } : {};
+    const line = { ...figures, scaling_ratio: ratios.median, ...several, small: withSpread(summarize(smalls)), ...fair };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
 } finally {

@@ -5,51 +5,19 @@
  * (SIGTERM, then SIGKILL after a grace period) by `stop`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../bench/child-procs.js';
 
 /** The built CLI (`npm run build` first). */
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 /** The paper's traces, read in place (never copied into the repository). */
 export const TRACES = fileURLToPath(new URL('../../../shared/traces', import.meta.url));
 
-/** Whether 127.0.0.1:`port` can be bound right now. */
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** The kernel's range for the local ports of outgoing connections (Linux default when unreadable). */
-function ephemeralRange(): [number, number] {
-  try {
-    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo && hi) return [lo, hi];
-  } catch {
-    // not Linux
-  }
-  return [32768, 60999];
-}
-
-/**
- * A TCP port that was free a moment ago on 127.0.0.1, chosen below the kernel's ephemeral range: a port the
- * kernel handed out (listen on port 0) can be handed out again as the local port of any test's outgoing
- * connection before the server that was meant to have it binds it (a nats-server once failed so in CI).
- */
-export async function freePort(): Promise<number> {
-  const [lo] = ephemeralRange();
-  const floor = Math.min(10_000, lo - 1000);
-  for (let i = 0; i < 200; i++) {
-    const port = floor + Math.floor(Math.random() * (lo - floor));
-    if (await bindable(port)) return port;
-  }
-  throw new Error(`no free port in [${floor}, ${lo})`);
-}
+/** A free loopback port below the kernel's ephemeral range (shared with the benchmarks). */
+export { freePort };
 
 /** Whether a process's output says its port was taken (another process bound it between freePort and now). */
 export const portTaken = (output: string): boolean => /address already in use|EADDRINUSE/i.test(output);
