@@ -81,7 +81,7 @@ describe('fuzz: gRPC request validators', () => {
 
   it('the Worker service: Take, Advance, Release, ExportLatent, ImportLatent, Render', () => {
     const job = fc.oneof(fc.constantFrom('j-1', 'job_2'), token);
-    // grouped candidates (protocol 3): one prompt's packed indices, and for Take its text, settings and seeds
+    // grouped candidates: one prompt's packed indices, and for Take its text, settings and seeds
     const ids = fc.array(u32, { maxLength: 6 });
     const groups = fc.array(fc.record({ prompt: u32, candidates: ids }), { maxLength: 3 });
     const prompts = fc.array(fc.record({ prompt: u32, text: str, sampling: fc.option(sampling), candidates: ids, seeds: ids }), { maxLength: 3 });

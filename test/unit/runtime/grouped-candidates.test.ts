@@ -102,24 +102,17 @@ describe('the worker client groups candidates only for workers that read them', 
   };
   const ops = (req: WorkerBatchRequest__Output | undefined): unknown[] => (req?.ops ?? []).map((op) => op.take ?? op.advance ?? op.release);
 
-  it('an older worker (it never says so) gets every candidate ungrouped', async () => {
-    const seen = await fakeWorker(false);
+  // the first request goes out as the stream opens, before the worker could say anything
+  it.each([
+    ['an older worker (it never says so) gets every candidate ungrouped', false, ungrouped],
+    ['a worker that says so as its stream opens gets them grouped from then on', true, grouped],
+  ])('%s', async (_, says, second) => {
+    const seen = await fakeWorker(says);
     await oneTurn(client as GrpcWorkerClient);
     await oneTurn(client as GrpcWorkerClient);
     expect(seen.map(ops)).toEqual([
       [ungrouped.take, ungrouped.advance, ungrouped.release],
-      [ungrouped.take, ungrouped.advance, ungrouped.release],
-    ]);
-  });
-
-  it('a worker that says so as its stream opens gets them grouped from then on', async () => {
-    const seen = await fakeWorker(true);
-    await oneTurn(client as GrpcWorkerClient);
-    await oneTurn(client as GrpcWorkerClient);
-    // the first request went out as the stream opened, before the worker could say anything
-    expect(seen.map(ops)).toEqual([
-      [ungrouped.take, ungrouped.advance, ungrouped.release],
-      [grouped.take, grouped.advance, grouped.release],
+      [second.take, second.advance, second.release],
     ]);
   });
 });
