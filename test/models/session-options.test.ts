@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileOnnxOptions, defaultOrtCache } from '../../worker/backends/onnx.js';
-import { cacheEntry } from '../../worker/onnx/optimised-cache.js';
+import { ABANDONED_AFTER_MS, cacheEntry, sweepAbandoned } from '../../worker/onnx/optimised-cache.js';
 import { OnnxPipeline } from '../../worker/onnx/pipeline.js';
 import { DEFAULT_RUNTIME, optimisationContext, ortSessionOptions } from '../../worker/onnx/runtime-options.js';
 import { decodeState } from '../../worker/onnx/state.js';
@@ -78,5 +79,36 @@ describe('the optimised-model cache', () => {
     expect(again.logs.find((l) => l.includes('does not load'))).toContain(`for ${unetFile} does not load`);
     expect(again.logs.filter((l) => l.startsWith('onnx: optimised '))).toEqual([`onnx: optimised ${unetFile} and cached it in ${cacheEntry(unetFile, 'cpu', rt)}`]);
     expect(again.latent).toEqual((await load(null)).latent);
+  });
+});
+
+describe("the cache's private folders", () => {
+  it("of this host's dead starts, and anyone's untouched for a day, are removed; the rest stay", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ttsnap-ortsweep-'));
+    try {
+      const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+      const names = {
+        deadHere: `.writing-${hostname()}-${dead}-a1b2c3`,
+        liveHere: `.writing-${hostname()}-${process.pid}-d4e5f6`,
+        elsewhere: '.writing-pod-7-1-g7h8i9',
+        staleElsewhere: '.writing-pod-7-1-j1k2l3',
+        entry: '0123456789abcdef',
+      };
+      for (const n of Object.values(names)) {
+        mkdirSync(join(dir, n));
+        writeFileSync(join(dir, n, 'model.onnx'), 'partial');
+      }
+      const old = (Date.now() - ABANDONED_AFTER_MS - 60_000) / 1000;
+      utimesSync(join(dir, names.staleElsewhere), old, old);
+      const logs: string[] = [];
+      sweepAbandoned(dir, (l) => logs.push(l));
+      expect(readdirSync(dir).sort()).toEqual([names.elsewhere, names.liveHere, names.entry].sort());
+      expect(logs.sort()).toEqual([
+        `onnx: removed ${join(dir, names.deadHere)}, left by a start that died (pid ${dead}) while caching an optimised graph`,
+        `onnx: removed ${join(dir, names.staleElsewhere)}, left by a start that has not written for a day while caching an optimised graph`,
+      ].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
