@@ -1,11 +1,16 @@
 import type { Job } from './job.js';
 import type { JobSpec } from './job-spec.js';
 
-/** Budget a job is granted at submission, by kind of work, in cost units: its planned work for every prompt. */
+/**
+ * Budget a job is granted at submission, by kind of work, in cost units: its planned work for every prompt. The
+ * denoise share is the planned cost less the reward calls: prompts may price a step differently (their guidance),
+ * and the accounting decides which steps are charged.
+ */
 export function grantedBudget(spec: JobSpec): { denoise: number; reward: number } {
   const planned = spec.planned;
   const rewardCalls = Object.values(planned.reward_calls).reduce((a, b) => a + b, 0);
-  return { denoise: planned.denoise_steps * spec.cost.denoise, reward: rewardCalls * spec.cost.verify };
+  const reward = rewardCalls * spec.cost.verify;
+  return { denoise: planned.cost - reward, reward };
 }
 
 /**

@@ -74,7 +74,7 @@ export class JobScheduler {
     const done = run.accept(score, now);
     if (!done) return;
     job.lastScoreAt = now;
-    this.scoreMetrics.add(done.latencyMs / 1000, done.denoise * job.spec.cost.denoise, job.spec.rewards.length * job.spec.cost.verify);
+    this.scoreMetrics.add(done.latencyMs / 1000, done.denoise * run.cost.denoise, job.spec.rewards.length * job.spec.cost.verify);
     job.inflight--;
     const slot = this.pool.get(done.worker);
     if (slot) {

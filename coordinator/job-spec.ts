@@ -7,7 +7,7 @@ import { ValidationError } from '../core/errors.js';
 import type { PromptSettings } from '../core/generated/ttsnap/v1/PromptSettings.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
-import { checkSampling, mergeSampling, resolvedSampling, stepsFor, type Sampling } from './sampling-spec.js';
+import { checkSampling, denoiseCostAt, mergeSampling, resolvedSampling, stepsFor, type Sampling } from './sampling-spec.js';
 
 /** Request size limits: bounded work per job, checked before anything is queued. */
 export const LIMITS = {
@@ -56,6 +56,8 @@ export interface JobSpec {
   readonly promptSampling: readonly (Sampling | null)[];
   /** per prompt position: its candidates' sampling steps (the workers' unless its settings change them) */
   readonly promptSteps: readonly number[];
+  /** each prompt's cost of a denoise step (its guidance may run another number of passes than the job's) */
+  readonly promptDenoise: readonly number[];
   /** ms after submission at which a job still running is cancelled (0 = no deadline) */
   readonly deadlineMs: number;
 }
@@ -105,7 +107,9 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   });
 
   const costIn = req.cost ?? null;
-  const cost = compileCostModel(costIn ? { denoise: Number(costIn.denoise ?? 0), verify: Number(costIn.verify ?? 0), steps: jobSteps } : { ...info.cost, steps: jobSteps }, 'cost');
+  const cost = compileCostModel(costIn ? { denoise: Number(costIn.denoise ?? 0), verify: Number(costIn.verify ?? 0), steps: jobSteps } : { ...info.cost, denoise: denoiseCostAt(info, jobSampling?.guidance ?? 0), steps: jobSteps }, 'cost');
+  // a step's cost at a prompt's guidance (a cost given with the job is the job's word for every prompt)
+  const denoiseOf = (s: Sampling | null): number => (costIn ? cost.denoise : denoiseCostAt(info, s?.guidance ?? 0));
   const accounting = parseAccounting(req.accounting || 'exact', 'accounting');
 
   const budget = Number(req.budget ?? 0);
@@ -126,14 +130,14 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     if (n > maxN) throw new ValidationError('budget', `budget ${budget} buys ${n} candidates per prompt`, `a budget that buys at most ${maxN}`);
   }
   const nPrompts = promptIdx.length || texts.length;
-  const perPrompt = promptOverrides(req, nPrompts, info, jobSampling, policy.schedule, (field, got, steps) => {
+  const perPrompt = promptOverrides(req, nPrompts, info, jobSampling, policy.schedule, denoiseOf, (field, got, steps, denoise) => {
     if (got.candidates > 0 && got.budget > 0) throw new ValidationError(`${field}.candidates`, 'given with budget', 'either candidates or budget');
     if (got.candidates > 0) {
       if (!Number.isInteger(got.candidates) || got.candidates > maxN) throw new ValidationError(`${field}.candidates`, `got ${got.candidates}`, `an integer in [1, ${maxN}]`);
       return got.candidates;
     }
     if (got.budget > 0) {
-      const own = candidatesForBudget(got.budget, policy.schedule, { ...cost, steps }, accounting, rewards.length, `${field}.budget`);
+      const own = candidatesForBudget(got.budget, policy.schedule, { ...cost, steps, denoise }, accounting, rewards.length, `${field}.budget`);
       if (own > maxN) throw new ValidationError(`${field}.budget`, `budget ${got.budget} buys ${own} candidates`, `a budget that buys at most ${maxN}`);
       return own;
     }
@@ -153,9 +157,9 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   const pruneRewards = rewards;
   const seed = Number(req.seed ?? 0) >>> 0;
   const plans = new Map<string, Ledger>();
-  const planOf = (k: number, steps: number): Ledger => {
-    const id = `${k}/${steps}`;
-    return plans.get(id) ?? (plans.set(id, plannedLedger(k, policy.schedule, { ...cost, steps }, accounting, pruneRewards, rewards)).get(id) as Ledger);
+  const planOf = (k: number, steps: number, denoise: number): Ledger => {
+    const id = `${k}/${steps}/${denoise}`;
+    return plans.get(id) ?? (plans.set(id, plannedLedger(k, policy.schedule, { ...cost, steps, denoise }, accounting, pruneRewards, rewards)).get(id) as Ledger);
   };
   return {
     prompts: trace ? [...promptIdx] : texts.map((_, i) => i),
@@ -172,13 +176,14 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     previews: Boolean(req.previews),
     label,
     pool,
-    planned: mergeLedgers(perPrompt.n.map((k, i) => planOf(k, perPrompt.steps[i] as number))),
+    planned: mergeLedgers(perPrompt.n.map((k, i) => planOf(k, perPrompt.steps[i] as number, perPrompt.denoise[i] as number))),
     promptN: perPrompt.n,
     promptSeed: perPrompt.settings.map((p) => (p?.has_seed ? Number(p.seed) >>> 0 : seed)),
     promptSettings: perPrompt.settings,
     sampling: resolvedSampling(jobSampling, info),
     promptSampling: perPrompt.sampling,
     promptSteps: perPrompt.steps,
+    promptDenoise: perPrompt.denoise,
     deadlineMs: deadline * 1000,
   };
 }
@@ -195,6 +200,7 @@ interface PerPrompt {
   readonly settings: (PromptSettings | null)[];
   readonly sampling: (Sampling | null)[];
   readonly steps: number[];
+  readonly denoise: number[];
 }
 
 /**
@@ -202,13 +208,14 @@ interface PerPrompt {
  * budget (else the job's, under its own steps), its sampling settings checked as the job's are and merged over
  * them; the schedule's prune steps checked against each prompt's steps.
  */
-function promptOverrides(req: SubmitJobRequest, count: number, info: BackendInfo, job: Sampling | null, schedule: Schedule, nOf: (field: string, got: Overrides, steps: number) => number): PerPrompt {
+function promptOverrides(req: SubmitJobRequest, count: number, info: BackendInfo, job: Sampling | null, schedule: Schedule, denoiseOf: (s: Sampling | null) => number, nOf: (field: string, got: Overrides, steps: number, denoise: number) => number): PerPrompt {
   const given = req.prompt_settings ?? [];
   if (given.length > 0 && given.length !== count) throw new ValidationError('prompt_settings', `${given.length} entries for ${count} prompts`, 'none, or one per prompt in the same order');
   const jobSteps = stepsFor(job, 'sampling', schedule, info);
-  const none = nOf('candidates', { candidates: 0, budget: 0 }, jobSteps);
-  if (given.length === 0) return { n: new Array<number>(count).fill(none), settings: new Array<PromptSettings | null>(count).fill(null), sampling: new Array<Sampling | null>(count).fill(job), steps: new Array<number>(count).fill(jobSteps) };
-  const out: PerPrompt = { n: [], settings: [], sampling: [], steps: [] };
+  const jobDenoise = denoiseOf(job);
+  const none = nOf('candidates', { candidates: 0, budget: 0 }, jobSteps, jobDenoise);
+  if (given.length === 0) return { n: new Array<number>(count).fill(none), settings: new Array<PromptSettings | null>(count).fill(null), sampling: new Array<Sampling | null>(count).fill(job), steps: new Array<number>(count).fill(jobSteps), denoise: new Array<number>(count).fill(jobDenoise) };
+  const out: PerPrompt = { n: [], settings: [], sampling: [], steps: [], denoise: [] };
   given.forEach((p, i) => {
     const field = `prompt_settings[${i}]`;
     const got = { candidates: Number(p.candidates ?? 0), budget: Number(p.budget ?? 0) };
@@ -216,9 +223,11 @@ function promptOverrides(req: SubmitJobRequest, count: number, info: BackendInfo
     const own = checkSampling(p.sampling, `${field}.sampling`, info);
     const merged = mergeSampling(job, own);
     const steps = own?.steps ? stepsFor(merged, `${field}.sampling`, schedule, info) : jobSteps;
-    out.n.push(got.candidates > 0 || got.budget > 0 ? nOf(field, got, steps) : none);
+    const denoise = denoiseOf(merged);
+    out.n.push(got.candidates > 0 || got.budget > 0 ? nOf(field, got, steps, denoise) : none);
     out.sampling.push(merged);
     out.steps.push(steps);
+    out.denoise.push(denoise);
     const seed = Number(p.seed ?? 0);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new ValidationError(`${field}.seed`, `got ${seed}`, 'an integer in [0, 4294967295]');
     out.settings.push({ ...p, seed, candidates: got.candidates, budget: got.budget });

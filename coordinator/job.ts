@@ -119,8 +119,8 @@ export class Job {
     const prompt = s.prompts[position] as number;
     const seed = s.promptSeed[position] as number;
     const explored = drawCandidates(s.pool, s.promptN[position] as number, seed, prompt);
-    // a prompt's own sampling steps set where its candidates end and what their steps cost
-    const cost = { ...s.cost, steps: s.promptSteps[position] ?? s.cost.steps };
+    // a prompt's own sampling steps set where its candidates end, and its guidance what each step costs
+    const cost = { ...s.cost, steps: s.promptSteps[position] ?? s.cost.steps, denoise: s.promptDenoise[position] ?? s.cost.denoise };
     const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, cost, s.accounting);
     run.onPruned = (stage, step, kept, scores, ledger) => this.journal?.(stageRecord(this.id, position, stage, step, kept, scores, ledger));
     this.active.push(run);

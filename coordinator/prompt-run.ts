@@ -90,7 +90,8 @@ export class PromptRun {
     seeds: (index: number) => number,
     private readonly policy: Policy,
     readonly rewardNames: readonly string[],
-    cost: CostModel,
+    /** this prompt's costs: its steps, and a denoise step at its guidance */
+    readonly cost: CostModel,
     accounting: Accounting,
   ) {
     if (rewardNames.length > 30) throw new RangeError(`${rewardNames.length} rewards: a prompt run tracks at most 30`);

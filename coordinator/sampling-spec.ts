@@ -92,3 +92,15 @@ export function stepsFor(s: Sampling | null, field: string, schedule: Schedule, 
   }
   return s.steps;
 }
+
+/**
+ * What a denoise step costs at `guidance` (0 = the worker's own). The workers' cost is for their own guidance;
+ * where guidance decides the passes (classifier-free guidance: two above 1, one at 1 or below), a job or prompt
+ * that sets another runs the denoiser as often as its own guidance says, and is charged so.
+ */
+export function denoiseCostAt(info: BackendInfo, guidance: number): number {
+  const l = info.sampling;
+  if (!l?.guidance_doubles || !(guidance > 0)) return info.cost.denoise;
+  const passes = (g: number): number => (g > 1 ? 2 : 1);
+  return (info.cost.denoise * passes(guidance)) / passes(Number(l.guidance));
+}

@@ -59,7 +59,7 @@ const info = fc.record({
   model: str,
   provider: fc.oneof(fc.constantFrom('cpu', 'cuda', 'simulated', ''), str),
   fingerprint: fc.oneof(fc.constant(''), str),
-  sampling: fc.option(fc.record({ per_candidate: fc.boolean(), width: u32, height: u32, size_step: u32, min_size: u32, max_size: u32, max_steps: u32, guidance: dbl, negative_prompt: str })),
+  sampling: fc.option(fc.record({ per_candidate: fc.boolean(), width: u32, height: u32, size_step: u32, min_size: u32, max_size: u32, max_steps: u32, guidance: dbl, negative_prompt: str, guidance_doubles: fc.boolean() })),
 });
 
 const ref = fc.record({ prompt: u32, candidate: u32 });

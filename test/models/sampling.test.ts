@@ -2,6 +2,7 @@
 // candidate (a job's or prompt's settings), change its image, and give exactly what a worker started with those
 // flags gives; a candidate stays a pure function of (seed, settings) alone, in mixed batches and after moving.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { denoiseCostAt } from '../../coordinator/sampling-spec.js';
 import { decodeState } from '../../worker/onnx/state.js';
 import type { OnnxBackend } from '../../worker/backends/onnx.js';
 import type { CandidateSpec } from '../../worker/backend.js';
@@ -48,8 +49,11 @@ describe('per-candidate sampling settings (tiny bundle)', () => {
     await plain.close();
   });
 
-  it('reports what a job may set: its size (fixed exports), steps up to 1000, its own guidance and negative prompt', () => {
-    expect(plain.info.sampling).toEqual({ per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '' });
+  it('reports what a job may set: its size (fixed exports), steps up to 1000, its own guidance and negative prompt, and that guidance doubles the passes', () => {
+    expect(plain.info.sampling).toEqual({ per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '', guidance_doubles: true });
+    // its cost is for its own guidance (4: two passes); a prompt at guidance 1 runs one
+    expect(denoiseCostAt(plain.info, 1)).toBeCloseTo(plain.info.cost.denoise / 2, 12);
+    expect(denoiseCostAt(plain.info, 7)).toBe(plain.info.cost.denoise);
   });
 
   for (const [name, settings, flags] of [

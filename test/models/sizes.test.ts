@@ -75,6 +75,10 @@ describe.each([
     expect(b.info.sampling).toMatchObject({ width: 32, height: 32, size_step: step, min_size: step, max_size: 64 });
   });
 
+  it('says whether guidance runs the denoiser twice (FLUX takes it as an input), which prices a step at another guidance', () => {
+    expect(b.info.sampling?.guidance_doubles).toBe(name !== 'flux-dev');
+  });
+
   it('a candidate at 32x48 ends the same alone, among candidates of other sizes, and after moving at step 1', { timeout: 120_000 }, async () => {
     const alone = await runTogether(b, [sized('alone', 7, 32, 48)]);
     expect(alone.latents[0]).toHaveLength((name === 'sd15' ? 4 : 16) * 6 * 4);

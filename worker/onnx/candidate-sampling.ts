@@ -127,7 +127,7 @@ export function samplerSettings(s: CandidateSampler): SamplingSettings__Output {
 /** What the coordinator may ask of this worker per job or prompt (BackendInfo.sampling). */
 export function samplingLimits(b: DenoiseSide, d: SamplerDefaults, sizes: SizeRule | null): SamplingLimits__Output {
   const { width, height } = b.manifest.image;
-  return { per_candidate: true, width, height, ...sizeLimits(sizes), max_steps: MAX_CANDIDATE_STEPS, guidance: d.guidance, negative_prompt: d.negativePrompt };
+  return { per_candidate: true, width, height, ...sizeLimits(sizes), max_steps: MAX_CANDIDATE_STEPS, guidance: d.guidance, negative_prompt: d.negativePrompt, guidance_doubles: b.denoiser.doublesForGuidance };
 }
 
 /** A size rule as SamplingLimits reports it (size_step 0: only the bundle's size). */

@@ -6,12 +6,31 @@ import { provenanceOf } from '../../../coordinator/result.js';
 import type { BackendInfo } from '../../../core/contract/backend-info.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 
-const limits = { per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '' };
+const limits = { per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '', guidance_doubles: false };
 const fixed: BackendInfo = { backend: 'onnx', steps: 20, maxBatch: 4, rewards: ['align'], cost: { denoise: 1, verify: 1 }, tracePrompts: 0, traceCandidates: 0, renders: true, model: 'tiny', sampling: limits };
 const dynamic: BackendInfo = { ...fixed, sampling: { ...limits, width: 1024, height: 1024, size_step: 16, min_size: 256, max_size: 2048 } };
 const schedule = [...PAPER_SCHEDULE]; // prunes at steps 2, 6, 11
 
 describe('sampling settings for model workers', () => {
+  it("charges a step by the passes a prompt's guidance runs: the workers' cost is for their own guidance", () => {
+    // workers at guidance 4 with classifier-free guidance: 10 a step is two passes of 5
+    const cfg: BackendInfo = { ...fixed, cost: { denoise: 10, verify: 1 }, sampling: { ...limits, guidance_doubles: true } };
+    const spec = compileJobSpec({ texts: ['a', 'b', 'c'], candidates: 8, schedule, prompt_settings: [{}, { sampling: { guidance: 1 } }, { sampling: { guidance: 7.5 } }] }, cfg);
+    expect(spec.cost.denoise).toBe(10);
+    expect(spec.promptDenoise).toEqual([10, 5, 10]);
+    const plan = (info: BackendInfo, guidance: number) => compileJobSpec({ texts: ['a'], candidates: 8, schedule, sampling: { guidance } }, info).planned;
+    const [two, one] = [plan(cfg, 4), plan(cfg, 1)];
+    expect(one.denoise_steps).toBe(two.denoise_steps);
+    expect(two.cost - one.cost).toBe(5 * two.denoise_steps);
+    expect(spec.planned.cost).toBe(2 * two.cost + one.cost);
+    // a job at guidance 1 on these workers: every step one pass; budgets buy accordingly
+    expect(compileJobSpec({ texts: ['a'], candidates: 8, schedule, sampling: { guidance: 1 } }, cfg).cost.denoise).toBe(5);
+    expect(compileJobSpec({ texts: ['a'], budget: one.cost, schedule, sampling: { guidance: 1 } }, cfg).n).toBe(8);
+    // workers whose guidance is an input (FLUX), and a cost the job gives itself: the same for every prompt
+    expect(compileJobSpec({ texts: ['a', 'b'], candidates: 8, schedule, prompt_settings: [{}, { sampling: { guidance: 1 } }] }, { ...cfg, sampling: { ...limits } }).promptDenoise).toEqual([10, 10]);
+    expect(compileJobSpec({ texts: ['a', 'b'], candidates: 8, schedule, cost: { denoise: 3, verify: 1 }, prompt_settings: [{}, { sampling: { guidance: 1 } }] }, cfg).promptDenoise).toEqual([3, 3]);
+  });
+
   it('merges each prompt over the job field by field and gives each prompt its own steps, N and plan', () => {
     const spec = compileJobSpec(
       {
