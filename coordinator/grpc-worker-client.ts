@@ -213,6 +213,7 @@ export class GrpcWorkerClient implements WorkerClient {
     const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
     this.sent.set(id, { ops, timer });
     try {
+      // opened first: a new stream starts ungrouped until its worker says otherwise
       const stream = this.openStream();
       stream.write({ id, ops: ops.map((q) => q.op(this.grouped)), answer_failures: true });
     } catch (err) {

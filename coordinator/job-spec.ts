@@ -107,9 +107,9 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
   });
 
   const costIn = req.cost ?? null;
-  const cost = compileCostModel(costIn ? { denoise: Number(costIn.denoise ?? 0), verify: Number(costIn.verify ?? 0), steps: jobSteps } : { ...info.cost, denoise: denoiseCostAt(info, jobSampling?.guidance ?? 0), steps: jobSteps }, 'cost');
-  // a step's cost at a prompt's guidance (a cost given with the job is the job's word for every prompt)
-  const denoiseOf = (s: Sampling | null): number => (costIn ? cost.denoise : denoiseCostAt(info, s?.guidance ?? 0));
+  // a step's cost at the job's or a prompt's guidance (a cost given with the job is its word for every prompt)
+  const denoiseOf = (s: Sampling | null): number => (costIn ? Number(costIn.denoise ?? 0) : denoiseCostAt(info, s?.guidance ?? 0));
+  const cost = compileCostModel({ denoise: denoiseOf(jobSampling), verify: costIn ? Number(costIn.verify ?? 0) : info.cost.verify, steps: jobSteps }, 'cost');
   const accounting = parseAccounting(req.accounting || 'exact', 'accounting');
 
   const budget = Number(req.budget ?? 0);
