@@ -42,16 +42,27 @@ const COLLECT_DEADLINE_MS = 300_000;
  */
 const RELEASE_LINGER_MS = 500;
 
+/** Settles one op's promise: done (null) or failed. */
+type Settle = (err: Error | null) => void;
+
 interface Queued {
   /** the op in the grouped wire form (candidate-groups.ts) or the ungrouped one, chosen when it is sent */
   readonly op: (grouped: boolean) => WorkerBatchOp;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
+  readonly settle: Settle;
 }
 
-/** A Batch request sent and not yet answered. */
+/**
+ * A Batch request sent and not yet answered: only how to settle its ops. An op stays unanswered for its whole
+ * segment (up to a second or more); holding its candidates' lists until then had them outlive two scavenges,
+ * promoted and marked, instead of dying young.
+ */
 interface Sent {
-  readonly ops: readonly Queued[];
+  readonly settle: readonly Settle[];
+  /**
+   * the ops as sent, kept only while the stream has not said it reads grouped candidates: a worker without
+   * Batch (it answers UNIMPLEMENTED, and never says so) then gets them one call each
+   */
+  ops: readonly WorkerBatchOp[] | null;
   readonly timer: NodeJS.Timeout;
 }
 
@@ -193,7 +204,7 @@ export class GrpcWorkerClient implements WorkerClient {
 
   close(): void {
     // held releases fail now, as the worker lost; their timer used to fire after close and send them to nobody
-    for (const q of this.outbox.close()) q.reject(new WorkerLostError(this.id, 'its client was closed'));
+    for (const q of this.outbox.close()) q.settle(new WorkerLostError(this.id, 'its client was closed'));
     this.stream?.cancel();
     this.stub.close();
   }
@@ -201,21 +212,26 @@ export class GrpcWorkerClient implements WorkerClient {
   /** Queues one op for the next Batch call: at once (next turn of the event loop) or, for releases, a little later. */
   private enqueue(op: (grouped: boolean) => WorkerBatchOp, when: 'now' | 'later'): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (when === 'now') this.outbox.pushSoon({ op, resolve, reject });
-      else this.outbox.push({ op, resolve, reject });
+      const settle: Settle = (err) => (err ? reject(err) : resolve());
+      if (when === 'now') this.outbox.pushSoon({ op, settle });
+      else this.outbox.push({ op, settle });
     });
   }
 
-  private send(ops: readonly Queued[]): void {
-    if (!this.batching) return this.callEach(ops);
+  private send(queued: readonly Queued[]): void {
+    const settle = queued.map((q) => q.settle);
+    if (!this.batching) return this.callEach(queued.map((q) => q.op(false)), settle);
     // never 0: that is a keepalive's id
     const id = (this.nextId = (this.nextId + 1) >>> 0 || 1);
     const timer = setTimeout(() => this.settle(id, null, new WorkerLostError(this.id, `DEADLINE_EXCEEDED: no answer to a batch in ${this.deadlineMs} ms`)), this.deadlineMs);
-    this.sent.set(id, { ops, timer });
+    const sent: Sent = { settle, ops: null, timer };
+    this.sent.set(id, sent);
     try {
       // opened first: a new stream starts ungrouped until its worker says otherwise
       const stream = this.openStream();
-      stream.write({ id, ops: ops.map((q) => q.op(this.grouped)), answer_failures: true });
+      const ops = queued.map((q) => q.op(this.grouped));
+      if (!this.grouped) sent.ops = ops;
+      stream.write({ id, ops, answer_failures: true });
     } catch (err) {
       // the channel was closed meanwhile (the worker was dropped from the pool): the worker is lost to us
       this.settle(id, null, new WorkerLostError(this.id, err instanceof Error ? err.message : String(err), { cause: err }));
@@ -233,7 +249,11 @@ export class GrpcWorkerClient implements WorkerClient {
       const unanswered = [...this.sent.keys()];
       if (err?.code === grpc.status.UNIMPLEMENTED) {
         this.batching = false;
-        for (const id of unanswered) this.callEach(this.forget(id));
+        for (const id of unanswered) {
+          const s = this.forget(id);
+          if (s?.ops) this.callEach(s.ops, s.settle);
+          else s?.settle.forEach((settle) => settle(new WorkerLostError(this.id, 'does not take Batch calls, and its ops were not kept')));
+        }
         return;
       }
       const lost = err ? this.failure(err.code, errorName(err), err.details, err) : new WorkerLostError(this.id, 'the batch stream ended');
@@ -259,41 +279,39 @@ export class GrpcWorkerClient implements WorkerClient {
     this.settle(res.id, res, null);
   }
 
-  /** Forgets a sent request and returns its ops. */
-  private forget(id: number): readonly Queued[] {
+  /** Forgets a sent request and returns it. */
+  private forget(id: number): Sent | undefined {
     const s = this.sent.get(id);
-    if (!s) return [];
+    if (!s) return undefined;
     clearTimeout(s.timer);
     this.sent.delete(id);
-    return s.ops;
+    return s;
   }
 
   /** Settles a sent request's ops: each with its outcome, all with `err`, or (neither given) all done. */
   private settle(id: number, res: WorkerBatchResponse__Output | null, err: Error | null): void {
-    const ops = this.forget(id);
-    ops.forEach((q, i) => {
+    const ops = this.forget(id)?.settle ?? [];
+    ops.forEach((settle, i) => {
       const out = res?.outcomes[i];
-      if (err) q.reject(err);
-      else if (!res) q.resolve();
-      else if (!out) q.reject(new WorkerLostError(this.id, `answered ${res?.outcomes.length ?? 0} of ${ops.length} ops`));
-      else if (out.code === grpc.status.OK) q.resolve();
-      else q.reject(this.failure(out.code, out.error, out.details, out));
+      if (err) settle(err);
+      else if (!res) settle(null);
+      else if (!out) settle(new WorkerLostError(this.id, `answered ${res?.outcomes.length ?? 0} of ${ops.length} ops`));
+      else if (out.code === grpc.status.OK) settle(null);
+      else settle(this.failure(out.code, out.error, out.details, out));
     });
   }
 
-  /** One call per op (a worker without Batch). */
-  private callEach(ops: readonly Queued[]): void {
-    for (const q of ops) {
-      // a worker without Batch predates grouped candidates
-      const op = q.op(false);
-      const { resolve, reject } = q;
+  /** One call per op (a worker without Batch: it predates grouped candidates, so `ops` are ungrouped). */
+  private callEach(ops: readonly WorkerBatchOp[], settle: readonly Settle[]): void {
+    ops.forEach((op, i) => {
+      const done = settle[i] as Settle;
       const sent = op.take
         ? this.call((o, cb) => this.stub.Take(op.take ?? {}, o, cb))
         : op.advance
           ? this.call((o, cb) => this.stub.Advance(op.advance ?? {}, o, cb))
           : this.call((o, cb) => this.stub.Release(op.release ?? {}, o, cb));
-      sent.then(() => resolve(), reject);
-    }
+      sent.then(() => done(null), done);
+    });
   }
 
   /** The coordinator's error class for a failed call or op (status code, error class name, details). */

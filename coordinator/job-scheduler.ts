@@ -127,27 +127,36 @@ export class JobScheduler {
   }
 
   private async dispatch(slot: WorkerSlot, a: Assignment, now: number): Promise<void> {
-    const { job, run } = a;
-    const refs: CandidateRef[] = a.candidates.map((candidate) => ({ prompt: run.prompt, candidate }));
+    const { run } = a;
     for (const i of a.candidates) {
       const c = run.candidates.get(i);
       run.dispatch(i, slot.id, a.kind === 'new' ? -1 : (c?.step ?? -1), now);
     }
     try {
-      if (a.kind === 'new') {
-        this.opts.metrics.inc('candidatesExplored', {}, a.candidates.length);
-        // Both in this turn: the client sends them in one call, and the worker applies them in order.
-        const sampling = job.spec.promptSampling[run.position] ?? null;
-        const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text, sampling }));
-        await Promise.all([slot.client.take(job.id, specs), slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews)]);
-      } else {
-        if (a.kind === 'move') await this.move(job, run, a.source as string, slot, refs);
-        await slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews);
-      }
+      await this.send(slot, a);
       heardFrom(slot, this.opts.clock());
     } catch (err) {
       this.dispatchFailed(slot, a, err);
     }
+  }
+
+  /**
+   * The worker calls of an assignment. Its candidates' lists are built here, not in dispatch: what dispatch
+   * holds lives until the worker has run the segment (up to a second or more), long enough to be promoted.
+   */
+  private send(slot: WorkerSlot, a: Assignment): Promise<unknown> {
+    const { job, run } = a;
+    const refs: CandidateRef[] = a.candidates.map((candidate) => ({ prompt: run.prompt, candidate }));
+    const advance = (): Promise<void> => slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews);
+    if (a.kind === 'new') {
+      this.opts.metrics.inc('candidatesExplored', {}, a.candidates.length);
+      // Both in this turn: the client sends them in one call, and the worker applies them in order.
+      const sampling = job.spec.promptSampling[run.position] ?? null;
+      const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text, sampling }));
+      return Promise.all([slot.client.take(job.id, specs), advance()]);
+    }
+    if (a.kind === 'move') return this.move(job, run, a.source as string, slot, refs).then(advance);
+    return advance();
   }
 
   /** Moves candidates' latent state from `source` to `dest` (export + release there, import here). */

@@ -115,4 +115,29 @@ describe('the worker client groups candidates only for workers that read them', 
       [second.take, second.advance, second.release],
     ]);
   });
+
+  it('a worker without Batch (it answers UNIMPLEMENTED) gets the ops it missed one call each, ungrouped, each settled by its own answer', async () => {
+    const seen: [string, unknown][] = [];
+    const s = new grpc.Server();
+    const unary = (name: string, fail = false) => (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      seen.push([name, call.request]);
+      if (fail) cb({ code: grpc.status.NOT_FOUND, details: 'no candidate 5/1' });
+      else cb(null, name === 'Advance' ? { step: 3 } : {});
+    };
+    // the service definition with Take, Advance and Release only: grpc-js answers UNIMPLEMENTED to the rest
+    s.addService(workerProto().ttsnap.v1.Worker.service, { Take: unary('Take'), Advance: unary('Advance', true), Release: unary('Release') });
+    const port = await new Promise<number>((resolve, reject) => s.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    server = s;
+    client = new GrpcWorkerClient('w1', `127.0.0.1:${port}`);
+    const specs = [0, 1].map((candidate) => ({ prompt: 5, candidate, seed: 20 + candidate, text: 'a fox' }));
+    const refs = specs.map(({ prompt, candidate }) => ({ prompt, candidate }));
+    const outcomes = await Promise.allSettled([client.take('j1', specs), client.advance('j1', 3, refs, rewards), client.release('j1', refs)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toContain('no candidate 5/1');
+    expect(seen.map(([name]) => name).sort()).toEqual(['Advance', 'Release', 'Take']);
+    expect(Object.fromEntries(seen.map(([name, req]) => [name, req]))).toEqual({ Take: ungrouped.take, Advance: ungrouped.advance, Release: ungrouped.release });
+    // later calls go one by one from the start, without trying Batch again
+    await client.release('j1', refs);
+    expect(seen.map(([name]) => name).filter((n) => n === 'Release')).toHaveLength(2);
+  });
 });
