@@ -58,6 +58,8 @@ export interface JobSpec {
   readonly promptSteps: readonly number[];
   /** each prompt's cost of a denoise step (its guidance may run another number of passes than the job's) */
   readonly promptDenoise: readonly number[];
+  /** some prompt's candidates carry sampling settings that model workers must apply (never on the trace backend, which keeps them as labels) */
+  readonly setsSampling: boolean;
   /** ms after submission at which a job still running is cancelled (0 = no deadline) */
   readonly deadlineMs: number;
 }
@@ -184,6 +186,7 @@ export function compileJobSpec(req: SubmitJobRequest, info: BackendInfo): JobSpe
     promptSampling: perPrompt.sampling,
     promptSteps: perPrompt.steps,
     promptDenoise: perPrompt.denoise,
+    setsSampling: !trace && perPrompt.sampling.some((x) => x !== null),
     deadlineMs: deadline * 1000,
   };
 }

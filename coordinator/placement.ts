@@ -27,13 +27,16 @@ export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[],
   const order = new Map(jobs.map((j, i) => [j, i]));
   // fewest in flight first, submission order between equals
   const before = (a: Job, b: Job): boolean => a.inflight < b.inflight || (a.inflight === b.inflight && (order.get(a) as number) < (order.get(b) as number));
+  // A worker that does not apply sampling settings (an older one, in a pool being upgraded) takes no candidate of
+  // a job that sets them: it would run them with its own settings, and nothing would say so.
+  const applies = worker.info.sampling?.per_candidate === true;
   for (const kind of ['home', 'evacuate', 'new', 'move'] as const) {
     // A pass that moves survivors needs a source (a draining worker; for move, also a full one): without one it
     // would visit every active prompt's holders for nothing, and it ran on each fill of each worker.
     if ((kind === 'evacuate' || kind === 'move') && !pool.hasSource(kind)) continue;
     // Sorted once per pass; a job with nothing of this kind is passed by, one that got work moves back to its
     // place: O(jobs log jobs) a pass rather than a scan of every job for each pick and each job passed by.
-    const queue = jobs.filter((j) => j.state === 'running').sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const queue = jobs.filter((j) => j.state === 'running' && (applies || !j.spec.setsSampling)).sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     let at = 0;
     while (free > 0 && at < queue.length) {
       const job = queue[at] as Job;

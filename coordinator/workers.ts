@@ -66,6 +66,31 @@ export function backendPool(info: BackendInfo): BackendPool {
   return { id: `${info.model}@${hash}`, name: info.model, info };
 }
 
+/**
+ * What every one of a pool's registered workers applies (the first one's info otherwise): sampling limits only
+ * where all report them, per-candidate settings and guidance-priced steps only where all do, the lowest
+ * max_steps. A pool mixing versions (a rolling upgrade) used to take the word of the first worker that ever
+ * registered: settings that older workers ignore were accepted, and each prompt's guidance priced or not by
+ * whichever worker came first.
+ */
+export function sharedInfo(first: BackendInfo, ...others: readonly BackendInfo[]): BackendInfo {
+  const workers = [first, ...others];
+  const { sampling, ...rest } = first;
+  if (!sampling || workers.some((w) => !w.sampling)) return rest;
+  const all = workers.map((w) => w.sampling as NonNullable<BackendInfo['sampling']>);
+  // 0 = not said (the default limit applies): the lowest of those said
+  const said = all.map((l) => l.max_steps).filter((m) => m > 0);
+  return {
+    ...rest,
+    sampling: {
+      ...sampling,
+      per_candidate: all.every((l) => l.per_candidate),
+      guidance_doubles: all.every((l) => l.guidance_doubles),
+      max_steps: said.length > 0 ? Math.min(...said) : 0,
+    },
+  };
+}
+
 /** Registered workers, each in the pool of its backend. */
 export class WorkerPool {
   private readonly slots = new Map<string, WorkerSlot>();
@@ -76,10 +101,18 @@ export class WorkerPool {
 
   constructor(private readonly queueFactor: number) {}
 
-  /** Pools with at least one registered worker. */
+  /** Pools with at least one registered worker, each with what all of its registered workers apply (sharedInfo). */
   serving(): BackendPool[] {
-    const ids = new Set([...this.slots.values()].map((s) => s.pool));
-    return [...this.pools.values()].filter((p) => ids.has(p.id));
+    const infos = new Map<string, BackendInfo[]>();
+    for (const s of this.slots.values()) {
+      const list = infos.get(s.pool);
+      if (list) list.push(s.info);
+      else infos.set(s.pool, [s.info]);
+    }
+    return [...this.pools.values()].flatMap((p) => {
+      const [first, ...others] = infos.get(p.id) ?? [];
+      return first ? [{ ...p, info: sharedInfo(first, ...others) }] : [];
+    });
   }
 
   /** A pool by id, if any worker of it ever registered. */
@@ -99,9 +132,9 @@ export class WorkerPool {
       if (serving.length === 1) return serving[0] as BackendPool;
       throw new ValidationError('pool', `${serving.length} worker pools serve and the job names none`, list);
     }
-    const byId = this.pools.get(requested);
-    if (byId) {
-      if (!serving.includes(byId)) throw new CoordinatorUnavailableError(`no worker of pool ${requested} is registered`);
+    if (this.pools.has(requested)) {
+      const byId = serving.find((p) => p.id === requested);
+      if (!byId) throw new CoordinatorUnavailableError(`no worker of pool ${requested} is registered`);
       return byId;
     }
     const named = serving.filter((p) => p.name === requested);

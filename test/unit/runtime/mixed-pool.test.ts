@@ -1,0 +1,95 @@
+// A pool whose workers run different versions (a rolling upgrade: the coordinator first, then the workers one at a
+// time): the coordinator takes from them only what all of them apply, whichever registered first, and never gives
+// a candidate whose sampling settings a worker would ignore to that worker.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { BackendInfo } from '../../../core/contract/backend-info.js';
+import type { TakeSpec } from '../../../core/contract/candidates.js';
+import { MemoryScoreBus } from '../../../core/bus/memory.js';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { ValidationError } from '../../../core/errors.js';
+import { Coordinator } from '../../../coordinator/coordinator.js';
+import { sharedInfo } from '../../../coordinator/workers.js';
+import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
+import { createTraceBackend } from '../../../worker/backends/trace.js';
+import { WorkerRuntime } from '../../../worker/runtime.js';
+import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
+
+const limits = { per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '', guidance_doubles: true };
+const older: BackendInfo = { backend: 'onnx', steps: 20, maxBatch: 4, rewards: ['align'], cost: { denoise: 10, verify: 1 }, tracePrompts: 0, traceCandidates: 0, renders: false, model: 'm' };
+const newer: BackendInfo = { ...older, sampling: limits };
+const flat: BackendInfo = { ...older, sampling: { ...limits, guidance_doubles: false, max_steps: 50 } };
+
+describe('what a pool of mixed versions applies', () => {
+  it('is what all of its workers apply, in any order of registration', () => {
+    expect(sharedInfo(newer)).toEqual(newer);
+    expect(sharedInfo(newer, older)).toEqual(older);
+    expect(sharedInfo(older, newer)).toEqual(older);
+    const both = { ...limits, guidance_doubles: false, max_steps: 50 };
+    expect(sharedInfo(newer, flat).sampling).toEqual(both);
+    expect(sharedInfo(flat, newer).sampling).toEqual(both);
+    expect(sharedInfo(newer, { ...newer, sampling: { ...limits, per_candidate: false } }).sampling?.per_candidate).toBe(false);
+    // max_steps 0 = not said: the lowest of those said, 0 when none is
+    const unsaid: BackendInfo = { ...newer, sampling: { ...limits, max_steps: 0 } };
+    expect(sharedInfo(unsaid, flat).sampling?.max_steps).toBe(50);
+    expect(sharedInfo(unsaid, unsaid).sampling?.max_steps).toBe(0);
+  });
+});
+
+/** An in-process client that records the jobs of the candidates it is given to take. */
+class RecordingClient extends InProcessWorkerClient {
+  readonly took: string[] = [];
+  override take(job: string, specs: readonly TakeSpec[]): Promise<void> {
+    this.took.push(...specs.map(() => job));
+    return super.take(job, specs);
+  }
+}
+
+describe('a coordinator over a pool of mixed versions', () => {
+  const bus = new MemoryScoreBus();
+  const runtimes: WorkerRuntime[] = [];
+  let coordinator: Coordinator | undefined;
+  afterEach(async () => {
+    await coordinator?.close();
+    coordinator = undefined;
+    for (const rt of runtimes.splice(0)) await rt.close();
+  });
+
+  /** A worker that replays the trace and registers as a model worker described by `info` (only the coordinator reads it). */
+  async function join(c: Coordinator, id: string, info: BackendInfo): Promise<RecordingClient> {
+    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
+    const rt = new WorkerRuntime({ id, backend, bus });
+    runtimes.push(rt);
+    const client = new RecordingClient(rt);
+    c.registerWorker(client, { ...info, steps: backend.info.steps, rewards: backend.info.rewards }, { remote: false });
+    return client;
+  }
+
+  const texts = Array.from({ length: 8 }, (_, i) => `prompt ${i}`);
+
+  it('refuses sampling settings while a worker that ignores them is registered, and prices guidance as the flat workers do', async () => {
+    const c = (coordinator = new Coordinator(bus));
+    await join(c, 'newer', newer);
+    await join(c, 'flat', flat);
+    // workers at guidance 4 charge 10 a step; at guidance 1 the newer ones would charge 5, the flat ones do not
+    const spec = c.submit({ texts: ['a cat'], candidates: 4, schedule: [...PAPER_SCHEDULE], sampling: { guidance: 1 } }).spec;
+    expect(spec.cost.denoise).toBe(10);
+    expect(() => c.submit({ texts: ['a cat'], candidates: 4, schedule: [...PAPER_SCHEDULE], sampling: { steps: 60 } })).toThrow('sampling.steps: got 60; allowed: an integer in [2, 50]');
+    await join(c, 'older', older);
+    expect(() => c.submit({ texts: ['a cat'], candidates: 4, schedule: [...PAPER_SCHEDULE], sampling: { guidance: 3 } })).toThrow(ValidationError);
+    expect(() => c.submit({ texts: ['a cat'], candidates: 4, schedule: [...PAPER_SCHEDULE], sampling: { guidance: 3 } })).toThrow('sampling: set for the onnx backend, whose workers do not apply sampling settings');
+  });
+
+  it('gives no candidate of a job that sets sampling settings to a worker that would ignore them', async () => {
+    const c = (coordinator = new Coordinator(bus));
+    const capable = await join(c, 'newer', newer);
+    const guided = c.submit({ texts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 1, sampling: { guidance: 6 } });
+    const ignoring = await join(c, 'older', older);
+    const plain = c.submit({ texts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 2 });
+    await Promise.all([c.whenEnded(guided.id), c.whenEnded(plain.id)]);
+    expect([guided.state, plain.state]).toEqual(['done', 'done']);
+    expect(ignoring.took.filter((j) => j === guided.id)).toEqual([]);
+    expect(capable.took.filter((j) => j === guided.id)).toHaveLength(8 * 20);
+    // the older worker did take work: the plain job's
+    expect(ignoring.took.filter((j) => j === plain.id).length).toBeGreaterThan(0);
+  });
+});
