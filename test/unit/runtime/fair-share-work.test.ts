@@ -2,8 +2,7 @@
 // job's queued batches gets half of every batch on the worker, instead of waiting for those batches to drain;
 // across a cluster, a small job submitted behind a huge one ends within a bound of its time alone, both counted
 // in batches the busier worker ran.
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryScoreBus } from '../../../core/bus/memory.js';
+import { describe, expect, it } from 'vitest';
 import { parseCandidateKey } from '../../../core/contract/candidates.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
@@ -12,6 +11,7 @@ import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
 import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';
 import { BASE, NARF, engineAlone } from '../../integration/runtime/engine-alone.js';
+import { inProcessFixture } from '../../support/in-process.js';
 
 const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
 const rewards = [{ name: 'pic', noiseAware: false }];
@@ -28,15 +28,7 @@ async function loggedBackend(log: string[][]): Promise<WorkerBackend> {
 }
 
 describe('fair share in accelerator batches', () => {
-  const bus = new MemoryScoreBus();
-  const runtimes: WorkerRuntime[] = [];
-  let coordinator: Coordinator | undefined;
-  afterEach(async () => {
-    await coordinator?.close();
-    coordinator = undefined;
-    for (const rt of runtimes.splice(0)) await rt.close();
-  });
-  afterAll(() => bus.close());
+  const { bus, runtimes, coordinator } = inProcessFixture();
 
   it("a worker gives a job queued behind another's three batches half of each batch", async () => {
     const log: string[][] = [];
@@ -63,7 +55,7 @@ describe('fair share in accelerator batches', () => {
   });
 
   it('a small job submitted behind a huge one ends within 3 times the batches it takes alone (its half share: 2)', async () => {
-    const c = (coordinator = new Coordinator(bus));
+    const c = coordinator(new Coordinator(bus));
     const logs: string[][][] = [[], []];
     for (const [w, log] of logs.entries()) {
       const backend = await loggedBackend(log);

@@ -1,10 +1,9 @@
 // A pool whose workers run different versions (a rolling upgrade: the coordinator first, then the workers one at a
 // time): the coordinator takes from them only what all of them apply, whichever registered first, and never gives
 // a candidate whose sampling settings a worker would ignore to that worker.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BackendInfo } from '../../../core/contract/backend-info.js';
 import type { TakeSpec } from '../../../core/contract/candidates.js';
-import { MemoryScoreBus } from '../../../core/bus/memory.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { ValidationError } from '../../../core/errors.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
@@ -13,6 +12,7 @@ import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
 import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';
 import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
+import { inProcessFixture } from '../../support/in-process.js';
 
 const limits = { per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '', guidance_doubles: true };
 const older: BackendInfo = { backend: 'onnx', steps: 20, maxBatch: 4, rewards: ['align'], cost: { denoise: 10, verify: 1 }, tracePrompts: 0, traceCandidates: 0, renders: false, model: 'm' };
@@ -45,14 +45,7 @@ class RecordingClient extends InProcessWorkerClient {
 }
 
 describe('a coordinator over a pool of mixed versions', () => {
-  const bus = new MemoryScoreBus();
-  const runtimes: WorkerRuntime[] = [];
-  let coordinator: Coordinator | undefined;
-  afterEach(async () => {
-    await coordinator?.close();
-    coordinator = undefined;
-    for (const rt of runtimes.splice(0)) await rt.close();
-  });
+  const { bus, runtimes, coordinator } = inProcessFixture();
 
   /** A worker that replays the trace and registers as a model worker described by `info` (only the coordinator reads it). */
   async function join(c: Coordinator, id: string, info: BackendInfo): Promise<RecordingClient> {
@@ -67,7 +60,7 @@ describe('a coordinator over a pool of mixed versions', () => {
   const texts = Array.from({ length: 8 }, (_, i) => `prompt ${i}`);
 
   it('refuses sampling settings while a worker that ignores them is registered, and prices guidance as the flat workers do', async () => {
-    const c = (coordinator = new Coordinator(bus));
+    const c = coordinator(new Coordinator(bus));
     await join(c, 'newer', newer);
     await join(c, 'flat', flat);
     // workers at guidance 4 charge 10 a step; at guidance 1 the newer ones would charge 5, the flat ones do not
@@ -80,7 +73,7 @@ describe('a coordinator over a pool of mixed versions', () => {
   });
 
   it('gives no candidate of a job that sets sampling settings to a worker that would ignore them', async () => {
-    const c = (coordinator = new Coordinator(bus));
+    const c = coordinator(new Coordinator(bus));
     const capable = await join(c, 'newer', newer);
     const guided = c.submit({ texts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 1, sampling: { guidance: 6 } });
     const ignoring = await join(c, 'older', older);
