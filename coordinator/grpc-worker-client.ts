@@ -21,7 +21,7 @@ import type { WorkerClient as GrpcStub } from '../core/generated/ttsnap/v1/Worke
 import { channelOptions, MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
 import { errorName } from '../core/grpc/status.js';
 import { GridBuffer } from '../core/grid-buffer.js';
-import { promptGroups, takePrompts } from '../core/contract/candidate-groups.js';
+import { groupRefs, promptGroups, takePrompts } from '../core/contract/candidate-groups.js';
 import { LINGER_GRID_MS } from '../core/grid-delay.js';
 
 /** Codes that mean the worker process is gone or unreachable (not that the request was wrong). */
@@ -125,8 +125,9 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
-    const list = [...refs];
-    return this.enqueue((grouped) => ({ release: grouped ? { job, groups: promptGroups(list) } : { job, candidates: list } }), 'later');
+    // grouped now: a release waits up to RELEASE_LINGER_MS, long enough for an object per candidate to be promoted
+    const groups = promptGroups(refs);
+    return this.enqueue((grouped) => ({ release: grouped ? { job, groups } : { job, candidates: groupRefs(groups) } }), 'later');
   }
 
   async exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {
@@ -211,11 +212,10 @@ export class GrpcWorkerClient implements WorkerClient {
 
   /** Queues one op for the next Batch call: at once (next turn of the event loop) or, for releases, a little later. */
   private enqueue(op: (grouped: boolean) => WorkerBatchOp, when: 'now' | 'later'): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const settle: Settle = (err) => (err ? reject(err) : resolve());
-      if (when === 'now') this.outbox.pushSoon({ op, settle });
-      else this.outbox.push({ op, settle });
-    });
+    const { promise, settle } = deferred();
+    if (when === 'now') this.outbox.pushSoon({ op, settle });
+    else this.outbox.push({ op, settle });
+    return promise;
   }
 
   private send(queued: readonly Queued[]): void {
@@ -337,6 +337,18 @@ export class GrpcWorkerClient implements WorkerClient {
       }
     });
   }
+}
+
+/**
+ * A promise and the function that settles it. Made apart from the op on purpose: a settle function made where
+ * the op is would keep it (and its candidates' lists) through its scope until the worker answers.
+ */
+function deferred(): { promise: Promise<void>; settle: Settle } {
+  let settle: Settle = () => undefined;
+  const promise = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err ? reject(err) : resolve());
+  });
+  return { promise, settle };
 }
 
 /** A TakeSpec on the wire (its sampling settings only where it has them). */

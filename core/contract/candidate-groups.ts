@@ -22,6 +22,11 @@ export function promptGroups(refs: readonly CandidateRef[]): PromptCandidates__O
   return out;
 }
 
+/** The refs of groups, in order (promptGroups' inverse). */
+export function groupRefs(groups: readonly PromptCandidates__Output[]): CandidateRef[] {
+  return groups.flatMap((g) => g.candidates.map((candidate) => ({ prompt: g.prompt, candidate })));
+}
+
 /** Take specs grouped into runs of one prompt with the same text and sampling settings (the text goes once). */
 export function takePrompts(specs: readonly TakeSpec[]): TakePrompt__Output[] {
   const out: { prompt: number; text: string; sampling: SamplingSettings__Output | null; candidates: number[]; seeds: number[] }[] = [];

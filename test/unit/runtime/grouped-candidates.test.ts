@@ -3,7 +3,7 @@
 // decode to the same candidates, under the same bounds.
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { promptGroups, takePrompts } from '../../../core/contract/candidate-groups.js';
+import { groupRefs, promptGroups, takePrompts } from '../../../core/contract/candidate-groups.js';
 import type { TakeSpec } from '../../../core/contract/candidates.js';
 import type { WorkerBatchRequest__Output } from '../../../core/generated/ttsnap/v1/WorkerBatchRequest.js';
 import type { WorkerBatchResponse } from '../../../core/generated/ttsnap/v1/WorkerBatchResponse.js';
@@ -24,6 +24,8 @@ describe('grouping candidates by prompt', () => {
     ]);
     expect(promptGroups([])).toEqual([]);
     expect(checkRefs([], promptGroups(refs))).toEqual(refs);
+    expect(groupRefs(promptGroups(refs))).toEqual(refs);
+    expect(groupRefs([])).toEqual([]);
   });
 
   it('sends a Take prompt text and settings once per run, splitting where either changes', () => {
