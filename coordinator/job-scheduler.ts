@@ -35,6 +35,8 @@ export class JobScheduler {
   private readonly stages: StageDeps;
   /** metrics of the scores applied in this turn of the event loop (a message's), reported together */
   private readonly scoreMetrics: ScoreMetrics;
+  /** running jobs that set sampling settings while no registered worker of their pool applies them (told once) */
+  private readonly waitingForSettings = new Set<Job>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -107,6 +109,7 @@ export class JobScheduler {
 
   private fill(): void {
     if (this.jobs.length === 0) return;
+    this.sayWhoWaitsForSettings();
     const now = this.opts.clock();
     // a worker takes only jobs of its pool (its backend)
     const byPool = new Map<string, Job[]>();
@@ -122,6 +125,27 @@ export class JobScheduler {
       for (const a of assignments) {
         slot.outstanding += a.candidates.length;
         void this.dispatch(slot, a, now);
+      }
+    }
+  }
+
+  /**
+   * A job that sets sampling settings waits while no registered worker of its pool applies them (only older ones
+   * are left: planFill gives them none of its candidates). The log says so once, and again when one is back.
+   */
+  private sayWhoWaitsForSettings(): void {
+    let applying: Set<string> | null = null;
+    for (const job of this.jobs) {
+      if (!job.spec.setsSampling || job.state !== 'running') continue;
+      applying ??= new Set(this.pool.all().flatMap((s) => (s.info.sampling?.per_candidate ? [s.pool] : [])));
+      const waits = !applying.has(job.pool);
+      if (waits === this.waitingForSettings.has(job)) continue;
+      if (waits) {
+        this.waitingForSettings.add(job);
+        this.opts.log.warn({ job: job.id, pool: job.pool }, 'job waits: it sets sampling settings and no registered worker of its pool applies them (older workers would run their own): start or upgrade one');
+      } else {
+        this.waitingForSettings.delete(job);
+        this.opts.log.info({ job: job.id, pool: job.pool }, 'job continues: a worker of its pool applies its sampling settings');
       }
     }
   }
@@ -313,6 +337,7 @@ export class JobScheduler {
     const i = this.jobs.indexOf(job);
     if (i >= 0) this.jobs.splice(i, 1);
     this.byId.delete(job.id);
+    this.waitingForSettings.delete(job);
     this.opts.onJobEnded(job);
     this.kick();
   }

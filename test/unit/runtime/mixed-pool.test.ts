@@ -1,11 +1,14 @@
 // A pool whose workers run different versions (a rolling upgrade: the coordinator first, then the workers one at a
 // time): the coordinator takes from them only what all of them apply, whichever registered first, and never gives
 // a candidate whose sampling settings a worker would ignore to that worker.
-import { describe, expect, it } from 'vitest';
+import { Writable } from 'node:stream';
+import { describe, expect, it, vi } from 'vitest';
 import type { BackendInfo } from '../../../core/contract/backend-info.js';
 import type { TakeSpec } from '../../../core/contract/candidates.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { WorkerLostError } from '../../../core/contract/errors.js';
 import { ValidationError } from '../../../core/errors.js';
+import { createLogger } from '../../../core/log/logger.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
 import { sharedInfo } from '../../../coordinator/workers.js';
 import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
@@ -35,10 +38,12 @@ describe('what a pool of mixed versions applies', () => {
   });
 });
 
-/** An in-process client that records the jobs of the candidates it is given to take. */
+/** An in-process client that records the jobs of the candidates it is given to take; `gone` makes it lost. */
 class RecordingClient extends InProcessWorkerClient {
   readonly took: string[] = [];
+  gone = false;
   override take(job: string, specs: readonly TakeSpec[]): Promise<void> {
+    if (this.gone) return Promise.reject(new WorkerLostError(this.id, 'gone'));
     this.took.push(...specs.map(() => job));
     return super.take(job, specs);
   }
@@ -84,5 +89,26 @@ describe('a coordinator over a pool of mixed versions', () => {
     expect(capable.took.filter((j) => j === guided.id)).toHaveLength(8 * 20);
     // the older worker did take work: the plain job's
     expect(ignoring.took.filter((j) => j === plain.id).length).toBeGreaterThan(0);
+  });
+
+  it('says in its log when a job that sets settings waits for a worker that applies them, and when it goes on', async () => {
+    const lines: string[] = [];
+    const out = new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const c = coordinator(new Coordinator(bus, undefined, { log: createLogger({ process: 'test', destination: out, format: 'json' }) }));
+    const said = (msg: string): Record<string, unknown>[] => lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).startsWith(msg));
+    const lost = await join(c, 'newer', newer);
+    lost.gone = true;
+    const guided = c.submit({ texts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 1, sampling: { guidance: 6 } });
+    // the only worker that applies the settings is lost at its first call; an older one registers
+    const ignoring = await join(c, 'older', older);
+    await vi.waitFor(() => expect(said('job waits')).toHaveLength(1), { timeout: 10_000 });
+    expect(said('job waits')[0]).toMatchObject({ level: 'warn', job: guided.id, msg: 'job waits: it sets sampling settings and no registered worker of its pool applies them (older workers would run their own): start or upgrade one' });
+    const back = await join(c, 'newer-2', newer);
+    await c.whenEnded(guided.id);
+    expect(guided.state).toBe('done');
+    expect(said('job continues')).toMatchObject([{ level: 'info', job: guided.id }]);
+    expect(said('job waits')).toHaveLength(1);
+    expect(ignoring.took).toEqual([]);
+    expect(back.took).toHaveLength(8 * 20);
   });
 });
