@@ -7,7 +7,7 @@ import { planFill, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
-import { heardFrom, type WorkerPool, type WorkerSlot } from './workers.js';
+import { appliesSampling, heardFrom, type WorkerPool, type WorkerSlot } from './workers.js';
 import { ScoreMetrics } from './score-metrics.js';
 
 /** Failed calls in a row after which a worker is quarantined. */
@@ -137,7 +137,7 @@ export class JobScheduler {
     let applying: Set<string> | null = null;
     for (const job of this.jobs) {
       if (!job.spec.setsSampling || job.state !== 'running') continue;
-      applying ??= new Set(this.pool.all().flatMap((s) => (s.info.sampling?.per_candidate ? [s.pool] : [])));
+      applying ??= new Set(this.pool.all().flatMap((s) => (appliesSampling(s.info) ? [s.pool] : [])));
       const waits = !applying.has(job.pool);
       if (waits === this.waitingForSettings.has(job)) continue;
       if (waits) {

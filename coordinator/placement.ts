@@ -1,6 +1,6 @@
 import type { Job } from './job.js';
 import { UNPLACED, type PromptRun } from './prompt-run.js';
-import type { WorkerPool, WorkerSlot } from './workers.js';
+import { appliesSampling, type WorkerPool, type WorkerSlot } from './workers.js';
 
 /** Where a group of one prompt's candidates goes for its next segment. */
 export interface Assignment {
@@ -29,7 +29,7 @@ export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[],
   const before = (a: Job, b: Job): boolean => a.inflight < b.inflight || (a.inflight === b.inflight && (order.get(a) as number) < (order.get(b) as number));
   // A worker that does not apply sampling settings (an older one, in a pool being upgraded) takes no candidate of
   // a job that sets them: it would run them with its own settings, and nothing would say so.
-  const applies = worker.info.sampling?.per_candidate === true;
+  const applies = appliesSampling(worker.info);
   for (const kind of ['home', 'evacuate', 'new', 'move'] as const) {
     // A pass that moves survivors needs a source (a draining worker; for move, also a full one): without one it
     // would visit every active prompt's holders for nothing, and it ran on each fill of each worker.

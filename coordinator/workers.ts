@@ -66,6 +66,11 @@ export function backendPool(info: BackendInfo): BackendPool {
   return { id: `${info.model}@${hash}`, name: info.model, info };
 }
 
+/** Whether a worker applies sampling settings per job and prompt (an older one runs its own). */
+export function appliesSampling(info: BackendInfo): boolean {
+  return info.sampling?.per_candidate === true;
+}
+
 /**
  * What every one of a pool's registered workers applies (the first one's info otherwise): sampling limits only
  * where all report them, per-candidate settings and guidance-priced steps only where all do, the lowest

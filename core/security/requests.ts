@@ -7,6 +7,7 @@ import type { TakeCandidate__Output } from '../generated/ttsnap/v1/TakeCandidate
 import type { TakePrompt__Output } from '../generated/ttsnap/v1/TakePrompt.js';
 import type { RewardRef__Output } from '../generated/ttsnap/v1/RewardRef.js';
 import type { TakeSpec } from '../contract/candidates.js';
+import { groupRefs } from '../contract/candidate-groups.js';
 
 /**
  * Bounds on what a caller may ask of a worker or advertise to the coordinator. Each is far above any real
@@ -86,9 +87,7 @@ export function checkBackendInfo(info: BackendInfo__Output | null, field = 'info
 /** An Advance's or Release's candidates: the ungrouped list, then the groups (one prompt's packed indices each). */
 export function checkRefs(list: readonly CandidateRef__Output[], groups: readonly PromptCandidates__Output[] = [], field = 'candidates'): { prompt: number; candidate: number }[] {
   checkCount(list.length, groups, field, 'groups');
-  const out = list.map((r) => ({ prompt: r.prompt, candidate: r.candidate }));
-  for (const g of groups) for (const candidate of g.candidates) out.push({ prompt: g.prompt, candidate });
-  return out;
+  return [...list.map((r) => ({ prompt: r.prompt, candidate: r.candidate })), ...groupRefs(groups)];
 }
 
 /** At most REQUEST_BOUNDS.refs candidates in one call, counting the ungrouped list and the groups together. */
