@@ -502,6 +502,7 @@ export class Coordinator {
       label: j.spec.label,
       pool: j.pool,
       store_error: j.storeError,
+      waiting: j.waiting,
     }));
   }
 

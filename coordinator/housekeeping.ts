@@ -27,8 +27,8 @@ export interface HousekeepingOptions {
 
 /**
  * The coordinator's periodic pass: asks again for overdue scores, drops workers that stopped heartbeating and
- * answering, and refreshes the gauges (queue depth, jobs and workers by state, busy ratio per worker, the
- * worst job's budget ratio and idle time).
+ * answering, says which jobs wait for a worker, and refreshes the gauges (queue depth, jobs and workers by
+ * state, busy ratio per worker, the worst job's budget ratio and idle time).
  */
 export class Housekeeping {
   private lastGauges = 0;
@@ -50,6 +50,7 @@ export class Housekeeping {
     for (const slot of this.pool.all()) {
       if (now - slot.lastSeen > this.opts.workerTimeoutMs) this.scheduler.loseWorker(slot.id, `no heartbeat for ${this.opts.workerTimeoutMs} ms`);
     }
+    this.metrics.set('jobsWaiting', this.scheduler.reportWaits(now));
     this.metrics.set('queueDepth', this.scheduler.pendingCount());
     const counts = new Map(JOB_STATES.map((s) => [s, 0]));
     for (const j of this.jobs()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);

@@ -7,7 +7,7 @@ import { planFill, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
-import { appliesSampling, heardFrom, type WorkerPool, type WorkerSlot } from './workers.js';
+import { heardFrom, whyNoWorker, type WorkerPool, type WorkerSlot } from './workers.js';
 import { ScoreMetrics } from './score-metrics.js';
 
 /** Failed calls in a row after which a worker is quarantined. */
@@ -35,8 +35,6 @@ export class JobScheduler {
   private readonly stages: StageDeps;
   /** metrics of the scores applied in this turn of the event loop (a message's), reported together */
   private readonly scoreMetrics: ScoreMetrics;
-  /** running jobs that set sampling settings while no registered worker of their pool applies them (told once) */
-  private readonly waitingForSettings = new Set<Job>();
 
   constructor(
     private readonly pool: WorkerPool,
@@ -109,7 +107,6 @@ export class JobScheduler {
 
   private fill(): void {
     if (this.jobs.length === 0) return;
-    this.sayWhoWaitsForSettings();
     const now = this.opts.clock();
     // a worker takes only jobs of its pool (its backend)
     const byPool = new Map<string, Job[]>();
@@ -130,24 +127,26 @@ export class JobScheduler {
   }
 
   /**
-   * A job that sets sampling settings waits while no registered worker of its pool applies them (only older ones
-   * are left: planFill gives them none of its candidates). The log says so once, and again when one is back.
+   * Tells a running job's watchers (a waiting event, and ListJobs) and the log when it starts waiting for a
+   * worker, why, and when it goes on (whyNoWorker). Called by the periodic sweep, not by each fill pass: a wait
+   * shorter than a sweep is no news, and a quarantine that ends meanwhile is seen. Returns how many jobs wait.
    */
-  private sayWhoWaitsForSettings(): void {
-    let applying: Set<string> | null = null;
+  reportWaits(now: number): number {
+    const reasons = new Map<string, string>();
+    let waiting = 0;
     for (const job of this.jobs) {
-      if (!job.spec.setsSampling || job.state !== 'running') continue;
-      applying ??= new Set(this.pool.all().flatMap((s) => (appliesSampling(s.info) ? [s.pool] : [])));
-      const waits = !applying.has(job.pool);
-      if (waits === this.waitingForSettings.has(job)) continue;
-      if (waits) {
-        this.waitingForSettings.add(job);
-        this.opts.log.warn({ job: job.id, pool: job.pool }, 'job waits: it sets sampling settings and no registered worker of its pool applies them (older workers would run their own): start or upgrade one');
-      } else {
-        this.waitingForSettings.delete(job);
-        this.opts.log.info({ job: job.id, pool: job.pool }, 'job continues: a worker of its pool applies its sampling settings');
-      }
+      if (job.state !== 'running') continue;
+      const key = `${job.spec.setsSampling ? 's' : '-'}${job.pool}`;
+      let reason = reasons.get(key);
+      if (reason === undefined) reasons.set(key, (reason = whyNoWorker(this.pool.all(), job.pool, job.spec.setsSampling, now)));
+      if (reason) waiting++;
+      if (reason === job.waiting) continue;
+      job.waiting = reason;
+      job.emit({ event: 'waiting', waiting: { waiting: reason !== '', pool: job.pool, reason } }, now);
+      if (reason) this.opts.log.warn({ job: job.id, pool: job.pool }, `job waits: ${reason}`);
+      else this.opts.log.info({ job: job.id, pool: job.pool }, 'job continues: a worker of its pool takes its candidates');
     }
+    return waiting;
   }
 
   private async dispatch(slot: WorkerSlot, a: Assignment, now: number): Promise<void> {
@@ -337,7 +336,7 @@ export class JobScheduler {
     const i = this.jobs.indexOf(job);
     if (i >= 0) this.jobs.splice(i, 1);
     this.byId.delete(job.id);
-    this.waitingForSettings.delete(job);
+    job.waiting = '';
     this.opts.onJobEnded(job);
     this.kick();
   }

@@ -21,7 +21,7 @@ export type JobListener = (event: JobEvent) => void;
  * prompt_done event is kept as its position: replay takes the result from `finished`).
  */
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
-const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'prompt_done', 'done']);
+const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'waiting', 'prompt_done', 'done']);
 
 /** How stale the under-way part of a budget event's cost may be, ms. */
 const ACTIVE_COST_MS = 250;
@@ -68,6 +68,8 @@ export class Job {
   lastScoreAt = 0;
   endedAt = 0;
   error = '';
+  /** why the running job waits for a worker ('' while one can take its candidates): its last waiting event's reason */
+  waiting = '';
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
   private finishedCost = 0;
   /** executed cost of the prompts under way, as last summed (spent()) */
@@ -148,7 +150,12 @@ export class Job {
     }
     const started = new Set([...j.prompts.keys(), ...j.stages.keys()]);
     this.toAdmit.splice(0, this.toAdmit.length, ...this.toAdmit.filter((p) => !started.has(p)));
-    for (const e of j.events) this.keep({ ...(e.event as JobEvent), job: this.id, seq: e.seq });
+    for (const e of j.events) {
+      const event = { ...(e.event as JobEvent), job: this.id, seq: e.seq };
+      this.keep(event);
+      // what its watchers were last told: the scheduler's next sweep says so again if it no longer holds
+      if (event.waiting) this.waiting = event.waiting.waiting ? event.waiting.reason ?? '' : '';
+    }
     this.seq = j.events.reduce((m, e) => Math.max(m, e.seq), 0);
   }
 

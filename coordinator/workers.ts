@@ -72,6 +72,28 @@ export function appliesSampling(info: BackendInfo): boolean {
 }
 
 /**
+ * Why no worker of `pool` can take a job's candidates, and what would help ('' when one can): none registered,
+ * (a job that sets sampling settings) only older ones that would run their own, or only ones draining or
+ * quarantined. Workers busy with other jobs can take it: fair share, not a wait.
+ */
+export function whyNoWorker(slots: Iterable<WorkerSlot>, pool: string, setsSampling: boolean, now: number): string {
+  let registered = 0;
+  let applying = 0;
+  let open = 0;
+  for (const s of slots) {
+    if (s.pool !== pool) continue;
+    registered++;
+    if (setsSampling && !appliesSampling(s.info)) continue;
+    applying++;
+    if (!s.draining && s.quarantinedUntil <= now) open++;
+  }
+  if (registered === 0) return `no worker of pool ${pool} is registered: start one`;
+  if (applying === 0) return `it sets sampling settings and no registered worker of pool ${pool} applies them (older workers would run their own): start or upgrade one`;
+  if (open === 0) return `every worker of pool ${pool} that could take it is draining or quarantined: start another`;
+  return '';
+}
+
+/**
  * What every one of a pool's registered workers applies (the first one's info otherwise): sampling limits only
  * where all report them, per-candidate settings and guidance-priced steps only where all do, the lowest
  * max_steps. A pool mixing versions (a rolling upgrade) used to take the word of the first worker that ever

@@ -75,8 +75,8 @@ export class TtsnapClient {
   }
 
   /**
-   * Follows a job's events (stage, pruned, moved, budget, worker_lost, prompt_done with each prompt's result)
-   * until it ends; resolves with the final `done` event, whose `result` is the job's summary.
+   * Follows a job's events (stage, pruned, moved, budget, worker_lost, waiting, prompt_done with each prompt's
+   * result) until it ends; resolves with the final `done` event, whose `result` is the job's summary.
    */
   watch(job: string, onEvent: (e: JobEvent__Output) => void, o: WatchOptions = {}): Promise<JobEvent__Output> {
     if (!o.reconnectMs) return this.grpc.watch(job, onEvent, o.afterSeq ?? 0);

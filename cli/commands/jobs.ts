@@ -7,7 +7,7 @@ import { parseInteger } from '../options.js';
 import { addTlsOptions, securityFrom } from '../security-options.js';
 import type { JobEvent, JobEvent__Output } from '../../core/generated/ttsnap/v1/JobEvent.js';
 import { summaryText } from '../render/search-summary.js';
-import { progressReporter, type ProgressReporter } from '../render/search-progress/reporter.js';
+import { eventNote, progressReporter, type ProgressReporter } from '../render/search-progress/reporter.js';
 import { formatTable } from '../render/table.js';
 
 interface JobsFlags {
@@ -42,7 +42,10 @@ function watchProgress(stream: NodeJS.WriteStream): ProgressReporter {
         reporter = progressReporter(stream, { prompts: Number(e.budget.prompts ?? 0), planPerPrompt: null });
         for (const x of early.splice(0)) reporter.onEvent(x);
       }
-      if (reporter) reporter.onEvent(e);
+      if (reporter) return reporter.onEvent(e);
+      // a note cannot wait for the first budget event: a job waiting for a worker may not finish a prompt for long
+      const note = eventNote(e);
+      if (note) stream.write(`${note}\n`);
       else early.push(e);
     },
     stop: () => reporter?.stop(),
@@ -65,9 +68,10 @@ export function registerJobs(program: Command): void {
       await withClient(flags, async (client) => {
         const list = await client.list(limit);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
-        const rows = list.map((j) => [j.job, j.store_error ? `${j.state} (not stored)` : j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.pool || '-', j.label]);
+        const rows = list.map((j) => [j.job, j.store_error ? `${j.state} (not stored)` : j.waiting ? `${j.state} (waiting)` : j.state, `${j.prompts_done}/${j.prompts}`, String(j.candidates_per_prompt), Number(j.cost).toPrecision(4), j.pool || '-', j.label]);
         process.stdout.write(`${formatTable(['job', 'state', 'prompts', 'N', 'cost', 'pool', 'label'], rows, { labels: true })}\n`);
         for (const j of list) if (j.store_error) process.stderr.write(`warning: job ${j.job}: ${j.store_error}\n`);
+        for (const j of list) if (j.waiting) process.stderr.write(`job ${j.job} waits: ${j.waiting}\n`);
       });
     });
 

@@ -95,7 +95,7 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /** Events that never carry a rendered image (no winner inside). */
-const IMAGELESS_EVENTS = new Set(['pruned', 'stage', 'budget', 'moved', 'worker_lost']);
+const IMAGELESS_EVENTS = new Set(['pruned', 'stage', 'budget', 'moved', 'worker_lost', 'waiting']);
 
 /** True when a record may carry a rendered image (a prompt's winner, an event with results). */
 function mayHoldImage(r: JournalRecord): boolean {

@@ -71,10 +71,11 @@ export const ROWS = [
         title: 'Jobs by state',
         unit: 'short',
         w: 6,
-        description: 'Jobs the coordinator holds, by state.',
+        description: 'Jobs the coordinator holds, by state, and the running ones that no worker of their pool can take (TtsnapJobWaiting fires after 5 minutes; `ttsnap jobs list` says why).',
         targets: [
           { expr: `sum by (state) (ttsnap_jobs${ns})`, legend: '{{state}}' },
           { expr: `sum by (state) (increase(ttsnap_jobs_completed_total${ns}[$__range]))`, legend: 'ended {{state}} (time range)' },
+          { expr: `sum(ttsnap_jobs_waiting${ns})`, legend: 'running, waiting for a worker' },
         ],
       },
       {

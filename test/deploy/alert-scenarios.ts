@@ -49,6 +49,19 @@ export const SCENARIOS: Scenario[] = [
     expect: [{ at: '30m' }],
   },
   {
+    alert: 'TtsnapJobWaiting',
+    what: 'a job has waited for a worker for 6 minutes',
+    series: { [`ttsnap_jobs_waiting{${COORD}}`]: '0x5 1x20' },
+    expect: [{ at: '9m' }, { at: '12m', labels: { severity: 'warning' }, summary: '1 running ttsnap job(s) have waited 5 minutes for a worker of their pool' }],
+  },
+  {
+    alert: 'TtsnapJobWaiting',
+    // a worker restarting (a rolling upgrade of a one-worker pool) leaves a job waiting for a few minutes at a time
+    what: 'a job waits for 4 minutes at a time, three times',
+    series: { [`ttsnap_jobs_waiting{${COORD}}`]: '1x3 0x2 1x3 0x2 1x3 0x10' },
+    expect: [{ at: '4m' }, { at: '9m' }, { at: '14m' }, { at: '20m' }],
+  },
+  {
     alert: 'TtsnapBudgetOverrun',
     // twenty minutes of jobs on budget (ratio 1), then one job that spends twice its grant: the old rule (totals
     // since start) would read 21/20 = 1.05 and stay quiet

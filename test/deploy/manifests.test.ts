@@ -186,7 +186,7 @@ describe('overlay specifics', () => {
     for (const name of OVERLAYS) {
       const rules = (one(name, 'PrometheusRule', 'ttsnap').spec as { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] }).groups.flatMap((g) => g.rules);
       const alerts = rules.filter((r) => r.alert);
-      expect(alerts.length).toBe(11);
+      expect(alerts.length).toBe(12);
       for (const a of alerts) expect(a.annotations?.runbook_url, a.alert).toMatch(/deploy\/README\.md#ttsnap[a-z]+$/);
     }
   });

@@ -19,6 +19,13 @@ export interface ProgressReporter {
   stop(): void;
 }
 
+/** The line an event gets of its own, beside the progress (a worker lost, the job waiting or going on); null for most. */
+export function eventNote(e: JobEvent): string | null {
+  if (e.worker_lost) return `worker ${e.worker_lost.worker} lost; its candidates continue elsewhere`;
+  if (e.waiting) return e.waiting.waiting ? `job waits: ${e.waiting.reason}` : 'job continues: a worker takes its candidates';
+  return null;
+}
+
 /**
  * Stage-level progress on `stream`: on a terminal a cli-progress bar over the planned cost (prompts when the
  * cost is not known) with the stage counts beside it; otherwise plain lines, one whenever a stage has been
@@ -28,14 +35,13 @@ export function progressReporter(stream: NodeJS.WriteStream, o: ReporterOptions)
   const progress = new StageProgress(o.prompts, o.planPerPrompt);
   const started = Date.now();
   const elapsed = (): number => (Date.now() - started) / 1000;
-  const lost = (e: JobEvent): string | null => (e.worker_lost ? `worker ${e.worker_lost.worker} lost; its candidates continue elsewhere` : null);
   if (stream.isTTY) {
     const bar = new SingleBar({ stream, format: 'search [{bar}] {percentage}% | {stages} | {budget}', hideCursor: true, barsize: 24, etaBuffer: 50 });
     const byCost = o.planPerPrompt !== null;
     bar.start(byCost ? 1000 : o.prompts, 0, { stages: '', budget: '' });
     return {
       onEvent(e) {
-        const note = lost(e);
+        const note = eventNote(e);
         if (note) stream.write(`\n${note}\n`);
         if (!progress.onEvent(e)) return;
         const p = progress.snapshot(elapsed());
@@ -56,7 +62,7 @@ export function progressReporter(stream: NodeJS.WriteStream, o: ReporterOptions)
   };
   return {
     onEvent(e) {
-      const note = lost(e);
+      const note = eventNote(e);
       if (note) stream.write(`${note}\n`);
       if (!progress.onEvent(e)) return;
       pending = true;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../cli/render/search-progress/progress-line.js';
 import { planPerPrompt } from '../../../cli/render/search-progress/plan.js';
+import { eventNote } from '../../../cli/render/search-progress/reporter.js';
 import { StageProgress } from '../../../cli/render/search-progress/stage-progress.js';
 import { plannedLedger } from '../../../core/engine/ledger.js';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
@@ -52,5 +53,14 @@ describe('search progress', () => {
     expect(planPerPrompt({ schedule, policy: 'ttsnap' }, backend, 10)).toEqual(plan);
     expect(planPerPrompt({ schedule, policy: 'bon' }, backend, 10)?.stages.map((s) => s.step)).toEqual([19]);
     expect(planPerPrompt({ schedule }, null, 10)).toBeNull();
+  });
+
+  it('gives a worker lost and a job waiting or going on a line of their own, and nothing else', () => {
+    expect(eventNote({ job: 'j', at_s: 1, worker_lost: { worker: 'w1', candidates: 3 } })).toBe('worker w1 lost; its candidates continue elsewhere');
+    expect(eventNote({ job: 'j', at_s: 2, waiting: { waiting: true, pool: 'p@1', reason: 'no worker of pool p@1 is registered: start one' } })).toBe(
+      'job waits: no worker of pool p@1 is registered: start one',
+    );
+    expect(eventNote({ job: 'j', at_s: 3, waiting: { waiting: false, pool: 'p@1', reason: '' } })).toBe('job continues: a worker takes its candidates');
+    expect(eventNote(budget(1, 80, 3))).toBeNull();
   });
 });

@@ -4,17 +4,11 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import type { BackendInfo } from '../../../core/contract/backend-info.js';
-import type { TakeSpec } from '../../../core/contract/candidates.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
-import { WorkerLostError } from '../../../core/contract/errors.js';
 import { ValidationError } from '../../../core/errors.js';
 import { createLogger } from '../../../core/log/logger.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
 import { sharedInfo } from '../../../coordinator/workers.js';
-import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
-import { createTraceBackend } from '../../../worker/backends/trace.js';
-import { WorkerRuntime } from '../../../worker/runtime.js';
-import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
 import { inProcessFixture } from '../../support/in-process.js';
 
 const limits = { per_candidate: true, width: 32, height: 32, size_step: 0, min_size: 0, max_size: 0, max_steps: 1000, guidance: 4, negative_prompt: '', guidance_doubles: true };
@@ -38,29 +32,8 @@ describe('what a pool of mixed versions applies', () => {
   });
 });
 
-/** An in-process client that records the jobs of the candidates it is given to take; `gone` makes it lost. */
-class RecordingClient extends InProcessWorkerClient {
-  readonly took: string[] = [];
-  gone = false;
-  override take(job: string, specs: readonly TakeSpec[]): Promise<void> {
-    if (this.gone) return Promise.reject(new WorkerLostError(this.id, 'gone'));
-    this.took.push(...specs.map(() => job));
-    return super.take(job, specs);
-  }
-}
-
 describe('a coordinator over a pool of mixed versions', () => {
-  const { bus, runtimes, coordinator } = inProcessFixture();
-
-  /** A worker that replays the trace and registers as a model worker described by `info` (only the coordinator reads it). */
-  async function join(c: Coordinator, id: string, info: BackendInfo): Promise<RecordingClient> {
-    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
-    const rt = new WorkerRuntime({ id, backend, bus });
-    runtimes.push(rt);
-    const client = new RecordingClient(rt);
-    c.registerWorker(client, { ...info, steps: backend.info.steps, rewards: backend.info.rewards }, { remote: false });
-    return client;
-  }
+  const { bus, coordinator, join } = inProcessFixture();
 
   const texts = Array.from({ length: 8 }, (_, i) => `prompt ${i}`);
 
@@ -91,7 +64,7 @@ describe('a coordinator over a pool of mixed versions', () => {
     expect(ignoring.took.filter((j) => j === plain.id).length).toBeGreaterThan(0);
   });
 
-  it('says in its log when a job that sets settings waits for a worker that applies them, and when it goes on', async () => {
+  it('tells the job and the log when a job that sets settings waits for a worker that applies them, and when it goes on', async () => {
     const lines: string[] = [];
     const out = new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(String(chunk)), done()) });
     const c = coordinator(new Coordinator(bus, undefined, { log: createLogger({ process: 'test', destination: out, format: 'json' }) }));
@@ -99,15 +72,22 @@ describe('a coordinator over a pool of mixed versions', () => {
     const lost = await join(c, 'newer', newer);
     lost.gone = true;
     const guided = c.submit({ texts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 1, sampling: { guidance: 6 } });
+    const waits: unknown[] = [];
+    c.watch(guided.id, (e) => void (e.waiting && waits.push(e.waiting)));
     // the only worker that applies the settings is lost at its first call; an older one registers
     const ignoring = await join(c, 'older', older);
-    await vi.waitFor(() => expect(said('job waits')).toHaveLength(1), { timeout: 10_000 });
-    expect(said('job waits')[0]).toMatchObject({ level: 'warn', job: guided.id, msg: 'job waits: it sets sampling settings and no registered worker of its pool applies them (older workers would run their own): start or upgrade one' });
+    const why = `it sets sampling settings and no registered worker of pool ${guided.pool} applies them (older workers would run their own): start or upgrade one`;
+    await vi.waitFor(() => expect(waits.at(-1)).toEqual({ waiting: true, pool: guided.pool, reason: why }), { timeout: 10_000 });
+    expect(said('job waits').at(-1)).toMatchObject({ level: 'warn', job: guided.id, msg: `job waits: ${why}` });
+    expect(c.list().find((j) => j.job === guided.id)?.waiting).toBe(why);
     const back = await join(c, 'newer-2', newer);
     await c.whenEnded(guided.id);
     expect(guided.state).toBe('done');
+    expect(waits.at(-1)).toEqual({ waiting: false, pool: guided.pool, reason: '' });
     expect(said('job continues')).toMatchObject([{ level: 'info', job: guided.id }]);
-    expect(said('job waits')).toHaveLength(1);
+    // one event per change (between the loss and the older worker's registration a sweep may have seen none)
+    expect(waits.length).toBeLessThanOrEqual(3);
+    expect(c.list().find((j) => j.job === guided.id)?.waiting).toBe('');
     expect(ignoring.took).toEqual([]);
     expect(back.took).toHaveLength(8 * 20);
   });

@@ -1,0 +1,75 @@
+// A running job that no worker can take (its pool's workers lost, draining or quarantined, or older than its
+// sampling settings) tells its watchers why, once per change, and once more when a worker takes it again:
+// a long job must not wait in silence.
+import { describe, expect, it, vi } from 'vitest';
+import type { JobWaiting } from '../../../core/generated/ttsnap/v1/JobWaiting.js';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { PromMetricsSink } from '../../../core/metrics/sink.js';
+import { Coordinator } from '../../../coordinator/coordinator.js';
+import { whyNoWorker, WorkerPool } from '../../../coordinator/workers.js';
+import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
+import { createTraceBackend } from '../../../worker/backends/trace.js';
+import { WorkerRuntime } from '../../../worker/runtime.js';
+import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
+import { inProcessFixture } from '../../support/in-process.js';
+
+describe('a job that waits for a worker', () => {
+  const { bus, runtimes, coordinator, join } = inProcessFixture();
+  // the trace backend replays prompts by their index in the trace
+  const prompts = Array.from({ length: 8 }, (_, i) => i);
+
+  it('tells its watchers and ListJobs why, once per change, and when a worker takes it again', async () => {
+    const metrics = new PromMetricsSink('coordinator', { processMetrics: false });
+    const waitingGauge = async (): Promise<string | undefined> => (await metrics.render()).body.split('\n').find((l) => l.startsWith('ttsnap_jobs_waiting '));
+    const c = coordinator(new Coordinator(bus, metrics, { sweepMs: 20 }));
+    const first = await join(c, 'a');
+    first.gone = true;
+    const job = c.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 3 });
+    const waits: JobWaiting[] = [];
+    c.watch(job.id, (e) => void (e.waiting && waits.push(e.waiting)));
+    // its only worker is lost at the first call
+    const none = `no worker of pool ${job.pool} is registered: start one`;
+    await vi.waitFor(() => expect(waits).toEqual([{ waiting: true, pool: job.pool, reason: none }]), { timeout: 5000 });
+    expect(c.list().find((j) => j.job === job.id)?.waiting).toBe(none);
+    expect(await waitingGauge()).toBe('ttsnap_jobs_waiting 1');
+    // one registers, draining: the job still waits, for another reason
+    const drained = await join(c, 'b', undefined, { draining: true });
+    const why = `every worker of pool ${job.pool} that could take it is draining or quarantined: start another`;
+    await vi.waitFor(() => expect(waits).toHaveLength(2), { timeout: 5000 });
+    expect(waits[1]).toEqual({ waiting: true, pool: job.pool, reason: why });
+    const serving = await join(c, 'c');
+    await c.whenEnded(job.id);
+    expect(job.state).toBe('done');
+    expect(waits).toEqual([
+      { waiting: true, pool: job.pool, reason: none },
+      { waiting: true, pool: job.pool, reason: why },
+      { waiting: false, pool: job.pool, reason: '' },
+    ]);
+    expect(c.list().find((j) => j.job === job.id)?.waiting).toBe('');
+    await vi.waitFor(async () => expect(await waitingGauge()).toBe('ttsnap_jobs_waiting 0'), { timeout: 5000 });
+    expect([first.took, drained.took, serving.took.length]).toEqual([[], [], 8 * 20]);
+  });
+
+  it('says nothing while a worker can take it, even one busy with other jobs', async () => {
+    const c = coordinator(new Coordinator(bus, undefined, { sweepMs: 5 }));
+    await join(c, 'a');
+    const big = c.submit({ prompts, candidates: 40, schedule: [...PAPER_SCHEDULE], seed: 4 });
+    const small = c.submit({ prompts: [9], candidates: 4, schedule: [...PAPER_SCHEDULE], seed: 5 });
+    const events: string[] = [];
+    for (const j of [big, small]) c.watch(j.id, (e) => void events.push(String(e.event)));
+    await Promise.all([c.whenEnded(big.id), c.whenEnded(small.id)]);
+    expect(events).not.toContain('waiting');
+  });
+
+  it('counts a quarantined worker out until its quarantine ends', async () => {
+    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
+    const rt = new WorkerRuntime({ id: 'q', backend, bus });
+    runtimes.push(rt);
+    const pool = new WorkerPool();
+    const slot = pool.add(new InProcessWorkerClient(rt), backend.info, 0);
+    const ms = pool.quarantine('q', 1000);
+    expect(whyNoWorker(pool.all(), slot.pool, false, 1000)).toBe(`every worker of pool ${slot.pool} that could take it is draining or quarantined: start another`);
+    expect(whyNoWorker(pool.all(), slot.pool, false, 1000 + ms)).toBe('');
+    expect(whyNoWorker(pool.all(), 'other@00000000', false, 1000)).toBe('no worker of pool other@00000000 is registered: start one');
+  });
+});
