@@ -48,3 +48,34 @@ describe('ttsnap jobs', () => {
     expect(gone.stderr.match(/lost the coordinator/g)).toHaveLength(1);
   }, 60_000);
 });
+
+// A job whose only worker is killed waits, and says so through real gRPC: `jobs list`, and the search that follows it.
+describe('ttsnap jobs, a job that waits for a worker', () => {
+  const cluster = new TestCluster();
+  beforeAll(() => cluster.startAll(['w1'], 40, 4));
+  afterAll(() => cluster.close());
+
+  it('shows it running (waiting) with the reason, and the search prints when it waits and when it goes on', async () => {
+    const search = startCli('search', ['search', '--coordinator', cluster.coordinatorAddr, '--prompts', '0:8', '--candidates', '16', '--schedule', formatSchedule(PAPER_SCHEDULE)]);
+    cluster.procs.push(search);
+    await cluster.waitForPromptsDone(1);
+    const [w1] = cluster.procs.filter((p) => p.name === 'w1');
+    w1?.child.kill('SIGKILL');
+    await w1?.exited;
+    const at = ['--coordinator', cluster.coordinatorAddr];
+    const listed = await waitFor('the job listed as waiting', async () => {
+      const r = await runCli(['jobs', 'list', ...at]);
+      return /running \(waiting\)/.test(r.stdout) ? r : undefined;
+    }, 30_000, 200);
+    const [job] = JSON.parse((await runCli(['jobs', 'list', ...at, '--json'])).stdout) as { job: string; pool: string; waiting: string }[];
+    const why = `no worker of pool ${job?.pool} is registered: start one`;
+    expect(job?.waiting).toBe(why);
+    expect(listed.stderr).toContain(`job ${job?.job} waits: ${why}\n`);
+    await cluster.startWorker('w2', 10, 4);
+    expect(await search.exited).toBe(0);
+    expect(search.stderr).toContain(`job waits: ${why}\n`);
+    expect(search.stderr).toContain('job continues: a worker takes its candidates\n');
+    expect(search.stderr.indexOf('job waits')).toBeLessThan(search.stderr.indexOf('job continues'));
+  }, 90_000);
+});
+
