@@ -140,9 +140,7 @@ export class JobScheduler {
       let reason = reasons.get(key);
       if (reason === undefined) reasons.set(key, (reason = whyNoWorker(this.pool.all(), job.pool, job.spec.setsSampling, now)));
       if (reason) waiting++;
-      if (reason === job.waiting) continue;
-      job.waiting = reason;
-      job.emit({ event: 'waiting', waiting: { waiting: reason !== '', pool: job.pool, reason } }, now);
+      if (!job.wait(reason, now)) continue;
       if (reason) this.opts.log.warn({ job: job.id, pool: job.pool }, `job waits: ${reason}`);
       else this.opts.log.info({ job: job.id, pool: job.pool }, 'job continues: a worker of its pool takes its candidates');
     }
@@ -336,7 +334,6 @@ export class JobScheduler {
     const i = this.jobs.indexOf(job);
     if (i >= 0) this.jobs.splice(i, 1);
     this.byId.delete(job.id);
-    job.waiting = '';
     this.opts.onJobEnded(job);
     this.kick();
   }

@@ -70,6 +70,9 @@ export class Job {
   error = '';
   /** why the running job waits for a worker ('' while one can take its candidates): its last waiting event's reason */
   waiting = '';
+  /** ms it waited for a worker before the current wait; and since when it waits (0 = it does not) */
+  private waitedMs = 0;
+  private waitingSince = 0;
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
   private finishedCost = 0;
   /** executed cost of the prompts under way, as last summed (spent()) */
@@ -153,8 +156,8 @@ export class Job {
     for (const e of j.events) {
       const event = { ...(e.event as JobEvent), job: this.id, seq: e.seq };
       this.keep(event);
-      // what its watchers were last told: the scheduler's next sweep says so again if it no longer holds
-      if (event.waiting) this.waiting = event.waiting.waiting ? event.waiting.reason ?? '' : '';
+      // what its watchers were last told, and how long it waited (the scheduler's next sweep says if it still does)
+      if (event.waiting) this.noteWaiting(event.waiting.waiting ? event.waiting.reason ?? '' : '', this.createdAt + Number(event.at_s) * 1000);
     }
     this.seq = j.events.reduce((m, e) => Math.max(m, e.seq), 0);
   }
@@ -211,6 +214,31 @@ export class Job {
     return this.finishedCost + this.activeCost.cost;
   }
 
+  /**
+   * The job waits for a worker, for `reason`, from `now` ('' = it no longer waits): tells its watchers when that
+   * changes (a waiting event), and counts the time waited (the result's timeline). False when nothing changed.
+   */
+  wait(reason: string, now: number): boolean {
+    if (reason === this.waiting) return false;
+    this.noteWaiting(reason, now);
+    this.emit({ event: 'waiting', waiting: { waiting: reason !== '', pool: this.pool, reason } }, now);
+    return true;
+  }
+
+  private noteWaiting(reason: string, now: number): void {
+    if (reason && !this.waiting) this.waitingSince = now;
+    if (!reason && this.waiting) {
+      this.waitedMs += now - this.waitingSince;
+      this.waitingSince = 0;
+    }
+    this.waiting = reason;
+  }
+
+  /** Seconds the job has waited for a worker (all its waits, the current one up to `now`). */
+  waitedSeconds(now: number): number {
+    return (this.waitedMs + (this.waitingSince > 0 ? now - this.waitingSince : 0)) / 1000;
+  }
+
   emit(body: JobEventBody, now: number): void {
     const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body, seq: ++this.seq };
     this.keep(event);
@@ -264,6 +292,8 @@ export class Job {
       const planned = this.spec.planned.denoise_steps;
       this.movement.recomputed_steps = Math.max(0, this.ledger().denoise_steps - planned);
     }
+    // an ended job waits for nothing: its last wait counts up to its end (no event: the done event follows)
+    this.noteWaiting('', now);
     this.state = state;
     this.endedAt = now;
     this.error = error;

@@ -42,6 +42,8 @@ export interface JobRecord {
   readonly busy: ReadonlyMap<string, number>;
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
   ledger(): Ledger;
+  /** seconds it waited for a worker, up to `now` */
+  waitedSeconds(now: number): number;
 }
 
 /** The whole job's result as the GetResult RPC returns it. */
@@ -52,7 +54,11 @@ export function jobResult(job: JobRecord, now: number): JobResult {
     state: job.state,
     prompts: job.finished.results(),
     ledger: ledgerToProto(job.ledger()),
-    timeline: { makespan_s: (end - job.createdAt) / 1000, worker_busy_s: Object.fromEntries([...job.busy.entries()].sort(([a], [b]) => a.localeCompare(b))) },
+    timeline: {
+      makespan_s: (end - job.createdAt) / 1000,
+      worker_busy_s: Object.fromEntries([...job.busy.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      waited_s: job.waitedSeconds(end),
+    },
     movement: { ...job.movement },
     error: job.error,
     store_error: job.storeError,
@@ -81,7 +87,8 @@ export function provenanceOf(spec: JobSpec, info: BackendInfo, version: string):
 
 /** The job's result without its prompts: what the done event carries, whatever the job's size. */
 export function jobSummary(job: JobRecord, now: number): JobResult {
-  return jobResult({ ...job, finished: { results: () => [] }, ledger: () => job.ledger() }, now);
+  // a spread copies fields, not a class's methods: those the result calls are passed on by hand
+  return jobResult({ ...job, finished: { results: () => [] }, ledger: () => job.ledger(), waitedSeconds: (t) => job.waitedSeconds(t) }, now);
 }
 
 /** Prompts a GetResult page holds: `limit` (0 = 1000), capped at 10,000. */
@@ -200,7 +207,8 @@ export interface SearchReport {
     readonly settings?: PromptSettingsJson;
   }[];
   readonly ledger: Ledger;
-  readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>> };
+  /** waited_s: of the makespan, the seconds the job waited for a worker */
+  readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>>; readonly waited_s: number };
   readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
   /** what produced the result (absent from results of coordinators before it was recorded) */
   readonly provenance?: ProvenanceJson;
@@ -281,7 +289,7 @@ function winnerJson(w: AnyWinner | null | undefined): WinnerJson {
 
 /**
  * The `search --json` document: `{ job, prompts: [{ prompt, winner: { candidate, seed, rewards }, explored,
- * ledger }], ledger, timeline: { makespan_s, worker_busy_s } }`, plus `top_k` per prompt when asked for,
+ * ledger }], ledger, timeline: { makespan_s, worker_busy_s, waited_s } }`, plus `top_k` per prompt when asked for,
  * `text` for text prompts and `movement` (latent moves, bytes, recomputed steps, workers lost).
  */
 export function resultJson(r: AnyResult, topK: number): SearchReport {
@@ -294,6 +302,7 @@ export function resultJson(r: AnyResult, topK: number): SearchReport {
     timeline: {
       makespan_s: Number(r.timeline?.makespan_s ?? 0),
       worker_busy_s: Object.fromEntries(Object.entries(busy).map(([k, v]) => [k, Number(v)])),
+      waited_s: Number(r.timeline?.waited_s ?? 0),
     },
     movement: {
       moves: Number(r.movement?.moves ?? 0),

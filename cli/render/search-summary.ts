@@ -1,6 +1,11 @@
 import type { SearchReport } from '../../coordinator/result.js';
 import { formatTable } from './table.js';
 
+/** The makespan, and the part of it the job waited for a worker when it did. */
+export function makespanText(t: SearchReport['timeline']): string {
+  return `${t.makespan_s.toFixed(2)} s${t.waited_s > 0 ? ` (${t.waited_s.toFixed(2)} s of it waiting for a worker)` : ''}`;
+}
+
 /** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */
 export function formatCost(x: number): string {
   return Math.abs(x) >= 1000 || x === 0 ? x.toFixed(1) : x.toPrecision(4);
@@ -28,7 +33,7 @@ export function summaryText(r: SearchReport): string {
     formatTable(header, rows, { labels: true }),
     '',
     `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${formatCost(r.ledger.cost)}`,
-    `makespan ${r.timeline.makespan_s.toFixed(2)} s; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
+    `makespan ${makespanText(r.timeline)}; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
   ];
   const m = r.movement;
   if (m.moves || m.workers_lost) lines.push(`latent moves ${m.moves} (${m.bytes} bytes); workers lost ${m.workers_lost}, denoise steps recomputed ${m.recomputed_steps}`);

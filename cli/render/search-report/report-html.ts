@@ -1,6 +1,6 @@
 import type { SearchReport } from '../../../coordinator/result.js';
 import { escapeXml } from '../../../core/image/svg.js';
-import { formatCost } from '../search-summary.js';
+import { formatCost, makespanText } from '../search-summary.js';
 import { REPORT_SCRIPT } from './report-client.js';
 import type { ReportDataJson } from './report-data.js';
 
@@ -65,7 +65,7 @@ export function reportHtml(r: SearchReport, data: ReportDataJson, charts: readon
     ['denoise steps', String(r.ledger.denoise_steps)],
     ['reward calls', calls],
     ['cost', formatCost(r.ledger.cost)],
-    ['makespan', `${r.timeline.makespan_s.toFixed(2)} s; ${busy.length} workers busy ${busy.reduce((a, b) => a + b, 0).toFixed(2)} s in all`],
+    ['makespan', `${makespanText(r.timeline)}; ${busy.length} workers busy ${busy.reduce((a, b) => a + b, 0).toFixed(2)} s in all`],
     ['latent moves', `${r.movement.moves} (${r.movement.bytes} bytes); workers lost ${r.movement.workers_lost}, denoise steps recomputed ${r.movement.recomputed_steps}`],
   ]);
   const chartImgs = charts.map((c) => `<img alt="${escapeXml(c.title)}" src="data:image/svg+xml;base64,${Buffer.from(c.svg).toString('base64')}">`).join('');

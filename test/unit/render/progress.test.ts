@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../cli/render/search-progress/progress-line.js';
 import { planPerPrompt } from '../../../cli/render/search-progress/plan.js';
 import { eventNote } from '../../../cli/render/search-progress/reporter.js';
+import { makespanText } from '../../../cli/render/search-summary.js';
 import { StageProgress } from '../../../cli/render/search-progress/stage-progress.js';
 import { plannedLedger } from '../../../core/engine/ledger.js';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
@@ -62,5 +63,10 @@ describe('search progress', () => {
     );
     expect(eventNote({ job: 'j', at_s: 3, waiting: { waiting: false, pool: 'p@1', reason: '' } })).toBe('job continues: a worker takes its candidates');
     expect(eventNote(budget(1, 80, 3))).toBeNull();
+  });
+
+  it('says how much of the makespan went waiting for a worker, only when some did', () => {
+    expect(makespanText({ makespan_s: 12.345, worker_busy_s: {}, waited_s: 0 })).toBe('12.35 s');
+    expect(makespanText({ makespan_s: 12.345, worker_busy_s: {}, waited_s: 3.5 })).toBe('12.35 s (3.50 s of it waiting for a worker)');
   });
 });

@@ -6,6 +6,9 @@ import type { JobWaiting } from '../../../core/generated/ttsnap/v1/JobWaiting.js
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { PromMetricsSink } from '../../../core/metrics/sink.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
+import { Job } from '../../../coordinator/job.js';
+import { compileJobSpec } from '../../../coordinator/job-spec.js';
+import { JOURNAL_SCHEMA, type EventRecord, type JournalRecord } from '../../../coordinator/journal/records.js';
 import { whyNoWorker, WorkerPool } from '../../../coordinator/workers.js';
 import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
 import { createTraceBackend } from '../../../worker/backends/trace.js';
@@ -26,7 +29,8 @@ describe('a job that waits for a worker', () => {
     first.gone = true;
     const job = c.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 3 });
     const waits: JobWaiting[] = [];
-    c.watch(job.id, (e) => void (e.waiting && waits.push(e.waiting)));
+    const at: number[] = [];
+    c.watch(job.id, (e) => void (e.waiting && waits.push(e.waiting) && at.push(Number(e.at_s))));
     // its only worker is lost at the first call
     const none = `no worker of pool ${job.pool} is registered: start one`;
     await vi.waitFor(() => expect(waits).toEqual([{ waiting: true, pool: job.pool, reason: none }]), { timeout: 5000 });
@@ -48,6 +52,10 @@ describe('a job that waits for a worker', () => {
     expect(c.list().find((j) => j.job === job.id)?.waiting).toBe('');
     await vi.waitFor(async () => expect(await waitingGauge()).toBe('ttsnap_jobs_waiting 0'), { timeout: 5000 });
     expect([first.took, drained.took, serving.took.length]).toEqual([[], [], 8 * 20]);
+    // the result's timeline says how much of the makespan went waiting: from the first waiting event to the last
+    const timeline = c.result(job.id).timeline;
+    expect(timeline?.waited_s).toBeCloseTo((at[2] as number) - (at[0] as number), 9);
+    expect(timeline?.waited_s).toBeGreaterThan(0);
   });
 
   it('says nothing while a worker can take it, even one busy with other jobs', async () => {
@@ -59,13 +67,14 @@ describe('a job that waits for a worker', () => {
     for (const j of [big, small]) c.watch(j.id, (e) => void events.push(String(e.event)));
     await Promise.all([c.whenEnded(big.id), c.whenEnded(small.id)]);
     expect(events).not.toContain('waiting');
+    expect([c.result(big.id).timeline?.waited_s, c.result(small.id).timeline?.waited_s]).toEqual([0, 0]);
   });
 
   it('counts a quarantined worker out until its quarantine ends', async () => {
     const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
     const rt = new WorkerRuntime({ id: 'q', backend, bus });
     runtimes.push(rt);
-    const pool = new WorkerPool();
+    const pool = new WorkerPool(2);
     const slot = pool.add(new InProcessWorkerClient(rt), backend.info, 0);
     const ms = pool.quarantine('q', 1000);
     expect(whyNoWorker(pool.all(), slot.pool, false, 1000)).toBe(`every worker of pool ${slot.pool} that could take it is draining or quarantined: start another`);
@@ -73,3 +82,30 @@ describe('a job that waits for a worker', () => {
     expect(whyNoWorker(pool.all(), 'other@00000000', false, 1000)).toBe('no worker of pool other@00000000 is registered: start one');
   });
 });
+
+describe('the time a job waited', () => {
+  it('counts every wait, the current one up to now, and a coordinator that resumes the job rebuilds it from the journal', async () => {
+    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
+    const request = { prompts: [1, 2], candidates: 8, schedule: [...PAPER_SCHEDULE] };
+    const spec = compileJobSpec(request, backend.info);
+    const job = new Job('j1', spec, 1000);
+    const records: JournalRecord[] = [];
+    job.journal = (r) => void records.push(r);
+    expect(job.wait('no worker', 3000)).toBe(true);
+    expect(job.wait('no worker', 3500)).toBe(false);
+    expect(job.waitedSeconds(4000)).toBe(1);
+    expect(job.wait('', 6000)).toBe(true);
+    expect(job.wait('draining', 10_000)).toBe(true);
+    expect(job.waitedSeconds(11_000)).toBe(4);
+    const events = records.filter((r): r is EventRecord => r.kind === 'event');
+    expect(events.map((e) => [e.event.event, e.event.at_s])).toEqual([['waiting', 2], ['waiting', 5], ['waiting', 9]]);
+    const resumed = new Job('j1', spec, 1000);
+    const specRecord = { v: JOURNAL_SCHEMA, kind: 'spec' as const, job: 'j1', requestId: 'r-1', createdAt: 1000, epoch: 'e1', request };
+    resumed.restore({ spec: specRecord, stages: new Map(), prompts: new Map(), events, end: null }, 12_000);
+    expect([resumed.waiting, resumed.waitedSeconds(11_000)]).toEqual(['draining', 4]);
+    // an ended job waits no more: its last wait counts up to its end
+    resumed.end('cancelled', 13_000);
+    expect([resumed.waiting, resumed.waitedSeconds(20_000)]).toEqual(['', 6]);
+  });
+});
+
