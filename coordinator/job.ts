@@ -70,7 +70,7 @@ export class Job {
   error = '';
   /** why the running job waits for a worker ('' while one can take its candidates): its last waiting event's reason */
   waiting = '';
-  /** ms it waited for a worker before the current wait; and since when it waits (0 = it does not) */
+  /** ms it waited for a worker before the current wait; and since when it waits (read only while `waiting`) */
   private waitedMs = 0;
   private waitingSince = 0;
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
@@ -227,16 +227,13 @@ export class Job {
 
   private noteWaiting(reason: string, now: number): void {
     if (reason && !this.waiting) this.waitingSince = now;
-    if (!reason && this.waiting) {
-      this.waitedMs += now - this.waitingSince;
-      this.waitingSince = 0;
-    }
+    if (!reason && this.waiting) this.waitedMs += now - this.waitingSince;
     this.waiting = reason;
   }
 
   /** Seconds the job has waited for a worker (all its waits, the current one up to `now`). */
   waitedSeconds(now: number): number {
-    return (this.waitedMs + (this.waitingSince > 0 ? now - this.waitingSince : 0)) / 1000;
+    return (this.waitedMs + (this.waiting ? now - this.waitingSince : 0)) / 1000;
   }
 
   emit(body: JobEventBody, now: number): void {

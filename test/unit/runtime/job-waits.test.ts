@@ -106,6 +106,10 @@ describe('the time a job waited', () => {
     // an ended job waits no more: its last wait counts up to its end
     resumed.end('cancelled', 13_000);
     expect([resumed.waiting, resumed.waitedSeconds(20_000)]).toEqual(['', 6]);
+    // a clock that starts at 0 (tests, a fake clock) counts a wait from 0 too
+    const early = new Job('j2', spec, 0);
+    early.wait('no worker', 0);
+    expect(early.waitedSeconds(1500)).toBe(1.5);
   });
 });
 
