@@ -489,27 +489,21 @@ export class Coordinator {
     return job.state;
   }
 
-  /** Newest first, at most `limit` (default 100, capped at 1000); jobs resumed from the journal and not rebuilt yet too. */
+  /** Newest first, at most `limit` (default 100, capped at 1000). */
   list(limit = 100): JobSummary[] {
     const n = Math.min(limit || 100, 1000);
-    const rows: { readonly createdAt: number; readonly summary: () => JobSummary }[] = [...this.jobs.values()].reverse().map((j) => ({
-      createdAt: j.createdAt,
-      summary: () => ({
-        job: j.id,
-        state: j.state,
-        prompts: j.spec.prompts.length,
-        prompts_done: j.promptsDone,
-        candidates_per_prompt: j.spec.n,
-        cost: j.ledger().cost,
-        label: j.spec.label,
-        pool: j.pool,
-        store_error: j.storeError,
-        waiting: j.waiting,
-      }),
+    return [...this.jobs.values()].reverse().slice(0, n).map((j) => ({
+      job: j.id,
+      state: j.state,
+      prompts: j.spec.prompts.length,
+      prompts_done: j.promptsDone,
+      candidates_per_prompt: j.spec.n,
+      cost: j.ledger().cost,
+      label: j.spec.label,
+      pool: j.pool,
+      store_error: j.storeError,
+      waiting: j.waiting,
     }));
-    for (const p of this.resumes?.summaries() ?? []) rows.push({ createdAt: p.createdAt, summary: () => p.summary });
-    // a stable sort: jobs created in one ms stay newest first
-    return rows.sort((a, b) => b.createdAt - a.createdAt).slice(0, n).map((r) => r.summary());
   }
 
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones to end. Returns true when all ended. */

@@ -1,6 +1,4 @@
 import type { JobEvent } from '../../core/generated/ttsnap/v1/JobEvent.js';
-import type { JobSummary } from '../../core/generated/ttsnap/v1/JobSummary.js';
-import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { JobJournal } from './records.js';
 import type { JournalStore } from './store.js';
 
@@ -59,32 +57,6 @@ export class PendingResumes {
       this.resumed.add(j.spec.job);
     }
     return out;
-  }
-
-  /**
-   * ListJobs' rows of the jobs not rebuilt yet, with their creation time (for the order): queued, and waiting for a
-   * worker of their pool (the one that registers lets the job be compiled as it was: its prompts, N and costs).
-   */
-  summaries(): { readonly createdAt: number; readonly summary: JobSummary }[] {
-    return [...this.pending.values()].map((j) => {
-      const request = j.spec.request as SubmitJobRequest;
-      const pool = request.pool ?? '';
-      return {
-        createdAt: j.spec.createdAt,
-        summary: {
-          job: j.spec.job,
-          state: 'queued',
-          prompts: (request.prompts?.length ?? 0) + (request.texts?.length ?? 0),
-          prompts_done: j.prompts.size,
-          candidates_per_prompt: request.candidates ?? 0,
-          cost: [...j.prompts.values()].reduce((sum, p) => sum + p.ledger.cost, 0),
-          label: request.label ?? '',
-          pool,
-          store_error: '',
-          waiting: `resumed from the journal: waits for a worker of ${pool ? `pool ${pool}` : 'its backend'} to register`,
-        },
-      };
-    });
   }
 
   /** Watches a job that is not rebuilt yet; returns the unsubscribe function. */
