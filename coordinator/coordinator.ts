@@ -16,7 +16,7 @@ import { ValidationError } from '../core/errors.js';
 import { CoordinatorUnavailableError, JobNotFoundError, JobRunningError } from './errors.js';
 import { Housekeeping } from './housekeeping.js';
 import { sortHoldings } from './holdings.js';
-import { JOURNAL_SCHEMA, specRecords, type JobJournal, type JournalRecord } from './journal/records.js';
+import { JOURNAL_SCHEMA, journaledPool, specRecords, type JobJournal, type JournalRecord } from './journal/records.js';
 import { PendingResumes } from './journal/resume.js';
 import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
@@ -113,6 +113,8 @@ export class Coordinator {
   private draining = false;
   private readonly puts = new Set<Promise<unknown>>();
   private readonly resumes: PendingResumes | null;
+  /** resumed jobs rebuilt and not yet scheduled: no worker of their pool has registered since (rebuildResumed) */
+  private readonly awaitingPool = new Set<Job>();
   private closed = false;
 
   constructor(
@@ -169,8 +171,9 @@ export class Coordinator {
   }
 
   /**
-   * Reads the journal and takes over the jobs it shows running; they are rebuilt once a worker has registered
-   * (see PendingResumes). Returns their ids, and the jobs refused for another journal schema, with the reason.
+   * Reads the journal and takes over the jobs it shows running: rebuilt at once from the backend info their spec
+   * record carries (older journals: once a worker of their pool has registered, see PendingResumes), scheduled
+   * once a worker of their pool is back. Returns their ids, and the jobs refused for another journal schema.
    */
   async resume(): Promise<{ running: string[]; refused: string[] }> {
     if (!this.resumes) return { running: [], refused: [] };
@@ -193,16 +196,23 @@ export class Coordinator {
     return true;
   }
 
-  /** Rebuilds the resumed jobs whose pool has a worker now (a job journaled before pools: the only pool). */
+  /**
+   * Rebuilds the resumed jobs: at once those whose journal says what backend they were compiled with, the others
+   * (older journals) once their pool has a worker (a job journaled before pools: the only pool). A job is
+   * scheduled one worker timeout after the first worker of its pool registers; until one does it waits, and says so.
+   */
   private rebuildResumed(): void {
-    if (!this.resumes || this.resumes.size === 0) return;
+    if (!this.resumes) return;
     const serving = this.pool.serving();
+    const served = (id: string): boolean => serving.some((p) => p.id === id);
     const poolOf = (j: JobJournal): BackendPool | null => {
+      const journaled = journaledPool(j.spec);
+      if (journaled) return { id: journaled.id, name: journaled.info.model, info: journaled.info };
       const id = (j.spec.request as SubmitJobRequest).pool;
       return id ? (serving.find((p) => p.id === id) ?? null) : serving.length === 1 ? (serving[0] as BackendPool) : null;
     };
     const now = this.opts.clock();
-    for (const j of this.resumes.take((j) => poolOf(j) !== null)) {
+    for (const j of this.resumes.size > 0 ? this.resumes.take((j) => poolOf(j) !== null) : []) {
       const pool = poolOf(j) as BackendPool;
       let job: Job;
       try {
@@ -224,6 +234,14 @@ export class Coordinator {
         this.scheduler.complete(job);
         continue;
       }
+      this.awaitingPool.add(job);
+      if (!served(job.pool)) job.wait(`resumed from the journal: waits for a worker of pool ${job.pool} to register`, now);
+    }
+    for (const job of this.awaitingPool) {
+      if (job.ended) this.awaitingPool.delete(job);
+      if (job.ended || !served(job.pool)) continue;
+      this.awaitingPool.delete(job);
+      job.wait('', now);
       // Scheduled once every worker alive has had the time to register (one worker timeout after the first of
       // its pool did): until then workers say what they hold and the job keeps it instead of recomputing it.
       setTimeout(() => job.ended || this.closed || this.scheduler.add(job), this.opts.workerTimeoutMs).unref();
@@ -375,7 +393,7 @@ export class Coordinator {
     this.attachSinks(job);
     // the pool resolved: a resuming coordinator runs the job on the same pool, however many serve by then
     const request: SubmitJobRequest = { ...req, pool: pool.id };
-    for (const r of specRecords(job.id, requestId, now, this.epoch, request)) job.journal?.(r);
+    for (const r of specRecords(job.id, requestId, now, this.epoch, request, pool)) job.journal?.(r);
     if (requestId) this.byRequest.set(requestId, job.id);
     this.jobs.set(job.id, job);
     const granted = grantedBudget(spec);

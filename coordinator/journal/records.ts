@@ -4,6 +4,8 @@ import type { Ledger } from '../../core/engine/ledger.js';
 import { TtsnapError } from '../../core/errors.js';
 import type { PromptSettings } from '../../core/generated/ttsnap/v1/PromptSettings.js';
 import type { SubmitJobRequest } from '../../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { BackendInfo__Output } from '../../core/generated/ttsnap/v1/BackendInfo.js';
+import { infoFromProto, infoToProto, type BackendInfo } from '../../core/contract/backend-info.js';
 
 /**
  * The job journal: what a coordinator writes as a job runs, so that another coordinator on the same NATS can
@@ -52,6 +54,11 @@ const schemas = {
     request: z.record(z.string(), z.unknown()),
     /** specpart records that carry the request's prompts (0: the request holds them) */
     parts: z.number().int().min(0).optional(),
+    /**
+     * the pool the job runs on and the backend info its spec was compiled with (the proto form): a resuming
+     * coordinator rebuilds the job from it at once, before any worker registers (absent in older journals)
+     */
+    pool: z.object({ id: z.string().min(1), info: z.record(z.string(), z.unknown()) }).optional(),
   }),
   /** a slice of a large request's prompts, texts and per-prompt settings (in part order), so no record outgrows a message */
   specpart: z.object({
@@ -167,10 +174,10 @@ type PromptLists = Pick<SubmitJobRequest, 'prompts' | 'texts' | 'prompt_settings
  * The records that start a job's journal: its spec, and when the request has more prompts than one record
  * should carry, the request without them and its prompts in specpart records.
  */
-export function specRecords(job: string, requestId: string, createdAt: number, epoch: string, request: SubmitJobRequest): JournalRecord[] {
+export function specRecords(job: string, requestId: string, createdAt: number, epoch: string, request: SubmitJobRequest, pool?: { id: string; info: BackendInfo }): JournalRecord[] {
   const { prompts = [], texts = [], prompt_settings: settings = [], ...rest } = request;
   const count = Math.max(prompts.length, texts.length, settings.length);
-  const head = { v: JOURNAL_SCHEMA, kind: 'spec', job, requestId, createdAt, epoch } as const;
+  const head = { v: JOURNAL_SCHEMA, kind: 'spec', job, requestId, createdAt, epoch, ...(pool ? { pool: { id: pool.id, info: infoToProto(pool.info) as Record<string, unknown> } } : {}) } as const;
   if (count <= SPEC_PART_PROMPTS) return [{ ...head, request: request as Record<string, unknown>, parts: 0 }];
   const parts: SpecPartRecord[] = [];
   for (let from = 0, part = 0; from < count; from += SPEC_PART_PROMPTS, part++) {
@@ -252,3 +259,16 @@ export function foldJournal(records: Iterable<JournalRecord>): JobJournal | null
   for (const p of prompts.keys()) stages.delete(p);
   return { spec: whole, stages, prompts, events: [...events.values()].sort((a, b) => a.seq - b.seq), end };
 }
+
+/** The pool a spec record names and the backend info its job was compiled with (null: an older journal, or unreadable). */
+export function journaledPool(spec: SpecRecord): { readonly id: string; readonly info: BackendInfo } | null {
+  if (!spec.pool) return null;
+  try {
+    // the proto form as infoToProto wrote it (zod checked it is an object); infoFromProto refuses what it cannot use
+    const info = infoFromProto(spec.pool.info as unknown as BackendInfo__Output);
+    return info ? { id: spec.pool.id, info } : null;
+  } catch {
+    return null;
+  }
+}
+

@@ -9,6 +9,7 @@ import { Coordinator } from '../../../coordinator/coordinator.js';
 import { Job } from '../../../coordinator/job.js';
 import { compileJobSpec } from '../../../coordinator/job-spec.js';
 import { JOURNAL_SCHEMA, type EventRecord, type JournalRecord } from '../../../coordinator/journal/records.js';
+import { MemoryJournalStore } from '../../../coordinator/journal/store.js';
 import { whyNoWorker, WorkerPool } from '../../../coordinator/workers.js';
 import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
 import { createTraceBackend } from '../../../worker/backends/trace.js';
@@ -68,6 +69,42 @@ describe('a job that waits for a worker', () => {
     await Promise.all([c.whenEnded(big.id), c.whenEnded(small.id)]);
     expect(events).not.toContain('waiting');
     expect([c.result(big.id).timeline?.waited_s, c.result(small.id).timeline?.waited_s]).toEqual([0, 0]);
+  });
+
+  it('resumed by a restarted coordinator before any worker registers: listed, watched and waiting, then run by the first worker', async () => {
+    const journal = new MemoryJournalStore();
+    const gone = new Coordinator(bus, undefined, { journal, sweepMs: 20 });
+    const lost = await join(gone, 'a');
+    lost.gone = true;
+    const job = gone.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 6 });
+    await vi.waitFor(() => expect(gone.list()[0]?.waiting).toMatch(/^no worker/), { timeout: 5000 });
+    await gone.close(); // hands the job over to the journal
+    const c = coordinator(new Coordinator(bus, undefined, { journal, sweepMs: 20, workerTimeoutMs: 100 }));
+    expect(await c.resume()).toEqual({ running: [job.id], refused: [] });
+    const why = `resumed from the journal: waits for a worker of pool ${job.pool} to register`;
+    expect(c.list()).toMatchObject([{ job: job.id, state: 'queued', waiting: why, prompts: 8, candidates_per_prompt: 20 }]);
+    const waits: JobWaiting[] = [];
+    c.watch(job.id, (e) => void (e.waiting && waits.push(e.waiting)));
+    // the first coordinator's wait, then this one's
+    expect(waits.map((w) => w.reason)).toEqual([`no worker of pool ${job.pool} is registered: start one`, why]);
+    const serving = await join(c, 'b');
+    const ended = await c.whenEnded(job.id);
+    expect(ended.state).toBe('done');
+    expect(waits.at(-1)).toEqual({ waiting: false, pool: job.pool, reason: '' });
+    expect(serving.took).toHaveLength(8 * 20);
+  });
+
+  it('resumed before any worker registers, and cancelled then', async () => {
+    const journal = new MemoryJournalStore();
+    const gone = new Coordinator(bus, undefined, { journal, sweepMs: 20 });
+    (await join(gone, 'a')).gone = true;
+    const job = gone.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 7 });
+    await gone.close();
+    const c = coordinator(new Coordinator(bus, undefined, { journal }));
+    await c.resume();
+    expect(c.cancel(job.id)).toBe('cancelled');
+    expect(c.list()).toMatchObject([{ job: job.id, state: 'cancelled', waiting: '' }]);
+    expect(journal.records.filter((r) => r.kind === 'end')).toMatchObject([{ job: job.id, state: 'cancelled' }]);
   });
 
   it('counts a quarantined worker out until its quarantine ends', async () => {

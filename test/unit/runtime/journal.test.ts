@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, decodeRecords, encodeRecord, encodeRecords, foldJournal, JOURNAL_SCHEMA, JournalVersionError, recordJson, stageRecord, stageScores, type JournalRecord } from '../../../coordinator/journal/records.js';
+import { decodeRecord, decodeRecords, encodeRecord, encodeRecords, foldJournal, JOURNAL_SCHEMA, journaledPool, JournalVersionError, recordJson, specRecords, stageRecord, stageScores, type JournalRecord } from '../../../coordinator/journal/records.js';
 import { MemoryJournalStore } from '../../../coordinator/journal/store.js';
 import type { Ledger } from '../../../core/engine/ledger.js';
 
@@ -102,3 +102,16 @@ describe('resuming a job whose result is already stored', () => {
     }
   });
 });
+
+describe('the backend a journaled job was compiled with', () => {
+  it('travels in its spec record and back; an older record, or one the coordinator cannot use, has none', () => {
+    const info = { backend: 'trace', steps: 20, maxBatch: 4, rewards: ['pic'], cost: { denoise: 1, verify: 0.5 }, tracePrompts: 50, traceCandidates: 64, renders: false, model: 't' };
+    const [head] = specRecords('j1', 'r-7', 1000, 'e1', { prompts: [3, 4], candidates: 4 }, { id: 't@0123abcd', info });
+    const back = decodeRecord(encodeRecord(head as JournalRecord));
+    expect(back?.kind === 'spec' ? journaledPool(back) : undefined).toEqual({ id: 't@0123abcd', info });
+    expect(spec.kind === 'spec' ? journaledPool(spec) : undefined).toBeNull();
+    const broken: JournalRecord = { ...spec, kind: 'spec', requestId: 'r-7', createdAt: 1000, epoch: 'e1', request: {}, pool: { id: 'p', info: { backend: 'trace', steps: 1 } } };
+    expect(journaledPool(broken)).toBeNull();
+  });
+});
+
