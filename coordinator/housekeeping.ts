@@ -50,11 +50,17 @@ export class Housekeeping {
     for (const slot of this.pool.all()) {
       if (now - slot.lastSeen > this.opts.workerTimeoutMs) this.scheduler.loseWorker(slot.id, `no heartbeat for ${this.opts.workerTimeoutMs} ms`);
     }
-    this.metrics.set('jobsWaiting', this.scheduler.reportWaits(now));
+    this.scheduler.reportWaits(now);
     this.metrics.set('queueDepth', this.scheduler.pendingCount());
     const counts = new Map(JOB_STATES.map((s) => [s, 0]));
-    for (const j of this.jobs()) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+    // running jobs the sweep just found waiting, and resumed ones no worker of their pool has come back for
+    let waiting = 0;
+    for (const j of this.jobs()) {
+      counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+      if (j.waiting && !j.ended) waiting++;
+    }
     for (const [state, n] of counts) this.metrics.set('jobs', n, { state });
+    this.metrics.set('jobsWaiting', waiting);
     const slots = this.pool.all();
     this.metrics.set('workersUp', slots.filter((s) => !s.draining).length, { state: 'ready' });
     this.metrics.set('workersUp', slots.filter((s) => s.draining).length, { state: 'draining' });

@@ -129,22 +129,19 @@ export class JobScheduler {
   /**
    * Tells a running job's watchers (a waiting event, and ListJobs) and the log when it starts waiting for a
    * worker, why, and when it goes on (whyNoWorker). Called by the periodic sweep, not by each fill pass: a wait
-   * shorter than a sweep is no news, and a quarantine that ends meanwhile is seen. Returns how many jobs wait.
+   * shorter than a sweep is no news, and a quarantine that ends meanwhile is seen.
    */
-  reportWaits(now: number): number {
+  reportWaits(now: number): void {
     const reasons = new Map<string, string>();
-    let waiting = 0;
     for (const job of this.jobs) {
       if (job.state !== 'running') continue;
       const key = `${job.spec.setsSampling ? 's' : '-'}${job.pool}`;
       let reason = reasons.get(key);
       if (reason === undefined) reasons.set(key, (reason = whyNoWorker(this.pool.all(), job.pool, job.spec.setsSampling, now)));
-      if (reason) waiting++;
       if (!job.wait(reason, now)) continue;
       if (reason) this.opts.log.warn({ job: job.id, pool: job.pool }, `job waits: ${reason}`);
       else this.opts.log.info({ job: job.id, pool: job.pool }, 'job continues: a worker of its pool takes its candidates');
     }
-    return waiting;
   }
 
   private async dispatch(slot: WorkerSlot, a: Assignment, now: number): Promise<void> {

@@ -45,7 +45,7 @@ export const METRICS = {
   barrierWait: m('coordinator', 'histogram', 'ttsnap_barrier_wait_seconds', "Time a prompt's first score waits for its stage's last score"),
   scoreLatency: m('coordinator', 'histogram', 'ttsnap_score_latency_seconds', 'Time from first asking a worker to advance a candidate to receiving its score on the bus (re-requests do not restart it)'),
   queueDepth: m('coordinator', 'gauge', 'ttsnap_queue_depth', 'Candidate segments waiting for a worker'),
-  jobsWaiting: m('coordinator', 'gauge', 'ttsnap_jobs_waiting', "Running jobs that no registered worker of their pool can take: none registered, all draining or quarantined, or all older than the job's sampling settings (ListJobs says why)"),
+  jobsWaiting: m('coordinator', 'gauge', 'ttsnap_jobs_waiting', "Jobs waiting for a worker: running ones that no registered worker of their pool can take (none registered, all draining or quarantined, or all older than the job's sampling settings), and jobs resumed from the journal before a worker of their pool is back (ListJobs says why)"),
   workerBusyRatio: m('coordinator', 'gauge', 'ttsnap_worker_busy_ratio', 'Fraction of the last interval each worker spent computing, as the coordinator sees it', ['worker']),
   workersUp: m('coordinator', 'gauge', 'ttsnap_workers', 'Workers registered with the coordinator, by state', ['state']),
   latentMoves: m('coordinator', 'counter', 'ttsnap_latent_moves_total', 'Candidates whose latent state moved between workers'),

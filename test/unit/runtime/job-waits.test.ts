@@ -79,10 +79,13 @@ describe('a job that waits for a worker', () => {
     const job = gone.submit({ prompts, candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 6 });
     await vi.waitFor(() => expect(gone.list()[0]?.waiting).toMatch(/^no worker/), { timeout: 5000 });
     await gone.close(); // hands the job over to the journal
-    const c = coordinator(new Coordinator(bus, undefined, { journal, sweepMs: 20, workerTimeoutMs: 100 }));
+    const metrics = new PromMetricsSink('coordinator', { processMetrics: false });
+    const gauge = async (): Promise<string | undefined> => (await metrics.render()).body.split('\n').find((l) => l.startsWith('ttsnap_jobs_waiting '));
+    const c = coordinator(new Coordinator(bus, metrics, { journal, sweepMs: 20, workerTimeoutMs: 100 }));
     expect(await c.resume()).toEqual({ running: [job.id], refused: [] });
     const why = `resumed from the journal: waits for a worker of pool ${job.pool} to register`;
     expect(c.list()).toMatchObject([{ job: job.id, state: 'queued', waiting: why, prompts: 8, candidates_per_prompt: 20 }]);
+    await vi.waitFor(async () => expect(await gauge()).toBe('ttsnap_jobs_waiting 1'), { timeout: 5000 });
     const waits: JobWaiting[] = [];
     c.watch(job.id, (e) => void (e.waiting && waits.push(e.waiting)));
     // the first coordinator's wait, then this one's
@@ -92,6 +95,7 @@ describe('a job that waits for a worker', () => {
     expect(ended.state).toBe('done');
     expect(waits.at(-1)).toEqual({ waiting: false, pool: job.pool, reason: '' });
     expect(serving.took).toHaveLength(8 * 20);
+    await vi.waitFor(async () => expect(await gauge()).toBe('ttsnap_jobs_waiting 0'), { timeout: 5000 });
   });
 
   it('resumed before any worker registers, and cancelled then', async () => {
