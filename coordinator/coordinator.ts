@@ -212,7 +212,7 @@ export class Coordinator {
       return id ? (serving.find((p) => p.id === id) ?? null) : serving.length === 1 ? (serving[0] as BackendPool) : null;
     };
     const now = this.opts.clock();
-    for (const j of this.resumes.size > 0 ? this.resumes.take((j) => poolOf(j) !== null) : []) {
+    for (const j of this.resumes.take((j) => poolOf(j) !== null)) {
       const pool = poolOf(j) as BackendPool;
       let job: Job;
       try {
@@ -238,9 +238,9 @@ export class Coordinator {
       if (!served(job.pool)) job.wait(`resumed from the journal: waits for a worker of pool ${job.pool} to register`, now);
     }
     for (const job of this.awaitingPool) {
-      if (job.ended) this.awaitingPool.delete(job);
-      if (job.ended || !served(job.pool)) continue;
+      if (!job.ended && !served(job.pool)) continue;
       this.awaitingPool.delete(job);
+      if (job.ended) continue;
       job.wait('', now);
       // Scheduled once every worker alive has had the time to register (one worker timeout after the first of
       // its pool did): until then workers say what they hold and the job keeps it instead of recomputing it.

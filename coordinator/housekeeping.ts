@@ -57,7 +57,7 @@ export class Housekeeping {
     let waiting = 0;
     for (const j of this.jobs()) {
       counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
-      if (j.waiting && !j.ended) waiting++;
+      if (j.waiting) waiting++; // an ended job waits for nothing (Job.end clears it)
     }
     for (const [state, n] of counts) this.metrics.set('jobs', n, { state });
     this.metrics.set('jobsWaiting', waiting);

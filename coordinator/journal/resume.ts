@@ -13,8 +13,9 @@ interface Waiter {
 /**
  * Jobs a starting coordinator found running in its journal, until they can be rebuilt: that needs the backend
  * the first coordinator compiled the spec with. The spec record carries it (rebuilt at once); a journal written
- * before it did waits for the first worker of its pool to register again. Meanwhile WatchJob on such a job waits here instead of answering NOT_FOUND, and request ids of every
- * journaled job (running or ended) are known, so a resubmission finds its job.
+ * before it did waits for the first worker of its pool to register again. Meanwhile WatchJob on such a job
+ * waits here instead of answering NOT_FOUND, and request ids of every journaled job (running or ended) are
+ * known, so a resubmission finds its job.
  */
 export class PendingResumes {
   private pending = new Map<string, JobJournal>();
