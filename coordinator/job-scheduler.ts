@@ -185,11 +185,9 @@ export class JobScheduler {
       refs.map(async (ref) => {
         const { state } = await src.client.exportLatent(job.id, ref, true);
         await dest.client.importLatent(job.id, ref, state);
-        job.movement.moves++;
-        job.movement.bytes += state.byteLength;
         this.opts.metrics.inc('latentMoves');
         this.opts.metrics.inc('latentBytesMoved', {}, state.byteLength);
-        job.emit({ event: 'moved', moved: { prompt: run.prompt, candidate: ref.candidate, from_worker: source, to_worker: dest.id, bytes: state.byteLength } }, this.opts.clock());
+        job.moveCandidate({ prompt: run.prompt, candidate: ref.candidate, from_worker: source, to_worker: dest.id, bytes: state.byteLength }, this.opts.clock());
       }),
     );
   }
@@ -254,16 +252,18 @@ export class JobScheduler {
     for (const job of this.jobs) {
       let inflight = 0;
       let affected = 0;
+      let unscored = 0;
       for (const run of job.active) {
         const r = run.loseWorker(id);
         inflight += r.inflight;
         affected += Math.max(r.held, r.inflight);
+        unscored += r.unscored;
       }
       job.inflight -= inflight;
       // A drained worker that leaves empty-handed is a departure, not a loss.
       if (affected > 0) {
-        job.movement.workers_lost++;
-        job.emit({ event: 'worker_lost', worker_lost: { worker: id, candidates: affected } }, now);
+        job.loseWorker({ worker: id, candidates: affected, unscored_steps: unscored }, now);
+        this.opts.metrics.inc('unscoredSteps', {}, unscored);
       }
     }
     this.opts.log.warn({ worker: id, reason }, 'worker lost; its candidates continue elsewhere');

@@ -1,6 +1,8 @@
 import { mergeLedgers, type Ledger } from '../core/engine/ledger.js';
 import { FinishedPrompts } from './finished-prompts.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { SurvivorsMoved } from '../core/generated/ttsnap/v1/SurvivorsMoved.js';
+import type { WorkerLost } from '../core/generated/ttsnap/v1/WorkerLost.js';
 import type { PromptResult } from '../core/generated/ttsnap/v1/PromptResult.js';
 import { candidateSeed, drawCandidates } from './candidates.js';
 import { jobSummary } from './result.js';
@@ -55,7 +57,7 @@ export class Job {
   pool = '';
   /** candidates of this job in flight (fair share picks the job with the fewest) */
   inflight = 0;
-  readonly movement = { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0 };
+  readonly movement = { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0, unscored_steps: 0 };
   /** busy seconds per worker on this job, as last reported with its scores */
   readonly busy = new Map<string, number>();
   readonly events: JobEvent[] = [];
@@ -158,6 +160,9 @@ export class Job {
       this.keep(event);
       // what its watchers were last told, and how long it waited (the scheduler's next sweep says if it still does)
       if (event.waiting) this.noteWaiting(event.waiting.waiting ? event.waiting.reason ?? '' : '', this.createdAt + Number(event.at_s) * 1000);
+      // the movement counters live in memory: the events they count rebuild them
+      if (event.worker_lost) this.countLoss(event.worker_lost);
+      if (event.moved) this.countMove(Number(event.moved.bytes ?? 0));
     }
     this.seq = j.events.reduce((m, e) => Math.max(m, e.seq), 0);
   }
@@ -234,6 +239,28 @@ export class Job {
   /** Seconds the job has waited for a worker (all its waits, the current one up to `now`). */
   waitedSeconds(now: number): number {
     return (this.waitedMs + (this.waiting ? now - this.waitingSince : 0)) / 1000;
+  }
+
+  /** A worker that held or ran some of this job's candidates is lost: counted, and its watchers told. */
+  loseWorker(lost: WorkerLost, now: number): void {
+    this.countLoss(lost);
+    this.emit({ event: 'worker_lost', worker_lost: lost }, now);
+  }
+
+  /** One of this job's candidates moved between workers with `bytes` of latent state: counted, and its watchers told. */
+  moveCandidate(moved: SurvivorsMoved, now: number): void {
+    this.countMove(Number(moved.bytes ?? 0));
+    this.emit({ event: 'moved', moved }, now);
+  }
+
+  private countLoss(lost: WorkerLost): void {
+    this.movement.workers_lost++;
+    this.movement.unscored_steps += lost.unscored_steps ?? 0;
+  }
+
+  private countMove(bytes: number): void {
+    this.movement.moves++;
+    this.movement.bytes += bytes;
   }
 
   emit(body: JobEventBody, now: number): void {

@@ -310,10 +310,11 @@ export class PromptRun {
 
   /**
    * A worker is gone: every candidate it held loses its state (recomputed from seed later). Returns the
-   * denoise steps that must be executed again and the candidates that were in flight there.
+   * candidates that were in flight there and those it held, and `unscored`: the denoise steps of the segments in
+   * flight there, which it may have run (all, some or none) and which no ledger charges, as only scored work is.
    */
-  loseWorker(worker: string): { recompute: number; inflight: number; held: number } {
-    let recompute = 0;
+  loseWorker(worker: string): { unscored: number; inflight: number; held: number } {
+    let unscored = 0;
     let inflight = 0;
     let holding = 0;
     const pend = this.pending.get(worker);
@@ -322,15 +323,17 @@ export class PromptRun {
       const held = c.worker === worker;
       const flying = c.inflight?.worker === worker;
       if (!held && !flying) continue;
-      if (flying) inflight++;
+      if (flying) {
+        inflight++;
+        unscored += this.request.step - (c.inflight?.from ?? this.request.step);
+      }
       if (held) holding++;
-      recompute += Math.max(0, (c.inflight?.from ?? c.step) + 1);
       c.inflight = null;
       this.flying.delete(c);
       c.worker = null;
       c.step = -1;
       if ((flying || pend?.has(c.index)) && !this.hasScores(c.index) && !this.done) this.addPending(c);
     }
-    return { recompute, inflight, held: holding };
+    return { unscored, inflight, held: holding };
   }
 }

@@ -26,6 +26,18 @@ export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): 
   };
 }
 
+/**
+ * Candidates moved between workers and what lost workers cost: `recomputed_steps` charged beyond the plan, and
+ * `unscored_steps`, at most what lost workers ran for candidates whose scores never came (no ledger has them).
+ */
+export interface MovementJson {
+  readonly moves: number;
+  readonly bytes: number;
+  readonly recomputed_steps: number;
+  readonly workers_lost: number;
+  readonly unscored_steps: number;
+}
+
 /** What a job's result is made from (coordinator/job.ts's Job has these; named here so result.ts needs no Job). */
 export interface JobRecord {
   readonly id: string;
@@ -40,7 +52,7 @@ export interface JobRecord {
   /** the finished prompts' results, in request order */
   readonly finished: { results(): PromptResult[] };
   readonly busy: ReadonlyMap<string, number>;
-  readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
+  readonly movement: MovementJson;
   ledger(): Ledger;
   /** seconds it waited for a worker, up to `now` */
   waitedSeconds(now: number): number;
@@ -209,7 +221,7 @@ export interface SearchReport {
   readonly ledger: Ledger;
   /** waited_s: of the makespan, the seconds the job waited for a worker */
   readonly timeline: { readonly makespan_s: number; readonly worker_busy_s: Readonly<Record<string, number>>; readonly waited_s: number };
-  readonly movement: { readonly moves: number; readonly bytes: number; readonly recomputed_steps: number; readonly workers_lost: number };
+  readonly movement: MovementJson;
   /** what produced the result (absent from results of coordinators before it was recorded) */
   readonly provenance?: ProvenanceJson;
 }
@@ -290,7 +302,8 @@ function winnerJson(w: AnyWinner | null | undefined): WinnerJson {
 /**
  * The `search --json` document: `{ job, prompts: [{ prompt, winner: { candidate, seed, rewards }, explored,
  * ledger }], ledger, timeline: { makespan_s, worker_busy_s, waited_s } }`, plus `top_k` per prompt when asked for,
- * `text` for text prompts and `movement` (latent moves, bytes, recomputed steps, workers lost).
+ * `text` for text prompts and `movement` (latent moves, bytes, recomputed steps, workers lost, steps lost workers
+ * may have run unscored).
  */
 export function resultJson(r: AnyResult, topK: number): SearchReport {
   const prompts = (r.prompts ?? []).map((p) => promptJson(p, topK));
@@ -309,6 +322,7 @@ export function resultJson(r: AnyResult, topK: number): SearchReport {
       bytes: Number(r.movement?.bytes ?? 0),
       recomputed_steps: Number(r.movement?.recomputed_steps ?? 0),
       workers_lost: Number(r.movement?.workers_lost ?? 0),
+      unscored_steps: Number(r.movement?.unscored_steps ?? 0),
     },
     ...withProvenance(provenanceJson(r.provenance)),
   };

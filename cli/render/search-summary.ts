@@ -1,6 +1,12 @@
 import type { SearchReport } from '../../coordinator/result.js';
 import { formatTable } from './table.js';
 
+/** Latent moves and what lost workers cost, for the summary and report.html. */
+export function movementText(m: SearchReport['movement']): string {
+  const unscored = m.unscored_steps ? `, up to ${m.unscored_steps} more run and never scored` : '';
+  return `${m.moves} (${m.bytes} bytes); workers lost ${m.workers_lost}, denoise steps recomputed ${m.recomputed_steps}${unscored}`;
+}
+
 /** The makespan, and the part of it the job waited for a worker when it did. */
 export function makespanText(t: SearchReport['timeline']): string {
   return `${t.makespan_s.toFixed(2)} s${t.waited_s > 0 ? ` (${t.waited_s.toFixed(2)} s of it waiting for a worker)` : ''}`;
@@ -36,6 +42,6 @@ export function summaryText(r: SearchReport): string {
     `makespan ${makespanText(r.timeline)}; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
   ];
   const m = r.movement;
-  if (m.moves || m.workers_lost) lines.push(`latent moves ${m.moves} (${m.bytes} bytes); workers lost ${m.workers_lost}, denoise steps recomputed ${m.recomputed_steps}`);
+  if (m.moves || m.workers_lost) lines.push(`latent moves ${movementText(m)}`);
   return `${lines.join('\n')}\n`;
 }

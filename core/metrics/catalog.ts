@@ -51,6 +51,7 @@ export const METRICS = {
   latentMoves: m('coordinator', 'counter', 'ttsnap_latent_moves_total', 'Candidates whose latent state moved between workers'),
   latentBytesMoved: m('coordinator', 'counter', 'ttsnap_latent_bytes_moved_total', 'Bytes of latent state moved between workers'),
   recomputedSteps: m('coordinator', 'counter', 'ttsnap_recomputed_steps_total', 'Denoise steps executed again after a worker was lost'),
+  unscoredSteps: m('coordinator', 'counter', 'ttsnap_unscored_steps_total', 'Denoise steps lost workers were asked to run for candidates whose scores never came: at most what they ran that no ledger charges (the ledger charges scored work)'),
   jobs: m('coordinator', 'gauge', 'ttsnap_jobs', 'Jobs by state', ['state']),
   previewBytes: m('coordinator', 'gauge', 'ttsnap_preview_bytes', 'PNG bytes of contact-sheet previews the coordinator holds: those of prompts running or finished and not yet fetched (GetPromptPreviews)'),
   jobsCompleted: m('coordinator', 'counter', 'ttsnap_jobs_completed_total', 'Jobs that ended, by final state', ['state'], ['done', 'cancelled', 'failed']),

@@ -201,11 +201,12 @@ export const ROWS = [
         title: 'Latent moves and recomputed steps',
         unit: 'short',
         w: 6,
-        description: 'Cumulative candidates moved between workers, and denoise steps redone after a worker was lost.',
+        description: 'Cumulative candidates moved between workers, denoise steps redone after a worker was lost, and the steps lost workers were asked to run and never scored (at most what they ran that no ledger charges).',
         targets: [
           { expr: `sum(ttsnap_latent_moves_total${ns})`, legend: 'moves' },
           { expr: `sum(ttsnap_latent_bytes_moved_total${ns})`, legend: 'bytes moved' },
           { expr: `sum(ttsnap_recomputed_steps_total${ns})`, legend: 'recomputed steps' },
+          { expr: `sum(ttsnap_unscored_steps_total${ns})`, legend: 'unscored steps (lost workers, at most)' },
         ],
       },
       {

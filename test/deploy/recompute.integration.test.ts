@@ -40,7 +40,7 @@ async function counter(target: string, name: string): Promise<number> {
 
 interface SearchOutput {
   ledger: { denoise_steps: number };
-  movement: { recomputed_steps: number; workers_lost: number };
+  movement: { recomputed_steps: number; workers_lost: number; unscored_steps: number };
 }
 
 /** Runs a search (`how`: --policy bon, or a --schedule) to the end; its result. */
@@ -135,6 +135,8 @@ describe('budget overrun and recompute ratio alerts against real processes', () 
     expect(result.movement.workers_lost, context).toBe(1);
     expect(recomputed, context).toBe(result.movement.recomputed_steps);
     expect(recomputed, context).toBeGreaterThanOrEqual(prune + 1);
+    // what worker-1 was asked to run and never scored is counted apart from the ledger, as the result says
+    expect(await value('sum(ttsnap_unscored_steps_total)'), context).toBe(result.movement.unscored_steps);
     const overrun = await promQuery(promUrl, alertExpr('TtsnapBudgetOverrun'));
     const ratio = await promQuery(promUrl, alertExpr('TtsnapRecomputeRatioHigh'));
     expect(overrun.length, context).toBe(1);

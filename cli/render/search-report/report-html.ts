@@ -1,6 +1,6 @@
 import type { SearchReport } from '../../../coordinator/result.js';
 import { escapeXml } from '../../../core/image/svg.js';
-import { formatCost, makespanText } from '../search-summary.js';
+import { formatCost, makespanText, movementText } from '../search-summary.js';
 import { REPORT_SCRIPT } from './report-client.js';
 import type { ReportDataJson } from './report-data.js';
 
@@ -66,7 +66,7 @@ export function reportHtml(r: SearchReport, data: ReportDataJson, charts: readon
     ['reward calls', calls],
     ['cost', formatCost(r.ledger.cost)],
     ['makespan', `${makespanText(r.timeline)}; ${busy.length} workers busy ${busy.reduce((a, b) => a + b, 0).toFixed(2)} s in all`],
-    ['latent moves', `${r.movement.moves} (${r.movement.bytes} bytes); workers lost ${r.movement.workers_lost}, denoise steps recomputed ${r.movement.recomputed_steps}`],
+    ['latent moves', movementText(r.movement)],
   ]);
   const chartImgs = charts.map((c) => `<img alt="${escapeXml(c.title)}" src="data:image/svg+xml;base64,${Buffer.from(c.svg).toString('base64')}">`).join('');
   const omitted = data.imagesOmitted ? `<p class="meta">Pictures of ${data.imagesOmitted} prompts are left out of this file to keep it small; their contact sheets are the contact_sheet_*.png files beside it.</p>` : '';

@@ -30,13 +30,17 @@ describe('failure: kill -9 one of 3 workers in the middle of a job', () => {
     const victim = workers[1] as Proc;
     let killedAt = -1;
     let lost = '';
+    let unscored = -1;
     const done = await client.watch(job, (e) => {
       // Once a quarter of the prompts are done, every worker holds survivors of later stages.
       if (e.event === 'budget' && killedAt < 0 && Number(e.budget?.prompts_done) >= 3) {
         killedAt = Number(e.budget?.prompts_done);
         victim.child.kill('SIGKILL');
       }
-      if (e.event === 'worker_lost') lost = e.worker_lost?.worker ?? '';
+      if (e.event === 'worker_lost') {
+        lost = e.worker_lost?.worker ?? '';
+        unscored = Number(e.worker_lost?.unscored_steps);
+      }
     });
     expect(await victim.exited).toBe('SIGKILL');
     expect(killedAt).toBeGreaterThan(0);
@@ -48,6 +52,8 @@ describe('failure: kill -9 one of 3 workers in the middle of a job', () => {
     const planned = engineTotal(expected);
     expect(doc.movement.workers_lost).toBe(1);
     expect(doc.movement.recomputed_steps).toBeGreaterThan(0);
+    // the segments in flight on w2 when it died: at most what it ran that no ledger charges, as its event said
+    expect(doc.movement.unscored_steps).toBe(unscored);
     expect(doc.ledger.denoise_steps).toBe(planned.denoise_steps + doc.movement.recomputed_steps);
     expect(doc.ledger.cost).toBeGreaterThan(planned.cost);
   });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mergeLedgers, type Ledger } from '../../../core/engine/ledger.js';
+import type { MovementJson } from '../../../coordinator/result.js';
 import { CLI } from '../../support/procs.js';
 import type { EnginePick } from './engine-alone.js';
 
@@ -8,7 +9,7 @@ export interface SearchDoc {
   prompts: { prompt: number; winner: { candidate: number; seed: number; rewards: Record<string, number> }; explored: number[]; ledger: Ledger }[];
   ledger: Ledger;
   timeline: { makespan_s: number; worker_busy_s: Record<string, number> };
-  movement: { moves: number; bytes: number; recomputed_steps: number; workers_lost: number };
+  movement: MovementJson;
 }
 
 /** Runs `ttsnap search ... --json` and parses its stdout. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../cli/render/search-progress/progress-line.js';
 import { planPerPrompt } from '../../../cli/render/search-progress/plan.js';
 import { eventNote } from '../../../cli/render/search-progress/reporter.js';
-import { makespanText } from '../../../cli/render/search-summary.js';
+import { makespanText, movementText } from '../../../cli/render/search-summary.js';
 import { StageProgress } from '../../../cli/render/search-progress/stage-progress.js';
 import { plannedLedger } from '../../../core/engine/ledger.js';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
@@ -68,5 +68,11 @@ describe('search progress', () => {
   it('says how much of the makespan went waiting for a worker, only when some did', () => {
     expect(makespanText({ makespan_s: 12.345, worker_busy_s: {}, waited_s: 0 })).toBe('12.35 s');
     expect(makespanText({ makespan_s: 12.345, worker_busy_s: {}, waited_s: 3.5 })).toBe('12.35 s (3.50 s of it waiting for a worker)');
+  });
+
+  it('says what lost workers cost: recomputed steps, and the steps they may have run that were never scored', () => {
+    const m = { moves: 2, bytes: 4096, recomputed_steps: 40, workers_lost: 1, unscored_steps: 0 };
+    expect(movementText(m)).toBe('2 (4096 bytes); workers lost 1, denoise steps recomputed 40');
+    expect(movementText({ ...m, unscored_steps: 21 })).toBe('2 (4096 bytes); workers lost 1, denoise steps recomputed 40, up to 21 more run and never scored');
   });
 });

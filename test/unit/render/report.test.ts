@@ -51,7 +51,7 @@ describe('report data', () => {
 
   it('report.html carries prompt text only as escaped data: no markup from a prompt reaches the page', async () => {
     const evil = '</script><script>alert(1)</script><!--';
-    const report: SearchReport = { job: 'j<1>', prompts: [prompt(0, evil)], ledger, timeline: { makespan_s: 1, worker_busy_s: { w: 1 }, waited_s: 0 }, movement: { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0 } };
+    const report: SearchReport = { job: 'j<1>', prompts: [prompt(0, evil)], ledger, timeline: { makespan_s: 1, worker_busy_s: { w: 1 }, waited_s: 0 }, movement: { moves: 0, bytes: 0, recomputed_steps: 0, workers_lost: 0, unscored_steps: 0 } };
     const html = reportHtml(report, await reportData(report.prompts, lineage(), null), [{ title: 'c"', svg: '<svg/>' }]);
     expect(html).not.toContain(evil);
     expect(html).not.toContain('<script>alert');

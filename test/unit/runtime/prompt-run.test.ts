@@ -5,7 +5,7 @@ import { PAPER_COST } from '../../../core/engine/cost-model.js';
 import { makePolicy } from '../../../core/engine/policy.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import type { Score } from '../../../core/bus/score-bus.js';
-import { PromptRun } from '../../../coordinator/prompt-run.js';
+import { PromptRun, UNPLACED } from '../../../coordinator/prompt-run.js';
 
 function run(rewards: readonly string[] = ['pic']): PromptRun {
   const explored = Int32Array.from([10, 11, 12, 13, 14]);
@@ -52,5 +52,35 @@ describe('PromptRun', () => {
     const outcome = r.submitStage();
     expect(kept[0]).toEqual(Array.from(outcome?.kept ?? []));
     expect(kept[0]?.map((i, k) => [i, scores[0]?.pic?.[k], scores[0]?.aes?.[k]])).toEqual(kept[0]?.map((i) => (i === 10 ? [i, 0.2, Number.NaN] : [i, i / 100, i / 10])));
+  });
+
+  it('a lost worker: what it held and ran goes back to pending, and the unscored steps are those of its segments in flight', () => {
+    const r = run();
+    // as the scheduler does: take what is pending, then dispatch it
+    expect(r.takePending(UNPLACED, 10)).toEqual([10, 11, 12, 13, 14]);
+    for (const i of [10, 11, 12]) r.dispatch(i, 'w1', -1, 0);
+    for (const i of [13, 14]) r.dispatch(i, 'w2', -1, 0);
+    r.accept(score(10, 'pic', 0.9), 1); // held on w1 at step 2, charged
+    for (const i of [13, 14]) r.accept(score(i, 'pic', i / 100, 'w2'), 1);
+    // 11 and 12 were in flight on w1 from scratch to step 2: up to 3 steps each ran and were never scored
+    expect(r.loseWorker('w1')).toEqual({ unscored: 6, inflight: 2, held: 3 });
+    expect(r.book.summary().denoise_steps).toBe(9);
+    expect(r.takePending(UNPLACED, 10)).toEqual([11, 12]);
+    for (const i of [11, 12]) r.dispatch(i, 'w2', -1, 2);
+    for (const i of [11, 12]) r.accept(score(i, 'pic', i / 100, 'w2'), 3);
+    const outcome = r.submitStage();
+    // as releaseCandidates does when the stage closes: the pruned are released where they live
+    for (const i of outcome?.pruned ?? []) {
+      const c = r.candidates.get(i);
+      if (c) c.worker = null;
+    }
+    r.beginStage(4);
+    // the survivors: 10 (best, its state lost with w1: from scratch, 7 steps to step 6) and 14 (at step 2 on w2: 4 steps)
+    expect([r.request.step, Array.from(r.search.alive())]).toEqual([6, [10, 14]]);
+    expect([r.takePending(UNPLACED, 10), r.takePending('w2', 10)]).toEqual([[10], [14]]);
+    r.dispatch(10, 'w2', -1, 5);
+    r.dispatch(14, 'w2', 2, 5);
+    expect(r.loseWorker('w2')).toEqual({ unscored: 11, inflight: 2, held: 2 });
+    expect(r.loseWorker('w2')).toEqual({ unscored: 0, inflight: 0, held: 0 });
   });
 });
