@@ -4,19 +4,15 @@ import { parseHostPort } from '../../core/grpc/address.js';
 import { MIN_WORKER_TIMEOUT_MS, REMOTE_QUEUE_FACTOR } from '../../coordinator/coordinator.js';
 import { CoordinatorProcess } from '../../process/coordinator-process.js';
 import { parseInteger } from '../options.js';
-import { exitSoon } from '../exit-soon.js';
-import { addMetricsListenOptions, addNatsAuthOptions, addTlsOptions, metricsListenFrom, natsAuthFrom, securityFrom } from '../security-options.js';
-import type { NatsAuthFlags } from '../../core/bus/nats-auth.js';
+import { addMetricsListenOptions, addNatsAuthOptions, addTlsOptions } from '../security-options.js';
+import { runService, serviceOptions, type ServiceFlags } from '../service.js';
 import { DEFAULT_MAX_JOBS_PER_CLIENT } from '../../core/security/quota.js';
 
-interface CoordinatorFlags extends NatsAuthFlags {
+interface CoordinatorFlags extends ServiceFlags {
   listen: string;
   nats: string;
   natsPrefix: string;
   natsReplicas: string;
-  metricsPort?: string;
-  metricsListen?: string;
-  healthListen?: string;
   maxJobsPerClient: string;
   scoreTimeoutMs: string;
   workerTimeoutMs: string;
@@ -48,10 +44,7 @@ export function registerCoordinator(program: Command): void {
     .option('--journal-max-mb <mb>', 'the job journal takes at most this much; JetStream drops the oldest records (0 = no cap)', '0')
     .action(async (flags: CoordinatorFlags) => {
       const listen = parseHostPort(flags.listen, '--listen', true);
-      const metricsAt = metricsListenFrom(flags);
-      const healthListen = flags.healthListen === undefined ? undefined : parseHostPort(flags.healthListen, '--health-listen', true);
       const maxJobsPerClient = parseInteger('--max-jobs-per-client', 1, 1_000_000)(flags.maxJobsPerClient);
-      const natsAuth = natsAuthFrom(flags);
       const queueFactor = parseNumberIn('--queue-factor', flags.queueFactor, { min: 1, max: 64 });
       const opts = {
         scoreTimeoutMs: parseInteger('--score-timeout-ms', 100, 3_600_000)(flags.scoreTimeoutMs),
@@ -72,25 +65,10 @@ export function registerCoordinator(program: Command): void {
         ...(resultsMaxBytes !== undefined ? { resultsMaxBytes } : {}),
         ...(journalMaxBytes !== undefined ? { journalMaxBytes } : {}),
       };
-      const security = securityFrom(flags, 'coordinator');
-      const proc = await CoordinatorProcess.start({
-        listen,
-        natsUrl: flags.nats,
-        natsPrefix: flags.natsPrefix,
-        natsReplicas: parseInteger('--nats-replicas', 1, 5)(flags.natsReplicas),
-        ...(metricsAt ? { metricsPort: metricsAt.port, metricsHost: metricsAt.host } : {}),
-        ...(healthListen ? { healthListen } : {}),
-        ...opts,
-        drainMs,
-        retention,
-        maxJobsPerClient,
-        natsAuth,
-        security,
-      }).catch((err: unknown) => {
-        security.close();
-        throw err;
-      });
-      await proc.run();
-      exitSoon('coordinator');
+      const natsReplicas = parseInteger('--nats-replicas', 1, 5)(flags.natsReplicas);
+      const shared = serviceOptions(flags, 'coordinator');
+      await runService('coordinator', shared, () =>
+        CoordinatorProcess.start({ listen, natsUrl: flags.nats, natsPrefix: flags.natsPrefix, natsReplicas, ...shared, ...opts, drainMs, retention, maxJobsPerClient }),
+      );
     });
 }

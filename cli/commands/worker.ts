@@ -5,21 +5,17 @@ import { parseHostPort } from '../../core/grpc/address.js';
 import { DEFAULT_BUSY_SCORE_GRID_MS, DEFAULT_SCORE_GRID_MS, WorkerProcess } from '../../process/worker-process.js';
 import { BACKENDS } from '../../worker/backends/registry.js';
 import { parseInteger } from '../options.js';
-import { exitSoon } from '../exit-soon.js';
-import { addMetricsListenOptions, addNatsAuthOptions, addTlsOptions, metricsListenFrom, natsAuthFrom, securityFrom } from '../security-options.js';
-import type { NatsAuthFlags } from '../../core/bus/nats-auth.js';
+import { addMetricsListenOptions, addNatsAuthOptions, addTlsOptions } from '../security-options.js';
+import { runService, serviceOptions, type ServiceFlags } from '../service.js';
 
-interface WorkerFlags extends NatsAuthFlags {
+interface WorkerFlags extends ServiceFlags {
   listen: string;
-  metricsListen?: string;
-  healthListen?: string;
   coordinator: string;
   nats: string;
   natsPrefix: string;
   backend: string;
   id?: string;
   advertise?: string;
-  metricsPort?: string;
   drainTimeoutS: string;
   batchTimeoutS: string;
   scoreGridMs: string;
@@ -51,9 +47,6 @@ export function registerWorker(program: Command): void {
       const batchTimeoutMs = parseInteger('--batch-timeout-s', 1, 86_400)(flags.batchTimeoutS) * 1000;
       const scoreGridMs = parseInteger('--score-grid-ms', 0, 1000)(flags.scoreGridMs);
       const busyScoreGridMs = parseInteger('--busy-score-grid-ms', 0, 1000)(flags.busyScoreGridMs);
-      const metricsAt = metricsListenFrom(flags);
-      const healthListen = flags.healthListen === undefined ? undefined : parseHostPort(flags.healthListen, '--health-listen', true);
-      const natsAuth = natsAuthFrom(flags);
       const backendOpts: Record<string, string | undefined> = backendOptionsFrom(flags, ['reward']);
       for (const kv of flags.set) {
         const at = kv.indexOf('=');
@@ -61,30 +54,24 @@ export function registerWorker(program: Command): void {
         backendOpts[kv.slice(0, at)] = kv.slice(at + 1);
       }
       const advertise = flags.advertise ? parseHostPort(flags.advertise, '--advertise') : undefined;
-      const security = securityFrom(flags, 'worker');
-      const proc = await WorkerProcess.start({
-        backend: flags.backend,
-        backendOptions: backendOpts,
-        listen,
-        coordinator: coordinatorAddr,
-        natsUrl: flags.nats,
-        natsPrefix: flags.natsPrefix,
-        id: flags.id,
-        advertise,
-        ...(metricsAt ? { metricsPort: metricsAt.port, metricsHost: metricsAt.host } : {}),
-        ...(healthListen ? { healthListen } : {}),
-        drainMs,
-        batchTimeoutMs,
-        scoreGridMs,
-        busyScoreGridMs,
-        natsAuth,
-        security,
-      }).catch((err: unknown) => {
-        security.close();
-        throw err;
-      });
-      await proc.run();
-      exitSoon('worker');
+      const shared = serviceOptions(flags, 'worker');
+      const proc = await runService('worker', shared, () =>
+        WorkerProcess.start({
+          backend: flags.backend,
+          backendOptions: backendOpts,
+          listen,
+          coordinator: coordinatorAddr,
+          natsUrl: flags.nats,
+          natsPrefix: flags.natsPrefix,
+          id: flags.id,
+          advertise,
+          ...shared,
+          drainMs,
+          batchTimeoutMs,
+          scoreGridMs,
+          busyScoreGridMs,
+        }),
+      );
       if (proc.refusedBySecurity) throw proc.refusedBySecurity;
       // a worker of another protocol version (README: upgrade order); another backend would form its own pool
       if (proc.refused) throw new ValidationError('--coordinator', `the coordinator refused this worker: ${proc.refused}`, 'a coordinator of this worker\'s protocol version');
