@@ -28,7 +28,10 @@ const o = new Command('bench:scale')
   .option('--candidates <n>', 'candidates per prompt', '100')
   .option('--worker-processes <n>', 'worker processes', '4')
   .option('--workers-per-process <k>', 'simulated workers in each', '16')
-  .option('--step-ms <ms>', 'one denoise step of a batch', '2')
+  // 20 ms: the shortest step at which the whole run's CPU (coordinator, worker hosts, nats-server) fits in the ideal
+  // makespan on this 2-core machine, so the simulated accelerators, not the processes, set the pace (at 10 and 15 ms
+  // the hosts' CPU did: utilisation 0.60 and 0.75 at 100k). docs/coordinator-cpu.md has the measurements.
+  .option('--step-ms <ms>', 'one denoise step of a batch', '20')
   .option('--max-batch <k>', 'candidates per batch', '8')
   .option('--score-grid-ms <ms>', "the workers' --score-grid-ms (ttsnap worker's default unless given)")
   .option('--busy-score-grid-ms <ms>', "the workers' --busy-score-grid-ms (ttsnap worker's default unless given)")
