@@ -1,5 +1,6 @@
 import { mergeLedgers, type Ledger } from '../core/engine/ledger.js';
 import { FinishedPrompts } from './finished-prompts.js';
+import type { BudgetSpent } from '../core/generated/ttsnap/v1/BudgetSpent.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { SurvivorsMoved } from '../core/generated/ttsnap/v1/SurvivorsMoved.js';
 import type { WorkerLost } from '../core/generated/ttsnap/v1/WorkerLost.js';
@@ -27,6 +28,9 @@ const KEPT_PAST_CAP = new Set(['budget', 'worker_lost', 'waiting', 'prompt_done'
 
 /** How stale the under-way part of a budget event's cost may be, ms. */
 const ACTIVE_COST_MS = 250;
+
+/** Least ms between two budget events, kept or not: a running job's watchers hear how far it got at most this often. */
+const PROGRESS_MS = 1000;
 
 /** Rough bytes an event holds: a fixed part, plus the ids it lists. */
 function eventBytes(e: JobEvent): number {
@@ -77,6 +81,8 @@ export class Job {
   private waitingSince = 0;
   /** executed cost of the finished prompts, summed as they finish (the budget event reads it per prompt) */
   private finishedCost = 0;
+  /** when the last budget event went out (progress() sends the next one no sooner than PROGRESS_MS later) */
+  private lastBudgetAt = Number.NEGATIVE_INFINITY;
   /** executed cost of the prompts under way, as last summed (spent()) */
   private activeCost = { at: Number.NEGATIVE_INFINITY, cost: 0 };
   /**
@@ -261,6 +267,30 @@ export class Job {
   private countMove(bytes: number): void {
     this.movement.moves++;
     this.movement.bytes += bytes;
+  }
+
+  /** The budget so far, as its budget events carry it (the part under way summed at most every ACTIVE_COST_MS). */
+  private budget(now: number): BudgetSpent {
+    return { cost: this.spent(now), planned: this.spec.planned.cost, prompts_done: this.promptsDone, prompts: this.spec.prompts.length };
+  }
+
+  /** A prompt finished: the budget event that says so (kept, journaled and replayed like every event). */
+  emitBudget(now: number): void {
+    this.lastBudgetAt = now;
+    this.emit({ event: 'budget', budget: this.budget(now) }, now);
+  }
+
+  /**
+   * A stage closed: tells the job's watchers how far the budget got, at most every PROGRESS_MS (the first time at
+   * once), so that a remote `search` or `jobs watch` shows the cost, the plan and the time left before the first
+   * prompt finishes and between prompts. Such a budget event goes to live watchers only: not kept, journaled or
+   * replayed (the next one, or a prompt's, says more), and it carries the seq of the event before it.
+   */
+  progress(now: number): void {
+    if (this.listeners.size === 0 || now - this.lastBudgetAt < PROGRESS_MS) return;
+    this.lastBudgetAt = now;
+    const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, event: 'budget', budget: this.budget(now), seq: this.seq };
+    for (const l of this.listeners.keys()) l(event);
   }
 
   emit(body: JobEventBody, now: number): void {

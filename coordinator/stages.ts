@@ -31,6 +31,7 @@ export function completeStage(job: Job, run: PromptRun, deps: StageDeps): void {
     releaseCandidates(job, run, outcome.pruned, deps.pool);
     run.beginStage(now);
     job.emit({ event: 'stage', stage: { prompt: run.prompt, step: run.request.step, alive: run.search.aliveCount, final: run.request.final } }, now);
+    job.progress(now);
     return;
   }
   m.inc('candidatesFinished', {}, run.search.aliveCount);
@@ -50,8 +51,7 @@ async function finishPrompt(job: Job, run: PromptRun, deps: StageDeps): Promise<
   const result = promptResult(run, job.spec.topK, image);
   job.finishPrompt(run, result);
   job.emit({ event: 'prompt_done', prompt_done: result }, deps.clock());
-  const budget = { cost: job.spent(deps.clock()), planned: job.spec.planned.cost, prompts_done: job.promptsDone, prompts: job.spec.prompts.length };
-  job.emit({ event: 'budget', budget }, deps.clock());
+  job.emitBudget(deps.clock());
   if (job.promptsDone === job.spec.prompts.length) deps.jobDone(job);
 }
 

@@ -12,6 +12,13 @@ export function makespanText(t: SearchReport['timeline']): string {
   return `${t.makespan_s.toFixed(2)} s${t.waited_s > 0 ? ` (${t.waited_s.toFixed(2)} s of it waiting for a worker)` : ''}`;
 }
 
+/** The makespan (makespanText) and how long the workers were busy, for the summary and report.html. */
+export function timelineText(t: SearchReport['timeline']): string {
+  const busy = Object.values(t.worker_busy_s);
+  const total = busy.reduce((a, b) => a + b, 0).toFixed(2);
+  return `${makespanText(t)}; ${busy.length} ${busy.length === 1 ? 'worker' : 'workers'} busy ${total} s in all`;
+}
+
 /** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */
 export function formatCost(x: number): string {
   return Math.abs(x) >= 1000 || x === 0 ? x.toFixed(1) : x.toPrecision(4);
@@ -33,13 +40,12 @@ export function summaryText(r: SearchReport): string {
       formatCost(p.ledger.cost),
     ]);
   }
-  const busy = Object.entries(r.timeline.worker_busy_s);
   const calls = Object.entries(r.ledger.reward_calls).map(([k, v]) => `${k} ${v}`).join(', ');
   const lines = [
     formatTable(header, rows, { labels: true }),
     '',
     `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${formatCost(r.ledger.cost)}`,
-    `makespan ${makespanText(r.timeline)}; ${busy.length} workers busy ${busy.reduce((s, [, v]) => s + v, 0).toFixed(2)} s in all`,
+    `makespan ${timelineText(r.timeline)}`,
   ];
   const m = r.movement;
   if (m.moves || m.workers_lost) lines.push(`latent moves ${movementText(m)}`);

@@ -182,7 +182,7 @@ const loaded = new Map<string, RewardTrace>();
  */
 export async function createTraceBackend(opts: BackendOptions): Promise<WorkerBackend> {
   const base = opts.base;
-  if (typeof base !== 'string' || base === '') throw new ValidationError('--base', 'missing', 'a reward trace .npy file (the trace backend needs one)');
+  if (typeof base !== 'string' || base === '') throw new ValidationError('--base', 'missing', 'a reward trace .npy file (the trace backend, the default, needs one; --backend onnx runs a model bundle instead)');
   const narf = typeof opts.narf === 'string' ? opts.narf : undefined;
   const allowNonFinite = opts.allowNonfinite === true || opts.allowNonfinite === 'true';
   const id = `${base}\0${narf ?? ''}\0${allowNonFinite}`;

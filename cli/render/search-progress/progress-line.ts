@@ -19,7 +19,7 @@ export function stagesText(p: ProgressSnapshot): string {
 
 /** The budget part: "cost 0.0042 of 0.006875 planned (61%), 0.0035/s, 0.8 s left". */
 export function budgetText(p: ProgressSnapshot): string {
-  const of = p.planned !== null ? ` of ${formatCost(p.planned)} planned (${p.planned > 0 ? Math.floor((100 * p.spent) / p.planned) : 100}%)` : '';
+  const of = p.planned !== null ? ` of ${formatCost(p.planned)} planned (${p.planned > 0 ? Math.floor((100 * p.spent) / p.planned + 1e-9) : 100}%)` : '';
   const rate = p.rate > 0 ? `, ${formatCost(p.rate)}/s` : '';
   const left = p.leftS !== null ? `, ${seconds(p.leftS)} left` : '';
   return `cost ${formatCost(p.spent)}${of}${rate}${left}`;

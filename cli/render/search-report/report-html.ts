@@ -1,6 +1,6 @@
 import type { SearchReport } from '../../../coordinator/result.js';
 import { escapeXml } from '../../../core/image/svg.js';
-import { formatCost, makespanText, movementText } from '../search-summary.js';
+import { formatCost, movementText, timelineText } from '../search-summary.js';
 import { REPORT_SCRIPT } from './report-client.js';
 import type { ReportDataJson } from './report-data.js';
 
@@ -56,7 +56,6 @@ function scriptJson(x: unknown): string {
  * lineage, twenty prompts a page with a search box.
  */
 export function reportHtml(r: SearchReport, data: ReportDataJson, charts: readonly ReportChart[]): string {
-  const busy = Object.values(r.timeline.worker_busy_s);
   const calls = Object.entries(r.ledger.reward_calls).map(([k, v]) => `${k} ${v}`).join(', ') || '0';
   const summary = kv([
     ['job', r.job],
@@ -65,7 +64,7 @@ export function reportHtml(r: SearchReport, data: ReportDataJson, charts: readon
     ['denoise steps', String(r.ledger.denoise_steps)],
     ['reward calls', calls],
     ['cost', formatCost(r.ledger.cost)],
-    ['makespan', `${makespanText(r.timeline)}; ${busy.length} workers busy ${busy.reduce((a, b) => a + b, 0).toFixed(2)} s in all`],
+    ['makespan', timelineText(r.timeline)],
     ['latent moves', movementText(r.movement)],
   ]);
   const chartImgs = charts.map((c) => `<img alt="${escapeXml(c.title)}" src="data:image/svg+xml;base64,${Buffer.from(c.svg).toString('base64')}">`).join('');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../cli/render/search-progress/progress-line.js';
 import { planPerPrompt } from '../../../cli/render/search-progress/plan.js';
 import { eventNote } from '../../../cli/render/search-progress/reporter.js';
-import { makespanText, movementText } from '../../../cli/render/search-summary.js';
+import { makespanText, movementText, timelineText } from '../../../cli/render/search-summary.js';
 import { StageProgress } from '../../../cli/render/search-progress/stage-progress.js';
 import { plannedLedger } from '../../../core/engine/ledger.js';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
@@ -49,6 +49,16 @@ describe('search progress', () => {
     expect(p.snapshot(2)).toMatchObject({ spent: 40, planned: 160, rate: 20, leftS: 6, promptsDone: 1 });
   });
 
+  it("a remote job's budget events between prompts give the plan and the time left before any prompt is done", () => {
+    const p = new StageProgress(2, null);
+    p.onEvent(pruned(0, 2, [1], [0], 1));
+    p.onEvent(budget(0, 32, 1));
+    expect(p.snapshot(2)).toMatchObject({ spent: 32, planned: 160, rate: 16, leftS: 8, promptsDone: 0 });
+    // a cost equal to the plan but for the last bits of a sum in another order reads 100 %, not 99
+    const done = { ...p.snapshot(2), spent: 0.7 - 0.4, planned: 0.3 };
+    expect(progressLine(done)).toContain('cost 0.3000 of 0.3000 planned (100%)');
+  });
+
   it('planPerPrompt follows the policy: best-of-N has no prune points; an unknown backend gives no plan', () => {
     const backend = { steps: 20, rewards: ['align', 'quality'], cost: { denoise: 1, verify: 0.5 } };
     expect(planPerPrompt({ schedule, policy: 'ttsnap' }, backend, 10)).toEqual(plan);
@@ -63,6 +73,11 @@ describe('search progress', () => {
     );
     expect(eventNote({ job: 'j', at_s: 3, waiting: { waiting: false, pool: 'p@1', reason: '' } })).toBe('job continues: a worker takes its candidates');
     expect(eventNote(budget(1, 80, 3))).toBeNull();
+  });
+
+  it('says how many workers were busy, and for how long, beside the makespan', () => {
+    expect(timelineText({ makespan_s: 2, worker_busy_s: { w1: 0.5 }, waited_s: 0 })).toBe('2.00 s; 1 worker busy 0.50 s in all');
+    expect(timelineText({ makespan_s: 2, worker_busy_s: { w1: 0.5, w2: 1.25 }, waited_s: 0 })).toBe('2.00 s; 2 workers busy 1.75 s in all');
   });
 
   it('says how much of the makespan went waiting for a worker, only when some did', () => {
