@@ -50,7 +50,7 @@ export interface CoordinatorOptions {
    * as much as a thousand small ones.
    */
   readonly keepBytes?: number;
-  /** durable copy of finished results (JetStream KV in the coordinator command); none by default */
+  /** durable copy of finished results (a JetStream object store in the coordinator command); none by default */
   readonly results?: ResultStore | null;
   /** job journal (JetStream in the coordinator command): running jobs survive a coordinator restart; none by default */
   readonly journal?: JournalStore | null;
@@ -263,7 +263,7 @@ export class Coordinator {
     const store = this.opts.results as ResultStore;
     const full = jobResult(job, this.opts.clock());
     const { prompts, ...summary } = full;
-    const put = store.put(job.id, { summary, prompts: prompts ?? [] });
+    const put = store.put(job.id, { summary, prompts: prompts ?? [], listing: jobSummaryOf(job) });
     const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer in ${STORE_TIMEOUT_MS / 1000} s`)), STORE_TIMEOUT_MS).unref());
     const stored = Promise.race([put, timeout]).then(
       () => '',
@@ -507,21 +507,26 @@ export class Coordinator {
     return job.state;
   }
 
-  /** Newest first, at most `limit` (default 100, capped at 1000). */
+  /** The jobs this coordinator holds, newest first, at most `limit` (default 100, capped at 1000). */
   list(limit = 100): JobSummary[] {
-    const n = Math.min(limit || 100, 1000);
-    return [...this.jobs.values()].reverse().slice(0, n).map((j) => ({
-      job: j.id,
-      state: j.state,
-      prompts: j.spec.prompts.length,
-      prompts_done: j.promptsDone,
-      candidates_per_prompt: j.spec.n,
-      cost: j.ledger().cost,
-      label: j.spec.label,
-      pool: j.pool,
-      store_error: j.storeError,
-      waiting: j.waiting,
-    }));
+    return [...this.jobs.values()].reverse().slice(0, listLimit(limit)).map(jobSummaryOf);
+  }
+
+  /**
+   * ListJobs: the jobs this coordinator holds (list()), then, up to `limit`, those whose results the store keeps
+   * and it does not hold (ended before it started, or dropped from its memory), newest first. A store that cannot
+   * be read leaves them out: the list never fails for it (the error is logged and counted).
+   */
+  async listJobs(limit = 100): Promise<JobSummary[]> {
+    const held = this.list(limit);
+    const room = listLimit(limit) - held.length;
+    if (room <= 0 || !this.opts.results) return held;
+    const stored = await this.opts.results.list(room, new Set(this.jobs.keys())).catch((err: unknown) => {
+      this.metrics.inc('resultStoreErrors', { op: 'list' });
+      this.opts.log.error({ err }, 'result store: list failed; ListJobs shows the jobs in memory only');
+      return [];
+    });
+    return [...held, ...stored.map((s) => ({ ...(s.listing as JobSummary), job: s.job }))];
   }
 
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones to end. Returns true when all ended. */
@@ -580,4 +585,25 @@ export class Coordinator {
       this.jobs.delete(id);
     }
   }
+}
+
+/** ListJobs' limit: 100 when not given, at most 1000. */
+function listLimit(limit: number): number {
+  return Math.min(limit || 100, 1000);
+}
+
+/** A job as ListJobs shows it (and as its stored result lists it once no coordinator holds it). */
+function jobSummaryOf(j: Job): JobSummary {
+  return {
+    job: j.id,
+    state: j.state,
+    prompts: j.spec.prompts.length,
+    prompts_done: j.promptsDone,
+    candidates_per_prompt: j.spec.n,
+    cost: j.ledger().cost,
+    label: j.spec.label,
+    pool: j.pool,
+    store_error: j.storeError,
+    waiting: j.waiting,
+  };
 }

@@ -153,7 +153,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     },
     GetResult: unary('GetResult', metrics, 'grpcErrors', (req) => coord.resultPage(jobField(req.job), req.offset, req.limit)),
     CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
-    ListJobs: unary('ListJobs', metrics, 'grpcErrors', (req) => ({ jobs: coord.list(req.limit) })),
+    ListJobs: unary('ListJobs', metrics, 'grpcErrors', async (req) => ({ jobs: await coord.listJobs(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {
       checkWorkerId(req.worker);
       checkWorkerProtocol(req.protocol);

@@ -4,6 +4,14 @@ import { nanos, StorageType, type NatsConnection, type ObjectInfo, type ObjectSt
 export interface StoredResult<P = unknown> {
   readonly summary: Record<string, unknown>;
   readonly prompts: readonly P[];
+  /** what a job list shows of the job once no coordinator holds it in memory (ListJobs' JobSummary) */
+  readonly listing?: object;
+}
+
+/** A stored result as a job list shows it: its listing, or for a result stored without one what its summary says. */
+export interface StoredListing {
+  readonly job: string;
+  readonly listing: Record<string, unknown>;
 }
 
 /** One page of a stored result's prompts, with the total to page through. */
@@ -26,6 +34,8 @@ export interface ResultStore {
   get(job: string, offset: number, limit: number): Promise<StoredPage | null>;
   /** Forgets a stored result; false when there was none. */
   delete(job: string): Promise<boolean>;
+  /** The stored results' listings, newest first, at most `limit`, leaving out the jobs `except` names. */
+  list(limit: number, except: ReadonlySet<string>): Promise<StoredListing[]>;
 }
 
 /** How long and how much the store keeps (oldest results go first once `maxBytes` would be passed). */
@@ -91,7 +101,9 @@ export class NatsResultStore implements ResultStore {
     // Pages first, the summary last: a reader finds a result only once every page of it is stored.
     try {
       for (const [i, page] of pages.entries()) await this.os.putBlob({ name: pageName(job, i) }, page);
-      await this.os.putBlob({ name: summaryName(job) }, head);
+      // the listing rides in the summary's metadata, so that a job list reads no object's data
+      const metadata = result.listing ? { listing: json(result.listing) } : undefined;
+      await this.os.putBlob({ name: summaryName(job), ...(metadata ? { metadata } : {}) }, head);
     } catch (err) {
       await this.deleteObjects(job, pages.length).catch(() => {});
       throw err;
@@ -122,6 +134,25 @@ export class NatsResultStore implements ResultStore {
     return true;
   }
 
+  async list(limit: number, except: ReadonlySet<string>): Promise<StoredListing[]> {
+    const heads = (await this.os.list())
+      .filter((o) => !o.deleted && o.name.endsWith('/summary') && !except.has(ownerOf(o.name)))
+      .sort((a, b) => Date.parse(b.mtime) - Date.parse(a.mtime))
+      .slice(0, limit);
+    const out: StoredListing[] = [];
+    for (const o of heads) {
+      const job = ownerOf(o.name);
+      const listing = o.metadata?.listing;
+      if (listing) out.push({ job, listing: JSON.parse(listing) as Record<string, unknown> });
+      else {
+        // stored before results carried a listing: what the summary itself says
+        const head = await this.os.getBlob(o.name);
+        if (head) out.push({ job, listing: listingOf(job, JSON.parse(dec.decode(head)) as SummaryDoc) });
+      }
+    }
+    return out;
+  }
+
   private async deleteObjects(job: string, pages: number): Promise<void> {
     await this.os.delete(summaryName(job)).catch(() => {});
     for (let i = 0; i < pages; i++) await this.os.delete(pageName(job, i)).catch(() => {});
@@ -139,7 +170,7 @@ export class NatsResultStore implements ResultStore {
     if (used + bytes <= this.maxBytes) return;
     const byJob = new Map<string, ObjectInfo[]>();
     for (const o of objects) {
-      const owner = o.name.slice(0, o.name.lastIndexOf('/'));
+      const owner = ownerOf(o.name);
       if (owner !== job) byJob.set(owner, [...(byJob.get(owner) ?? []), o]);
     }
     const oldestFirst = [...byJob.entries()].sort(([, a], [, b]) => oldest(a) - oldest(b));
@@ -149,6 +180,17 @@ export class NatsResultStore implements ResultStore {
       used -= parts.reduce((n, p) => n + p.size, 0);
     }
   }
+}
+
+/** The job an object of the store belongs to (its name up to the last '/'). */
+function ownerOf(name: string): string {
+  return name.slice(0, name.lastIndexOf('/'));
+}
+
+/** A listing from a stored summary alone: its state, prompts, N and cost (no label or pool: it has none). */
+function listingOf(job: string, doc: SummaryDoc): Record<string, unknown> {
+  const s = doc.summary as { state?: string; ledger?: { cost?: number }; provenance?: { candidates_per_prompt?: number } };
+  return { job, state: s.state ?? '', prompts: doc.total, prompts_done: doc.total, candidates_per_prompt: s.provenance?.candidates_per_prompt ?? 0, cost: Number(s.ledger?.cost ?? 0) };
 }
 
 function oldest(parts: readonly ObjectInfo[]): number {

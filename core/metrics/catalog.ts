@@ -59,7 +59,7 @@ export const METRICS = {
   natsErrors: m('coordinator', 'counter', 'ttsnap_nats_errors_total', 'NATS operations that failed, by operation', ['op']),
   workerFaults: m('coordinator', 'counter', 'ttsnap_worker_faults_total', 'Worker calls that failed on the merits (backend errors; enough in a row quarantine the worker), by worker', ['worker']),
   jetstreamHealthy: m('coordinator', 'gauge', 'ttsnap_jetstream_healthy', "1 when the coordinator's last JetStream check (account info through the API) answered in time, else 0"),
-  resultStoreErrors: m('coordinator', 'counter', 'ttsnap_result_store_errors_total', 'Result-store (JetStream object store) operations that failed, by operation', ['op'], ['open', 'put', 'get', 'delete']),
+  resultStoreErrors: m('coordinator', 'counter', 'ttsnap_result_store_errors_total', 'Result-store (JetStream object store) operations that failed, by operation', ['op'], ['open', 'put', 'get', 'delete', 'list']),
   // worker
   workerInfo: m('worker', 'gauge', 'ttsnap_worker_info', 'Always 1: what this worker runs (backend, execution provider cpu | cuda | simulated, bundle or trace)', ['backend', 'provider', 'bundle']),
   workerReady: m('worker', 'gauge', 'ttsnap_worker_ready', '1 once the model is loaded and the worker serves; 0 while it loads and while it drains'),

@@ -66,8 +66,10 @@ describe('the rendered NATS config in a real nats-server', () => {
     const nc = coordinator.connection;
     const journal = await JetStreamJournal.open(nc);
     const store = await NatsResultStore.open(nc, 'ttsnap');
-    await store.put('j-1', { summary: { ok: true }, prompts: [{ p: 0 }] });
+    await store.put('j-1', { summary: { ok: true }, prompts: [{ p: 0 }], listing: { job: 'j-1', state: 'done' } });
     expect(await store.get('j-1', 0, 10)).toMatchObject({ summary: { ok: true }, prompts: [{ p: 0 }], total: 1 });
+    // and lists the stored results (ListJobs after a restart)
+    expect(await store.list(10, new Set())).toEqual([{ job: 'j-1', listing: { job: 'j-1', state: 'done' } }]);
     const ack = await nc.jetstream().publish('ttsnap.journal.j-1.event', new TextEncoder().encode('{}'));
     expect(ack.stream).toBe(journal.stream);
     journal.close();

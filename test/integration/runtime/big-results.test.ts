@@ -57,6 +57,10 @@ describe('results larger than a NATS message', () => {
     const stored = await jobs(c, 'result', doc.job);
     expect(stored.code, stored.stderr).toBe(0);
     expect((JSON.parse(stored.stdout) as Doc).prompts.map((p) => [p.prompt, p.winner.candidate, p.explored])).toEqual(doc.prompts.map((p) => [p.prompt, p.winner.candidate, p.explored]));
+    // and `jobs list` still shows the job, from the store's listing of it
+    const listed = await jobs(c, 'list');
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { job: string }[]).find((j) => j.job === doc.job)).toMatchObject({ state: 'done', prompts: PROMPTS, prompts_done: PROMPTS, store_error: '' });
 
     const del = await jobs(c, 'delete', doc.job);
     expect(del.code, del.stderr).toBe(0);
@@ -65,6 +69,7 @@ describe('results larger than a NATS message', () => {
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toContain('NOT_FOUND');
     expect((await jobs(c, 'delete', doc.job)).stderr).toContain('NOT_FOUND');
+    expect(JSON.parse((await jobs(c, 'list')).stdout)).toEqual([]);
   });
 
   it('a result the store refuses is an error the operator sees: search warns, ListJobs, log and metric say so', { timeout: 90_000 }, async () => {

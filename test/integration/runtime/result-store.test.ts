@@ -53,6 +53,22 @@ describe('NatsResultStore (nats-server with max_payload 16 KiB)', () => {
     expect(await store.delete('j1')).toBe(false);
   });
 
+  it('lists the stored results newest first, by their listing, or by what the summary says when stored without one', async () => {
+    const store = await NatsResultStore.open(nc, 'list');
+    expect(await store.list(10, new Set())).toEqual([]);
+    const listing = (job: string) => ({ job, state: 'done', prompts: 3, prompts_done: 3, candidates_per_prompt: 8, cost: 1.5, label: `label ${job}`, pool: 'p@1', store_error: '', waiting: '' });
+    await store.put('old', { ...result('old', 2), summary: { job: 'old', state: 'cancelled', ledger: { cost: 0.25 }, provenance: { candidates_per_prompt: 4 } } });
+    for (const job of ['j1', 'j2', 'j3']) await store.put(job, { ...result(job, 3), listing: listing(job) });
+    await store.delete('j2');
+    expect(await store.list(10, new Set())).toEqual([
+      { job: 'j3', listing: listing('j3') },
+      { job: 'j1', listing: listing('j1') },
+      { job: 'old', listing: { job: 'old', state: 'cancelled', prompts: 2, prompts_done: 2, candidates_per_prompt: 4, cost: 0.25 } },
+    ]);
+    // at most `limit`, leaving out the jobs a coordinator holds itself
+    expect((await store.list(1, new Set(['j3']))).map((l) => l.job)).toEqual(['j1']);
+  });
+
   it('under a size cap drops the oldest results first; a result larger than the cap is an error', async () => {
     const one = JSON.stringify(result('x', 300).prompts).length;
     const store = await NatsResultStore.open(nc, 'cap', { maxBytes: Math.round(2.5 * one) });

@@ -87,16 +87,31 @@ describe('resuming a job whose result is already stored', () => {
     journal.append(spec);
     journal.append({ v, kind: 'spec', job: 'j2', requestId: 'r-8', createdAt: 1001, epoch: 'e1', request: { prompts: [5], candidates: 4 } });
     const stored = new Map([['j1', { summary: { job: 'j1', state: 'done', error: '' }, prompts: [{ prompt: 3 }, { prompt: 4 }], total: 2 }]]);
+    const j1 = { job: 'j1', state: 'done', prompts: 2, prompts_done: 2, candidates_per_prompt: 4, cost: 3, label: 'first', pool: 't@1', store_error: '', waiting: '' };
+    let listFails = false;
+    const asked: { limit: number; except: string[] }[] = [];
     const results = {
       put: async () => {},
       get: async (job: string) => stored.get(job) ?? null,
       delete: async () => false,
+      list: async (limit: number, except: ReadonlySet<string>) => {
+        asked.push({ limit, except: [...except] });
+        if (listFails) throw new Error('no JetStream');
+        return [{ job: 'j1', listing: j1 }];
+      },
     };
     const coordinator = new Coordinator(new MemoryScoreBus(), undefined, { journal, results });
     try {
       expect(await coordinator.resume()).toEqual({ running: ['j2'], refused: [] });
       expect(journal.records.filter((r) => r.kind === 'end')).toEqual([{ v, kind: 'end', job: 'j1', state: 'done', error: '' }]);
       expect((await coordinator.resultPage('j1', 0, 10)).total_prompts).toBe(2);
+      // ListJobs: j1 ended before this coordinator started (j2, journaled without its pool, is rebuilt only when
+      // a worker registers): the store's listing shows it, from the store alone
+      expect(await coordinator.listJobs(10)).toEqual([j1]);
+      expect(asked).toEqual([{ limit: 10, except: [] }]);
+      // a store that cannot be read leaves its jobs out: the list does not fail for it
+      listFails = true;
+      expect(await coordinator.listJobs(10)).toEqual([]);
     } finally {
       await coordinator.close();
     }
