@@ -5,22 +5,14 @@ import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
-import { Job } from '../../../coordinator/job.js';
-import { compileJobSpec } from '../../../coordinator/job-spec.js';
-import type { JournalRecord } from '../../../coordinator/journal/records.js';
-import { createTraceBackend } from '../../../worker/backends/trace.js';
-import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
 import { inProcessFixture } from '../../support/in-process.js';
+import { journaledJob } from '../../support/journaled-job.js';
 
 describe("a running job's progress", () => {
   const { bus, coordinator, join } = inProcessFixture();
 
   it('goes to live watchers at most once a second, with the seq of the event before it, and is not kept or journaled', async () => {
-    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
-    const spec = compileJobSpec({ prompts: [1, 2], candidates: 8, schedule: [...PAPER_SCHEDULE] }, backend.info);
-    const job = new Job('j1', spec, 1000);
-    const records: JournalRecord[] = [];
-    job.journal = (r) => void records.push(r);
+    const { spec, job, records } = await journaledJob();
     job.progress(1100); // nobody watches: nothing to say
     const seen: JobEvent[] = [];
     job.watch((e) => void seen.push(e));

@@ -7,8 +7,6 @@ import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { PromMetricsSink } from '../../../core/metrics/sink.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
 import { Job } from '../../../coordinator/job.js';
-import { compileJobSpec } from '../../../coordinator/job-spec.js';
-import { JOURNAL_SCHEMA, type EventRecord, type JournalRecord } from '../../../coordinator/journal/records.js';
 import { MemoryJournalStore } from '../../../coordinator/journal/store.js';
 import { whyNoWorker, WorkerPool } from '../../../coordinator/workers.js';
 import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
@@ -16,6 +14,7 @@ import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';
 import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
 import { inProcessFixture } from '../../support/in-process.js';
+import { journaledJob } from '../../support/journaled-job.js';
 
 describe('a job that waits for a worker', () => {
   const { bus, runtimes, coordinator, join } = inProcessFixture();
@@ -126,23 +125,16 @@ describe('a job that waits for a worker', () => {
 
 describe('the time a job waited', () => {
   it('counts every wait, the current one up to now, and a coordinator that resumes the job rebuilds it from the journal', async () => {
-    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
-    const request = { prompts: [1, 2], candidates: 8, schedule: [...PAPER_SCHEDULE] };
-    const spec = compileJobSpec(request, backend.info);
-    const job = new Job('j1', spec, 1000);
-    const records: JournalRecord[] = [];
-    job.journal = (r) => void records.push(r);
+    const { spec, job, events: journaled, resume } = await journaledJob();
     expect(job.wait('no worker', 3000)).toBe(true);
     expect(job.wait('no worker', 3500)).toBe(false);
     expect(job.waitedSeconds(4000)).toBe(1);
     expect(job.wait('', 6000)).toBe(true);
     expect(job.wait('draining', 10_000)).toBe(true);
     expect(job.waitedSeconds(11_000)).toBe(4);
-    const events = records.filter((r): r is EventRecord => r.kind === 'event');
+    const events = journaled();
     expect(events.map((e) => [e.event.event, e.event.at_s])).toEqual([['waiting', 2], ['waiting', 5], ['waiting', 9]]);
-    const resumed = new Job('j1', spec, 1000);
-    const specRecord = { v: JOURNAL_SCHEMA, kind: 'spec' as const, job: 'j1', requestId: 'r-1', createdAt: 1000, epoch: 'e1', request };
-    resumed.restore({ spec: specRecord, stages: new Map(), prompts: new Map(), events, end: null }, 12_000);
+    const resumed = resume(events, 12_000);
     expect([resumed.waiting, resumed.waitedSeconds(11_000)]).toEqual(['draining', 4]);
     // an ended job waits no more: its last wait counts up to its end
     resumed.end('cancelled', 13_000);
