@@ -453,6 +453,27 @@ export class Coordinator {
     return this.job(id).watch(listener, afterSeq, onHandOver);
   }
 
+  /** Whether watch() follows the job: this coordinator holds it, or is resuming it from the journal. */
+  follows(id: string): boolean {
+    return this.jobs.has(id) || (this.resumes?.has(id) ?? false);
+  }
+
+  /**
+   * The done event of a job this coordinator does not hold but whose result the store keeps (it ended before
+   * this coordinator started): what a watcher of it gets, built from the stored summary. Not numbered (seq 0):
+   * its other events are not kept with the result. NOT_FOUND when the store does not know it either.
+   */
+  async storedDone(id: string): Promise<JobEvent> {
+    const stored = this.opts.results ? await this.opts.results.get(id, 0, 0).catch((err: unknown) => {
+      this.metrics.inc('resultStoreErrors', { op: 'get' });
+      this.opts.log.error({ job: id, err }, 'result store: get failed');
+      throw new CoordinatorUnavailableError(`the result store cannot be read now (${err instanceof Error ? err.message : String(err)}); try again`);
+    }) : null;
+    if (!stored) throw new JobNotFoundError(id);
+    const result = stored.summary as JobResult;
+    return { job: id, at_s: Number(result.timeline?.makespan_s ?? 0), event: 'done', done: { state: result.state ?? '', error: result.error ?? '', result, prompts: stored.total }, seq: 0 };
+  }
+
   result(id: string): JobResult {
     return jobResult(this.job(id), this.opts.clock());
   }

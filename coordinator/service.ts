@@ -110,7 +110,23 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       }, LINGER_GRID_MS, 1);
       try {
         release = watchers.acquire(callerOf(call.metadata).name);
-        stop = coord.watch(jobField(call.request.job), (e) => {
+        const id = jobField(call.request.job);
+        if (!coord.follows(id)) {
+          // ended before this coordinator started: its done event, from the stored result
+          void coord.storedDone(id).then(
+            (done) => {
+              release();
+              call.write(done);
+              call.end();
+            },
+            (err: unknown) => {
+              release();
+              fail(call, err);
+            },
+          );
+          return;
+        }
+        stop = coord.watch(id, (e) => {
           const unread = call.writableLength + writer.holding;
           if (unread > MAX_UNREAD_EVENTS) {
             stop();

@@ -13,7 +13,7 @@ import { TestCluster } from './cluster.js';
 const MAX_PAYLOAD = 8 * 1024;
 const PROMPTS = 80;
 
-interface Doc { job: string; prompts: { prompt: number; winner: { candidate: number }; top_k: unknown[]; explored: number[] }[] }
+interface Doc { job: string; prompts: { prompt: number; winner: { candidate: number }; top_k: unknown[]; explored: number[] }[]; ledger: { cost: number } }
 
 async function bigCluster(coordinatorExtra: string[] = []): Promise<TestCluster> {
   const c = new TestCluster();
@@ -57,6 +57,11 @@ describe('results larger than a NATS message', () => {
     const stored = await jobs(c, 'result', doc.job);
     expect(stored.code, stored.stderr).toBe(0);
     expect((JSON.parse(stored.stdout) as Doc).prompts.map((p) => [p.prompt, p.winner.candidate, p.explored])).toEqual(doc.prompts.map((p) => [p.prompt, p.winner.candidate, p.explored]));
+    // `jobs watch` gets its done event, from the stored summary
+    const watched = await jobs(c, 'watch', doc.job);
+    expect(watched.code, watched.stderr).toBe(0);
+    const done = (JSON.parse(watched.stdout.trim()) as { done: { state: string; prompts: number; result: { ledger: { cost: number } } } }).done;
+    expect([done.state, done.prompts, done.result.ledger.cost]).toEqual(['done', PROMPTS, doc.ledger.cost]);
     // and `jobs list` still shows the job, from the store's listing of it
     const listed = await jobs(c, 'list');
     expect(listed.code, listed.stderr).toBe(0);

@@ -1,9 +1,11 @@
 // ListJobs lists the jobs a coordinator holds, then those only its result store keeps (ended before it started,
-// or dropped from its memory): a restart must not make finished jobs vanish from `jobs list`.
+// or dropped from its memory), and a watcher of such a job gets its done event: a restart must not make finished
+// jobs vanish from `jobs list` or `jobs watch`.
 import { describe, expect, it } from 'vitest';
 import type { ResultStore } from '../../../core/bus/result-store.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
+import { CoordinatorUnavailableError, JobNotFoundError } from '../../../coordinator/errors.js';
 import { inProcessFixture } from '../../support/in-process.js';
 
 describe('ListJobs', () => {
@@ -36,5 +38,25 @@ describe('ListJobs', () => {
     expect(asked).toEqual([{ limit: 4, except: [job.id] }]);
     expect((await c.listJobs(1)).map((j) => j.job)).toEqual([job.id]);
     expect(asked).toHaveLength(1);
+  });
+
+  it('a watcher of a job only the store keeps gets its done event from the stored summary; an unknown job is NOT_FOUND', async () => {
+    const summary = { job: 'j-old', state: 'cancelled', error: 'deadline: still running 60 s after submission', ledger: { cost: 2 }, timeline: { makespan_s: 61.5 } };
+    let broken = false;
+    const results: ResultStore = {
+      put: async () => {},
+      get: async (job) => {
+        if (broken) throw new Error('no JetStream');
+        return job === 'j-old' ? { summary, prompts: [], total: 3 } : null;
+      },
+      delete: async () => false,
+      list: async () => [],
+    };
+    const c = coordinator(new Coordinator(bus, undefined, { results }));
+    expect(c.follows('j-old')).toBe(false);
+    expect(await c.storedDone('j-old')).toEqual({ job: 'j-old', at_s: 61.5, event: 'done', done: { state: 'cancelled', error: summary.error, result: summary, prompts: 3 }, seq: 0 });
+    await expect(c.storedDone('nope')).rejects.toBeInstanceOf(JobNotFoundError);
+    broken = true;
+    await expect(c.storedDone('j-old')).rejects.toBeInstanceOf(CoordinatorUnavailableError);
   });
 });
