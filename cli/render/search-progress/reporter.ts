@@ -37,7 +37,8 @@ export function progressReporter(stream: NodeJS.WriteStream, o: ReporterOptions)
   const elapsed = (): number => (Date.now() - started) / 1000;
   if (stream.isTTY) {
     const bar = new SingleBar({ stream, format: 'search [{bar}] {percentage}% | {stages} | {budget}', hideCursor: true, barsize: 24, etaBuffer: 50 });
-    const byCost = o.planPerPrompt !== null;
+    // over the planned cost once it is known: at once embedded, from the coordinator's first budget event remote
+    let byCost = o.planPerPrompt !== null;
     bar.start(byCost ? 1000 : o.prompts, 0, { stages: '', budget: '' });
     return {
       onEvent(e) {
@@ -45,6 +46,10 @@ export function progressReporter(stream: NodeJS.WriteStream, o: ReporterOptions)
         if (note) stream.write(`\n${note}\n`);
         if (!progress.onEvent(e)) return;
         const p = progress.snapshot(elapsed());
+        if (!byCost && p.planned) {
+          byCost = true;
+          bar.setTotal(1000);
+        }
         const value = byCost && p.planned ? Math.round((1000 * p.spent) / p.planned) : p.promptsDone;
         bar.update(value, { stages: stagesText(p), budget: budgetText(p) });
       },

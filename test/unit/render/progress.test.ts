@@ -1,7 +1,8 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../cli/render/search-progress/progress-line.js';
 import { planPerPrompt } from '../../../cli/render/search-progress/plan.js';
-import { eventNote } from '../../../cli/render/search-progress/reporter.js';
+import { eventNote, progressReporter } from '../../../cli/render/search-progress/reporter.js';
 import { makespanText, movementText, timelineText } from '../../../cli/render/search-summary.js';
 import { StageProgress } from '../../../cli/render/search-progress/stage-progress.js';
 import { plannedLedger } from '../../../core/engine/ledger.js';
@@ -73,6 +74,25 @@ describe('search progress', () => {
     );
     expect(eventNote({ job: 'j', at_s: 3, waiting: { waiting: false, pool: 'p@1', reason: '' } })).toBe('job continues: a worker takes its candidates');
     expect(eventNote(budget(1, 80, 3))).toBeNull();
+  });
+
+  it("on a terminal, a remote job's bar goes by the planned cost once the coordinator's first budget event gives it", () => {
+    const frames: string[] = [];
+    const tty = Object.assign(new Writable({ write: (chunk: Buffer, _enc, done) => void (frames.push(chunk.toString()), done()) }), {
+      isTTY: true,
+      columns: 400,
+      cursorTo: () => true,
+      clearLine: () => true,
+      clearScreenDown: () => true,
+      moveCursor: () => true,
+    });
+    const reporter = progressReporter(tty as unknown as NodeJS.WriteStream, { prompts: 2, planPerPrompt: null });
+    reporter.onEvent(pruned(0, 2, [1, 4, 5, 7], [0, 2, 3, 6, 8, 9], 1));
+    reporter.onEvent(budget(0, 40, 1));
+    reporter.stop();
+    const last = frames.join('').split('\r').filter((f) => f.includes('search [')).at(-1) ?? '';
+    expect(last).toContain('] 25% | step 2: 1/2 prompts, 10 scored, 4 kept');
+    expect(last).toContain('cost 40.00 of 160.0 planned (25%)');
   });
 
   it('says how many workers were busy, and for how long, beside the makespan', () => {
