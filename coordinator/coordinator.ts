@@ -7,6 +7,7 @@ import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { JobResult } from '../core/generated/ttsnap/v1/JobResult.js';
 import type { JobSummary } from '../core/generated/ttsnap/v1/JobSummary.js';
 import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
+import type { SubmitJobResponse } from '../core/generated/ttsnap/v1/SubmitJobResponse.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import type { WorkerCollectSource } from '../core/contract/collect.js';
 import type { CollectRequest__Output } from '../core/generated/ttsnap/v1/CollectRequest.js';
@@ -372,6 +373,22 @@ export class Coordinator {
     // the worker's own figure, not the highest seen: a restarted worker counts from 0 again
     if (busySeconds > 0) slot.busySeconds = busySeconds;
     return slot;
+  }
+
+  /**
+   * A resubmission (same request id) of a job that ended before this coordinator started, whose result the store
+   * keeps: the answer SubmitJob gives it (that job, not a new one: hours of accelerator time are not spent twice
+   * because the coordinator restarted in between). Null for anything else, which submit() then handles.
+   */
+  async endedByRequest(req: SubmitJobRequest): Promise<SubmitJobResponse | null> {
+    const requestId = req.request_id ?? '';
+    const known = requestId ? this.byRequest.get(requestId) ?? this.resumes?.byRequest.get(requestId) : undefined;
+    if (known === undefined || this.follows(known) || !this.opts.results) return null;
+    const stored = await this.opts.results.get(known, 0, 0).catch(() => null);
+    if (!stored) return null;
+    const n = Number((stored.summary as JobResult).provenance?.candidates_per_prompt ?? 0);
+    // its previews died with the coordinator that ran it; the caller asked for them with the job, so it is told yes
+    return { job: known, candidates_per_prompt: n, previews: Boolean(req.previews) };
   }
 
   /** Validates and queues a job; throws ValidationError (bad request) or CoordinatorUnavailableError. */

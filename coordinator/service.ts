@@ -54,6 +54,9 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
     call.emit('error', se);
   };
   const submit = async (req: SubmitJobRequest, metadata: grpc.Metadata): Promise<SubmitJobResponse> => {
+    // a resubmission of a job that ended before this coordinator started: that job (its result is stored)
+    const ended = await coord.endedByRequest(req);
+    if (ended) return ended;
     const release = jobs.acquire(callerOf(metadata).name);
     let job;
     try {

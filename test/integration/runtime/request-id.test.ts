@@ -30,6 +30,18 @@ describe('search --request-id re-attaches to the job it submitted', () => {
     expect(coordinator.stderr.match(/"msg":"job accepted"/g)).toHaveLength(2);
   }, 120_000);
 
+  it('after a coordinator restart, the rerun of a search that had finished gets that job from the store: nothing runs again', async () => {
+    const first = await searchCli(args(cluster, 8));
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+    coordinator = await cluster.startCoordinator([], cluster.coordinatorAddr);
+    const again = await searchCli(args(cluster, 8));
+    expect(again.doc.job).toBe(first.doc.job);
+    expect(picks(again.doc)).toEqual(picks(first.doc));
+    expect(again.doc.ledger).toEqual(first.doc.ledger);
+    expect(coordinator.stderr).not.toContain('"msg":"job accepted"');
+  }, 120_000);
+
   it('refuses a key that is not a plain identifier, naming the flag', async () => {
     const bad = args(cluster, 5).map((a) => (a === 'ttsnap-search-7f2k' ? 'two words' : a));
     await expect(searchCli(bad)).rejects.toThrow(/--request-id.*"two words".*1 to 100 letters/);

@@ -118,6 +118,31 @@ describe('resuming a job whose result is already stored', () => {
   });
 });
 
+describe('a resubmission of a job that ended before the coordinator started', () => {
+  it('gets that job back while its result is stored, not a new one; anything else is left to submit', async () => {
+    const { Coordinator } = await import('../../../coordinator/coordinator.js');
+    const { MemoryScoreBus } = await import('../../../core/bus/memory.js');
+    const journal = new MemoryJournalStore();
+    journal.append(spec);
+    journal.append({ v, kind: 'end', job: 'j1', state: 'done', error: '' });
+    const stored = new Map([['j1', { summary: { job: 'j1', state: 'done', error: '', provenance: { candidates_per_prompt: 4 } }, prompts: [], total: 2 }]]);
+    const results = { put: async () => {}, get: async (job: string) => stored.get(job) ?? null, delete: async () => false, list: async () => [] };
+    const coordinator = new Coordinator(new MemoryScoreBus(), undefined, { journal, results });
+    try {
+      expect(await coordinator.resume()).toEqual({ running: [], refused: [] });
+      expect(await coordinator.endedByRequest({ request_id: 'r-7', prompts: [3, 4], candidates: 4 })).toEqual({ job: 'j1', candidates_per_prompt: 4, previews: false });
+      expect(await coordinator.endedByRequest({ request_id: 'r-7', previews: true })).toMatchObject({ job: 'j1', previews: true });
+      expect(await coordinator.endedByRequest({ request_id: 'r-unknown' })).toBeNull();
+      expect(await coordinator.endedByRequest({})).toBeNull();
+      // its result expired (or was deleted): the request id alone does not stand for a job any more
+      stored.clear();
+      expect(await coordinator.endedByRequest({ request_id: 'r-7' })).toBeNull();
+    } finally {
+      await coordinator.close();
+    }
+  });
+});
+
 describe('the backend a journaled job was compiled with', () => {
   it('travels in its spec record and back; an older record, or one the coordinator cannot use, has none', () => {
     const info = { backend: 'trace', steps: 20, maxBatch: 4, rewards: ['pic'], cost: { denoise: 1, verify: 0.5 }, tracePrompts: 50, traceCandidates: 64, renders: false, model: 't' };
