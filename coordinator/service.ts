@@ -171,7 +171,12 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       }
     },
     GetResult: unary('GetResult', metrics, 'grpcErrors', (req) => coord.resultPage(jobField(req.job), req.offset, req.limit)),
-    CancelJob: unary('CancelJob', metrics, 'grpcErrors', (req) => ({ state: coord.cancel(jobField(req.job)) })),
+    CancelJob: unary('CancelJob', metrics, 'grpcErrors', async (req) => {
+      const id = jobField(req.job);
+      // a job that ended before this coordinator started cannot be cancelled: its state, from the stored result
+      if (!coord.follows(id)) return { state: (await coord.storedDone(id)).done?.state ?? '' };
+      return { state: coord.cancel(id) };
+    }),
     ListJobs: unary('ListJobs', metrics, 'grpcErrors', async (req) => ({ jobs: await coord.listJobs(req.limit) })),
     RegisterWorker: unary('RegisterWorker', metrics, 'grpcErrors', (req) => {
       checkWorkerId(req.worker);

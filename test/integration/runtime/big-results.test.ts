@@ -62,6 +62,10 @@ describe('results larger than a NATS message', () => {
     expect(watched.code, watched.stderr).toBe(0);
     const done = (JSON.parse(watched.stdout.trim()) as { done: { state: string; prompts: number; result: { ledger: { cost: number } } } }).done;
     expect([done.state, done.prompts, done.result.ledger.cost]).toEqual(['done', PROMPTS, doc.ledger.cost]);
+    // `jobs cancel` says it ended (done), as for a job in memory
+    const cancel = await jobs(c, 'cancel', doc.job);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(JSON.parse(cancel.stdout)).toMatchObject({ state: 'done' });
     // and `jobs list` still shows the job, from the store's listing of it
     const listed = await jobs(c, 'list');
     expect(listed.code, listed.stderr).toBe(0);
