@@ -1,6 +1,11 @@
 import type { SearchReport } from '../../coordinator/result.js';
 import { formatTable } from './table.js';
 
+/** "1 prompt", "2 prompts": a count with its noun. */
+export function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
+}
+
 /** Latent moves and what lost workers cost, for the summary and report.html. */
 export function movementText(m: SearchReport['movement']): string {
   const unscored = m.unscored_steps ? `, up to ${m.unscored_steps} more run and never scored` : '';
@@ -16,7 +21,7 @@ export function makespanText(t: SearchReport['timeline']): string {
 export function timelineText(t: SearchReport['timeline']): string {
   const busy = Object.values(t.worker_busy_s);
   const total = busy.reduce((a, b) => a + b, 0).toFixed(2);
-  return `${makespanText(t)}; ${busy.length} ${busy.length === 1 ? 'worker' : 'workers'} busy ${total} s in all`;
+  return `${makespanText(t)}; ${count(busy.length, 'worker')} busy ${total} s in all`;
 }
 
 /** Costs span TFLOPs of big models and millionths of them for the tiny bundle: keep 4 significant digits. */
@@ -44,7 +49,7 @@ export function summaryText(r: SearchReport): string {
   const lines = [
     formatTable(header, rows, { labels: true }),
     '',
-    `job ${r.job}: ${r.prompts.length} prompts, ${r.ledger.candidates} candidates, ${r.ledger.denoise_steps} denoise steps, reward calls ${calls || 0}, cost ${formatCost(r.ledger.cost)}`,
+    `job ${r.job}: ${count(r.prompts.length, 'prompt')}, ${count(r.ledger.candidates, 'candidate')}, ${count(r.ledger.denoise_steps, 'denoise step')}, reward calls ${calls || 0}, cost ${formatCost(r.ledger.cost)}`,
     `makespan ${timelineText(r.timeline)}`,
   ];
   const m = r.movement;

@@ -63,7 +63,7 @@ describe('ttsnap search "<text>" (embedded default: onnx backend, tiny bundle)',
       const passed = lines.filter((l) => l.includes(`| step ${step}: 1/1 prompts`) && (next === undefined ? l.includes('final step 19: 0/1') : l.includes(`| step ${next}: 0/1`)));
       expect(passed.length, `a progress line after step ${step}`).toBeGreaterThanOrEqual(1);
     });
-    expect(lines.at(-1)).toMatch(/^search [\d.]+ s: 1\/1 prompts done \| step 2: 1\/1 prompts, 16 scored, 6 kept \| .* \| final step 19: 1\/1 prompts, 1 finalists \| cost 0\.006875 of 0\.006875 planned \(100%\)/);
+    expect(lines.at(-1)).toMatch(/^search [\d.]+ s: 1\/1 prompts done \| step 2: 1\/1 prompts, 16 scored, 6 kept \| .* \| final step 19: 1\/1 prompts, 1 finalist \| cost 0\.006875 of 0\.006875 planned \(100%\)/);
     const quiet = await run(process.execPath, [...args, '--quiet']);
     expect(quiet.stderr.split('\n').filter((l) => l.startsWith('search ') || l.startsWith('wrote '))).toEqual([]);
   });

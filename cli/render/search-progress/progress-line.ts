@@ -1,10 +1,10 @@
-import { formatCost } from '../search-summary.js';
+import { count, formatCost } from '../search-summary.js';
 import type { ProgressSnapshot, StageCount } from './stage-progress.js';
 
 function stageText(s: StageCount, prompts: number): string {
   const where = s.final ? `final step ${s.step}` : `step ${s.step}`;
   if (s.prompts === 0 && s.candidates === 0) return `${where}: 0/${prompts}`;
-  const cands = s.final ? `${s.candidates} finalists` : `${s.candidates} scored, ${s.kept} kept`;
+  const cands = s.final ? count(s.candidates, 'finalist') : `${s.candidates} scored, ${s.kept} kept`;
   return `${where}: ${s.prompts}/${prompts} prompts, ${cands}`;
 }
 

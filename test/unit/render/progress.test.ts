@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { progressLine } from '../../../cli/render/search-progress/progress-line.js';
 import { planPerPrompt } from '../../../cli/render/search-progress/plan.js';
 import { eventNote, progressReporter } from '../../../cli/render/search-progress/reporter.js';
-import { makespanText, movementText, timelineText } from '../../../cli/render/search-summary.js';
+import { count, makespanText, movementText, timelineText } from '../../../cli/render/search-summary.js';
 import { StageProgress } from '../../../cli/render/search-progress/stage-progress.js';
 import { plannedLedger } from '../../../core/engine/ledger.js';
 import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
@@ -93,6 +93,11 @@ describe('search progress', () => {
     const last = frames.join('').split('\r').filter((f) => f.includes('search [')).at(-1) ?? '';
     expect(last).toContain('] 25% | step 2: 1/2 prompts, 10 scored, 4 kept');
     expect(last).toContain('cost 40.00 of 160.0 planned (25%)');
+  });
+
+  it('counts with the noun in the singular for one', () => {
+    expect([count(1, 'prompt'), count(0, 'prompt'), count(2, 'denoise step')]).toEqual(['1 prompt', '0 prompts', '2 denoise steps']);
+    expect(progressLine({ ...new StageProgress(1, null).snapshot(1), stages: [{ step: 19, final: true, prompts: 1, candidates: 1, kept: 0 }] })).toContain('final step 19: 1/1 prompts, 1 finalist |');
   });
 
   it('says how many workers were busy, and for how long, beside the makespan', () => {
