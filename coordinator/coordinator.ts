@@ -18,6 +18,7 @@ import { CoordinatorUnavailableError, JobNotFoundError, JobRunningError } from '
 import { Housekeeping } from './housekeeping.js';
 import { sortHoldings } from './holdings.js';
 import { JOURNAL_SCHEMA, journaledPool, specRecords, type JobJournal, type JournalRecord } from './journal/records.js';
+import { StoredJobs } from './stored-jobs.js';
 import { PendingResumes } from './journal/resume.js';
 import type { JournalStore } from './journal/store.js';
 import { Job } from './job.js';
@@ -114,6 +115,8 @@ export class Coordinator {
   private draining = false;
   private readonly puts = new Set<Promise<unknown>>();
   private readonly resumes: PendingResumes | null;
+  /** the jobs known only from the result store (none without a store) */
+  private readonly stored: StoredJobs | null;
   /** resumed jobs rebuilt and not yet scheduled: no worker of their pool has registered since (rebuildResumed) */
   private readonly awaitingPool = new Set<Job>();
   private closed = false;
@@ -169,6 +172,7 @@ export class Coordinator {
     this.timer = setInterval(() => housekeeping.sweep(), this.opts.sweepMs);
     this.timer.unref();
     this.resumes = this.opts.journal ? new PendingResumes(this.opts.journal) : null;
+    this.stored = this.opts.results ? new StoredJobs(this.opts.results, this.metrics, this.opts.log) : null;
   }
 
   /**
@@ -375,18 +379,21 @@ export class Coordinator {
     return slot;
   }
 
+  /** The job a client request id was submitted as, by this coordinator or (journaled) an earlier one. */
+  private jobOfRequest(requestId: string): string | undefined {
+    return requestId ? this.byRequest.get(requestId) ?? this.resumes?.byRequest.get(requestId) : undefined;
+  }
+
   /**
    * A resubmission (same request id) of a job that ended before this coordinator started, whose result the store
    * keeps: the answer SubmitJob gives it (that job, not a new one: hours of accelerator time are not spent twice
    * because the coordinator restarted in between). Null for anything else, which submit() then handles.
    */
   async endedByRequest(req: SubmitJobRequest): Promise<SubmitJobResponse | null> {
-    const requestId = req.request_id ?? '';
-    const known = requestId ? this.byRequest.get(requestId) ?? this.resumes?.byRequest.get(requestId) : undefined;
-    if (known === undefined || this.follows(known) || !this.opts.results) return null;
-    const stored = await this.opts.results.get(known, 0, 0).catch(() => null);
-    if (!stored) return null;
-    const n = Number((stored.summary as JobResult).provenance?.candidates_per_prompt ?? 0);
+    const known = this.jobOfRequest(req.request_id ?? '');
+    if (known === undefined || this.follows(known) || !this.stored) return null;
+    const n = await this.stored.candidatesPerPrompt(known);
+    if (n === null) return null;
     // its previews died with the coordinator that ran it; the caller asked for them with the job, so it is told yes
     return { job: known, candidates_per_prompt: n, previews: Boolean(req.previews) };
   }
@@ -396,7 +403,7 @@ export class Coordinator {
     if (this.draining) throw new CoordinatorUnavailableError('the coordinator is draining and takes no new jobs');
     const requestId = req.request_id ?? '';
     if (requestId.length > 128) throw new ValidationError('request_id', `${requestId.length} characters`, 'at most 128 characters');
-    const known = requestId ? this.byRequest.get(requestId) ?? this.resumes?.byRequest.get(requestId) : undefined;
+    const known = this.jobOfRequest(requestId);
     const existing = known === undefined ? undefined : this.jobs.get(known);
     if (existing) return existing;
     const pool = this.pool.resolve(req.pool ?? '');
@@ -480,15 +487,9 @@ export class Coordinator {
    * this coordinator started): what a watcher of it gets, built from the stored summary. Not numbered (seq 0):
    * its other events are not kept with the result. NOT_FOUND when the store does not know it either.
    */
-  async storedDone(id: string): Promise<JobEvent> {
-    const stored = this.opts.results ? await this.opts.results.get(id, 0, 0).catch((err: unknown) => {
-      this.metrics.inc('resultStoreErrors', { op: 'get' });
-      this.opts.log.error({ job: id, err }, 'result store: get failed');
-      throw new CoordinatorUnavailableError(`the result store cannot be read now (${err instanceof Error ? err.message : String(err)}); try again`);
-    }) : null;
-    if (!stored) throw new JobNotFoundError(id);
-    const result = stored.summary as JobResult;
-    return { job: id, at_s: Number(result.timeline?.makespan_s ?? 0), event: 'done', done: { state: result.state ?? '', error: result.error ?? '', result, prompts: stored.total }, seq: 0 };
+  storedDone(id: string): Promise<JobEvent> {
+    if (!this.stored) return Promise.reject(new JobNotFoundError(id));
+    return this.stored.done(id);
   }
 
   result(id: string): JobResult {
@@ -500,13 +501,8 @@ export class Coordinator {
    * longer (or never) held, reading only the stored pages asked for.
    */
   async resultPage(id: string, offset: number, limit: number): Promise<{ result: JobResult; total_prompts: number }> {
-    if (this.jobs.has(id) || !this.opts.results) return resultPage(this.result(id), offset, limit);
-    const stored = await this.opts.results.get(id, offset, pageLimit(limit)).catch((err: unknown) => {
-      this.metrics.inc('resultStoreErrors', { op: 'get' });
-      this.opts.log.error({ job: id, err }, 'result store: get failed');
-      throw new CoordinatorUnavailableError(`the result store cannot be read now (${err instanceof Error ? err.message : String(err)}); try again`);
-    });
-    if (!stored) throw new JobNotFoundError(id);
+    if (this.jobs.has(id) || !this.stored) return resultPage(this.result(id), offset, limit);
+    const stored = await this.stored.page(id, offset, pageLimit(limit));
     return { result: { ...(stored.summary as JobResult), prompts: fitPage(stored.prompts as PromptResult[]) }, total_prompts: stored.total };
   }
 
@@ -558,13 +554,8 @@ export class Coordinator {
   async listJobs(limit = 100): Promise<JobSummary[]> {
     const held = this.list(limit);
     const room = listLimit(limit) - held.length;
-    if (room <= 0 || !this.opts.results) return held;
-    const stored = await this.opts.results.list(room, new Set(this.jobs.keys())).catch((err: unknown) => {
-      this.metrics.inc('resultStoreErrors', { op: 'list' });
-      this.opts.log.error({ err }, 'result store: list failed; ListJobs shows the jobs in memory only');
-      return [];
-    });
-    return [...held, ...stored.map((s) => ({ ...(s.listing as JobSummary), job: s.job }))];
+    if (room <= 0 || !this.stored) return held;
+    return [...held, ...(await this.stored.list(room, new Set(this.jobs.keys())))];
   }
 
   /** Stops taking jobs and waits (up to timeoutMs) for the running ones to end. Returns true when all ended. */
