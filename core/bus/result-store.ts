@@ -1,4 +1,5 @@
-import { nanos, StorageType, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
+import { Events, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
+import { ResultIndex, type IndexedListing } from './result-index.js';
 
 /** A stored job result: the summary (the result without its prompts) and its prompts in request order. */
 export interface StoredResult<P = unknown> {
@@ -66,12 +67,34 @@ interface SummaryDoc {
   readonly pageSize: number;
 }
 
-/** Result store in a JetStream object store bucket `<prefix>_results` (file-backed). */
+/** ms a list or a put waits for the index to catch up with the store before reading the store itself */
+const INDEX_WAIT_MS = 10_000;
+
+/** Where a store's index watches: the bucket and its stream. */
+interface IndexSource {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly bucket: string;
+  readonly stream: string;
+}
+
+/**
+ * Result store in a JetStream object store bucket `<prefix>_results` (file-backed). Lists and the size limit
+ * read an index of the bucket kept by a watch (result-index.ts), and the bucket itself only while the index
+ * cannot be had.
+ */
 export class NatsResultStore implements ResultStore {
+  private index: Promise<ResultIndex | null>;
+
   private constructor(
     private readonly os: ObjectStore,
     private readonly maxBytes: number,
-  ) {}
+    private readonly source: IndexSource,
+  ) {
+    this.index = this.watch();
+    void this.rewatchOnReconnect();
+  }
 
   /**
    * Opens (or creates) bucket `<prefix>_results`: objects kept `ttlDays`, at most `maxBytes` in all,
@@ -88,7 +111,7 @@ export class NatsResultStore implements ResultStore {
     if (config.max_age !== ttl || config.max_bytes !== maxBytes || config.num_replicas !== replicas) {
       await jsm.streams.update(config.name, { ...config, max_age: ttl, max_bytes: maxBytes, num_replicas: replicas });
     }
-    return new NatsResultStore(os, maxBytes);
+    return new NatsResultStore(os, maxBytes, { nc, js: nc.jetstream(), jsm, bucket: `${prefix}_results`, stream: config.name });
   }
 
   async put(job: string, result: StoredResult): Promise<void> {
@@ -135,22 +158,61 @@ export class NatsResultStore implements ResultStore {
   }
 
   async list(limit: number, except: ReadonlySet<string>): Promise<StoredListing[]> {
-    const heads = (await this.os.list())
-      .filter((o) => !o.deleted && o.name.endsWith('/summary') && !except.has(ownerOf(o.name)))
-      .sort((a, b) => Date.parse(b.mtime) - Date.parse(a.mtime))
-      .slice(0, limit);
+    const index = await this.current();
+    const heads: IndexedListing[] = index
+      ? index.list(limit, except)
+      : (await this.os.list())
+          .filter((o) => !o.deleted && o.name.endsWith('/summary') && !except.has(ownerOf(o.name)))
+          .sort((a, b) => Date.parse(b.mtime) - Date.parse(a.mtime))
+          .slice(0, limit)
+          .map((o) => ({ job: ownerOf(o.name), listing: o.metadata?.listing ?? null }));
     const out: StoredListing[] = [];
-    for (const o of heads) {
-      const job = ownerOf(o.name);
-      const listing = o.metadata?.listing;
+    for (const { job, listing } of heads) {
       if (listing) out.push({ job, listing: JSON.parse(listing) as Record<string, unknown> });
       else {
         // stored before results carried a listing: what the summary itself says
-        const head = await this.os.getBlob(o.name);
+        const head = await this.os.getBlob(summaryName(job));
         if (head) out.push({ job, listing: listingOf(job, JSON.parse(dec.decode(head)) as SummaryDoc) });
       }
     }
     return out;
+  }
+
+  /** The index, up to date with the bucket; null when it cannot be had now (read the bucket). */
+  private async current(): Promise<ResultIndex | null> {
+    let index = await this.index;
+    // a watch that ended starts again
+    if (!index || index.broken) index = await this.rewatch();
+    if (!index) return null;
+    const ok = await index.current(INDEX_WAIT_MS).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return index;
+    // behind for long: a watch that stalls without failing is replaced (this call reads the bucket)
+    void this.rewatch();
+    return null;
+  }
+
+  private watch(): Promise<ResultIndex | null> {
+    const { js, jsm, bucket, stream } = this.source;
+    return ResultIndex.watch(js, jsm, bucket, stream).catch(() => null);
+  }
+
+  /** Replaces the watch with a new one (which reads the bucket's metadata again). */
+  private rewatch(): Promise<ResultIndex | null> {
+    const old = this.index;
+    this.index = this.watch();
+    void old.then((i) => i?.stop());
+    return this.index;
+  }
+
+  /**
+   * A nats-server that restarted lost the watch's consumer, and the watch would notice only after missed
+   * heartbeats (lists meanwhile waited 10 s, then read the bucket): a reconnect starts a new one at once.
+   */
+  private async rewatchOnReconnect(): Promise<void> {
+    for await (const s of this.source.nc.status()) if (s.type === Events.Reconnect) void this.rewatch();
   }
 
   private async deleteObjects(job: string, pages: number): Promise<void> {
@@ -165,19 +227,16 @@ export class NatsResultStore implements ResultStore {
   private async makeRoom(bytes: number, job: string): Promise<void> {
     if (this.maxBytes <= 0) return;
     if (bytes > this.maxBytes) throw new Error(`the result takes ${bytes} bytes, more than the store keeps in all (${this.maxBytes}; raise --results-max-mb)`);
-    const objects = (await this.os.list()).filter((o) => !o.deleted);
-    let used = objects.reduce((n, o) => n + o.size, 0);
+    const index = await this.current();
+    const objects = index ? [] : (await this.os.list()).filter((o) => !o.deleted);
+    let used = index ? index.bytes : objects.reduce((n, o) => n + o.size, 0);
     if (used + bytes <= this.maxBytes) return;
-    const byJob = new Map<string, ObjectInfo[]>();
-    for (const o of objects) {
-      const owner = ownerOf(o.name);
-      if (owner !== job) byJob.set(owner, [...(byJob.get(owner) ?? []), o]);
-    }
-    const oldestFirst = [...byJob.entries()].sort(([, a], [, b]) => oldest(a) - oldest(b));
-    for (const [owner, parts] of oldestFirst) {
+    const oldestFirst = index ? index.byAge() : byAge(objects);
+    for (const owner of oldestFirst) {
       if (used + bytes <= this.maxBytes) break;
-      await this.deleteObjects(owner, parts.filter((p) => p.name !== summaryName(owner)).length);
-      used -= parts.reduce((n, p) => n + p.size, 0);
+      if (owner.job === job) continue;
+      await this.deleteObjects(owner.job, owner.names.filter((n) => n !== summaryName(owner.job)).length);
+      used -= owner.bytes;
     }
   }
 }
@@ -193,6 +252,16 @@ function listingOf(job: string, doc: SummaryDoc): Record<string, unknown> {
   return { job, state: s.state ?? '', prompts: doc.total, prompts_done: doc.total, candidates_per_prompt: s.provenance?.candidates_per_prompt ?? 0, cost: Number(s.ledger?.cost ?? 0) };
 }
 
-function oldest(parts: readonly ObjectInfo[]): number {
-  return Math.min(...parts.map((p) => Date.parse(p.mtime)));
+/** The bucket's objects by job, the job with the oldest object first (what the index's byAge gives). */
+function byAge(objects: readonly ObjectInfo[]): { job: string; bytes: number; names: string[] }[] {
+  const jobs = new Map<string, { job: string; bytes: number; names: string[]; oldest: number }>();
+  for (const o of objects) {
+    const job = ownerOf(o.name);
+    let j = jobs.get(job);
+    if (!j) jobs.set(job, (j = { job, bytes: 0, names: [], oldest: Infinity }));
+    j.bytes += o.size;
+    j.names.push(o.name);
+    j.oldest = Math.min(j.oldest, Date.parse(o.mtime));
+  }
+  return [...jobs.values()].sort((a, b) => a.oldest - b.oldest);
 }

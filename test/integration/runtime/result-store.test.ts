@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NatsResultStore, RESULT_PAGE_PROMPTS } from '../../../core/bus/result-store.js';
-import { startNats, type Proc } from '../../support/procs.js';
+import { startNats, waitFor, type Proc } from '../../support/procs.js';
 
 const MAX_PAYLOAD = 16 * 1024;
 const prompt = (i: number) => ({ prompt: i, position: i, winner: { candidate: i % 97, seed: i * 7, rewards: { pic: i / 3 } }, explored: Array.from({ length: 60 }, (_, c) => c * 3 + (i % 3)) });
@@ -80,5 +80,61 @@ describe('NatsResultStore (nats-server with max_payload 16 KiB)', () => {
     // the refused put left nothing half-written behind
     expect(await store.get('huge', 0, 1)).toBeNull();
     expect((await store.get('c', 0, 1))?.total).toBe(300);
+  });
+});
+
+describe('NatsResultStore lists from an index of its bucket (real nats-server)', () => {
+  const listing = (job: string) => ({ job, state: 'done', prompts: 1, prompts_done: 1, candidates_per_prompt: 8, cost: 1 });
+  const stored = (job: string) => ({ ...result(job, 1), listing: listing(job) });
+  const jobs = async (store: NatsResultStore): Promise<string[]> => (await store.list(100, new Set())).map((l) => l.job);
+  let dir = '';
+  let nats: Proc;
+  let url = '';
+  const conns: NatsConnection[] = [];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ttsnap-store-index-'));
+    ({ proc: nats, url } = await startNats(dir));
+  });
+  afterAll(async () => {
+    for (const c of conns) await c.close().catch(() => {});
+    nats?.child.kill('SIGKILL');
+    await nats?.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const open = async (prefix: string): Promise<NatsResultStore> => {
+    const nc = await connect({ servers: url, reconnectTimeWait: 200, maxReconnectAttempts: -1 });
+    conns.push(nc);
+    return NatsResultStore.open(nc, prefix);
+  };
+
+  it('lists, at once, what another store on the bucket (another coordinator) stored or deleted, and what was there before it opened', async () => {
+    const a = await open('shared');
+    await a.put('before', stored('before'));
+    const b = await open('shared');
+    expect(await jobs(b)).toEqual(['before']);
+    await a.put('j1', stored('j1'));
+    // no wait: the list asks the stream for its latest change and waits for the index to have it
+    expect(await jobs(b)).toEqual(['j1', 'before']);
+    expect(await b.delete('before')).toBe(true);
+    expect(await jobs(a)).toEqual(['j1']);
+    const c = await open('shared');
+    expect(await c.list(100, new Set())).toEqual([{ job: 'j1', listing: listing('j1') }]);
+  });
+
+  it('follows its bucket across a nats-server kill -9 and restart: what is stored after is listed', async () => {
+    const a = await open('restart');
+    await a.put('r1', stored('r1'));
+    expect(await jobs(a)).toEqual(['r1']);
+    nats.child.kill('SIGKILL');
+    await nats.exited;
+    ({ proc: nats } = await startNats(dir, { port: Number(new URL(url).port) }));
+    // the store's connection comes back by itself; a put may fail while it does
+    await waitFor('a put after the restart', () => a.put('r2', stored('r2')).then(() => true, () => undefined), 20_000);
+    // within 5 s, not after the 10 s a list waits for a lagging index: the reconnect started a new watch at once
+    // (the server lost the old one's consumer, which nats.js notices only after missed heartbeats)
+    const late = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 5_000).unref());
+    expect(await Promise.race([jobs(a), late])).toEqual(['r2', 'r1']);
+    expect(await a.delete('r1')).toBe(true);
+    expect(await jobs(a)).toEqual(['r2']);
   });
 });

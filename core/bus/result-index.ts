@@ -1,0 +1,172 @@
+import { consumerOpts, type JetStreamClient, type JetStreamManager, type JetStreamSubscription, type JsMsg } from 'nats';
+
+/** What the index keeps of one job's stored objects. */
+interface StoredJob {
+  /** bytes of each of its objects, by name */
+  readonly parts: Map<string, number>;
+  /** ms of its oldest object (the job whose result goes first when room is made) */
+  oldest: number;
+  /** its summary's mtime in ms, once the summary is stored: only then is the result readable and listed */
+  listedAt: number | null;
+  /** the listing in the summary's metadata (JSON), or null for a result stored before results carried one */
+  listing: string | null;
+}
+
+/** A stored result as the index lists it, newest first. */
+export interface IndexedListing {
+  readonly job: string;
+  /** the listing's JSON, or null: read the summary */
+  readonly listing: string | null;
+}
+
+/** The fields of an object's metadata message (nats.js's ObjectInfo) the index reads. */
+interface MetaFields {
+  readonly name?: unknown;
+  readonly size?: unknown;
+  readonly mtime?: unknown;
+  readonly deleted?: unknown;
+  readonly metadata?: { readonly listing?: unknown } | null;
+}
+
+/**
+ * An index of a result bucket, kept by a watch of its metadata (one message per object, the latest per name).
+ * A job list or the size limit otherwise read every object's metadata at each call: a second for 30,000
+ * results (bench:result-list), paid by `jobs list` and by a client's reconnect probe whenever the coordinator's
+ * own jobs do not fill the list, and by every stored result under a size limit. Reads stay consistent with the
+ * store: `current` first asks the stream for its latest metadata message and waits until the watch has applied
+ * it, so a list sees what was stored or deleted before it, by this coordinator or another over the same NATS.
+ * Memory: a few hundred bytes per stored result, bounded by the store's retention.
+ */
+export class ResultIndex {
+  private readonly jobs = new Map<string, StoredJob>();
+  /** stream sequence of the last metadata message applied */
+  private applied = 0;
+  private total = 0;
+  private failed: Error | null = null;
+  private readonly waiting = new Set<{ readonly seq: number; readonly done: (err: Error | null) => void }>();
+  private sub: JetStreamSubscription | null = null;
+
+  private constructor(
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+    private readonly subject: string,
+  ) {}
+
+  /** Starts watching `bucket`'s metadata (stream `stream`): every object's latest, then what changes. */
+  static async watch(js: JetStreamClient, jsm: JetStreamManager, bucket: string, stream: string): Promise<ResultIndex> {
+    const index = new ResultIndex(jsm, stream, `$O.${bucket}.M.>`);
+    const opts = consumerOpts().orderedConsumer().deliverLastPerSubject();
+    opts.callback((err, m) => (err ? index.fail(err) : m ? index.apply(m) : undefined));
+    index.sub = await js.subscribe(index.subject, opts);
+    // a watch that ends (the connection closed, the consumer lost for good) leaves the index behind the store
+    index.sub.closed.then(
+      () => index.fail(new Error('the result index watch ended')),
+      (err: unknown) => index.fail(err instanceof Error ? err : new Error(String(err))),
+    );
+    return index;
+  }
+
+  /** Whether the index stopped following the store (its callers then read the store itself). */
+  get broken(): boolean {
+    return this.failed !== null;
+  }
+
+  /** Bytes of all stored objects. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  /**
+   * Resolves once the index holds everything the store held when called; rejects when the watch failed or has
+   * not caught up within `timeoutMs`.
+   */
+  async current(timeoutMs: number): Promise<void> {
+    if (this.failed) throw this.failed;
+    const seq = await this.latest();
+    if (seq <= this.applied) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(w);
+        reject(new Error(`the result index is behind the store (at ${this.applied} of ${seq} after ${timeoutMs} ms)`));
+      }, timeoutMs);
+      const w = { seq, done: (err: Error | null) => (clearTimeout(timer), err ? reject(err) : resolve()) };
+      this.waiting.add(w);
+    });
+  }
+
+  /** Stored results newest first, at most `limit`, leaving out the jobs `except` names. */
+  list(limit: number, except: ReadonlySet<string>): IndexedListing[] {
+    const listed: { job: string; at: number; listing: string | null }[] = [];
+    for (const [job, s] of this.jobs) if (s.listedAt !== null && !except.has(job)) listed.push({ job, at: s.listedAt, listing: s.listing });
+    return listed
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit)
+      .map(({ job, listing }) => ({ job, listing }));
+  }
+
+  /** Every job with stored objects, its oldest object's time (ms) and bytes, oldest first. */
+  byAge(): { job: string; bytes: number; names: string[] }[] {
+    return [...this.jobs]
+      .sort(([, a], [, b]) => a.oldest - b.oldest)
+      .map(([job, s]) => ({ job, bytes: [...s.parts.values()].reduce((n, b) => n + b, 0), names: [...s.parts.keys()] }));
+  }
+
+  stop(): void {
+    this.sub?.unsubscribe();
+  }
+
+  /** The stream sequence of the bucket's latest metadata message (0 when it has none). */
+  private async latest(): Promise<number> {
+    try {
+      return (await this.jsm.streams.getMessage(this.stream, { last_by_subj: this.subject })).seq;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === '404') return 0;
+      throw err;
+    }
+  }
+
+  private apply(m: JsMsg): void {
+    let meta: MetaFields;
+    try {
+      meta = JSON.parse(new TextDecoder().decode(m.data)) as MetaFields;
+    } catch {
+      meta = {};
+    }
+    const name = typeof meta.name === 'string' ? meta.name : null;
+    if (name) this.record(name, meta);
+    this.applied = Math.max(this.applied, m.seq);
+    for (const w of this.waiting) {
+      if (w.seq > this.applied) continue;
+      this.waiting.delete(w);
+      w.done(null);
+    }
+  }
+
+  private record(name: string, meta: MetaFields): void {
+    const job = name.slice(0, name.lastIndexOf('/'));
+    const summary = name === `${job}/summary`;
+    let s = this.jobs.get(job);
+    const before = s?.parts.get(name) ?? 0;
+    if (meta.deleted === true) {
+      if (!s) return;
+      s.parts.delete(name);
+      this.total -= before;
+      if (summary) [s.listedAt, s.listing] = [null, null];
+      if (s.parts.size === 0) this.jobs.delete(job);
+      return;
+    }
+    const size = typeof meta.size === 'number' ? meta.size : 0;
+    const at = typeof meta.mtime === 'string' ? Date.parse(meta.mtime) || 0 : 0;
+    if (!s) this.jobs.set(job, (s = { parts: new Map(), oldest: at, listedAt: null, listing: null }));
+    s.parts.set(name, size);
+    s.oldest = Math.min(s.oldest, at);
+    this.total += size - before;
+    if (summary) [s.listedAt, s.listing] = [at, typeof meta.metadata?.listing === 'string' ? meta.metadata.listing : null];
+  }
+
+  private fail(err: Error): void {
+    this.failed ??= err;
+    for (const w of this.waiting) w.done(this.failed);
+    this.waiting.clear();
+  }
+}
