@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { parseInteger } from '../cli/options.js';
 import { syntheticTrace } from '../core/trace/synthetic.js';
 import { writeNpy } from '../core/trace/npy.js';
+import { spread, type Spread } from './spread.js';
 
 /**
  * Embedded search at scale: `ttsnap search` (in-process coordinator and trace workers, no simulated time) on a
@@ -49,10 +50,6 @@ function searchSeconds(p: number): Promise<number> {
   });
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
 const round = (x: number, d = 2): number => Number(x.toFixed(d));
 
 const small = Math.floor(prompts / 10);
@@ -71,10 +68,7 @@ try {
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-const pick = (k: keyof (typeof perRound)[number]): { median: number; min: number; max: number } => {
-  const xs = perRound.map((f) => f[k]);
-  return { median: round(median(xs), 3), min: Math.min(...xs), max: Math.max(...xs) };
-};
+const pick = (k: keyof (typeof perRound)[number]): Spread => spread(perRound.map((f) => f[k]), 3);
 process.stdout.write(
   `${JSON.stringify({
     candidates: prompts * candidates,

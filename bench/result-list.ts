@@ -7,6 +7,7 @@ import { connect } from 'nats';
 import { parseInteger } from '../cli/options.js';
 import { NatsResultStore } from '../core/bus/result-store.js';
 import { freePort, startChild, stopChild } from './child-procs.js';
+import { spread } from './spread.js';
 
 /**
  * How long a job list takes when the result store keeps many results (`jobs list`, and ListJobs whenever the
@@ -33,14 +34,6 @@ const result = (i: number) => ({
   prompts: [{ prompt: 0, winner: { candidate: 1, score: 0.5 } }],
   listing: { job: job(i), state: 'done', prompts: 1, prompts_done: 1, candidates_per_prompt: 8, cost: i },
 });
-
-/** min, median and max of a set of figures */
-function spread(xs: readonly number[]): { min: number; median: number; max: number } {
-  const v = [...xs].sort((a, b) => a - b);
-  const mid = v.length >> 1;
-  const median = v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
-  return { min: v[0] as number, median: Number(median.toFixed(1)), max: v[v.length - 1] as number };
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'ttsnap-result-list-'));
 const children: ChildProcess[] = [];
@@ -88,7 +81,7 @@ try {
   const afterPutMs = ms(t);
   if (afterPut[0]?.job !== job(jobs)) throw new Error(`another store's result is not listed first: ${afterPut[0]?.job}`);
   await Promise.all([writer.close(), reader.close()]);
-  const figures = { stored_results: jobs, objects: 2 * jobs, fill_s: Number(fillS.toFixed(1)), first_list_ms: firstMs, list_ms: spread(times), list_after_delete_ms: afterDeleteMs, list_after_other_put_ms: afterPutMs };
+  const figures = { stored_results: jobs, objects: 2 * jobs, fill_s: Number(fillS.toFixed(1)), first_list_ms: firstMs, list_ms: spread(times, 1), list_after_delete_ms: afterDeleteMs, list_after_other_put_ms: afterPutMs };
   say(`${jobs} stored results (${2 * jobs} objects): first list ${firstMs} ms, then ${figures.list_ms.median} ms (${figures.list_ms.min} to ${figures.list_ms.max}) over ${lists} lists`);
   process.stdout.write(`${JSON.stringify(figures)}\n`);
 } finally {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { freePort, startChild, stopChild } from './child-procs.js';
+import { spread, type Spread } from './spread.js';
 import { parseInteger } from '../cli/options.js';
 import { CoordinatorGrpcClient } from '../coordinator/client.js';
 import { ResultCollector } from '../coordinator/result.js';
@@ -161,20 +162,6 @@ async function run(jobPrompts: number): Promise<Figures> {
   } finally {
     for (const c of children.reverse()) await stopChild(c);
   }
-}
-
-interface Spread {
-  min: number;
-  median: number;
-  max: number;
-}
-
-/** Spread of a set of figures (the median of an even count is the mean of the middle two). */
-function spread(xs: readonly number[], digits = 2): Spread {
-  const v = [...xs].sort((a, b) => a - b);
-  const r = (x: number | undefined): number => Number((x ?? 0).toFixed(digits));
-  const mid = ((v[Math.floor((v.length - 1) / 2)] ?? 0) + (v[Math.floor(v.length / 2)] ?? 0)) / 2;
-  return { min: r(v[0]), median: r(mid), max: r(v[v.length - 1]) };
 }
 
 type Figure = keyof Figures;
