@@ -35,7 +35,8 @@ interface MetaFields {
  * own jobs do not fill the list, and by every stored result under a size limit. Reads stay consistent with the
  * store: `current` first asks the stream for its latest metadata message and waits until the watch has applied
  * it, so a list sees what was stored or deleted before it, by this coordinator or another over the same NATS.
- * Memory: a few hundred bytes per stored result, bounded by the store's retention.
+ * Memory: about 650 bytes per stored result, most of it the listing's JSON (measured with 10,000 results whose
+ * listings are about 250 bytes), bounded by the store's retention.
  */
 export class ResultIndex {
   private readonly jobs = new Map<string, StoredJob>();
