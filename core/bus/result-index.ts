@@ -1,9 +1,15 @@
 import { consumerOpts, type JetStreamClient, type JetStreamManager, type JetStreamSubscription, type JsMsg } from 'nats';
 
+/** One stored object: its bytes, and the stream sequence of its metadata message. */
+interface Part {
+  readonly size: number;
+  readonly seq: number;
+}
+
 /** What the index keeps of one job's stored objects. */
 interface StoredJob {
-  /** bytes of each of its objects, by name */
-  readonly parts: Map<string, number>;
+  /** its objects, by name */
+  readonly parts: Map<string, Part>;
   /** ms of its oldest object (the job whose result goes first when room is made) */
   oldest: number;
   /** its summary's mtime in ms, once the summary is stored: only then is the result readable and listed */
@@ -35,8 +41,10 @@ interface MetaFields {
  * own jobs do not fill the list, and by every stored result under a size limit. Reads stay consistent with the
  * store: `current` first asks the stream for its latest metadata message and waits until the watch has applied
  * it, so a list sees what was stored or deleted before it, by this coordinator or another over the same NATS.
- * Memory: about 650 bytes per stored result, most of it the listing's JSON (measured with 10,000 results whose
- * listings are about 250 bytes), bounded by the store's retention.
+ * JetStream drops a bucket's oldest messages by itself (past its max age or size) without a message saying so: an
+ * object whose metadata message is no longer in the stream (below its first sequence) leaves the index then.
+ * Memory: about 830 bytes per stored result (measured with 10,000 results of two objects and a 200-byte listing),
+ * bounded by the store's retention.
  */
 export class ResultIndex {
   private readonly jobs = new Map<string, StoredJob>();
@@ -45,6 +53,9 @@ export class ResultIndex {
   private total = 0;
   private failed: Error | null = null;
   private readonly waiting = new Set<{ readonly seq: number; readonly done: (err: Error | null) => void }>();
+  /** the objects' metadata sequences in the order applied (ascending): what the stream drops first, at the front */
+  private readonly bySeq: { readonly seq: number; readonly name: string }[] = [];
+  private bySeqHead = 0;
   private sub: JetStreamSubscription | null = null;
 
   private constructor(
@@ -83,7 +94,8 @@ export class ResultIndex {
    */
   async current(timeoutMs: number): Promise<void> {
     if (this.failed) throw this.failed;
-    const seq = await this.latest();
+    const [seq, first] = await Promise.all([this.latest(), this.firstSeq()]);
+    this.expire(first);
     if (seq <= this.applied) return;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -109,7 +121,7 @@ export class ResultIndex {
   byAge(): { job: string; bytes: number; names: string[] }[] {
     return [...this.jobs]
       .sort(([, a], [, b]) => a.oldest - b.oldest)
-      .map(([job, s]) => ({ job, bytes: [...s.parts.values()].reduce((n, b) => n + b, 0), names: [...s.parts.keys()] }));
+      .map(([job, s]) => ({ job, bytes: [...s.parts.values()].reduce((n, p) => n + p.size, 0), names: [...s.parts.keys()] }));
   }
 
   stop(): void {
@@ -126,6 +138,29 @@ export class ResultIndex {
     }
   }
 
+  /** The stream's first sequence: everything below it was dropped (age, size, purges). */
+  private async firstSeq(): Promise<number> {
+    return (await this.jsm.streams.info(this.stream)).state.first_seq;
+  }
+
+  /** Forgets the objects whose metadata message the stream no longer has (those below `first`). */
+  private expire(first: number): void {
+    while (this.bySeqHead < this.bySeq.length && (this.bySeq[this.bySeqHead] as { seq: number }).seq < first) {
+      const { seq, name } = this.bySeq[this.bySeqHead++] as { seq: number; name: string };
+      // only if still the object's latest metadata (not since stored again or deleted)
+      if (this.partOf(name)?.seq === seq) this.record(name, { name, deleted: true }, seq);
+    }
+    // the front is dropped now and then, not at every step
+    if (this.bySeqHead > 1024 && this.bySeqHead * 2 > this.bySeq.length) {
+      this.bySeq.splice(0, this.bySeqHead);
+      this.bySeqHead = 0;
+    }
+  }
+
+  private partOf(name: string): Part | undefined {
+    return this.jobs.get(ownerOf(name))?.parts.get(name);
+  }
+
   private apply(m: JsMsg): void {
     let meta: MetaFields;
     try {
@@ -134,7 +169,7 @@ export class ResultIndex {
       meta = {};
     }
     const name = typeof meta.name === 'string' ? meta.name : null;
-    if (name) this.record(name, meta);
+    if (name) this.record(name, meta, m.seq);
     this.applied = Math.max(this.applied, m.seq);
     for (const w of this.waiting) {
       if (w.seq > this.applied) continue;
@@ -143,11 +178,11 @@ export class ResultIndex {
     }
   }
 
-  private record(name: string, meta: MetaFields): void {
-    const job = name.slice(0, name.lastIndexOf('/'));
+  private record(name: string, meta: MetaFields, seq: number): void {
+    const job = ownerOf(name);
     const summary = name === `${job}/summary`;
     let s = this.jobs.get(job);
-    const before = s?.parts.get(name) ?? 0;
+    const before = s?.parts.get(name)?.size ?? 0;
     if (meta.deleted === true) {
       if (!s) return;
       s.parts.delete(name);
@@ -159,7 +194,8 @@ export class ResultIndex {
     const size = typeof meta.size === 'number' ? meta.size : 0;
     const at = typeof meta.mtime === 'string' ? Date.parse(meta.mtime) || 0 : 0;
     if (!s) this.jobs.set(job, (s = { parts: new Map(), oldest: at, listedAt: null, listing: null }));
-    s.parts.set(name, size);
+    s.parts.set(name, { size, seq });
+    this.bySeq.push({ seq, name });
     s.oldest = Math.min(s.oldest, at);
     this.total += size - before;
     if (summary) [s.listedAt, s.listing] = [at, typeof meta.metadata?.listing === 'string' ? meta.metadata.listing : null];
@@ -170,4 +206,9 @@ export class ResultIndex {
     for (const w of this.waiting) w.done(this.failed);
     this.waiting.clear();
   }
+}
+
+/** The job an object of the bucket belongs to (its name up to the last '/'). */
+export function ownerOf(name: string): string {
+  return name.slice(0, name.lastIndexOf('/'));
 }

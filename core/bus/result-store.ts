@@ -1,5 +1,5 @@
 import { Events, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
-import { ResultIndex, type IndexedListing } from './result-index.js';
+import { ownerOf, ResultIndex, type IndexedListing } from './result-index.js';
 
 /** A stored job result: the summary (the result without its prompts) and its prompts in request order. */
 export interface StoredResult<P = unknown> {
@@ -239,11 +239,6 @@ export class NatsResultStore implements ResultStore {
       used -= owner.bytes;
     }
   }
-}
-
-/** The job an object of the store belongs to (its name up to the last '/'). */
-function ownerOf(name: string): string {
-  return name.slice(0, name.lastIndexOf('/'));
 }
 
 /** A listing from a stored summary alone: its state, prompts, N and cost (no label or pool: it has none). */

@@ -121,6 +121,19 @@ describe('NatsResultStore lists from an index of its bucket (real nats-server)',
     expect(await c.list(100, new Set())).toEqual([{ job: 'j1', listing: listing('j1') }]);
   });
 
+  it('forgets what JetStream dropped by itself: a result past the retention is no longer listed', async () => {
+    const nc = await connect({ servers: url });
+    conns.push(nc);
+    // kept 2 s: the stream drops the objects without a message saying so
+    const store = await NatsResultStore.open(nc, 'ttl', { ttlDays: 2 / 86_400 });
+    await store.put('t1', stored('t1'));
+    expect(await jobs(store)).toEqual(['t1']);
+    await waitFor('t1 dropped by the stream', async () => ((await store.get('t1', 0, 1)) === null ? true : undefined), 10_000, 200);
+    expect(await jobs(store)).toEqual([]);
+    await store.put('t2', stored('t2'));
+    expect(await jobs(store)).toEqual(['t2']);
+  });
+
   it('follows its bucket across a nats-server kill -9 and restart: what is stored after is listed', async () => {
     const a = await open('restart');
     await a.put('r1', stored('r1'));
