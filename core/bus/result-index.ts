@@ -1,38 +1,5 @@
 import { consumerOpts, type JetStreamClient, type JetStreamManager, type JetStreamSubscription, type JsMsg } from 'nats';
-
-/** One stored object: its bytes, and the stream sequence of its metadata message. */
-interface Part {
-  readonly size: number;
-  readonly seq: number;
-}
-
-/** What the index keeps of one job's stored objects. */
-interface StoredJob {
-  /** its objects, by name */
-  readonly parts: Map<string, Part>;
-  /** ms of its oldest object (the job whose result goes first when room is made) */
-  oldest: number;
-  /** its summary's mtime in ms, once the summary is stored: only then is the result readable and listed */
-  listedAt: number | null;
-  /** the listing in the summary's metadata (JSON), or null for a result stored before results carried one */
-  listing: string | null;
-}
-
-/** A stored result as the index lists it, newest first. */
-export interface IndexedListing {
-  readonly job: string;
-  /** the listing's JSON, or null: read the summary */
-  readonly listing: string | null;
-}
-
-/** The fields of an object's metadata message (nats.js's ObjectInfo) the index reads. */
-interface MetaFields {
-  readonly name?: unknown;
-  readonly size?: unknown;
-  readonly mtime?: unknown;
-  readonly deleted?: unknown;
-  readonly metadata?: { readonly listing?: unknown } | null;
-}
+import { BucketObjects, type MetaFields } from './bucket-objects.js';
 
 /**
  * An index of a result bucket, kept by a watch of its metadata (one message per object, the latest per name).
@@ -47,10 +14,10 @@ interface MetaFields {
  * the store's retention.
  */
 export class ResultIndex {
-  private readonly jobs = new Map<string, StoredJob>();
+  /** what the bucket holds, as far as the watch has told */
+  readonly objects = new BucketObjects();
   /** stream sequence of the last metadata message applied */
   private applied = 0;
-  private total = 0;
   private failed: Error | null = null;
   private readonly waiting = new Set<{ readonly seq: number; readonly done: (err: Error | null) => void }>();
   /** the objects' metadata sequences in the order applied (ascending): what the stream drops first, at the front */
@@ -83,11 +50,6 @@ export class ResultIndex {
     return this.failed !== null;
   }
 
-  /** Bytes of all stored objects. */
-  get bytes(): number {
-    return this.total;
-  }
-
   /**
    * Resolves once the index holds everything the store held when called; rejects when the watch failed or has
    * not caught up within `timeoutMs`.
@@ -105,23 +67,6 @@ export class ResultIndex {
       const w = { seq, done: (err: Error | null) => (clearTimeout(timer), err ? reject(err) : resolve()) };
       this.waiting.add(w);
     });
-  }
-
-  /** Stored results newest first, at most `limit`, leaving out the jobs `except` names. */
-  list(limit: number, except: ReadonlySet<string>): IndexedListing[] {
-    const listed: { job: string; at: number; listing: string | null }[] = [];
-    for (const [job, s] of this.jobs) if (s.listedAt !== null && !except.has(job)) listed.push({ job, at: s.listedAt, listing: s.listing });
-    return listed
-      .sort((a, b) => b.at - a.at)
-      .slice(0, limit)
-      .map(({ job, listing }) => ({ job, listing }));
-  }
-
-  /** Every job with stored objects, its oldest object's time (ms) and bytes, oldest first. */
-  byAge(): { job: string; bytes: number; names: string[] }[] {
-    return [...this.jobs]
-      .sort(([, a], [, b]) => a.oldest - b.oldest)
-      .map(([job, s]) => ({ job, bytes: [...s.parts.values()].reduce((n, p) => n + p.size, 0), names: [...s.parts.keys()] }));
   }
 
   stop(): void {
@@ -148,17 +93,13 @@ export class ResultIndex {
     while (this.bySeqHead < this.bySeq.length && (this.bySeq[this.bySeqHead] as { seq: number }).seq < first) {
       const { seq, name } = this.bySeq[this.bySeqHead++] as { seq: number; name: string };
       // only if still the object's latest metadata (not since stored again or deleted)
-      if (this.partOf(name)?.seq === seq) this.record(name, { name, deleted: true }, seq);
+      if (this.objects.partOf(name)?.seq === seq) this.objects.record(name, { name, deleted: true }, seq);
     }
     // the front is dropped now and then, not at every step
     if (this.bySeqHead > 1024 && this.bySeqHead * 2 > this.bySeq.length) {
       this.bySeq.splice(0, this.bySeqHead);
       this.bySeqHead = 0;
     }
-  }
-
-  private partOf(name: string): Part | undefined {
-    return this.jobs.get(ownerOf(name))?.parts.get(name);
   }
 
   private apply(m: JsMsg): void {
@@ -169,7 +110,10 @@ export class ResultIndex {
       meta = {};
     }
     const name = typeof meta.name === 'string' ? meta.name : null;
-    if (name) this.record(name, meta, m.seq);
+    if (name) {
+      this.objects.record(name, meta, m.seq);
+      if (meta.deleted !== true) this.bySeq.push({ seq: m.seq, name });
+    }
     this.applied = Math.max(this.applied, m.seq);
     for (const w of this.waiting) {
       if (w.seq > this.applied) continue;
@@ -178,37 +122,9 @@ export class ResultIndex {
     }
   }
 
-  private record(name: string, meta: MetaFields, seq: number): void {
-    const job = ownerOf(name);
-    const summary = name === `${job}/summary`;
-    let s = this.jobs.get(job);
-    const before = s?.parts.get(name)?.size ?? 0;
-    if (meta.deleted === true) {
-      if (!s) return;
-      s.parts.delete(name);
-      this.total -= before;
-      if (summary) [s.listedAt, s.listing] = [null, null];
-      if (s.parts.size === 0) this.jobs.delete(job);
-      return;
-    }
-    const size = typeof meta.size === 'number' ? meta.size : 0;
-    const at = typeof meta.mtime === 'string' ? Date.parse(meta.mtime) || 0 : 0;
-    if (!s) this.jobs.set(job, (s = { parts: new Map(), oldest: at, listedAt: null, listing: null }));
-    s.parts.set(name, { size, seq });
-    this.bySeq.push({ seq, name });
-    s.oldest = Math.min(s.oldest, at);
-    this.total += size - before;
-    if (summary) [s.listedAt, s.listing] = [at, typeof meta.metadata?.listing === 'string' ? meta.metadata.listing : null];
-  }
-
   private fail(err: Error): void {
     this.failed ??= err;
     for (const w of this.waiting) w.done(this.failed);
     this.waiting.clear();
   }
-}
-
-/** The job an object of the bucket belongs to (its name up to the last '/'). */
-export function ownerOf(name: string): string {
-  return name.slice(0, name.lastIndexOf('/'));
 }

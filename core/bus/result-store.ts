@@ -1,5 +1,6 @@
-import { Events, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
-import { ownerOf, ResultIndex, type IndexedListing } from './result-index.js';
+import { Events, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection, type ObjectStore } from 'nats';
+import { BucketObjects } from './bucket-objects.js';
+import { ResultIndex } from './result-index.js';
 
 /** A stored job result: the summary (the result without its prompts) and its prompts in request order. */
 export interface StoredResult<P = unknown> {
@@ -158,16 +159,8 @@ export class NatsResultStore implements ResultStore {
   }
 
   async list(limit: number, except: ReadonlySet<string>): Promise<StoredListing[]> {
-    const index = await this.current();
-    const heads: IndexedListing[] = index
-      ? index.list(limit, except)
-      : (await this.os.list())
-          .filter((o) => !o.deleted && o.name.endsWith('/summary') && !except.has(ownerOf(o.name)))
-          .sort((a, b) => Date.parse(b.mtime) - Date.parse(a.mtime))
-          .slice(0, limit)
-          .map((o) => ({ job: ownerOf(o.name), listing: o.metadata?.listing ?? null }));
     const out: StoredListing[] = [];
-    for (const { job, listing } of heads) {
+    for (const { job, listing } of (await this.objects()).list(limit, except)) {
       if (listing) out.push({ job, listing: JSON.parse(listing) as Record<string, unknown> });
       else {
         // stored before results carried a listing: what the summary itself says
@@ -176,6 +169,11 @@ export class NatsResultStore implements ResultStore {
       }
     }
     return out;
+  }
+
+  /** What the bucket holds now: from the index, or (while it cannot be had) from the bucket's list. */
+  private async objects(): Promise<BucketObjects> {
+    return (await this.current())?.objects ?? BucketObjects.of(await this.os.list());
   }
 
   /** The index, up to date with the bucket; null when it cannot be had now (read the bucket). */
@@ -227,12 +225,10 @@ export class NatsResultStore implements ResultStore {
   private async makeRoom(bytes: number, job: string): Promise<void> {
     if (this.maxBytes <= 0) return;
     if (bytes > this.maxBytes) throw new Error(`the result takes ${bytes} bytes, more than the store keeps in all (${this.maxBytes}; raise --results-max-mb)`);
-    const index = await this.current();
-    const objects = index ? [] : (await this.os.list()).filter((o) => !o.deleted);
-    let used = index ? index.bytes : objects.reduce((n, o) => n + o.size, 0);
+    const objects = await this.objects();
+    let used = objects.bytes;
     if (used + bytes <= this.maxBytes) return;
-    const oldestFirst = index ? index.byAge() : byAge(objects);
-    for (const owner of oldestFirst) {
+    for (const owner of objects.byAge()) {
       if (used + bytes <= this.maxBytes) break;
       if (owner.job === job) continue;
       await this.deleteObjects(owner.job, owner.names.filter((n) => n !== summaryName(owner.job)).length);
@@ -245,18 +241,4 @@ export class NatsResultStore implements ResultStore {
 function listingOf(job: string, doc: SummaryDoc): Record<string, unknown> {
   const s = doc.summary as { state?: string; ledger?: { cost?: number }; provenance?: { candidates_per_prompt?: number } };
   return { job, state: s.state ?? '', prompts: doc.total, prompts_done: doc.total, candidates_per_prompt: s.provenance?.candidates_per_prompt ?? 0, cost: Number(s.ledger?.cost ?? 0) };
-}
-
-/** The bucket's objects by job, the job with the oldest object first (what the index's byAge gives). */
-function byAge(objects: readonly ObjectInfo[]): { job: string; bytes: number; names: string[] }[] {
-  const jobs = new Map<string, { job: string; bytes: number; names: string[]; oldest: number }>();
-  for (const o of objects) {
-    const job = ownerOf(o.name);
-    let j = jobs.get(job);
-    if (!j) jobs.set(job, (j = { job, bytes: 0, names: [], oldest: Infinity }));
-    j.bytes += o.size;
-    j.names.push(o.name);
-    j.oldest = Math.min(j.oldest, Date.parse(o.mtime));
-  }
-  return [...jobs.values()].sort((a, b) => a.oldest - b.oldest);
 }
