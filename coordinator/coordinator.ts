@@ -47,6 +47,11 @@ export interface CoordinatorOptions {
    */
   readonly queueFactor?: number;
   /**
+   * candidates in flight per worker while one job alone has its pool, with more candidates waiting than these
+   * queues hold (WorkerPool.setSolo; default queueFactor = never deeper; `ttsnap coordinator` twice its queue factor)
+   */
+  readonly soloQueueFactor?: number;
+  /**
    * bytes the ended jobs kept in memory for GetResult may hold, estimated (default 256 MiB); past it the oldest
    * are dropped (then only in the result store). A budget in bytes, not jobs: one job of 10,000 prompts holds
    * as much as a thousand small ones.
@@ -87,6 +92,7 @@ export function compileCoordinatorOptions(o: CoordinatorOptions = {}): Compiled 
     workerTimeoutMs: o.workerTimeoutMs ?? 3_000,
     sweepMs: o.sweepMs ?? 250,
     queueFactor: o.queueFactor ?? 3,
+    soloQueueFactor: o.soloQueueFactor ?? o.queueFactor ?? 3,
     keepBytes: o.keepBytes ?? 256 * 1024 * 1024,
     results: o.results ?? null,
     journal: o.journal ?? null,
@@ -128,7 +134,7 @@ export class Coordinator {
   ) {
     this.opts = compileCoordinatorOptions(options);
     this.previews = new PromptPreviews(metrics);
-    this.pool = new WorkerPool(this.opts.queueFactor);
+    this.pool = new WorkerPool(this.opts.queueFactor, this.opts.soloQueueFactor);
     this.scheduler = new JobScheduler(this.pool, {
       scoreTimeoutMs: this.opts.scoreTimeoutMs,
       metrics,

@@ -115,6 +115,10 @@ export class JobScheduler {
       if (list) list.push(job);
       else byPool.set(job.pool, [job]);
     }
+    for (const [pool, jobs] of byPool) {
+      const only = jobs.length === 1 ? (jobs[0] as Job) : null;
+      this.pool.setSolo(pool, only !== null && only.state === 'running' && only.unadmittedCandidates > 0 && only.unadmittedCandidates > this.pool.soloCapacity(pool));
+    }
     for (const slot of this.pool.open(now)) {
       const jobs = byPool.get(slot.pool);
       if (!jobs) continue;

@@ -50,6 +50,8 @@ export class Job {
   readonly finished: FinishedPrompts;
   /** positions of prompts not yet admitted, in order (a resumed job may have gaps) */
   private readonly toAdmit: number[];
+  /** candidates of the prompts not yet admitted (the backlog the scheduler sizes the workers' queues by) */
+  private unadmitted = 0;
   promptsDone = 0;
   /** sequence number of the last event (WatchJob resumes after one) */
   private seq = 0;
@@ -108,6 +110,7 @@ export class Job {
   ) {
     this.finished = new FinishedPrompts(spec.prompts.length);
     this.toAdmit = spec.prompts.map((_, i) => i);
+    this.unadmitted = this.candidatesOf(this.toAdmit);
     this.announced = new Promise((resolve) => (this.announce = resolve));
   }
 
@@ -117,6 +120,17 @@ export class Job {
 
   get hasUnadmitted(): boolean {
     return this.toAdmit.length > 0;
+  }
+
+  /** Candidates of the prompts not yet admitted. */
+  get unadmittedCandidates(): number {
+    return this.unadmitted;
+  }
+
+  private candidatesOf(positions: readonly number[]): number {
+    let n = 0;
+    for (const p of positions) n += this.spec.promptN[p] ?? 0;
+    return n;
   }
 
   /** Starts the next prompt: draws its candidates and opens its first stage. */
@@ -132,6 +146,7 @@ export class Job {
     const prompt = s.prompts[position] as number;
     const seed = s.promptSeed[position] as number;
     const explored = drawCandidates(s.pool, s.promptN[position] as number, seed, prompt);
+    this.unadmitted -= s.promptN[position] ?? 0;
     // a prompt's own sampling steps set where its candidates end, and its guidance what each step costs
     const cost = { ...s.cost, steps: s.promptSteps[position] ?? s.cost.steps, denoise: s.promptDenoise[position] ?? s.cost.denoise };
     const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, cost, s.accounting);
@@ -161,6 +176,7 @@ export class Job {
     }
     const started = new Set([...j.prompts.keys(), ...j.stages.keys()]);
     this.toAdmit.splice(0, this.toAdmit.length, ...this.toAdmit.filter((p) => !started.has(p)));
+    this.unadmitted = this.candidatesOf(this.toAdmit);
     for (const e of j.events) {
       const event = { ...(e.event as JobEvent), job: this.id, seq: e.seq };
       this.keep(event);

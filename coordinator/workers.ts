@@ -13,13 +13,16 @@ export interface WorkerSlot {
   readonly pool: string;
   /** candidates sent and not yet scored */
   outstanding: number;
-  /** most candidates in flight at once (queueFactor x maxBatch): enough for full batches, no more */
-  readonly limit: number;
+  /**
+   * most candidates in flight at once (queueFactor x maxBatch: enough for full batches, no more; soloQueueFactor x
+   * maxBatch while its pool runs one job alone with a backlog, see WorkerPool.setSolo)
+   */
+  limit: number;
   /**
    * free places at which it gets work again: half its limit, so that each fill sends it a batch of work in one
    * request, not a candidate per score, while the other half keeps it busy meanwhile
    */
-  readonly refillAt: number;
+  refillAt: number;
   draining: boolean;
   /** takes no work yet: it is dropping candidates of resumed jobs that an earlier coordinator gave it */
   fenced: boolean;
@@ -126,7 +129,48 @@ export class WorkerPool {
   /** quarantines by worker id: they outlive the slot, so a worker that re-registers at once stays out */
   private readonly quarantined = new Map<string, { until: number; times: number }>();
 
-  constructor(private readonly queueFactor: number) {}
+  /**
+   * pools whose workers queue soloQueueFactor batches: one job has the pool to itself, with more candidates
+   * waiting than those queues hold
+   */
+  private readonly solo = new Set<string>();
+
+  constructor(
+    private readonly queueFactor: number,
+    /** batches queued per worker while one job has its pool to itself with a backlog (setSolo); queueFactor = never deeper */
+    private readonly soloQueueFactor = queueFactor,
+  ) {}
+
+  /**
+   * Sets how deep a pool's workers queue: soloQueueFactor batches while one job alone has the pool and more
+   * candidates wait than those queues hold (`solo`), queueFactor otherwise. A deeper queue keeps a busy worker's
+   * scores on its coarser grid and halves the refills, so the coordinator handles about half the messages per
+   * candidate; its cost is later stage barriers, which only that job would feel, and it is throughput-bound.
+   * As soon as a second job runs there (or the backlog fits), the queues go back: latency matters again. A
+   * worker above its new limit gets nothing until it is below it.
+   */
+  setSolo(pool: string, solo: boolean): void {
+    if (this.soloQueueFactor === this.queueFactor || solo === this.solo.has(pool)) return;
+    if (solo) this.solo.add(pool);
+    else this.solo.delete(pool);
+    for (const s of this.slots.values()) if (s.pool === pool) this.resize(s, solo);
+  }
+
+  /** Candidates a pool's workers queue together at the solo depth: a backlog beyond this keeps them full. */
+  soloCapacity(pool: string): number {
+    let n = 0;
+    for (const s of this.slots.values()) if (s.pool === pool) n += this.limitOf(s.info, this.soloQueueFactor);
+    return n;
+  }
+
+  private limitOf(info: BackendInfo, factor: number): number {
+    return Math.max(1, Math.round(factor * info.maxBatch));
+  }
+
+  private resize(slot: WorkerSlot, solo: boolean): void {
+    slot.limit = this.limitOf(slot.info, solo ? this.soloQueueFactor : this.queueFactor);
+    slot.refillAt = Math.ceil(slot.limit / 2);
+  }
 
   /** Pools with at least one registered worker, each with what all of its registered workers apply (sharedInfo). */
   serving(): BackendPool[] {
@@ -190,15 +234,14 @@ export class WorkerPool {
     }
     const pool = backendPool(info);
     if (!this.pools.has(pool.id)) this.pools.set(pool.id, pool);
-    const limit = Math.max(1, Math.round(this.queueFactor * info.maxBatch));
     const slot: WorkerSlot = {
       id: client.id,
       client,
       info,
       pool: pool.id,
       outstanding: 0,
-      limit,
-      refillAt: Math.ceil(limit / 2),
+      limit: 0,
+      refillAt: 0,
       draining: false,
       fenced: false,
       faults: 0,
@@ -208,6 +251,7 @@ export class WorkerPool {
       busySampledAt: 0,
       busySampledSeconds: 0,
     };
+    this.resize(slot, this.solo.has(pool.id));
     this.slots.set(client.id, slot);
     return slot;
   }

@@ -28,6 +28,8 @@ export interface CoordinatorProcessOptions extends SecureProcessOptions {
   readonly scoreTimeoutMs: number;
   readonly workerTimeoutMs: number;
   readonly queueFactor: number;
+  /** candidates in flight per worker while one job alone has its pool with a backlog (default queueFactor: never deeper) */
+  readonly soloQueueFactor?: number;
   /** concurrent jobs, and watchers, per client identity (default 100) */
   readonly maxJobsPerClient?: number;
   /** how long drain() waits for running jobs */
@@ -108,7 +110,7 @@ export class CoordinatorProcess extends ProcessBase {
           return null;
         })
       : null;
-    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, results, journal, log });
+    const coordinator = new Coordinator(bus, metrics, { scoreTimeoutMs: opts.scoreTimeoutMs, workerTimeoutMs: opts.workerTimeoutMs, queueFactor: opts.queueFactor, soloQueueFactor: opts.soloQueueFactor ?? opts.queueFactor, results, journal, log });
     this.coordinator = coordinator;
     // Shutdown order: the coordinator first (jobs still running are handed over to the next coordinator, or
     // cancelled without a journal; watchers are told which), then the gRPC server (watchers read their last

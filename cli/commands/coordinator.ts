@@ -17,6 +17,7 @@ interface CoordinatorFlags extends ServiceFlags {
   scoreTimeoutMs: string;
   workerTimeoutMs: string;
   queueFactor: string;
+  soloQueueFactor?: string;
   drainTimeoutS: string;
   resultsTtlDays: string;
   resultsMaxMb: string;
@@ -37,6 +38,7 @@ export function registerCoordinator(program: Command): void {
     .option('--score-timeout-ms <ms>', 'ask a worker again for a score missing this long', '10000')
     .option('--worker-timeout-ms <ms>', `a worker silent this long is lost (its candidates continue elsewhere); at least ${MIN_WORKER_TIMEOUT_MS}, three heartbeats`, '3000')
     .option('--queue-factor <x>', 'candidates in flight per worker, as a multiple of its max batch', String(REMOTE_QUEUE_FACTOR))
+    .option('--solo-queue-factor <x>', 'the same while one job alone has the workers of its pool and more of its candidates wait than these queues hold: fewer messages per candidate, later stage barriers (default twice --queue-factor; equal to it: never deeper)')
     .option('--drain-timeout-s <s>', 'on SIGTERM, wait this long for running jobs to finish', '300')
     .option('--results-ttl-days <d>', 'keep stored job results this long (JetStream)', '30')
     .option('--results-max-mb <mb>', 'stored results take at most this much; the oldest go first (0 = no cap)', '0')
@@ -46,11 +48,13 @@ export function registerCoordinator(program: Command): void {
       const listen = parseHostPort(flags.listen, '--listen', true);
       const maxJobsPerClient = parseInteger('--max-jobs-per-client', 1, 1_000_000)(flags.maxJobsPerClient);
       const queueFactor = parseNumberIn('--queue-factor', flags.queueFactor, { min: 1, max: 64 });
+      const soloQueueFactor = flags.soloQueueFactor === undefined ? Math.min(64, 2 * queueFactor) : parseNumberIn('--solo-queue-factor', flags.soloQueueFactor, { min: queueFactor, max: 64 });
       const opts = {
         scoreTimeoutMs: parseInteger('--score-timeout-ms', 100, 3_600_000)(flags.scoreTimeoutMs),
         // shorter than three heartbeats (at least 500 ms apart), healthy workers would count as lost between two
         workerTimeoutMs: parseInteger('--worker-timeout-ms', MIN_WORKER_TIMEOUT_MS, 3_600_000)(flags.workerTimeoutMs),
         queueFactor,
+        soloQueueFactor,
       };
       const drainMs = parseInteger('--drain-timeout-s', 0, 86_400)(flags.drainTimeoutS) * 1000;
       const mb = (flag: string, v: string): number | undefined => {

@@ -1,0 +1,104 @@
+// How deep the coordinator queues work on a worker: queueFactor batches, and soloQueueFactor batches while one job
+// alone has the pool with more candidates waiting than those queues hold (fewer messages per candidate for a long
+// job; shallow again as soon as a second job runs or the backlog fits).
+import { describe, expect, it } from 'vitest';
+import type { CandidateRef } from '../../../core/contract/candidates.js';
+import type { RewardSpec } from '../../../core/contract/backend-info.js';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { Coordinator } from '../../../coordinator/coordinator.js';
+import { WorkerPool } from '../../../coordinator/workers.js';
+import { InProcessWorkerClient } from '../../../worker/in-process-client.js';
+import { createTraceBackend } from '../../../worker/backends/trace.js';
+import { WorkerRuntime } from '../../../worker/runtime.js';
+import { BASE, NARF } from '../../integration/runtime/engine-alone.js';
+import { inProcessFixture } from '../../support/in-process.js';
+
+const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, i) => a + i);
+
+/** An in-process client that counts the candidates it was asked to advance and that have not been scored yet. */
+class InFlightClient extends InProcessWorkerClient {
+  readonly inflight = new Set<string>();
+  /** the most in flight at once, since the last reset */
+  most = 0;
+  override advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
+    for (const r of refs) this.inflight.add(`${job}/${r.prompt}/${r.candidate}/${toStep}`);
+    this.most = Math.max(this.most, this.inflight.size);
+    return super.advance(job, toStep, refs, rewards, previews);
+  }
+}
+
+describe('solo queue depth', () => {
+  const { bus, runtimes, coordinator } = inProcessFixture();
+
+  /** A coordinator (1 batch queued per worker, 2 when solo) with two workers of batch 4 that count what is in flight. */
+  async function cluster(): Promise<{ c: Coordinator; clients: InFlightClient[] }> {
+    const c = coordinator(new Coordinator(bus, undefined, { queueFactor: 1, soloQueueFactor: 2 }));
+    const clients: InFlightClient[] = [];
+    bus.subscribe((s) => {
+      for (const cl of clients) cl.inflight.delete(`${s.job}/${s.prompt}/${s.candidate}/${s.step}`);
+    });
+    for (const id of ['w0', 'w1']) {
+      const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '4', stepMs: '1' });
+      const rt = new WorkerRuntime({ id, backend, bus });
+      runtimes.push(rt);
+      const client = new InFlightClient(rt);
+      clients.push(client);
+      c.registerWorker(client, backend.info, { remote: false });
+    }
+    return { c, clients };
+  }
+
+  it('queues soloQueueFactor batches while one job alone has a backlog beyond them, queueFactor once it fits', async () => {
+    const { c, clients } = await cluster();
+    // 10 prompts x 20 = 200 candidates, far beyond the 2 workers' solo queues (2 x 2 x 4 = 16)
+    const job = c.submit({ prompts: range(0, 10), candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 3 });
+    await c.whenEnded(job.id);
+    expect(clients.map((cl) => cl.most)).toEqual([8, 8]);
+    // 12 candidates: the solo queues (16) hold them all, so the workers keep their 4
+    for (const cl of clients) cl.most = 0;
+    const small = c.submit({ prompts: [20], candidates: 12, schedule: [...PAPER_SCHEDULE], seed: 4 });
+    await c.whenEnded(small.id);
+    expect(clients.map((cl) => cl.most)).toEqual([4, 4]);
+  });
+
+  it('queues queueFactor batches while two jobs share the pool, however long their backlogs', async () => {
+    const { c, clients } = await cluster();
+    const jobs = [0, 1].map((k) => c.submit({ prompts: range(10 * k, 10 * k + 10), candidates: 20, schedule: [...PAPER_SCHEDULE], seed: k }));
+    // while both run (the one left may have the pool to itself afterwards)
+    await Promise.race(jobs.map((j) => c.whenEnded(j.id)));
+    expect(clients.map((cl) => cl.most)).toEqual([4, 4]);
+    await Promise.all(jobs.map((j) => c.whenEnded(j.id)));
+  });
+});
+
+describe('WorkerPool.setSolo', () => {
+  const { bus, runtimes } = inProcessFixture();
+
+  /** A client of a trace worker with batches of 8. */
+  async function client(id: string): Promise<InProcessWorkerClient> {
+    const backend = await createTraceBackend({ base: BASE, narf: NARF, maxBatch: '8', stepMs: '1' });
+    const rt = new WorkerRuntime({ id, backend, bus });
+    runtimes.push(rt);
+    return new InProcessWorkerClient(rt);
+  }
+
+  it("sets the pool's limits and refill points, and a worker that joins gets the pool's depth", async () => {
+    const pool = new WorkerPool(4, 8);
+    const [ca, cb] = [await client('a'), await client('b')];
+    const a = pool.add(ca, ca.info, 0);
+    expect([a.limit, a.refillAt, pool.soloCapacity(a.pool)]).toEqual([32, 16, 64]);
+    pool.setSolo(a.pool, true);
+    const b = pool.add(cb, cb.info, 0);
+    expect([a.limit, a.refillAt, b.limit, b.refillAt, pool.soloCapacity(a.pool)]).toEqual([64, 32, 64, 32, 128]);
+    pool.setSolo(a.pool, false);
+    expect([a.limit, a.refillAt, b.limit]).toEqual([32, 16, 32]);
+  });
+
+  it('never goes deeper when soloQueueFactor is queueFactor', async () => {
+    const pool = new WorkerPool(3);
+    const ca = await client('a');
+    const a = pool.add(ca, ca.info, 0);
+    pool.setSolo(a.pool, true);
+    expect(a.limit).toBe(24);
+  });
+});
