@@ -10,6 +10,7 @@ import { jobSummary } from './result.js';
 import type { JobSpec } from './job-spec.js';
 import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
 import { JOURNAL_SCHEMA, stageRecord, type JobJournal, type JournalRecord } from './journal/records.js';
+import { PendingRuns } from './pending-runs.js';
 import { PromptRun } from './prompt-run.js';
 import type { HeldCandidate } from '../core/contract/candidates.js';
 
@@ -44,6 +45,8 @@ function eventBytes(e: JobEvent): number {
 export class Job {
   state: JobState = 'queued';
   readonly active: PromptRun[] = [];
+  /** active prompts with candidates waiting for dispatch, by the worker holding them (placement's picks) */
+  readonly pending = new PendingRuns<PromptRun>();
   /** active prompts by prompt index (indices are distinct within a job) */
   readonly byPrompt = new Map<number, PromptRun>();
   /** results of the finished prompts, kept compact */
@@ -150,6 +153,7 @@ export class Job {
     // a prompt's own sampling steps set where its candidates end, and its guidance what each step costs
     const cost = { ...s.cost, steps: s.promptSteps[position] ?? s.cost.steps, denoise: s.promptDenoise[position] ?? s.cost.denoise };
     const run = new PromptRun(position, prompt, s.texts[position] ?? '', explored, (i) => candidateSeed(seed, prompt, i), s.policy, s.rewards, cost, s.accounting);
+    run.onPending = (holder, has) => this.pending.set(run, holder, has);
     run.onPruned = (stage, step, kept, scores, ledger) => this.journal?.(stageRecord(this.id, position, stage, step, kept, scores, ledger));
     this.active.push(run);
     this.byPrompt.set(prompt, run);
@@ -214,6 +218,7 @@ export class Job {
     this.journal?.({ v: JOURNAL_SCHEMA, kind: 'prompt', job: this.id, position: run.position, result: result as Record<string, unknown>, ledger: summary });
     this.promptsDone++;
     this.byPrompt.delete(run.prompt);
+    run.clearPending();
     const i = this.active.indexOf(run);
     if (i >= 0) this.active.splice(i, 1);
   }

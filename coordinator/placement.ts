@@ -19,8 +19,8 @@ type Kind = Assignment['kind'] | 'evacuate';
  * Picks up to `free` candidates for `worker`, in four passes: segments of candidates it already holds;
  * survivors held by draining workers (moved here); then candidates nobody holds (new prompts, admitted only now, or recomputation after a loss); then, so
  * that it does not idle while another worker has a backlog, survivors moved from a full or draining worker.
- * Within a pass jobs take turns by fewest candidates in flight (fair share), and a job's oldest prompts
- * go first so they leave the system early.
+ * Within a pass jobs take turns by fewest candidates in flight (fair share), and a job's earliest prompts (input
+ * order) go first so they leave the system early.
  */
 export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[], pool: WorkerPool, now: number): Assignment[] {
   const out: Assignment[] = [];
@@ -55,9 +55,15 @@ export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[],
 }
 
 function pickFrom(job: Job, kind: Kind, worker: WorkerSlot, free: number, pool: WorkerPool, now: number): Assignment | null {
-  for (const run of job.active) {
-    const a = pickInPrompt(job, run, kind, worker, free, pool);
-    if (a) return a;
+  if (kind === 'home' || kind === 'new') {
+    // the job's earliest prompt with candidates waiting where this pass takes them from (job.pending)
+    const run = job.pending.first(kind === 'home' ? worker.id : UNPLACED);
+    if (run) return pickInPrompt(job, run, kind, worker, free, pool);
+  } else {
+    for (const run of job.active) {
+      const a = pickInPrompt(job, run, kind, worker, free, pool);
+      if (a) return a;
+    }
   }
   if (kind === 'new' && job.hasUnadmitted) return pickInPrompt(job, job.admit(now), kind, worker, free, pool);
   return null;

@@ -79,6 +79,8 @@ export class PromptRun {
    * moves one to the end): the re-request sweep stops at the first one not yet due, instead of visiting all.
    */
   private readonly flying = new Set<CandidateState>();
+  /** told when a holder's waiting candidates go from none to some (has) and back: the job's PendingRuns */
+  onPending: ((holder: string, has: boolean) => void) | null = null;
   /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far; each its own to keep): the job journal */
   onPruned: ((stage: number, step: number, kept: number[], scores: Record<string, number[]>, ledger: Ledger) => void) | null = null;
 
@@ -114,7 +116,7 @@ export class PromptRun {
     this.request = this.search.request();
     const noiseAware = !this.request.final && this.policy.pruneReward === 'narf';
     this.rewards = this.rewardNames.map((name) => ({ name, noiseAware }));
-    this.pending.clear();
+    this.clearPending();
     this.stageStartedAt = now;
     this.firstScoreAt = 0;
     const alive = this.search.alive();
@@ -134,8 +136,25 @@ export class PromptRun {
   addPending(c: CandidateState): void {
     const holder = c.worker ?? UNPLACED;
     let set = this.pending.get(holder);
-    if (!set) this.pending.set(holder, (set = new Set()));
+    if (!set) {
+      this.pending.set(holder, (set = new Set()));
+      this.onPending?.(holder, true);
+    }
     set.add(c.index);
+  }
+
+  /** Forgets the candidates waiting at `holder`; returns them. */
+  private dropPending(holder: string): Set<number> | undefined {
+    const set = this.pending.get(holder);
+    if (!set) return undefined;
+    this.pending.delete(holder);
+    this.onPending?.(holder, false);
+    return set;
+  }
+
+  /** Forgets every waiting candidate (a stage begins, or the prompt is done with). */
+  clearPending(): void {
+    for (const holder of [...this.pending.keys()]) this.dropPending(holder);
   }
 
   /**
@@ -149,7 +168,7 @@ export class PromptRun {
     const unplaced = this.pending.get(UNPLACED);
     if (this.done || !c || c.worker !== null || c.inflight || !unplaced?.has(i) || step > this.request.step) return false;
     unplaced.delete(i);
-    if (unplaced.size === 0) this.pending.delete(UNPLACED);
+    if (unplaced.size === 0) this.dropPending(UNPLACED);
     c.worker = worker;
     c.step = step;
     this.addPending(c);
@@ -169,7 +188,7 @@ export class PromptRun {
       out.push(i);
     }
     for (const i of out) set.delete(i);
-    if (set.size === 0) this.pending.delete(holder);
+    if (set.size === 0) this.dropPending(holder);
     return out;
   }
 
@@ -317,8 +336,7 @@ export class PromptRun {
     let unscored = 0;
     let inflight = 0;
     let holding = 0;
-    const pend = this.pending.get(worker);
-    this.pending.delete(worker);
+    const pend = this.dropPending(worker);
     for (const c of this.candidates.values()) {
       const held = c.worker === worker;
       const flying = c.inflight?.worker === worker;
