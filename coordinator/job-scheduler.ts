@@ -1,9 +1,9 @@
 import type { BatchFailure, Score } from '../core/bus/score-bus.js';
 import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
-import type { CandidateRef } from '../core/contract/candidates.js';
+import type { CandidateRef, TakeSpec } from '../core/contract/candidates.js';
 import type { Job } from './job.js';
-import { planFill, type Assignment } from './placement.js';
+import { planFill, segmentGroups, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
@@ -102,7 +102,8 @@ export class JobScheduler {
       if (!run || run.request.step !== c.step || run.candidates.get(c.candidate)?.inflight?.worker !== slot.id) continue;
       byRun.set(run, [...(byRun.get(run) ?? []), c.candidate]);
     }
-    for (const [run, candidates] of byRun) this.dispatchFailed(slot, { job, run, kind: 'home', source: null, candidates }, new Error(`worker ${slot.id}: ${f.error}`));
+    const failed = [...byRun].map(([run, candidates]): Assignment => ({ job, run, kind: 'home', source: null, candidates }));
+    if (failed.length > 0) this.dispatchFailed(slot, failed, new Error(`worker ${slot.id}: ${f.error}`));
   }
 
   private fill(): void {
@@ -123,9 +124,9 @@ export class JobScheduler {
       const jobs = byPool.get(slot.pool);
       if (!jobs) continue;
       const assignments = planFill(slot, slot.limit - slot.outstanding, jobs, this.pool, now);
-      for (const a of assignments) {
-        slot.outstanding += a.candidates.length;
-        void this.dispatch(slot, a, now);
+      for (const group of segmentGroups(assignments)) {
+        for (const a of group) slot.outstanding += a.candidates.length;
+        void this.dispatch(slot, group, now);
       }
     }
   }
@@ -148,36 +149,39 @@ export class JobScheduler {
     }
   }
 
-  private async dispatch(slot: WorkerSlot, a: Assignment, now: number): Promise<void> {
-    const { run } = a;
-    for (const i of a.candidates) {
-      const c = run.candidates.get(i);
-      run.dispatch(i, slot.id, a.kind === 'new' ? -1 : (c?.step ?? -1), now);
+  /** Sends a group of assignments (segmentGroups: one job, kind and step) as one call of each kind. */
+  private async dispatch(slot: WorkerSlot, group: readonly Assignment[], now: number): Promise<void> {
+    for (const a of group) {
+      for (const i of a.candidates) a.run.dispatch(i, slot.id, a.kind === 'new' ? -1 : (a.run.candidates.get(i)?.step ?? -1), now);
     }
     try {
-      await this.send(slot, a);
+      await this.send(slot, group);
       heardFrom(slot, this.opts.clock());
     } catch (err) {
-      this.dispatchFailed(slot, a, err);
+      this.dispatchFailed(slot, group, err);
     }
   }
 
   /**
-   * The worker calls of an assignment. Its candidates' lists are built here, not in dispatch: what dispatch
-   * holds lives until the worker has run the segment (up to a second or more), long enough to be promoted.
+   * The worker calls of a group. Its candidates' lists are built here, not in dispatch: what dispatch holds
+   * lives until the worker has run the segment (up to a second or more), long enough to be promoted.
    */
-  private send(slot: WorkerSlot, a: Assignment): Promise<unknown> {
-    const { job, run } = a;
-    const refs: CandidateRef[] = a.candidates.map((candidate) => ({ prompt: run.prompt, candidate }));
+  private send(slot: WorkerSlot, group: readonly Assignment[]): Promise<unknown> {
+    const { job, run, kind } = group[0] as Assignment;
+    const refs: CandidateRef[] = [];
+    for (const a of group) for (const candidate of a.candidates) refs.push({ prompt: a.run.prompt, candidate });
     const advance = (): Promise<void> => slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews);
-    if (a.kind === 'new') {
-      this.opts.metrics.inc('candidatesExplored', {}, a.candidates.length);
+    if (kind === 'new') {
       // Both in this turn: the client sends them in one call, and the worker applies them in order.
-      const sampling = job.spec.promptSampling[run.position] ?? null;
-      const specs = a.candidates.map((i) => ({ prompt: run.prompt, candidate: i, seed: run.candidates.get(i)?.seed ?? 0, text: run.text, sampling }));
+      const specs: TakeSpec[] = [];
+      for (const a of group) {
+        const sampling = job.spec.promptSampling[a.run.position] ?? null;
+        for (const i of a.candidates) specs.push({ prompt: a.run.prompt, candidate: i, seed: a.run.candidates.get(i)?.seed ?? 0, text: a.run.text, sampling });
+      }
+      this.opts.metrics.inc('candidatesExplored', {}, specs.length);
       return Promise.all([slot.client.take(job.id, specs), advance()]);
     }
-    if (a.kind === 'move') return this.move(job, run, a.source as string, slot, refs).then(advance);
+    if (kind === 'move') return this.move(job, run, (group[0] as Assignment).source as string, slot, refs).then(advance);
     return advance();
   }
 
@@ -196,7 +200,7 @@ export class JobScheduler {
     );
   }
 
-  private dispatchFailed(slot: WorkerSlot, a: Assignment, err: unknown): void {
+  private dispatchFailed(slot: WorkerSlot, group: readonly Assignment[], err: unknown): void {
     if (err instanceof WorkerDrainingRefusal) {
       const s = this.pool.get(err.worker);
       if (s) s.draining = true;
@@ -205,14 +209,16 @@ export class JobScheduler {
       return;
     }
     // The candidates' state is not usable on `slot`: put them back, recomputed from seed.
-    for (const i of a.candidates) if (a.run.candidates.get(i)?.inflight?.worker === slot.id) {
-      a.run.undispatch(i, true);
-      slot.outstanding--;
-      a.job.inflight--;
+    for (const a of group) {
+      for (const i of a.candidates) if (a.run.candidates.get(i)?.inflight?.worker === slot.id) {
+        a.run.undispatch(i, true);
+        slot.outstanding--;
+        a.job.inflight--;
+      }
     }
     if (err instanceof WorkerDrainingRefusal) this.kick();
     else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
-    else if (!(err instanceof CandidateMissingError) && !this.poisoned(slot, a, err)) this.workerFault(slot, err);
+    else if (!(err instanceof CandidateMissingError) && !this.poisoned(slot, group, err)) this.workerFault(slot, err);
     this.kick();
   }
 
@@ -222,11 +228,11 @@ export class JobScheduler {
    * every worker in turn. Distinct workers count, not calls alone: one broken worker that gets the same
    * candidates back says nothing about them. True when that ended the job.
    */
-  private poisoned(slot: WorkerSlot, a: Assignment, err: unknown): boolean {
+  private poisoned(slot: WorkerSlot, group: readonly Assignment[], err: unknown): boolean {
     const spread = Math.min(MAX_FAULTS, Math.max(1, this.pool.size));
-    const faults = a.candidates.map((i) => a.run.fault(i, slot.id));
+    const faults = group.flatMap((a) => a.candidates.map((i) => a.run.fault(i, slot.id)));
     if (!faults.some((f) => f.calls >= MAX_FAULTS && f.workers >= spread)) return false;
-    this.stop(a.job, 'failed', err instanceof Error ? err.message : String(err));
+    this.stop((group[0] as Assignment).job, 'failed', err instanceof Error ? err.message : String(err));
     return true;
   }
 
@@ -292,7 +298,7 @@ export class JobScheduler {
         }
         for (const [w, refs] of byWorker) {
           const slot = this.pool.get(w);
-          if (slot) void slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews).catch((err: unknown) => this.dispatchFailed(slot, { job, run, kind: 'home', source: null, candidates: refs.map((r) => r.candidate) }, err));
+          if (slot) void slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews).catch((err: unknown) => this.dispatchFailed(slot, [{ job, run, kind: 'home', source: null, candidates: refs.map((r) => r.candidate) }], err));
         }
       }
     }

@@ -86,3 +86,34 @@ function pickInPrompt(job: Job, run: PromptRun, kind: Kind, worker: WorkerSlot, 
   }
   return null;
 }
+
+/** What grouping reads of an assignment. */
+interface Groupable {
+  readonly kind: Assignment['kind'];
+  readonly job: { readonly id: string };
+  readonly run: { readonly request: { readonly step: number; readonly final: boolean } };
+}
+
+/**
+ * A fill's assignments in groups that travel as one call of each kind: those of one job, kind and stage step (and
+ * the same rewards: a final stage scores without noise awareness), whatever their prompts; a move alone (its own
+ * source). A worker refilled with 32 places took them from some ten prompts, an Advance (and for new ones a Take)
+ * each: a call, a promise and their settling per prompt rather than per worker and stage.
+ */
+export function segmentGroups<A extends Groupable>(assignments: readonly A[]): A[][] {
+  if (assignments.length < 2) return assignments.length === 1 ? [[assignments[0] as A]] : [];
+  const groups = new Map<string, A[]>();
+  const out: A[][] = [];
+  for (const a of assignments) {
+    if (a.kind === 'move') {
+      out.push([a]);
+      continue;
+    }
+    const key = `${a.job.id} ${a.kind} ${a.run.request.step} ${a.run.request.final ? 'f' : ''}`;
+    const group = groups.get(key);
+    if (group) group.push(a);
+    else groups.set(key, [a]);
+  }
+  return [...out, ...groups.values()];
+}
+
