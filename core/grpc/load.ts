@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { packageRoot } from '../package-root.js';
+import { encodeDirectly, protoTypes } from './direct-encode.js';
 import type { ProtoGrpcType as CoordinatorProto } from '../generated/coordinator.js';
 import type { ProtoGrpcType as WorkerProto } from '../generated/worker.js';
 
@@ -16,6 +17,7 @@ export function protoRoot(): string {
 function load<T>(file: string): T {
   const root = protoRoot();
   const def = protoLoader.loadSync(file, { ...LOADER_OPTIONS, includeDirs: [root] });
+  encodeDirectly(def, protoTypes(root, file));
   return grpc.loadPackageDefinition(def) as unknown as T;
 }
 

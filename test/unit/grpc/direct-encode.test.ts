@@ -1,0 +1,71 @@
+// The coordinator's hottest messages are encoded as given, without proto-loader's fromObject copy: the bytes must
+// be the ones proto-loader's own serializer writes, for every form the coordinator sends.
+import * as protoLoader from '@grpc/proto-loader';
+import { describe, expect, it } from 'vitest';
+import { groupRefs, promptGroups, takePrompts } from '../../../core/contract/candidate-groups.js';
+import type { TakeSpec } from '../../../core/contract/candidates.js';
+import { DIRECT_MESSAGES, encodeDirectly, protoTypes } from '../../../core/grpc/direct-encode.js';
+import { protoRoot } from '../../../core/grpc/load.js';
+import type { JobEvent } from '../../../core/generated/ttsnap/v1/JobEvent.js';
+import type { WorkerBatchRequest } from '../../../core/generated/ttsnap/v1/WorkerBatchRequest.js';
+import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
+import { Coordinator } from '../../../coordinator/coordinator.js';
+import { inProcessFixture } from '../../support/in-process.js';
+
+const OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+
+/** proto-loader's serializer and the direct one, of one method's message. */
+function serializers(file: string, service: string, method: string, side: 'request' | 'response'): { loader: (v: object) => Buffer; direct: (v: object) => Buffer } {
+  const pick = (def: protoLoader.PackageDefinition): ((v: object) => Buffer) => {
+    const m = (def[service] as protoLoader.ServiceDefinition)[method] as protoLoader.MethodDefinition<object, object>;
+    return side === 'request' ? m.requestSerialize : m.responseSerialize;
+  };
+  const loader = pick(protoLoader.loadSync(file, { ...OPTIONS, includeDirs: [protoRoot()] }));
+  const def = protoLoader.loadSync(file, { ...OPTIONS, includeDirs: [protoRoot()] });
+  encodeDirectly(def, protoTypes(protoRoot(), file));
+  return { loader, direct: pick(def) };
+}
+
+describe('direct encoding of the hottest messages', () => {
+  it('lists the Batch requests and the watch events', () => {
+    expect(DIRECT_MESSAGES.map((m) => `${m.service}.${m.method} ${m.side}`)).toEqual(['ttsnap.v1.Worker.Batch request', 'ttsnap.v1.Coordinator.WatchJob response']);
+  });
+
+  it('writes the bytes proto-loader writes for Batch requests of every op, grouped and not', () => {
+    const { loader, direct } = serializers('ttsnap/v1/worker.proto', 'ttsnap.v1.Worker', 'Batch', 'request');
+    const sampling = { guidance: 4.5, steps: 30, negative_prompt: 'blurry', width: 1024, height: 768 };
+    const specs: TakeSpec[] = [
+      { prompt: 3, candidate: 0, seed: 4_294_967_295, text: 'a red fox', sampling },
+      { prompt: 3, candidate: 7, seed: 12, text: 'a red fox', sampling },
+      { prompt: 9, candidate: 2, seed: 0, text: 'ünïcödé ✓', sampling: null },
+    ];
+    const refs = specs.map(({ prompt, candidate }) => ({ prompt, candidate }));
+    const rewards = [{ name: 'pic', noise_aware: true }, { name: 'hps', noise_aware: false }];
+    const requests: WorkerBatchRequest[] = [
+      { id: 1, answer_failures: true, ops: [{ take: { job: 'j1', prompts: takePrompts(specs) } }, { advance: { job: 'j1', to_step: 2, rewards, previews: true, groups: promptGroups(refs) } }, { release: { job: 'j1', groups: promptGroups(refs) } }] },
+      { id: 4_294_967_295, ops: [{ take: { job: 'j2', candidates: specs.map((s) => ({ prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text, ...(s.sampling ? { sampling: s.sampling } : {}) })) } }, { advance: { job: 'j2', to_step: 19, rewards: [], previews: false, candidates: refs } }, { release: { job: 'j2', candidates: groupRefs(promptGroups(refs)) } }] },
+      { id: 2, ops: [] },
+    ];
+    for (const r of requests) expect(direct(r).toString('hex')).toBe(loader(r).toString('hex'));
+    // the settings are on the wire, not dropped by both alike
+    expect(direct(requests[0] as WorkerBatchRequest).includes(Buffer.from('blurry'))).toBe(true);
+  });
+
+  describe('watch events', () => {
+    const { bus, coordinator, join } = inProcessFixture();
+
+    it("writes the bytes proto-loader writes for every event of a job's run", async () => {
+      const { loader, direct } = serializers('ttsnap/v1/coordinator.proto', 'ttsnap.v1.Coordinator', 'WatchJob', 'response');
+      const c = coordinator(new Coordinator(bus));
+      await join(c, 'w0');
+      const job = c.submit({ prompts: [0, 1], candidates: 12, schedule: [...PAPER_SCHEDULE], seed: 5, top_k: 3, label: 'direct' });
+      const events: JobEvent[] = [];
+      c.watch(job.id, (e) => events.push(e));
+      await c.whenEnded(job.id);
+      await new Promise((r) => setTimeout(r, 50));
+      const kinds = new Set(events.map((e) => e.event));
+      for (const k of ['stage', 'pruned', 'prompt_done', 'budget', 'done']) expect(kinds).toContain(k);
+      for (const e of events) expect(direct(e).toString('hex')).toBe(loader(e).toString('hex'));
+    });
+  });
+});
