@@ -118,7 +118,13 @@ export class JobScheduler {
     }
     for (const [pool, jobs] of byPool) {
       const only = jobs.length === 1 ? (jobs[0] as Job) : null;
-      this.pool.setSolo(pool, only !== null && only.state === 'running' && only.unadmittedCandidates > 0 && only.unadmittedCandidates > this.pool.soloCapacity(pool));
+      const backlog = only?.state === 'running' ? only.unadmittedCandidates : 0;
+      const solo = backlog > 0 && backlog > this.pool.soloCapacity(pool);
+      if (this.pool.setSolo(pool, solo)) {
+        const why = !only ? `${jobs.length} jobs share it` : solo ? `job ${only.id} has it alone, with ${backlog} candidates still to admit` : `job ${only.id}'s backlog fits its queues`;
+        const batches = this.pool.depth(pool);
+        this.opts.log.info({ pool, batches }, `workers of pool ${pool} queue ${batches} batch${batches === 1 ? '' : 'es'}: ${why}`);
+      }
     }
     for (const slot of this.pool.open(now)) {
       const jobs = byPool.get(slot.pool);

@@ -147,13 +147,19 @@ export class WorkerPool {
    * scores on its coarser grid and halves the refills, so the coordinator handles about half the messages per
    * candidate; its cost is later stage barriers, which only that job would feel, and it is throughput-bound.
    * As soon as a second job runs there (or the backlog fits), the queues go back: latency matters again. A
-   * worker above its new limit gets nothing until it is below it.
+   * worker above its new limit gets nothing until it is below it. True when that changed the pool's depth.
    */
-  setSolo(pool: string, solo: boolean): void {
-    if (this.soloQueueFactor === this.queueFactor || solo === this.solo.has(pool)) return;
+  setSolo(pool: string, solo: boolean): boolean {
+    if (this.soloQueueFactor === this.queueFactor || solo === this.solo.has(pool)) return false;
     if (solo) this.solo.add(pool);
     else this.solo.delete(pool);
     for (const s of this.slots.values()) if (s.pool === pool) this.resize(s, solo);
+    return true;
+  }
+
+  /** Batches a pool's workers queue now (queueFactor, or soloQueueFactor while setSolo holds). */
+  depth(pool: string): number {
+    return this.solo.has(pool) ? this.soloQueueFactor : this.queueFactor;
   }
 
   /** Candidates a pool's workers queue together at the solo depth: a backlog beyond this keeps them full. */

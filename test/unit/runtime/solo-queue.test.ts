@@ -1,7 +1,9 @@
 // How deep the coordinator queues work on a worker: queueFactor batches, and soloQueueFactor batches while one job
 // alone has the pool with more candidates waiting than those queues hold (fewer messages per candidate for a long
 // job; shallow again as soon as a second job runs or the backlog fits).
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../core/log/logger.js';
 import type { CandidateRef } from '../../../core/contract/candidates.js';
 import type { RewardSpec } from '../../../core/contract/backend-info.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
@@ -31,8 +33,12 @@ describe('solo queue depth', () => {
   const { bus, runtimes, coordinator } = inProcessFixture();
 
   /** A coordinator (1 batch queued per worker, 2 when solo) with two workers of batch 4 that count what is in flight. */
-  async function cluster(): Promise<{ c: Coordinator; clients: InFlightClient[] }> {
-    const c = coordinator(new Coordinator(bus, undefined, { queueFactor: 1, soloQueueFactor: 2 }));
+  async function cluster(): Promise<{ c: Coordinator; clients: InFlightClient[]; said: () => string[] }> {
+    const lines: string[] = [];
+    const out = new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(String(chunk)), done()) });
+    const log = createLogger({ process: 'test', destination: out, format: 'json' });
+    const c = coordinator(new Coordinator(bus, undefined, { queueFactor: 1, soloQueueFactor: 2, log }));
+    const said = (): string[] => lines.map((l) => String((JSON.parse(l) as { msg: unknown }).msg)).filter((m) => m.startsWith('workers of pool'));
     const clients: InFlightClient[] = [];
     bus.subscribe((s) => {
       for (const cl of clients) cl.inflight.delete(`${s.job}/${s.prompt}/${s.candidate}/${s.step}`);
@@ -45,15 +51,17 @@ describe('solo queue depth', () => {
       clients.push(client);
       c.registerWorker(client, backend.info, { remote: false });
     }
-    return { c, clients };
+    return { c, clients, said };
   }
 
   it('queues soloQueueFactor batches while one job alone has a backlog beyond them, queueFactor once it fits', async () => {
-    const { c, clients } = await cluster();
+    const { c, clients, said } = await cluster();
     // 10 prompts x 20 = 200 candidates, far beyond the 2 workers' solo queues (2 x 2 x 4 = 16)
     const job = c.submit({ prompts: range(0, 10), candidates: 20, schedule: [...PAPER_SCHEDULE], seed: 3 });
     await c.whenEnded(job.id);
     expect(clients.map((cl) => cl.most)).toEqual([8, 8]);
+    // the log says when the depth changes, and why: deeper at the first fill, back once the last prompts are admitted
+    expect(said()).toEqual([`workers of pool ${job.pool} queue 2 batches: job ${job.id} has it alone, with 200 candidates still to admit`, `workers of pool ${job.pool} queue 1 batch: job ${job.id}'s backlog fits its queues`]);
     // 12 candidates: the solo queues (16) hold them all, so the workers keep their 4
     for (const cl of clients) cl.most = 0;
     const small = c.submit({ prompts: [20], candidates: 12, schedule: [...PAPER_SCHEDULE], seed: 4 });
