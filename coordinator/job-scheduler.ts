@@ -215,13 +215,19 @@ export class JobScheduler {
       return;
     }
     // The candidates' state is not usable on `slot`: put them back, recomputed from seed.
+    let back = 0;
     for (const a of group) {
       for (const i of a.candidates) if (a.run.candidates.get(i)?.inflight?.worker === slot.id) {
         a.run.undispatch(i, true);
         slot.outstanding--;
         a.job.inflight--;
+        back++;
       }
     }
+    // None was still in flight there: they were put back already (the worker was quarantined meanwhile, or the job
+    // ended). Such a call's failure is no news of the worker: counted again, each call still in flight on a worker
+    // whose backend broke made one more quarantine, doubling it each time (5 s grew to 160 s).
+    if (back === 0 && !(err instanceof WorkerLostError)) return this.kick();
     if (err instanceof WorkerDrainingRefusal) this.kick();
     else if (err instanceof WorkerLostError) this.loseWorker(err.worker, err.message);
     else if (!(err instanceof CandidateMissingError) && !this.poisoned(slot, group, err)) this.workerFault(slot, err);
@@ -282,6 +288,11 @@ export class JobScheduler {
         this.opts.metrics.inc('unscoredSteps', {}, unscored);
       }
     }
+    // A quarantined worker stays in the pool: nothing it ran counts against its places any more (the answers to
+    // calls still in flight there change nothing, see dispatchFailed), or it would never be refilled after its
+    // quarantine.
+    const slot = this.pool.get(id);
+    if (slot) slot.outstanding = 0;
     this.opts.log.warn({ worker: id, reason }, 'worker lost; its candidates continue elsewhere');
     this.kick();
   }

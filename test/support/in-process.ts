@@ -9,12 +9,20 @@ import { InProcessWorkerClient } from '../../worker/in-process-client.js';
 import { WorkerRuntime } from '../../worker/runtime.js';
 import { BASE, NARF } from '../integration/runtime/engine-alone.js';
 
-/** An in-process client that records the jobs of the candidates it is given to take; `gone` makes it lost. */
+/**
+ * An in-process client that records the jobs of the candidates it is given to take; `gone` makes it lost, and
+ * `failing` fails that many takes as a broken backend would (a plain error: a fault of the worker, not a loss).
+ */
 export class RecordingClient extends InProcessWorkerClient {
   readonly took: string[] = [];
   gone = false;
+  failing = 0;
   override take(job: string, specs: readonly TakeSpec[]): Promise<void> {
     if (this.gone) return Promise.reject(new WorkerLostError(this.id, 'gone'));
+    if (this.failing > 0) {
+      this.failing--;
+      return Promise.reject(new Error('injected fault'));
+    }
     this.took.push(...specs.map(() => job));
     return super.take(job, specs);
   }
