@@ -3,11 +3,11 @@ import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
 import type { CandidateRef, TakeSpec } from '../core/contract/candidates.js';
 import type { Job } from './job.js';
-import { planFill, segmentGroups, type Assignment } from './placement.js';
+import { OWN_PASSES, planFill, segmentGroups, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
 import { completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
-import { heardFrom, whyNoWorker, type WorkerPool, type WorkerSlot } from './workers.js';
+import { heardFrom, placed, whyNoWorker, type WorkerPool, type WorkerSlot } from './workers.js';
 import { ScoreMetrics } from './score-metrics.js';
 
 /** Failed calls in a row after which a worker is quarantined. */
@@ -78,7 +78,7 @@ export class JobScheduler {
     job.inflight--;
     const slot = this.pool.get(done.worker);
     if (slot) {
-      slot.outstanding--;
+      placed(slot, job.id, -1);
       slot.faults = 0;
       heardFrom(slot, now);
       // scores may come out of order: the highest is the worker's latest figure
@@ -126,13 +126,41 @@ export class JobScheduler {
         this.opts.log.info({ pool, batches }, `workers of pool ${pool} queue ${batches} batch${batches === 1 ? '' : 'es'}: ${why}`);
       }
     }
-    for (const slot of this.pool.open(now)) {
+    const open = this.pool.open(now);
+    for (const slot of open) {
       const jobs = byPool.get(slot.pool);
-      if (!jobs) continue;
-      const assignments = planFill(slot, slot.limit - slot.outstanding, jobs, this.pool, now);
-      for (const group of segmentGroups(assignments)) {
-        for (const a of group) slot.outstanding += a.candidates.length;
-        void this.dispatch(slot, group, now);
+      if (jobs) this.place(slot, planFill(slot, slot.limit - slot.outstanding, jobs, this.pool, now), now);
+    }
+    this.fillShares(byPool, new Set(open), now);
+  }
+
+  private place(slot: WorkerSlot, assignments: readonly Assignment[], now: number): void {
+    for (const group of segmentGroups(assignments)) {
+      for (const a of group) placed(slot, a.job.id, a.candidates.length);
+      void this.dispatch(slot, group, now);
+    }
+  }
+
+  /**
+   * Where jobs share a pool, each has a share of every worker's places (its limit over the running jobs), and a job
+   * below half its share on a worker that is full gets places there up to it, its own work only (candidates the
+   * worker holds, or new ones; nothing moved onto a full worker). A job submitted while another had the pool to
+   * itself (with deep queues, see WorkerPool.setSolo) or behind another's full queues thus gets its part of each
+   * worker at once, where the worker gives it its part of each batch, instead of waiting for those queues to drain
+   * to their refill point; a worker's queue grows past its limit by what the shares allow, no more. With more jobs
+   * than a worker has places, shares are empty and places go as they free up.
+   */
+  private fillShares(byPool: ReadonlyMap<string, readonly Job[]>, open: ReadonlySet<WorkerSlot>, now: number): void {
+    for (const [pool, jobs] of byPool) {
+      const running = jobs.filter((j) => j.state === 'running');
+      if (running.length < 2) continue;
+      for (const slot of this.pool.taking(pool, now)) {
+        const share = Math.floor(slot.limit / running.length);
+        if (open.has(slot) || share < 1) continue;
+        for (const job of running) {
+          const free = share - (slot.byJob.get(job.id) ?? 0);
+          if (free * 2 >= share) this.place(slot, planFill(slot, free, [job], this.pool, now, OWN_PASSES), now);
+        }
       }
     }
   }
@@ -219,7 +247,7 @@ export class JobScheduler {
     for (const a of group) {
       for (const i of a.candidates) if (a.run.candidates.get(i)?.inflight?.worker === slot.id) {
         a.run.undispatch(i, true);
-        slot.outstanding--;
+        placed(slot, a.job.id, -1);
         a.job.inflight--;
         back++;
       }
@@ -292,7 +320,10 @@ export class JobScheduler {
     // calls still in flight there change nothing, see dispatchFailed), or it would never be refilled after its
     // quarantine.
     const slot = this.pool.get(id);
-    if (slot) slot.outstanding = 0;
+    if (slot) {
+      slot.outstanding = 0;
+      slot.byJob.clear();
+    }
     this.opts.log.warn({ worker: id, reason }, 'worker lost; its candidates continue elsewhere');
     this.kick();
   }
@@ -345,7 +376,7 @@ export class JobScheduler {
     for (const run of job.active) {
       for (const worker of run.dropInflight()) {
         const slot = this.pool.get(worker);
-        if (slot) slot.outstanding--;
+        if (slot) placed(slot, job.id, -1);
       }
     }
     job.inflight = 0;

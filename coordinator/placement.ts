@@ -15,6 +15,11 @@ export interface Assignment {
 /** Passes: evacuate = move survivors off draining workers, before taking new work. */
 type Kind = Assignment['kind'] | 'evacuate';
 
+/** Every pass, in order. */
+const PASSES: readonly Kind[] = ['home', 'evacuate', 'new', 'move'];
+/** The passes of a job's own work (what the worker holds, then new candidates): nothing moved onto the worker. */
+export const OWN_PASSES: readonly Kind[] = ['home', 'new'];
+
 /**
  * Picks up to `free` candidates for `worker`, in four passes: segments of candidates it already holds;
  * survivors held by draining workers (moved here); then candidates nobody holds (new prompts, admitted only now, or recomputation after a loss); then, so
@@ -22,7 +27,7 @@ type Kind = Assignment['kind'] | 'evacuate';
  * Within a pass jobs take turns by fewest candidates in flight (fair share), and a job's earliest prompts (input
  * order) go first so they leave the system early.
  */
-export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[], pool: WorkerPool, now: number): Assignment[] {
+export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[], pool: WorkerPool, now: number, passes = PASSES): Assignment[] {
   const out: Assignment[] = [];
   const order = new Map(jobs.map((j, i) => [j, i]));
   // fewest in flight first, submission order between equals
@@ -30,7 +35,7 @@ export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[],
   // A worker that does not apply sampling settings (an older one, in a pool being upgraded) takes no candidate of
   // a job that sets them: it would run them with its own settings, and nothing would say so.
   const applies = appliesSampling(worker.info);
-  for (const kind of ['home', 'evacuate', 'new', 'move'] as const) {
+  for (const kind of passes) {
     // A pass that moves survivors needs a source (a draining worker; for move, also a full one): without one it
     // would visit every active prompt's holders for nothing, and it ran on each fill of each worker.
     if ((kind === 'evacuate' || kind === 'move') && !pool.hasSource(kind)) continue;

@@ -11,8 +11,10 @@ export interface WorkerSlot {
   readonly info: BackendInfo;
   /** id of its backend pool (workers run a job only if their pool is the job's) */
   readonly pool: string;
-  /** candidates sent and not yet scored */
+  /** candidates sent and not yet scored (change it with placed(): byJob follows it) */
   outstanding: number;
+  /** those of each job, by job id (a job is absent with none) */
+  readonly byJob: Map<string, number>;
   /**
    * most candidates in flight at once (queueFactor x maxBatch: enough for full batches, no more; soloQueueFactor x
    * maxBatch while its pool runs one job alone with a backlog, see WorkerPool.setSolo)
@@ -40,6 +42,14 @@ export interface WorkerSlot {
   /** busySeconds and the time when the busy-ratio gauge last sampled them (at 0 = never) */
   busySampledAt: number;
   busySampledSeconds: number;
+}
+
+/** Counts `n` more (or, negative, fewer) of `job`'s candidates in flight on `slot`. */
+export function placed(slot: WorkerSlot, job: string, n: number): void {
+  slot.outstanding += n;
+  const now = (slot.byJob.get(job) ?? 0) + n;
+  if (now > 0) slot.byJob.set(job, now);
+  else slot.byJob.delete(job);
 }
 
 /**
@@ -246,6 +256,7 @@ export class WorkerPool {
       info,
       pool: pool.id,
       outstanding: 0,
+      byJob: new Map(),
       limit: 0,
       refillAt: 0,
       draining: false,
@@ -286,6 +297,13 @@ export class WorkerPool {
     const slot = this.slots.get(id);
     if (slot) slot.quarantinedUntil = now + ms;
     return ms;
+  }
+
+  /** A pool's workers that take work now, full or not (`now` decides which quarantines are over). */
+  taking(pool: string, now: number): WorkerSlot[] {
+    const out: WorkerSlot[] = [];
+    for (const s of this.slots.values()) if (s.pool === pool && !s.draining && !s.fenced && s.quarantinedUntil <= now) out.push(s);
+    return out;
   }
 
   /**
