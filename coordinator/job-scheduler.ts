@@ -80,6 +80,7 @@ export class JobScheduler {
     if (slot) {
       placed(slot, job.id, -1);
       slot.faults = 0;
+      slot.lastScoreAt = now;
       heardFrom(slot, now);
       // scores may come out of order: the highest is the worker's latest figure
       if (score.busy_s > slot.busySeconds) slot.busySeconds = score.busy_s;
@@ -148,7 +149,9 @@ export class JobScheduler {
    * itself (with deep queues, see WorkerPool.setSolo) or behind another's full queues thus gets its part of each
    * worker at once, where the worker gives it its part of each batch, instead of waiting for those queues to drain
    * to their refill point; a worker's queue grows past its limit by what the shares allow, no more. With more jobs
-   * than a worker has places, shares are empty and places go as they free up.
+   * than a worker has places, shares are empty and places go as they free up. A full worker that has not scored
+   * within the score timeout gets no share: it may be full because its scores are lost (a worker cut off from the
+   * bus still answers its calls), and every job would leave a share stuck there.
    */
   private fillShares(byPool: ReadonlyMap<string, readonly Job[]>, open: ReadonlySet<WorkerSlot>, now: number): void {
     for (const [pool, jobs] of byPool) {
@@ -156,7 +159,7 @@ export class JobScheduler {
       if (running.length < 2) continue;
       for (const slot of this.pool.taking(pool, now)) {
         const share = Math.floor(slot.limit / running.length);
-        if (open.has(slot) || share < 1) continue;
+        if (open.has(slot) || share < 1 || now - slot.lastScoreAt > this.opts.scoreTimeoutMs) continue;
         for (const job of running) {
           const free = share - (slot.byJob.get(job.id) ?? 0);
           if (free * 2 >= share) this.place(slot, planFill(slot, free, [job], this.pool, now, OWN_PASSES), now);

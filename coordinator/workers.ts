@@ -37,6 +37,8 @@ export interface WorkerSlot {
    * Infinity for in-process ones
    */
   lastSeen: number;
+  /** ms timestamp of its last score (0 = none yet): a full worker whose scores stopped gets no job's share */
+  lastScoreAt: number;
   /** the worker's busy seconds since it started, as it last reported them (heartbeat or score) */
   busySeconds: number;
   /** busySeconds and the time when the busy-ratio gauge last sampled them (at 0 = never) */
@@ -264,6 +266,7 @@ export class WorkerPool {
       faults: 0,
       quarantinedUntil: this.quarantined.get(client.id)?.until ?? 0,
       lastSeen: now,
+      lastScoreAt: 0,
       busySeconds: 0,
       busySampledAt: 0,
       busySampledSeconds: 0,
