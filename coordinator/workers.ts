@@ -46,6 +46,11 @@ export interface WorkerSlot {
   busySampledSeconds: number;
 }
 
+/** Whether a worker takes work at `now`: not draining, not fenced, out of quarantine (full or not). */
+function takesWork(s: WorkerSlot, now: number): boolean {
+  return !s.draining && !s.fenced && s.quarantinedUntil <= now;
+}
+
 /** Counts `n` more (or, negative, fewer) of `job`'s candidates in flight on `slot`. */
 export function placed(slot: WorkerSlot, job: string, n: number): void {
   slot.outstanding += n;
@@ -305,7 +310,7 @@ export class WorkerPool {
   /** A pool's workers that take work now, full or not (`now` decides which quarantines are over). */
   taking(pool: string, now: number): WorkerSlot[] {
     const out: WorkerSlot[] = [];
-    for (const s of this.slots.values()) if (s.pool === pool && !s.draining && !s.fenced && s.quarantinedUntil <= now) out.push(s);
+    for (const s of this.slots.values()) if (s.pool === pool && takesWork(s, now)) out.push(s);
     return out;
   }
 
@@ -317,7 +322,7 @@ export class WorkerPool {
   open(now: number): WorkerSlot[] {
     const out: WorkerSlot[] = [];
     for (const s of this.slots.values()) {
-      if (!s.draining && !s.fenced && s.quarantinedUntil <= now && s.limit - s.outstanding >= s.refillAt) out.push(s);
+      if (takesWork(s, now) && s.limit - s.outstanding >= s.refillAt) out.push(s);
     }
     return out.length > 1 ? out.sort((a, b) => a.outstanding / a.limit - b.outstanding / b.limit) : out;
   }
