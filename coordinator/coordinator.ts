@@ -10,6 +10,7 @@ import type { SubmitJobRequest } from '../core/generated/ttsnap/v1/SubmitJobRequ
 import type { SubmitJobResponse } from '../core/generated/ttsnap/v1/SubmitJobResponse.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import type { WorkerCollectSource } from '../core/contract/collect.js';
+import { promptGroups } from '../core/contract/candidate-groups.js';
 import type { CollectRequest__Output } from '../core/generated/ttsnap/v1/CollectRequest.js';
 import { compileCollectRequest } from './collect/request.js';
 import { runCollection } from './collect/run.js';
@@ -344,7 +345,7 @@ export class Coordinator {
       this.opts.log.info({ worker: slot.id, held: held.length, adopted: sorted.adopted, orphanJobs: sorted.releaseJobs.length }, 'worker holdings: kept what resumed jobs can use, released the rest');
       await Promise.allSettled([
         ...sorted.releaseJobs.map((id) => slot.client.release(id)),
-        ...[...sorted.releaseRefs].map(([id, refs]) => slot.client.release(id, refs)),
+        ...[...sorted.releaseRefs].map(([id, refs]) => slot.client.release(id, promptGroups(refs))),
       ]);
     };
     void settle().finally(() => {

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { infoFromProto, type BackendInfo, type RewardSpec } from '../core/contract/backend-info.js';
-import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
+import type { CandidateRef, HeldCandidate, PromptCandidates, TakePrompt, TakeSpec } from '../core/contract/candidates.js';
 import { collectSourceFromProto, tweedieChunkFromProto, variantStepsToProto, type CollectPlan, type TweedieChunk, type WorkerCollectSource } from '../core/contract/collect.js';
 import type { CollectScoresPart__Output } from '../core/generated/ttsnap/v1/CollectScoresPart.js';
 import type { CollectScoresRequest } from '../core/generated/ttsnap/v1/CollectScoresRequest.js';
@@ -21,7 +21,7 @@ import type { WorkerClient as GrpcStub } from '../core/generated/ttsnap/v1/Worke
 import { channelOptions, MAX_WORKER_MESSAGE, workerProto } from '../core/grpc/load.js';
 import { errorName } from '../core/grpc/status.js';
 import { GridBuffer } from '../core/grid-buffer.js';
-import { groupRefs, promptGroups, takePrompts } from '../core/contract/candidate-groups.js';
+import { groupRefs, promptSpecs } from '../core/contract/candidate-groups.js';
 import { LINGER_GRID_MS } from '../core/grid-delay.js';
 
 /** Codes that mean the worker process is gone or unreachable (not that the request was wrong). */
@@ -113,21 +113,17 @@ export class GrpcWorkerClient implements WorkerClient {
     return { info, live: res.live, queued: res.queued, busySeconds: Number(res.busy_s), batches: 0, steps: 0 };
   }
 
-  take(job: string, specs: readonly TakeSpec[]): Promise<void> {
-    const list = [...specs];
-    return this.enqueue((grouped) => ({ take: grouped ? { job, prompts: takePrompts(list) } : { job, candidates: list.map(takeCandidate) } }), 'now');
+  take(job: string, prompts: readonly TakePrompt[]): Promise<void> {
+    return this.enqueue((grouped) => ({ take: grouped ? { job, prompts: [...prompts] } : { job, candidates: promptSpecs(prompts).map(takeCandidate) } }), 'now');
   }
 
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
-    const list = [...refs];
+  advance(job: string, toStep: number, groups: readonly PromptCandidates[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
     const req = { job, to_step: toStep, rewards: rewards.map((r) => ({ name: r.name, noise_aware: r.noiseAware })), previews };
-    return this.enqueue((grouped) => ({ advance: grouped ? { ...req, groups: promptGroups(list) } : { ...req, candidates: list } }), 'now');
+    return this.enqueue((grouped) => ({ advance: grouped ? { ...req, groups: [...groups] } : { ...req, candidates: groupRefs(groups) } }), 'now');
   }
 
-  release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
-    // grouped now: a release waits up to RELEASE_LINGER_MS, long enough for an object per candidate to be promoted
-    const groups = promptGroups(refs);
-    return this.enqueue((grouped) => ({ release: grouped ? { job, groups } : { job, candidates: groupRefs(groups) } }), 'later');
+  release(job: string, groups: readonly PromptCandidates[] = []): Promise<void> {
+    return this.enqueue((grouped) => ({ release: grouped ? { job, groups: [...groups] } : { job, candidates: groupRefs(groups) } }), 'later');
   }
 
   async exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {

@@ -1,7 +1,8 @@
 import type { BatchFailure, Score } from '../core/bus/score-bus.js';
 import type { Logger } from '../core/log/logger.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
-import type { CandidateRef, TakeSpec } from '../core/contract/candidates.js';
+import type { CandidateRef, PromptCandidates, TakePrompt } from '../core/contract/candidates.js';
+import { groupRefs } from '../core/contract/candidate-groups.js';
 import type { Job } from './job.js';
 import { OWN_PASSES, planFill, segmentGroups, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
@@ -68,7 +69,7 @@ export class JobScheduler {
     if (!job || !run) return;
     const now = this.opts.clock();
     // Busy time only from the worker the candidate is in flight on (not from strangers or late duplicates).
-    if (run.candidates.get(score.candidate)?.inflight?.worker === score.worker) {
+    if (run.inflightOn(score.candidate) === score.worker) {
       job.busy.set(score.worker, Math.max(job.busy.get(score.worker) ?? 0, score.busy_s));
     }
     const done = run.accept(score, now);
@@ -100,7 +101,7 @@ export class JobScheduler {
     const byRun = new Map<PromptRun, number[]>();
     for (const c of f.candidates) {
       const run = job.byPrompt.get(c.prompt);
-      if (!run || run.request.step !== c.step || run.candidates.get(c.candidate)?.inflight?.worker !== slot.id) continue;
+      if (!run || run.request.step !== c.step || run.inflightOn(c.candidate) !== slot.id) continue;
       byRun.set(run, [...(byRun.get(run) ?? []), c.candidate]);
     }
     const failed = [...byRun].map(([run, candidates]): Assignment => ({ job, run, kind: 'home', source: null, candidates }));
@@ -189,7 +190,7 @@ export class JobScheduler {
   /** Sends a group of assignments (segmentGroups: one job, kind and step) as one call of each kind. */
   private async dispatch(slot: WorkerSlot, group: readonly Assignment[], now: number): Promise<void> {
     for (const a of group) {
-      for (const i of a.candidates) a.run.dispatch(i, slot.id, a.kind === 'new' ? -1 : (a.run.candidates.get(i)?.step ?? -1), now);
+      for (const i of a.candidates) a.run.dispatch(i, slot.id, a.kind === 'new' ? -1 : a.run.stepOf(i), now);
     }
     try {
       await this.send(slot, group);
@@ -205,20 +206,21 @@ export class JobScheduler {
    */
   private send(slot: WorkerSlot, group: readonly Assignment[]): Promise<unknown> {
     const { job, run, kind } = group[0] as Assignment;
-    const refs: CandidateRef[] = [];
-    for (const a of group) for (const candidate of a.candidates) refs.push({ prompt: a.run.prompt, candidate });
-    const advance = (): Promise<void> => slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews);
+    // an assignment is one prompt's: its candidate list goes as it is (the client sends it within the turn)
+    const groups: PromptCandidates[] = group.map((a) => ({ prompt: a.run.prompt, candidates: a.candidates }));
+    const advance = (): Promise<void> => slot.client.advance(job.id, run.request.step, groups, run.rewards, job.spec.previews);
     if (kind === 'new') {
       // Both in this turn: the client sends them in one call, and the worker applies them in order.
-      const specs: TakeSpec[] = [];
-      for (const a of group) {
+      let n = 0;
+      const prompts: TakePrompt[] = group.map((a) => {
+        n += a.candidates.length;
         const sampling = job.spec.promptSampling[a.run.position] ?? null;
-        for (const i of a.candidates) specs.push({ prompt: a.run.prompt, candidate: i, seed: a.run.candidates.get(i)?.seed ?? 0, text: a.run.text, sampling });
-      }
-      this.opts.metrics.inc('candidatesExplored', {}, specs.length);
-      return Promise.all([slot.client.take(job.id, specs), advance()]);
+        return { prompt: a.run.prompt, text: a.run.text, sampling, candidates: a.candidates, seeds: a.candidates.map((i) => a.run.seedOf(i)) };
+      });
+      this.opts.metrics.inc('candidatesExplored', {}, n);
+      return Promise.all([slot.client.take(job.id, prompts), advance()]);
     }
-    if (kind === 'move') return this.move(job, run, (group[0] as Assignment).source as string, slot, refs).then(advance);
+    if (kind === 'move') return this.move(job, run, (group[0] as Assignment).source as string, slot, groupRefs(groups)).then(advance);
     return advance();
   }
 
@@ -248,7 +250,7 @@ export class JobScheduler {
     // The candidates' state is not usable on `slot`: put them back, recomputed from seed.
     let back = 0;
     for (const a of group) {
-      for (const i of a.candidates) if (a.run.candidates.get(i)?.inflight?.worker === slot.id) {
+      for (const i of a.candidates) if (a.run.inflightOn(i) === slot.id) {
         a.run.undispatch(i, true);
         placed(slot, a.job.id, -1);
         a.job.inflight--;
@@ -339,17 +341,17 @@ export class JobScheduler {
     const before = olderThanMs === 0 ? Number.POSITIVE_INFINITY : now - olderThanMs;
     for (const job of this.jobs) {
       for (const run of job.active) {
-        const byWorker = new Map<string, CandidateRef[]>();
-        for (const c of run.takeStale(before, now)) {
-          const f = c.inflight;
-          if (!f) continue;
-          const list = byWorker.get(f.worker) ?? [];
-          list.push({ prompt: run.prompt, candidate: c.index });
-          byWorker.set(f.worker, list);
+        const byWorker = new Map<string, number[]>();
+        for (const i of run.takeStale(before, now)) {
+          const w = run.inflightOn(i);
+          if (w === null) continue;
+          const list = byWorker.get(w) ?? [];
+          list.push(i);
+          byWorker.set(w, list);
         }
-        for (const [w, refs] of byWorker) {
+        for (const [w, candidates] of byWorker) {
           const slot = this.pool.get(w);
-          if (slot) void slot.client.advance(job.id, run.request.step, refs, run.rewards, job.spec.previews).catch((err: unknown) => this.dispatchFailed(slot, [{ job, run, kind: 'home', source: null, candidates: refs.map((r) => r.candidate) }], err));
+          if (slot) void slot.client.advance(job.id, run.request.step, [{ prompt: run.prompt, candidates }], run.rewards, job.spec.previews).catch((err: unknown) => this.dispatchFailed(slot, [{ job, run, kind: 'home', source: null, candidates }], err));
         }
       }
     }

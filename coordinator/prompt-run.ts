@@ -9,36 +9,6 @@ import type { RewardSpec } from '../core/contract/backend-info.js';
 /** Key of candidates that no worker holds (new, or lost with their worker). */
 export const UNPLACED = '';
 
-/**
- * One segment in flight: the candidate is being advanced from `from` to the stage's step on `worker`. Each
- * candidate owns one, reused by every dispatch (a segment per dispatch made garbage that lived a whole stage).
- */
-interface InFlight {
-  worker: string;
-  from: number;
-  /** when it was last asked for (re-requests move it) */
-  since: number;
-  /** when it was first asked for: score latency counts from here, so a re-request cannot hide a slow score */
-  askedAt: number;
-  /** bit r set: reward r (index in rewardNames) has its score (the first valid one wins) */
-  got: number;
-}
-
-export interface CandidateState {
-  readonly index: number;
-  readonly seed: number;
-  /** worker holding its latent state, or null */
-  worker: string | null;
-  /** step of that state (-1 = initial noise); meaningless while worker is null */
-  step: number;
-  /** its segment in flight, or null */
-  inflight: Readonly<InFlight> | null;
-  /** its position in the current stage's alive() (where its scores go), -1 when not alive in it */
-  at: number;
-  /** the segment object its dispatches reuse */
-  readonly flight: InFlight;
-}
-
 /** What one accepted score completed, for the ledger and the scheduler. */
 export interface Completed {
   readonly candidate: number;
@@ -55,15 +25,39 @@ export interface Completed {
 export class PromptRun {
   readonly search: PromptSearch;
   readonly book: LedgerBook;
-  readonly candidates = new Map<number, CandidateState>();
   /** candidates of the current stage not yet dispatched, by the worker holding them (UNPLACED = none) */
   readonly pending = new Map<string, Set<number>>();
   request!: ScoreRequest;
   rewards: readonly RewardSpec[] = [];
   stageStartedAt = 0;
   firstScoreAt = 0;
-  /** the stage's alive candidates, as the engine listed them at its start (their `at` is set) */
-  private aliveNow: CandidateState[] = [];
+  /*
+   * Each candidate's state, in arrays indexed by its slot (its position in `explored`) rather than two objects
+   * per candidate in a map: a job admits prompts as it goes, and their per-candidate objects, alive for the
+   * prompt's whole search, were the largest part of what the coordinator's garbage collector copied and marked.
+   */
+  /** first id when the explored ids are a range (slot = id - first), else -1 and `slotById` */
+  private readonly first: number;
+  private readonly slotById: Map<number, number> | null;
+  private readonly ids: Int32Array;
+  private readonly seeds: Float64Array;
+  /** worker holding its latent state, or null */
+  private readonly holder: (string | null)[];
+  /** step of that state (-1 = initial noise); meaningless while the holder is null */
+  private readonly stepAt: Int32Array;
+  /** its position in the current stage's alive() (where its scores go), -1 when not alive in it */
+  private readonly at: Int32Array;
+  /** the segment in flight: the worker (null = none), the step it starts from */
+  private readonly flyWorker: (string | null)[];
+  private readonly from: Int32Array;
+  /** when it was last asked for (re-requests move it) */
+  private readonly since: Float64Array;
+  /** when it was first asked for: score latency counts from here, so a re-request cannot hide a slow score */
+  private readonly askedAt: Float64Array;
+  /** bit r set: reward r (index in rewardNames) has its score (the first valid one wins) */
+  private readonly got: Int32Array;
+  /** slots of the stage's alive candidates, as the engine listed them at its start (their `at` is set) */
+  private aliveNow = new Int32Array(0);
   /**
    * The stage's scores, per reward, aligned with the engine's alive() (NaN until scored): the arrays the engine
    * takes, filled as scores arrive, instead of a map of scores per candidate gathered into them at the barrier.
@@ -75,10 +69,10 @@ export class PromptRun {
   /** every reward received (a mask of rewardNames.length bits) */
   private readonly allRewards: number;
   /**
-   * Candidates with a segment in flight, in the order they were last asked for (a dispatch or a re-request
-   * moves one to the end): the re-request sweep stops at the first one not yet due, instead of visiting all.
+   * Slots of candidates with a segment in flight, in the order they were last asked for (a dispatch or a
+   * re-request moves one to the end): the re-request sweep stops at the first one not yet due, instead of visiting all.
    */
-  private readonly flying = new Set<CandidateState>();
+  private readonly flying = new Set<number>();
   /** told when a holder's waiting candidates go from none to some (has) and back: the job's PendingRuns */
   onPending: ((holder: string, has: boolean) => void) | null = null;
   /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far; each its own to keep): the job journal */
@@ -100,11 +94,73 @@ export class PromptRun {
     this.allRewards = 2 ** rewardNames.length - 1;
     this.search = new PromptSearch(explored, policy.schedule, cost.steps);
     this.book = new LedgerBook(cost, accounting, policy.schedule);
-    this.book.addCandidates(explored.length);
-    for (const i of explored) {
-      const flight: InFlight = { worker: '', from: -1, since: 0, askedAt: 0, got: 0 };
-      this.candidates.set(i, { index: i, seed: seeds(i), worker: null, step: -1, inflight: null, at: -1, flight });
-    }
+    const n = explored.length;
+    this.book.addCandidates(n);
+    const first = n > 0 ? (explored[0] as number) : 0;
+    let range = true;
+    for (let j = 0; j < n && range; j++) range = explored[j] === first + j;
+    this.first = range ? first : -1;
+    this.slotById = range ? null : new Map(Array.from(explored, (id, j) => [id, j]));
+    // one buffer for all eight: a typed array past 64 bytes has a backing store outside the heap, and the external
+    // memory of eight of them per prompt had the garbage collector run more full collections
+    const buf = new ArrayBuffer(n * 44);
+    this.seeds = new Float64Array(buf, 0, n);
+    this.since = new Float64Array(buf, 8 * n, n);
+    this.askedAt = new Float64Array(buf, 16 * n, n);
+    this.ids = new Int32Array(buf, 24 * n, n);
+    this.stepAt = new Int32Array(buf, 28 * n, n).fill(-1);
+    this.at = new Int32Array(buf, 32 * n, n).fill(-1);
+    this.from = new Int32Array(buf, 36 * n, n).fill(-1);
+    this.got = new Int32Array(buf, 40 * n, n);
+    this.ids.set(explored);
+    for (let j = 0; j < n; j++) this.seeds[j] = seeds(explored[j] as number);
+    this.holder = new Array<string | null>(n).fill(null);
+    this.flyWorker = new Array<string | null>(n).fill(null);
+  }
+
+  /** Slot of candidate i, or -1 when it is not one of this prompt's. */
+  private slotOf(i: number): number {
+    if (this.slotById) return this.slotById.get(i) ?? -1;
+    const j = i - this.first;
+    return j >= 0 && j < this.ids.length ? j : -1;
+  }
+
+  /** Whether candidate i is one of this prompt's (explored). */
+  has(i: number): boolean {
+    return this.slotOf(i) >= 0;
+  }
+
+  /** Candidate i's seed (0 when it is not one of this prompt's). */
+  seedOf(i: number): number {
+    const j = this.slotOf(i);
+    return j >= 0 ? (this.seeds[j] as number) : 0;
+  }
+
+  /** The worker holding candidate i's latent state, or null. */
+  holderOf(i: number): string | null {
+    const j = this.slotOf(i);
+    return j >= 0 ? (this.holder[j] as string | null) : null;
+  }
+
+  /** Step of candidate i's state where it is held (-1 = initial noise, or not held). */
+  stepOf(i: number): number {
+    const j = this.slotOf(i);
+    return j >= 0 && this.holder[j] !== null ? (this.stepAt[j] as number) : -1;
+  }
+
+  /** The worker candidate i has a segment in flight on, or null. */
+  inflightOn(i: number): string | null {
+    const j = this.slotOf(i);
+    return j >= 0 ? (this.flyWorker[j] as string | null) : null;
+  }
+
+  /** Forgets where candidate i's state is (it was released there); returns that worker, or null. */
+  dropHolder(i: number): string | null {
+    const j = this.slotOf(i);
+    if (j < 0) return null;
+    const w = this.holder[j] as string | null;
+    this.holder[j] = null;
+    return w;
   }
 
   get done(): boolean {
@@ -120,27 +176,28 @@ export class PromptRun {
     this.stageStartedAt = now;
     this.firstScoreAt = 0;
     const alive = this.search.alive();
-    for (const c of this.aliveNow) c.at = -1;
-    this.aliveNow = new Array<CandidateState>(alive.length);
+    for (const j of this.aliveNow) this.at[j] = -1;
+    this.aliveNow = new Int32Array(alive.length);
     this.values = this.rewardNames.map(() => new Float64Array(alive.length).fill(Number.NaN));
     this.scored = new Uint8Array(alive.length);
     this.scoredCount = 0;
-    for (let j = 0; j < alive.length; j++) {
-      const c = this.candidates.get(alive[j] as number) as CandidateState;
-      c.at = j;
-      this.aliveNow[j] = c;
-      this.addPending(c);
+    for (let k = 0; k < alive.length; k++) {
+      const j = this.slotOf(alive[k] as number);
+      this.at[j] = k;
+      this.aliveNow[k] = j;
+      this.addPending(j);
     }
   }
 
-  addPending(c: CandidateState): void {
-    const holder = c.worker ?? UNPLACED;
+  /** Makes the candidate in `slot` wait for dispatch where its state lives. */
+  private addPending(slot: number): void {
+    const holder = this.holder[slot] ?? UNPLACED;
     let set = this.pending.get(holder);
     if (!set) {
       this.pending.set(holder, (set = new Set()));
       this.onPending?.(holder, true);
     }
-    set.add(c.index);
+    set.add(this.ids[slot] as number);
   }
 
   /** Forgets the candidates waiting at `holder`; returns them. */
@@ -164,14 +221,14 @@ export class PromptRun {
    * or its state is past the stage's step.
    */
   adopt(i: number, worker: string, step: number): boolean {
-    const c = this.candidates.get(i);
+    const j = this.slotOf(i);
     const unplaced = this.pending.get(UNPLACED);
-    if (this.done || !c || c.worker !== null || c.inflight || !unplaced?.has(i) || step > this.request.step) return false;
+    if (this.done || j < 0 || this.holder[j] !== null || this.flyWorker[j] !== null || !unplaced?.has(i) || step > this.request.step) return false;
     unplaced.delete(i);
     if (unplaced.size === 0) this.dropPending(UNPLACED);
-    c.worker = worker;
-    c.step = step;
-    this.addPending(c);
+    this.holder[j] = worker;
+    this.stepAt[j] = step;
+    this.addPending(j);
     const stage = this.search.stageIndex;
     const booked = stage === 0 ? -1 : (this.policy.schedule[stage - 1]?.step ?? -1);
     if (step > booked) this.book.addDenoise(this.request.step, step - booked);
@@ -194,18 +251,16 @@ export class PromptRun {
 
   /** Marks a candidate dispatched to `worker`, whose state there will be at `from` when the segment starts. */
   dispatch(i: number, worker: string, from: number, now: number): void {
-    const c = this.candidates.get(i) as CandidateState;
-    c.worker = worker;
-    c.step = from;
-    const f = c.flight;
-    f.worker = worker;
-    f.from = from;
-    f.since = now;
-    f.askedAt = now;
-    f.got = 0;
-    c.inflight = f;
-    this.flying.delete(c);
-    this.flying.add(c);
+    const j = this.slotOf(i);
+    this.holder[j] = worker;
+    this.stepAt[j] = from;
+    this.flyWorker[j] = worker;
+    this.from[j] = from;
+    this.since[j] = now;
+    this.askedAt[j] = now;
+    this.got[j] = 0;
+    this.flying.delete(j);
+    this.flying.add(j);
   }
 
   // candidate -> its failed calls, and the workers they failed on
@@ -220,22 +275,23 @@ export class PromptRun {
     return { calls: f.calls, workers: f.workers.size };
   }
 
-  /** True when candidate i has all its scores of the current stage. */
-  private hasScores(i: number): boolean {
-    const j = this.candidates.get(i)?.at ?? -1;
-    return j >= 0 && this.scored[j] === 1;
+  /** True when the candidate in `slot` has all its scores of the current stage. */
+  private hasScores(slot: number): boolean {
+    const k = this.at[slot] as number;
+    return k >= 0 && this.scored[k] === 1;
   }
 
   /** Puts an in-flight candidate back to pending (its dispatch failed); `lost` = its state is gone too. */
   undispatch(i: number, lost: boolean): void {
-    const c = this.candidates.get(i) as CandidateState;
-    c.inflight = null;
-    this.flying.delete(c);
+    const j = this.slotOf(i);
+    if (j < 0) return;
+    this.flyWorker[j] = null;
+    this.flying.delete(j);
     if (lost) {
-      c.worker = null;
-      c.step = -1;
+      this.holder[j] = null;
+      this.stepAt[j] = -1;
     }
-    if (!this.hasScores(i) && this.isAlive(i)) this.addPending(c);
+    if (!this.hasScores(j) && (this.at[j] as number) >= 0) this.addPending(j);
   }
 
   /**
@@ -244,24 +300,26 @@ export class PromptRun {
    */
   accept(score: Score, now: number): Completed | null {
     if (this.done || score.step !== this.request.step) return null;
-    const c = this.candidates.get(score.candidate);
-    const f = c?.inflight;
+    const j = this.slotOf(score.candidate);
+    if (j < 0) return null;
+    const worker = this.flyWorker[j];
     const r = this.rewardNames.indexOf(score.reward);
-    if (!c || !f || f.worker !== score.worker || r < 0 || c.at < 0 || (f.got & (1 << r)) !== 0) return null;
-    const j = c.at;
-    c.flight.got |= 1 << r;
-    (this.values[r] as Float64Array)[j] = score.value;
-    if (f.got !== this.allRewards) return null;
-    c.inflight = null;
-    this.flying.delete(c);
-    c.step = score.step;
-    this.scored[j] = 1;
+    const k = this.at[j] as number;
+    const got = this.got[j] as number;
+    if (worker !== score.worker || r < 0 || k < 0 || (got & (1 << r)) !== 0) return null;
+    this.got[j] = got | (1 << r);
+    (this.values[r] as Float64Array)[k] = score.value;
+    if ((got | (1 << r)) !== this.allRewards) return null;
+    this.flyWorker[j] = null;
+    this.flying.delete(j);
+    this.stepAt[j] = score.step;
+    this.scored[k] = 1;
     this.scoredCount++;
     if (this.firstScoreAt === 0) this.firstScoreAt = now;
-    const denoise = score.step - f.from;
+    const denoise = score.step - (this.from[j] as number);
     this.book.addDenoise(score.step, denoise);
     for (const name of this.rewardNames) this.book.addRewardCalls(score.step, name, 1);
-    return { candidate: c.index, worker: f.worker, denoise, latencyMs: now - f.askedAt };
+    return { candidate: score.candidate, worker, denoise, latencyMs: now - (this.askedAt[j] as number) };
   }
 
   /** True once every alive candidate of the stage has its scores. */
@@ -277,8 +335,8 @@ export class PromptRun {
     if (outcome && this.onPruned) {
       const kept = Array.from(outcome.kept);
       const scores: Record<string, number[]> = {};
-      const at = kept.map((i) => (this.candidates.get(i) as CandidateState).at);
-      this.rewardNames.forEach((name, r) => (scores[name] = at.map((j) => (values[r] as Float64Array)[j] as number)));
+      const at = kept.map((i) => this.at[this.slotOf(i)] as number);
+      this.rewardNames.forEach((name, r) => (scores[name] = at.map((k) => (values[r] as Float64Array)[k] as number)));
       this.onPruned(stage, outcome.step, kept, scores, this.book.summary());
     }
     return outcome;
@@ -287,41 +345,43 @@ export class PromptRun {
   /** Final reward values of a finalist (the final stage's scores stay, no stage follows it). */
   finalRewards(i: number): Record<string, number> {
     const out: Record<string, number> = {};
-    const j = this.candidates.get(i)?.at ?? -1;
-    if (!this.done || j < 0) return out;
-    this.rewardNames.forEach((name, r) => (out[name] = (this.values[r] as Float64Array)[j] as number));
+    const j = this.slotOf(i);
+    const k = j >= 0 ? (this.at[j] as number) : -1;
+    if (!this.done || k < 0) return out;
+    this.rewardNames.forEach((name, r) => (out[name] = (this.values[r] as Float64Array)[k] as number));
     return out;
   }
 
   isAlive(i: number): boolean {
-    return (this.candidates.get(i)?.at ?? -1) >= 0;
+    const j = this.slotOf(i);
+    return j >= 0 && (this.at[j] as number) >= 0;
   }
 
   /**
    * Candidates in flight since before `before`, each marked asked again at `now` (for re-requests). Visits
    * only those due and the first one not due: the clock does not go back, so the rest were asked later.
    */
-  takeStale(before: number, now: number): CandidateState[] {
-    const due: CandidateState[] = [];
-    for (const c of this.flying) {
-      if (!c.inflight) continue;
-      if (c.inflight.since >= before) break;
-      due.push(c);
+  takeStale(before: number, now: number): number[] {
+    const due: number[] = [];
+    for (const j of this.flying) {
+      if ((this.since[j] as number) >= before) break;
+      due.push(j);
     }
-    for (const c of due) {
-      c.flight.since = now;
-      this.flying.delete(c);
-      this.flying.add(c);
+    for (const j of due) {
+      this.since[j] = now;
+      this.flying.delete(j);
+      this.flying.add(j);
     }
-    return due;
+    return due.map((j) => this.ids[j] as number);
   }
 
   /** Forgets every segment in flight (the job ended); returns the worker each one was in flight on. */
   dropInflight(): string[] {
     const workers: string[] = [];
-    for (const c of this.flying) {
-      if (c.inflight) workers.push(c.inflight.worker);
-      c.inflight = null;
+    for (const j of this.flying) {
+      const w = this.flyWorker[j];
+      if (w !== null && w !== undefined) workers.push(w);
+      this.flyWorker[j] = null;
     }
     this.flying.clear();
     return workers;
@@ -337,20 +397,20 @@ export class PromptRun {
     let inflight = 0;
     let holding = 0;
     const pend = this.dropPending(worker);
-    for (const c of this.candidates.values()) {
-      const held = c.worker === worker;
-      const flying = c.inflight?.worker === worker;
+    for (let j = 0; j < this.ids.length; j++) {
+      const held = this.holder[j] === worker;
+      const flying = this.flyWorker[j] === worker;
       if (!held && !flying) continue;
       if (flying) {
         inflight++;
-        unscored += this.request.step - (c.inflight?.from ?? this.request.step);
+        unscored += this.request.step - (this.from[j] as number);
       }
       if (held) holding++;
-      c.inflight = null;
-      this.flying.delete(c);
-      c.worker = null;
-      c.step = -1;
-      if ((flying || pend?.has(c.index)) && !this.hasScores(c.index) && !this.done) this.addPending(c);
+      this.flyWorker[j] = null;
+      this.flying.delete(j);
+      this.holder[j] = null;
+      this.stepAt[j] = -1;
+      if ((flying || pend?.has(this.ids[j] as number)) && !this.hasScores(j) && !this.done) this.addPending(j);
     }
     return { unscored, inflight, held: holding };
   }

@@ -12,7 +12,7 @@ import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
 /** The result of one finished prompt (proto-shaped, snake_case). */
 export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): PromptResult {
   const ranking = run.search.finalRanking();
-  const winnerOf = (i: number): Winner => ({ candidate: i, seed: run.candidates.get(i)?.seed ?? 0, rewards: run.finalRewards(i) });
+  const winnerOf = (i: number): Winner => ({ candidate: i, seed: run.seedOf(i), rewards: run.finalRewards(i) });
   const winner = winnerOf(ranking[0] as number);
   if (image) winner.image = image;
   return {

@@ -1,5 +1,4 @@
 import type { MetricsSink } from '../core/metrics/sink.js';
-import type { CandidateRef } from '../core/contract/candidates.js';
 import type { Job } from './job.js';
 import type { PromptRun } from './prompt-run.js';
 import { promptResult } from './result.js';
@@ -42,7 +41,7 @@ export function completeStage(job: Job, run: PromptRun, deps: StageDeps): void {
 async function finishPrompt(job: Job, run: PromptRun, deps: StageDeps): Promise<void> {
   const winner = run.search.winner();
   let image: Uint8Array | undefined;
-  const holder = deps.pool.get(run.candidates.get(winner)?.worker ?? '');
+  const holder = deps.pool.get(run.holderOf(winner) ?? '');
   if (job.spec.images && holder?.info.renders) {
     image = await holder.client.render(job.id, { prompt: run.prompt, candidate: winner }).catch(() => undefined);
   }
@@ -57,14 +56,14 @@ async function finishPrompt(job: Job, run: PromptRun, deps: StageDeps): Promise<
 
 /** Releases candidates where they live (fire and forget: a lost worker has released them anyway). */
 export function releaseCandidates(job: Job, run: PromptRun, ids: ArrayLike<number>, pool: WorkerPool): void {
-  const byWorker = new Map<string, CandidateRef[]>();
+  const byWorker = new Map<string, number[]>();
   for (let j = 0; j < ids.length; j++) {
-    const c = run.candidates.get(ids[j] as number);
-    if (!c?.worker) continue;
-    const list = byWorker.get(c.worker) ?? [];
-    list.push({ prompt: run.prompt, candidate: c.index });
-    byWorker.set(c.worker, list);
-    c.worker = null;
+    const i = ids[j] as number;
+    const w = run.dropHolder(i);
+    if (!w) continue;
+    const list = byWorker.get(w);
+    if (list) list.push(i);
+    else byWorker.set(w, [i]);
   }
-  for (const [w, refs] of byWorker) void pool.get(w)?.client.release(job.id, refs).catch(() => undefined);
+  for (const [w, candidates] of byWorker) void pool.get(w)?.client.release(job.id, [{ prompt: run.prompt, candidates }]).catch(() => undefined);
 }

@@ -1,5 +1,6 @@
 import type { BackendInfo, RewardSpec } from '../core/contract/backend-info.js';
-import type { CandidateRef, HeldCandidate, TakeSpec } from '../core/contract/candidates.js';
+import type { CandidateRef, HeldCandidate, PromptCandidates, TakePrompt, TakeSpec } from '../core/contract/candidates.js';
+import { groupRefs, promptSpecs } from '../core/contract/candidate-groups.js';
 import type { CollectPlan, TweedieChunk, WorkerCollectSource } from '../core/contract/collect.js';
 import { CandidateMissingError, CandidateNotFoundError, WorkerDrainingError, WorkerDrainingRefusal } from '../core/contract/errors.js';
 import type { WorkerClient, WorkerStatus } from '../core/contract/worker-client.js';
@@ -24,16 +25,16 @@ export class InProcessWorkerClient implements WorkerClient {
     return this.runtime.status();
   }
 
-  take(job: string, specs: readonly TakeSpec[]): Promise<void> {
-    return this.inOrder(() => this.runtime.take(job, specs));
+  take(job: string, prompts: readonly TakePrompt[]): Promise<void> {
+    return this.inOrder(() => this.runtime.take(job, promptSpecs(prompts)));
   }
 
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
-    return this.inOrder(async () => void this.runtime.advance(job, toStep, refs, rewards, previews));
+  advance(job: string, toStep: number, groups: readonly PromptCandidates[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
+    return this.inOrder(async () => void this.runtime.advance(job, toStep, groupRefs(groups), rewards, previews));
   }
 
-  release(job: string, refs: readonly CandidateRef[] = []): Promise<void> {
-    return this.inOrder(async () => void this.runtime.release(job, refs));
+  release(job: string, groups: readonly PromptCandidates[] = []): Promise<void> {
+    return this.inOrder(async () => void this.runtime.release(job, groupRefs(groups)));
   }
 
   exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {

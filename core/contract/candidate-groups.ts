@@ -27,6 +27,16 @@ export function groupRefs(groups: readonly PromptCandidates__Output[]): Candidat
   return groups.flatMap((g) => g.candidates.map((candidate) => ({ prompt: g.prompt, candidate })));
 }
 
+/** The specs of take prompts, in order (takePrompts' inverse). */
+export function promptSpecs(prompts: readonly TakePrompt__Output[]): TakeSpec[] {
+  const out: TakeSpec[] = [];
+  for (const p of prompts) {
+    const sampling = p.sampling ? { sampling: p.sampling } : {};
+    p.candidates.forEach((candidate, j) => out.push({ prompt: p.prompt, candidate, seed: p.seeds[j] as number, text: p.text, ...sampling }));
+  }
+  return out;
+}
+
 /** Take specs grouped into runs of one prompt with the same text and sampling settings (the text goes once). */
 export function takePrompts(specs: readonly TakeSpec[]): TakePrompt__Output[] {
   const out: { prompt: number; text: string; sampling: SamplingSettings__Output | null; candidates: number[]; seeds: number[] }[] = [];

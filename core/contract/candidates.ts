@@ -1,4 +1,6 @@
+import type { PromptCandidates__Output } from '../generated/ttsnap/v1/PromptCandidates.js';
 import type { SamplingSettings__Output } from '../generated/ttsnap/v1/SamplingSettings.js';
+import type { TakePrompt__Output } from '../generated/ttsnap/v1/TakePrompt.js';
 
 /** Identifies a candidate on one worker: unique per (job, prompt, candidate index). */
 export type CandidateKey = string;
@@ -8,6 +10,16 @@ export interface CandidateRef {
   readonly prompt: number;
   readonly candidate: number;
 }
+
+/**
+ * Candidates of one prompt, as worker calls carry them (worker.proto PromptCandidates: packed indices). The
+ * coordinator builds these straight from its assignments: an object per candidate, made on every fill and release,
+ * was a large part of what its fill passes left for the garbage collector.
+ */
+export type PromptCandidates = PromptCandidates__Output;
+
+/** Candidates of one prompt to create (worker.proto TakePrompt: the text and settings once, indices and seeds packed). */
+export type TakePrompt = TakePrompt__Output;
 
 /** What the coordinator hands a worker to create a candidate from. */
 export interface TakeSpec extends CandidateRef {

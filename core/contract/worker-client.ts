@@ -1,5 +1,5 @@
 import type { BackendInfo, RewardSpec } from './backend-info.js';
-import type { CandidateRef, HeldCandidate, TakeSpec } from './candidates.js';
+import type { CandidateRef, HeldCandidate, PromptCandidates, TakePrompt, TakeSpec } from './candidates.js';
 import type { CollectPlan, TweedieChunk, WorkerCollectSource } from './collect.js';
 
 /** What a worker reports about itself (Capacity RPC; the in-process client reads it directly). */
@@ -23,9 +23,14 @@ export interface WorkerStatus {
 export interface WorkerClient {
   readonly id: string;
   status(): Promise<WorkerStatus>;
-  take(job: string, specs: readonly TakeSpec[]): Promise<void>;
-  advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews?: boolean): Promise<void>;
-  release(job: string, refs?: readonly CandidateRef[]): Promise<void>;
+  /**
+   * take, advance and release name candidates by prompt (candidates.ts PromptCandidates), as the wire does; the
+   * arrays become the client's (it may send them as they are, later in the turn), so the caller builds fresh ones.
+   */
+  take(job: string, prompts: readonly TakePrompt[]): Promise<void>;
+  advance(job: string, toStep: number, groups: readonly PromptCandidates[], rewards: readonly RewardSpec[], previews?: boolean): Promise<void>;
+  /** no groups, or none with candidates: every candidate of the job */
+  release(job: string, groups?: readonly PromptCandidates[]): Promise<void>;
   exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }>;
   importLatent(job: string, ref: CandidateRef, state: Uint8Array): Promise<number>;
   render(job: string, ref: CandidateRef): Promise<Uint8Array>;

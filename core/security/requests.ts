@@ -7,7 +7,7 @@ import type { TakeCandidate__Output } from '../generated/ttsnap/v1/TakeCandidate
 import type { TakePrompt__Output } from '../generated/ttsnap/v1/TakePrompt.js';
 import type { RewardRef__Output } from '../generated/ttsnap/v1/RewardRef.js';
 import type { TakeSpec } from '../contract/candidates.js';
-import { groupRefs } from '../contract/candidate-groups.js';
+import { groupRefs, promptSpecs } from '../contract/candidate-groups.js';
 
 /**
  * Bounds on what a caller may ask of a worker or advertise to the coordinator. Each is far above any real
@@ -118,10 +118,8 @@ export function checkTakeCandidates(list: readonly TakeCandidate__Output[], prom
     checkText(p.text, `prompts[${i}].text`);
     checkText(p.sampling?.negative_prompt ?? '', `prompts[${i}].sampling.negative_prompt`);
     if (p.seeds.length !== p.candidates.length) throw new ValidationError(`prompts[${i}].seeds`, `${p.seeds.length} seeds for ${p.candidates.length} candidates`, 'one seed per candidate, in the order of candidates');
-    const sampling = p.sampling ? { sampling: p.sampling } : {};
-    p.candidates.forEach((candidate, j) => out.push({ prompt: p.prompt, candidate, seed: p.seeds[j] as number, text: p.text, ...sampling }));
   });
-  return out;
+  return [...out, ...promptSpecs(prompts)];
 }
 
 export function checkRewardRefs(list: readonly RewardRef__Output[], field = 'rewards'): { name: string; noiseAware: boolean }[] {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach } from 'vitest';
 import { MemoryScoreBus } from '../../core/bus/memory.js';
 import type { BackendInfo } from '../../core/contract/backend-info.js';
-import type { TakeSpec } from '../../core/contract/candidates.js';
+import type { TakePrompt } from '../../core/contract/candidates.js';
 import { WorkerLostError } from '../../core/contract/errors.js';
 import type { Coordinator } from '../../coordinator/coordinator.js';
 import { createTraceBackend } from '../../worker/backends/trace.js';
@@ -17,14 +17,14 @@ export class RecordingClient extends InProcessWorkerClient {
   readonly took: string[] = [];
   gone = false;
   failing = 0;
-  override take(job: string, specs: readonly TakeSpec[]): Promise<void> {
+  override take(job: string, prompts: readonly TakePrompt[]): Promise<void> {
     if (this.gone) return Promise.reject(new WorkerLostError(this.id, 'gone'));
     if (this.failing > 0) {
       this.failing--;
       return Promise.reject(new Error('injected fault'));
     }
-    this.took.push(...specs.map(() => job));
-    return super.take(job, specs);
+    for (const p of prompts) this.took.push(...p.candidates.map(() => job));
+    return super.take(job, prompts);
   }
 }
 

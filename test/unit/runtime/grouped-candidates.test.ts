@@ -89,7 +89,7 @@ describe('the worker client groups candidates only for workers that read them', 
   async function oneTurn(c: GrpcWorkerClient): Promise<void> {
     const specs = [0, 1].map((candidate) => ({ prompt: 5, candidate, seed: 20 + candidate, text: 'a fox' }));
     const refs = specs.map(({ prompt, candidate }) => ({ prompt, candidate }));
-    await Promise.all([c.take('j1', specs), c.advance('j1', 3, refs, rewards), c.release('j1', refs)]);
+    await Promise.all([c.take('j1', takePrompts(specs)), c.advance('j1', 3, promptGroups(refs), rewards), c.release('j1', promptGroups(refs))]);
   }
 
   const ungrouped = {
@@ -133,13 +133,13 @@ describe('the worker client groups candidates only for workers that read them', 
     client = new GrpcWorkerClient('w1', `127.0.0.1:${port}`);
     const specs = [0, 1].map((candidate) => ({ prompt: 5, candidate, seed: 20 + candidate, text: 'a fox' }));
     const refs = specs.map(({ prompt, candidate }) => ({ prompt, candidate }));
-    const outcomes = await Promise.allSettled([client.take('j1', specs), client.advance('j1', 3, refs, rewards), client.release('j1', refs)]);
+    const outcomes = await Promise.allSettled([client.take('j1', takePrompts(specs)), client.advance('j1', 3, promptGroups(refs), rewards), client.release('j1', promptGroups(refs))]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(String((outcomes[1] as PromiseRejectedResult).reason)).toContain('no candidate 5/1');
     expect(seen.map(([name]) => name).sort()).toEqual(['Advance', 'Release', 'Take']);
     expect(Object.fromEntries(seen.map(([name, req]) => [name, req]))).toEqual({ Take: ungrouped.take, Advance: ungrouped.advance, Release: ungrouped.release });
     // later calls go one by one from the start, without trying Batch again
-    await client.release('j1', refs);
+    await client.release('j1', promptGroups(refs));
     expect(seen.map(([name]) => name).filter((n) => n === 'Release')).toHaveLength(2);
   });
 });

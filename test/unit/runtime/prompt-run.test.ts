@@ -22,14 +22,14 @@ describe('PromptRun', () => {
     r.dispatch(10, 'w1', -1, 100);
     r.dispatch(11, 'w1', -1, 200);
     r.dispatch(12, 'w2', -1, 300);
-    expect(r.takeStale(250, 1000).map((c) => c.index)).toEqual([10, 11]);
+    expect(r.takeStale(250, 1000)).toEqual([10, 11]);
     // 12 is now the oldest ask; 10 and 11 were asked again at 1000
-    expect(r.takeStale(500, 1100).map((c) => c.index)).toEqual([12]);
-    expect(r.takeStale(1050, 1200).map((c) => c.index)).toEqual([10, 11]);
+    expect(r.takeStale(500, 1100)).toEqual([12]);
+    expect(r.takeStale(1050, 1200)).toEqual([10, 11]);
     // a scored candidate leaves the sweep; a dispatch again moves it to the end with its new time
     expect(r.accept(score(10, 'pic', 0.5), 1300)?.latencyMs).toBe(1200);
     r.dispatch(12, 'w1', -1, 1400);
-    expect(r.takeStale(Number.POSITIVE_INFINITY, 1500).map((c) => c.index)).toEqual([11, 12]);
+    expect(r.takeStale(Number.POSITIVE_INFINITY, 1500)).toEqual([11, 12]);
   });
 
   it('completes a candidate once every reward has its first score from the worker it is in flight on', () => {
@@ -70,10 +70,7 @@ describe('PromptRun', () => {
     for (const i of [11, 12]) r.accept(score(i, 'pic', i / 100, 'w2'), 3);
     const outcome = r.submitStage();
     // as releaseCandidates does when the stage closes: the pruned are released where they live
-    for (const i of outcome?.pruned ?? []) {
-      const c = r.candidates.get(i);
-      if (c) c.worker = null;
-    }
+    for (const i of outcome?.pruned ?? []) r.dropHolder(i);
     r.beginStage(4);
     // the survivors: 10 (best, its state lost with w1: from scratch, 7 steps to step 6) and 14 (at step 2 on w2: 4 steps)
     expect([r.request.step, Array.from(r.search.alive())]).toEqual([6, [10, 14]]);

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../../../core/log/logger.js';
-import type { CandidateRef } from '../../../core/contract/candidates.js';
+import type { PromptCandidates } from '../../../core/contract/candidates.js';
 import type { RewardSpec } from '../../../core/contract/backend-info.js';
 import { PAPER_SCHEDULE } from '../../../core/engine/schedule.js';
 import { Coordinator } from '../../../coordinator/coordinator.js';
@@ -22,10 +22,10 @@ class InFlightClient extends InProcessWorkerClient {
   readonly inflight = new Set<string>();
   /** the most in flight at once, since the last reset */
   most = 0;
-  override advance(job: string, toStep: number, refs: readonly CandidateRef[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
-    for (const r of refs) this.inflight.add(`${job}/${r.prompt}/${r.candidate}/${toStep}`);
+  override advance(job: string, toStep: number, groups: readonly PromptCandidates[], rewards: readonly RewardSpec[], previews = false): Promise<void> {
+    for (const g of groups) for (const c of g.candidates) this.inflight.add(`${job}/${g.prompt}/${c}/${toStep}`);
     this.most = Math.max(this.most, this.inflight.size);
-    return super.advance(job, toStep, refs, rewards, previews);
+    return super.advance(job, toStep, groups, rewards, previews);
   }
 }
 

@@ -7,6 +7,7 @@ import type { Score } from '../../../core/bus/score-bus.js';
 import { CandidateMissingError, WorkerLostError } from '../../../core/contract/errors.js';
 import { shutdown } from '../../../core/grpc/status.js';
 import type { ServingServer } from '../../../core/grpc/serve.js';
+import { promptGroups, takePrompts } from '../../../core/contract/candidate-groups.js';
 import { GrpcWorkerClient } from '../../../coordinator/grpc-worker-client.js';
 import { createTraceBackend } from '../../../worker/backends/trace.js';
 import { WorkerRuntime } from '../../../worker/runtime.js';
@@ -44,10 +45,10 @@ describe('worker Batch stream', () => {
     const specs = [0, 1, 2].map((candidate) => ({ prompt: 5, candidate, seed: candidate, text: '' }));
     // a take and the advance that needs it, an advance of a candidate nobody took, a release: all in one turn
     const outcomes = await Promise.allSettled([
-      c.take('j1', specs),
-      c.advance('j1', 3, specs.map(({ prompt, candidate }) => ({ prompt, candidate })), rewards),
-      c.advance('j1', 3, [{ prompt: 5, candidate: 9 }], rewards),
-      c.release('j1', [{ prompt: 5, candidate: 2 }]),
+      c.take('j1', takePrompts(specs)),
+      c.advance('j1', 3, promptGroups(specs.map(({ prompt, candidate }) => ({ prompt, candidate }))), rewards),
+      c.advance('j1', 3, promptGroups([{ prompt: 5, candidate: 9 }]), rewards),
+      c.release('j1', promptGroups([{ prompt: 5, candidate: 2 }])),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(CandidateMissingError);
@@ -63,15 +64,15 @@ describe('worker Batch stream', () => {
     const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     const settled: string[] = [];
     const track = (name: string, p: Promise<void>): Promise<void> => p.then(() => void settled.push(`${name} done`), () => void settled.push(`${name} failed`));
-    const calls = [track('take 0', c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]))];
+    const calls = [track('take 0', c.take('j1', takePrompts([{ prompt: 5, candidate: 0, seed: 0, text: '' }])))];
     await turn();
-    calls.push(track('take 1', c.take('j1', [{ prompt: 5, candidate: 1, seed: 1, text: '' }])));
+    calls.push(track('take 1', c.take('j1', takePrompts([{ prompt: 5, candidate: 1, seed: 1, text: '' }]))));
     await turn();
-    calls.push(track('advance 9', c.advance('j1', 3, [{ prompt: 5, candidate: 9 }], rewards)));
+    calls.push(track('advance 9', c.advance('j1', 3, promptGroups([{ prompt: 5, candidate: 9 }]), rewards)));
     await Promise.all(calls);
     expect(settled).toEqual(['take 0 done', 'take 1 done', 'advance 9 failed']);
     // then successes alone: acknowledged together, and applied
-    await Promise.all([c.advance('j1', 3, [{ prompt: 5, candidate: 0 }], rewards), turn().then(() => c.release('j1', [{ prompt: 5, candidate: 1 }]))]);
+    await Promise.all([c.advance('j1', 3, promptGroups([{ prompt: 5, candidate: 0 }]), rewards), turn().then(() => c.release('j1', promptGroups([{ prompt: 5, candidate: 1 }])))]);
     await rt.idle();
     expect(rt.liveCandidates).toBe(1);
   });
@@ -81,7 +82,7 @@ describe('worker Batch stream', () => {
     const c = client as GrpcWorkerClient;
     expect(rt.keepalive()).toBe(false); // no stream open yet: the worker heartbeats
     let acked = false;
-    const take = c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]).then(() => (acked = true));
+    const take = c.take('j1', takePrompts([{ prompt: 5, candidate: 0, seed: 0, text: '' }])).then(() => (acked = true));
     const until = async (what: () => boolean): Promise<void> => {
       for (let i = 0; i < 200 && !what(); i++) await new Promise((r) => setTimeout(r, 5));
       expect(what()).toBe(true);
@@ -96,7 +97,7 @@ describe('worker Batch stream', () => {
     expect(heard).toEqual([0, 0]);
     // a segment run (busy seconds > 0), acknowledged; then nothing pending: id 0, which settles nothing and
     // carries the busy seconds
-    await c.advance('j1', 2, [{ prompt: 5, candidate: 0 }], rewards);
+    await c.advance('j1', 2, promptGroups([{ prompt: 5, candidate: 0 }]), rewards);
     await rt.idle();
     await until(() => heard.length === 3);
     expect(rt.keepalive()).toBe(true);
@@ -104,7 +105,7 @@ describe('worker Batch stream', () => {
     expect(heard[3]).toBe(rt.busySeconds);
     expect(rt.busySeconds).toBeGreaterThan(0);
     // calls still work, and a closed stream sends no keepalives: the worker heartbeats again
-    await c.release('j1', [{ prompt: 5, candidate: 0 }]);
+    await c.release('j1', promptGroups([{ prompt: 5, candidate: 0 }]));
     c.close();
     client = undefined;
     await until(() => !rt.keepalive());
@@ -114,13 +115,13 @@ describe('worker Batch stream', () => {
     const { rt, scores } = await start();
     const c = client as GrpcWorkerClient;
     // opens the stream; the worker's first keepalive says it reads grouped candidates
-    await c.take('j1', [{ prompt: 4, candidate: 0, seed: 0, text: 'first' }]);
+    await c.take('j1', takePrompts([{ prompt: 4, candidate: 0, seed: 0, text: 'first' }]));
     const specs = [0, 1, 2].map((candidate) => ({ prompt: 5, candidate, seed: candidate, text: 'a fox', sampling: { guidance: 3, steps: 0, negative_prompt: '', width: 0, height: 0 } }));
     const outcomes = await Promise.allSettled([
-      c.take('j1', specs),
-      c.advance('j1', 3, [...specs, { prompt: 4, candidate: 0 }].map(({ prompt, candidate }) => ({ prompt, candidate })), rewards),
-      c.advance('j1', 3, [{ prompt: 5, candidate: 9 }], rewards),
-      c.release('j1', [{ prompt: 5, candidate: 2 }]),
+      c.take('j1', takePrompts(specs)),
+      c.advance('j1', 3, promptGroups([...specs, { prompt: 4, candidate: 0 }].map(({ prompt, candidate }) => ({ prompt, candidate }))), rewards),
+      c.advance('j1', 3, promptGroups([{ prompt: 5, candidate: 9 }]), rewards),
+      c.release('j1', promptGroups([{ prompt: 5, candidate: 2 }])),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[2] as PromiseRejectedResult).reason).toBeInstanceOf(CandidateMissingError);
@@ -132,8 +133,8 @@ describe('worker Batch stream', () => {
   it('closing the client fails the releases it held at once; nothing is sent after', async () => {
     const { rt } = await start();
     const c = client as GrpcWorkerClient;
-    await c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]);
-    const held = c.release('j1', [{ prompt: 5, candidate: 0 }]); // waits up to 500 ms for a fill to ride with
+    await c.take('j1', takePrompts([{ prompt: 5, candidate: 0, seed: 0, text: '' }]));
+    const held = c.release('j1', promptGroups([{ prompt: 5, candidate: 0 }])); // waits up to 500 ms for a fill to ride with
     c.close();
     client = undefined;
     await expect(held).rejects.toThrow('its client was closed');
@@ -144,9 +145,9 @@ describe('worker Batch stream', () => {
   it('a worker that goes away fails the calls in flight as a lost worker', async () => {
     await start();
     const c = client as GrpcWorkerClient;
-    await c.take('j1', [{ prompt: 5, candidate: 0, seed: 0, text: '' }]);
+    await c.take('j1', takePrompts([{ prompt: 5, candidate: 0, seed: 0, text: '' }]));
     (served as ServingServer).server.forceShutdown();
     served = undefined;
-    await expect(c.advance('j1', 3, [{ prompt: 5, candidate: 0 }], rewards)).rejects.toBeInstanceOf(WorkerLostError);
+    await expect(c.advance('j1', 3, promptGroups([{ prompt: 5, candidate: 0 }]), rewards)).rejects.toBeInstanceOf(WorkerLostError);
   });
 });
