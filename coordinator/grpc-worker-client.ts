@@ -88,6 +88,11 @@ export class GrpcWorkerClient implements WorkerClient {
   private grouped = false;
   private readonly sent = new Map<number, Sent>();
   private nextId = 0;
+  /**
+   * The release queued last, while nothing has been queued or sent after it: a release of the same job's
+   * candidates joins it (same order of ops on the wire; a release of all the job's candidates never joins).
+   */
+  private lastRelease: { readonly job: string; readonly groups: PromptCandidates[]; readonly promise: Promise<void> } | null = null;
 
   constructor(
     readonly id: string,
@@ -123,7 +128,17 @@ export class GrpcWorkerClient implements WorkerClient {
   }
 
   release(job: string, groups: readonly PromptCandidates[] = []): Promise<void> {
-    return this.enqueue((grouped) => ({ release: grouped ? { job, groups: [...groups] } : { job, candidates: groupRefs(groups) } }), 'later');
+    // a prompt's stage closing releases its pruned where they live: a score message closing many stages made a
+    // release op (and its promise) per prompt and worker, waiting together for the linger; they now share one
+    const last = this.lastRelease;
+    if (last?.job === job && groups.length > 0) {
+      for (const g of groups) last.groups.push(g);
+      return last.promise;
+    }
+    const list = [...groups];
+    const promise = this.enqueue((grouped) => ({ release: grouped ? { job, groups: list } : { job, candidates: groupRefs(list) } }), 'later');
+    if (list.length > 0) this.lastRelease = { job, groups: list, promise };
+    return promise;
   }
 
   async exportLatent(job: string, ref: CandidateRef, release: boolean): Promise<{ state: Uint8Array; step: number }> {
@@ -201,6 +216,7 @@ export class GrpcWorkerClient implements WorkerClient {
 
   close(): void {
     // held releases fail now, as the worker lost; their timer used to fire after close and send them to nobody
+    this.lastRelease = null;
     for (const q of this.outbox.close()) q.settle(new WorkerLostError(this.id, 'its client was closed'));
     this.stream?.cancel();
     this.stub.close();
@@ -209,12 +225,14 @@ export class GrpcWorkerClient implements WorkerClient {
   /** Queues one op for the next Batch call: at once (next turn of the event loop) or, for releases, a little later. */
   private enqueue(op: (grouped: boolean) => WorkerBatchOp, when: 'now' | 'later'): Promise<void> {
     const { promise, settle } = deferred();
+    this.lastRelease = null;
     if (when === 'now') this.outbox.pushSoon({ op, settle });
     else this.outbox.push({ op, settle });
     return promise;
   }
 
   private send(queued: readonly Queued[]): void {
+    this.lastRelease = null;
     const settle = queued.map((q) => q.settle);
     if (!this.batching) return this.callEach(queued.map((q) => q.op(false)), settle);
     // never 0: that is a keepalive's id

@@ -139,7 +139,7 @@ export class JobScheduler {
   private place(slot: WorkerSlot, assignments: readonly Assignment[], now: number): void {
     for (const group of segmentGroups(assignments)) {
       for (const a of group) placed(slot, a.job.id, a.candidates.length);
-      void this.dispatch(slot, group, now);
+      this.dispatch(slot, group, now);
     }
   }
 
@@ -188,16 +188,16 @@ export class JobScheduler {
   }
 
   /** Sends a group of assignments (segmentGroups: one job, kind and step) as one call of each kind. */
-  private async dispatch(slot: WorkerSlot, group: readonly Assignment[], now: number): Promise<void> {
+  private dispatch(slot: WorkerSlot, group: readonly Assignment[], now: number): void {
     for (const a of group) {
       for (const i of a.candidates) a.run.dispatch(i, slot.id, a.kind === 'new' ? -1 : a.run.stepOf(i), now);
     }
-    try {
-      await this.send(slot, group);
-      heardFrom(slot, this.opts.clock());
-    } catch (err) {
-      this.dispatchFailed(slot, group, err);
-    }
+    // not an async function: its frame and promises would live until the worker acknowledges (up to a second),
+    // long enough to be promoted, for every group of every fill
+    this.send(slot, group).then(
+      () => heardFrom(slot, this.opts.clock()),
+      (err: unknown) => this.dispatchFailed(slot, group, err),
+    );
   }
 
   /**

@@ -118,6 +118,32 @@ describe('the worker client groups candidates only for workers that read them', 
     ]);
   });
 
+  it("releases of one job in a row share one op; one after another op, another job's, or of the whole job does not join", async () => {
+    const seen = await fakeWorker(true);
+    const c = client as GrpcWorkerClient;
+    await c.release('j1', [{ prompt: 0, candidates: [1] }]); // the stream opens: from now on grouped
+    const g = (prompt: number, ...candidates: number[]): { prompt: number; candidates: number[] } => ({ prompt, candidates });
+    const calls = [
+      c.release('j1', [g(5, 0, 1)]),
+      c.release('j1', [g(6, 2)]),
+      c.release('j2', [g(5, 3)]),
+      c.advance('j2', 3, [g(5, 4)], rewards),
+      c.release('j2', [g(7, 5)]),
+      c.release('j2'),
+      c.release('j2', [g(8, 6)]),
+    ];
+    expect(calls[1]).toBe(calls[0]);
+    await Promise.all(calls);
+    expect(ops(seen[1])).toEqual([
+      { job: 'j1', candidates: [], groups: [g(5, 0, 1), g(6, 2)] },
+      { job: 'j2', candidates: [], groups: [g(5, 3)] },
+      { job: 'j2', to_step: 3, candidates: [], groups: [g(5, 4)], rewards: [{ name: 'pic', noise_aware: false }], previews: false },
+      { job: 'j2', candidates: [], groups: [g(7, 5)] },
+      { job: 'j2', candidates: [], groups: [] },
+      { job: 'j2', candidates: [], groups: [g(8, 6)] },
+    ]);
+  });
+
   it('a worker without Batch (it answers UNIMPLEMENTED) gets the ops it missed one call each, ungrouped, each settled by its own answer', async () => {
     const seen: [string, unknown][] = [];
     const s = new grpc.Server();
