@@ -56,15 +56,18 @@ export class PromptRun {
   private readonly askedAt: Float64Array;
   /** bit r set: reward r (index in rewardNames) has its score (the first valid one wins) */
   private readonly got: Int32Array;
-  /** slots of the stage's alive candidates, as the engine listed them at its start (their `at` is set) */
-  private aliveNow = new Int32Array(0);
+  /** slots of the stage's alive candidates (the first aliveN), as the engine listed them at its start (their `at` is set) */
+  private readonly aliveNow: Int32Array;
+  private aliveN = 0;
+  /** per reward, room for every candidate's score: each stage's `values` are views of their start */
+  private readonly valueStore: Float64Array[];
   /**
    * The stage's scores, per reward, aligned with the engine's alive() (NaN until scored): the arrays the engine
    * takes, filled as scores arrive, instead of a map of scores per candidate gathered into them at the barrier.
    */
   private values: Float64Array[] = [];
-  /** 1 at the position of each alive candidate whose scores are all in */
-  private scored = new Uint8Array(0);
+  /** 1 at the position of each alive candidate whose scores are all in (the stage's first aliveN) */
+  private readonly scored: Uint8Array;
   private scoredCount = 0;
   /** every reward received (a mask of rewardNames.length bits) */
   private readonly allRewards: number;
@@ -101,17 +104,22 @@ export class PromptRun {
     for (let j = 0; j < n && range; j++) range = explored[j] === first + j;
     this.first = range ? first : -1;
     this.slotById = range ? null : new Map(Array.from(explored, (id, j) => [id, j]));
-    // one buffer for all eight: a typed array past 64 bytes has a backing store outside the heap, and the external
-    // memory of eight of them per prompt had the garbage collector run more full collections
-    const buf = new ArrayBuffer(n * 44);
+    // one buffer for them all, stages' scores included: a typed array past 64 bytes keeps its bytes outside V8's
+    // heap, and a dozen such allocations per prompt and stage are work for the garbage collector too
+    const R = rewardNames.length;
+    const buf = new ArrayBuffer(n * (8 * (3 + R) + 4 * 6 + 1));
     this.seeds = new Float64Array(buf, 0, n);
     this.since = new Float64Array(buf, 8 * n, n);
     this.askedAt = new Float64Array(buf, 16 * n, n);
-    this.ids = new Int32Array(buf, 24 * n, n);
-    this.stepAt = new Int32Array(buf, 28 * n, n).fill(-1);
-    this.at = new Int32Array(buf, 32 * n, n).fill(-1);
-    this.from = new Int32Array(buf, 36 * n, n).fill(-1);
-    this.got = new Int32Array(buf, 40 * n, n);
+    this.valueStore = rewardNames.map((_, r) => new Float64Array(buf, 8 * n * (3 + r), n));
+    const ints = 8 * n * (3 + R);
+    this.ids = new Int32Array(buf, ints, n);
+    this.stepAt = new Int32Array(buf, ints + 4 * n, n).fill(-1);
+    this.at = new Int32Array(buf, ints + 8 * n, n).fill(-1);
+    this.from = new Int32Array(buf, ints + 12 * n, n).fill(-1);
+    this.got = new Int32Array(buf, ints + 16 * n, n);
+    this.aliveNow = new Int32Array(buf, ints + 20 * n, n);
+    this.scored = new Uint8Array(buf, ints + 24 * n, n);
     this.ids.set(explored);
     for (let j = 0; j < n; j++) this.seeds[j] = seeds(explored[j] as number);
     this.holder = new Array<string | null>(n).fill(null);
@@ -176,10 +184,10 @@ export class PromptRun {
     this.stageStartedAt = now;
     this.firstScoreAt = 0;
     const alive = this.search.alive();
-    for (const j of this.aliveNow) this.at[j] = -1;
-    this.aliveNow = new Int32Array(alive.length);
-    this.values = this.rewardNames.map(() => new Float64Array(alive.length).fill(Number.NaN));
-    this.scored = new Uint8Array(alive.length);
+    for (let k = 0; k < this.aliveN; k++) this.at[this.aliveNow[k] as number] = -1;
+    this.aliveN = alive.length;
+    this.values = this.valueStore.map((v) => v.subarray(0, alive.length).fill(Number.NaN));
+    this.scored.fill(0, 0, alive.length);
     this.scoredCount = 0;
     for (let k = 0; k < alive.length; k++) {
       const j = this.slotOf(alive[k] as number);

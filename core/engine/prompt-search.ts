@@ -55,12 +55,28 @@ export class PromptSearch {
     ];
     this.keeps = new Int32Array(schedule.length);
     const cap = Math.max(1, capacity);
-    this.exploredIds = new Int32Array(cap);
-    this.ids = new Int32Array(cap);
-    this.finalScores = new Float64Array(cap);
-    this.mask = new Uint8Array(cap);
-    this.work = new Int32Array(cap);
+    const b = PromptSearch.buffers(cap);
+    this.exploredIds = b.exploredIds;
+    this.ids = b.ids;
+    this.finalScores = b.finalScores;
+    this.mask = b.mask;
+    this.work = b.work;
     this.reset(candidates);
+  }
+
+  /**
+   * The five per-candidate buffers, views of one ArrayBuffer: a typed array past 64 bytes keeps its bytes outside
+   * V8's heap, and a coordinator opens a search per prompt; one external allocation each instead of five.
+   */
+  private static buffers(cap: number): { finalScores: Float64Array; exploredIds: Int32Array; ids: Int32Array; work: Int32Array; mask: Uint8Array } {
+    const buf = new ArrayBuffer(21 * cap);
+    return {
+      finalScores: new Float64Array(buf, 0, cap),
+      exploredIds: new Int32Array(buf, 8 * cap, cap),
+      ids: new Int32Array(buf, 12 * cap, cap),
+      work: new Int32Array(buf, 16 * cap, cap),
+      mask: new Uint8Array(buf, 20 * cap, cap),
+    };
   }
 
   /** Starts over with new candidates (same schedule), reusing the buffers. */
@@ -246,10 +262,11 @@ export class PromptSearch {
   }
 
   private grow(n: number): void {
-    this.exploredIds = new Int32Array(n);
-    this.ids = new Int32Array(n);
-    this.finalScores = new Float64Array(n);
-    this.mask = new Uint8Array(n);
-    this.work = new Int32Array(n);
+    const b = PromptSearch.buffers(n);
+    this.exploredIds = b.exploredIds;
+    this.ids = b.ids;
+    this.finalScores = b.finalScores;
+    this.mask = b.mask;
+    this.work = b.work;
   }
 }
