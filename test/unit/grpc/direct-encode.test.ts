@@ -45,6 +45,15 @@ describe('direct encoding of the hottest messages', () => {
       { id: 1, answer_failures: true, ops: [{ take: { job: 'j1', prompts: takePrompts(specs) } }, { advance: { job: 'j1', to_step: 2, rewards, previews: true, groups: promptGroups(refs) } }, { release: { job: 'j1', groups: promptGroups(refs) } }] },
       { id: 4_294_967_295, ops: [{ take: { job: 'j2', candidates: specs.map((s) => ({ prompt: s.prompt, candidate: s.candidate, seed: s.seed, text: s.text, ...(s.sampling ? { sampling: s.sampling } : {}) })) } }, { advance: { job: 'j2', to_step: 19, rewards: [], previews: false, candidates: refs } }, { release: { job: 'j2', candidates: groupRefs(promptGroups(refs)) } }] },
       { id: 2, ops: [] },
+      // the packed lists at every varint length, an empty list, prompt 0, a prompt without text or settings
+      {
+        id: 3,
+        ops: [
+          { take: { job: 'j3', prompts: [{ prompt: 0, text: '', sampling: null, candidates: [0, 127, 128, 16_383, 16_384, 2_097_152, 268_435_456], seeds: [1, 300, 70_000, 2 ** 21 - 1, 2 ** 28 - 1, 2 ** 31, 4_294_967_295] }, { prompt: 1, text: 'x', sampling, candidates: [], seeds: [] }] } },
+          { advance: { job: 'j3', to_step: 0, rewards, previews: false, groups: [{ prompt: 0, candidates: [] }, { prompt: 65_536, candidates: [5, 1_000_000, 3] }] } },
+          { release: { job: 'j3', groups: [{ prompt: 2, candidates: [4_294_967_295] }] } },
+        ],
+      },
     ];
     for (const r of requests) expect(direct(r).toString('hex')).toBe(loader(r).toString('hex'));
     // the settings are on the wire, not dropped by both alike
