@@ -61,42 +61,88 @@ function writePacked(w: protobuf.Writer, tag: number, values: readonly number[] 
 }
 
 type Fields = Record<string, unknown>;
-const has = (m: Fields, key: string): boolean => m[key] != null && Object.hasOwn(m, key);
+/** A message's encoder as protobufjs's generated ones are called (the third argument: the nesting depth). */
+type Encode = (m: Fields, w: protobuf.Writer, q: number) => protobuf.Writer;
+/** Writes one field of `m`, if present. */
+type WriteField = (m: Fields, w: protobuf.Writer, q: number) => void;
+/** A writer's method for a scalar type (protobufjs names them after the types: uint32, string, double...). */
+type WriteScalar = (w: protobuf.Writer, v: unknown) => void;
 
-/**
- * The messages that carry candidate lists (worker.proto PromptCandidates, TakePrompt) get encoders that write
- * those lists with writePacked; every other field as protobufjs's generated encoder writes it, in field order
- * (the lists are their last fields). test/unit/grpc/direct-encode.test.ts checks the bytes against proto-loader's.
- */
-function packCandidateLists(types: protobuf.Root): void {
-  const lookup = (name: string): protobuf.Type | null => {
-    const t = types.lookup(name);
-    if (!(t instanceof protobuf.Type)) return null;
-    t.setup(); // its own encoder replaces this one on first use otherwise
-    return t;
-  };
-  const groups = lookup('ttsnap.v1.PromptCandidates');
-  if (groups) {
-    groups.encode = (m: Fields, w = protobuf.Writer.create()) => {
-      if (has(m, 'prompt')) w.uint32(8).uint32(m.prompt as number);
-      writePacked(w, 18, m.candidates as number[] | undefined);
-      return w;
-    };
-  }
-  const take = lookup('ttsnap.v1.TakePrompt');
-  const sampling = lookup('ttsnap.v1.SamplingSettings');
-  if (take && sampling) {
-    take.encode = (m: Fields, w = protobuf.Writer.create()) => {
-      if (has(m, 'prompt')) w.uint32(8).uint32(m.prompt as number);
-      if (has(m, 'text')) w.uint32(18).string(m.text as string);
-      if (has(m, 'sampling')) sampling.encode(m.sampling as Fields, w.uint32(26).fork()).ldelim();
-      writePacked(w, 34, m.candidates as number[] | undefined);
-      writePacked(w, 42, m.seeds as number[] | undefined);
-      return w;
-    };
-  }
+const basic = protobuf.types.basic as Readonly<Record<string, number | undefined>>;
+const packable = protobuf.types.packed as Readonly<Record<string, number | undefined>>;
+
+function scalarWriter(type: string): WriteScalar {
+  return (w, v) => (w as unknown as Record<string, (v: unknown) => protobuf.Writer>)[type]?.(v);
 }
 
+/**
+ * Writes `field` as protobufjs's generated encoder does (same presence tests, same wire form), or null for a
+ * kind this does not cover (maps, enums, groups): that type keeps its generated encoder.
+ */
+function fieldWriter(field: protobuf.Field): WriteField | null {
+  field.resolve();
+  const { name, type, id } = field;
+  const rt = field.resolvedType;
+  if (field.map || rt instanceof protobuf.Enum || field.delimited) return null;
+  const tag = (wire: number): number => ((id << 3) | wire) >>> 0;
+  const list = (m: Fields): unknown[] | null => {
+    const v = m[name] as unknown[] | null | undefined;
+    return v != null && v.length > 0 ? v : null;
+  };
+  if (rt instanceof protobuf.Type) {
+    const encode = rt.encode.bind(rt) as unknown as Encode;
+    if (field.repeated) return (m, w, q) => list(m)?.forEach((x) => encode(x as Fields, w.uint32(tag(2)).fork(), q + 1).ldelim());
+    return (m, w, q) => void (m[name] != null && Object.hasOwn(m, name) && encode(m[name] as Fields, w.uint32(tag(2)).fork(), q + 1).ldelim());
+  }
+  const wire = basic[type];
+  if (wire === undefined) return null;
+  const write = scalarWriter(type);
+  if (field.repeated && field.packed && packable[type] !== undefined) {
+    if (type === 'uint32') return (m, w) => writePacked(w, tag(2), list(m) as number[] | null);
+    return (m, w) => {
+      const v = list(m);
+      if (!v) return;
+      w.uint32(tag(2)).fork();
+      for (const x of v) write(w, x);
+      w.ldelim();
+    };
+  }
+  if (field.repeated) return (m, w) => list(m)?.forEach((x) => write(w.uint32(tag(wire)), x));
+  if (!field.optional) return (m, w) => write(w.uint32(tag(wire)), m[name]);
+  return (m, w) => void (m[name] != null && Object.hasOwn(m, name) && write(w.uint32(tag(wire)), m[name]));
+}
+
+/**
+ * Every message type of `types` with a packed list of uint32 (worker.proto's candidate lists and seeds, a watch
+ * event's pruned and kept ids, a result's explored ids) gets an encoder that writes such lists with writePacked
+ * and every other field as protobufjs's generated encoder writes it, in field-number order; a type with a field
+ * of a kind fieldWriter does not cover keeps its own. test/unit/grpc/direct-encode.test.ts checks the bytes of
+ * Batch requests and of every watch event of a job's run against proto-loader's serializer.
+ */
+function packCandidateLists(types: protobuf.Root): void {
+  const walk = (ns: protobuf.NamespaceBase): void => {
+    for (const child of ns.nestedArray) {
+      if (child instanceof protobuf.Type) packedEncoder(child);
+      if (child instanceof protobuf.Namespace || child instanceof protobuf.Type) walk(child);
+    }
+  };
+  walk(types);
+}
+
+function packedEncoder(type: protobuf.Type): void {
+  const fields = type.fieldsArray.slice().sort((a, b) => a.id - b.id);
+  if (!fields.some((f) => f.repeated && f.packed && f.type === 'uint32' && !(f.resolve().resolvedType instanceof protobuf.Enum))) return;
+  const writers = fields.map(fieldWriter);
+  if (writers.some((w) => w === null)) return;
+  const all = writers as WriteField[];
+  type.setup(); // its generated encoder would replace this one on first use otherwise
+  const encode: Encode = (m, w = protobuf.Writer.create(), q = 0) => {
+    if (q > protobuf.util.recursionLimit) throw new Error('max depth exceeded');
+    for (const write of all) write(m, w, q);
+    return w;
+  };
+  type.encode = encode as unknown as protobuf.Type['encode'];
+}
 /** Encodes a message of `type` as given (see DIRECT_MESSAGES). */
 export function directEncoder(type: protobuf.Type): (value: object) => Buffer {
   return (value) => {
