@@ -5,6 +5,7 @@ import type { Policy } from '../core/engine/policy.js';
 import { PromptSearch, type PruneOutcome, type ScoreRequest } from '../core/engine/prompt-search.js';
 import type { Score } from '../core/bus/score-bus.js';
 import type { RewardSpec } from '../core/contract/backend-info.js';
+import { numbers } from '../core/numbers.js';
 
 /** Key of candidates that no worker holds (new, or lost with their worker). */
 export const UNPLACED = '';
@@ -341,7 +342,7 @@ export class PromptRun {
     const stage = this.search.stageIndex;
     const outcome = this.search.submit(values);
     if (outcome && this.onPruned) {
-      const kept = Array.from(outcome.kept);
+      const kept = numbers(outcome.kept);
       const scores: Record<string, number[]> = {};
       const at = kept.map((i) => this.at[this.slotOf(i)] as number);
       this.rewardNames.forEach((name, r) => (scores[name] = at.map((k) => (values[r] as Float64Array)[k] as number)));

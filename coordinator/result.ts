@@ -8,6 +8,7 @@ import type { PromptRun } from './prompt-run.js';
 import type { JobSpec } from './job-spec.js';
 import type { BackendInfo } from '../core/contract/backend-info.js';
 import type { Provenance } from '../core/generated/ttsnap/v1/Provenance.js';
+import { numbers } from '../core/numbers.js';
 
 /** The result of one finished prompt (proto-shaped, snake_case). */
 export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): PromptResult {
@@ -19,8 +20,8 @@ export function promptResult(run: PromptRun, topK: number, image?: Uint8Array): 
     prompt: run.prompt,
     text: run.text,
     winner,
-    top_k: [...ranking.slice(0, topK)].map(winnerOf),
-    explored: [...run.search.explored],
+    top_k: numbers(ranking.subarray(0, topK)).map(winnerOf),
+    explored: numbers(run.search.explored),
     ledger: ledgerToProto(run.book.summary()),
     position: run.position,
   };

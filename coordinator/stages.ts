@@ -3,6 +3,7 @@ import type { Job } from './job.js';
 import type { PromptRun } from './prompt-run.js';
 import { promptResult } from './result.js';
 import type { WorkerPool } from './workers.js';
+import { numbers } from '../core/numbers.js';
 
 export interface StageDeps {
   readonly pool: WorkerPool;
@@ -26,7 +27,7 @@ export function completeStage(job: Job, run: PromptRun, deps: StageDeps): void {
   const outcome = run.submitStage();
   if (outcome) {
     m.inc('candidatesPruned', {}, outcome.pruned.length);
-    job.emit({ event: 'pruned', pruned: { prompt: run.prompt, step: outcome.step, kept: [...outcome.kept], pruned: [...outcome.pruned] } }, now);
+    job.emit({ event: 'pruned', pruned: { prompt: run.prompt, step: outcome.step, kept: numbers(outcome.kept), pruned: numbers(outcome.pruned) } }, now);
     releaseCandidates(job, run, outcome.pruned, deps.pool);
     run.beginStage(now);
     job.emit({ event: 'stage', stage: { prompt: run.prompt, step: run.request.step, alive: run.search.aliveCount, final: run.request.final } }, now);

@@ -46,11 +46,12 @@ function varintLength(v: number): number {
 function writePacked(w: protobuf.Writer, tag: number, values: readonly number[] | null | undefined): void {
   if (!values || values.length === 0) return;
   let len = 0;
-  for (const v of values) len += varintLength(v >>> 0);
+  // indexed loops: for-of walks an iterator, an object per value until V8 optimises this
+  for (let i = 0; i < values.length; i++) len += varintLength((values[i] as number) >>> 0);
   const out = Buffer.allocUnsafe(len);
   let p = 0;
-  for (const v0 of values) {
-    let v = v0 >>> 0;
+  for (let i = 0; i < values.length; i++) {
+    let v = (values[i] as number) >>> 0;
     while (v > 0x7f) {
       out[p++] = (v & 0x7f) | 0x80;
       v >>>= 7;
