@@ -38,27 +38,44 @@ function varintLength(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
 }
 
+/** Writes values as varints at pos (protobufjs calls it when it assembles the message's bytes). */
+function writeVarints(values: readonly number[], buf: Uint8Array, pos: number): void {
+  let p = pos;
+  for (let i = 0; i < values.length; i++) {
+    let v = (values[i] as number) >>> 0;
+    while (v > 0x7f) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+  }
+}
+
 /**
- * A packed repeated uint32 field (proto3's default for them): its tag, then its varints as one length-delimited
- * run of bytes, as protobufjs writes it, values taken `>>> 0` as it does. Written in one piece: protobufjs queues an
- * operation object per value, and a Batch request's candidate indices and seeds were most of its garbage.
+ * protobufjs's Writer queues each write as an operation (a function, its length and value) and runs them when it
+ * assembles the bytes; `_push` is how its own writers queue one. Not in its typings: checked once, at load.
+ */
+interface QueueingWriter {
+  _push(fn: (values: readonly number[], buf: Uint8Array, pos: number) => void, len: number, values: readonly number[]): protobuf.Writer;
+}
+const canQueue = typeof (protobuf.Writer.prototype as unknown as Partial<QueueingWriter>)._push === 'function';
+
+/**
+ * A packed repeated uint32 field (proto3's default for them): its tag, the length, then the values as varints,
+ * the bytes protobufjs writes (values taken `>>> 0` as it does), queued as one operation: protobufjs queues one
+ * object per value, and a Batch request's candidate indices and seeds were most of its garbage. The values are
+ * read when the message is assembled (encode(...).finish(), in the same turn), so the list must not change before.
  */
 function writePacked(w: protobuf.Writer, tag: number, values: readonly number[] | null | undefined): void {
   if (!values || values.length === 0) return;
   let len = 0;
-  // indexed loops: for-of walks an iterator, an object per value until V8 optimises this
   for (let i = 0; i < values.length; i++) len += varintLength((values[i] as number) >>> 0);
-  const out = Buffer.allocUnsafe(len);
-  let p = 0;
-  for (let i = 0; i < values.length; i++) {
-    let v = (values[i] as number) >>> 0;
-    while (v > 0x7f) {
-      out[p++] = (v & 0x7f) | 0x80;
-      v >>>= 7;
-    }
-    out[p++] = v;
+  w.uint32(tag).uint32(len);
+  if (canQueue) {
+    (w as unknown as QueueingWriter)._push(writeVarints, len, values);
+    return;
   }
-  w.uint32(tag).bytes(out);
+  for (let i = 0; i < values.length; i++) w.uint32(values[i] as number);
 }
 
 type Fields = Record<string, unknown>;
