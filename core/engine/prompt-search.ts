@@ -30,17 +30,17 @@ export class PromptSearch {
   readonly schedule: Schedule;
   readonly steps: number;
   private readonly requests: readonly ScoreRequest[];
-  private exploredIds: Int32Array;
+  private exploredIds!: Int32Array;
   private exploredCount = 0;
-  private ids: Int32Array;
+  private ids!: Int32Array;
   private count = 0;
   private stage = 0;
   private finished = false;
   private winnerId = -1;
   private ranking: Int32Array | null = null;
-  private finalScores: Float64Array;
-  private mask: Uint8Array;
-  private work: Int32Array;
+  private finalScores!: Float64Array;
+  private mask!: Uint8Array;
+  private work!: Int32Array;
   private rankWork: RankScratch | null = null;
   private readonly keeps: Int32Array;
   private keepsFor = -1;
@@ -55,12 +55,7 @@ export class PromptSearch {
     ];
     this.keeps = new Int32Array(schedule.length);
     const cap = Math.max(1, capacity);
-    const b = PromptSearch.buffers(cap);
-    this.exploredIds = b.exploredIds;
-    this.ids = b.ids;
-    this.finalScores = b.finalScores;
-    this.mask = b.mask;
-    this.work = b.work;
+    this.grow(cap);
     this.reset(candidates);
   }
 
