@@ -37,7 +37,10 @@ export class PromptRun {
    * per candidate in a map: a job admits prompts as it goes, and their per-candidate objects, alive for the
    * prompt's whole search, were the largest part of what the coordinator's garbage collector copied and marked.
    */
-  /** first id when the explored ids are a range (slot = id - first), else -1 and `slotById` */
+  /**
+   * the lowest id when the explored ids are a range in any order (a trace's candidates are drawn shuffled): slot =
+   * id - first; else -1, and `slotById` maps them
+   */
   private readonly first: number;
   private readonly slotById: Map<number, number> | null;
   private readonly ids: Int32Array;
@@ -100,9 +103,15 @@ export class PromptRun {
     this.book = new LedgerBook(cost, accounting, policy.schedule);
     const n = explored.length;
     this.book.addCandidates(n);
-    const first = n > 0 ? (explored[0] as number) : 0;
+    let first = n > 0 ? (explored[0] as number) : 0;
+    for (let j = 1; j < n; j++) first = Math.min(first, explored[j] as number);
+    const seen = new Uint8Array(n);
     let range = true;
-    for (let j = 0; j < n && range; j++) range = explored[j] === first + j;
+    for (let j = 0; j < n && range; j++) {
+      const k = (explored[j] as number) - first;
+      range = k < n && seen[k] === 0;
+      seen[k] = 1;
+    }
     this.first = range ? first : -1;
     this.slotById = range ? null : new Map(Array.from(explored, (id, j) => [id, j]));
     // one buffer for them all, stages' scores included: a typed array past 64 bytes keeps its bytes outside V8's
@@ -121,8 +130,12 @@ export class PromptRun {
     this.got = new Int32Array(buf, ints + 16 * n, n);
     this.aliveNow = new Int32Array(buf, ints + 20 * n, n);
     this.scored = new Uint8Array(buf, ints + 24 * n, n);
-    this.ids.set(explored);
-    for (let j = 0; j < n; j++) this.seeds[j] = seeds(explored[j] as number);
+    for (let j = 0; j < n; j++) {
+      const id = explored[j] as number;
+      const slot = range ? id - first : j;
+      this.ids[slot] = id;
+      this.seeds[slot] = seeds(id);
+    }
     this.holder = new Array<string | null>(n).fill(null);
     this.flyWorker = new Array<string | null>(n).fill(null);
   }

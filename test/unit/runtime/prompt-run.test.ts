@@ -17,6 +17,26 @@ function run(rewards: readonly string[] = ['pic']): PromptRun {
 const score = (candidate: number, reward: string, value: number, worker = 'w1', step = 2): Score => ({ job: 'j', prompt: 3, candidate, step, reward, value, worker, busy_s: 0 });
 
 describe('PromptRun', () => {
+  it.each([
+    ['a range drawn shuffled', [12, 10, 14, 11, 13]],
+    ['ids that are no range', [40, 7, 19, 3, 25]],
+  ])('keeps each candidate of %s apart: seed, holder, step, segment in flight, scores', (_, ids) => {
+    const r = new PromptRun(0, 3, '', Int32Array.from(ids), (i) => 100 + i, makePolicy('ttsnap', PAPER_SCHEDULE), ['pic'], PAPER_COST, 'exact');
+    r.beginStage(0);
+    expect(ids.map((i) => r.seedOf(i))).toEqual(ids.map((i) => 100 + i));
+    expect([r.has(8), r.seedOf(8), r.holderOf(8), r.inflightOn(8), r.isAlive(8)]).toEqual([false, 0, null, null, false]);
+    expect([...(r.pending.get(UNPLACED) ?? [])].sort((a, b) => a - b)).toEqual([...ids].sort((a, b) => a - b));
+    ids.forEach((i, k) => r.dispatch(i, `w${k % 2}`, -1, k));
+    expect(ids.map((i) => r.inflightOn(i))).toEqual(['w0', 'w1', 'w0', 'w1', 'w0']);
+    // the second candidate scores best: it is kept at the first prune point (5 -> 2 kept) with the fourth
+    ids.forEach((i, k) => expect(r.accept(score(i, 'pic', [0.1, 0.9, 0.2, 0.8, 0.3][k] as number, `w${k % 2}`), 10)?.candidate).toBe(i));
+    expect(r.stageComplete).toBe(true);
+    expect(Array.from(r.submitStage()?.kept ?? [])).toEqual([ids[1], ids[3]]);
+    expect([r.holderOf(ids[1] as number), r.stepOf(ids[1] as number), r.inflightOn(ids[1] as number)]).toEqual(['w1', 2, null]);
+    expect(r.dropHolder(ids[0] as number)).toBe('w0');
+    expect(r.holderOf(ids[0] as number)).toBeNull();
+  });
+
   it('re-requests only the candidates asked for before the cut-off, and moves them behind the others', () => {
     const r = run();
     r.dispatch(10, 'w1', -1, 100);
