@@ -6,7 +6,7 @@ import { groupRefs } from '../core/contract/candidate-groups.js';
 import type { Job } from './job.js';
 import { OWN_PASSES, planFill, segmentGroups, type Assignment } from './placement.js';
 import type { PromptRun } from './prompt-run.js';
-import { completeStage, type StageDeps } from './stages.js';
+import { byWorker, completeStage, type StageDeps } from './stages.js';
 import { CandidateMissingError, WorkerDrainingRefusal, WorkerLostError } from '../core/contract/errors.js';
 import { heardFrom, placed, whyNoWorker, type WorkerPool, type WorkerSlot } from './workers.js';
 import { ScoreMetrics } from './score-metrics.js';
@@ -341,15 +341,7 @@ export class JobScheduler {
     const before = olderThanMs === 0 ? Number.POSITIVE_INFINITY : now - olderThanMs;
     for (const job of this.jobs) {
       for (const run of job.active) {
-        const byWorker = new Map<string, number[]>();
-        for (const i of run.takeStale(before, now)) {
-          const w = run.inflightOn(i);
-          if (w === null) continue;
-          const list = byWorker.get(w) ?? [];
-          list.push(i);
-          byWorker.set(w, list);
-        }
-        for (const [w, candidates] of byWorker) {
+        for (const [w, candidates] of byWorker(run.takeStale(before, now), (i) => run.inflightOn(i))) {
           const slot = this.pool.get(w);
           if (slot) void slot.client.advance(job.id, run.request.step, [{ prompt: run.prompt, candidates }], run.rewards, job.spec.previews).catch((err: unknown) => this.dispatchFailed(slot, [{ job, run, kind: 'home', source: null, candidates }], err));
         }

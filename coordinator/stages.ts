@@ -55,16 +55,21 @@ async function finishPrompt(job: Job, run: PromptRun, deps: StageDeps): Promise<
   if (job.promptsDone === job.spec.prompts.length) deps.jobDone(job);
 }
 
-/** Releases candidates where they live (fire and forget: a lost worker has released them anyway). */
-export function releaseCandidates(job: Job, run: PromptRun, ids: ArrayLike<number>, pool: WorkerPool): void {
-  const byWorker = new Map<string, number[]>();
+/** Candidates `ids` by the worker `workerOf` names for each (those it names none for are left out). */
+export function byWorker(ids: ArrayLike<number>, workerOf: (i: number) => string | null): Map<string, number[]> {
+  const out = new Map<string, number[]>();
   for (let j = 0; j < ids.length; j++) {
     const i = ids[j] as number;
-    const w = run.dropHolder(i);
+    const w = workerOf(i);
     if (!w) continue;
-    const list = byWorker.get(w);
+    const list = out.get(w);
     if (list) list.push(i);
-    else byWorker.set(w, [i]);
+    else out.set(w, [i]);
   }
-  for (const [w, candidates] of byWorker) void pool.get(w)?.client.release(job.id, [{ prompt: run.prompt, candidates }]).catch(() => undefined);
+  return out;
+}
+
+/** Releases candidates where they live (fire and forget: a lost worker has released them anyway). */
+export function releaseCandidates(job: Job, run: PromptRun, ids: ArrayLike<number>, pool: WorkerPool): void {
+  for (const [w, candidates] of byWorker(ids, (i) => run.dropHolder(i))) void pool.get(w)?.client.release(job.id, [{ prompt: run.prompt, candidates }]).catch(() => undefined);
 }

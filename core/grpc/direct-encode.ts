@@ -29,7 +29,7 @@ export function protoTypes(root: string, file: string): protobuf.Root {
   types.resolvePath = (_origin, target) => (isAbsolute(target) ? target : join(root, target));
   types.loadSync(file, { keepCase: true });
   types.resolveAll();
-  packCandidateLists(types);
+  packUint32Lists(types);
   return types;
 }
 
@@ -137,7 +137,7 @@ function fieldWriter(field: protobuf.Field): WriteField | null {
  * of a kind fieldWriter does not cover keeps its own. test/unit/grpc/direct-encode.test.ts checks the bytes of
  * Batch requests and of every watch event of a job's run against proto-loader's serializer.
  */
-function packCandidateLists(types: protobuf.Root): void {
+function packUint32Lists(types: protobuf.Root): void {
   const walk = (ns: protobuf.NamespaceBase): void => {
     for (const child of ns.nestedArray) {
       if (child instanceof protobuf.Type) packedEncoder(child);
@@ -161,6 +161,7 @@ function packedEncoder(type: protobuf.Type): void {
   };
   type.encode = encode as unknown as protobuf.Type['encode'];
 }
+
 /** Encodes a message of `type` as given (see DIRECT_MESSAGES). */
 export function directEncoder(type: protobuf.Type): (value: object) => Buffer {
   return (value) => {
