@@ -108,7 +108,10 @@ function fieldWriter(field: protobuf.Field): WriteField | null {
     return v != null && v.length > 0 ? v : null;
   };
   if (rt instanceof protobuf.Type) {
-    const encode = rt.encode.bind(rt) as unknown as Encode;
+    // Looked up at each call, not bound here: until its first use a type's `encode` is protobufjs's
+    // `encode_setup`, which generates all five of its functions anew (new Function) on every call it gets; the
+    // first call replaces it on the type, so a bound copy would regenerate them for every message written.
+    const encode: Encode = (m, w, q) => (rt.encode as unknown as Encode)(m, w, q);
     if (field.repeated) return (m, w, q) => list(m)?.forEach((x) => encode(x as Fields, w.uint32(tag(2)).fork(), q + 1).ldelim());
     return (m, w, q) => void (m[name] != null && Object.hasOwn(m, name) && encode(m[name] as Fields, w.uint32(tag(2)).fork(), q + 1).ldelim());
   }

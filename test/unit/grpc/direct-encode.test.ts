@@ -1,7 +1,8 @@
 // The coordinator's hottest messages are encoded as given, without proto-loader's fromObject copy: the bytes must
 // be the ones proto-loader's own serializer writes, for every form the coordinator sends.
 import * as protoLoader from '@grpc/proto-loader';
-import { describe, expect, it } from 'vitest';
+import protobuf from 'protobufjs';
+import { describe, expect, it, vi } from 'vitest';
 import { groupRefs, promptGroups, takePrompts } from '../../../core/contract/candidate-groups.js';
 import type { TakeSpec } from '../../../core/contract/candidates.js';
 import { DIRECT_MESSAGES, encodeDirectly, protoTypes } from '../../../core/grpc/direct-encode.js';
@@ -24,6 +25,20 @@ function serializers(file: string, service: string, method: string, side: 'reque
   const def = protoLoader.loadSync(file, { ...OPTIONS, includeDirs: [protoRoot()] });
   encodeDirectly(def, protoTypes(protoRoot(), file));
   return { loader, direct: pick(def) };
+}
+
+/**
+ * Once a message of every kind has been written, writing them again generates no encoder anew: protobufjs's
+ * `setup` compiles all of a type's functions (new Function) each time it runs.
+ */
+function expectNoSetup(writeAgain: () => void): void {
+  const setup = vi.spyOn(protobuf.Type.prototype, 'setup');
+  try {
+    writeAgain();
+    expect(setup).not.toHaveBeenCalled();
+  } finally {
+    setup.mockRestore();
+  }
 }
 
 describe('direct encoding of the hottest messages', () => {
@@ -56,6 +71,7 @@ describe('direct encoding of the hottest messages', () => {
       },
     ];
     for (const r of requests) expect(direct(r).toString('hex')).toBe(loader(r).toString('hex'));
+    expectNoSetup(() => requests.forEach(direct));
     // the settings are on the wire, not dropped by both alike
     expect(direct(requests[0] as WorkerBatchRequest).includes(Buffer.from('blurry'))).toBe(true);
   });
@@ -75,6 +91,7 @@ describe('direct encoding of the hottest messages', () => {
       const kinds = new Set(events.map((e) => e.event));
       for (const k of ['stage', 'pruned', 'prompt_done', 'budget', 'done']) expect(kinds).toContain(k);
       for (const e of events) expect(direct(e).toString('hex')).toBe(loader(e).toString('hex'));
+      expectNoSetup(() => events.forEach(direct));
     });
   });
 });
