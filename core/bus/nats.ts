@@ -3,6 +3,8 @@ import { fromJsonNumber, toJsonNumber } from './json-number.js';
 import { RefusedError } from '../security/errors.js';
 import { natsConnectionOptions, natsRefusalReason, NO_NATS_AUTH, type NatsAuth } from './nats-auth.js';
 import { natsTlsRefusal } from './nats-tls-probe.js';
+import { decodeScoreBatch, encodeScoreBatch } from './score-batch.js';
+import type { ScoreBatch__Output } from '../generated/ttsnap/v1/ScoreBatch.js';
 import { TOKEN, type BatchFailure, type BusErrorHandler, type PreviewMessage, type Score, type ScoreBus, type ScoreHandler } from './score-bus.js';
 
 /** Options of the NATS score bus. */
@@ -26,10 +28,10 @@ const dec = new TextDecoder();
 /**
  * Scores on core NATS subjects `<prefix>.scores.<worker>.<job>`, one message per batch of one job's scores
  * (a worker publishes each denoise batch's scores together: a message per score made the bus, and the
- * coordinator reading it, cost more than the scores), payload `{"r":[reward names],"s":[[prompt, candidate,
- * step, reward index, value, busy_s], ...]}` (a non-finite value as the string "NaN", "Infinity" or
- * "-Infinity": JSON has no such numbers, and a broken reward model's NaN must still arrive, to rank last).
- * The coordinator also reads the older one-score form, `<prefix>.scores.<worker>.<job>.<prompt>.<candidate>.
+ * coordinator reading it, cost more than the scores), payload bus.proto's ScoreBatch (columns; a NaN from a
+ * broken reward model arrives as NaN, to rank last). The coordinator also reads the JSON form of protocol 2
+ * workers, `{"r":[reward names],"s":[[prompt, candidate, step, reward index, value, busy_s], ...]}` (a
+ * non-finite value as the string "NaN", "Infinity" or "-Infinity"), and the older one-score form, `<prefix>.scores.<worker>.<job>.<prompt>.<candidate>.
  * <step>.<reward>` with payload `{"v":value,"b":busy_s}`, from workers not yet upgraded. The worker is part of
  * the subject, not the payload, so that NATS subject permissions bind it: a worker's user may publish only
  * under `<prefix>.scores.<its id>.>` and the coordinator then knows who sent a score (and ignores it unless
@@ -175,7 +177,7 @@ export class NatsScoreBus implements ScoreBus {
 /** Scores in one message at most (a republish after a reconnect may hold thousands; each is about 40 bytes). */
 const MAX_SCORES_PER_MESSAGE = 1000;
 
-/** One message per worker and job (and per MAX_SCORES_PER_MESSAGE scores): the subject and its payload. */
+/** One message per worker and job (and per MAX_SCORES_PER_MESSAGE scores): the subject and its payload (a ScoreBatch). */
 export function encodeScores(prefix: string, scores: readonly Score[]): { subject: string; data: Uint8Array }[] {
   const groups = new Map<string, Score[]>();
   for (const s of scores) {
@@ -187,19 +189,27 @@ export function encodeScores(prefix: string, scores: readonly Score[]): { subjec
   const out: { subject: string; data: Uint8Array }[] = [];
   for (const [subject, list] of groups) {
     for (let i = 0; i < list.length; i += MAX_SCORES_PER_MESSAGE) {
-      const rewards: string[] = [];
-      const rows = list.slice(i, i + MAX_SCORES_PER_MESSAGE).map((s) => {
-        let r = rewards.indexOf(s.reward);
-        if (r < 0) r = rewards.push(s.reward) - 1;
-        return [s.prompt, s.candidate, s.step, r, toJsonNumber(s.value), s.busy_s];
-      });
-      out.push({ subject, data: enc.encode(JSON.stringify({ r: rewards, s: rows })) });
+      const batch: ScoreBatch__Output = { rewards: [], prompt: [], candidate: [], step: [], reward: [], value: [], busy_s: [] };
+      for (const s of list.slice(i, i + MAX_SCORES_PER_MESSAGE)) {
+        let r = batch.rewards.indexOf(s.reward);
+        if (r < 0) r = batch.rewards.push(s.reward) - 1;
+        batch.prompt.push(s.prompt);
+        batch.candidate.push(s.candidate);
+        batch.step.push(s.step);
+        batch.reward.push(r);
+        batch.value.push(s.value);
+        batch.busy_s.push(s.busy_s);
+      }
+      out.push({ subject, data: encodeScoreBatch(batch) });
     }
   }
   return out;
 }
 
-/** Parses one message of scores (either form); null when the subject or payload is malformed (counted, never thrown). */
+/** The first byte of the JSON form of a score message (a ScoreBatch never starts with it: field 15, a group). */
+const JSON_OPEN = 0x7b;
+
+/** Parses one message of scores (any form); null when the subject or payload is malformed (counted, never thrown). */
 export function decodeScores(subject: string, data: Uint8Array, prefix: string): Score[] | null {
   const tokens = subject.slice(prefix.length + 1).split('.');
   if (tokens[0] !== 'scores') return null;
@@ -211,6 +221,32 @@ export function decodeScores(subject: string, data: Uint8Array, prefix: string):
   if (tokens.length !== 3 || !w || !job) return null;
   const worker = senderOf(w);
   if (worker === null || !TOKEN.test(job)) return null;
+  return data[0] === JSON_OPEN ? decodeJsonRows(data, job, worker) : decodeColumns(data, job, worker);
+}
+
+/** A ScoreBatch: every column as long as `prompt`, reward indices within `rewards`, the names tokens. */
+function decodeColumns(data: Uint8Array, job: string, worker: string): Score[] | null {
+  let b: ScoreBatch__Output;
+  try {
+    b = decodeScoreBatch(data);
+  } catch {
+    return null;
+  }
+  const n = b.prompt.length;
+  const { rewards, candidate, step, reward, value, busy_s } = b;
+  if (candidate.length !== n || step.length !== n || reward.length !== n || value.length !== n || busy_s.length !== n) return null;
+  if (!rewards.every((r) => TOKEN.test(r))) return null;
+  const out: Score[] = new Array<Score>(n);
+  for (let k = 0; k < n; k++) {
+    const name = rewards[reward[k] as number];
+    if (name === undefined) return null;
+    out[k] = { job, prompt: b.prompt[k] as number, candidate: candidate[k] as number, step: step[k] as number, reward: name, value: value[k] as number, worker, busy_s: busy_s[k] as number };
+  }
+  return out;
+}
+
+/** The JSON form of protocol 2 workers: `{"r":[reward names],"s":[[prompt, candidate, step, reward index, value, busy_s], ...]}`. */
+function decodeJsonRows(data: Uint8Array, job: string, worker: string): Score[] | null {
   try {
     const body = JSON.parse(dec.decode(data)) as { r?: unknown; s?: unknown };
     const rewards = body.r;

@@ -4,10 +4,11 @@ import { TtsnapError, type GrpcStatusName } from '../errors.js';
  * Schema version of the gRPC contract between coordinator and workers, sent with every RegisterWorker. Raise it
  * when a side comes to need something the other may lack; keep MIN_WORKER_PROTOCOL at the oldest worker version
  * the coordinator still works with. History: 1 = no version on the wire (RegisterWorker.protocol 0); 2 =
- * Worker.Holdings and coordinator epochs (a restarted coordinator keeps what workers hold), backend pools.
+ * Worker.Holdings and coordinator epochs (a restarted coordinator keeps what workers hold), backend pools; 3 =
+ * scores on NATS as bus.proto's ScoreBatch (a coordinator of protocol 2 reads only the JSON form; this one reads both).
  */
-export const PROTOCOL_VERSION = 2;
-export const MIN_WORKER_PROTOCOL = 2;
+export const PROTOCOL_VERSION: number = 3;
+export const MIN_WORKER_PROTOCOL: number = 2;
 
 /** What a worker that sends no version speaks. */
 const UNVERSIONED = 1;

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../../../core/contract/protocol.js';
+import { MIN_WORKER_PROTOCOL, PROTOCOL_VERSION } from '../../../core/contract/protocol.js';
 import { coordinatorProto } from '../../../core/grpc/load.js';
 import type { RegisterWorkerResponse__Output } from '../../../core/generated/ttsnap/v1/RegisterWorkerResponse.js';
 import { TestCluster } from './cluster.js';
@@ -28,12 +28,17 @@ describe('protocol schema version of RegisterWorker', () => {
   }
 
   it('refuses an older or newer worker, naming both versions; accepts its own and says its epoch', async () => {
+    // protocol 2 workers (scores as JSON) still work with this coordinator
+    expect(MIN_WORKER_PROTOCOL).toBe(2);
+    const range = `2 to ${PROTOCOL_VERSION}`;
     const old = await register(0);
     expect(old.err?.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(old.err?.details).toBe(`worker protocol 1 (it sends no version) is incompatible with this coordinator's protocol ${PROTOCOL_VERSION} (it accepts workers of protocol ${PROTOCOL_VERSION}): upgrade the worker`);
+    expect(old.err?.details).toBe(`worker protocol 1 (it sends no version) is incompatible with this coordinator's protocol ${PROTOCOL_VERSION} (it accepts workers of protocol ${range}): upgrade the worker`);
     const newer = await register(PROTOCOL_VERSION + 1);
     expect(newer.err?.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(newer.err?.details).toBe(`worker protocol ${PROTOCOL_VERSION + 1} is incompatible with this coordinator's protocol ${PROTOCOL_VERSION} (it accepts workers of protocol ${PROTOCOL_VERSION}): upgrade the coordinator first (README: upgrade order)`);
+    expect(newer.err?.details).toBe(`worker protocol ${PROTOCOL_VERSION + 1} is incompatible with this coordinator's protocol ${PROTOCOL_VERSION} (it accepts workers of protocol ${range}): upgrade the coordinator first (README: upgrade order)`);
+    const older = await register(MIN_WORKER_PROTOCOL);
+    expect(older.err).toBeNull();
     const same = await register(PROTOCOL_VERSION);
     expect(same.err).toBeNull();
     expect(same.res).toMatchObject({ accepted: true, protocol: PROTOCOL_VERSION });
