@@ -38,6 +38,12 @@ function eventBytes(e: JobEvent): number {
   return 160 + 8 * ((e.pruned?.kept?.length ?? 0) + (e.pruned?.pruned?.length ?? 0));
 }
 
+/** A prompt_done event as its position (its result is in `finished`, and in the journal's prompt record); others as they are. */
+function positionOnly(e: JobEvent): JobEvent {
+  const position = e.prompt_done?.position;
+  return position === undefined ? e : { ...e, prompt_done: { position } };
+}
+
 /**
  * One search job: its prompts (admitted lazily so that live candidates stay bounded), their results,
  * movement counters and the event log that WatchJob replays.
@@ -316,17 +322,18 @@ export class Job {
 
   emit(body: JobEventBody, now: number): void {
     const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body, seq: ++this.seq };
-    this.keep(event);
-    this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: event as Record<string, unknown> });
+    const kept = positionOnly(event);
+    this.keep(event, kept);
+    // the journal's prompt record holds the result: a replay after a restart takes it from there, as from `finished`
+    this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: kept as Record<string, unknown> });
     for (const l of this.listeners.keys()) l(event);
   }
 
-  /** Keeps an event for replay, within the byte budget; a prompt_done event as its position. */
-  private keep(event: JobEvent): void {
+  /** Keeps an event for replay, within the byte budget (its size as sent); a prompt_done event as its position. */
+  private keep(event: JobEvent, kept: JobEvent = positionOnly(event)): void {
     const bytes = eventBytes(event);
     if (this.eventBytes + bytes > MAX_EVENT_BYTES && !KEPT_PAST_CAP.has(event.event ?? '')) return;
-    const position = event.prompt_done?.position;
-    this.events.push(position === undefined ? event : { ...event, prompt_done: { position } });
+    this.events.push(kept);
     this.eventBytes += bytes;
   }
 
