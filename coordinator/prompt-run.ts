@@ -6,6 +6,7 @@ import { PromptSearch, type PruneOutcome, type ScoreRequest } from '../core/engi
 import type { Score } from '../core/bus/score-bus.js';
 import type { RewardSpec } from '../core/contract/backend-info.js';
 import { numbers } from '../core/numbers.js';
+import { SlotQueue } from './slot-queue.js';
 
 /** Key of candidates that no worker holds (new, or lost with their worker). */
 export const UNPLACED = '';
@@ -79,7 +80,7 @@ export class PromptRun {
    * Slots of candidates with a segment in flight, in the order they were last asked for (a dispatch or a
    * re-request moves one to the end): the re-request sweep stops at the first one not yet due, instead of visiting all.
    */
-  private readonly flying = new Set<number>();
+  private readonly flying: SlotQueue;
   /** told when a holder's waiting candidates go from none to some (has) and back: the job's PendingRuns */
   onPending: ((holder: string, has: boolean) => void) | null = null;
   /** told each prune outcome (stage index, step, kept ids, their scores per reward, the ledger so far; each its own to keep): the job journal */
@@ -138,6 +139,7 @@ export class PromptRun {
     }
     this.holder = new Array<string | null>(n).fill(null);
     this.flyWorker = new Array<string | null>(n).fill(null);
+    this.flying = new SlotQueue(n);
   }
 
   /** Slot of candidate i, or -1 when it is not one of this prompt's. */
@@ -281,8 +283,7 @@ export class PromptRun {
     this.since[j] = now;
     this.askedAt[j] = now;
     this.got[j] = 0;
-    this.flying.delete(j);
-    this.flying.add(j);
+    this.flying.moveToEnd(j);
   }
 
   // candidate -> its failed calls, and the workers they failed on
@@ -385,14 +386,13 @@ export class PromptRun {
    */
   takeStale(before: number, now: number): number[] {
     const due: number[] = [];
-    for (const j of this.flying) {
+    for (let j = this.flying.first(); j >= 0; j = this.flying.after(j)) {
       if ((this.since[j] as number) >= before) break;
       due.push(j);
     }
     for (const j of due) {
       this.since[j] = now;
-      this.flying.delete(j);
-      this.flying.add(j);
+      this.flying.moveToEnd(j);
     }
     return due.map((j) => this.ids[j] as number);
   }
@@ -400,7 +400,7 @@ export class PromptRun {
   /** Forgets every segment in flight (the job ended); returns the worker each one was in flight on. */
   dropInflight(): string[] {
     const workers: string[] = [];
-    for (const j of this.flying) {
+    for (let j = this.flying.first(); j >= 0; j = this.flying.after(j)) {
       const w = this.flyWorker[j];
       if (w !== null && w !== undefined) workers.push(w);
       this.flyWorker[j] = null;
