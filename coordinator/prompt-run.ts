@@ -340,8 +340,7 @@ export class PromptRun {
     this.scoredCount++;
     if (this.firstScoreAt === 0) this.firstScoreAt = now;
     const denoise = score.step - (this.from[j] as number);
-    this.book.addDenoise(score.step, denoise);
-    for (const name of this.rewardNames) this.book.addRewardCalls(score.step, name, 1);
+    this.book.addScored(score.step, denoise, this.rewardNames);
     return { candidate: score.candidate, worker, denoise, latencyMs: now - (this.askedAt[j] as number) };
   }
 

@@ -35,6 +35,8 @@ const byName = new Intl.Collator().compare;
 
 export class LedgerBook {
   private readonly tallies = new Map<number, StageTally>();
+  private lastStep = -1;
+  private lastTally: StageTally | null = null;
   private candidates = 0;
 
   constructor(
@@ -54,6 +56,13 @@ export class LedgerBook {
   addRewardCalls(stageStep: number, reward: string, calls: number): void {
     const t = this.tally(stageStep);
     t.calls.set(reward, (t.calls.get(reward) ?? 0) + calls);
+  }
+
+  /** One candidate scored at `stageStep`: its denoise steps and a call of each reward (every score a prompt run takes). */
+  addScored(stageStep: number, candidateSteps: number, rewards: readonly string[]): void {
+    const t = this.tally(stageStep);
+    t.denoise += candidateSteps;
+    for (const reward of rewards) t.calls.set(reward, (t.calls.get(reward) ?? 0) + 1);
   }
 
   /** Adds work recorded earlier (a prompt's ledger from the job journal, when a coordinator resumes it). */
@@ -96,11 +105,15 @@ export class LedgerBook {
   }
 
   private tally(step: number): StageTally {
+    // a stage's scores come one after another: its tally, looked up once (tallies are never removed)
+    if (step === this.lastStep && this.lastTally) return this.lastTally;
     let t = this.tallies.get(step);
     if (!t) {
       t = { denoise: 0, calls: new Map() };
       this.tallies.set(step, t);
     }
+    this.lastStep = step;
+    this.lastTally = t;
     return t;
   }
 }

@@ -59,6 +59,21 @@ describe('LedgerBook', () => {
     expect(l.cost).toBeCloseTo(53 * 9.9 + 8 * 1.2, 9);
     expect(Object.keys(l.stages[1]?.reward_calls ?? {})).toEqual(['clip', 'pic']); // sorted names
   });
+  it('books a scored candidate (its steps, a call of each reward) as the separate additions do, stages interleaved', () => {
+    const one = new LedgerBook(cost, 'exact', [{ step: 4, alpha: 0.5 }]);
+    const two = new LedgerBook(cost, 'exact', [{ step: 4, alpha: 0.5 }]);
+    for (const [step, steps] of [[4, 5], [4, 5], [19, 15], [4, 3], [19, 15]] as const) {
+      one.addScored(step, steps, ['pic', 'clip']);
+      two.addDenoise(step, steps);
+      two.addRewardCalls(step, 'pic', 1);
+      two.addRewardCalls(step, 'clip', 1);
+    }
+    expect(one.summary()).toEqual(two.summary());
+    expect(one.summary().stages.map((s) => [s.step, s.denoise_steps, s.reward_calls])).toEqual([
+      [4, 13, { clip: 3, pic: 3 }],
+      [19, 30, { clip: 2, pic: 2 }],
+    ]);
+  });
   it('under paper accounting discounts one step per candidate from the first stage', () => {
     const book = new LedgerBook(cost, 'paper', [{ step: 4, alpha: 0.5 }]);
     book.addCandidates(4);
