@@ -11,7 +11,7 @@ describe("a job's journaled events", () => {
     const seen: JobEvent[] = [];
     job.watch((e) => void seen.push(e));
     const ledger = { candidates: 8, denoise_steps: 0, reward_calls: {}, cost: 0, stages: [] };
-    const result: PromptResult = { prompt: 2, position: 1, winner: { candidate: 5, seed: '77', rewards: { narf: 0.5 } }, explored: [0, 1, 2], ledger };
+    const result: PromptResult = { prompt: 2, position: 1, winner: { candidate: 5, seed: 77, rewards: { narf: 0.5 } }, explored: [0, 1, 2], ledger };
     job.finished.set(1, result, ledger);
     job.emit({ event: 'prompt_done', prompt_done: result }, 1500);
     expect(events().map((r) => r.event)).toEqual([{ job: 'j1', at_s: 0.5, event: 'prompt_done', prompt_done: { position: 1 }, seq: 1 }]);
