@@ -60,9 +60,8 @@ export class LedgerBook {
 
   /** One candidate scored at `stageStep`: its denoise steps and a call of each reward (every score a prompt run takes). */
   addScored(stageStep: number, candidateSteps: number, rewards: readonly string[]): void {
-    const t = this.tally(stageStep);
-    t.denoise += candidateSteps;
-    for (const reward of rewards) t.calls.set(reward, (t.calls.get(reward) ?? 0) + 1);
+    this.addDenoise(stageStep, candidateSteps);
+    for (const reward of rewards) this.addRewardCalls(stageStep, reward, 1);
   }
 
   /** Adds work recorded earlier (a prompt's ledger from the job journal, when a coordinator resumes it). */
