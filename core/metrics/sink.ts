@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 import { METRICS, type MetricKey, type MetricSpec } from './catalog.js';
 
 export type Labels = Readonly<Record<string, string>>;
@@ -21,12 +22,14 @@ const BUCKETS: Partial<Record<MetricKey, number[]>> = {
 // large model arrives after minutes, and a quantile beyond the last finite bucket only says "more than that".
 const SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
-type PromMetric = Counter | Gauge | Histogram;
+type PromMetric = Counter | Gauge | Histogram | BucketHistogram;
 
 /**
  * prom-client implementation: registers, in its own Registry, every catalog metric of one process kind
  * (coordinator or worker) and prom-client's default process metrics (CPU, RSS, heap, GC, event-loop lag, open
- * fds, start time). Reporting a metric of the other kind is a programming error and throws.
+ * fds, start time). Reporting a metric of the other kind is a programming error and throws. A histogram without
+ * labels is a BucketHistogram, outside the Registry (render() writes it after the Registry's metrics): the
+ * coordinator observes one for every score.
  */
 export class PromMetricsSink implements MetricsSink {
   readonly registry = new Registry();
@@ -38,15 +41,18 @@ export class PromMetricsSink implements MetricsSink {
     for (const [key, spec] of Object.entries(METRICS) as [MetricKey, MetricSpec][]) {
       if (spec.process !== process) continue;
       const common = { name: spec.name, help: spec.help, labelNames: [...spec.labels], registers: [this.registry] };
+      const buckets = BUCKETS[key] ?? SECONDS;
       const metric =
         spec.type === 'counter'
           ? new Counter(common)
           : spec.type === 'gauge'
             ? new Gauge(common)
-            : new Histogram({ ...common, buckets: BUCKETS[key] ?? SECONDS });
+            : spec.labels.length === 0
+              ? new BucketHistogram(spec.name, spec.help, buckets)
+              : new Histogram({ ...common, buckets });
       this.metrics.set(key, metric);
       const [label] = spec.labels;
-      if (label && spec.initial && !(metric instanceof Histogram)) for (const v of spec.initial) metric.inc({ [label]: v }, 0);
+      if (label && spec.initial && (metric instanceof Counter || metric instanceof Gauge)) for (const v of spec.initial) metric.inc({ [label]: v }, 0);
     }
   }
 
@@ -58,13 +64,19 @@ export class PromMetricsSink implements MetricsSink {
     (this.get(key) as Gauge).set(labels, value);
   }
 
-  observe(key: MetricKey, value: number, labels: Labels = {}): void {
-    (this.get(key) as Histogram).observe(labels, value);
+  observe(key: MetricKey, value: number, labels?: Labels): void {
+    const m = this.get(key);
+    if (m instanceof BucketHistogram) {
+      if (labels && Object.keys(labels).length > 0) throw new Error(`metric ${key} has no labels, got ${Object.keys(labels).join(', ')}`);
+      m.observe(value);
+    } else (m as Histogram).observe(labels ?? {}, value);
   }
 
-  /** Text exposition format for GET /metrics. */
+  /** Text exposition format for GET /metrics: the Registry's metrics, then the histograms kept outside it. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const own = [...this.metrics.values()].filter((m) => m instanceof BucketHistogram).map((m) => m.text());
+    const registry = (await this.registry.metrics()).trimEnd();
+    return { contentType: this.registry.contentType, body: `${[registry, ...own].filter((t) => t.length > 0).join('\n\n')}\n` };
   }
 
   private get(key: MetricKey): PromMetric {
