@@ -29,9 +29,11 @@ export const OWN_PASSES: readonly Kind[] = ['home', 'new'];
  */
 export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[], pool: WorkerPool, now: number, passes = PASSES): Assignment[] {
   const out: Assignment[] = [];
-  const order = new Map(jobs.map((j, i) => [j, i]));
+  // Submission order, for ties; only where there is more than one job (a worker's fill of one job's own work, and
+  // a job alone on its pool, run on every fill: they need no map of it).
+  const order = jobs.length > 1 ? new Map(jobs.map((j, i) => [j, i])) : null;
   // fewest in flight first, submission order between equals
-  const before = (a: Job, b: Job): boolean => a.inflight < b.inflight || (a.inflight === b.inflight && (order.get(a) as number) < (order.get(b) as number));
+  const before = (a: Job, b: Job): boolean => a.inflight < b.inflight || (a.inflight === b.inflight && order !== null && (order.get(a) as number) < (order.get(b) as number));
   // A worker that does not apply sampling settings (an older one, in a pool being upgraded) takes no candidate of
   // a job that sets them: it would run them with its own settings, and nothing would say so.
   const applies = appliesSampling(worker.info);
@@ -41,7 +43,8 @@ export function planFill(worker: WorkerSlot, free: number, jobs: readonly Job[],
     if ((kind === 'evacuate' || kind === 'move') && !pool.hasSource(kind)) continue;
     // Sorted once per pass; a job with nothing of this kind is passed by, one that got work moves back to its
     // place: O(jobs log jobs) a pass rather than a scan of every job for each pick and each job passed by.
-    const queue = jobs.filter((j) => j.state === 'running' && (applies || !j.spec.setsSampling)).sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const queue = jobs.filter((j) => j.state === 'running' && (applies || !j.spec.setsSampling));
+    if (queue.length > 1) queue.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     let at = 0;
     while (free > 0 && at < queue.length) {
       const job = queue[at] as Job;
