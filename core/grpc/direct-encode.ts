@@ -1,6 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
+import { encodeTwoPass, twoPassPlan } from './two-pass-encode.js';
 
 /** A message of a method that is encoded as given, without proto-loader's fromObject copy. */
 export interface DirectMessage {
@@ -165,8 +166,13 @@ function packedEncoder(type: protobuf.Type): void {
   type.encode = encode as unknown as protobuf.Type['encode'];
 }
 
-/** Encodes a message of `type` as given (see DIRECT_MESSAGES). */
+/**
+ * Encodes a message of `type` as given (see DIRECT_MESSAGES): in two passes into one buffer where every type of
+ * its tree allows (two-pass-encode.ts: the Batch requests), else by protobufjs's Writer.
+ */
 export function directEncoder(type: protobuf.Type): (value: object) => Buffer {
+  const plan = twoPassPlan(type);
+  if (plan) return (value) => encodeTwoPass(plan, value);
   return (value) => {
     const bytes = type.encode(value).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
