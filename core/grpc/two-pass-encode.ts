@@ -63,11 +63,13 @@ function varintLength(v: number): number {
 
 /**
  * Lengths found by the sizing pass, in the order the writing pass needs them (a nested message's before its
- * fields'; each string's and each packed list's): one array reused by every message, since encoding is synchronous.
+ * fields'; each string's and each packed list's): one array reused by every message, since encoding is synchronous,
+ * filled up to `found` (setting its length to 0 would give its storage back, and each message would grow it anew).
  */
 let lengths: number[] = [];
+let found = 0;
 
-/** The size of m's fields; pushes the lengths the writing pass will read. */
+/** The size of m's fields; records the lengths the writing pass will read. */
 function size(m: Fields, plan: readonly FieldPlan[]): number {
   let n = 0;
   for (const f of plan) {
@@ -79,7 +81,7 @@ function size(m: Fields, plan: readonly FieldPlan[]): number {
       if (f.kind === 'packed') {
         let len = 0;
         for (let i = 0; i < list.length; i++) len += varintLength((list[i] as number) >>> 0);
-        lengths.push(len);
+        lengths[found++] = len;
         n += varintLength(f.key) + varintLength(len) + len;
       } else for (let i = 0; i < list.length; i++) n += varintLength(f.key) + valueSize(f, list[i]);
     } else if (Object.hasOwn(m, f.name)) n += varintLength(f.key) + valueSize(f, v);
@@ -99,12 +101,12 @@ function valueSize(f: FieldPlan, v: unknown): number {
       return 4;
     case 'string': {
       const len = Buffer.byteLength(v as string, 'utf8');
-      lengths.push(len);
+      lengths[found++] = len;
       return varintLength(len) + len;
     }
     default: {
-      const at = lengths.length;
-      lengths.push(0);
+      const at = found++;
+      lengths[at] = 0;
       const len = size(v as Fields, f.plan as FieldPlan[]);
       lengths[at] = len;
       return varintLength(len) + len;
@@ -177,13 +179,13 @@ function writeValue(f: FieldPlan, v: unknown, buf: Buffer, c: Cursor): void {
 
 /** Encodes `value` by `plan` (twoPassPlan) into a buffer of its own. */
 export function encodeTwoPass(plan: readonly FieldPlan[], value: object): Buffer {
-  lengths.length = 0;
+  found = 0;
   const total = size(value as Fields, plan);
   const buf = Buffer.allocUnsafe(total);
   const c: Cursor = { pos: 0, at: 0 };
   write(value as Fields, plan, buf, c);
   if (c.pos !== total) throw new Error(`two-pass encoding wrote ${c.pos} bytes of ${total}`);
   // a message with a very long list leaves a long array behind: let it go
-  if (lengths.length > 4096) lengths = [];
+  if (found > 4096) lengths = [];
   return buf;
 }
