@@ -72,7 +72,9 @@ let found = 0;
 /** The size of m's fields; records the lengths the writing pass will read. */
 function size(m: Fields, plan: readonly FieldPlan[]): number {
   let n = 0;
-  for (const f of plan) {
+  // indexed loops: a for-of over the plan made an iterator for every message written
+  for (let p = 0; p < plan.length; p++) {
+    const f = plan[p] as FieldPlan;
     const v = m[f.name];
     if (v == null) continue;
     if (f.repeated) {
@@ -130,7 +132,8 @@ function varint(buf: Buffer, c: Cursor, value: number): void {
 }
 
 function write(m: Fields, plan: readonly FieldPlan[], buf: Buffer, c: Cursor): void {
-  for (const f of plan) {
+  for (let p = 0; p < plan.length; p++) {
+    const f = plan[p] as FieldPlan;
     const v = m[f.name];
     if (v == null) continue;
     if (f.repeated) {
