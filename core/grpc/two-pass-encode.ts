@@ -69,24 +69,35 @@ function varintLength(v: number): number {
 let lengths: number[] = [];
 let found = 0;
 
+/**
+ * The value of `f` that protobufjs's generated encoder writes, or undefined: a field present as an own property
+ * and not null; a list when not empty. Both passes ask this, so they agree on what is written.
+ */
+function written(m: Fields, f: FieldPlan): unknown {
+  const v = m[f.name];
+  if (v == null) return undefined;
+  if (f.repeated) return (v as readonly unknown[]).length > 0 ? v : undefined;
+  return Object.hasOwn(m, f.name) ? v : undefined;
+}
+
 /** The size of m's fields; records the lengths the writing pass will read. */
 function size(m: Fields, plan: readonly FieldPlan[]): number {
   let n = 0;
   // indexed loops: a for-of over the plan made an iterator for every message written
   for (let p = 0; p < plan.length; p++) {
     const f = plan[p] as FieldPlan;
-    const v = m[f.name];
-    if (v == null) continue;
-    if (f.repeated) {
+    const v = written(m, f);
+    if (v === undefined) continue;
+    if (f.kind === 'packed') {
+      const list = v as readonly number[];
+      let len = 0;
+      for (let i = 0; i < list.length; i++) len += varintLength((list[i] as number) >>> 0);
+      lengths[found++] = len;
+      n += varintLength(f.key) + varintLength(len) + len;
+    } else if (f.repeated) {
       const list = v as readonly unknown[];
-      if (list.length === 0) continue;
-      if (f.kind === 'packed') {
-        let len = 0;
-        for (let i = 0; i < list.length; i++) len += varintLength((list[i] as number) >>> 0);
-        lengths[found++] = len;
-        n += varintLength(f.key) + varintLength(len) + len;
-      } else for (let i = 0; i < list.length; i++) n += varintLength(f.key) + valueSize(f, list[i]);
-    } else if (Object.hasOwn(m, f.name)) n += varintLength(f.key) + valueSize(f, v);
+      for (let i = 0; i < list.length; i++) n += varintLength(f.key) + valueSize(f, list[i]);
+    } else n += varintLength(f.key) + valueSize(f, v);
   }
   return n;
 }
@@ -134,21 +145,20 @@ function varint(buf: Buffer, c: Cursor, value: number): void {
 function write(m: Fields, plan: readonly FieldPlan[], buf: Buffer, c: Cursor): void {
   for (let p = 0; p < plan.length; p++) {
     const f = plan[p] as FieldPlan;
-    const v = m[f.name];
-    if (v == null) continue;
-    if (f.repeated) {
+    const v = written(m, f);
+    if (v === undefined) continue;
+    if (f.kind === 'packed') {
+      const list = v as readonly number[];
+      varint(buf, c, f.key);
+      varint(buf, c, lengths[c.at++] as number);
+      for (let i = 0; i < list.length; i++) varint(buf, c, list[i] as number);
+    } else if (f.repeated) {
       const list = v as readonly unknown[];
-      if (list.length === 0) continue;
-      if (f.kind === 'packed') {
+      for (let i = 0; i < list.length; i++) {
         varint(buf, c, f.key);
-        varint(buf, c, lengths[c.at++] as number);
-        for (let i = 0; i < list.length; i++) varint(buf, c, list[i] as number);
-      } else
-        for (let i = 0; i < list.length; i++) {
-          varint(buf, c, f.key);
-          writeValue(f, list[i], buf, c);
-        }
-    } else if (Object.hasOwn(m, f.name)) {
+        writeValue(f, list[i], buf, c);
+      }
+    } else {
       varint(buf, c, f.key);
       writeValue(f, v, buf, c);
     }
