@@ -1,7 +1,7 @@
 import { isAbsolute, join } from 'node:path';
 import type { PackageDefinition, ServiceDefinition } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { encodeTwoPass, twoPassPlan } from './two-pass-encode.js';
+import { encodeTwoPass, packedLength, twoPassPlan } from './two-pass-encode.js';
 
 /** A message of a method that is encoded as given, without proto-loader's fromObject copy. */
 export interface DirectMessage {
@@ -34,11 +34,6 @@ export function protoTypes(root: string, file: string): protobuf.Root {
   return types;
 }
 
-/** Bytes of a varint of v (an unsigned 32-bit value). */
-function varintLength(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
 /** Writes values as varints at pos (protobufjs calls it when it assembles the message's bytes). */
 function writeVarints(values: readonly number[], buf: Uint8Array, pos: number): void {
   let p = pos;
@@ -69,8 +64,7 @@ const canQueue = typeof (protobuf.Writer.prototype as unknown as Partial<Queuein
  */
 function writePacked(w: protobuf.Writer, tag: number, values: readonly number[] | null | undefined): void {
   if (!values || values.length === 0) return;
-  let len = 0;
-  for (let i = 0; i < values.length; i++) len += varintLength((values[i] as number) >>> 0);
+  const len = packedLength(values);
   w.uint32(tag).uint32(len);
   if (canQueue) {
     (w as unknown as QueueingWriter)._push(writeVarints, len, values);

@@ -57,8 +57,15 @@ function fail(seen: Map<protobuf.Type, FieldPlan[] | null>, type: protobuf.Type)
 }
 
 /** Bytes of a varint of v (an unsigned 32-bit value). */
-function varintLength(v: number): number {
+export function varintLength(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+/** Bytes of a packed list of uint32 values, as varints (each taken `>>> 0`, as protobufjs does). */
+export function packedLength(values: readonly number[]): number {
+  let len = 0;
+  for (let i = 0; i < values.length; i++) len += varintLength((values[i] as number) >>> 0);
+  return len;
 }
 
 /**
@@ -89,9 +96,7 @@ function size(m: Fields, plan: readonly FieldPlan[]): number {
     const v = written(m, f);
     if (v === undefined) continue;
     if (f.kind === 'packed') {
-      const list = v as readonly number[];
-      let len = 0;
-      for (let i = 0; i < list.length; i++) len += varintLength((list[i] as number) >>> 0);
+      const len = packedLength(v as readonly number[]);
       lengths[found++] = len;
       n += varintLength(f.key) + varintLength(len) + len;
     } else if (f.repeated) {
