@@ -69,8 +69,11 @@ export class JobScheduler {
     if (!job || !run) return;
     const now = this.opts.clock();
     // Busy time only from the worker the candidate is in flight on (not from strangers or late duplicates).
+    // set only when it grew: a message's scores mostly carry the same figure, and each set boxed a new number
     if (run.inflightOn(score.candidate) === score.worker) {
-      job.busy.set(score.worker, Math.max(job.busy.get(score.worker) ?? 0, score.busy_s));
+      const known = job.busy.get(score.worker);
+      const busy = Math.max(known ?? 0, score.busy_s);
+      if (busy !== known) job.busy.set(score.worker, busy);
     }
     const done = run.accept(score, now);
     if (!done) return;
