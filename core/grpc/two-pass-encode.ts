@@ -7,10 +7,8 @@ import protobuf from 'protobufjs';
  * number order, a field written when protobufjs's generated encoder writes it (present as an own property, not
  * null; a list when not empty), uint32 lists packed. Covers the field kinds of worker.proto's Batch request tree;
  * a type with any other kind (maps, enums, bytes, 64-bit or signed integers, packed lists of other than uint32)
- * gets no plan and keeps its encoder. Each plan's two passes are generated code, as protobufjs's own encoders are:
- * a loop over the plan reading `m[name]` saw every message type at one property access, and in a 1M-candidate
- * run about a fifth of the encoder's samples were megamorphic property loads.
- * test/unit/grpc/two-pass-encode.test.ts checks the bytes against protobufjs's generated encoders.
+ * gets no plan and keeps its encoder.
+ * test/unit/grpc/direct-encode.test.ts checks the bytes against proto-loader's serializer.
  */
 
 type Kind = 'uint32' | 'bool' | 'double' | 'float' | 'string' | 'message' | 'packed';
@@ -71,148 +69,141 @@ export function packedLength(values: readonly number[]): number {
 }
 
 /**
- * Where an encoding is: the lengths found by the sizing pass in the order the writing pass needs them (a nested
- * message's before its fields'; each string's and each packed list's), filled up to `found`, and the writing
- * pass's next byte and next length. One object reused by every message, since encoding is synchronous: setting the
- * array's length to 0 would give its storage back, and each message would grow it anew.
+ * Lengths found by the sizing pass, in the order the writing pass needs them (a nested message's before its
+ * fields'; each string's and each packed list's): one array reused by every message, since encoding is synchronous,
+ * filled up to `found` (setting its length to 0 would give its storage back, and each message would grow it anew).
  */
+let lengths: number[] = [];
+let found = 0;
+
+/**
+ * The value of `f` that protobufjs's generated encoder writes, or undefined: a field present as an own property
+ * and not null; a list when not empty. Both passes ask this, so they agree on what is written.
+ */
+function written(m: Fields, f: FieldPlan): unknown {
+  const v = m[f.name];
+  if (v == null) return undefined;
+  if (f.repeated) return (v as readonly unknown[]).length > 0 ? v : undefined;
+  return Object.hasOwn(m, f.name) ? v : undefined;
+}
+
+/** The size of m's fields; records the lengths the writing pass will read. */
+function size(m: Fields, plan: readonly FieldPlan[]): number {
+  let n = 0;
+  // indexed loops: a for-of over the plan made an iterator for every message written
+  for (let p = 0; p < plan.length; p++) {
+    const f = plan[p] as FieldPlan;
+    const v = written(m, f);
+    if (v === undefined) continue;
+    if (f.kind === 'packed') {
+      const len = packedLength(v as readonly number[]);
+      lengths[found++] = len;
+      n += varintLength(f.key) + varintLength(len) + len;
+    } else if (f.repeated) {
+      const list = v as readonly unknown[];
+      for (let i = 0; i < list.length; i++) n += varintLength(f.key) + valueSize(f, list[i]);
+    } else n += varintLength(f.key) + valueSize(f, v);
+  }
+  return n;
+}
+
+function valueSize(f: FieldPlan, v: unknown): number {
+  switch (f.kind) {
+    case 'uint32':
+      return varintLength((v as number) >>> 0);
+    case 'bool':
+      return 1;
+    case 'double':
+      return 8;
+    case 'float':
+      return 4;
+    case 'string': {
+      const len = Buffer.byteLength(v as string, 'utf8');
+      lengths[found++] = len;
+      return varintLength(len) + len;
+    }
+    default: {
+      const at = found++;
+      lengths[at] = 0;
+      const len = size(v as Fields, f.plan as FieldPlan[]);
+      lengths[at] = len;
+      return varintLength(len) + len;
+    }
+  }
+}
+
+/** Where the writing pass is: the next byte, and the next length to read. */
 interface Cursor {
-  lengths: number[];
-  found: number;
   pos: number;
   at: number;
 }
 
-/** A plan's two passes, generated as code (compile). */
-interface Passes {
-  size(m: Fields, c: Cursor): number;
-  write(m: Fields, buf: Buffer, c: Cursor): void;
+function varint(buf: Buffer, c: Cursor, value: number): void {
+  let v = value >>> 0;
+  while (v > 0x7f) {
+    buf[c.pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[c.pos++] = v;
 }
 
-const cursor: Cursor = { lengths: [], found: 0, pos: 0, at: 0 };
-
-/** Statements that write the varint of `value` (an expression) at `pos`, taken `>>> 0` as protobufjs does. */
-function varintCode(value: string): string {
-  return `u = (${value}) >>> 0; while (u > 127) { buf[pos++] = (u & 127) | 128; u >>>= 7; } buf[pos++] = u;`;
-}
-
-/** Statements that write a key's bytes, known when the plan is compiled. */
-function keyCode(key: number): string {
-  const bytes: number[] = [];
-  for (let v = key; ; v >>>= 7) {
-    if (v <= 0x7f) {
-      bytes.push(v);
-      break;
+function write(m: Fields, plan: readonly FieldPlan[], buf: Buffer, c: Cursor): void {
+  for (let p = 0; p < plan.length; p++) {
+    const f = plan[p] as FieldPlan;
+    const v = written(m, f);
+    if (v === undefined) continue;
+    if (f.kind === 'packed') {
+      const list = v as readonly number[];
+      varint(buf, c, f.key);
+      varint(buf, c, lengths[c.at++] as number);
+      for (let i = 0; i < list.length; i++) varint(buf, c, list[i] as number);
+    } else if (f.repeated) {
+      const list = v as readonly unknown[];
+      for (let i = 0; i < list.length; i++) {
+        varint(buf, c, f.key);
+        writeValue(f, list[i], buf, c);
+      }
+    } else {
+      varint(buf, c, f.key);
+      writeValue(f, v, buf, c);
     }
-    bytes.push((v & 0x7f) | 0x80);
   }
-  return bytes.map((b) => `buf[pos++] = ${b};`).join(' ');
 }
 
-/** The sizing statements of one value `v` of field f (nested messages: passes `n` of the compiled plans). */
-function sizeValue(f: FieldPlan, v: string, n: number | undefined): string {
-  const k = varintLength(f.key);
+function writeValue(f: FieldPlan, v: unknown, buf: Buffer, c: Cursor): void {
   switch (f.kind) {
     case 'uint32':
-      return `n += ${k} + vl(${v} >>> 0);`;
+      return varint(buf, c, v as number);
     case 'bool':
-      return `n += ${k + 1};`;
+      buf[c.pos++] = v ? 1 : 0;
+      return;
     case 'double':
-      return `n += ${k + 8};`;
+      c.pos = buf.writeDoubleLE(v as number, c.pos);
+      return;
     case 'float':
-      return `n += ${k + 4};`;
-    case 'string':
-      return `len = bl(${v}, 'utf8'); c.lengths[c.found++] = len; n += ${k} + vl(len) + len;`;
-    case 'packed':
-      return `len = pl(${v}); c.lengths[c.found++] = len; n += ${k} + vl(len) + len;`;
+      c.pos = buf.writeFloatLE(v as number, c.pos);
+      return;
+    case 'string': {
+      const len = lengths[c.at++] as number;
+      varint(buf, c, len);
+      c.pos += buf.write(v as string, c.pos, len, 'utf8');
+      return;
+    }
     default:
-      return `at = c.found++; c.lengths[at] = 0; len = P[${n}].size(${v}, c); c.lengths[at] = len; n += ${k} + vl(len) + len;`;
+      varint(buf, c, lengths[c.at++] as number);
+      write(v as Fields, f.plan as FieldPlan[], buf, c);
   }
-}
-
-/** The writing statements of one value `v` of field f. */
-function writeValue(f: FieldPlan, v: string, n: number | undefined): string {
-  const key = keyCode(f.key);
-  switch (f.kind) {
-    case 'uint32':
-      return `${key} ${varintCode(v)}`;
-    case 'bool':
-      return `${key} buf[pos++] = ${v} ? 1 : 0;`;
-    case 'double':
-      return `${key} pos = buf.writeDoubleLE(${v}, pos);`;
-    case 'float':
-      return `${key} pos = buf.writeFloatLE(${v}, pos);`;
-    case 'string':
-      return `${key} len = c.lengths[c.at++]; ${varintCode('len')} pos += buf.write(${v}, pos, len, 'utf8');`;
-    case 'packed':
-      return `${key} len = c.lengths[c.at++]; ${varintCode('len')} for (let i = 0; i < v.length; i++) { ${varintCode('v[i]')} }`;
-    default:
-      return `${key} ${varintCode('c.lengths[c.at++]')} c.pos = pos; P[${n}].write(${v}, buf, c); pos = c.pos;`;
-  }
-}
-
-/**
- * The statements of one field: read once, by its name as a constant (each generated function sees one shape, where
- * a loop over the plan reading `m[name]` went megamorphic); written when protobufjs's generated encoder writes it
- * (present as an own property, not null; a list when not empty); a list's values one by one, a packed list whole.
- */
-function fieldCode(f: FieldPlan, n: number | undefined, value: (f: FieldPlan, v: string, n: number | undefined) => string): string {
-  const name = JSON.stringify(f.name);
-  if (f.kind === 'packed') return `v = m[${name}]; if (v != null && v.length > 0) { ${value(f, 'v', n)} }`;
-  if (f.repeated) return `v = m[${name}]; if (v != null && v.length > 0) for (let j = 0; j < v.length; j++) { ${value(f, 'v[j]', n)} }`;
-  return `v = m[${name}]; if (v != null && own(m, ${name})) { ${value(f, 'v', n)} }`;
-}
-
-const compiled = new WeakMap<readonly FieldPlan[], Passes>();
-
-/**
- * Generates the two passes of `plan` and of every plan nested in it, as protobufjs generates its encoders (new
- * Function). A nested message's passes are called through the table P, so a type that nests itself works.
- */
-function compile(plan: readonly FieldPlan[]): Passes {
-  const known = compiled.get(plan);
-  if (known) return known;
-  const plans: (readonly FieldPlan[])[] = [];
-  const index = new Map<readonly FieldPlan[], number>();
-  const visit = (p: readonly FieldPlan[]): void => {
-    if (index.has(p)) return;
-    index.set(p, plans.push(p) - 1);
-    for (const f of p) if (f.plan) visit(f.plan);
-  };
-  visit(plan);
-  const table: Passes[] = [];
-  for (const p of plans) {
-    const code = (value: typeof sizeValue): string => p.map((f) => fieldCode(f, f.plan && index.get(f.plan), value)).join('\n');
-    const make = new Function(
-      'P',
-      'vl',
-      'pl',
-      'bl',
-      'own',
-      `return {
-        size(m, c) { let n = 0, v, len, at;\n${code(sizeValue)}\nreturn n; },
-        write(m, buf, c) { let pos = c.pos, v, len, u;\n${code(writeValue)}\nc.pos = pos; },
-      };`,
-    ) as (P: Passes[], vl: typeof varintLength, pl: typeof packedLength, bl: typeof Buffer.byteLength, own: typeof Object.hasOwn) => Passes;
-    table.push(make(table, varintLength, packedLength, Buffer.byteLength, Object.hasOwn));
-  }
-  const passes = table[0] as Passes;
-  compiled.set(plan, passes);
-  return passes;
 }
 
 /** Encodes `value` by `plan` (twoPassPlan) into a buffer of its own. */
 export function encodeTwoPass(plan: readonly FieldPlan[], value: object): Buffer {
-  const passes = compile(plan);
-  const c = cursor;
-  c.found = 0;
-  const total = passes.size(value as Fields, c);
+  found = 0;
+  const total = size(value as Fields, plan);
   const buf = Buffer.allocUnsafe(total);
-  c.pos = 0;
-  c.at = 0;
-  passes.write(value as Fields, buf, c);
+  const c: Cursor = { pos: 0, at: 0 };
+  write(value as Fields, plan, buf, c);
   if (c.pos !== total) throw new Error(`two-pass encoding wrote ${c.pos} bytes of ${total}`);
   // a message with a very long list leaves a long array behind: let it go
-  if (c.found > 4096) c.lengths = [];
+  if (found > 4096) lengths = [];
   return buf;
 }

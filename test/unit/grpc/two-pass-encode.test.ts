@@ -65,7 +65,7 @@ describe('two-pass encoding', () => {
 });
 
 describe('two-pass encoding of a type that nests itself', () => {
-  // no Batch request type nests itself; the generated passes call nested plans through a table that allows it
+  // no Batch request type nests itself; its plan refers to itself (twoPassPlan reuses the plan being built)
   const root = protobuf.Root.fromJSON({
     nested: { Node: { fields: { label: { type: 'string', id: 1 }, weight: { type: 'double', id: 2 }, children: { rule: 'repeated', type: 'Node', id: 3 }, ids: { rule: 'repeated', type: 'uint32', id: 4 } } } },
   });
