@@ -8,7 +8,8 @@ import protobuf from 'protobufjs';
  * null; a list when not empty), uint32 lists packed. Covers the field kinds of worker.proto's Batch request tree;
  * a type with any other kind (maps, enums, bytes, 64-bit or signed integers, packed lists of other than uint32)
  * gets no plan and keeps its encoder.
- * test/unit/grpc/direct-encode.test.ts checks the bytes against proto-loader's serializer.
+ * test/unit/grpc/two-pass-encode.test.ts checks the bytes against plain protobufjs's generated encoders (Batch
+ * requests, a type that nests itself), test/unit/grpc/direct-encode.test.ts against proto-loader's serializer.
  */
 
 type Kind = 'uint32' | 'bool' | 'double' | 'float' | 'string' | 'message' | 'packed';
