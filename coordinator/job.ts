@@ -322,19 +322,25 @@ export class Job {
 
   emit(body: JobEventBody, now: number): void {
     const event: JobEvent = { job: this.id, at_s: (now - this.createdAt) / 1000, ...body, seq: ++this.seq };
-    const kept = positionOnly(event);
-    this.keep(event, kept);
-    // the journal's prompt record holds the result: a replay after a restart takes it from there, as from `finished`
-    this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: kept as Record<string, unknown> });
+    const kept = this.keep(event);
+    // Journaled as kept: the journal's prompt record holds the result (a replay after a restart takes it from
+    // there, as from `finished`), and an event past the cap is not journaled either, since a resumed job would
+    // not keep it (resume goes through keep too); at 1M a job's stage events were most of its journal records.
+    if (kept) this.journal?.({ v: JOURNAL_SCHEMA, kind: 'event', job: this.id, seq: this.seq, event: kept as Record<string, unknown> });
     for (const l of this.listeners.keys()) l(event);
   }
 
-  /** Keeps an event for replay, within the byte budget (its size as sent); a prompt_done event as its position. */
-  private keep(event: JobEvent, kept: JobEvent = positionOnly(event)): void {
+  /**
+   * Keeps an event for replay, within the byte budget (its size as sent); a prompt_done event as its position.
+   * Returns what it kept, null past the cap.
+   */
+  private keep(event: JobEvent): JobEvent | null {
     const bytes = eventBytes(event);
-    if (this.eventBytes + bytes > MAX_EVENT_BYTES && !KEPT_PAST_CAP.has(event.event ?? '')) return;
+    if (this.eventBytes + bytes > MAX_EVENT_BYTES && !KEPT_PAST_CAP.has(event.event ?? '')) return null;
+    const kept = positionOnly(event);
     this.events.push(kept);
     this.eventBytes += bytes;
+    return kept;
   }
 
   /** Bytes this job holds for its result and replay, estimated (the coordinator's memory budget for ended jobs). */

@@ -23,3 +23,27 @@ describe("a job's journaled events", () => {
     expect(replayed).toEqual(seen);
   });
 });
+
+describe('events past the replay cap', () => {
+  it('reach live watchers but are neither kept nor journaled; those kept past it are, and a resumed job replays what the first kept', async () => {
+    const { job, events, resume } = await journaledJob();
+    const seen: JobEvent[] = [];
+    job.watch((e) => void seen.push(e));
+    // a pruned event's size counts 8 bytes an id (and 160 for the rest): 105 of 10,000 ids pass the 8 MiB cap
+    const ids = Array.from({ length: 5000 }, (_, i) => i);
+    const pruned = (n: number): void => job.emit({ event: 'pruned', pruned: { prompt: 1, step: n, kept: ids, pruned: ids } }, 1000 + n);
+    for (let n = 0; n < 110; n++) pruned(n);
+    job.emit({ event: 'budget', budget: { cost: 1, planned: 2, prompts_done: 0, prompts: 2 } }, 1200);
+    pruned(110);
+    expect(seen).toHaveLength(112);
+    const journaled = events().map((r) => r.seq);
+    const kept = Array.from({ length: 104 }, (_, i) => i + 1);
+    expect(journaled).toEqual([...kept, 111]);
+    const late: number[] = [];
+    job.watch((e) => void late.push(e.seq ?? 0));
+    expect(late).toEqual([...kept, 111]);
+    const replayed: number[] = [];
+    resume(events(), 2000).watch((e) => void replayed.push(e.seq ?? 0));
+    expect(replayed).toEqual(late);
+  });
+});
