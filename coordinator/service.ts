@@ -3,38 +3,29 @@ import { ValidationError } from '../core/errors.js';
 import type { CoordinatorHandlers } from '../core/generated/ttsnap/v1/Coordinator.js';
 import type { CandidatePreview } from '../core/generated/ttsnap/v1/CandidatePreview.js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
+import type { JobEventBatch } from '../core/generated/ttsnap/v1/JobEventBatch.js';
 import type { PromptPreviewsRequest__Output } from '../core/generated/ttsnap/v1/PromptPreviewsRequest.js';
 import type { SubmitJobRequest, SubmitJobRequest__Output } from '../core/generated/ttsnap/v1/SubmitJobRequest.js';
 import type { SubmitJobResponse } from '../core/generated/ttsnap/v1/SubmitJobResponse.js';
-import type { WatchJobRequest__Output } from '../core/generated/ttsnap/v1/WatchJobRequest.js';
 import { parseHostPort } from '../core/grpc/address.js';
 import { coordinatorProto, MAX_COORDINATOR_MESSAGE } from '../core/grpc/load.js';
 import { toServiceError, unary } from '../core/grpc/status.js';
-import { GridBuffer } from '../core/grid-buffer.js';
-import { LINGER_GRID_MS } from '../core/grid-delay.js';
 import { serve, type ServeOptions, type ServingServer } from '../core/grpc/serve.js';
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { callerOf } from '../core/security/authorizer.js';
-import { CallerQuota, DEFAULT_MAX_JOBS_PER_CLIENT, QuotaExceededError } from '../core/security/quota.js';
+import { CallerQuota, DEFAULT_MAX_JOBS_PER_CLIENT } from '../core/security/quota.js';
 import { checkBackendInfo, checkWorkerId } from '../core/security/requests.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
 import { checkWorkerProtocol, PROTOCOL_VERSION } from '../core/contract/protocol.js';
 import { collectHandlers } from './collect/serve.js';
 import type { Coordinator } from './coordinator.js';
-import { CoordinatorUnavailableError } from './errors.js';
+import { eventBatches } from './event-batches.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 import { JobUpload } from './job-upload.js';
+import { jobField, watchHandler } from './watch-handler.js';
 
 /** how long SubmitJob waits for the new job's spec to be journaled before answering anyway */
 const JOURNAL_WAIT_MS = 5000;
-
-function jobField(job: string): string {
-  if (job === '' || job.length > 64) throw new ValidationError('job', job === '' ? 'empty' : `${job.length} characters`, 'a job id from SubmitJob');
-  return job;
-}
-
-/** Events a watcher may leave unread before its stream is ended (RESOURCE_EXHAUSTED): a slow reader costs bounded memory. */
-export const MAX_UNREAD_EVENTS = 100_000;
 
 export interface CoordinatorServiceOptions {
   /** credentials for dialing the workers that register (default plaintext) */
@@ -48,11 +39,7 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
   const max = opts.maxJobsPerClient ?? DEFAULT_MAX_JOBS_PER_CLIENT;
   const jobs = new CallerQuota(max, 'running jobs');
   const watchers = new CallerQuota(max, 'open watchers');
-  const fail = (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>, err: unknown): void => {
-    const se = toServiceError(err);
-    metrics.inc('grpcErrors', { method: 'WatchJob', code: grpc.status[se.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN' });
-    call.emit('error', se);
-  };
+  const watch = { coord, metrics, watchers };
   const submit = async (req: SubmitJobRequest, metadata: grpc.Metadata): Promise<SubmitJobResponse> => {
     // a resubmission of a job that ended before this coordinator started: that job (its result is stored)
     const ended = await coord.endedByRequest(req);
@@ -101,64 +88,8 @@ export function coordinatorHandlers(coord: Coordinator, metrics: MetricsSink = N
       });
     },
     DeleteJob: unary('DeleteJob', metrics, 'grpcErrors', (req) => coord.deleteJob(jobField(req.job))),
-    WatchJob: (call: grpc.ServerWritableStream<WatchJobRequest__Output, JobEvent>) => {
-      let stop = (): void => {};
-      let release = (): void => {};
-      // events held until the next point of the linger grid (at most 50 ms, below what a person watching progress
-      // notices) and written in one turn. grpc-js still writes each message in a socket write of its own (strace,
-      // bench:scale at 100k: 132 of the coordinator's 282 writes a second), but they cost it little: sending only
-      // the prompt_done and done events changed its CPU at 1M by less than the noise (53.0 against 53.2 and 54.7 us)
-      const writer = new GridBuffer<JobEvent>((events) => {
-        for (const e of events) call.write(e);
-      }, LINGER_GRID_MS, 1);
-      try {
-        release = watchers.acquire(callerOf(call.metadata).name);
-        const id = jobField(call.request.job);
-        if (!coord.follows(id)) {
-          // ended before this coordinator started: its done event, from the stored result
-          void coord.storedDone(id).then(
-            (done) => {
-              release();
-              call.write(done);
-              call.end();
-            },
-            (err: unknown) => {
-              release();
-              fail(call, err);
-            },
-          );
-          return;
-        }
-        stop = coord.watch(id, (e) => {
-          const unread = call.writableLength + writer.holding;
-          if (unread > MAX_UNREAD_EVENTS) {
-            stop();
-            release();
-            writer.close();
-            fail(call, new QuotaExceededError(`the watcher left ${unread} events unread; allowed: at most ${MAX_UNREAD_EVENTS} (read faster, or watch again later)`));
-            return;
-          }
-          writer.push(e, e.event === 'done');
-          if (e.event === 'done') call.end();
-        }, call.request.after_seq, () => {
-          release();
-          writer.flush();
-          fail(call, new CoordinatorUnavailableError(`the coordinator is shutting down; job ${call.request.job} continues when a coordinator starts on the same NATS (watch it again there)`));
-        });
-      } catch (err) {
-        release();
-        fail(call, err);
-        return;
-      }
-      const end = (): void => {
-        stop();
-        release();
-        writer.close();
-      };
-      call.on('cancelled', end);
-      call.on('close', end);
-      call.on('finish', end);
-    },
+    WatchJob: watchHandler<JobEvent>(watch, 'WatchJob', (events) => events.map((e) => [e, 1] as const)),
+    WatchJobBatches: watchHandler<JobEventBatch>(watch, 'WatchJobBatches', (events) => eventBatches(events).map((batch) => [{ events: batch }, batch.length] as const)),
     // one message per preview (a thumbnail each): no message grows with the prompt or the job
     GetPromptPreviews: (call: grpc.ServerWritableStream<PromptPreviewsRequest__Output, CandidatePreview>) => {
       try {

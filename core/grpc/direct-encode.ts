@@ -22,6 +22,7 @@ export interface DirectMessage {
 export const DIRECT_MESSAGES: readonly DirectMessage[] = [
   { service: 'ttsnap.v1.Worker', method: 'Batch', side: 'request' },
   { service: 'ttsnap.v1.Coordinator', method: 'WatchJob', side: 'response' },
+  { service: 'ttsnap.v1.Coordinator', method: 'WatchJobBatches', side: 'response' },
 ];
 
 /** The protobufjs types of `file` (under `root`), loaded as proto-loader loads them (field names as written). */

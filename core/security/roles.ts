@@ -17,6 +17,7 @@ const COORDINATOR: RoleRule = { roles: ['coordinator'] };
 export const ROLE_TABLE: Readonly<Record<string, RoleRule>> = {
   '/ttsnap.v1.Coordinator/SubmitJob': CLIENT,
   '/ttsnap.v1.Coordinator/WatchJob': CLIENT,
+  '/ttsnap.v1.Coordinator/WatchJobBatches': CLIENT,
   '/ttsnap.v1.Coordinator/GetResult': CLIENT,
   '/ttsnap.v1.Coordinator/ListJobs': CLIENT,
   '/ttsnap.v1.Coordinator/CancelJob': CLIENT,

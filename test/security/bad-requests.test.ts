@@ -50,6 +50,7 @@ const BAD: readonly Bad[] = [
   ['Coordinator', 'SubmitJob', { ...GOOD, accounting: 'generous' }, 'accounting'],
   ['Coordinator', 'SubmitJob', { ...GOOD, label: 'x'.repeat(5000) }, 'label'],
   ['Coordinator', 'WatchJob', { job: '' }, 'job'],
+  ['Coordinator', 'WatchJobBatches', { job: 'x'.repeat(65) }, 'job'],
   ['Coordinator', 'GetResult', { job: 'x'.repeat(65) }, 'job'],
   ['Coordinator', 'CancelJob', { job: '' }, 'job'],
   ['Coordinator', 'RegisterWorker', { ...REG, worker: '' }, 'worker'],
@@ -95,7 +96,7 @@ function call(client: grpc.Client, method: string, request: object): Promise<grp
   const fn: unknown = Reflect.get(client, method);
   if (typeof fn !== 'function') throw new Error(`no method ${method}`);
   return new Promise((resolve) => {
-    if (method === 'WatchJob') {
+    if (method === 'WatchJob' || method === 'WatchJobBatches') {
       const stream = (fn as (r: object) => grpc.ClientReadableStream<unknown>).call(client, request);
       stream.on('data', () => {});
       stream.on('error', (e: grpc.ServiceError) => resolve(e));

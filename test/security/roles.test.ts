@@ -26,7 +26,7 @@ describe('the role table', () => {
         return false;
       }
     };
-    for (const m of ['SubmitJob', 'WatchJob', 'GetResult', 'ListJobs', 'CancelJob', 'CollectSource', 'Collect', 'SubmitJobUpload', 'DeleteJob']) {
+    for (const m of ['SubmitJob', 'WatchJob', 'WatchJobBatches', 'GetResult', 'ListJobs', 'CancelJob', 'CollectSource', 'Collect', 'SubmitJobUpload', 'DeleteJob']) {
       expect([allowed(client, `/ttsnap.v1.Coordinator/${m}`), allowed(worker, `/ttsnap.v1.Coordinator/${m}`), allowed(coord, `/ttsnap.v1.Coordinator/${m}`)]).toEqual([true, false, false]);
     }
     expect(allowed(worker, '/ttsnap.v1.Coordinator/RegisterWorker', { worker: 'w1' })).toBe(true);

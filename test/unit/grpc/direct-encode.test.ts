@@ -42,8 +42,8 @@ function expectNoSetup(writeAgain: () => void): void {
 }
 
 describe('direct encoding of the hottest messages', () => {
-  it('lists the Batch requests and the watch events', () => {
-    expect(DIRECT_MESSAGES.map((m) => `${m.service}.${m.method} ${m.side}`)).toEqual(['ttsnap.v1.Worker.Batch request', 'ttsnap.v1.Coordinator.WatchJob response']);
+  it('lists the Batch requests and the watch events, one a message and batched', () => {
+    expect(DIRECT_MESSAGES.map((m) => `${m.service}.${m.method} ${m.side}`)).toEqual(['ttsnap.v1.Worker.Batch request', 'ttsnap.v1.Coordinator.WatchJob response', 'ttsnap.v1.Coordinator.WatchJobBatches response']);
   });
 
   it('writes the bytes proto-loader writes for Batch requests of every op, grouped and not', () => {
@@ -92,6 +92,10 @@ describe('direct encoding of the hottest messages', () => {
       for (const k of ['stage', 'pruned', 'prompt_done', 'budget', 'done']) expect(kinds).toContain(k);
       for (const e of events) expect(direct(e).toString('hex')).toBe(loader(e).toString('hex'));
       expectNoSetup(() => events.forEach(direct));
+      const batches = serializers('ttsnap/v1/coordinator.proto', 'ttsnap.v1.Coordinator', 'WatchJobBatches', 'response');
+      const messages = [{ events }, { events: events.slice(0, 1) }, { events: [] }];
+      for (const m of messages) expect(batches.direct(m).toString('hex')).toBe(batches.loader(m).toString('hex'));
+      expectNoSetup(() => messages.forEach(batches.direct));
     });
   });
 });
