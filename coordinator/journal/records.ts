@@ -104,9 +104,19 @@ const dec = new TextDecoder();
 /** Events that never carry a rendered image (no winner inside). */
 const IMAGELESS_EVENTS = new Set(['pruned', 'stage', 'budget', 'moved', 'worker_lost', 'waiting']);
 
-/** True when a record may carry a rendered image (a prompt's winner, an event with results). */
+/** True when a result carries a rendered image (its winner's, or a top-k entry's). */
+function resultHasImage(result: Record<string, unknown>): boolean {
+  const winners: unknown[] = [result.winner, ...(Array.isArray(result.top_k) ? (result.top_k as unknown[]) : [])];
+  return winners.some((w) => typeof w === 'object' && w !== null && 'image' in w && w.image !== undefined && w.image !== null);
+}
+
+/**
+ * True when a record may carry a rendered image (a prompt's winner, an event with results). A prompt's result is
+ * looked into: most jobs render none, and the replacer made their prompt records the journal's costliest JSON.
+ */
 function mayHoldImage(r: JournalRecord): boolean {
-  if (r.kind === 'prompt' || r.kind === 'spec' || r.kind === 'specpart') return true;
+  if (r.kind === 'prompt') return resultHasImage(r.result);
+  if (r.kind === 'spec' || r.kind === 'specpart') return true;
   return r.kind === 'event' && !IMAGELESS_EVENTS.has(String(r.event.event));
 }
 

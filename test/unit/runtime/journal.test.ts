@@ -14,6 +14,11 @@ describe('journal records', () => {
     expect(stageScores(stage)).toEqual({ pic: [Number.NaN, 0.25] });
     const prompt: JournalRecord = { v, kind: 'prompt', job: 'j1', position: 1, result: { prompt: 4, winner: { candidate: 2, image: Buffer.from([1, 2]) } }, ledger: ledger(30) };
     expect(decodeRecord(encodeRecord(prompt))).toEqual({ ...prompt, result: { prompt: 4, winner: { candidate: 2 } } });
+    // a top-k entry's image too; a result without any is written as it is
+    const topK: JournalRecord = { ...prompt, result: { prompt: 4, winner: { candidate: 2 }, top_k: [{ candidate: 2 }, { candidate: 1, image: new Uint8Array([3]) }] } };
+    expect(decodeRecord(encodeRecord(topK))).toEqual({ ...prompt, result: { prompt: 4, winner: { candidate: 2 }, top_k: [{ candidate: 2 }, { candidate: 1 }] } });
+    const plain: JournalRecord = { ...prompt, result: { prompt: 4, winner: { candidate: 2, rewards: { pic: 0.5 } }, top_k: [{ candidate: 2 }], explored: [0, 1, 2] } };
+    expect(decodeRecord(encodeRecord(plain))).toEqual(plain);
   });
   it('refuses another schema version with the job and the reason; malformed records are null', () => {
     const newer = new TextEncoder().encode(JSON.stringify({ ...spec, v: 3 }));
