@@ -72,10 +72,10 @@ export function uploadMessages(req: SubmitJobRequest): SubmitJobRequest[] {
   return out;
 }
 
-/** Client of the Coordinator service: what `ttsnap search --coordinator` and the tests use. */
 /** A coordinator refused WatchJobBatches as one older than that call does (CoordinatorGrpcClient.watch then uses WatchJob). */
 class OlderCoordinator extends Error {}
 
+/** Client of the Coordinator service: what `ttsnap search --coordinator` and the tests use. */
 export class CoordinatorGrpcClient {
   readonly stub: Stub;
   /** false once the coordinator refused WatchJobBatches as an older one does: WatchJob, one message an event */

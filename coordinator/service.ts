@@ -14,7 +14,7 @@ import { serve, type ServeOptions, type ServingServer } from '../core/grpc/serve
 import { NO_METRICS, type MetricsSink } from '../core/metrics/sink.js';
 import { callerOf } from '../core/security/authorizer.js';
 import { CallerQuota, DEFAULT_MAX_JOBS_PER_CLIENT } from '../core/security/quota.js';
-import { checkBackendInfo, checkWorkerId } from '../core/security/requests.js';
+import { checkBackendInfo, checkWorkerId, jobField } from '../core/security/requests.js';
 import { infoFromProto } from '../core/contract/backend-info.js';
 import { checkWorkerProtocol, PROTOCOL_VERSION } from '../core/contract/protocol.js';
 import { collectHandlers } from './collect/serve.js';
@@ -22,7 +22,7 @@ import type { Coordinator } from './coordinator.js';
 import { eventBatches } from './event-batches.js';
 import { GrpcWorkerClient } from './grpc-worker-client.js';
 import { JobUpload } from './job-upload.js';
-import { jobField, watchHandler } from './watch-handler.js';
+import { watchHandler } from './watch-handler.js';
 
 /** how long SubmitJob waits for the new job's spec to be journaled before answering anyway */
 const JOURNAL_WAIT_MS = 5000;

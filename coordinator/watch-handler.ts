@@ -1,23 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import type { JobEvent } from '../core/generated/ttsnap/v1/JobEvent.js';
 import type { WatchJobRequest__Output } from '../core/generated/ttsnap/v1/WatchJobRequest.js';
-import { ValidationError } from '../core/errors.js';
 import { toServiceError } from '../core/grpc/status.js';
 import { GridBuffer } from '../core/grid-buffer.js';
 import { LINGER_GRID_MS } from '../core/grid-delay.js';
 import type { MetricsSink } from '../core/metrics/sink.js';
 import { callerOf } from '../core/security/authorizer.js';
 import { QuotaExceededError, type CallerQuota } from '../core/security/quota.js';
+import { jobField } from '../core/security/requests.js';
 import type { Coordinator } from './coordinator.js';
 import { CoordinatorUnavailableError } from './errors.js';
 
 /** Events a watcher may leave unread before its stream is ended (RESOURCE_EXHAUSTED): a slow reader costs bounded memory. */
 export const MAX_UNREAD_EVENTS = 100_000;
-
-export function jobField(job: string): string {
-  if (job === '' || job.length > 64) throw new ValidationError('job', job === '' ? 'empty' : `${job.length} characters`, 'a job id from SubmitJob');
-  return job;
-}
 
 export interface WatchDeps {
   readonly coord: Coordinator;

@@ -38,6 +38,15 @@ function quote(s: string): string {
   return `'${s.slice(0, 80)}${s.length > 80 ? '...' : ''}'`;
 }
 
+/**
+ * The job a client's call names (GetResult, WatchJob, ...): any id SubmitJob could have answered, so only its
+ * length is checked here; an unknown one is NOT_FOUND, not bad input.
+ */
+export function jobField(job: string): string {
+  if (job === '' || job.length > 64) throw new ValidationError('job', job === '' ? 'empty' : `${job.length} characters`, 'a job id from SubmitJob');
+  return job;
+}
+
 /** A job id, which travels as a NATS subject token. */
 export function checkJobId(job: string, field = 'job'): string {
   if (!TOKEN.test(job)) throw new ValidationError(field, `got ${quote(job)}`, 'a job id of 1-64 characters [A-Za-z0-9_-]');
